@@ -1,0 +1,46 @@
+/*
+ * addr: socket addresses and CIDR prefixes as the configuration writes them.
+ *   "192.0.2.1", "192.0.2.1:5353", "[2001:db8::1]:53", "2001:db8::1"
+ *   "10.0.0.0/8", "fc00::/7", "192.0.2.1" (a /32)
+ */
+#ifndef PLDNS_ADDR_H
+#define PLDNS_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct pl_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+struct pl_cidr {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network order, host bits cleared */
+	int prefix;
+};
+
+/* Parses "addr[:port]" / "[v6]:port" / bare v6; DEFAULT_PORT when none.
+ * Returns 0, or -1 with a static reason in *ERR. */
+int addr_parse(const char *s, int default_port, struct pl_addr *out, const char **err);
+
+/* "addr:port" / "[v6]:port" into BUF (at least 64 bytes). */
+const char *addr_str(const struct pl_addr *a, char *buf, size_t buflen);
+
+/* Same address and port. */
+bool addr_equal(const struct pl_addr *a, const struct pl_addr *b);
+int addr_port(const struct pl_addr *a);
+
+int cidr_parse(const char *s, struct pl_cidr *out, const char **err);
+/* True when SA (AF_INET or AF_INET6; v4-mapped v6 is matched as v4) is inside C. */
+bool cidr_match(const struct pl_cidr *c, const struct sockaddr *sa);
+/* Same for a raw address of FAMILY. */
+bool cidr_match_raw(const struct pl_cidr *c, int family, const void *addr);
+
+/* True for 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 (private
+ * endpoint address ranges).  FAMILY AF_INET / AF_INET6, ADDR network order. */
+bool addr_is_private(int family, const void *addr);
+
+#endif

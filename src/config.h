@@ -1,0 +1,132 @@
+/*
+ * config: the INI configuration (parsed with inih) as a struct config.
+ *
+ * config_load() reads a file, applies every default, checks every key and
+ * value against the key table, runs the cross-key checks, and reports each
+ * problem as "file:line: message" in a struct diag.  A config is immutable
+ * once loaded; a reload loads a new one.
+ *
+ * The key table (config_keys) is also what check-config and the pldns.ini(5)
+ * man page are generated from, so documentation cannot drift from the parser.
+ */
+#ifndef PLDNS_CONFIG_H
+#define PLDNS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "diag.h"
+
+enum missing_policy { MISSING_NXDOMAIN, MISSING_FALLBACK };
+enum refuse_action { REFUSE_REFUSE, REFUSE_DROP };
+
+/* [forward "NAME"] */
+struct forward_conf {
+	char *name;		/* lower-case, no trailing dot */
+	struct pl_addr *servers;
+	size_t nservers;
+	char *where;		/* "file:line" of the section header */
+};
+
+/* [zone "NAME"] */
+struct zone_conf {
+	char *name;		/* lower-case, no trailing dot */
+	char *file;		/* zone file, absolute or relative to the config dir resolved; NULL when none */
+	char **twins;		/* public twin suffixes given with twin = (NULL terminated), or NULL */
+	size_t ntwins;
+	int missing;		/* -1 unset, else enum missing_policy */
+	int multi;		/* -1 unset, 0 no, 1 yes */
+	char *where;		/* "file:line" of the section header */
+};
+
+struct config {
+	char *path;		/* as given */
+	char *dir;		/* directory of path: base for relative paths */
+
+	/* [server] */
+	struct pl_addr *listen;
+	size_t nlisten;
+	int workers;		/* 0 = auto */
+	unsigned tcp_idle_ms;	/* default 10000 */
+	unsigned tcp_max_conns;	/* default 256 */
+	unsigned tcp_max_per_client;	/* default 32 */
+	unsigned tcp_max_queries;	/* per connection, default 0 = unlimited */
+	char *user;		/* NULL: "pldns" when that user exists */
+	struct pl_cidr *allow;	/* default: loopback + private ranges */
+	size_t nallow;
+	struct pl_cidr *allow_forward;	/* NULL/0: every allowed client may use forwarding */
+	size_t nallow_forward;
+	int refuse_action;	/* enum refuse_action */
+	unsigned rrl_rate;	/* responses per second per /24 or /56; 0 = off */
+	unsigned rrl_slip;	/* default 2 */
+
+	/* [upstream] */
+	char **upstream_specs;	/* raw server strings as written (for tls:// etc.), NULL terminated */
+	struct pl_addr *upstreams;	/* plain UDP/TCP upstreams; default from /etc/resolv.conf */
+	size_t nupstreams;
+	unsigned timeout_ms;	/* per try, default 1500 */
+	unsigned deadline_ms;	/* whole query, default 2000 */
+	unsigned max_inflight;	/* per upstream, default 1000 */
+
+	/* [cache] */
+	size_t cache_size;	/* bytes, default 64M; "64M", "1G", "0" disables */
+	uint32_t cache_min_ttl, cache_max_ttl;	/* default 0 and 86400 */
+	bool serve_stale;	/* default yes */
+
+	/* [records] */
+	char **sources;		/* resolved paths, each maybe prefixed "csv:" etc. (NULL terminated) */
+	size_t nsources;
+	uint32_t record_ttl;	/* default 10 */
+	bool allow_public;	/* default no */
+	bool strict;		/* default yes */
+	int missing;		/* enum missing_policy, default MISSING_NXDOMAIN */
+
+	/* [log] */
+	int log_level;		/* 0 err, 1 warn, 2 info, 3 debug; default 2 */
+	bool query_log;
+
+	/* [control] */
+	char *control_listen;	/* default "127.0.0.1:8053"; "" disables */
+	char *token_file;
+
+	struct forward_conf *forwards;
+	size_t nforwards;
+	struct zone_conf *zones;
+	size_t nzones;
+};
+
+/* Value types of the key table. */
+enum config_type {
+	CT_BOOL, CT_UINT, CT_SIZE, CT_STRING, CT_PATH, CT_ADDRLIST, CT_CIDRLIST,
+	CT_PATHLIST, CT_ENUM, CT_STRLIST
+};
+
+struct config_key {
+	const char *section;	/* "server", "upstream", "forward", "zone", ... */
+	const char *name;
+	enum config_type type;
+	const char *def;	/* default as the man page shows it */
+	const char *help;	/* one sentence for the man page */
+};
+
+/* The key table, terminated by an entry whose section is NULL. */
+extern const struct config_key config_keys[];
+
+/*
+ * Loads PATH.  Returns a config, or NULL when there was any error; every
+ * problem (errors and warnings) is added to D.  Missing files named by the
+ * config (zone files, sources) are errors.  Caller frees with config_free().
+ */
+struct config *config_load(const char *path, struct diag *d);
+
+/* A config with every default and no file (for tests). */
+struct config *config_new(void);
+
+void config_free(struct config *cfg);
+
+/* The zone_conf for NAME (lower-case, no trailing dot), or NULL. */
+const struct zone_conf *config_zone(const struct config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,1 @@
+/* placeholder: internal interface of the source importers */

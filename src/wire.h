@@ -1,0 +1,256 @@
+/*
+ * wire: bounded DNS message parsing and writing (RFC 1035, 6891).
+ *
+ * Everything here works on caller-owned buffers and never allocates, so it
+ * can run on the query path.  Every read is checked against the message
+ * length; a malformed message yields an error, never a read past the end.
+ *
+ * Names are handled in uncompressed wire form (length-prefixed labels ending
+ * with the root label), at most WIRE_NAME_MAX (255) octets including the root.
+ */
+#ifndef PLDNS_WIRE_H
+#define PLDNS_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_NAME_MAX	255
+#define WIRE_LABEL_MAX	63
+#define WIRE_HDR_LEN	12
+#define WIRE_MAX_MSG	65535
+
+/* Header flag bits (host order of the 16-bit flags word). */
+#define WIRE_QR		0x8000
+#define WIRE_AA		0x0400
+#define WIRE_TC		0x0200
+#define WIRE_RD		0x0100
+#define WIRE_RA		0x0080
+#define WIRE_AD		0x0020
+#define WIRE_CD		0x0010
+#define WIRE_OPCODE(f)	(((f) >> 11) & 0xf)
+#define WIRE_RCODE(f)	((f) & 0xf)
+
+enum {
+	RCODE_NOERROR = 0, RCODE_FORMERR = 1, RCODE_SERVFAIL = 2,
+	RCODE_NXDOMAIN = 3, RCODE_NOTIMP = 4, RCODE_REFUSED = 5,
+	RCODE_BADVERS = 16	/* extended: needs OPT */
+};
+
+enum {
+	TYPE_A = 1, TYPE_NS = 2, TYPE_CNAME = 5, TYPE_SOA = 6, TYPE_PTR = 12,
+	TYPE_HINFO = 13, TYPE_MX = 15, TYPE_TXT = 16, TYPE_AAAA = 28,
+	TYPE_SRV = 33, TYPE_DNAME = 39, TYPE_OPT = 41, TYPE_DS = 43,
+	TYPE_RRSIG = 46, TYPE_NSEC = 47, TYPE_DNSKEY = 48,
+	TYPE_IXFR = 251, TYPE_AXFR = 252, TYPE_ANY = 255
+};
+#define CLASS_IN	1
+#define CLASS_ANY	255
+
+#define EDNS_OPT_COOKIE	10
+#define EDNS_OPT_PADDING 12
+#define EDNS_OPT_EDE	15
+#define EDNS_DO		0x8000
+
+/* ---- names ---- */
+
+/*
+ * Reads a possibly compressed name at *POS of the message PKT/LEN into OUT
+ * (at least WIRE_NAME_MAX bytes), uncompressed, case preserved.  Compression
+ * pointers must point strictly backwards (this rejects loops and forward
+ * pointers); at most 127 pointers are followed.  On success *POS is advanced
+ * past the name as it stands in the message and the name's length is
+ * returned; on error -1 is returned and *POS is unchanged.
+ */
+int wire_name_read(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out);
+
+/* Length of the uncompressed name NAME (validated: labels <= 63, total
+ * <= 255, ends with root within MAX bytes), or -1. */
+int wire_name_len(const uint8_t *name, size_t max);
+
+/* Copies NAME (of LEN octets) to OUT lower-cased (ASCII only). OUT may equal NAME. */
+void wire_name_lower(uint8_t *out, const uint8_t *name, size_t len);
+
+/* True when the names are equal, ASCII case-insensitively. */
+bool wire_name_equal(const uint8_t *a, const uint8_t *b);
+
+/* True when NAME is ZONE or below it (case-insensitive). */
+bool wire_name_under(const uint8_t *name, const uint8_t *zone);
+
+/* Number of labels, not counting the root. */
+int wire_name_labels(const uint8_t *name);
+
+/* Pointer to the parent name (the name without its first label) inside NAME;
+ * NULL for the root. */
+const uint8_t *wire_name_parent(const uint8_t *name);
+
+/*
+ * Converts presentation form ("a.b.c", "a.b.c.", escapes "\." and "\DDD"
+ * allowed; "." or "" is the root) to wire form in OUT (WIRE_NAME_MAX bytes).
+ * Returns the wire length, or -1 with a reason in *ERR (a static string:
+ * "empty label", "label longer than 63 octets", "name longer than 255 octets",
+ * "bad escape").  The name is taken as absolute.
+ */
+int wire_name_from_str(const char *s, uint8_t *out, const char **err);
+
+/*
+ * Writes the presentation form of NAME into BUF (BUFLEN), with a trailing
+ * dot, escaping '.', '\\', '"', ';', '(', ')', '$', '@' and non-printable
+ * octets as \DDD.  Returns the string length or -1 when BUF is too small.
+ * 1024 bytes always suffice.
+ */
+int wire_name_to_str(const uint8_t *name, char *buf, size_t buflen);
+
+/* ---- header and question ---- */
+
+struct wire_hdr {
+	uint16_t id, flags, qdcount, ancount, nscount, arcount;
+};
+
+/* Reads the 12-byte header; -1 when LEN < 12. */
+int wire_hdr_read(const uint8_t *pkt, size_t len, struct wire_hdr *h);
+
+/* What a query's EDNS said. */
+struct wire_edns {
+	bool present;
+	uint16_t udp_size;	/* as advertised (not clamped) */
+	uint8_t ext_rcode, version;
+	uint16_t flags;		/* DO bit is EDNS_DO */
+	const uint8_t *cookie;	/* client cookie option data inside the packet, or NULL */
+	uint16_t cookie_len;
+};
+
+struct wire_query {
+	struct wire_hdr hdr;
+	uint8_t qname[WIRE_NAME_MAX];	/* as received: case preserved */
+	uint8_t lname[WIRE_NAME_MAX];	/* lower-cased copy, the lookup key */
+	int qname_len;
+	uint16_t qtype, qclass;
+	size_t question_end;		/* offset just after the question */
+	struct wire_edns edns;
+};
+
+enum wire_verdict {
+	WIRE_OK,		/* a well-formed query: answer it */
+	WIRE_DROP,		/* do not answer (too short for a header, QR set) */
+	WIRE_FORMERR,		/* answer FORMERR */
+	WIRE_NOTIMP,		/* answer NOTIMP (opcode other than QUERY) */
+	WIRE_BADVERS		/* answer BADVERS (EDNS version != 0) */
+};
+
+/*
+ * Parses and checks a query received from a client:
+ *  - < 12 octets or QR set: WIRE_DROP;
+ *  - opcode != QUERY: WIRE_NOTIMP (q->hdr filled; the question is parsed
+ *    when present so the reply can echo it);
+ *  - qdcount != 1, ancount != 0, nscount > 1 (except 0), a bad name, a
+ *    truncated question, TC set, more than one OPT, an OPT not in the
+ *    additional section or not owned by the root, trailing garbage:
+ *    WIRE_FORMERR;
+ *  - an OPT with version != 0: WIRE_BADVERS.
+ * q->question_end tells whether the question was parsed (non-zero).
+ */
+enum wire_verdict wire_query_parse(const uint8_t *pkt, size_t len,
+    struct wire_query *q);
+
+/* ---- resource records (reading responses) ---- */
+
+struct wire_rr {
+	uint8_t owner[WIRE_NAME_MAX];	/* uncompressed, case preserved */
+	int owner_len;
+	uint16_t type, rclass;
+	uint32_t ttl;
+	uint16_t rdlen;
+	size_t rdata_off;		/* offset of the RDATA in the message */
+};
+
+/* Reads one RR at *POS; advances *POS past it.  -1 on any malformation
+ * (including RDATA running past LEN). */
+int wire_rr_read(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *rr);
+
+/*
+ * Copies RR's RDATA into OUT (capacity OUTMAX) with any compressed names
+ * expanded: for NS, CNAME, PTR, DNAME, MX, SOA, SRV, RP, AFSDB, RT, KX, PX,
+ * NAPTR (whose RFCs allowed compression or whose peers used it) the embedded
+ * names are decompressed; other types are copied verbatim (RFC 3597).
+ * Returns the new RDATA length or -1 on malformed RDATA / no room.
+ */
+int wire_rdata_expand(const uint8_t *pkt, size_t len, const struct wire_rr *rr,
+    uint8_t *out, size_t outmax);
+
+/* ---- writing ---- */
+
+#define WIRE_COMP_MAX	128
+
+/*
+ * A message being written into caller memory.  Names written with
+ * compression are remembered so that later names can point at them.  Any
+ * write that does not fit sets OVERFLOW and writes nothing more; callers check
+ * once at the end, or use marks to roll back a section that did not fit.
+ */
+struct wire_buf {
+	uint8_t *data;
+	size_t cap, len;
+	bool overflow;
+	uint16_t comp[WIRE_COMP_MAX];	/* offsets of names written, usable as pointer targets */
+	int ncomp;
+};
+
+struct wire_mark {
+	size_t len;
+	int ncomp;
+};
+
+void wire_buf_init(struct wire_buf *b, uint8_t *mem, size_t cap);
+struct wire_mark wire_buf_mark(const struct wire_buf *b);
+void wire_buf_rollback(struct wire_buf *b, struct wire_mark m);
+
+void wire_put_u8(struct wire_buf *b, uint8_t v);
+void wire_put_u16(struct wire_buf *b, uint16_t v);
+void wire_put_u32(struct wire_buf *b, uint32_t v);
+void wire_put_bytes(struct wire_buf *b, const void *p, size_t n);
+/* Overwrites a 16-bit value at OFF (already written). */
+void wire_set_u16(struct wire_buf *b, size_t off, uint16_t v);
+
+void wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h);
+
+/* Writes NAME (uncompressed wire); when COMPRESS, points at the longest
+ * suffix already written (matched case-insensitively) and records the new
+ * suffixes as targets.  Writing with COMPRESS false still records targets. */
+void wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress);
+
+/* Writes a whole RR: owner (compressed), type, class, ttl, rdlen, rdata verbatim. */
+void wire_put_rr(struct wire_buf *b, const uint8_t *owner, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+
+/*
+ * Writes an OPT RR for our side of the hop: payload size UDP_SIZE, extended
+ * rcode bits from EXT_RCODE (the upper 8 bits of a 12-bit rcode), version 0,
+ * the DO bit when DO, and an Extended DNS Error option when EDE >= 0
+ * (INFO_CODE = EDE, no extra text).
+ */
+void wire_put_opt(struct wire_buf *b, uint16_t udp_size, uint8_t ext_rcode,
+    bool do_bit, int ede);
+
+/* Increments the 16-bit count at header offset OFF (4 qd, 6 an, 8 ns, 10 ar). */
+void wire_count_inc(struct wire_buf *b, size_t off);
+
+#define WIRE_OFF_QD	4
+#define WIRE_OFF_AN	6
+#define WIRE_OFF_NS	8
+#define WIRE_OFF_AR	10
+
+/*
+ * Builds a complete error reply to query Q (parsed, maybe partially) in B:
+ * ID and opcode copied, QR set, RD copied, RA set, the question echoed when it
+ * was parsed, an OPT when the query had one (BADVERS uses the extended rcode).
+ * EDE >= 0 adds an Extended DNS Error option.
+ */
+void wire_error_reply(struct wire_buf *b, const struct wire_query *q,
+    int rcode, int ede);
+
+/* Reads a 16-/32-bit big-endian value (caller checked bounds). */
+static inline uint16_t wire_get_u16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t wire_get_u32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+#endif
