@@ -23,24 +23,32 @@ struct pl_cidr {
 };
 
 /* Parses "addr[:port]" / "[v6]:port" / bare v6; DEFAULT_PORT when none.
- * Returns 0, or -1 with a static reason in *ERR. */
+ * Returns 0, or -1 with a static reason in *ERR.
+ * Only IP addresses ("not an IP address" for host names); ports 1..65535;
+ * DEFAULT_PORT 0 makes the port mandatory; an IPv6 address may carry a
+ * "%scope" (interface name or index).  ERR may be NULL. */
 int addr_parse(const char *s, int default_port, struct pl_addr *out, const char **err);
 
 /* "addr:port" / "[v6]:port" into BUF (at least 64 bytes). */
 const char *addr_str(const struct pl_addr *a, char *buf, size_t buflen);
 
-/* Same address and port. */
+/* Same address and port (and scope); 192.0.2.1 and ::ffff:192.0.2.1 differ. */
 bool addr_equal(const struct pl_addr *a, const struct pl_addr *b);
 int addr_port(const struct pl_addr *a);
 
+/* Parses "prefix/len" or a bare address (a /32 or /128); host bits are
+ * cleared ("192.0.2.7/24" is 192.0.2.0/24).  Returns 0, or -1 with a static
+ * reason in *ERR (which may be NULL). */
 int cidr_parse(const char *s, struct pl_cidr *out, const char **err);
-/* True when SA (AF_INET or AF_INET6; v4-mapped v6 is matched as v4) is inside C. */
+/* True when SA (AF_INET or AF_INET6; v4-mapped v6 is matched as v4) is inside C.
+ * An IPv4 address is matched against an IPv6 prefix as ::ffff:a.b.c.d. */
 bool cidr_match(const struct pl_cidr *c, const struct sockaddr *sa);
 /* Same for a raw address of FAMILY. */
 bool cidr_match_raw(const struct pl_cidr *c, int family, const void *addr);
 
 /* True for 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 (private
- * endpoint address ranges).  FAMILY AF_INET / AF_INET6, ADDR network order. */
+ * endpoint address ranges).  FAMILY AF_INET / AF_INET6, ADDR network order.
+ * A v4-mapped IPv6 address (::ffff:a.b.c.d) is judged as its IPv4 address. */
 bool addr_is_private(int family, const void *addr);
 
 #endif

@@ -1,1 +1,559 @@
-/* placeholder */
+/* answer: local, synthesized and spliced replies, written straight to wire. */
+#include <string.h>
+
+#include "answer.h"
+#include "config.h"
+
+const char *const answer_path_names[PATH_COUNT] = {
+	"local", "synthesized", "spliced", "upstream", "cache", "refused", "error"
+};
+
+#define OPT_RESERVE	(11 + 6)	/* OPT RR with room for one EDE option */
+#define QUESTION_OFF	WIRE_HDR_LEN
+
+/* A reply under construction. */
+struct ab {
+	const struct snapshot *s;
+	const struct wire_query *q;
+	struct wire_buf b;
+	size_t limit;		/* what the client accepts */
+	struct wire_mark after_q; /* just after the question */
+	uint16_t an, ns, ar;
+	int rcode;
+	bool aa, synth, overflow;
+	int chain;		/* CNAME hops written */
+	uint8_t seen[ANSWER_MAX_CHAIN + 1][WIRE_NAME_MAX]; /* names visited, for loops */
+};
+
+/* Outcome of following a name through local data. */
+enum lres {
+	LRES_DONE,		/* answered (positive or negative) */
+	LRES_EXTERNAL,		/* the name is not local: continue elsewhere */
+	LRES_TWIN_NODATA,	/* public twin name whose privatelink twin has no data */
+	LRES_FALLBACK,		/* missing in a zone with missing = fallback */
+	LRES_SERVFAIL		/* loop or chain too long */
+};
+
+size_t
+answer_udp_limit(const struct wire_query *q)
+{
+	size_t l;
+
+	if (!q->edns.present)
+		return 512;
+	l = q->edns.udp_size < 512 ? 512 : q->edns.udp_size;
+	return l > 1232 ? 1232 : l;
+}
+
+static void
+ab_begin(struct ab *ab, const struct snapshot *s, const struct wire_query *q,
+    uint8_t *out, size_t cap, size_t limit)
+{
+	struct wire_hdr h = { .id = q->hdr.id, .qdcount = 1 };
+
+	ab->s = s;
+	ab->q = q;
+	ab->limit = limit < cap ? limit : cap;
+	ab->an = ab->ns = ab->ar = 0;
+	ab->rcode = RCODE_NOERROR;
+	ab->aa = ab->synth = ab->overflow = false;
+	ab->chain = 0;
+	/* Sections are written against a limit that leaves room for our OPT,
+	 * so a reply that fits never loses its OPT. */
+	wire_buf_init(&ab->b, out, ab->limit - (q->edns.present ? OPT_RESERVE : 0));
+	wire_put_hdr(&ab->b, &h);
+	wire_put_name(&ab->b, q->qname, false);
+	wire_put_u16(&ab->b, q->qtype);
+	wire_put_u16(&ab->b, q->qclass);
+	ab->after_q = wire_buf_mark(&ab->b);
+}
+
+static void
+ab_rr(struct ab *ab, int section, const uint8_t *owner, uint16_t type,
+    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	if (ab->overflow)
+		return;
+	wire_put_rr(&ab->b, owner, type, CLASS_IN, ttl, rdata, rdlen);
+	if (ab->b.overflow) {
+		ab->overflow = true;
+		return;
+	}
+	if (section == 1)
+		ab->an++;
+	else if (section == 2)
+		ab->ns++;
+	else
+		ab->ar++;
+}
+
+static void
+ab_rrset(struct ab *ab, int section, const uint8_t *owner, const struct rrset *rs)
+{
+	const uint8_t *p = rs->data, *end = rs->data + rs->datalen;
+
+	while (p + 2 <= end) {
+		uint16_t l = wire_get_u16(p);
+		ab_rr(ab, section, owner, rs->type, rs->ttl, p + 2, l);
+		p += 2 + l;
+	}
+}
+
+/* The SOA of Z in the authority section, TTL per RFC 2308 section 3. */
+static void
+ab_soa(struct ab *ab, const struct szone *z)
+{
+	const struct rrset *soa = szone_soa(z);
+	uint32_t ttl, min;
+
+	if (soa == NULL || soa->datalen < 2 + 22)
+		return;
+	min = wire_get_u32(soa->data + soa->datalen - 4);
+	ttl = soa->ttl < min ? soa->ttl : min;
+	ab_rr(ab, 2, szone_apex(z), TYPE_SOA, ttl, soa->data + 2,
+	    wire_get_u16(soa->data));
+}
+
+static void
+ab_finish(struct ab *ab, uint16_t extra_flags, int ede, struct answer_info *info)
+{
+	const struct wire_query *q = ab->q;
+	uint16_t flags = WIRE_QR | WIRE_RA | (q->hdr.flags & (WIRE_RD | WIRE_CD)) | extra_flags;
+
+	if (ab->overflow || ab->b.overflow) {
+		/* RFC 2181 9: never a partial RRset; the client retries over TCP. */
+		wire_buf_rollback(&ab->b, ab->after_q);
+		ab->b.overflow = false;
+		ab->an = ab->ns = ab->ar = 0;
+		flags |= WIRE_TC;
+		info->truncated = true;
+	}
+	if (ab->aa)
+		flags |= WIRE_AA;
+	flags |= (uint16_t)(ab->rcode & 0xf);
+	wire_set_u16(&ab->b, 2, flags);
+	wire_set_u16(&ab->b, WIRE_OFF_AN, ab->an);
+	wire_set_u16(&ab->b, WIRE_OFF_NS, ab->ns);
+	if (q->edns.present) {
+		ab->b.cap = ab->limit;
+		wire_put_opt(&ab->b, 1232, (uint8_t)(ab->rcode >> 4),
+		    (q->edns.flags & EDNS_DO) != 0, ede);
+		wire_set_u16(&ab->b, WIRE_OFF_AR, (uint16_t)(ab->ar + 1));
+	} else
+		wire_set_u16(&ab->b, WIRE_OFF_AR, ab->ar);
+	info->rcode = ab->rcode;
+	info->len = ab->b.len;
+}
+
+static bool
+ab_seen(struct ab *ab, const uint8_t *name)
+{
+	for (int i = 0; i < ab->chain && i <= ANSWER_MAX_CHAIN; i++)
+		if (wire_name_equal(ab->seen[i], name))
+			return true;
+	return false;
+}
+
+/* Records a CNAME hop to TARGET; false on a loop or a chain too long. */
+static bool
+ab_hop(struct ab *ab, const uint8_t *from, const uint8_t *target)
+{
+	int l;
+
+	if (ab->chain >= ANSWER_MAX_CHAIN)
+		return false;
+	l = wire_name_len(from, WIRE_NAME_MAX);
+	memcpy(ab->seen[ab->chain], from, (size_t)l);
+	ab->chain++;
+	return !ab_seen(ab, target) && !wire_name_equal(from, target);
+}
+
+/* The wildcard node that synthesizes NAME in Z (RFC 4592), or NULL. */
+static const struct node *
+find_wildcard(const struct szone *z, const uint8_t *name)
+{
+	const uint8_t *ce = wire_name_parent(name);
+	uint8_t wild[WIRE_NAME_MAX];
+	int l;
+
+	/* The closest encloser is the nearest existing ancestor; empty
+	 * non-terminals exist as nodes, so this is a plain walk up. */
+	while (ce != NULL && szone_node(z, ce) == NULL)
+		ce = wire_name_parent(ce);
+	if (ce == NULL || (l = wire_name_len(ce, WIRE_NAME_MAX)) < 0 || l + 2 > WIRE_NAME_MAX)
+		return NULL;
+	wild[0] = 1;
+	wild[1] = '*';
+	memcpy(wild + 2, ce, (size_t)l);
+	return szone_node(z, wild);
+}
+
+/* True when NAME has RRsets in Z, its own or a wildcard's. */
+static bool
+has_data(const struct szone *z, const uint8_t *name)
+{
+	const struct node *n = szone_node(z, name);
+
+	if (n != NULL)
+		return n->nrrsets > 0;
+	n = find_wildcard(z, name);
+	return n != NULL && n->nrrsets > 0;
+}
+
+/*
+ * Follows NAME (lower-case wire) through local data, writing what it finds.
+ * On LRES_EXTERNAL / LRES_TWIN_NODATA / LRES_FALLBACK, NEXT holds the name
+ * where local data ended (the caller may continue from it).
+ */
+static enum lres
+local_resolve(struct ab *ab, const uint8_t *name, uint8_t *next)
+{
+	const struct config *cfg = snapshot_config(ab->s);
+	uint16_t qtype = ab->q->qtype;
+	uint8_t cur[WIRE_NAME_MAX], pl[WIRE_NAME_MAX];
+
+	memcpy(cur, name, (size_t)wire_name_len(name, WIRE_NAME_MAX));
+	for (;;) {
+		bool twin;
+		const struct szone *z = snapshot_route(ab->s, cur, pl, &twin);
+		const struct node *n;
+		const struct rrset *rs;
+
+		if (z == NULL) {
+			memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
+			return LRES_EXTERNAL;
+		}
+		if (twin) {
+			if (!has_data(z, pl)) {
+				memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
+				return LRES_TWIN_NODATA;
+			}
+			/* What Azure's public DNS says, without asking it. */
+			ab_rr(ab, 1, cur, TYPE_CNAME, cfg->record_ttl, pl,
+			    (uint16_t)wire_name_len(pl, WIRE_NAME_MAX));
+			ab->synth = true;
+			if (!ab_hop(ab, cur, pl))
+				return LRES_SERVFAIL;
+			if (qtype == TYPE_CNAME || qtype == TYPE_ANY)
+				return LRES_DONE;
+			memcpy(cur, pl, sizeof(pl));
+			continue;
+		}
+		n = szone_node(z, cur);
+		if (n == NULL && (n = find_wildcard(z, cur)) == NULL) {
+			if (szone_missing(z) == MISSING_FALLBACK) {
+				memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
+				return LRES_FALLBACK;
+			}
+			/* RFC 6604: the RCODE speaks of the last name of the chain. */
+			ab->rcode = RCODE_NXDOMAIN;
+			ab->aa = !ab->synth;
+			ab_soa(ab, z);
+			return LRES_DONE;
+		}
+		ab->aa = !ab->synth;
+		rs = node_rrset(n, TYPE_CNAME);
+		if (rs != NULL && qtype != TYPE_CNAME && qtype != TYPE_ANY &&
+		    rs->datalen > 2) {
+			uint8_t target[WIRE_NAME_MAX];
+			int tl = wire_name_len(rs->data + 2, wire_get_u16(rs->data));
+
+			if (tl < 0)
+				return LRES_SERVFAIL;
+			ab_rr(ab, 1, cur, TYPE_CNAME, rs->ttl, rs->data + 2, (uint16_t)tl);
+			wire_name_lower(target, rs->data + 2, (size_t)tl);
+			if (!ab_hop(ab, cur, target))
+				return LRES_SERVFAIL;
+			memcpy(cur, target, (size_t)tl);
+			continue;
+		}
+		if (qtype == TYPE_ANY) {
+			/* RFC 8482: one RRset is enough and cannot amplify. */
+			if (n->nrrsets > 0)
+				ab_rrset(ab, 1, cur, &n->rrsets[0]);
+			else
+				ab_soa(ab, z);
+			return LRES_DONE;
+		}
+		if ((rs = node_rrset(n, qtype)) != NULL)
+			ab_rrset(ab, 1, cur, rs);
+		else
+			ab_soa(ab, z);	/* NODATA */
+		return LRES_DONE;
+	}
+}
+
+enum answer_result
+answer_local(const struct snapshot *s, const struct wire_query *q, uint8_t *out,
+    size_t cap, size_t limit, struct answer_info *info)
+{
+	struct ab ab;
+	uint8_t next[WIRE_NAME_MAX];
+	enum lres r;
+
+	memset(info, 0, sizeof(*info));
+	ab_begin(&ab, s, q, out, cap, limit);
+	r = local_resolve(&ab, q->lname, next);
+	if (ab.chain == 0 && r != LRES_DONE && r != LRES_SERVFAIL) {
+		info->fallback = r == LRES_FALLBACK;
+		return ANSWER_FORWARD;
+	}
+	if (r == LRES_SERVFAIL) {
+		answer_error(q, RCODE_SERVFAIL, -1, out, cap, info);
+		info->path = ab.synth ? PATH_SYNTH : PATH_LOCAL;
+		return ANSWER_DONE;
+	}
+	/* A local CNAME whose target lies outside local data ends the answer
+	 * there, as an authoritative server's would. */
+	if (ab.synth)
+		ab.aa = false;
+	ab_finish(&ab, 0, -1, info);
+	info->path = ab.synth ? PATH_SYNTH : PATH_LOCAL;
+	return ANSWER_DONE;
+}
+
+void
+answer_error(const struct wire_query *q, int rcode, int ede, uint8_t *out,
+    size_t cap, struct answer_info *info)
+{
+	struct wire_buf b;
+
+	wire_buf_init(&b, out, cap);
+	wire_error_reply(&b, q, rcode, ede);
+	info->rcode = rcode;
+	info->len = b.len;
+	info->truncated = false;
+}
+
+/* Reads every RR of the response into SC; the number of RRs or -1. */
+static int
+parse_response(const uint8_t *resp, size_t rlen, struct answer_scratch *sc,
+    struct wire_hdr *h)
+{
+	size_t pos = WIRE_HDR_LEN;
+	uint8_t tmp[WIRE_NAME_MAX];
+	int n = 0;
+
+	if (wire_hdr_read(resp, rlen, h) < 0)
+		return -1;
+	for (int i = 0; i < h->qdcount; i++) {
+		if (wire_name_read(resp, rlen, &pos, tmp) < 0 || pos + 4 > rlen)
+			return -1;
+		pos += 4;
+	}
+	int counts[3] = { h->ancount, h->nscount, h->arcount };
+	for (int sec = 0; sec < 3; sec++) {
+		for (int i = 0; i < counts[sec]; i++) {
+			if (n >= ANSWER_MAX_RRS)
+				return -1;
+			if (wire_rr_read(resp, rlen, &pos, &sc->rrs[n]) < 0)
+				return -1;
+			sc->section[n] = sec + 1;
+			sc->used[n] = false;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Copies upstream RR I into the reply with its names expanded. */
+static void
+copy_rr(struct ab *ab, const uint8_t *resp, size_t rlen, struct answer_scratch *sc,
+    int i, int section)
+{
+	const struct wire_rr *rr = &sc->rrs[i];
+	int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
+
+	if (l < 0 || ab->overflow)
+		return;
+	ab_rr(ab, section, rr->owner, rr->type, rr->ttl, sc->rdata, (uint16_t)l);
+	sc->used[i] = true;
+}
+
+static bool
+rrsig_covers(const uint8_t *resp, const struct wire_rr *rr, uint16_t type)
+{
+	return rr->type == TYPE_RRSIG && rr->rdlen >= 2 &&
+	    wire_get_u16(resp + rr->rdata_off) == type;
+}
+
+/* DNAME substitution (RFC 6672): NAME below OWNER becomes the same labels below TARGET. */
+static int
+dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
+    uint8_t *out)
+{
+	int nl = wire_name_len(name, WIRE_NAME_MAX);
+	int ol = wire_name_len(owner, WIRE_NAME_MAX);
+	int tl = wire_name_len(target, WIRE_NAME_MAX);
+	int pre = nl - ol;
+
+	if (nl < 0 || ol < 0 || tl < 0 || pre <= 0 || pre + tl > WIRE_NAME_MAX)
+		return -1;
+	memcpy(out, name, (size_t)pre);
+	memcpy(out + pre, target, (size_t)tl);
+	return pre + tl;
+}
+
+void
+answer_upstream(const struct snapshot *s, const struct wire_query *q,
+    const uint8_t *resp, size_t rlen, bool fallback, struct answer_scratch *sc,
+    uint8_t *out, size_t cap, size_t limit, struct answer_info *info)
+{
+	struct ab ab;
+	struct wire_hdr h;
+	uint8_t cur[WIRE_NAME_MAX], next[WIRE_NAME_MAX];
+	int n, i;
+	uint16_t extra = 0;
+	bool spliced = false, servfail = false;
+
+	memset(info, 0, sizeof(*info));
+	if ((n = parse_response(resp, rlen, sc, &h)) < 0) {
+		answer_error(q, RCODE_SERVFAIL, -1, out, cap, info);
+		info->path = PATH_ERROR;
+		return;
+	}
+	ab_begin(&ab, s, q, out, cap, limit);
+	ab.rcode = WIRE_RCODE(h.flags);
+	memcpy(cur, q->lname, (size_t)q->qname_len);
+
+	for (;;) {
+		bool twin;
+		uint8_t pl[WIRE_NAME_MAX];
+		const struct szone *z = snapshot_route(s, cur, pl, &twin);
+
+		if (z != NULL) {
+			/* The chain enters local data: cut it here and finish
+			 * locally, unless this name is a miss that the zone's
+			 * policy sends to the public answer. */
+			struct wire_mark m = wire_buf_mark(&ab.b);
+			uint16_t an = ab.an, ns = ab.ns, ar = ab.ar;
+			int rc = ab.rcode, chain = ab.chain;
+			enum lres r;
+
+			ab.rcode = RCODE_NOERROR;
+			r = local_resolve(&ab, cur, next);
+			if (r == LRES_DONE || r == LRES_EXTERNAL) {
+				spliced = true;
+				break;
+			}
+			if (r == LRES_SERVFAIL) {
+				servfail = true;
+				break;
+			}
+			/* TWIN_NODATA or FALLBACK: keep following upstream data. */
+			wire_buf_rollback(&ab.b, m);
+			ab.an = an;
+			ab.ns = ns;
+			ab.ar = ar;
+			ab.rcode = rc;
+			ab.chain = chain;
+		}
+		/* Follow the upstream's CNAME (or DNAME) for CUR. */
+		int cname = -1, dname = -1;
+		for (i = 0; i < n; i++) {
+			const struct wire_rr *rr = &sc->rrs[i];
+			if (sc->section[i] != 1 || sc->used[i])
+				continue;
+			if (rr->type == TYPE_CNAME && q->qtype != TYPE_CNAME &&
+			    wire_name_equal(rr->owner, cur)) {
+				cname = i;
+				break;
+			}
+			if (rr->type == TYPE_DNAME && q->qtype != TYPE_DNAME &&
+			    !wire_name_equal(rr->owner, cur) &&
+			    wire_name_under(cur, rr->owner) && dname < 0)
+				dname = i;
+		}
+		if (cname < 0 && dname < 0) {
+			/* The end of the chain: the RRset asked for. */
+			for (i = 0; i < n; i++) {
+				const struct wire_rr *rr = &sc->rrs[i];
+				if (sc->section[i] != 1 || sc->used[i] ||
+				    !wire_name_equal(rr->owner, cur))
+					continue;
+				if (q->qtype == TYPE_ANY || rr->type == q->qtype ||
+				    rrsig_covers(resp, rr, q->qtype))
+					copy_rr(&ab, resp, rlen, sc, i, 1);
+			}
+			break;
+		}
+		if (dname >= 0) {
+			const struct wire_rr *rr = &sc->rrs[dname];
+			int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
+			uint8_t target[WIRE_NAME_MAX];
+
+			copy_rr(&ab, resp, rlen, sc, dname, 1);
+			if (l < 0 || dname_subst(cur, rr->owner, sc->rdata, target) < 0) {
+				servfail = true;
+				break;
+			}
+			/* The upstream's synthesized CNAME, when present, is
+			 * copied by the next round; the chain moves on. */
+			for (i = 0; i < n; i++)
+				if (sc->section[i] == 1 && !sc->used[i] &&
+				    sc->rrs[i].type == TYPE_CNAME &&
+				    wire_name_equal(sc->rrs[i].owner, cur))
+					copy_rr(&ab, resp, rlen, sc, i, 1);
+			wire_name_lower(target, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
+			if (!ab_hop(&ab, cur, target)) {
+				servfail = true;
+				break;
+			}
+			memcpy(cur, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
+			continue;
+		}
+		/* A CNAME: copy it and its signatures, move to its target. */
+		const struct wire_rr *rr = &sc->rrs[cname];
+		int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
+		uint8_t target[WIRE_NAME_MAX];
+		if (l < 0 || wire_name_len(sc->rdata, (size_t)l) < 0) {
+			servfail = true;
+			break;
+		}
+		wire_name_lower(target, sc->rdata, (size_t)wire_name_len(sc->rdata, (size_t)l));
+		copy_rr(&ab, resp, rlen, sc, cname, 1);
+		for (i = 0; i < n; i++)
+			if (sc->section[i] == 1 && !sc->used[i] &&
+			    wire_name_equal(sc->rrs[i].owner, cur) &&
+			    rrsig_covers(resp, &sc->rrs[i], TYPE_CNAME))
+				copy_rr(&ab, resp, rlen, sc, i, 1);
+		if (!ab_hop(&ab, cur, target)) {
+			servfail = true;
+			break;
+		}
+		memcpy(cur, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
+	}
+
+	if (servfail) {
+		answer_error(q, RCODE_SERVFAIL, -1, out, cap, info);
+		info->path = PATH_ERROR;
+		return;
+	}
+	if (!spliced) {
+		/* Authority and additional data pass through, except anything
+		 * about names inside local zones: upstream is never trusted
+		 * there. */
+		for (i = 0; i < n; i++) {
+			const struct wire_rr *rr = &sc->rrs[i];
+			if (sc->section[i] != 2 || rr->type == TYPE_OPT ||
+			    snapshot_find_zone(s, rr->owner) != NULL)
+				continue;
+			copy_rr(&ab, resp, rlen, sc, i, 2);
+		}
+		for (i = 0; i < n; i++) {
+			const struct wire_rr *rr = &sc->rrs[i];
+			if (sc->section[i] != 3 || rr->type == TYPE_OPT ||
+			    rr->type == 250 /* TSIG */ ||
+			    snapshot_find_zone(s, rr->owner) != NULL)
+				continue;
+			copy_rr(&ab, resp, rlen, sc, i, 3);
+		}
+		if ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD))
+			extra |= h.flags & WIRE_AD;
+	}
+	/* A forwarder's reply is never authoritative, spliced or not. */
+	ab.aa = false;
+
+	ab_finish(&ab, extra, -1, info);
+	info->path = spliced ? PATH_SPLICED : PATH_UPSTREAM;
+}

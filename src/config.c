@@ -1,1 +1,1584 @@
-/* placeholder */
+/*
+ * config: the INI configuration, parsed with inih and checked against the
+ * key table.
+ *
+ * inih splits lines into sections and key = value pairs; everything else is
+ * done here.  inih of Debian is built without line numbers in its handler, so
+ * the file is fed to ini_parse_stream() through our own reader, which counts
+ * lines, notices lines inih rejected (the handler was not called for them),
+ * and reads section headers itself: that gives every message its line, lets
+ * a header be checked even when no key follows it, and gives the line of the
+ * header to "X is required" messages.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "util.h"
+
+#define DNS_PORT	53
+#define DOT_PORT	853
+#define CONTROL_PORT	8053
+#define LINE_MAX_LEN	8192	/* characters, without the newline */
+#define TTL_MAX		2147483647UL
+
+#define CFG(m)	.off = offsetof(struct config, m), \
+		.size = sizeof(((struct config *)0)->m)
+#define CFGL(m, n) CFG(m), .count_off = offsetof(struct config, n)
+#define FWDL(m, n) .off = offsetof(struct forward_conf, m), \
+		.size = sizeof(((struct forward_conf *)0)->m), \
+		.count_off = offsetof(struct forward_conf, n)
+#define ZON(m)	.off = offsetof(struct zone_conf, m), \
+		.size = sizeof(((struct zone_conf *)0)->m)
+#define ZONL(m, n) ZON(m), .count_off = offsetof(struct zone_conf, n)
+
+const struct config_key config_keys[] = {
+	/* [server] */
+	{ "server", "listen", CT_ADDRLIST, "127.0.0.1:53, [::1]:53",
+	    "Addresses to answer DNS queries on, over UDP and TCP; each address "
+	    "may carry a port (53 when none), and an IPv6 address with a port is "
+	    "written in brackets, as in [::1]:5353.",
+	    .flags = CK_SPACES | CK_NONEMPTY, CFGL(listen, nlisten) },
+	{ "server", "workers", CT_UINT, "auto",
+	    "Number of worker threads answering queries, from 1 to 64, or auto "
+	    "for one per CPU.",
+	    .min = 1, .max = 64, .flags = CK_AUTO, CFG(workers) },
+	{ "server", "tcp_idle_ms", CT_UINT, "10000",
+	    "Milliseconds a TCP connection may stay idle before pldns closes it.",
+	    .min = 100, .max = 600000, CFG(tcp_idle_ms) },
+	{ "server", "tcp_max_conns", CT_UINT, "256",
+	    "Maximum number of TCP connections open at the same time.",
+	    .min = 1, .max = 65535, CFG(tcp_max_conns) },
+	{ "server", "tcp_max_per_client", CT_UINT, "32",
+	    "Maximum number of TCP connections open at the same time from one "
+	    "client address.",
+	    .min = 1, .max = 65535, CFG(tcp_max_per_client) },
+	{ "server", "tcp_max_queries", CT_UINT, "0",
+	    "Number of queries pldns answers on one TCP connection before "
+	    "closing it; 0 means no limit.",
+	    .min = 0, .max = UINT_MAX, CFG(tcp_max_queries) },
+	{ "server", "user", CT_STRING, "pldns, when that user exists",
+	    "User that pldns switches to once its sockets are open.",
+	    .flags = CK_UNSET, CFG(user) },
+	{ "server", "allow", CT_CIDRLIST,
+	    "127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "
+	    "100.64.0.0/10, fc00::/7, fe80::/10",
+	    "Client address prefixes that may send queries; pldns treats queries "
+	    "from any other address as refuse_action says.",
+	    .flags = CK_SPACES | CK_NONEMPTY, CFGL(allow, nallow) },
+	{ "server", "allow_forward", CT_CIDRLIST, "",
+	    "Client address prefixes whose queries pldns may forward to upstream "
+	    "servers; when empty, every client that allow admits may have its "
+	    "queries forwarded.",
+	    .flags = CK_SPACES, CFGL(allow_forward, nallow_forward) },
+	{ "server", "refuse_action", CT_ENUM, "refuse",
+	    "What pldns does with a query from a client that allow does not "
+	    "admit: refuse answers REFUSED, drop sends no answer at all.",
+	    .values = "refuse|drop", CFG(refuse_action) },
+	{ "server", "rrl_rate", CT_UINT, "0",
+	    "Response rate limit: the number of responses per second pldns "
+	    "sends to one client network (a /24 for IPv4, a /56 for IPv6); "
+	    "0 turns rate limiting off.",
+	    .min = 0, .max = 1000000, CFG(rrl_rate) },
+	{ "server", "rrl_slip", CT_UINT, "2",
+	    "When rate limiting, every rrl_slip-th response that would be "
+	    "dropped is sent truncated instead, so that genuine clients retry "
+	    "over TCP; 0 drops them all.",
+	    .min = 0, .max = 10, CFG(rrl_slip) },
+
+	/* [upstream] */
+	{ "upstream", "servers", CT_STRLIST,
+	    "the nameserver lines of /etc/resolv.conf",
+	    "Upstream name servers that pldns forwards queries to, each an "
+	    "address with an optional port (53 when none) or "
+	    "tls://address[:port][#name] for DNS over TLS (port 853 when none); "
+	    "by default pldns takes the nameserver lines of /etc/resolv.conf, "
+	    "leaving out its own listen addresses.",
+	    .flags = CK_UNSET | CK_SPACES, CFGL(upstream_specs, nupstream_specs) },
+	{ "upstream", "timeout_ms", CT_UINT, "1500",
+	    "Milliseconds pldns waits for an upstream server to answer before it "
+	    "tries the next one.",
+	    .min = 50, .max = 60000, CFG(timeout_ms) },
+	{ "upstream", "deadline_ms", CT_UINT, "2000",
+	    "Milliseconds after which pldns gives up on a forwarded query and "
+	    "answers SERVFAIL; it must not be less than timeout_ms.",
+	    .min = 100, .max = 120000, CFG(deadline_ms) },
+	{ "upstream", "max_inflight", CT_UINT, "1000",
+	    "Maximum number of queries waiting for an answer from one upstream "
+	    "server at the same time.",
+	    .min = 1, .max = 65535, CFG(max_inflight) },
+
+	/* [cache] */
+	{ "cache", "size", CT_SIZE, "64M",
+	    "Memory for the cache of upstream answers, in bytes with an "
+	    "optional K, M or G suffix; 0 turns the cache off.",
+	    CFG(cache_size) },
+	{ "cache", "min_ttl", CT_UINT, "0",
+	    "Shortest time, in seconds, that pldns keeps an upstream answer, "
+	    "whatever its TTL says.",
+	    .min = 0, .max = TTL_MAX, CFG(cache_min_ttl) },
+	{ "cache", "max_ttl", CT_UINT, "86400",
+	    "Longest time, in seconds, that pldns keeps an upstream answer, "
+	    "whatever its TTL says.",
+	    .min = 0, .max = TTL_MAX, CFG(cache_max_ttl) },
+	{ "cache", "serve_stale", CT_BOOL, "yes",
+	    "Whether pldns answers from expired cache entries when no upstream "
+	    "server answers in time.",
+	    CFG(serve_stale) },
+
+	/* [records] */
+	{ "records", "sources", CT_PATHLIST, "",
+	    "Files with local records, separated by commas, each optionally "
+	    "prefixed with its format (csv:, json:, hosts: or zone:; without a "
+	    "prefix pldns detects the format from the content); a relative path "
+	    "is taken from the directory of the configuration file.",
+	    .flags = CK_READ, CFGL(sources, nsources) },
+	{ "records", "ttl", CT_UINT, "10",
+	    "TTL, in seconds, of answers from local records.",
+	    .min = 0, .max = TTL_MAX, CFG(record_ttl) },
+	{ "records", "allow_public", CT_BOOL, "no",
+	    "Whether local records may hold public addresses; by default only "
+	    "private endpoint addresses (10.0.0.0/8, 172.16.0.0/12, "
+	    "192.168.0.0/16, 100.64.0.0/10 and fc00::/7) are accepted.",
+	    CFG(allow_public) },
+	{ "records", "strict", CT_BOOL, "yes",
+	    "Whether a problem in a record source is an error that stops pldns "
+	    "from loading it; with no it is only a warning.",
+	    CFG(strict) },
+	{ "records", "missing", CT_ENUM, "nxdomain",
+	    "How pldns answers a query for a name that a local zone does not "
+	    "hold: nxdomain answers NXDOMAIN, fallback forwards the query "
+	    "upstream.",
+	    .values = "nxdomain|fallback", CFG(missing) },
+
+	/* [log] */
+	{ "log", "level", CT_ENUM, "info",
+	    "Least severe kind of message that pldns logs.",
+	    .values = "error|warning|info|debug", CFG(log_level) },
+	{ "log", "query_log", CT_BOOL, "no",
+	    "Whether pldns logs every query with its client, name, type and "
+	    "answer.",
+	    CFG(query_log) },
+
+	/* [control] */
+	{ "control", "listen", CT_STRING, "127.0.0.1:8053",
+	    "Address of the control interface (port 8053 when none is given); "
+	    "empty or none turns the control interface off.",
+	    .flags = CK_NONE, CFG(control_listen) },
+	{ "control", "token_file", CT_PATH, NULL,
+	    "File holding the secret token that control requests must present; "
+	    "a relative path is taken from the directory of the configuration "
+	    "file.",
+	    CFG(token_file) },
+
+	/* [forward "NAME"] */
+	{ "forward", "servers", CT_ADDRLIST, NULL,
+	    "Name servers that pldns forwards queries for NAME and the names "
+	    "below it to, instead of the upstream servers, each an address with "
+	    "an optional port (53 when none); required.",
+	    .flags = CK_REQUIRED | CK_SPACES | CK_NONEMPTY,
+	    FWDL(servers, nservers) },
+
+	/* [zone "NAME"] */
+	{ "zone", "file", CT_PATH, NULL,
+	    "Zone file (RFC 1035 format) holding records of the zone; a "
+	    "relative path is taken from the directory of the configuration "
+	    "file.",
+	    .flags = CK_READ, ZON(file) },
+	{ "zone", "twin", CT_STRLIST, "none beyond the built-in Azure table",
+	    "Public DNS suffixes whose names pldns answers from this zone, in "
+	    "addition to those its built-in table of Azure private link zones "
+	    "gives.",
+	    .flags = CK_UNSET | CK_DOMAIN | CK_SPACES, ZONL(twins, ntwins) },
+	{ "zone", "missing", CT_ENUM, "the missing setting of [records]",
+	    "How pldns answers a query for a name that this zone does not hold, "
+	    "overriding missing of [records] for this zone.",
+	    .values = "nxdomain|fallback", .flags = CK_UNSET, ZON(missing) },
+	{ "zone", "multi", CT_BOOL, "no",
+	    "Whether a name in this zone may have several addresses; with no, "
+	    "two sources giving one name different addresses is an error.",
+	    .flags = CK_UNSET, ZON(multi) },
+
+	{ .section = NULL }
+};
+
+enum sect {
+	SEC_NONE,		/* before the first header */
+	SEC_SKIP,		/* after a bad header: its keys are ignored */
+	SEC_GLOBAL,		/* [server], [upstream], ... */
+	SEC_FORWARD,
+	SEC_ZONE
+};
+
+static const char *const plain_sections[] = {
+	"server", "upstream", "cache", "records", "log", "control"
+};
+
+/* A value parsed from its text, before it is stored. */
+struct cval {
+	unsigned long long u;
+	char *s;
+	char **v;
+	size_t n;
+	struct pl_addr *addrs;
+	struct pl_cidr *cidrs;
+};
+
+struct parse {
+	struct config *cfg;
+	struct diag *d;
+	const char *file;	/* as given, for messages */
+	FILE *fp;
+
+	char *buf;		/* the current physical line */
+	size_t bufcap, len, pos;
+	bool have_line;		/* buf holds a line inih is reading */
+	bool expect_handler;	/* the line is neither blank, comment nor header */
+	bool handled;
+	unsigned long lineno;
+
+	enum sect sect;
+	const char *sect_word;	/* "server", "forward", ... (static) */
+	char *sect_disp;	/* "[server]", "[forward \"x\"]" as written */
+	unsigned long sect_line;
+	void *sect_base;	/* struct config, forward_conf or zone_conf */
+	struct forward_conf *scratch_fwd;	/* checked, then dropped */
+	struct zone_conf *scratch_zone;
+
+	size_t nkeys;
+	unsigned long *global_seen;	/* per key: line it was given on */
+	unsigned long *local_seen;	/* same, for the current [forward]/[zone] */
+	bool *global_bad;	/* per key: its value was rejected */
+	unsigned long cur_line;	/* line of the key being parsed */
+};
+
+static char resolv_conf_override[PATH_MAX];
+
+static void forward_free(struct forward_conf *f);
+static void zone_free(struct zone_conf *z);
+
+static void perr(struct parse *p, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void bad_value(struct parse *p, const struct config_key *k,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+perr(struct parse *p, unsigned long line, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	diag_add(p->d, DIAG_ERROR, p->file, line, "%s", msg);
+	free(msg);
+}
+
+static void
+bad_value(struct parse *p, const struct config_key *k, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	diag_add(p->d, DIAG_ERROR, p->file, p->cur_line, "bad value for %s: %s",
+	    k->name, msg);
+	free(msg);
+}
+
+static bool
+is_key(const struct config_key *k, const char *section, const char *name)
+{
+	return strcmp(k->section, section) == 0 && strcmp(k->name, name) == 0;
+}
+
+/*
+ * Checks a domain name as the configuration writes it and returns it
+ * lower-cased without the trailing dot (caller frees), or NULL with a reason.
+ * Stricter than DNS itself (letters, digits, '-' and '_' only) on purpose:
+ * a configured name with anything else is a typing error.
+ */
+static char *
+name_normalize(const char *s, const char **err)
+{
+	size_t len = strlen(s), label = 0;
+	char *out;
+
+	if (len > 0 && s[len - 1] == '.')
+		len--;
+	if (len == 0) {
+		*err = s[0] == '.' ? "the root is not allowed here" : "empty name";
+		return NULL;
+	}
+	if (len > 253) {
+		*err = "name longer than 253 characters";
+		return NULL;
+	}
+	out = xstrndup(s, len);
+	for (size_t i = 0; i <= len; i++) {
+		unsigned char c = (unsigned char)out[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0) {
+				*err = "empty label";
+				goto fail;
+			}
+			label = 0;
+			continue;
+		}
+		if (++label > 63) {
+			*err = "label longer than 63 characters";
+			goto fail;
+		}
+		if (c >= 'A' && c <= 'Z')
+			out[i] = (char)(c - 'A' + 'a');
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_')) {
+			*err = "only letters, digits, '-' and '_' may form a label";
+			goto fail;
+		}
+	}
+	return out;
+fail:
+	free(out);
+	return NULL;
+}
+
+/* ---- values ---- */
+
+static void
+cval_clear(struct cval *v)
+{
+	free(v->s);
+	strv_free(v->v);
+	free(v->addrs);
+	free(v->cidrs);
+	memset(v, 0, sizeof(*v));
+}
+
+static int
+parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < nitems(yes); i++) {
+		if (str_casecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (str_casecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Decimal digits only.  Returns 0, -1 when not a number, -2 on overflow. */
+static int
+parse_ull(const char *s, unsigned long long *out, const char **end)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (ULLONG_MAX - d) / 10)
+			return -2;
+		v = v * 10 + d;
+	}
+	if (end != NULL)
+		*end = p;
+	else if (*p != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+enum_index(const char *values, const char *s)
+{
+	const char *p = values;
+	size_t slen = strlen(s);
+
+	for (int i = 0; *p != '\0'; i++) {
+		size_t n = strcspn(p, "|");
+
+		if (n == slen && strncasecmp(p, s, n) == 0)
+			return i;
+		p += n;
+		if (*p == '|')
+			p++;
+	}
+	return -1;
+}
+
+/* "a|b|c" as "a, b, c". */
+static char *
+enum_list(const char *values)
+{
+	char *out = xmalloc(strlen(values) * 2 + 1), *o = out;
+
+	for (const char *p = values; *p != '\0'; p++) {
+		if (*p == '|') {
+			*o++ = ',';
+			*o++ = ' ';
+		} else
+			*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
+static int
+parse_size(const char *s, unsigned long long *out)
+{
+	const char *end;
+	unsigned long long v, mult = 1;
+	int r = parse_ull(s, &v, &end);
+
+	if (r == -1)
+		return -1;
+	if (r == -2)
+		return -2;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		mult = 1ULL << 10;
+		end++;
+		break;
+	case 'm': case 'M':
+		mult = 1ULL << 20;
+		end++;
+		break;
+	case 'g': case 'G':
+		mult = 1ULL << 30;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0')
+		return -1;
+	if (v > SIZE_MAX / mult)
+		return -2;
+	*out = v * mult;
+	return 0;
+}
+
+/* Whether PATH can be opened for reading, with errno set when not. */
+static bool
+readable(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd == -1)
+		return false;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		errno = EISDIR;
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+static const char *const source_prefixes[] = { "csv:", "json:", "hosts:", "zone:" };
+
+/* A [records] source: "PREFIX:path" with the path made absolute. */
+static char *
+source_resolve(struct parse *p, const struct config_key *k, const char *item)
+{
+	const char *prefix = "", *path = item;
+	char *abs, *out;
+
+	for (size_t i = 0; i < nitems(source_prefixes); i++) {
+		size_t n = strlen(source_prefixes[i]);
+
+		if (strncasecmp(item, source_prefixes[i], n) == 0) {
+			prefix = source_prefixes[i];
+			path = item + n;
+			break;
+		}
+	}
+	if (*prefix == '\0') {
+		/* "xml:a" is a wrong format sooner than a file name. */
+		size_t n = strspn(item, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+		if (n > 1 && item[n] == ':') {
+			bad_value(p, k, "\"%s\": unknown format \"%.*s\" "
+			    "(use csv:, json:, hosts: or zone:)", item, (int)n,
+			    item);
+			return NULL;
+		}
+	}
+	while (*path == ' ' || *path == '\t')
+		path++;
+	if (*path == '\0') {
+		bad_value(p, k, "\"%s\": empty path", item);
+		return NULL;
+	}
+	abs = path_join(p->cfg->dir, path);
+	if ((k->flags & CK_READ) && p->d != NULL && !readable(abs)) {
+		perr(p, p->cur_line, "cannot read %s: %s", abs, strerror(errno));
+		free(abs);
+		return NULL;
+	}
+	xasprintf(&out, "%s%s", prefix, abs);
+	free(abs);
+	return out;
+}
+
+/*
+ * Parses TEXT as a value of key K into OUT.  Every problem is reported (all
+ * bad entries of a list, not only the first).  Returns 0 or -1.
+ */
+static int
+parse_value(struct parse *p, const struct config_key *k, const char *text,
+    struct cval *out)
+{
+	const char *seps = (k->flags & CK_SPACES) ? ", \t" : ",";
+	const char *err;
+	char **items;
+	size_t n;
+	int r, bad = 0;
+
+	memset(out, 0, sizeof(*out));
+	switch (k->type) {
+	case CT_BOOL: {
+		bool b;
+
+		if (parse_bool(text, &b) == -1) {
+			bad_value(p, k, "\"%s\" is not a boolean "
+			    "(yes, no, true, false, on, off, 1 or 0)", text);
+			return -1;
+		}
+		out->u = b;
+		return 0;
+	}
+	case CT_UINT:
+		if ((k->flags & CK_AUTO) && str_casecmp(text, "auto") == 0) {
+			out->u = 0;
+			return 0;
+		}
+		r = parse_ull(text, &out->u, NULL);
+		if (r == -1) {
+			bad_value(p, k, "\"%s\" is not a number%s", text,
+			    (k->flags & CK_AUTO) ? " or auto" : "");
+			return -1;
+		}
+		if (r == -2 || out->u < k->min || out->u > k->max) {
+			bad_value(p, k, "%s is out of range (%lu..%lu)", text,
+			    k->min, k->max);
+			return -1;
+		}
+		return 0;
+	case CT_SIZE:
+		r = parse_size(text, &out->u);
+		if (r == -1) {
+			bad_value(p, k, "\"%s\" is not a size (a number with an "
+			    "optional K, M or G suffix)", text);
+			return -1;
+		}
+		if (r == -2) {
+			bad_value(p, k, "%s is too large", text);
+			return -1;
+		}
+		return 0;
+	case CT_ENUM:
+		if ((r = enum_index(k->values, text)) == -1) {
+			char *list = enum_list(k->values);
+
+			bad_value(p, k, "\"%s\" is not one of %s", text, list);
+			free(list);
+			return -1;
+		}
+		out->u = (unsigned)r;
+		return 0;
+	case CT_STRING:
+		if ((k->flags & CK_NONE) && str_casecmp(text, "none") == 0)
+			text = "";
+		if (is_key(k, "control", "listen") && *text != '\0') {
+			struct pl_addr a;
+
+			if (addr_parse(text, CONTROL_PORT, &a, &err) == -1) {
+				bad_value(p, k, "\"%s\": %s", text, err);
+				return -1;
+			}
+		}
+		/* An empty user means "not given"; control listen keeps "". */
+		if (*text != '\0' || (k->flags & CK_NONE))
+			out->s = xstrdup(text);
+		return 0;
+	case CT_PATH:
+		if (*text == '\0')
+			return 0;
+		out->s = path_join(p->cfg->dir, text);
+		if ((k->flags & CK_READ) && p->d != NULL && !readable(out->s)) {
+			perr(p, p->cur_line, "cannot read %s: %s", out->s,
+			    strerror(errno));
+			cval_clear(out);
+			return -1;
+		}
+		return 0;
+	case CT_ADDRLIST:
+		items = strv_split(text, seps, &n);
+		out->addrs = xcalloc(n, sizeof(*out->addrs));
+		for (size_t i = 0; i < n; i++) {
+			struct pl_addr *a = &out->addrs[out->n];
+
+			if (addr_parse(items[i], DNS_PORT, a, &err) == -1) {
+				bad_value(p, k, "\"%s\": %s", items[i], err);
+				bad = 1;
+				continue;
+			}
+			for (size_t j = 0; j < out->n; j++) {
+				if (addr_equal(&out->addrs[j], a)) {
+					bad_value(p, k, "\"%s\" is given twice",
+					    items[i]);
+					bad = 1;
+					break;
+				}
+			}
+			out->n++;
+		}
+		strv_free(items);
+		break;
+	case CT_CIDRLIST:
+		items = strv_split(text, seps, &n);
+		out->cidrs = xcalloc(n, sizeof(*out->cidrs));
+		for (size_t i = 0; i < n; i++) {
+			if (cidr_parse(items[i], &out->cidrs[out->n], &err) == -1) {
+				bad_value(p, k, "\"%s\": %s", items[i], err);
+				bad = 1;
+				continue;
+			}
+			out->n++;
+		}
+		strv_free(items);
+		break;
+	case CT_PATHLIST:
+		items = strv_split(text, seps, &n);
+		out->v = xcalloc(n + 1, sizeof(*out->v));
+		for (size_t i = 0; i < n; i++) {
+			char *s = source_resolve(p, k, items[i]);
+
+			if (s == NULL) {
+				bad = 1;
+				continue;
+			}
+			out->v[out->n++] = s;
+		}
+		strv_free(items);
+		break;
+	case CT_STRLIST:
+		out->v = strv_split(text, seps, &out->n);
+		if (k->flags & CK_DOMAIN) {
+			for (size_t i = 0; i < out->n; i++) {
+				char *name = name_normalize(out->v[i], &err);
+
+				if (name == NULL) {
+					bad_value(p, k, "\"%s\": %s", out->v[i],
+					    err);
+					bad = 1;
+					continue;
+				}
+				free(out->v[i]);
+				out->v[i] = name;
+			}
+		}
+		break;
+	}
+	if (!bad && out->n == 0 && (k->flags & CK_NONEMPTY)) {
+		bad_value(p, k, "the list is empty");
+		bad = 1;
+	}
+	if (bad) {
+		cval_clear(out);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+store_num(void *m, size_t size, unsigned long long u)
+{
+	if (size == sizeof(bool) && size == 1) {
+		bool b = u != 0;
+		memcpy(m, &b, 1);
+	} else if (size == 4) {
+		uint32_t x = (uint32_t)u;
+		memcpy(m, &x, 4);
+	} else if (size == 8) {
+		uint64_t x = u;
+		memcpy(m, &x, 8);
+	} else
+		abort();
+}
+
+/* Moves V into the member of BASE that K names, freeing what was there. */
+static void
+store_value(void *base, const struct config_key *k, struct cval *v)
+{
+	char *m = (char *)base + k->off;
+	size_t *count = (size_t *)(void *)((char *)base + k->count_off);
+
+	switch (k->type) {
+	case CT_BOOL:
+	case CT_UINT:
+	case CT_SIZE:
+	case CT_ENUM:
+		store_num(m, k->size, v->u);
+		break;
+	case CT_STRING:
+	case CT_PATH:
+		free(*(char **)(void *)m);
+		*(char **)(void *)m = v->s;
+		v->s = NULL;
+		break;
+	case CT_STRLIST:
+	case CT_PATHLIST:
+		strv_free(*(char ***)(void *)m);
+		if (v->v == NULL)
+			v->v = xcalloc(1, sizeof(char *));
+		*(char ***)(void *)m = v->v;
+		*count = v->n;
+		v->v = NULL;
+		break;
+	case CT_ADDRLIST:
+		free(*(struct pl_addr **)(void *)m);
+		*(struct pl_addr **)(void *)m = v->n ? v->addrs : NULL;
+		if (v->n == 0)
+			free(v->addrs);
+		*count = v->n;
+		v->addrs = NULL;
+		break;
+	case CT_CIDRLIST:
+		free(*(struct pl_cidr **)(void *)m);
+		*(struct pl_cidr **)(void *)m = v->n ? v->cidrs : NULL;
+		if (v->n == 0)
+			free(v->cidrs);
+		*count = v->n;
+		v->cidrs = NULL;
+		break;
+	}
+	cval_clear(v);
+}
+
+/*
+ * [upstream] servers: plain entries become upstreams; "tls://addr[:port]
+ * [#name]" entries are checked and kept in upstream_specs only.
+ */
+static int
+parse_upstreams(struct parse *p, const struct config_key *k, const char *text)
+{
+	struct config *cfg = p->cfg;
+	size_t n;
+	char **items = strv_split(text, ", \t", &n);
+	struct pl_addr *addrs = xcalloc(n, sizeof(*addrs));
+	size_t naddrs = 0;
+	const char *err;
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s = items[i], *scheme_end = strstr(s, "://");
+		struct pl_addr a;
+
+		if (scheme_end != NULL && strncasecmp(s, "tls://", 6) == 0) {
+			const char *hash = strchr(s + 6, '#');
+			char *host = xstrndup(s + 6, hash ? (size_t)(hash - s - 6) :
+			    strlen(s + 6));
+			int r = addr_parse(host, DOT_PORT, &a, &err);
+
+			free(host);
+			if (r == -1) {
+				bad_value(p, k, "\"%s\": %s", s, err);
+				bad = 1;
+			} else if (hash != NULL) {
+				char *name = name_normalize(hash + 1, &err);
+
+				if (name == NULL) {
+					bad_value(p, k, "\"%s\": bad name after "
+					    "'#': %s", s, err);
+					bad = 1;
+				}
+				free(name);
+			}
+			continue;
+		}
+		if (scheme_end != NULL) {
+			bad_value(p, k, "\"%s\": unsupported scheme \"%.*s\" "
+			    "(only tls:// is supported)", s,
+			    (int)(scheme_end - s), s);
+			bad = 1;
+			continue;
+		}
+		if (addr_parse(s, DNS_PORT, &a, &err) == -1) {
+			bad_value(p, k, "\"%s\": %s", s, err);
+			bad = 1;
+			continue;
+		}
+		addrs[naddrs++] = a;
+	}
+	if (bad) {
+		strv_free(items);
+		free(addrs);
+		return -1;
+	}
+	strv_free(cfg->upstream_specs);
+	cfg->upstream_specs = items;
+	cfg->nupstream_specs = n;
+	free(cfg->upstreams);
+	cfg->upstreams = naddrs ? addrs : NULL;
+	if (naddrs == 0)
+		free(addrs);
+	cfg->nupstreams = naddrs;
+	return 0;
+}
+
+/* ---- sections ---- */
+
+static const struct config_key *
+key_find(const char *section, const char *name, size_t *index)
+{
+	for (size_t i = 0; config_keys[i].section != NULL; i++) {
+		if (strcmp(config_keys[i].section, section) == 0 &&
+		    str_casecmp(config_keys[i].name, name) == 0) {
+			*index = i;
+			return &config_keys[i];
+		}
+	}
+	return NULL;
+}
+
+static char *
+where_str(struct parse *p, unsigned long line)
+{
+	char *w;
+
+	xasprintf(&w, "%s:%lu", p->file, line);
+	return w;
+}
+
+/* Closes the current section: required keys, scratch objects. */
+static void
+section_end(struct parse *p)
+{
+	if (p->sect == SEC_FORWARD || p->sect == SEC_ZONE) {
+		for (size_t i = 0; i < p->nkeys; i++) {
+			const struct config_key *k = &config_keys[i];
+
+			if ((k->flags & CK_REQUIRED) &&
+			    strcmp(k->section, p->sect_word) == 0 &&
+			    p->local_seen[i] == 0)
+				perr(p, p->sect_line, "%s: %s is required",
+				    p->sect_disp, k->name);
+		}
+	}
+	if (p->scratch_fwd != NULL) {
+		forward_free(p->scratch_fwd);
+		free(p->scratch_fwd);
+		p->scratch_fwd = NULL;
+	}
+	if (p->scratch_zone != NULL) {
+		zone_free(p->scratch_zone);
+		free(p->scratch_zone);
+		p->scratch_zone = NULL;
+	}
+	free(p->sect_disp);
+	p->sect_disp = NULL;
+	p->sect = SEC_NONE;
+	p->sect_base = NULL;
+}
+
+/* The [forward]/[zone] section of that name already open, or -1. */
+static long
+find_named(struct parse *p, enum sect kind, const char *name, unsigned long *line)
+{
+	struct config *cfg = p->cfg;
+	size_t n = kind == SEC_FORWARD ? cfg->nforwards : cfg->nzones;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *other = kind == SEC_FORWARD ?
+		    cfg->forwards[i].name : cfg->zones[i].name;
+		const char *where = kind == SEC_FORWARD ?
+		    cfg->forwards[i].where : cfg->zones[i].where;
+
+		if (strcmp(other, name) == 0) {
+			const char *colon = strrchr(where, ':');
+			*line = colon ? strtoul(colon + 1, NULL, 10) : 0;
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+static void
+open_named(struct parse *p, enum sect kind, const char *raw)
+{
+	struct config *cfg = p->cfg;
+	const char *err;
+	char *name = name_normalize(raw, &err);
+	unsigned long first = 0;
+	bool scratch = false;
+
+	if (name == NULL) {
+		perr(p, p->lineno, "bad name in %s: %s", p->sect_disp, err);
+		scratch = true;
+	} else if (find_named(p, kind, name, &first) >= 0) {
+		perr(p, p->lineno, "duplicate section %s (first on line %lu)",
+		    p->sect_disp, first);
+		scratch = true;
+	}
+	if (kind == SEC_FORWARD) {
+		struct forward_conf *f;
+
+		if (scratch)
+			f = p->scratch_fwd = xcalloc(1, sizeof(*f));
+		else {
+			cfg->forwards = xreallocarray(cfg->forwards,
+			    cfg->nforwards + 1, sizeof(*cfg->forwards));
+			f = &cfg->forwards[cfg->nforwards++];
+		}
+		memset(f, 0, sizeof(*f));
+		f->name = name ? name : xstrdup(raw);
+		f->where = where_str(p, p->lineno);
+		p->sect_base = f;
+	} else {
+		struct zone_conf *z;
+
+		if (scratch)
+			z = p->scratch_zone = xcalloc(1, sizeof(*z));
+		else {
+			cfg->zones = xreallocarray(cfg->zones, cfg->nzones + 1,
+			    sizeof(*cfg->zones));
+			z = &cfg->zones[cfg->nzones++];
+		}
+		memset(z, 0, sizeof(*z));
+		z->name = name ? name : xstrdup(raw);
+		z->missing = -1;
+		z->multi = -1;
+		z->where = where_str(p, p->lineno);
+		p->sect_base = z;
+	}
+	p->sect = kind;
+	memset(p->local_seen, 0, p->nkeys * sizeof(*p->local_seen));
+}
+
+/*
+ * A section header line (the text from '[').  inih takes the text up to the
+ * first ']' (or an inline comment) as the section; we take the same text and
+ * also insist that nothing but a comment follows the ']'.
+ */
+static void
+section_begin(struct parse *p, const char *line)
+{
+	const char *close = strchr(line, ']');
+	const char *after;
+	char *inner, *word, *rest;
+	size_t wlen;
+
+	section_end(p);
+	p->sect = SEC_SKIP;
+	p->sect_line = p->lineno;
+	for (const char *c = line + 1; close != NULL && c < close; c++) {
+		/* inih stops at an inline comment before the ']'. */
+		if ((*c == ';' || *c == '#') && (c[-1] == ' ' || c[-1] == '\t')) {
+			close = NULL;
+			break;
+		}
+	}
+	if (close == NULL) {
+		perr(p, p->lineno, "syntax error");
+		return;
+	}
+	after = close + 1;
+	while (*after == ' ' || *after == '\t' || *after == '\r' || *after == '\n')
+		after++;
+	if (*after != '\0' && *after != ';' && *after != '#') {
+		perr(p, p->lineno, "syntax error");
+		return;
+	}
+
+	inner = xstrndup(line + 1, (size_t)(close - line - 1));
+	word = str_trim(inner);
+	xasprintf(&p->sect_disp, "[%s]", word);
+	wlen = strcspn(word, " \t\"");
+	rest = str_trim(word + wlen);
+	word[wlen] = '\0';
+
+	if (str_casecmp(word, "forward") == 0 || str_casecmp(word, "zone") == 0) {
+		enum sect kind = str_casecmp(word, "forward") == 0 ?
+		    SEC_FORWARD : SEC_ZONE;
+		const char *canon = kind == SEC_FORWARD ? "forward" : "zone";
+		size_t rlen = strlen(rest);
+
+		p->sect_word = canon;
+		if (rlen == 0)
+			perr(p, p->lineno, "[%s] needs a name, as in [%s "
+			    "\"example.com\"]", canon, canon);
+		else if (rlen < 2 || rest[0] != '"' || rest[rlen - 1] != '"' ||
+		    memchr(rest + 1, '"', rlen - 2) != NULL)
+			perr(p, p->lineno, "bad section header %s: the name must "
+			    "be in double quotes, as in [%s \"example.com\"]",
+			    p->sect_disp, canon);
+		else {
+			rest[rlen - 1] = '\0';
+			open_named(p, kind, rest + 1);
+		}
+		free(inner);
+		return;
+	}
+	for (size_t i = 0; i < nitems(plain_sections); i++) {
+		if (str_casecmp(word, plain_sections[i]) != 0)
+			continue;
+		p->sect_word = plain_sections[i];
+		if (*rest != '\0')
+			perr(p, p->lineno, "[%s] takes no name", p->sect_word);
+		else {
+			p->sect = SEC_GLOBAL;
+			p->sect_base = p->cfg;
+			free(p->sect_disp);
+			xasprintf(&p->sect_disp, "[%s]", p->sect_word);
+		}
+		free(inner);
+		return;
+	}
+	perr(p, p->lineno, "unknown section %s", p->sect_disp);
+	free(inner);
+}
+
+/* ---- the inih reader and handler ---- */
+
+/* Called once inih is done with a line: was a key line taken? */
+static void
+line_end(struct parse *p)
+{
+	if (p->have_line && p->expect_handler && !p->handled)
+		perr(p, p->lineno, "syntax error");
+	p->have_line = false;
+}
+
+static void
+line_begin(struct parse *p)
+{
+	const char *s = p->buf;
+
+	p->expect_handler = false;
+	p->handled = false;
+	if (p->lineno == 1 && (unsigned char)s[0] == 0xef &&
+	    (unsigned char)s[1] == 0xbb && (unsigned char)s[2] == 0xbf)
+		s += 3;
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n' ||
+	    *s == '\f' || *s == '\v')
+		s++;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return;
+	if (*s == '[') {
+		section_begin(p, s);
+		return;
+	}
+	p->expect_handler = true;
+}
+
+/* Length of a line without its "\n" or "\r\n". */
+static size_t
+line_chars(const char *s, size_t len)
+{
+	if (len > 0 && s[len - 1] == '\n')
+		len--;
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	return len;
+}
+
+/* fgets() for inih, which counts lines and watches what inih does with them. */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	size_t room = num > 1 ? (size_t)num - 1 : 0, n;
+
+	if (!p->have_line || p->pos >= p->len) {
+		ssize_t got;
+
+		line_end(p);
+		got = getline(&p->buf, &p->bufcap, p->fp);
+		if (got < 0)
+			return NULL;
+		p->lineno++;
+		p->len = (size_t)got;
+		p->pos = 0;
+		p->have_line = true;
+		if (memchr(p->buf, '\0', p->len) != NULL) {
+			perr(p, p->lineno, "line contains a NUL character");
+			strcpy(p->buf, "\n");
+			p->len = 1;
+		} else if (line_chars(p->buf, p->len) > LINE_MAX_LEN) {
+			perr(p, p->lineno, "line too long (more than %d "
+			    "characters)", LINE_MAX_LEN);
+			strcpy(p->buf, "\n");
+			p->len = 1;
+		}
+		line_begin(p);
+	}
+	n = p->len - p->pos;
+	if (n > room)
+		n = room;
+	memcpy(str, p->buf + p->pos, n);
+	str[n] = '\0';
+	p->pos += n;
+	return str;
+}
+
+static int
+ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	const struct config_key *k;
+	struct cval v;
+	unsigned long *seen;
+	size_t ki;
+
+	(void)section;		/* tracked by section_begin() */
+	p->handled = true;
+	p->cur_line = p->lineno;
+	if (*name == '\0') {
+		perr(p, p->lineno, "syntax error");
+		return 1;
+	}
+	if (p->sect == SEC_SKIP)
+		return 1;
+	if (p->sect == SEC_NONE) {
+		perr(p, p->lineno, "key \"%s\" outside any section", name);
+		return 1;
+	}
+	if ((k = key_find(p->sect_word, name, &ki)) == NULL) {
+		perr(p, p->lineno, "unknown key \"%s\" in %s", name, p->sect_disp);
+		return 1;
+	}
+	seen = p->sect == SEC_GLOBAL ? p->global_seen : p->local_seen;
+	if (seen[ki] != 0) {
+		perr(p, p->lineno, "duplicate key \"%s\" in %s (first on line %lu)",
+		    name, p->sect_disp, seen[ki]);
+		return 1;
+	}
+	seen[ki] = p->lineno;
+
+	if (is_key(k, "upstream", "servers")) {
+		if (parse_upstreams(p, k, value) == -1)
+			p->global_bad[ki] = true;
+		return 1;
+	}
+	if (parse_value(p, k, value, &v) == -1) {
+		if (p->sect == SEC_GLOBAL)
+			p->global_bad[ki] = true;
+		return 1;
+	}
+	store_value(p->sect_base, k, &v);
+	return 1;
+}
+
+/* ---- defaults and checks ---- */
+
+static void
+parse_init(struct parse *p, struct config *cfg, struct diag *d, const char *file)
+{
+	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
+	p->d = d;
+	p->file = file;
+	for (p->nkeys = 0; config_keys[p->nkeys].section != NULL; p->nkeys++)
+		;
+	p->global_seen = xcalloc(p->nkeys, sizeof(*p->global_seen));
+	p->local_seen = xcalloc(p->nkeys, sizeof(*p->local_seen));
+	p->global_bad = xcalloc(p->nkeys, sizeof(*p->global_bad));
+}
+
+static void
+parse_clear(struct parse *p)
+{
+	section_end(p);
+	free(p->global_seen);
+	free(p->local_seen);
+	free(p->global_bad);
+	free(p->buf);
+}
+
+static void
+set_control_addr(struct config *cfg)
+{
+	memset(&cfg->control_addr, 0, sizeof(cfg->control_addr));
+	if (cfg->control_listen != NULL && cfg->control_listen[0] != '\0' &&
+	    addr_parse(cfg->control_listen, CONTROL_PORT, &cfg->control_addr,
+	    NULL) == -1)
+		memset(&cfg->control_addr, 0, sizeof(cfg->control_addr));
+}
+
+struct config *
+config_new(void)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct diag d;
+	struct parse p;
+
+	diag_init(&d);
+	parse_init(&p, cfg, &d, "built-in default");
+	for (size_t i = 0; config_keys[i].section != NULL; i++) {
+		const struct config_key *k = &config_keys[i];
+		struct cval v;
+
+		if (strcmp(k->section, "forward") == 0 ||
+		    strcmp(k->section, "zone") == 0 ||
+		    k->def == NULL || (k->flags & CK_UNSET))
+			continue;
+		if (parse_value(&p, k, k->def, &v) == -1) {
+			/* The key table is wrong: a test catches this. */
+			diag_print(&d, stderr);
+			abort();
+		}
+		store_value(cfg, k, &v);
+	}
+	parse_clear(&p);
+	diag_clear(&d);
+	cfg->upstream_specs = xcalloc(1, sizeof(char *));
+	set_control_addr(cfg);
+	return cfg;
+}
+
+void
+config_set_resolv_conf(const char *path)
+{
+	if (path == NULL)
+		resolv_conf_override[0] = '\0';
+	else
+		pl_strlcpy(resolv_conf_override, path,
+		    sizeof(resolv_conf_override));
+}
+
+static const char *
+resolv_conf_path(void)
+{
+	const char *env;
+
+	if (resolv_conf_override[0] != '\0')
+		return resolv_conf_override;
+	if ((env = getenv("PLDNS_RESOLV_CONF")) != NULL && *env != '\0')
+		return env;
+	return "/etc/resolv.conf";
+}
+
+/* The raw address of A (4 or 16 bytes) and its family. */
+static const uint8_t *
+addr_raw(const struct pl_addr *a, int *family)
+{
+	*family = a->ss.ss_family;
+	if (*family == AF_INET)
+		return (const uint8_t *)
+		    &((const struct sockaddr_in *)(const void *)&a->ss)->sin_addr;
+	return (const uint8_t *)
+	    &((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_addr;
+}
+
+static bool
+addr_unspecified(const struct pl_addr *a)
+{
+	static const uint8_t zero[16];
+	int fam;
+	const uint8_t *raw = addr_raw(a, &fam);
+
+	return memcmp(raw, zero, fam == AF_INET ? 4 : 16) == 0;
+}
+
+static bool
+addr_same_ip(const struct pl_addr *a, const struct pl_addr *b)
+{
+	int fa, fb;
+	const uint8_t *ra = addr_raw(a, &fa), *rb = addr_raw(b, &fb);
+
+	return fa == fb && memcmp(ra, rb, fa == AF_INET ? 4 : 16) == 0;
+}
+
+/* Loopback, or an address of one of this host's interfaces. */
+static bool
+addr_is_local(const struct pl_addr *a)
+{
+	static const uint8_t v6loop[16] = { [15] = 1 };
+	struct ifaddrs *ifs, *i;
+	int fam;
+	const uint8_t *raw = addr_raw(a, &fam);
+	bool local = false;
+
+	if ((fam == AF_INET && raw[0] == 127) ||
+	    (fam == AF_INET6 && memcmp(raw, v6loop, 16) == 0))
+		return true;
+	if (getifaddrs(&ifs) == -1)
+		return false;
+	for (i = ifs; i != NULL && !local; i = i->ifa_next) {
+		struct pl_addr ia;
+
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != fam)
+			continue;
+		memset(&ia, 0, sizeof(ia));
+		ia.len = fam == AF_INET ? sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6);
+		memcpy(&ia.ss, i->ifa_addr, ia.len);
+		local = addr_same_ip(&ia, a);
+	}
+	freeifaddrs(ifs);
+	return local;
+}
+
+/*
+ * Whether forwarding to NS would send queries to pldns itself: NS is one of
+ * the listen addresses, or pldns listens on a wildcard address on NS's port
+ * and NS is an address of this host.
+ */
+static bool
+is_self(const struct config *cfg, const struct pl_addr *ns)
+{
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		const struct pl_addr *l = &cfg->listen[i];
+
+		if (addr_port(l) != addr_port(ns))
+			continue;
+		if (addr_same_ip(l, ns))
+			return true;
+		/* A wildcard socket gets its family's traffic for every local
+		 * address; an IPv6 one gets IPv4's too (it is dual-stack). */
+		if (addr_unspecified(l) && (l->ss.ss_family == AF_INET6 ||
+		    l->ss.ss_family == ns->ss.ss_family) && addr_is_local(ns))
+			return true;
+	}
+	return false;
+}
+
+/* Default upstreams: the nameserver lines of resolv.conf. */
+static void
+upstreams_from_resolv_conf(struct config *cfg, struct diag *d)
+{
+	const char *path = resolv_conf_path();
+	FILE *fp = fopen(path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+
+	cfg->upstreams_from_resolv_conf = true;
+	if (fp == NULL) {
+		diag_add(d, DIAG_WARNING, path, 0, "cannot open: %s",
+		    strerror(errno));
+		return;
+	}
+	while (getline(&line, &cap, fp) != -1) {
+		char *s = line, *word, *save;
+		struct pl_addr a;
+		const char *err;
+		bool dup = false;
+
+		lineno++;
+		word = strtok_r(s, " \t\r\n", &save);
+		if (word == NULL || strcmp(word, "nameserver") != 0)
+			continue;
+		if ((word = strtok_r(NULL, " \t\r\n", &save)) == NULL)
+			continue;
+		if (addr_parse(word, DNS_PORT, &a, &err) == -1) {
+			diag_add(d, DIAG_WARNING, path, lineno,
+			    "ignoring nameserver \"%s\": %s", word, err);
+			continue;
+		}
+		/* 0.0.0.0 means "this host" to the resolver library. */
+		if (addr_unspecified(&a) || is_self(cfg, &a))
+			continue;
+		for (size_t i = 0; i < cfg->nupstreams; i++)
+			dup |= addr_equal(&cfg->upstreams[i], &a);
+		if (dup)
+			continue;
+		cfg->upstreams = xreallocarray(cfg->upstreams,
+		    cfg->nupstreams + 1, sizeof(*cfg->upstreams));
+		cfg->upstreams[cfg->nupstreams++] = a;
+	}
+	free(line);
+	fclose(fp);
+}
+
+/* Checks that span keys. */
+static void
+cross_checks(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	size_t kt = 0, kd = 0, kmin = 0, kmax = 0;
+
+	key_find("upstream", "timeout_ms", &kt);
+	key_find("upstream", "deadline_ms", &kd);
+	key_find("cache", "min_ttl", &kmin);
+	key_find("cache", "max_ttl", &kmax);
+
+	if (!p->global_bad[kt] && !p->global_bad[kd] &&
+	    cfg->deadline_ms < cfg->timeout_ms)
+		perr(p, p->global_seen[kd] ? p->global_seen[kd] :
+		    p->global_seen[kt], "deadline_ms (%u) is less than "
+		    "timeout_ms (%u)", cfg->deadline_ms, cfg->timeout_ms);
+	if (!p->global_bad[kmin] && !p->global_bad[kmax] &&
+	    cfg->cache_min_ttl > cfg->cache_max_ttl)
+		perr(p, p->global_seen[kmin] ? p->global_seen[kmin] :
+		    p->global_seen[kmax], "min_ttl (%u) is greater than "
+		    "max_ttl (%u)", (unsigned)cfg->cache_min_ttl,
+		    (unsigned)cfg->cache_max_ttl);
+}
+
+/* The directory of PATH, absolute, so that a later chdir() does not matter. */
+static char *
+config_dir(const char *path)
+{
+	char *dir = path_dirname(path), *real;
+
+	if (dir[0] == '/')
+		return dir;
+	if ((real = realpath(dir, NULL)) == NULL)
+		return dir;
+	free(dir);
+	return real;
+}
+
+/* inih is told how to read: Debian's build has these as variables. */
+static void
+ini_setup(void)
+{
+	static char comment_prefixes[] = ";#";
+
+	ini_use_stack = false;
+	ini_allow_realloc = true;
+	ini_max_line = LINE_MAX_LEN + 3;
+	/* An indented "key = value" must not continue the previous value. */
+	ini_allow_multiline = false;
+	ini_allow_inline_comments = true;
+	ini_inline_comment_prefixes = comment_prefixes;
+	ini_start_comment_prefixes = comment_prefixes;
+	ini_stop_on_first_error = false;
+	ini_allow_no_value = false;
+	ini_allow_bom = true;
+}
+
+struct config *
+config_load(const char *path, struct diag *d)
+{
+	struct config *cfg;
+	struct parse p;
+	size_t errors_before = d->nerrors, ks = 0;
+	FILE *fp;
+	int r;
+
+	if ((fp = fopen(path, "re")) == NULL) {
+		diag_add(d, DIAG_ERROR, path, 0, "cannot open: %s",
+		    strerror(errno));
+		return NULL;
+	}
+	cfg = config_new();
+	cfg->path = xstrdup(path);
+	cfg->dir = config_dir(path);
+
+	parse_init(&p, cfg, d, path);
+	p.fp = fp;
+	ini_setup();
+	r = ini_parse_stream(cfg_reader, &p, ini_cb, &p);
+	line_end(&p);
+	if (ferror(fp))
+		diag_add(d, DIAG_ERROR, path, 0, "cannot read: %s",
+		    strerror(errno));
+	else if (r == -2)
+		diag_add(d, DIAG_ERROR, path, 0, "out of memory");
+	fclose(fp);
+	section_end(&p);
+
+	cross_checks(&p);
+	set_control_addr(cfg);
+	key_find("upstream", "servers", &ks);
+	if (p.global_seen[ks] == 0)
+		upstreams_from_resolv_conf(cfg, d);
+	if (cfg->nupstreams == 0 && !p.global_bad[ks])
+		diag_add(d, DIAG_WARNING, path, p.global_seen[ks], "no upstream "
+		    "servers: forwarding will answer SERVFAIL");
+	parse_clear(&p);
+
+	if (d->nerrors > errors_before) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void
+forward_free(struct forward_conf *f)
+{
+	free(f->name);
+	free(f->servers);
+	free(f->where);
+}
+
+static void
+zone_free(struct zone_conf *z)
+{
+	free(z->name);
+	free(z->file);
+	strv_free(z->twins);
+	free(z->where);
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg->listen);
+	free(cfg->user);
+	free(cfg->allow);
+	free(cfg->allow_forward);
+	strv_free(cfg->upstream_specs);
+	free(cfg->upstreams);
+	strv_free(cfg->sources);
+	free(cfg->control_listen);
+	free(cfg->token_file);
+	for (size_t i = 0; i < cfg->nforwards; i++)
+		forward_free(&cfg->forwards[i]);
+	free(cfg->forwards);
+	for (size_t i = 0; i < cfg->nzones; i++)
+		zone_free(&cfg->zones[i]);
+	free(cfg->zones);
+	free(cfg);
+}
+
+const struct zone_conf *
+config_zone(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nzones; i++)
+		if (strcmp(cfg->zones[i].name, name) == 0)
+			return &cfg->zones[i];
+	return NULL;
+}

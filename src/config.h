@@ -34,7 +34,8 @@ struct forward_conf {
 struct zone_conf {
 	char *name;		/* lower-case, no trailing dot */
 	char *file;		/* zone file, absolute or relative to the config dir resolved; NULL when none */
-	char **twins;		/* public twin suffixes given with twin = (NULL terminated), or NULL */
+	char **twins;		/* public twin suffixes given with twin = (NULL terminated), or NULL
+				 * when twin is absent ("twin =" gives an empty array) */
 	size_t ntwins;
 	int missing;		/* -1 unset, else enum missing_policy */
 	int multi;		/* -1 unset, 0 no, 1 yes */
@@ -64,11 +65,13 @@ struct config {
 
 	/* [upstream] */
 	char **upstream_specs;	/* raw server strings as written (for tls:// etc.), NULL terminated */
+	size_t nupstream_specs;	/* entries of upstream_specs; 0 when servers was not given */
 	struct pl_addr *upstreams;	/* plain UDP/TCP upstreams; default from /etc/resolv.conf */
 	size_t nupstreams;
 	unsigned timeout_ms;	/* per try, default 1500 */
 	unsigned deadline_ms;	/* whole query, default 2000 */
 	unsigned max_inflight;	/* per upstream, default 1000 */
+	bool upstreams_from_resolv_conf;	/* servers absent: upstreams came from resolv.conf */
 
 	/* [cache] */
 	size_t cache_size;	/* bytes, default 64M; "64M", "1G", "0" disables */
@@ -88,7 +91,8 @@ struct config {
 	bool query_log;
 
 	/* [control] */
-	char *control_listen;	/* default "127.0.0.1:8053"; "" disables */
+	char *control_listen;	/* default "127.0.0.1:8053"; "" disables ("none" is stored as "") */
+	struct pl_addr control_addr;	/* control_listen parsed (port 8053 when none); unset when "" */
 	char *token_file;
 
 	struct forward_conf *forwards;
@@ -109,7 +113,23 @@ struct config_key {
 	enum config_type type;
 	const char *def;	/* default as the man page shows it */
 	const char *help;	/* one sentence for the man page */
+
+	/* How config.c parses and stores the key (also useful to the man page). */
+	const char *values;	/* CT_ENUM: accepted words in enum order, "|"-separated */
+	unsigned long min, max;	/* CT_UINT: accepted range */
+	unsigned flags;		/* CK_* */
+	size_t off, size;	/* the member in struct config, forward_conf or zone_conf */
+	size_t count_off;	/* lists: the member holding the count */
 };
+
+#define CK_REQUIRED	0x01	/* a [forward]/[zone] section must give it */
+#define CK_AUTO		0x02	/* CT_UINT also takes "auto", stored as 0 */
+#define CK_UNSET	0x04	/* absent means unset (NULL / -1); def describes that in words */
+#define CK_NONE		0x08	/* CT_STRING also takes "none", stored as "" */
+#define CK_READ		0x10	/* CT_PATH/CT_PATHLIST: the file must be readable when loading */
+#define CK_DOMAIN	0x20	/* CT_STRLIST: each entry a domain name (lower-cased, no trailing dot) */
+#define CK_SPACES	0x40	/* lists: entries may be separated by white space too */
+#define CK_NONEMPTY	0x80	/* lists: an empty list is an error */
 
 /* The key table, terminated by an entry whose section is NULL. */
 extern const struct config_key config_keys[];
@@ -120,6 +140,13 @@ extern const struct config_key config_keys[];
  * config (zone files, sources) are errors.  Caller frees with config_free().
  */
 struct config *config_load(const char *path, struct diag *d);
+
+/*
+ * The resolv.conf that config_load() takes default upstream servers from:
+ * PATH, or when PATH is NULL the environment variable PLDNS_RESOLV_CONF, or
+ * else /etc/resolv.conf.  PATH is copied.  For tests and tools.
+ */
+void config_set_resolv_conf(const char *path);
 
 /* A config with every default and no file (for tests). */
 struct config *config_new(void);

@@ -39,6 +39,9 @@ diag_push(struct diag *d, enum diag_level level, char *text)
 		d->nwarnings++;
 }
 
+static void diag_vadd(struct diag *, enum diag_level, const char *, const char *,
+    va_list) __attribute__((format(printf, 4, 0)));
+
 static void
 diag_vadd(struct diag *d, enum diag_level level, const char *loc,
     const char *fmt, va_list ap)

@@ -1,1 +1,153 @@
-/* placeholder */
+/* log: stderr or syslog, levels, rate-limited repeats. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+static int log_fg = 1;
+static int log_level = LOG_LVL_INFO;
+static int log_qlog;
+
+void
+log_init(int foreground, int level)
+{
+	log_fg = foreground;
+	log_level = level;
+	if (!foreground)
+		openlog("pldns", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	tzset();
+}
+
+void
+log_setlevel(int level)
+{
+	log_level = level;
+}
+
+int
+log_getlevel(void)
+{
+	return log_level;
+}
+
+static void log_vwrite(int, const char *, va_list, int)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
+{
+	char msg[2048];
+	int saved = errno;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (with_errno) {
+		size_t l = strlen(msg);
+		snprintf(msg + l, sizeof(msg) - l, ": %s", strerror(saved));
+	}
+	if (log_fg) {
+		/* One fprintf per line so that lines of several threads do not interleave. */
+		fprintf(stderr, "pldns: %s\n", msg);
+		fflush(stderr);
+	} else
+		syslog(pri, "%s", msg);
+	errno = saved;
+}
+
+#define LOG_BODY(lvl, pri, witherr) do {			\
+	va_list ap;						\
+	if (log_level < (lvl))					\
+		return;						\
+	va_start(ap, fmt);					\
+	log_vwrite((pri), fmt, ap, (witherr));			\
+	va_end(ap);						\
+} while (0)
+
+void log_warn(const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, LOG_WARNING, 1); }
+void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_LVL_WARN, LOG_WARNING, 0); }
+void log_info(const char *fmt, ...) { LOG_BODY(LOG_LVL_INFO, LOG_INFO, 0); }
+void log_debug(const char *fmt, ...) { LOG_BODY(LOG_LVL_DEBUG, LOG_DEBUG, 0); }
+void log_err(const char *fmt, ...) { LOG_BODY(LOG_LVL_ERR, LOG_ERR, 0); }
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_CRIT, fmt, ap, 1);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_CRIT, fmt, ap, 0);
+	va_end(ap);
+	exit(1);
+}
+
+static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uint64_t last;
+	unsigned long suppressed;
+} rl[LOG_RL_MAX];
+
+void
+log_ratelimited(enum log_rl_key key, const char *fmt, ...)
+{
+	va_list ap;
+	uint64_t now = now_ms();
+	unsigned long sup;
+
+	if (log_level < LOG_LVL_WARN)
+		return;
+	pthread_mutex_lock(&rl_lock);
+	if (rl[key].last != 0 && now - rl[key].last < 10000) {
+		rl[key].suppressed++;
+		pthread_mutex_unlock(&rl_lock);
+		return;
+	}
+	rl[key].last = now;
+	sup = rl[key].suppressed;
+	rl[key].suppressed = 0;
+	pthread_mutex_unlock(&rl_lock);
+	va_start(ap, fmt);
+	log_vwrite(LOG_WARNING, fmt, ap, 0);
+	va_end(ap);
+	if (sup > 0)
+		log_warnx("(%lu similar messages suppressed)", sup);
+}
+
+void
+log_query_enable(int on)
+{
+	log_qlog = on;
+}
+
+int
+log_query_enabled(void)
+{
+	return log_qlog;
+}
+
+void
+log_query(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_qlog)
+		return;
+	va_start(ap, fmt);
+	log_vwrite(LOG_INFO, fmt, ap, 0);
+	va_end(ap);
+}

@@ -1,1 +1,277 @@
-/* placeholder */
+/* pldns: verbs, options, start-up and shutdown order. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "import.h"
+#include "log.h"
+#include "records.h"
+#include "server.h"
+#include "snapshot.h"
+#include "util.h"
+
+#define EX_OK_		0
+#define EX_USAGE_	64
+#define EX_CONFIG_	78
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/pldns.ini"
+
+static const char usage_main[] =
+"usage: pldns VERB [options]\n"
+"\n"
+"verbs:\n"
+"  serve -c FILE [-f]          run the DNS server (-f: foreground, log to stderr)\n"
+"  check-config -c FILE        check the configuration and every record source\n"
+"  import [-c FILE] [--zone-dir DIR] [--dry-run] FILE...\n"
+"                              validate record sources, write privatelink zone files\n"
+"  version                     print the version\n"
+"\n"
+"pldns VERB --help describes one verb.  See pldns(8) and pldns.ini(5).\n";
+
+static const char usage_serve[] =
+"usage: pldns serve [-c FILE] [-f]\n"
+"  -c FILE   configuration file (default " DEFAULT_CONFIG ")\n"
+"  -f        stay in the foreground and log to stderr\n"
+"Signals: SIGHUP reloads, SIGTERM/SIGINT stop gracefully, SIGUSR1 logs statistics.\n";
+
+static const char usage_check[] =
+"usage: pldns check-config [-c FILE]\n"
+"Prints \"configuration OK\", or every problem as file:line: message.\n"
+"Exit status 0 when the configuration is valid, 78 otherwise.\n";
+
+static const char usage_import[] =
+"usage: pldns import [-c FILE] [--zone-dir DIR] [--dry-run] FILE...\n"
+"Reads record sources (portal CSV, az/PowerShell JSON, hosts, zone files),\n"
+"validates them and writes one zone file per privatelink zone into DIR\n"
+"(default: the current directory).  Exit status: 0 ok, 65 data error,\n"
+"66 no input, 73 cannot write.\n";
+
+/*
+ * Loads the configuration and every record source named by PATH into a new
+ * snapshot.  PREV (may be NULL) carries zone serials forward.  Every problem
+ * goes to D; NULL when any was an error.
+ */
+static struct snapshot *
+load_snapshot(const char *path, const struct snapshot *prev, struct diag *d)
+{
+	struct config *cfg;
+	struct recset rs;
+
+	if ((cfg = config_load(path, d)) == NULL)
+		return NULL;
+	recset_init(&rs);
+	if (records_load(cfg, &rs, d) != 0) {
+		recset_clear(&rs);
+		config_free(cfg);
+		return NULL;
+	}
+	return snapshot_new(cfg, &rs, prev, d);
+}
+
+/* SIGHUP: a new snapshot, or NULL with the reasons logged (the old data stays). */
+static struct snapshot *
+reload_snapshot(const char *path, const struct snapshot *cur)
+{
+	struct diag d;
+	struct snapshot *s;
+	uint64_t t0 = now_ms();
+
+	diag_init(&d);
+	s = load_snapshot(path, cur, &d);
+	for (size_t i = 0; i < d.n; i++)
+		log_warnx("%s", d.msgs[i].text);
+	if (s == NULL)
+		log_warnx("reload failed: %zu errors; still serving the previous data",
+		    d.nerrors);
+	else
+		log_info("reloaded %zu zones, %zu records in %llu ms", snapshot_nzones(s),
+		    snapshot_nrecords(s), (unsigned long long)(now_ms() - t0));
+	diag_clear(&d);
+	return s;
+}
+
+static int
+wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+static int
+cmd_serve(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONFIG;
+	int fg = 0, ch;
+	struct diag d;
+	struct snapshot *snap;
+	struct server *srv;
+
+	if (wants_help(argc, argv)) {
+		fputs(usage_serve, stdout);
+		return EX_OK_;
+	}
+	while ((ch = getopt(argc, argv, "c:f")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			fg = 1;
+			break;
+		default:
+			fputs(usage_serve, stderr);
+			return EX_USAGE_;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage_serve, stderr);
+		return EX_USAGE_;
+	}
+	log_init(1, LOG_LVL_INFO);
+	diag_init(&d);
+	snap = load_snapshot(path, NULL, &d);
+	diag_print(&d, stderr);
+	if (snap == NULL) {
+		fprintf(stderr, "pldns: not starting: %zu error%s in the configuration or records\n",
+		    d.nerrors, d.nerrors == 1 ? "" : "s");
+		diag_clear(&d);
+		return EX_CONFIG_;
+	}
+	diag_clear(&d);
+	log_setlevel(snapshot_config(snap)->log_level);
+	log_query_enable(snapshot_config(snap)->query_log);
+
+	diag_init(&d);
+	srv = server_new(snap, &d);
+	if (srv == NULL) {
+		diag_print(&d, stderr);
+		diag_clear(&d);
+		return 1;
+	}
+	diag_clear(&d);
+	server_set_reload(srv, reload_snapshot, path);
+	if (!fg) {
+		if (daemon(0, 0) < 0)
+			fatal("daemon");
+		log_init(0, snapshot_config(snap)->log_level);
+	}
+	server_run(srv);
+	server_free(srv);
+	return EX_OK_;
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONFIG;
+	struct diag d;
+	struct snapshot *snap;
+	int ch;
+
+	if (wants_help(argc, argv)) {
+		fputs(usage_check, stdout);
+		return EX_OK_;
+	}
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		if (ch == 'c')
+			path = optarg;
+		else {
+			fputs(usage_check, stderr);
+			return EX_USAGE_;
+		}
+	}
+	diag_init(&d);
+	snap = load_snapshot(path, NULL, &d);
+	diag_print(&d, stdout);
+	if (snap == NULL) {
+		diag_clear(&d);
+		return EX_CONFIG_;
+	}
+	printf("configuration OK: %zu zones, %zu records\n", snapshot_nzones(snap),
+	    snapshot_nrecords(snap));
+	snapshot_unref(snap);
+	diag_clear(&d);
+	return EX_OK_;
+}
+
+static int
+cmd_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "zone-dir", required_argument, NULL, 'z' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfgpath = NULL, *dir = ".";
+	bool dry = false;
+	int ch;
+
+	if (wants_help(argc, argv)) {
+		fputs(usage_import, stdout);
+		return EX_OK_;
+	}
+	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'z':
+			dir = optarg;
+			break;
+		case 'n':
+			dry = true;
+			break;
+		default:
+			fputs(usage_import, stderr);
+			return EX_USAGE_;
+		}
+	}
+	if (optind >= argc) {
+		fputs(usage_import, stderr);
+		return EX_USAGE_;
+	}
+	return import_run(cfgpath, dir, dry, argv + optind, argc - optind, stdout, stderr);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *verb;
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EX_USAGE_;
+	}
+	verb = argv[1];
+	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 ||
+	    strcmp(verb, "help") == 0) {
+		fputs(usage_main, stdout);
+		return EX_OK_;
+	}
+	if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
+		printf("pldns %s\n", PACKAGE_VERSION);
+		return EX_OK_;
+	}
+	/* Each verb parses its own options from argv[1] on. */
+	argc--;
+	argv++;
+	optind = 1;
+	if (strcmp(verb, "serve") == 0)
+		return cmd_serve(argc, argv);
+	if (strcmp(verb, "check-config") == 0)
+		return cmd_check(argc, argv);
+	if (strcmp(verb, "import") == 0)
+		return cmd_import(argc, argv);
+	fprintf(stderr, "pldns: unknown verb \"%s\"\n\n%s", verb, usage_main);
+	return EX_USAGE_;
+}

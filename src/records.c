@@ -1,1 +1,153 @@
-/* placeholder */
+/* records: the recset every source fills and every snapshot is built from. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "azure_zones.h"
+#include "records.h"
+#include "sources.h"
+#include "util.h"
+
+void
+recset_init(struct recset *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+}
+
+void
+recset_clear(struct recset *rs)
+{
+	for (size_t i = 0; i < rs->nzones; i++) {
+		free(rs->zones[i].name);
+		strv_free(rs->zones[i].twins);
+		free(rs->zones[i].where);
+	}
+	free(rs->zones);
+	for (size_t i = 0; i < rs->nrecs; i++)
+		free(rs->recs[i].rdata);
+	free(rs->recs);
+	for (size_t i = 0; i < rs->nstrings; i++)
+		free(rs->strings[i]);
+	free(rs->strings);
+	recset_init(rs);
+}
+
+/* Interns WHERE: records of one file share the file name, and most share a
+ * handful of strings, so the last one is checked before a copy is made. */
+static const char *
+recset_intern(struct recset *rs, const char *where)
+{
+	if (where == NULL)
+		return NULL;
+	if (rs->nstrings > 0 && strcmp(rs->strings[rs->nstrings - 1], where) == 0)
+		return rs->strings[rs->nstrings - 1];
+	if (rs->nstrings == rs->capstrings) {
+		rs->capstrings = rs->capstrings ? rs->capstrings * 2 : 64;
+		rs->strings = xreallocarray(rs->strings, rs->capstrings, sizeof(char *));
+	}
+	rs->strings[rs->nstrings] = xstrdup(where);
+	return rs->strings[rs->nstrings++];
+}
+
+static void
+strv_push(char ***v, size_t *n, const char *s)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i], s) == 0)
+			return;
+	*v = xreallocarray(*v, *n + 2, sizeof(char *));
+	(*v)[(*n)++] = xstrdup(s);
+	(*v)[*n] = NULL;
+}
+
+size_t
+recset_zone(struct recset *rs, const struct config *cfg, const char *name,
+    const char *where)
+{
+	char twins[AZURE_TWINS_MAX][AZURE_NAME_MAX];
+	const struct zone_conf *zc;
+	struct rzone *z;
+	const char *err;
+	int n;
+
+	for (size_t i = 0; i < rs->nzones; i++)
+		if (strcmp(rs->zones[i].name, name) == 0)
+			return i;
+	if (rs->nzones == rs->capzones) {
+		rs->capzones = rs->capzones ? rs->capzones * 2 : 16;
+		rs->zones = xreallocarray(rs->zones, rs->capzones, sizeof(*rs->zones));
+	}
+	z = &rs->zones[rs->nzones];
+	memset(z, 0, sizeof(*z));
+	z->name = xstrdup(name);
+	if (wire_name_from_str(name, z->apex, &err) < 0)
+		z->apex[0] = 0;		/* callers validated the name already */
+	wire_name_lower(z->apex, z->apex, (size_t)wire_name_len(z->apex, WIRE_NAME_MAX));
+	z->twins = xcalloc(1, sizeof(char *));
+	n = azure_zone_twins(name, twins, AZURE_TWINS_MAX);
+	for (int i = 0; i < n; i++)
+		strv_push(&z->twins, &z->ntwins, twins[i]);
+	z->missing = cfg ? cfg->missing : MISSING_NXDOMAIN;
+	z->where = where ? xstrdup(where) : NULL;
+	zc = cfg ? config_zone(cfg, name) : NULL;
+	if (zc != NULL) {
+		/* Configured twins add to the table's: an operator may have a
+		 * forwarder zone the table does not know yet. */
+		for (size_t i = 0; i < zc->ntwins; i++)
+			strv_push(&z->twins, &z->ntwins, zc->twins[i]);
+		if (zc->missing >= 0)
+			z->missing = zc->missing;
+		if (zc->multi >= 0)
+			z->multi = zc->multi != 0;
+	}
+	return rs->nzones++;
+}
+
+struct rec *
+recset_add(struct recset *rs, size_t zidx, const uint8_t *owner, uint16_t type,
+    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen, const char *where)
+{
+	struct rec *r;
+	int olen = wire_name_len(owner, WIRE_NAME_MAX);
+
+	if (rs->nrecs == rs->caprecs) {
+		rs->caprecs = rs->caprecs ? rs->caprecs * 2 : 256;
+		rs->recs = xreallocarray(rs->recs, rs->caprecs, sizeof(*rs->recs));
+	}
+	r = &rs->recs[rs->nrecs++];
+	memset(r, 0, sizeof(*r));
+	wire_name_lower(r->owner, owner, olen > 0 ? (size_t)olen : 1);
+	r->type = type;
+	r->rclass = CLASS_IN;
+	r->ttl = ttl;
+	r->rdlen = rdlen;
+	r->rdata = xmalloc(rdlen);
+	memcpy(r->rdata, rdata, rdlen);
+	r->where = recset_intern(rs, where);
+	r->zone = zidx;
+	return r;
+}
+
+int
+records_load(const struct config *cfg, struct recset *rs, struct diag *d)
+{
+	int rc = 0;
+
+	/* Zones declared in the config exist even when empty, so that their
+	 * names answer NXDOMAIN rather than being forwarded. */
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		const struct zone_conf *zc = &cfg->zones[i];
+		size_t z = recset_zone(rs, cfg, zc->name, zc->where);
+
+		if (zc->file != NULL) {
+			rs->zones[z].from_file = true;
+			if (source_zone_file(cfg, zc->name, zc->file, rs, d) != 0)
+				rc = -1;
+		}
+	}
+	for (size_t i = 0; i < cfg->nsources; i++)
+		if (source_load(cfg, cfg->sources[i], rs, d) != 0)
+			rc = -1;
+	if (rc == 0 && sources_finish(cfg, rs, d) != 0)
+		rc = -1;
+	return rc;
+}

@@ -1,1 +1,125 @@
-/* placeholder */
+/* source_zone: RFC 1035 zone files, read with ldns. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "records.h"
+#include "sources.h"
+#include "util.h"
+
+/*
+ * Reads the zone file PATH for ZONE into a temporary recset first, so that
+ * a file with any error adds nothing: a zone is served whole or not at all.
+ */
+int
+source_zone_file(const struct config *cfg, const char *zone, const char *path,
+    struct recset *rs, struct diag *d)
+{
+	uint8_t apex[WIRE_NAME_MAX];
+	const char *err;
+	ldns_rdf *origin = NULL, *prev = NULL;
+	uint32_t ttl = 3600;
+	int line = 1, nerr = 0, nsoa = 0;
+	ldns_buffer *buf = NULL;
+	FILE *fp;
+	size_t z;
+	struct recset tmp;
+
+	if (wire_name_from_str(zone, apex, &err) < 0) {
+		diag_add(d, DIAG_ERROR, path, 0, "bad zone name \"%s\": %s", zone, err);
+		return -1;
+	}
+	if ((fp = fopen(path, "r")) == NULL) {
+		diag_add(d, DIAG_ERROR, path, 0, "cannot read zone file: %s", strerror(errno));
+		return -1;
+	}
+	recset_init(&tmp);
+	z = recset_zone(&tmp, cfg, zone, path);
+	origin = ldns_dname_new_frm_str(zone);
+	buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
+	while (!feof(fp)) {
+		ldns_rr *rr = NULL;
+		int start = line;
+		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+		char where[1024];
+		ldns_rdf *owner;
+
+		if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
+		    s == LDNS_STATUS_SYNTAX_ORIGIN)
+			continue;
+		if (s == LDNS_STATUS_SYNTAX_INCLUDE) {
+			diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+			    "$INCLUDE is not supported");
+			nerr++;
+			continue;
+		}
+		if (s != LDNS_STATUS_OK) {
+			diag_add(d, DIAG_ERROR, path, (unsigned long)line, "%s",
+			    ldns_get_errorstr_by_id(s));
+			nerr++;
+			if (nerr > 50)
+				break;
+			continue;
+		}
+		/* ldns counts the lines it consumed; the record began after the
+		 * blank and comment lines before it, which it also counted. */
+		(void)start;
+		snprintf(where, sizeof(where), "%s:%d", path, line);
+		owner = ldns_rr_owner(rr);
+		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+			diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+			    "only class IN is supported");
+			nerr++;
+		} else if (!wire_name_under(ldns_rdf_data(owner), apex)) {
+			char *o = ldns_rdf2str(owner);
+			diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+			    "%s is outside the zone %s", o ? o : "?", zone);
+			free(o);
+			nerr++;
+		} else {
+			ldns_buffer_clear(buf);
+			if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
+			    ldns_buffer_position(buf) > 65535) {
+				diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+				    "record data too large");
+				nerr++;
+			} else {
+				uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+				if (type == TYPE_SOA) {
+					if (!wire_name_equal(ldns_rdf_data(owner), apex)) {
+						diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+						    "SOA record not at the zone apex");
+						nerr++;
+					} else if (++nsoa > 1) {
+						diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+						    "more than one SOA record");
+						nerr++;
+					}
+				}
+				recset_add(&tmp, z, ldns_rdf_data(owner), type,
+				    ldns_rr_ttl(rr), ldns_buffer_begin(buf),
+				    (uint16_t)ldns_buffer_position(buf), where);
+			}
+		}
+		ldns_rr_free(rr);
+	}
+	fclose(fp);
+	ldns_buffer_free(buf);
+	ldns_rdf_deep_free(origin);
+	ldns_rdf_deep_free(prev);
+
+	if (nerr == 0) {
+		size_t dz = recset_zone(rs, cfg, zone, path);
+		rs->zones[dz].from_file = true;
+		for (size_t i = 0; i < tmp.nrecs; i++) {
+			const struct rec *r = &tmp.recs[i];
+			recset_add(rs, dz, r->owner, r->type, r->ttl, r->rdata,
+			    r->rdlen, r->where);
+		}
+	}
+	recset_clear(&tmp);
+	return nerr ? -1 : 0;
+}

@@ -1,1 +1,727 @@
-/* placeholder */
+/* wire: bounded DNS message parsing and writing (RFC 1035, 6891, 9619). */
+
+#include <string.h>
+
+#include "wire.h"
+
+#define WIRE_PTR_HOPS	127
+#define WIRE_PTR_MAXOFF	0x3fff
+/* Payload size advertised in error replies (DNS Flag Day 2020). */
+#define WIRE_ERR_UDP	1232
+
+/* Optional RR types not in the public enum that carry compressible names. */
+#define TYPE_MD		3
+#define TYPE_MF		4
+#define TYPE_MB		7
+#define TYPE_MG		8
+#define TYPE_MR		9
+#define TYPE_MINFO	14
+#define TYPE_RP		17
+#define TYPE_AFSDB	18
+#define TYPE_RT		21
+#define TYPE_PX		26
+#define TYPE_NAPTR	35
+#define TYPE_KX		36
+
+static inline uint8_t
+lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+}
+
+/* ---- names ---- */
+
+int
+wire_name_read(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out)
+{
+	size_t p = *pos, end = 0;
+	/*
+	 * Each pointer must land before the start of the label run that
+	 * holds it (the name's own start for the first run).  Run starts
+	 * thus strictly decrease, so no loop is possible whatever the bytes;
+	 * the hop limit is a second, cheaper bound.
+	 */
+	size_t limit = *pos;
+	int hops = 0, olen = 0;
+
+	for (;;) {
+		if (p >= len)
+			return -1;
+		uint8_t c = pkt[p];
+		if ((c & 0xc0) == 0xc0) {
+			if (p + 1 >= len)
+				return -1;
+			size_t target = (size_t)(c & 0x3f) << 8 | pkt[p + 1];
+			if (target >= limit || ++hops > WIRE_PTR_HOPS)
+				return -1;
+			if (end == 0)
+				end = p + 2;
+			p = limit = target;
+			continue;
+		}
+		if (c & 0xc0)
+			return -1;	/* 0x40 extended, 0x80 reserved */
+		if (c == 0) {
+			out[olen++] = 0;
+			break;
+		}
+		/* Leave room for the root label. */
+		if (p + 1 + c > len || olen + 1 + c + 1 > WIRE_NAME_MAX)
+			return -1;
+		memcpy(out + olen, pkt + p, 1 + (size_t)c);
+		olen += 1 + c;
+		p += 1 + (size_t)c;
+	}
+	*pos = end != 0 ? end : p + 1;
+	return olen;
+}
+
+int
+wire_name_len(const uint8_t *name, size_t max)
+{
+	size_t i = 0;
+
+	if (max > WIRE_NAME_MAX)
+		max = WIRE_NAME_MAX;
+	for (;;) {
+		if (i >= max)
+			return -1;
+		uint8_t c = name[i];
+		if (c == 0)
+			return (int)i + 1;
+		if (c > WIRE_LABEL_MAX)
+			return -1;
+		i += 1 + (size_t)c;
+	}
+}
+
+void
+wire_name_lower(uint8_t *out, const uint8_t *name, size_t len)
+{
+	/* Label length octets are <= 63 and so never in 'A'..'Z'. */
+	for (size_t i = 0; i < len; i++)
+		out[i] = lower(name[i]);
+}
+
+bool
+wire_name_equal(const uint8_t *a, const uint8_t *b)
+{
+	size_t i = 0;
+
+	for (;;) {
+		uint8_t la = a[i];
+		if (la != b[i])
+			return false;
+		if (la == 0)
+			return true;
+		if (la > WIRE_LABEL_MAX || i + 1 + la >= WIRE_NAME_MAX)
+			return false;
+		for (size_t j = i + 1; j <= i + la; j++)
+			if (lower(a[j]) != lower(b[j]))
+				return false;
+		i += 1 + (size_t)la;
+	}
+}
+
+int
+wire_name_labels(const uint8_t *name)
+{
+	size_t i = 0;
+	int n = 0;
+
+	while (i < WIRE_NAME_MAX && name[i] != 0 && name[i] <= WIRE_LABEL_MAX) {
+		i += 1 + (size_t)name[i];
+		n++;
+	}
+	return n;
+}
+
+const uint8_t *
+wire_name_parent(const uint8_t *name)
+{
+	if (name[0] == 0)
+		return NULL;
+	return name + 1 + name[0];
+}
+
+bool
+wire_name_under(const uint8_t *name, const uint8_t *zone)
+{
+	int nl = wire_name_labels(name), zl = wire_name_labels(zone);
+
+	if (nl < zl)
+		return false;
+	for (int i = 0; i < nl - zl; i++)
+		name += 1 + name[0];
+	return wire_name_equal(name, zone);
+}
+
+static int
+isdigit_c(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+int
+wire_name_from_str(const char *s, uint8_t *out, const char **err)
+{
+	size_t o = 0, l = 0;	/* current label's length octet, its length */
+	const char *p = s;
+
+	if (s[0] == '\0' || (s[0] == '.' && s[1] == '\0')) {
+		out[0] = 0;
+		return 1;
+	}
+	for (;;) {
+		char c = *p;
+		if (c == '\0' || c == '.') {
+			if (l == 0) {
+				/* Only the optional trailing dot may end without a label. */
+				if (c == '\0' && p > s && p[-1] == '.')
+					break;
+				*err = "empty label";
+				return -1;
+			}
+			out[o] = (uint8_t)l;
+			o += 1 + l;
+			l = 0;
+			if (c == '\0')
+				break;
+			p++;
+			continue;
+		}
+		unsigned v = (unsigned char)c;
+		p++;
+		if (c == '\\') {
+			if (*p == '\0') {
+				*err = "bad escape";
+				return -1;
+			}
+			if (isdigit_c(*p)) {
+				if (!isdigit_c(p[1]) || !isdigit_c(p[2])) {
+					*err = "bad escape";
+					return -1;
+				}
+				v = (unsigned)(p[0] - '0') * 100 +
+				    (unsigned)(p[1] - '0') * 10 +
+				    (unsigned)(p[2] - '0');
+				if (v > 255) {
+					*err = "bad escape";
+					return -1;
+				}
+				p += 3;
+			} else
+				v = (unsigned char)*p++;
+		}
+		if (l == WIRE_LABEL_MAX) {
+			*err = "label longer than 63 octets";
+			return -1;
+		}
+		/* The label with this octet, plus the root label, must fit. */
+		if (o + 1 + (l + 1) + 1 > WIRE_NAME_MAX) {
+			*err = "name longer than 255 octets";
+			return -1;
+		}
+		out[o + 1 + l] = (uint8_t)v;
+		l++;
+	}
+	out[o] = 0;
+	return (int)o + 1;
+}
+
+int
+wire_name_to_str(const uint8_t *name, char *buf, size_t buflen)
+{
+	size_t i = 0, o = 0;
+
+#define EMIT(ch) do {				\
+	if (o + 1 >= buflen)			\
+		return -1;			\
+	buf[o++] = (ch);			\
+} while (0)
+
+	if (buflen == 0)
+		return -1;
+	if (name[0] == 0) {
+		EMIT('.');
+		buf[o] = '\0';
+		return (int)o;
+	}
+	while (name[i] != 0) {
+		uint8_t l = name[i];
+		if (l > WIRE_LABEL_MAX || i + 1 + l >= WIRE_NAME_MAX)
+			return -1;
+		for (size_t j = i + 1; j <= i + l; j++) {
+			uint8_t c = name[j];
+			if (c < 0x21 || c > 0x7e) {
+				EMIT('\\');
+				EMIT((char)('0' + c / 100));
+				EMIT((char)('0' + c / 10 % 10));
+				EMIT((char)('0' + c % 10));
+			} else if (strchr(".\\\";()$@", c) != NULL) {
+				EMIT('\\');
+				EMIT((char)c);
+			} else
+				EMIT((char)c);
+		}
+		EMIT('.');
+		i += 1 + (size_t)l;
+	}
+	buf[o] = '\0';
+	return (int)o;
+#undef EMIT
+}
+
+/* ---- header and question ---- */
+
+int
+wire_hdr_read(const uint8_t *pkt, size_t len, struct wire_hdr *h)
+{
+	if (len < WIRE_HDR_LEN)
+		return -1;
+	h->id = wire_get_u16(pkt);
+	h->flags = wire_get_u16(pkt + 2);
+	h->qdcount = wire_get_u16(pkt + 4);
+	h->ancount = wire_get_u16(pkt + 6);
+	h->nscount = wire_get_u16(pkt + 8);
+	h->arcount = wire_get_u16(pkt + 10);
+	return 0;
+}
+
+/* Reads an OPT RR's fields and options into E; -1 when the option list is
+ * malformed (E keeps what the fixed part said, so a reply can carry OPT). */
+static int
+edns_read(const uint8_t *pkt, const struct wire_rr *rr, struct wire_edns *e)
+{
+	e->present = true;
+	e->udp_size = rr->rclass;
+	e->ext_rcode = (uint8_t)(rr->ttl >> 24);
+	e->version = (uint8_t)(rr->ttl >> 16);
+	e->flags = (uint16_t)rr->ttl;
+	e->cookie = NULL;
+	e->cookie_len = 0;
+
+	size_t p = rr->rdata_off, end = rr->rdata_off + rr->rdlen;
+	const uint8_t *cookie = NULL;
+	uint16_t cookie_len = 0;
+	while (p < end) {
+		if (end - p < 4)
+			return -1;
+		uint16_t code = wire_get_u16(pkt + p);
+		uint16_t olen = wire_get_u16(pkt + p + 2);
+		p += 4;
+		if (olen > end - p)
+			return -1;
+		if (code == EDNS_OPT_COOKIE && cookie == NULL) {
+			/* RFC 7873 5.2.2: client cookie alone (8) or
+			 * with a server cookie of 8..32 octets. */
+			if (olen != 8 && (olen < 16 || olen > 40))
+				return -1;
+			cookie = pkt + p;
+			cookie_len = olen;
+		}
+		p += olen;
+	}
+	e->cookie = cookie;
+	e->cookie_len = cookie_len;
+	return 0;
+}
+
+enum wire_verdict
+wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
+{
+	uint8_t tmp[WIRE_NAME_MAX];
+	struct wire_rr rr;
+	bool formerr = false;
+	size_t pos = WIRE_HDR_LEN;
+
+	memset(q, 0, sizeof(*q));
+	if (wire_hdr_read(pkt, len, &q->hdr) == -1)
+		return WIRE_DROP;
+	if (q->hdr.flags & WIRE_QR)
+		return WIRE_DROP;
+
+	const struct wire_hdr *h = &q->hdr;
+	if (h->qdcount != 1 || h->ancount != 0 || h->nscount != 0 ||
+	    (h->flags & WIRE_TC))
+		formerr = true;
+
+	/*
+	 * Walk the whole message even when it is already known to be bad, so
+	 * that the question and the OPT are known for the error reply.
+	 */
+	bool complete = true;
+	for (unsigned i = 0; i < h->qdcount; i++) {
+		uint8_t *dst = h->qdcount == 1 ? q->qname : tmp;
+		int n = wire_name_read(pkt, len, &pos, dst);
+		if (n == -1 || len - pos < 4) {
+			complete = false;
+			break;
+		}
+		if (h->qdcount == 1) {
+			q->qname_len = n;
+			wire_name_lower(q->lname, q->qname, (size_t)n);
+			q->qtype = wire_get_u16(pkt + pos);
+			q->qclass = wire_get_u16(pkt + pos + 2);
+			q->question_end = pos + 4;
+		}
+		pos += 4;
+	}
+
+	unsigned nrr = (unsigned)h->ancount + h->nscount + h->arcount;
+	unsigned first_ar = (unsigned)h->ancount + h->nscount;
+	bool seen_opt = false;
+	for (unsigned i = 0; complete && i < nrr; i++) {
+		if (wire_rr_read(pkt, len, &pos, &rr) == -1) {
+			complete = false;
+			break;
+		}
+		if (rr.type != TYPE_OPT)
+			continue;	/* TSIG and the like: not ours to check */
+		if (i < first_ar || seen_opt || rr.owner[0] != 0) {
+			formerr = true;
+			continue;
+		}
+		seen_opt = true;
+		if (edns_read(pkt, &rr, &q->edns) == -1)
+			formerr = true;
+	}
+	if (!complete || pos != len)
+		formerr = true;
+
+	if (WIRE_OPCODE(h->flags) != 0)
+		return WIRE_NOTIMP;
+	if (formerr)
+		return WIRE_FORMERR;
+	if (q->edns.present && q->edns.version != 0)
+		return WIRE_BADVERS;
+	return WIRE_OK;
+}
+
+/* ---- resource records ---- */
+
+int
+wire_rr_read(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *rr)
+{
+	size_t p = *pos;
+	int n = wire_name_read(pkt, len, &p, rr->owner);
+
+	if (n == -1 || len - p < 10)
+		return -1;
+	rr->owner_len = n;
+	rr->type = wire_get_u16(pkt + p);
+	rr->rclass = wire_get_u16(pkt + p + 2);
+	rr->ttl = wire_get_u32(pkt + p + 4);
+	rr->rdlen = wire_get_u16(pkt + p + 8);
+	p += 10;
+	if (rr->rdlen > len - p)
+		return -1;
+	rr->rdata_off = p;
+	*pos = p + rr->rdlen;
+	return 0;
+}
+
+/*
+ * RDATA layouts with embedded names: 'N' a name, 'S' a character-string,
+ * an octet below ' ' a run of that many fixed octets.
+ */
+static const char *
+rdata_layout(uint16_t type)
+{
+	switch (type) {
+	case TYPE_NS: case TYPE_MD: case TYPE_MF: case TYPE_CNAME:
+	case TYPE_MB: case TYPE_MG: case TYPE_MR: case TYPE_PTR:
+	case TYPE_DNAME:
+		return "N";
+	case TYPE_SOA:
+		return "NN\024";
+	case TYPE_MINFO: case TYPE_RP:
+		return "NN";
+	case TYPE_MX: case TYPE_AFSDB: case TYPE_RT: case TYPE_KX:
+		return "\002N";
+	case TYPE_SRV:
+		return "\006N";
+	case TYPE_PX:
+		return "\002NN";
+	case TYPE_NAPTR:
+		return "\004SSSN";
+	default:
+		return NULL;
+	}
+}
+
+int
+wire_rdata_expand(const uint8_t *pkt, size_t len, const struct wire_rr *rr,
+    uint8_t *out, size_t outmax)
+{
+	size_t p = rr->rdata_off, o = 0;
+
+	if (p > len || rr->rdlen > len - p)
+		return -1;
+	size_t end = p + rr->rdlen;
+	const char *lay = rdata_layout(rr->type);
+	if (lay == NULL) {
+		if (rr->rdlen > outmax)
+			return -1;
+		memcpy(out, pkt + p, rr->rdlen);
+		return rr->rdlen;
+	}
+	for (; *lay != '\0'; lay++) {
+		size_t n;
+		if (*lay == 'N') {
+			uint8_t name[WIRE_NAME_MAX];
+			int nl = wire_name_read(pkt, len, &p, name);
+			if (nl == -1 || p > end || (size_t)nl > outmax - o)
+				return -1;
+			memcpy(out + o, name, (size_t)nl);
+			o += (size_t)nl;
+			continue;
+		}
+		if (*lay == 'S') {
+			if (p >= end)
+				return -1;
+			n = 1 + (size_t)pkt[p];
+		} else
+			n = (size_t)*lay;
+		if (n > end - p || n > outmax - o)
+			return -1;
+		memcpy(out + o, pkt + p, n);
+		o += n;
+		p += n;
+	}
+	if (p != end)
+		return -1;
+	return (int)o;
+}
+
+/* ---- writing ---- */
+
+void
+wire_buf_init(struct wire_buf *b, uint8_t *mem, size_t cap)
+{
+	b->data = mem;
+	b->cap = cap;
+	b->len = 0;
+	b->overflow = false;
+	b->ncomp = 0;
+}
+
+struct wire_mark
+wire_buf_mark(const struct wire_buf *b)
+{
+	struct wire_mark m = { b->len, b->ncomp };
+	return m;
+}
+
+void
+wire_buf_rollback(struct wire_buf *b, struct wire_mark m)
+{
+	/* The section that overflowed is gone, so the buffer is usable again. */
+	if (m.len <= b->len)
+		b->len = m.len;
+	if (m.ncomp >= 0 && m.ncomp <= b->ncomp)
+		b->ncomp = m.ncomp;
+	b->overflow = false;
+}
+
+/* True when N more octets fit; otherwise marks the overflow. */
+static bool
+room(struct wire_buf *b, size_t n)
+{
+	if (b->overflow || n > b->cap - b->len) {
+		b->overflow = true;
+		return false;
+	}
+	return true;
+}
+
+void
+wire_put_u8(struct wire_buf *b, uint8_t v)
+{
+	if (room(b, 1))
+		b->data[b->len++] = v;
+}
+
+void
+wire_put_u16(struct wire_buf *b, uint16_t v)
+{
+	if (!room(b, 2))
+		return;
+	b->data[b->len++] = (uint8_t)(v >> 8);
+	b->data[b->len++] = (uint8_t)v;
+}
+
+void
+wire_put_u32(struct wire_buf *b, uint32_t v)
+{
+	if (!room(b, 4))
+		return;
+	b->data[b->len++] = (uint8_t)(v >> 24);
+	b->data[b->len++] = (uint8_t)(v >> 16);
+	b->data[b->len++] = (uint8_t)(v >> 8);
+	b->data[b->len++] = (uint8_t)v;
+}
+
+void
+wire_put_bytes(struct wire_buf *b, const void *p, size_t n)
+{
+	if (!room(b, n))
+		return;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+void
+wire_set_u16(struct wire_buf *b, size_t off, uint16_t v)
+{
+	/* A spot lost to an overflow is not written: the caller rolls back. */
+	if (off > b->len || b->len - off < 2)
+		return;
+	b->data[off] = (uint8_t)(v >> 8);
+	b->data[off + 1] = (uint8_t)v;
+}
+
+void
+wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h)
+{
+	if (!room(b, WIRE_HDR_LEN))
+		return;
+	wire_put_u16(b, h->id);
+	wire_put_u16(b, h->flags);
+	wire_put_u16(b, h->qdcount);
+	wire_put_u16(b, h->ancount);
+	wire_put_u16(b, h->nscount);
+	wire_put_u16(b, h->arcount);
+}
+
+/*
+ * Finds the longest suffix of NAME (LAB[i] = offset of label i, N labels)
+ * already written as a target.  Returns the index of the first label of the
+ * suffix (N when none) and its offset in *OFF.
+ */
+static int
+comp_find(const struct wire_buf *b, const uint8_t *name, const uint8_t *lab,
+    int n, uint16_t *off)
+{
+	uint8_t t[WIRE_NAME_MAX];
+	int best = n;
+
+	for (int k = 0; k < b->ncomp && best > 0; k++) {
+		size_t p = b->comp[k];
+		/* Decoding our own output: bounded and checked all the same. */
+		if (wire_name_read(b->data, b->len, &p, t) == -1)
+			continue;
+		int tl = wire_name_labels(t);
+		if (tl == 0 || tl > n || n - tl >= best)
+			continue;
+		if (wire_name_equal(name + lab[n - tl], t)) {
+			best = n - tl;
+			*off = b->comp[k];
+		}
+	}
+	return best;
+}
+
+void
+wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
+{
+	uint8_t lab[WIRE_NAME_MAX / 2];
+	int nlen = wire_name_len(name, WIRE_NAME_MAX), n = 0;
+	uint16_t off = 0;
+
+	if (nlen == -1) {
+		/* A bad name is the caller's bug; fail the message visibly. */
+		b->overflow = true;
+		return;
+	}
+	for (int i = 0; name[i] != 0; i += 1 + name[i])
+		lab[n++] = (uint8_t)i;
+
+	int keep = compress ? comp_find(b, name, lab, n, &off) : n;
+	size_t head = keep < n ? lab[keep] : (size_t)nlen - 1;
+	if (!room(b, head + (keep < n ? 2 : 1)))
+		return;
+
+	size_t start = b->len;
+	memcpy(b->data + start, name, head);
+	for (int i = 0; i < keep; i++) {
+		size_t at = start + lab[i];
+		if (at > WIRE_PTR_MAXOFF || b->ncomp >= WIRE_COMP_MAX)
+			break;
+		b->comp[b->ncomp++] = (uint16_t)at;
+	}
+	b->len += head;
+	if (keep < n) {
+		b->data[b->len++] = (uint8_t)(0xc0 | off >> 8);
+		b->data[b->len++] = (uint8_t)off;
+	} else
+		b->data[b->len++] = 0;
+}
+
+void
+wire_put_rr(struct wire_buf *b, const uint8_t *owner, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	wire_put_name(b, owner, true);
+	wire_put_u16(b, type);
+	wire_put_u16(b, rclass);
+	wire_put_u32(b, ttl);
+	wire_put_u16(b, rdlen);
+	wire_put_bytes(b, rdata, rdlen);
+}
+
+void
+wire_put_opt(struct wire_buf *b, uint16_t udp_size, uint8_t ext_rcode,
+    bool do_bit, int ede)
+{
+	bool with_ede = ede >= 0 && ede <= 0xffff;
+
+	wire_put_u8(b, 0);
+	wire_put_u16(b, TYPE_OPT);
+	wire_put_u16(b, udp_size);
+	wire_put_u32(b, (uint32_t)ext_rcode << 24 | (do_bit ? EDNS_DO : 0));
+	if (!with_ede) {
+		wire_put_u16(b, 0);
+		return;
+	}
+	wire_put_u16(b, 6);
+	wire_put_u16(b, EDNS_OPT_EDE);
+	wire_put_u16(b, 2);
+	wire_put_u16(b, (uint16_t)ede);
+}
+
+void
+wire_count_inc(struct wire_buf *b, size_t off)
+{
+	if (off > b->len || b->len - off < 2)
+		return;
+	wire_set_u16(b, off, (uint16_t)(wire_get_u16(b->data + off) + 1));
+}
+
+void
+wire_error_reply(struct wire_buf *b, const struct wire_query *q,
+    int rcode, int ede)
+{
+	struct wire_hdr h;
+
+	b->len = 0;
+	b->ncomp = 0;
+	b->overflow = false;
+
+	memset(&h, 0, sizeof(h));
+	h.id = q->hdr.id;
+	h.flags = (uint16_t)(WIRE_QR | (q->hdr.flags & (0xf << 11)) |
+	    (q->hdr.flags & WIRE_RD) | WIRE_RA | (rcode & 0xf));
+	h.qdcount = q->question_end != 0 ? 1 : 0;
+	h.arcount = q->edns.present ? 1 : 0;
+	wire_put_hdr(b, &h);
+	if (q->question_end != 0) {
+		wire_put_name(b, q->qname, true);
+		wire_put_u16(b, q->qtype);
+		wire_put_u16(b, q->qclass);
+	}
+	if (q->edns.present)
+		wire_put_opt(b, WIRE_ERR_UDP, (uint8_t)(rcode >> 4),
+		    (q->edns.flags & EDNS_DO) != 0, ede);
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian 12 packages pldns needs to build and test, when missing.
+# Usage: contrib/deps.sh [build|test|bench]   (default: test)
+set -e
+what=${1:-test}
+build="autoconf automake make gcc pkg-config libldns-dev libevent-dev libssl-dev
+ libinih-dev libjansson-dev libcsv-dev"
+test="$build libcmocka-dev python3 python3-dnspython ldnsutils dnsutils"
+bench="$test dnsperf unbound dnsmasq-base bind9"
+case "$what" in
+build) pkgs=$build ;;
+test) pkgs=$test ;;
+bench) pkgs=$bench ;;
+*) echo "usage: $0 [build|test|bench]" >&2; exit 64 ;;
+esac
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "pldns: missing packages:$missing (run as root, or apt-get install them)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing

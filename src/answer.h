@@ -1,0 +1,88 @@
+/*
+ * answer: builds replies.  Pure functions: (snapshot, query[, upstream
+ * response]) -> reply bytes.  No sockets, no clock, no allocation, so that
+ * unit tests drive them directly and the query path never allocates here.
+ *
+ *  - answer_local(): names inside local zones (authoritative: AA, SOA in
+ *    negative answers, wildcards, CNAMEs followed through local zones) and
+ *    public names whose privatelink twin has local data (CNAME public ->
+ *    privatelink, then the local RRset; AA clear).
+ *  - answer_upstream(): turns an upstream response into the client's reply:
+ *    the client's ID and question case, our own OPT, and splicing: a CNAME
+ *    chain that enters a local zone is cut there and completed from local
+ *    data; upstream data about names inside local zones is dropped.
+ */
+#ifndef PLDNS_ANSWER_H
+#define PLDNS_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapshot.h"
+#include "wire.h"
+
+/* How an answer was made (for metrics and the query log). */
+enum answer_path {
+	PATH_LOCAL, PATH_SYNTH, PATH_SPLICED, PATH_UPSTREAM, PATH_CACHE,
+	PATH_REFUSED, PATH_ERROR, PATH_COUNT
+};
+
+extern const char *const answer_path_names[PATH_COUNT];
+
+enum answer_result {
+	ANSWER_DONE,		/* the reply is in the buffer */
+	ANSWER_FORWARD		/* ask upstream, then call answer_upstream() */
+};
+
+/* The largest chain of CNAMEs followed (Azure OpenAI chains reach 8). */
+#define ANSWER_MAX_CHAIN	16
+/* Upstream responses with more records than this are answered SERVFAIL. */
+#define ANSWER_MAX_RRS		256
+
+struct answer_info {
+	enum answer_path path;
+	int rcode;
+	size_t len;		/* reply length */
+	bool truncated;		/* TC set because the reply did not fit */
+	bool fallback;		/* forwarding for a local name under missing = fallback */
+};
+
+/* Scratch space for answer_upstream (about 70 KB; one per worker, not per query). */
+struct answer_scratch {
+	struct wire_rr rrs[ANSWER_MAX_RRS];
+	int section[ANSWER_MAX_RRS];	/* 1 answer, 2 authority, 3 additional */
+	bool used[ANSWER_MAX_RRS];
+	uint8_t rdata[WIRE_MAX_MSG];
+};
+
+/* The largest UDP reply we send: 1232 (DNS Flag Day 2020) unless the
+ * client asked for less; 512 without EDNS. */
+size_t answer_udp_limit(const struct wire_query *q);
+
+/*
+ * Answers Q from the local data of S when it can.  OUT has room for CAP
+ * bytes; LIMIT is the largest reply the client accepts (answer_udp_limit()
+ * for UDP, 65535 for TCP).  Returns ANSWER_DONE with the reply in OUT and
+ * INFO filled, or ANSWER_FORWARD when the name is not local (or local, but
+ * missing under a zone whose policy is fallback: INFO->fallback is then set).
+ */
+enum answer_result answer_local(const struct snapshot *s, const struct wire_query *q,
+    uint8_t *out, size_t cap, size_t limit, struct answer_info *info);
+
+/*
+ * Builds the reply to Q from the upstream response RESP/RLEN (whose ID and
+ * question were already checked).  FALLBACK: the query was forwarded because
+ * of missing = fallback, so the chain is not cut at that zone.  Always
+ * produces a reply (SERVFAIL when the response is malformed, a CNAME loop or a
+ * chain over ANSWER_MAX_CHAIN).
+ */
+void answer_upstream(const struct snapshot *s, const struct wire_query *q,
+    const uint8_t *resp, size_t rlen, bool fallback, struct answer_scratch *sc,
+    uint8_t *out, size_t cap, size_t limit, struct answer_info *info);
+
+/* An error reply (SERVFAIL, REFUSED, FORMERR...) with optional EDE (-1 none). */
+void answer_error(const struct wire_query *q, int rcode, int ede,
+    uint8_t *out, size_t cap, struct answer_info *info);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * snapshot: the immutable local data the query path reads.
+ *
+ * A snapshot holds the configuration it was built with and every local
+ * zone (SOA, NS, RRsets in wire form) in hash tables keyed by lower-cased wire
+ * names, plus the public twin suffixes and conditional forward rules.  It is
+ * built off the query path (start-up, reload) and never changed after; a
+ * reload builds a new one and swaps a pointer.  Readers are the workers:
+ * each holds one reference to the snapshot it currently uses and trades it
+ * for the new one between events, so no lock or atomic operation is taken per
+ * query; the last worker to let go frees the old snapshot.
+ */
+#ifndef PLDNS_SNAPSHOT_H
+#define PLDNS_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "diag.h"
+#include "records.h"
+#include "wire.h"
+
+/* An RRset: COUNT records of one type sharing one TTL.  DATA is COUNT
+ * entries of (u16 rdlen, rdata) back to back. */
+struct rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	uint32_t datalen;
+	uint8_t *data;
+};
+
+struct node {
+	const uint8_t *owner;		/* wire, lower-case (points into the zone's name pool) */
+	struct rrset *rrsets;
+	uint16_t nrrsets;
+};
+
+struct szone;
+struct snapshot;
+
+/*
+ * Builds a snapshot from CFG and the records RS (consumed: RS is left
+ * empty).  Takes ownership of CFG.  SERIAL_BASE is used for synthesized SOA
+ * serials (a time-based value; see snapshot_serial_next).  Never fails on
+ * data that records_load accepted; returns NULL only if a zone is
+ * inconsistent (CNAME beside other data), with the reason in D.
+ */
+struct snapshot *snapshot_new(struct config *cfg, struct recset *rs,
+    const struct snapshot *prev, struct diag *d);
+
+/* Reference counting: the creator holds one reference. */
+void snapshot_ref(struct snapshot *s);
+void snapshot_unref(struct snapshot *s);
+
+const struct config *snapshot_config(const struct snapshot *s);
+size_t snapshot_nzones(const struct snapshot *s);
+const struct szone *snapshot_zone_at(const struct snapshot *s, size_t i);
+size_t snapshot_nrecords(const struct snapshot *s);
+
+/* The local zone NAME (lower-case wire) is at or below, longest match, or NULL. */
+const struct szone *snapshot_find_zone(const struct snapshot *s, const uint8_t *name);
+
+/*
+ * Routes NAME (lower-case wire): returns the local zone when NAME is inside
+ * one; otherwise, when NAME is inside a public twin of a local zone, returns
+ * that zone and writes the privatelink form of NAME into PLNAME
+ * (WIRE_NAME_MAX bytes) and sets *IS_TWIN.  NULL when neither.
+ * The longest suffix wins across zones and twins.
+ */
+const struct szone *snapshot_route(const struct snapshot *s, const uint8_t *name,
+    uint8_t *plname, bool *is_twin);
+
+/* Longest [forward] rule covering NAME, or NULL (then the default upstreams). */
+const struct forward_conf *snapshot_forward(const struct snapshot *s, const uint8_t *name);
+
+/* Zone accessors. */
+const char *szone_name(const struct szone *z);
+const uint8_t *szone_apex(const struct szone *z);
+const struct rrset *szone_soa(const struct szone *z);
+int szone_missing(const struct szone *z);
+uint32_t szone_serial(const struct szone *z);
+size_t szone_nrecords(const struct szone *z);
+/* The node for NAME (lower-case wire, inside Z), or NULL.  Empty
+ * non-terminals exist as nodes without RRsets. */
+const struct node *szone_node(const struct szone *z, const uint8_t *name);
+
+/* The RRset of TYPE at N, or NULL. */
+const struct rrset *node_rrset(const struct node *n, uint16_t type);
+
+#endif

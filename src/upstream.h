@@ -1,0 +1,73 @@
+/*
+ * upstream: sends questions to upstream resolvers and returns their answers.
+ *
+ * Each try uses a fresh UDP socket bound to a random port, connected to the
+ * server so that the kernel filters foreign sources and reports an ICMP
+ * port-unreachable as ECONNREFUSED; the query ID comes from a CSPRNG.  A reply
+ * is taken only when its source, ID and question match (RFC 5452); anything
+ * else is counted as spoofed and ignored.  TC=1 repeats the question over
+ * TCP to the same server.  A try that times out or is refused moves to the
+ * next server at once; the whole request ends at its deadline.
+ *
+ * One pool per worker, used only from that worker's event loop.
+ */
+#ifndef PLDNS_UPSTREAM_H
+#define PLDNS_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "addr.h"
+#include "wire.h"
+
+struct upstream_pool;
+struct upstream_req;
+
+enum upstream_status {
+	UPSTREAM_OK,		/* RESP holds a validated response */
+	UPSTREAM_FAIL		/* every try failed before the deadline */
+};
+
+/* RESP is valid only during the call.  The request is freed after it returns. */
+typedef void (*upstream_cb)(void *arg, enum upstream_status st,
+    const uint8_t *resp, size_t len);
+
+struct upstream_stats {
+	unsigned long sent, answered, timeouts, refused, spoofed, tcp_retries,
+	    failed;
+};
+
+struct upstream_pool *upstream_pool_new(struct event_base *base);
+/* Cancels every pending request without calling its callback. */
+void upstream_pool_free(struct upstream_pool *p);
+const struct upstream_stats *upstream_pool_stats(const struct upstream_pool *p);
+size_t upstream_pool_pending(const struct upstream_pool *p);
+
+/*
+ * Asks SERVERS[0..N) (tried in order, then again while time remains) for
+ * Q's question.  The servers array must stay valid until the callback (it
+ * lives in the snapshot's config, which the worker holds).  TIMEOUT_MS per
+ * try, DEADLINE_MS for the whole request.  Returns the request (cancel with
+ * upstream_cancel) or NULL when no server is given (CB is not called).
+ */
+struct upstream_req *upstream_send(struct upstream_pool *p,
+    const struct pl_addr *servers, size_t n, unsigned timeout_ms,
+    unsigned deadline_ms, const struct wire_query *q, upstream_cb cb, void *arg);
+
+/* Cancels a pending request; its callback is not called. */
+void upstream_cancel(struct upstream_req *r);
+
+/* Builds the query sent upstream into OUT: ID, RD=1, CD copied, the question
+ * lower-cased, an OPT advertising 1232 octets with the client's DO bit.
+ * Returns the length. */
+size_t upstream_build_query(const struct wire_query *q, uint16_t id, uint8_t *out,
+    size_t cap);
+
+/* True when RESP answers the question in QUERY/QLEN (ID, QR, question). */
+bool upstream_reply_matches(const uint8_t *query, size_t qlen, const uint8_t *resp,
+    size_t rlen);
+
+#endif

@@ -1,0 +1,623 @@
+/* Unit tests for answer.c (and snapshot.c, source_zone.c through it):
+ * query bytes in, reply bytes out, checked with ldns. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ldns/ldns.h>
+
+#include "answer.h"
+#include "config.h"
+#include "records.h"
+#include "snapshot.h"
+#include "sources.h"
+#include "util.h"
+
+struct fixture {
+	struct snapshot *snap;
+	struct answer_scratch *sc;
+};
+
+static struct snapshot *
+build(int missing_fallback)
+{
+	struct config *cfg = config_new();
+	struct recset rs;
+	struct diag d;
+	struct snapshot *s;
+
+	cfg->missing = missing_fallback ? MISSING_FALLBACK : MISSING_NXDOMAIN;
+	recset_init(&rs);
+	diag_init(&d);
+	assert_int_equal(source_zone_file(cfg, "privatelink.blob.core.windows.net",
+	    TEST_DATA_DIR "/answer/privatelink.blob.core.windows.net.zone", &rs, &d), 0);
+	assert_int_equal(source_zone_file(cfg, "privatelink.vaultcore.azure.net",
+	    TEST_DATA_DIR "/answer/privatelink.vaultcore.azure.net.zone", &rs, &d), 0);
+	s = snapshot_new(cfg, &rs, NULL, &d);
+	if (s == NULL)
+		diag_print(&d, stderr);
+	assert_non_null(s);
+	diag_clear(&d);
+	return s;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+
+	f->snap = build(0);
+	f->sc = xcalloc(1, sizeof(*f->sc));
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	snapshot_unref(f->snap);
+	free(f->sc);
+	free(f);
+	return 0;
+}
+
+/* Builds a query for NAME/TYPE, optionally with EDNS (size, DO). */
+static size_t
+mkquery(uint8_t *buf, const char *name, uint16_t type, int edns, uint16_t size, int do_bit)
+{
+	struct wire_buf b;
+	struct wire_hdr h = { .id = 0x1234, .flags = WIRE_RD, .qdcount = 1,
+	    .arcount = edns ? 1 : 0 };
+	uint8_t w[WIRE_NAME_MAX];
+	const char *err;
+
+	assert_true(wire_name_from_str(name, w, &err) > 0);
+	wire_buf_init(&b, buf, 512);
+	wire_put_hdr(&b, &h);
+	wire_put_name(&b, w, false);
+	wire_put_u16(&b, type);
+	wire_put_u16(&b, CLASS_IN);
+	if (edns)
+		wire_put_opt(&b, size, 0, do_bit, -1);
+	assert_false(b.overflow);
+	return b.len;
+}
+
+static void
+parse_query(struct wire_query *q, const char *name, uint16_t type)
+{
+	uint8_t buf[512];
+	size_t len = mkquery(buf, name, type, 1, 1232, 0);
+
+	assert_int_equal(wire_query_parse(buf, len, q), WIRE_OK);
+}
+
+static ldns_pkt *
+to_pkt(const uint8_t *out, size_t len)
+{
+	ldns_pkt *p = NULL;
+
+	assert_int_equal(ldns_wire2pkt(&p, out, len), LDNS_STATUS_OK);
+	return p;
+}
+
+static char *
+rr_str(ldns_rr_list *l, size_t i)
+{
+	return ldns_rr2str(ldns_rr_list_rr(l, i));
+}
+
+static void
+assert_rr(ldns_rr_list *l, size_t i, const char *expect)
+{
+	char *s = rr_str(l, i);
+	/* ldns ends the string with a newline and separates fields with tabs. */
+	for (char *p = s; *p; p++)
+		if (*p == '\t')
+			*p = ' ';
+	s[strcspn(s, "\n")] = '\0';
+	assert_string_equal(s, expect);
+	free(s);
+}
+
+static ldns_pkt *
+local(struct fixture *f, const char *name, uint16_t type, enum answer_result expect,
+    struct answer_info *info)
+{
+	static uint8_t out[WIRE_MAX_MSG];
+	struct wire_query q;
+
+	parse_query(&q, name, type);
+	assert_int_equal(answer_local(f->snap, &q, out, sizeof(out), 1232, info), expect);
+	if (expect != ANSWER_DONE)
+		return NULL;
+	return to_pkt(out, info->len);
+}
+
+static void
+test_local_a(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "acct.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_true(ldns_pkt_qr(p));
+	assert_true(ldns_pkt_ra(p));
+	assert_true(ldns_pkt_rd(p));
+	assert_int_equal(ldns_pkt_id(p), 0x1234);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_rr(ldns_pkt_answer(p), 0, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
+	assert_int_equal(info.path, PATH_LOCAL);
+	assert_true(ldns_pkt_edns(p));
+	assert_int_equal(ldns_pkt_edns_udp_size(p), 1232);
+	ldns_pkt_free(p);
+}
+
+static void
+test_local_multi(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "multi.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	ldns_pkt_free(p);
+}
+
+static void
+test_nxdomain_soa(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "nope.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	/* Synthesized SOA: Azure's defaults, negative TTL min(3600, 10). */
+	ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+	assert_int_equal(ldns_rr_get_type(soa), LDNS_RR_TYPE_SOA);
+	assert_int_equal(ldns_rr_ttl(soa), 10);
+	char *s = ldns_rdf2str(ldns_rr_rdf(soa, 0));
+	assert_string_equal(s, "azureprivatedns.net.");
+	free(s);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(soa, 3)), 3600);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(soa, 4)), 300);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(soa, 5)), 2419200);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(soa, 6)), 10);
+	ldns_pkt_free(p);
+}
+
+static void
+test_nodata(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "acct.privatelink.blob.core.windows.net", TYPE_AAAA,
+	    ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)),
+	    LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(p);
+}
+
+static void
+test_empty_non_terminal(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "a.b.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+
+	/* a.b exists because deep.a.b does: NODATA, not NXDOMAIN. */
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+}
+
+static void
+test_zone_file_soa(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "nope.privatelink.vaultcore.azure.net", TYPE_A,
+	    ANSWER_DONE, &info);
+
+	/* The zone file's own SOA, negative TTL min(3600, 60). */
+	ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_authority(p), 0);
+	assert_int_equal(ldns_rr_ttl(soa), 60);
+	assert_int_equal(ldns_rdf2native_int32(ldns_rr_rdf(soa, 2)), 2024010101);
+	ldns_pkt_free(p);
+}
+
+static void
+test_wildcard(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "x.wild.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_rr(ldns_pkt_answer(p), 0, "x.wild.privatelink.blob.core.windows.net. 10 IN A 10.1.0.9");
+	ldns_pkt_free(p);
+	/* An existing name is not covered by the wildcard (RFC 4592 2.2). */
+	p = local(*state, "fixed.wild.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	/* Nor is a name below an existing name. */
+	p = local(*state, "y.fixed.wild.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+}
+
+static void
+test_cname_followed(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "alias.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "alias.privatelink.blob.core.windows.net. 10 IN CNAME acct.privatelink.blob.core.windows.net.");
+	assert_rr(ldns_pkt_answer(p), 1, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
+	ldns_pkt_free(p);
+	p = local(*state, "alias.privatelink.blob.core.windows.net", TYPE_CNAME,
+	    ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+}
+
+static void
+test_cname_loop(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "loop1.privatelink.blob.core.windows.net", TYPE_A,
+	    ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	ldns_pkt_free(p);
+}
+
+static void
+test_case_echoed(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "AcCt.PrivateLink.Blob.Core.Windows.NET", TYPE_A,
+	    ANSWER_DONE, &info);
+	ldns_rr *q = ldns_rr_list_rr(ldns_pkt_question(p), 0);
+	char *s = ldns_rdf2str(ldns_rr_owner(q));
+
+	assert_string_equal(s, "AcCt.PrivateLink.Blob.Core.Windows.NET.");
+	free(s);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+}
+
+static void
+test_any_minimal(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "privatelink.blob.core.windows.net", TYPE_ANY,
+	    ANSWER_DONE, &info);
+
+	/* The apex has SOA and NS; RFC 8482 gives one RRset. */
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+}
+
+static void
+test_twin_synthesized(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "acct.blob.core.windows.net", TYPE_A, ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_false(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "acct.blob.core.windows.net. 10 IN CNAME acct.privatelink.blob.core.windows.net.");
+	assert_rr(ldns_pkt_answer(p), 1, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
+	assert_int_equal(info.path, PATH_SYNTH);
+	ldns_pkt_free(p);
+	/* Key Vault's twin is not privatelink + its own name. */
+	p = local(*state, "kv.vault.azure.net", TYPE_A, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_rr(ldns_pkt_answer(p), 0,
+	    "kv.vault.azure.net. 10 IN CNAME kv.privatelink.vaultcore.azure.net.");
+	assert_rr(ldns_pkt_answer(p), 1, "kv.privatelink.vaultcore.azure.net. 10 IN A 10.2.0.4");
+	ldns_pkt_free(p);
+}
+
+static void
+test_twin_types(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "acct.blob.core.windows.net", TYPE_AAAA, ANSWER_DONE, &info);
+
+	/* The chain, then NODATA with the local SOA: never a public AAAA. */
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	ldns_pkt_free(p);
+	p = local(*state, "acct.blob.core.windows.net", TYPE_CNAME, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+}
+
+static void
+test_forward_decisions(void **state)
+{
+	struct answer_info info;
+
+	local(*state, "www.example.com", TYPE_A, ANSWER_FORWARD, &info);
+	assert_false(info.fallback);
+	/* A public name without local data goes upstream, never NXDOMAIN. */
+	local(*state, "other.blob.core.windows.net", TYPE_A, ANSWER_FORWARD, &info);
+	/* The twin zone's apex is not ours to answer. */
+	local(*state, "blob.core.windows.net", TYPE_A, ANSWER_FORWARD, &info);
+}
+
+static void
+test_fallback_policy(void **state)
+{
+	struct fixture f = { build(1), NULL };
+	struct answer_info info;
+
+	local(&f, "nope.privatelink.blob.core.windows.net", TYPE_A, ANSWER_FORWARD, &info);
+	assert_true(info.fallback);
+	snapshot_unref(f.snap);
+}
+
+static void
+test_truncation(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[512], out[WIRE_MAX_MSG];
+	struct wire_query q;
+	struct answer_info info;
+	size_t len = mkquery(buf, "big.privatelink.blob.core.windows.net", TYPE_TXT, 0, 0, 0);
+
+	assert_int_equal(wire_query_parse(buf, len, &q), WIRE_OK);
+	assert_int_equal(answer_udp_limit(&q), 512);
+	assert_int_equal(answer_local(f->snap, &q, out, sizeof(out), 512, &info), ANSWER_DONE);
+	assert_true(info.truncated);
+	assert_true(info.len <= 512);
+	ldns_pkt *p = to_pkt(out, info.len);
+	assert_true(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	/* Over TCP it fits. */
+	assert_int_equal(answer_local(f->snap, &q, out, sizeof(out), WIRE_MAX_MSG, &info), ANSWER_DONE);
+	p = to_pkt(out, info.len);
+	assert_false(ldns_pkt_tc(p));
+	assert_int_equal(ldns_pkt_ancount(p), 6);
+	ldns_pkt_free(p);
+}
+
+/* ---- upstream answers ---- */
+
+static size_t
+mkresponse(uint8_t *out, const char *qname, ldns_rr_type type, ldns_pkt_rcode rcode,
+    const char *const *answer, const char *const *authority)
+{
+	ldns_pkt *p = ldns_pkt_query_new(ldns_dname_new_frm_str(qname), type,
+	    LDNS_RR_CLASS_IN, LDNS_RD);
+	uint8_t *wire;
+	size_t len;
+
+	ldns_pkt_set_qr(p, true);
+	ldns_pkt_set_ra(p, true);
+	ldns_pkt_set_id(p, 0x9999);
+	ldns_pkt_set_rcode(p, rcode);
+	for (; answer && *answer; answer++) {
+		ldns_rr *rr;
+		assert_int_equal(ldns_rr_new_frm_str(&rr, *answer, 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
+	}
+	for (; authority && *authority; authority++) {
+		ldns_rr *rr;
+		assert_int_equal(ldns_rr_new_frm_str(&rr, *authority, 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
+	}
+	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
+	memcpy(out, wire, len);
+	free(wire);
+	ldns_pkt_free(p);
+	return len;
+}
+
+static ldns_pkt *
+upstream(struct fixture *f, const char *qname, uint16_t qtype, const uint8_t *resp,
+    size_t rlen, struct answer_info *info)
+{
+	static uint8_t out[WIRE_MAX_MSG];
+	struct wire_query q;
+
+	parse_query(&q, qname, qtype);
+	answer_upstream(f->snap, &q, resp, rlen, false, f->sc, out, sizeof(out), 1232, info);
+	return to_pkt(out, info->len);
+}
+
+static void
+test_upstream_passthrough(void **state)
+{
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	static const char *const ns[] = {
+		"example.com. 300 IN NS ns.example.com.",
+		"privatelink.blob.core.windows.net. 300 IN NS evil.example.", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, ns);
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "www.example.com", TYPE_A, resp, rl, &info);
+
+	assert_int_equal(ldns_pkt_id(p), 0x1234);	/* the client's, not upstream's */
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_rr(ldns_pkt_answer(p), 0, "www.example.com. 300 IN A 192.0.2.7");
+	/* Upstream data about a local zone is dropped. */
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(info.path, PATH_UPSTREAM);
+	assert_true(ldns_pkt_edns(p));
+	ldns_pkt_free(p);
+}
+
+static void
+test_upstream_spliced(void **state)
+{
+	static const char *const an[] = {
+		"acct2.contoso.com. 60 IN CNAME acct.blob.core.windows.net.",
+		"acct.blob.core.windows.net. 60 IN CNAME acct.privatelink.blob.core.windows.net.",
+		"acct.privatelink.blob.core.windows.net. 60 IN CNAME blob.xyz.store.core.windows.net.",
+		"blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "acct2.contoso.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "acct2.contoso.com", TYPE_A, resp, rl, &info);
+
+	/* acct.blob has local data through its twin: the chain is cut there. */
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_rr(ldns_pkt_answer(p), 0, "acct2.contoso.com. 60 IN CNAME acct.blob.core.windows.net.");
+	assert_rr(ldns_pkt_answer(p), 1,
+	    "acct.blob.core.windows.net. 10 IN CNAME acct.privatelink.blob.core.windows.net.");
+	assert_rr(ldns_pkt_answer(p), 2, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
+	assert_int_equal(info.path, PATH_SPLICED);
+	ldns_pkt_free(p);
+}
+
+static void
+test_upstream_missing_nxdomain(void **state)
+{
+	static const char *const an[] = {
+		"other.blob.core.windows.net. 60 IN CNAME other.privatelink.blob.core.windows.net.",
+		"other.privatelink.blob.core.windows.net. 60 IN CNAME blob.xyz.store.core.windows.net.",
+		"blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "other.blob.core.windows.net.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "other.blob.core.windows.net", TYPE_A, resp, rl, &info);
+
+	/* Azure's answer for a linked zone without the record (RFC 6604). */
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)),
+	    LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(p);
+}
+
+static void
+test_upstream_missing_fallback(void **state)
+{
+	struct fixture f = { build(1), ((struct fixture *)*state)->sc };
+	static const char *const an[] = {
+		"other.blob.core.windows.net. 60 IN CNAME other.privatelink.blob.core.windows.net.",
+		"other.privatelink.blob.core.windows.net. 60 IN CNAME blob.xyz.store.core.windows.net.",
+		"blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "other.blob.core.windows.net.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p = upstream(&f, "other.blob.core.windows.net", TYPE_A, resp, rl, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_rr(ldns_pkt_answer(p), 2, "blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1");
+	ldns_pkt_free(p);
+	snapshot_unref(f.snap);
+}
+
+static void
+test_upstream_loop(void **state)
+{
+	static const char *const an[] = {
+		"a.example.com. 60 IN CNAME b.example.com.",
+		"b.example.com. 60 IN CNAME a.example.com.", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "a.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "a.example.com", TYPE_A, resp, rl, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	ldns_pkt_free(p);
+}
+
+static void
+test_upstream_long_chain(void **state)
+{
+	char rrs[9][128];
+	const char *an[10];
+	uint8_t resp[4096];
+	struct answer_info info;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(rrs[i], sizeof(rrs[i]), "h%d.example.com. 60 IN CNAME h%d.example.com.", i, i + 1);
+		an[i] = rrs[i];
+	}
+	snprintf(rrs[8], sizeof(rrs[8]), "h8.example.com. 60 IN CNAME acct.privatelink.blob.core.windows.net.");
+	an[8] = rrs[8];
+	an[9] = NULL;
+	size_t rl = mkresponse(resp, "h0.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	ldns_pkt *p = upstream(*state, "h0.example.com", TYPE_A, resp, rl, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 10);
+	assert_rr(ldns_pkt_answer(p), 9, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
+	ldns_pkt_free(p);
+}
+
+static void
+test_upstream_malformed(void **state)
+{
+	uint8_t resp[64] = { 0x99, 0x99, 0x81, 0x80, 0, 1, 0, 5 };
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "a.example.com", TYPE_A, resp, sizeof(resp), &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	ldns_pkt_free(p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_local_a, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_local_multi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nxdomain_soa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nodata, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_non_terminal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zone_file_soa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wildcard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cname_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cname_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_case_echoed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_any_minimal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_twin_synthesized, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_twin_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forward_decisions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_passthrough, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_spliced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_missing_nxdomain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_missing_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_long_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_malformed, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
