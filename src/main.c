@@ -13,6 +13,7 @@
 #include "server.h"
 #include "snapshot.h"
 #include "util.h"
+#include "verbs.h"
 
 #define EX_OK_		0
 #define EX_USAGE_	64
@@ -31,6 +32,12 @@ static const char usage_main[] =
 "  check-config -c FILE        check the configuration and every record source\n"
 "  import [-c FILE] [--zone-dir DIR] [--dry-run] FILE...\n"
 "                              validate record sources, write privatelink zone files\n"
+"  ctl [-c FILE] status|reload|flush [NAME]|stats\n"
+"                              talk to a running pldns through its control endpoint\n"
+"  doctor -c FILE [--server ADDR:PORT] [--json] [--name NAME...]\n"
+"                              check that every private endpoint name resolves right\n"
+"  forwarders -c FILE --server IP[,IP] --format windows|bind|unbound|dnsmasq|coredns\n"
+"                              print conditional forwarders for the site's DNS servers\n"
 "  version                     print the version\n"
 "\n"
 "pldns VERB --help describes one verb.  See pldns(8) and pldns.ini(5).\n";
@@ -272,6 +279,12 @@ main(int argc, char **argv)
 		return cmd_check(argc, argv);
 	if (strcmp(verb, "import") == 0)
 		return cmd_import(argc, argv);
+	if (strcmp(verb, "ctl") == 0)
+		return ctl_main(argc, argv);
+	if (strcmp(verb, "forwarders") == 0)
+		return forwarders_main(argc, argv);
+	if (strcmp(verb, "doctor") == 0)
+		return doctor_main(argc, argv);
 	fprintf(stderr, "pldns: unknown verb \"%s\"\n\n%s", verb, usage_main);
 	return EX_USAGE_;
 }

@@ -40,6 +40,14 @@ struct upstream_stats {
 	    failed;
 };
 
+/* The state of one upstream server as a worker sees it. */
+struct upstream_info {
+	struct pl_addr addr;
+	bool up;			/* false after consecutive failures, until a probe answers */
+	uint32_t rtt_ms;		/* smoothed round-trip time, 0 when unknown */
+	uint64_t sent, answered, timeouts, refused, spoofed, inflight;
+};
+
 struct upstream_pool *upstream_pool_new(struct event_base *base);
 /* Cancels every pending request without calling its callback. */
 void upstream_pool_free(struct upstream_pool *p);

@@ -1,0 +1,68 @@
+/*
+ * cache: a bounded cache of upstream responses, one per worker (no locks).
+ *
+ * Keyed by (lower-cased qname, qtype, qclass, DO).  It stores upstream
+ * responses as received (any OPT removed: it is hop-by-hop, RFC 6891), with
+ * the time they were stored and their TTL:
+ *   - positive answers: the smallest TTL in the answer and authority
+ *     sections, clamped to [min_ttl, max_ttl];
+ *   - NXDOMAIN and NODATA: min(SOA TTL, SOA MINIMUM) of the SOA in the
+ *     authority section (RFC 2308), clamped; not cached without an SOA;
+ *   - SERVFAIL, REFUSED and other failures: not stored here (the caller
+ *     applies its own short back-off, RFC 9520);
+ *   - TC=1 responses are never stored.
+ * A lookup copies the response out with every TTL decreased by its age
+ * (RFC 2181 8).  Splicing is applied by the caller after the lookup, so local
+ * data changes answers at once even for cached entries.
+ * Entries past their TTL are served only as stale (RFC 8767) when asked, for
+ * up to STALE_MAX seconds, with every TTL set to 30.
+ * Memory is bounded by SIZE bytes (entry overhead included); CLOCK eviction.
+ */
+#ifndef PLDNS_CACHE_H
+#define PLDNS_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define CACHE_STALE_TTL		30
+#define CACHE_STALE_MAX		86400
+
+struct cache;
+
+struct cache_info {
+	uint64_t entries, bytes, max_bytes;
+	uint64_t hits, misses, stale_hits, inserts, evictions, expired;
+};
+
+/* SIZE 0 gives a cache that stores nothing. */
+struct cache *cache_new(size_t size, uint32_t min_ttl, uint32_t max_ttl);
+void cache_free(struct cache *c);
+
+/* Stores the response RESP/LEN to the question of Q, at NOW (milliseconds,
+ * monotonic).  Replaces an existing entry for the same key. */
+void cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
+    size_t len, uint64_t now);
+
+enum cache_result { CACHE_MISS, CACHE_HIT, CACHE_STALE };
+
+/*
+ * Looks up Q's question.  On CACHE_HIT the response (with decremented TTLs
+ * and the stored ID) is copied into OUT (CAP bytes) and *LEN set.  An expired
+ * entry gives CACHE_STALE (copied the same way, TTLs 30) only when STALE_OK,
+ * else CACHE_MISS.  *REMAINING, when not NULL, gets the seconds left of a hit
+ * (for prefetch decisions).
+ */
+enum cache_result cache_lookup(struct cache *c, const struct wire_query *q,
+    uint64_t now, bool stale_ok, uint8_t *out, size_t cap, size_t *len,
+    uint32_t *remaining);
+
+/* Removes every entry (NAME NULL) or the entries for NAME (lower-case wire)
+ * and every name below it. */
+void cache_flush(struct cache *c, const uint8_t *name);
+
+void cache_get_info(const struct cache *c, struct cache_info *out);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * control: the HTTP control endpoint (libevent's evhttp) on [control] listen.
+ *
+ *   GET  /metrics      Prometheus text exposition format
+ *   GET  /healthz      200 while serving
+ *   GET  /readyz       200 once data is loaded
+ *   GET  /status       JSON: version, uptime, zones, sources, upstreams, reloads
+ *   GET  /             a self-contained HTML status page with a live QPS chart
+ *   POST /reload       reload now; the body says what happened
+ *   POST /cache/flush  flush the whole cache, or ?name=NAME
+ * POST requests need "Authorization: Bearer TOKEN" (token_file); 401 otherwise.
+ *
+ * It runs on the main thread's event loop; everything it shows comes through
+ * struct control_ops, so it knows nothing of workers or sockets.
+ */
+#ifndef PLDNS_CONTROL_H
+#define PLDNS_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "diag.h"
+#include "metrics.h"
+#include "snapshot.h"
+#include "upstream.h"
+
+/* What the last reloads did. */
+struct reload_state {
+	uint64_t reloads;		/* successful reloads since start */
+	uint64_t failures;		/* rejected reloads since start */
+	uint64_t last_success;		/* wall-clock seconds, 0 never */
+	uint64_t last_attempt;		/* wall-clock seconds, 0 never */
+	const char *last_error;		/* text of the last failure, or NULL (owned by the server) */
+	bool ready;			/* data loaded and serving */
+};
+
+struct control_ops {
+	void *arg;
+	/* Sums every worker's counters into *SUM (zeroed by the callee). */
+	void (*metrics)(void *arg, struct metrics *sum);
+	/* Per-upstream state; returns how many were written (at most MAX). */
+	size_t (*upstreams)(void *arg, struct upstream_info *out, size_t max);
+	/* The snapshot being served, with a reference the caller must drop
+	 * with snapshot_unref(). */
+	struct snapshot *(*snapshot)(void *arg);
+	void (*reload_state)(void *arg, struct reload_state *out);
+	/* Reloads now.  Returns 0 when the new data is in service, -1 when it
+	 * was rejected; *TEXT (caller frees) is the human-readable result. */
+	int (*reload)(void *arg, char **text);
+	/* Flushes the answer cache: everything when NAME is NULL, else the
+	 * entries for NAME (presentation form) and below. */
+	void (*flush)(void *arg, const char *name);
+	uint64_t start_time;		/* wall-clock seconds */
+};
+
+struct control;
+
+/* Starts the endpoint on CFG's control address (none when disabled: returns
+ * NULL and adds nothing to D).  On a bind error, NULL with the reason in D. */
+struct control *control_new(struct event_base *base, const struct config *cfg,
+    const struct control_ops *ops, struct diag *d);
+void control_free(struct control *c);
+
+/* Renders the Prometheus exposition of the given state into a new string
+ * (caller frees).  Exposed for tests. */
+char *control_render_metrics(const struct metrics *m, const struct upstream_info *up,
+    size_t nup, const struct snapshot *s, const struct reload_state *rs,
+    const struct cache_info *ci);
+
+#endif

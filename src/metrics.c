@@ -1,0 +1,61 @@
+/* metrics: per-worker counters and their sum. */
+#include <string.h>
+
+#include "metrics.h"
+#include "wire.h"
+
+const char *const metrics_qtype_names[METRICS_QTYPES] = {
+	"A", "AAAA", "CNAME", "SOA", "NS", "PTR", "MX", "TXT", "SRV", "ANY", "HTTPS", "other"
+};
+
+const uint64_t metrics_lat_bounds_us[METRICS_LAT_BUCKETS - 1] = {
+	50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000
+};
+
+int
+metrics_qtype_index(uint16_t qtype)
+{
+	switch (qtype) {
+	case TYPE_A: return 0;
+	case TYPE_AAAA: return 1;
+	case TYPE_CNAME: return 2;
+	case TYPE_SOA: return 3;
+	case TYPE_NS: return 4;
+	case TYPE_PTR: return 5;
+	case TYPE_MX: return 6;
+	case TYPE_TXT: return 7;
+	case TYPE_SRV: return 8;
+	case TYPE_ANY: return 9;
+	case 65: return 10;
+	default: return 11;
+	}
+}
+
+void
+metrics_answer(struct metrics *m, enum metrics_transport t, uint16_t qtype,
+    int rcode, enum answer_path path, uint64_t latency_us)
+{
+	int b = 0;
+
+	m->queries[t]++;
+	m->qtype[metrics_qtype_index(qtype)]++;
+	if (rcode >= 0 && rcode < 24)
+		m->rcode[rcode]++;
+	m->path[path]++;
+	while (b < METRICS_LAT_BUCKETS - 1 && latency_us > metrics_lat_bounds_us[b])
+		b++;
+	m->latency[b]++;
+	m->latency_sum_us += latency_us;
+	m->answers++;
+}
+
+void
+metrics_add(struct metrics *dst, const struct metrics *src)
+{
+	/* Every field is a uint64_t, so the struct is an array of them. */
+	uint64_t *d = (uint64_t *)dst;
+	const uint64_t *s = (const uint64_t *)src;
+
+	for (size_t i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}

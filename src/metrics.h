@@ -1,0 +1,60 @@
+/*
+ * metrics: the counters a worker keeps about the queries it handles.
+ *
+ * Each worker owns one struct metrics and is its only writer, so counting
+ * is a plain increment with no lock and no atomic read-modify-write on the
+ * query path.  Readers (the control endpoint, SIGUSR1) sum the workers'
+ * structs with metrics_add(); a reader may see a count one query old, never
+ * a torn value (aligned 64-bit loads on the platforms we build for).
+ */
+#ifndef PLDNS_METRICS_H
+#define PLDNS_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "answer.h"
+
+/* Query types broken out by name; everything else counts as "other". */
+#define METRICS_QTYPES	12
+extern const char *const metrics_qtype_names[METRICS_QTYPES];
+int metrics_qtype_index(uint16_t qtype);
+
+/* Latency histogram bucket upper bounds in microseconds; the last is +Inf. */
+#define METRICS_LAT_BUCKETS 12
+extern const uint64_t metrics_lat_bounds_us[METRICS_LAT_BUCKETS - 1];
+
+enum metrics_transport { MT_UDP, MT_TCP, MT_COUNT };
+
+struct metrics {
+	uint64_t queries[MT_COUNT];
+	uint64_t qtype[METRICS_QTYPES];
+	uint64_t rcode[24];		/* 0..23; extended rcodes above 23 are not counted */
+	uint64_t path[PATH_COUNT];
+	uint64_t latency[METRICS_LAT_BUCKETS];
+	uint64_t latency_sum_us;
+	uint64_t answers;		/* = sum of latency buckets */
+
+	uint64_t dropped;		/* malformed queries dropped (QR set, too short) */
+	uint64_t formerr, notimp, badvers;
+	uint64_t refused_acl, dropped_acl;	/* access control */
+	uint64_t rrl_dropped, rrl_slipped;	/* response rate limiting */
+	uint64_t truncated;		/* replies sent with TC=1 */
+
+	uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
+
+	uint64_t cache_hits, cache_misses, cache_stale_served;
+
+	/* Upstream (summed over servers; per-server figures live in upstream.h). */
+	uint64_t up_sent, up_answered, up_timeouts, up_refused, up_spoofed,
+	    up_tcp_retries, up_failed, up_overflow;
+};
+
+/* Counts one answered query. */
+void metrics_answer(struct metrics *m, enum metrics_transport t, uint16_t qtype,
+    int rcode, enum answer_path path, uint64_t latency_us);
+
+/* DST += SRC, field by field. */
+void metrics_add(struct metrics *dst, const struct metrics *src);
+
+#endif
