@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "cache.h"
 #include "config.h"
 #include "diag.h"
 #include "metrics.h"
@@ -53,6 +54,8 @@ struct control_ops {
 	/* Flushes the answer cache: everything when NAME is NULL, else the
 	 * entries for NAME (presentation form) and below. */
 	void (*flush)(void *arg, const char *name);
+	/* The answer caches, summed over workers. */
+	void (*cache)(void *arg, struct cache_info *out);
 	uint64_t start_time;		/* wall-clock seconds */
 };
 

@@ -60,50 +60,6 @@ static const char usage_import[] =
 "(default: the current directory).  Exit status: 0 ok, 65 data error,\n"
 "66 no input, 73 cannot write.\n";
 
-/*
- * Loads the configuration and every record source named by PATH into a new
- * snapshot.  PREV (may be NULL) carries zone serials forward.  Every problem
- * goes to D; NULL when any was an error.
- */
-static struct snapshot *
-load_snapshot(const char *path, const struct snapshot *prev, struct diag *d)
-{
-	struct config *cfg;
-	struct recset rs;
-
-	if ((cfg = config_load(path, d)) == NULL)
-		return NULL;
-	recset_init(&rs);
-	if (records_load(cfg, &rs, d) != 0) {
-		recset_clear(&rs);
-		config_free(cfg);
-		return NULL;
-	}
-	return snapshot_new(cfg, &rs, prev, d);
-}
-
-/* SIGHUP: a new snapshot, or NULL with the reasons logged (the old data stays). */
-static struct snapshot *
-reload_snapshot(const char *path, const struct snapshot *cur)
-{
-	struct diag d;
-	struct snapshot *s;
-	uint64_t t0 = now_ms();
-
-	diag_init(&d);
-	s = load_snapshot(path, cur, &d);
-	for (size_t i = 0; i < d.n; i++)
-		log_warnx("%s", d.msgs[i].text);
-	if (s == NULL)
-		log_warnx("reload failed: %zu errors; still serving the previous data",
-		    d.nerrors);
-	else
-		log_info("reloaded %zu zones, %zu records in %llu ms", snapshot_nzones(s),
-		    snapshot_nrecords(s), (unsigned long long)(now_ms() - t0));
-	diag_clear(&d);
-	return s;
-}
-
 static int
 wants_help(int argc, char **argv)
 {
@@ -145,7 +101,7 @@ cmd_serve(int argc, char **argv)
 	}
 	log_init(1, LOG_LVL_INFO);
 	diag_init(&d);
-	snap = load_snapshot(path, NULL, &d);
+	snap = server_load(path, NULL, &d);
 	diag_print(&d, stderr);
 	if (snap == NULL) {
 		fprintf(stderr, "pldns: not starting: %zu error%s in the configuration or records\n",
@@ -158,22 +114,27 @@ cmd_serve(int argc, char **argv)
 	log_query_enable(snapshot_config(snap)->query_log);
 
 	diag_init(&d);
-	srv = server_new(snap, &d);
+	srv = server_new(path, snap, &d);
 	if (srv == NULL) {
 		diag_print(&d, stderr);
 		diag_clear(&d);
 		return 1;
 	}
 	diag_clear(&d);
-	server_set_reload(srv, reload_snapshot, path);
+	if (server_drop_privileges(srv) != 0) {
+		server_free(srv);
+		return 1;
+	}
 	if (!fg) {
+		/* The workers are threads: daemon() must come before they start
+		 * (server_run), and it does. */
 		if (daemon(0, 0) < 0)
 			fatal("daemon");
 		log_init(0, snapshot_config(snap)->log_level);
 	}
-	server_run(srv);
+	int status = server_run(srv);
 	server_free(srv);
-	return EX_OK_;
+	return status;
 }
 
 static int
@@ -197,7 +158,7 @@ cmd_check(int argc, char **argv)
 		}
 	}
 	diag_init(&d);
-	snap = load_snapshot(path, NULL, &d);
+	snap = server_load(path, NULL, &d);
 	diag_print(&d, stdout);
 	if (snap == NULL) {
 		diag_clear(&d);

@@ -1,549 +1,196 @@
-/* server: listeners, TCP connections and the query path. */
-#include <arpa/inet.h>
+/* server: the main thread: workers, signals, reloads, control, privileges. */
 #include <errno.h>
-#include <netinet/in.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event_struct.h>
 #include <event2/event.h>
-#include <event2/listener.h>
+#include <event2/thread.h>
 
-#include "answer.h"
+#include "control.h"
 #include "log.h"
+#include "records.h"
+#include "sdnotify.h"
 #include "server.h"
-#include "upstream.h"
 #include "util.h"
+#include "watch.h"
+#include "worker.h"
 
-struct server;
-
-struct listener {
-	struct server *srv;
-	struct pl_addr addr;
-	int udp_fd;
-	struct event udp_ev;
-	struct evconnlistener *tcp;
-	struct event tcp_resume;	/* re-enables accept after EMFILE */
-};
-
-struct tcp_conn {
-	struct server *srv;
-	struct bufferevent *bev;
-	struct tcp_conn *prev, *next;
-	struct pl_addr peer;
-	unsigned pending;		/* forwarded queries not answered yet */
-	unsigned nqueries;
-	bool closed;			/* socket gone; freed when pending is 0 */
-};
-
-/* A query waiting for an upstream answer. */
-struct fquery {
-	struct server *srv;
-	struct fquery *prev, *next;
-	struct snapshot *snap;		/* keeps the server list alive */
-	struct wire_query q;
-	bool fallback;
-	size_t limit;
-	int udp_fd;			/* UDP: the socket to answer from */
-	struct pl_addr client;
-	struct tcp_conn *conn;		/* TCP: the connection, else NULL */
-	struct upstream_req *req;
-	uint64_t start_ms;
-};
+#define MAX_WORKERS	64
 
 struct server {
 	struct event_base *base;
-	struct snapshot *snap;
-	struct upstream_pool *up;
-	struct listener *ls;
-	size_t nls;
-	struct event *sig[4];
-	struct event *stop_timer;
-	uint64_t stop_deadline;
-	struct server_stats stats;
-	struct tcp_conn *conns;
-	size_t nconns;
-	struct fquery *fqueries;
-	size_t nfqueries;
-	bool stopping;
-	server_reload_fn reload;
 	char *config_path;
-	struct answer_scratch *scratch;
-	uint8_t in[WIRE_MAX_MSG];
-	uint8_t out[WIRE_MAX_MSG];
+	struct snapshot *snap;		/* the data in service (main's reference) */
+	struct worker *workers[MAX_WORKERS];
+	int nworkers;
+	struct event *sig[4];
+	struct control *control;
+	struct watch *watch;
+	struct reload_state rs;
+	char *last_error;
+	uint64_t start_time;
+	int status;
 };
 
-static void
-query_log(const struct server *srv, const struct pl_addr *client,
-    const struct wire_query *q, const struct answer_info *info, bool tcp,
-    uint64_t start_ms)
+struct snapshot *
+server_load(const char *path, const struct snapshot *prev, struct diag *d)
 {
-	char a[64], name[1024];
+	struct config *cfg;
+	struct recset rs;
 
-	if (!log_query_enabled())
-		return;
-	addr_str(client, a, sizeof(a));
-	wire_name_to_str(q->qname, name, sizeof(name));
-	log_query("query %s %s %s type %u rcode %d path %s %llu ms", tcp ? "tcp" : "udp",
-	    a, name, q->qtype, info->rcode, answer_path_names[info->path],
-	    (unsigned long long)(now_ms() - start_ms));
-}
-
-static void
-count_answer(struct server *srv, const struct answer_info *info)
-{
-	srv->stats.by_path[info->path]++;
-	if (info->rcode == RCODE_SERVFAIL)
-		srv->stats.servfail++;
-	if (info->truncated)
-		srv->stats.truncated++;
-}
-
-/* ---- TCP connections ---- */
-
-static void
-conn_free(struct tcp_conn *c)
-{
-	struct server *srv = c->srv;
-
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	srv->nconns--;
-	free(c);
-}
-
-/* Closes the socket now; the struct lives on while answers are pending. */
-static void
-conn_close(struct tcp_conn *c)
-{
-	if (c->bev != NULL) {
-		bufferevent_free(c->bev);
-		c->bev = NULL;
+	if ((cfg = config_load(path, d)) == NULL)
+		return NULL;
+	recset_init(&rs);
+	if (records_load(cfg, &rs, d) != 0) {
+		recset_clear(&rs);
+		config_free(cfg);
+		return NULL;
 	}
-	c->closed = true;
-	if (c->pending == 0)
-		conn_free(c);
+	return snapshot_new(cfg, &rs, prev, d);
 }
-
-static void
-conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
-{
-	uint8_t lenb[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-	struct evbuffer *out;
-
-	if (c->closed || c->bev == NULL)
-		return;
-	/* Length and message in one buffer, written together (RFC 7766 8). */
-	out = bufferevent_get_output(c->bev);
-	evbuffer_add(out, lenb, 2);
-	evbuffer_add(out, msg, len);
-}
-
-static void
-reply(struct server *srv, int udp_fd, const struct pl_addr *client,
-    struct tcp_conn *conn, const uint8_t *msg, size_t len)
-{
-	if (conn != NULL) {
-		conn_send(conn, msg, len);
-		return;
-	}
-	if (sendto(udp_fd, msg, len, 0, (const struct sockaddr *)&client->ss,
-	    client->len) < 0)
-		log_ratelimited(LOG_RL_SEND, "sendto: %s", strerror(errno));
-}
-
-/* ---- forwarding ---- */
-
-static void
-fquery_free(struct fquery *fq)
-{
-	struct server *srv = fq->srv;
-
-	if (fq->prev != NULL)
-		fq->prev->next = fq->next;
-	else
-		srv->fqueries = fq->next;
-	if (fq->next != NULL)
-		fq->next->prev = fq->prev;
-	srv->nfqueries--;
-	if (fq->conn != NULL) {
-		fq->conn->pending--;
-		if (fq->conn->closed && fq->conn->pending == 0)
-			conn_free(fq->conn);
-	}
-	snapshot_unref(fq->snap);
-	free(fq);
-}
-
-static void
-forward_done_cb(void *arg, enum upstream_status st, const uint8_t *resp, size_t len)
-{
-	struct fquery *fq = arg;
-	struct server *srv = fq->srv;
-	struct answer_info info;
-
-	fq->req = NULL;
-	if (fq->conn == NULL || !fq->conn->closed) {
-		if (st == UPSTREAM_OK)
-			/* Spliced against the data current now, not when the
-			 * query arrived: a reload takes effect at once. */
-			answer_upstream(srv->snap, &fq->q, resp, len, fq->fallback,
-			    srv->scratch, srv->out, sizeof(srv->out), fq->limit, &info);
-		else {
-			memset(&info, 0, sizeof(info));
-			answer_error(&fq->q, RCODE_SERVFAIL, 22 /* No Reachable Authority */,
-			    srv->out, sizeof(srv->out), &info);
-			info.path = PATH_ERROR;
-		}
-		count_answer(srv, &info);
-		reply(srv, fq->udp_fd, &fq->client, fq->conn, srv->out, info.len);
-		query_log(srv, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_ms);
-	}
-	fquery_free(fq);
-}
-
-static void
-forward_start(struct server *srv, const struct wire_query *q, bool fallback,
-    size_t limit, int udp_fd, const struct pl_addr *client, struct tcp_conn *conn,
-    uint64_t start)
-{
-	const struct config *cfg = snapshot_config(srv->snap);
-	const struct forward_conf *fw = snapshot_forward(srv->snap, q->lname);
-	const struct pl_addr *servers = fw ? fw->servers : cfg->upstreams;
-	size_t n = fw ? fw->nservers : cfg->nupstreams;
-	struct answer_info info;
-	struct fquery *fq;
-
-	if (n == 0) {
-		memset(&info, 0, sizeof(info));
-		answer_error(q, RCODE_SERVFAIL, 22, srv->out, sizeof(srv->out), &info);
-		info.path = PATH_ERROR;
-		count_answer(srv, &info);
-		reply(srv, udp_fd, client, conn, srv->out, info.len);
-		return;
-	}
-	fq = xcalloc(1, sizeof(*fq));
-	fq->srv = srv;
-	fq->snap = srv->snap;
-	snapshot_ref(fq->snap);
-	fq->q = *q;
-	fq->fallback = fallback;
-	fq->limit = limit;
-	fq->udp_fd = udp_fd;
-	fq->client = *client;
-	fq->conn = conn;
-	fq->start_ms = start;
-	if (conn != NULL)
-		conn->pending++;
-	fq->next = srv->fqueries;
-	if (srv->fqueries != NULL)
-		srv->fqueries->prev = fq;
-	srv->fqueries = fq;
-	srv->nfqueries++;
-	fq->req = upstream_send(srv->up, servers, n, cfg->timeout_ms, cfg->deadline_ms,
-	    q, forward_done_cb, fq);
-}
-
-/* ---- the query path ---- */
-
-static void
-handle_query(struct server *srv, const uint8_t *pkt, size_t len, int udp_fd,
-    const struct pl_addr *client, struct tcp_conn *conn)
-{
-	struct wire_query q;
-	struct answer_info info;
-	enum wire_verdict v;
-	uint64_t start = log_query_enabled() ? now_ms() : 0;
-	size_t limit;
-
-	if (conn != NULL)
-		srv->stats.queries_tcp++;
-	else
-		srv->stats.queries_udp++;
-	memset(&info, 0, sizeof(info));
-	v = wire_query_parse(pkt, len, &q);
-	switch (v) {
-	case WIRE_DROP:
-		srv->stats.dropped++;
-		return;
-	case WIRE_FORMERR:
-		srv->stats.formerr++;
-		answer_error(&q, RCODE_FORMERR, -1, srv->out, sizeof(srv->out), &info);
-		reply(srv, udp_fd, client, conn, srv->out, info.len);
-		return;
-	case WIRE_NOTIMP:
-		srv->stats.notimp++;
-		answer_error(&q, RCODE_NOTIMP, -1, srv->out, sizeof(srv->out), &info);
-		reply(srv, udp_fd, client, conn, srv->out, info.len);
-		return;
-	case WIRE_BADVERS:
-		srv->stats.badvers++;
-		answer_error(&q, RCODE_BADVERS, -1, srv->out, sizeof(srv->out), &info);
-		reply(srv, udp_fd, client, conn, srv->out, info.len);
-		return;
-	case WIRE_OK:
-		break;
-	}
-	if (q.qclass != CLASS_IN || q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR ||
-	    q.qtype == TYPE_OPT) {
-		srv->stats.refused++;
-		answer_error(&q, RCODE_REFUSED, -1, srv->out, sizeof(srv->out), &info);
-		info.path = PATH_REFUSED;
-		count_answer(srv, &info);
-		reply(srv, udp_fd, client, conn, srv->out, info.len);
-		return;
-	}
-	limit = conn != NULL ? WIRE_MAX_MSG : answer_udp_limit(&q);
-	if (answer_local(srv->snap, &q, srv->out, sizeof(srv->out), limit, &info) ==
-	    ANSWER_DONE) {
-		count_answer(srv, &info);
-		reply(srv, udp_fd, client, conn, srv->out, info.len);
-		query_log(srv, client, &q, &info, conn != NULL, start);
-		return;
-	}
-	forward_start(srv, &q, info.fallback, limit, udp_fd, client, conn, start);
-}
-
-static void
-udp_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct listener *l = arg;
-	struct server *srv = l->srv;
-
-	/* Bounded, so that one busy socket cannot starve the others. */
-	for (int i = 0; i < 64; i++) {
-		struct pl_addr client;
-		ssize_t n;
-
-		client.len = sizeof(client.ss);
-		n = recvfrom(fd, srv->in, sizeof(srv->in), 0,
-		    (struct sockaddr *)&client.ss, &client.len);
-		if (n < 0)
-			return;
-		handle_query(srv, srv->in, (size_t)n, fd, &client, NULL);
-	}
-}
-
-static void
-tcp_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct tcp_conn *c = arg;
-	struct server *srv = c->srv;
-	const struct config *cfg = snapshot_config(srv->snap);
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	while (!c->closed) {
-		uint8_t lenb[2];
-		size_t len;
-
-		if (evbuffer_get_length(in) < 2)
-			return;
-		evbuffer_copyout(in, lenb, 2);
-		len = wire_get_u16(lenb);
-		if (len < WIRE_HDR_LEN) {
-			/* Nothing shorter than a header is a query. */
-			conn_close(c);
-			return;
-		}
-		if (evbuffer_get_length(in) < 2 + len)
-			return;
-		evbuffer_drain(in, 2);
-		evbuffer_remove(in, srv->in, len);
-		c->nqueries++;
-		handle_query(srv, srv->in, len, -1, &c->peer, c);
-		if (cfg->tcp_max_queries > 0 && c->nqueries >= cfg->tcp_max_queries) {
-			/* Stop reading; close once the answers are out. */
-			bufferevent_disable(bev, EV_READ);
-			return;
-		}
-	}
-}
-
-static void
-tcp_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct tcp_conn *c = arg;
-
-	if ((what & BEV_EVENT_TIMEOUT) && c->pending > 0) {
-		/* Idle means no query in either direction; answers are due. */
-		bufferevent_enable(bev, EV_READ);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT)
-		c->srv->stats.tcp_closed_idle++;
-	conn_close(c);
-}
-
-static void
-tcp_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct listener *l = arg;
-
-	if (l->tcp != NULL && !l->srv->stopping)
-		evconnlistener_enable(l->tcp);
-}
-
-static void
-tcp_accept_error_cb(struct evconnlistener *el, void *arg)
-{
-	struct listener *l = arg;
-	struct timeval tv = { 1, 0 };
-	int err = EVUTIL_SOCKET_ERROR();
-
-	log_ratelimited(LOG_RL_ACCEPT, "accept: %s", strerror(err));
-	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-		/* Out of descriptors: pause accepting, or the listener fires
-		 * in a loop; try again in a second. */
-		evconnlistener_disable(el);
-		evtimer_add(&l->tcp_resume, &tv);
-	}
-}
-
-static void
-tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
-    int salen, void *arg)
-{
-	struct listener *l = arg;
-	struct server *srv = l->srv;
-	const struct config *cfg = snapshot_config(srv->snap);
-	struct timeval idle = { cfg->tcp_idle_ms / 1000, (cfg->tcp_idle_ms % 1000) * 1000 };
-	struct tcp_conn *c;
-	unsigned same = 0;
-
-	if (srv->nconns >= cfg->tcp_max_conns) {
-		srv->stats.tcp_rejected++;
-		evutil_closesocket(fd);
-		return;
-	}
-	for (c = srv->conns; c != NULL; c = c->next)
-		if (!c->closed && c->peer.ss.ss_family == sa->sa_family &&
-		    ((sa->sa_family == AF_INET &&
-		    ((struct sockaddr_in *)&c->peer.ss)->sin_addr.s_addr ==
-		    ((struct sockaddr_in *)sa)->sin_addr.s_addr) ||
-		    (sa->sa_family == AF_INET6 &&
-		    memcmp(&((struct sockaddr_in6 *)&c->peer.ss)->sin6_addr,
-		    &((struct sockaddr_in6 *)sa)->sin6_addr, 16) == 0)))
-			same++;
-	if (cfg->tcp_max_per_client > 0 && same >= cfg->tcp_max_per_client) {
-		srv->stats.tcp_rejected++;
-		evutil_closesocket(fd);
-		return;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->srv = srv;
-	memcpy(&c->peer.ss, sa, (size_t)salen);
-	c->peer.len = (socklen_t)salen;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
-		free(c);
-		return;
-	}
-	c->next = srv->conns;
-	if (srv->conns != NULL)
-		srv->conns->prev = c;
-	srv->conns = c;
-	srv->nconns++;
-	srv->stats.tcp_accepted++;
-	bufferevent_setcb(c->bev, tcp_read_cb, NULL, tcp_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &idle, &idle);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-}
-
-/* ---- sockets ---- */
 
 static int
-open_socket(const struct pl_addr *a, int type, struct diag *d)
+nworkers_for(const struct config *cfg)
 {
-	char buf[64];
-	int fd, on = 1;
+	long n = cfg->workers;
 
-	fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		diag_add(d, DIAG_ERROR, NULL, 0, "socket for %s: %s",
-		    addr_str(a, buf, sizeof(buf)), strerror(errno));
-		return -1;
+	if (n <= 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (a->ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
-		diag_add(d, DIAG_ERROR, NULL, 0, "cannot listen on %s (%s): %s",
-		    addr_str(a, buf, sizeof(buf)), type == SOCK_DGRAM ? "udp" : "tcp",
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return n > MAX_WORKERS ? MAX_WORKERS : (int)n;
 }
 
-static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
-
+/* Every file whose change should trigger a reload. */
 static void
-server_begin_stop(struct server *srv)
+watch_update(struct server *srv)
 {
-	struct timeval tv = { 0, 50000 };
+	const struct config *cfg = snapshot_config(srv->snap);
+	char **paths = xcalloc(cfg->nzones + cfg->nsources + 1, sizeof(char *));
+	size_t n = 0;
 
-	if (srv->stopping)
-		return;
-	srv->stopping = true;
-	log_info("stopping: %zu queries in flight", srv->nfqueries);
-	for (size_t i = 0; i < srv->nls; i++) {
-		if (srv->ls[i].udp_fd != -1)
-			event_del(&srv->ls[i].udp_ev);
-		if (srv->ls[i].tcp != NULL)
-			evconnlistener_disable(srv->ls[i].tcp);
+	paths[n++] = xstrdup(srv->config_path);
+	for (size_t i = 0; i < cfg->nzones; i++)
+		if (cfg->zones[i].file != NULL)
+			paths[n++] = xstrdup(cfg->zones[i].file);
+	for (size_t i = 0; i < cfg->nsources; i++) {
+		const char *s = cfg->sources[i];
+		const char *colon = strchr(s, ':');
+		/* "csv:/path": the prefix is not part of the file name. */
+		if (colon != NULL && colon - s <= 5 && colon[1] == '/')
+			s = colon + 1;
+		paths[n++] = xstrdup(s);
 	}
-	srv->stop_deadline = now_ms() + 2000;
-	srv->stop_timer = evtimer_new(srv->base, stop_check_cb, srv);
-	evtimer_add(srv->stop_timer, &tv);
+	if (srv->watch != NULL)
+		watch_set(srv->watch, paths, n);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
 }
 
-/* In-flight queries get up to two seconds to finish. */
-static void
-stop_check_cb(evutil_socket_t fd, short what, void *arg)
+static bool
+listen_changed(const struct config *a, const struct config *b)
 {
-	struct server *srv = arg;
-	struct timeval tv = { 0, 50000 };
-	bool flushed = true;
+	if (a->nlisten != b->nlisten)
+		return true;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (!addr_equal(&a->listen[i], &b->listen[i]))
+			return true;
+	return false;
+}
 
-	for (struct tcp_conn *c = srv->conns; c != NULL; c = c->next)
-		if (c->bev != NULL &&
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
-			flushed = false;
-	if ((srv->nfqueries == 0 && flushed) || now_ms() >= srv->stop_deadline) {
-		event_base_loopexit(srv->base, NULL);
-		return;
+int
+server_reload(struct server *srv, char **text)
+{
+	struct diag d;
+	struct snapshot *s;
+	uint64_t t0 = now_ms();
+	char *msg = NULL;
+
+	sdnotify_reloading();
+	srv->rs.last_attempt = now_wall();
+	diag_init(&d);
+	s = server_load(srv->config_path, srv->snap, &d);
+	for (size_t i = 0; i < d.n; i++)
+		log_warnx("%s", d.msgs[i].text);
+	if (s == NULL) {
+		char *all = diag_join(&d);
+		srv->rs.failures++;
+		free(srv->last_error);
+		xasprintf(&srv->last_error, "%s", all ? all : "reload failed");
+		srv->rs.last_error = srv->last_error;
+		xasprintf(&msg, "reload rejected: %zu error%s; still serving the previous data\n%s\n",
+		    d.nerrors, d.nerrors == 1 ? "" : "s", all ? all : "");
+		log_warnx("reload rejected: %zu errors; still serving the previous data",
+		    d.nerrors);
+		free(all);
+		diag_clear(&d);
+		sdnotify_ready();
+		if (text != NULL)
+			*text = msg;
+		else
+			free(msg);
+		return -1;
 	}
-	evtimer_add(srv->stop_timer, &tv);
+	diag_clear(&d);
+	if (listen_changed(snapshot_config(srv->snap), snapshot_config(s)))
+		log_warnx("listen addresses changed: they take effect at the next restart");
+	for (int i = 0; i < srv->nworkers; i++)
+		worker_post_snapshot(srv->workers[i], s);
+	snapshot_unref(srv->snap);
+	srv->snap = s;
+	log_setlevel(snapshot_config(s)->log_level);
+	log_query_enable(snapshot_config(s)->query_log);
+	srv->rs.reloads++;
+	srv->rs.last_success = now_wall();
+	watch_update(srv);
+	xasprintf(&msg, "reloaded: %zu zones, %zu records in %llu ms\n", snapshot_nzones(s),
+	    snapshot_nrecords(s), (unsigned long long)(now_ms() - t0));
+	log_info("%.*s", (int)strlen(msg) - 1, msg);
+	sdnotify_ready();
+	if (text != NULL)
+		*text = msg;
+	else
+		free(msg);
+	return 0;
+}
+
+static void
+watch_fired_cb(void *arg)
+{
+	log_info("a configuration or record file changed: reloading");
+	server_reload(arg, NULL);
 }
 
 static void
 log_stats(struct server *srv)
 {
-	const struct server_stats *s = &srv->stats;
-	const struct upstream_stats *u = upstream_pool_stats(srv->up);
+	struct metrics m, t;
 
-	log_info("stats: queries udp %lu tcp %lu; local %lu synthesized %lu spliced %lu "
-	    "upstream %lu refused %lu error %lu; servfail %lu truncated %lu formerr %lu "
-	    "dropped %lu; upstream sent %lu answered %lu timeouts %lu refused %lu "
-	    "spoofed %lu tcp %lu; reloads %lu failed %lu",
-	    s->queries_udp, s->queries_tcp, s->by_path[PATH_LOCAL], s->by_path[PATH_SYNTH],
-	    s->by_path[PATH_SPLICED], s->by_path[PATH_UPSTREAM], s->by_path[PATH_REFUSED],
-	    s->by_path[PATH_ERROR], s->servfail, s->truncated, s->formerr, s->dropped,
-	    u->sent, u->answered, u->timeouts, u->refused, u->spoofed, u->tcp_retries,
-	    s->reloads, s->reload_failures);
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < srv->nworkers; i++) {
+		worker_metrics(srv->workers[i], &t);
+		metrics_add(&m, &t);
+	}
+	log_info("stats: queries udp %llu tcp %llu; local %llu synthesized %llu spliced %llu "
+	    "upstream %llu cache %llu refused %llu error %llu; truncated %llu formerr %llu "
+	    "dropped %llu; upstream sent %llu answered %llu timeouts %llu refused %llu "
+	    "spoofed %llu; reloads %llu failed %llu",
+	    (unsigned long long)m.queries[MT_UDP], (unsigned long long)m.queries[MT_TCP],
+	    (unsigned long long)m.path[PATH_LOCAL], (unsigned long long)m.path[PATH_SYNTH],
+	    (unsigned long long)m.path[PATH_SPLICED], (unsigned long long)m.path[PATH_UPSTREAM],
+	    (unsigned long long)m.path[PATH_CACHE], (unsigned long long)m.path[PATH_REFUSED],
+	    (unsigned long long)m.path[PATH_ERROR], (unsigned long long)m.truncated,
+	    (unsigned long long)m.formerr, (unsigned long long)m.dropped,
+	    (unsigned long long)m.up_sent, (unsigned long long)m.up_answered,
+	    (unsigned long long)m.up_timeouts, (unsigned long long)m.up_refused,
+	    (unsigned long long)m.up_spoofed, (unsigned long long)srv->rs.reloads,
+	    (unsigned long long)srv->rs.failures);
 }
 
 static void
@@ -554,17 +201,16 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	switch (sig) {
 	case SIGTERM:
 	case SIGINT:
-		server_begin_stop(srv);
+		log_info("stopping");
+		sdnotify_stopping();
+		/* Workers stop accepting, finish what is in flight (2 s at
+		 * most) and end; then the main loop ends. */
+		for (int i = 0; i < srv->nworkers; i++)
+			worker_post_stop(srv->workers[i]);
+		event_base_loopexit(srv->base, NULL);
 		break;
 	case SIGHUP:
-		if (srv->reload != NULL) {
-			struct snapshot *s = srv->reload(srv->config_path, srv->snap);
-			if (s != NULL) {
-				server_swap(srv, s);
-				srv->stats.reloads++;
-			} else
-				srv->stats.reload_failures++;
-		}
+		server_reload(srv, NULL);
 		break;
 	case SIGUSR1:
 		log_stats(srv);
@@ -572,70 +218,216 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* ---- control endpoint glue ---- */
+
+static void
+ctl_metrics(void *arg, struct metrics *sum)
+{
+	struct server *srv = arg;
+	struct metrics t;
+
+	memset(sum, 0, sizeof(*sum));
+	for (int i = 0; i < srv->nworkers; i++) {
+		worker_metrics(srv->workers[i], &t);
+		metrics_add(sum, &t);
+	}
+}
+
+static size_t
+ctl_upstreams(void *arg, struct upstream_info *out, size_t max)
+{
+	struct server *srv = arg;
+	struct upstream_info tmp[64];
+	size_t n = 0;
+
+	/* Merge the workers' views of each server. */
+	for (int i = 0; i < srv->nworkers; i++) {
+		size_t k = worker_upstreams(srv->workers[i], tmp, 64);
+		for (size_t j = 0; j < k; j++) {
+			size_t m;
+			for (m = 0; m < n; m++)
+				if (addr_equal(&out[m].addr, &tmp[j].addr))
+					break;
+			if (m == n) {
+				if (n == max)
+					continue;
+				out[n++] = tmp[j];
+				continue;
+			}
+			out[m].up = out[m].up && tmp[j].up;
+			if (tmp[j].rtt_ms > out[m].rtt_ms)
+				out[m].rtt_ms = tmp[j].rtt_ms;
+			out[m].sent += tmp[j].sent;
+			out[m].answered += tmp[j].answered;
+			out[m].timeouts += tmp[j].timeouts;
+			out[m].refused += tmp[j].refused;
+			out[m].spoofed += tmp[j].spoofed;
+			out[m].inflight += tmp[j].inflight;
+		}
+	}
+	return n;
+}
+
+static struct snapshot *
+ctl_snapshot(void *arg)
+{
+	struct server *srv = arg;
+
+	snapshot_ref(srv->snap);
+	return srv->snap;
+}
+
+static void
+ctl_reload_state(void *arg, struct reload_state *out)
+{
+	struct server *srv = arg;
+
+	*out = srv->rs;
+}
+
+static int
+ctl_reload(void *arg, char **text)
+{
+	return server_reload(arg, text);
+}
+
+static void
+ctl_flush(void *arg, const char *name)
+{
+	struct server *srv = arg;
+	uint8_t w[WIRE_NAME_MAX];
+	const char *err;
+	int l;
+
+	if (name == NULL) {
+		for (int i = 0; i < srv->nworkers; i++)
+			worker_post_flush(srv->workers[i], NULL);
+		return;
+	}
+	if ((l = wire_name_from_str(name, w, &err)) < 0)
+		return;
+	wire_name_lower(w, w, (size_t)l);
+	for (int i = 0; i < srv->nworkers; i++)
+		worker_post_flush(srv->workers[i], w);
+}
+
+static void
+ctl_cache(void *arg, struct cache_info *out)
+{
+	struct server *srv = arg;
+	struct cache_info t;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < srv->nworkers; i++) {
+		worker_cache_info(srv->workers[i], &t);
+		out->entries += t.entries;
+		out->bytes += t.bytes;
+		out->max_bytes += t.max_bytes;
+		out->hits += t.hits;
+		out->misses += t.misses;
+		out->stale_hits += t.stale_hits;
+		out->inserts += t.inserts;
+		out->evictions += t.evictions;
+		out->expired += t.expired;
+	}
+}
+
+/* ---- life cycle ---- */
+
 struct server *
-server_new(struct snapshot *snap, struct diag *d)
+server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 {
 	const struct config *cfg = snapshot_config(snap);
 	struct server *srv = xcalloc(1, sizeof(*srv));
 	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	int n = nworkers_for(cfg);
 
+	/* Workers' mailboxes are activated from this thread. */
+	evthread_use_pthreads();
+	srv->config_path = xstrdup(config_path);
 	srv->snap = snap;
+	srv->start_time = now_wall();
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		fatalx("event_base_new failed");
-	srv->up = upstream_pool_new(srv->base);
-	srv->scratch = xcalloc(1, sizeof(*srv->scratch));
-	srv->ls = xcalloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*srv->ls));
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		struct listener *l = &srv->ls[srv->nls++];
-		int tfd;
-
-		l->srv = srv;
-		l->addr = cfg->listen[i];
-		l->udp_fd = open_socket(&l->addr, SOCK_DGRAM, d);
-		tfd = open_socket(&l->addr, SOCK_STREAM, d);
-		if (l->udp_fd != -1) {
-			event_assign(&l->udp_ev, srv->base, l->udp_fd, EV_READ | EV_PERSIST,
-			    udp_read_cb, l);
-			event_add(&l->udp_ev, NULL);
-		}
-		if (tfd != -1) {
-			l->tcp = evconnlistener_new(srv->base, tcp_accept_cb, l,
-			    LEV_OPT_CLOSE_ON_FREE, 128, tfd);
-			if (l->tcp == NULL) {
-				close(tfd);
-				diag_add(d, DIAG_ERROR, NULL, 0, "listen failed");
-			} else
-				evconnlistener_set_error_cb(l->tcp, tcp_accept_error_cb);
-		}
-		evtimer_assign(&l->tcp_resume, srv->base, tcp_resume_cb, l);
+	for (int i = 0; i < n; i++) {
+		struct worker *w = worker_new(i, snap, d);
+		if (w == NULL)
+			break;
+		srv->workers[srv->nworkers++] = w;
+	}
+	if (d->nerrors > 0) {
+		server_free(srv);
+		return NULL;
+	}
+	struct control_ops ops = {
+		.arg = srv, .metrics = ctl_metrics, .upstreams = ctl_upstreams,
+		.snapshot = ctl_snapshot, .reload_state = ctl_reload_state,
+		.reload = ctl_reload, .flush = ctl_flush, .cache = ctl_cache,
+		.start_time = srv->start_time,
+	};
+	srv->control = control_new(srv->base, cfg, &ops, d);
+	if (d->nerrors > 0) {
+		server_free(srv);
+		return NULL;
 	}
 	for (int i = 0; i < 4; i++) {
 		srv->sig[i] = evsignal_new(srv->base, sigs[i], signal_cb, srv);
 		evsignal_add(srv->sig[i], NULL);
 	}
 	signal(SIGPIPE, SIG_IGN);
-	if (d->nerrors > 0) {
-		server_free(srv);
-		return NULL;
-	}
+	srv->watch = watch_new(srv->base, watch_fired_cb, srv);
+	watch_update(srv);
+	srv->rs.ready = true;
 	return srv;
+}
+
+int
+server_drop_privileges(struct server *srv)
+{
+	const struct config *cfg = snapshot_config(srv->snap);
+	const char *user = cfg->user;
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if (user == NULL) {
+		/* Default: the "pldns" user when it exists, else stay (with a
+		 * warning: running as root is a choice to make knowingly). */
+		if ((pw = getpwnam("pldns")) == NULL) {
+			log_warnx("running as root: create a \"pldns\" user or set [server] user");
+			return 0;
+		}
+	} else if ((pw = getpwnam(user)) == NULL) {
+		log_warnx("user \"%s\" does not exist", user);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		log_warn("cannot drop privileges to %s", pw->pw_name);
+		return -1;
+	}
+	log_info("running as %s", pw->pw_name);
+	return 0;
 }
 
 int
 server_run(struct server *srv)
 {
-	char buf[64];
 	const struct config *cfg = snapshot_config(srv->snap);
+	char buf[64];
 
-	for (size_t i = 0; i < srv->nls; i++)
-		log_info("listening on %s (udp, tcp)", addr_str(&srv->ls[i].addr, buf, sizeof(buf)));
-	log_info("serving %zu zones, %zu records; %zu upstreams, %zu forward rules",
+	for (int i = 0; i < srv->nworkers; i++)
+		if (worker_start(srv->workers[i]) != 0)
+			fatal("cannot start worker thread");
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		log_info("listening on %s (udp, tcp)", addr_str(&cfg->listen[i], buf, sizeof(buf)));
+	log_info("serving %zu zones, %zu records; %zu upstreams, %zu forward rules, %d workers",
 	    snapshot_nzones(srv->snap), snapshot_nrecords(srv->snap), cfg->nupstreams,
-	    cfg->nforwards);
+	    cfg->nforwards, srv->nworkers);
+	sdnotify_ready();
 	event_base_dispatch(srv->base);
-	log_info("stopped");
-	return 0;
+	return srv->status;
 }
 
 void
@@ -643,65 +435,19 @@ server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	while (srv->fqueries != NULL) {
-		struct fquery *fq = srv->fqueries;
-		upstream_cancel(fq->req);
-		fquery_free(fq);
-	}
-	while (srv->conns != NULL) {
-		struct tcp_conn *c = srv->conns;
-		if (c->bev != NULL) {
-			bufferevent_free(c->bev);
-			c->bev = NULL;
-		}
-		c->pending = 0;
-		conn_free(c);
-	}
-	for (size_t i = 0; i < srv->nls; i++) {
-		struct listener *l = &srv->ls[i];
-		if (l->udp_fd != -1) {
-			event_del(&l->udp_ev);
-			close(l->udp_fd);
-		}
-		if (l->tcp != NULL)
-			evconnlistener_free(l->tcp);
-		evtimer_del(&l->tcp_resume);
-	}
-	free(srv->ls);
+	/* Joining waits for each worker's graceful stop. */
+	for (int i = 0; i < srv->nworkers; i++)
+		worker_join_free(srv->workers[i]);
+	control_free(srv->control);
+	watch_free(srv->watch);
 	for (int i = 0; i < 4; i++)
 		if (srv->sig[i] != NULL)
 			event_free(srv->sig[i]);
-	if (srv->stop_timer != NULL)
-		event_free(srv->stop_timer);
-	upstream_pool_free(srv->up);
-	event_base_free(srv->base);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
 	snapshot_unref(srv->snap);
+	free(srv->last_error);
 	free(srv->config_path);
-	free(srv->scratch);
 	free(srv);
-}
-
-void
-server_swap(struct server *srv, struct snapshot *snap)
-{
-	struct snapshot *old = srv->snap;
-
-	srv->snap = snap;
-	log_setlevel(snapshot_config(snap)->log_level);
-	log_query_enable(snapshot_config(snap)->query_log);
-	snapshot_unref(old);
-}
-
-const struct server_stats *
-server_stats(const struct server *srv)
-{
-	return &srv->stats;
-}
-
-void
-server_set_reload(struct server *srv, server_reload_fn fn, const char *config_path)
-{
-	srv->reload = fn;
-	free(srv->config_path);
-	srv->config_path = xstrdup(config_path);
+	log_info("stopped");
 }

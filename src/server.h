@@ -1,8 +1,12 @@
 /*
- * server: the daemon's sockets and event loop.  Owns the listening UDP and
- * TCP sockets, the client TCP connections, the worker state (current
- * snapshot, upstream pool, scratch buffers) and the query path that ties
- * wire, answer and upstream together.  Signals arrive as libevent events.
+ * server: the daemon's main thread.  Starts the workers (each binds its own
+ * sockets), handles signals, reloads (SIGHUP, file changes, the control
+ * endpoint), runs the control endpoint, drops privileges, talks to systemd,
+ * and stops gracefully.
+ *
+ * Reloads build the new snapshot on the main thread, off the query path;
+ * workers keep answering from the old snapshot until they take the new one
+ * from their mailbox.  A reload that fails keeps the old data in service.
  */
 #ifndef PLDNS_SERVER_H
 #define PLDNS_SERVER_H
@@ -12,37 +16,28 @@
 
 struct server;
 
-/* Counters (per server; read by the control endpoint and SIGUSR1). */
-struct server_stats {
-	unsigned long queries_udp, queries_tcp;
-	unsigned long dropped, formerr, notimp, badvers, refused;
-	unsigned long servfail, truncated;
-	unsigned long by_path[8];
-	unsigned long tcp_accepted, tcp_rejected, tcp_closed_idle;
-	unsigned long reloads, reload_failures;
-};
-
 /*
- * Binds every listen address of SNAP's config (UDP and TCP).  Takes the
- * caller's reference to SNAP.  Returns NULL with reasons in D when a socket
- * cannot be bound.
+ * Loads the configuration and every record source at PATH into a new
+ * snapshot; PREV (may be NULL) carries zone serials forward.  Every problem
+ * goes to D; NULL when any was an error.
  */
-struct server *server_new(struct snapshot *snap, struct diag *d);
+struct snapshot *server_load(const char *path, const struct snapshot *prev,
+    struct diag *d);
 
-/* Runs until SIGTERM/SIGINT (graceful: in-flight queries get up to 2 s). */
+/* Binds every listen address in every worker; NULL with reasons in D. Takes
+ * the caller's reference to SNAP. */
+struct server *server_new(const char *config_path, struct snapshot *snap,
+    struct diag *d);
+
+/* Drops root privileges (after binding); 0 or -1 with the reason logged. */
+int server_drop_privileges(struct server *srv);
+
+/* Runs until SIGTERM/SIGINT; returns the exit status. */
 int server_run(struct server *srv);
-
 void server_free(struct server *srv);
 
-/* Installs a new snapshot; the old one is released when unused.  Takes the
- * caller's reference. */
-void server_swap(struct server *srv, struct snapshot *snap);
-
-const struct server_stats *server_stats(const struct server *srv);
-
-/* The reload function called on SIGHUP: it builds a snapshot from the config
- * path and returns it (or NULL, keeping the current data).  Set by main. */
-typedef struct snapshot *(*server_reload_fn)(const char *path, const struct snapshot *cur);
-void server_set_reload(struct server *srv, server_reload_fn fn, const char *config_path);
+/* Reloads now (what SIGHUP does).  Returns 0 when the new data is in
+ * service; *TEXT, when not NULL, gets the result (caller frees). */
+int server_reload(struct server *srv, char **text);
 
 #endif

@@ -15,11 +15,26 @@
 #include "upstream.h"
 #include "util.h"
 
+/* What the pool knows of one server: health, speed, load. */
+struct srvstate {
+	struct upstream_info info;
+	uint32_t srtt_us;		/* smoothed RTT, microseconds; 0 unknown */
+	unsigned fails;			/* consecutive failed tries */
+	uint64_t down_until;		/* ms; sorted last until then */
+};
+
+#define UPSTREAM_MAX_SERVERS	16
+#define UPSTREAM_DOWN_AFTER	3	/* consecutive failures */
+#define UPSTREAM_DOWN_MS	10000	/* then tried last for this long */
+
 struct upstream_req {
 	struct upstream_pool *pool;
 	struct upstream_req *prev, *next;	/* pool's pending list */
 	const struct pl_addr *servers;
-	size_t nservers, cur;			/* server of the current try */
+	size_t nservers, cur;			/* position in order[] of the current try */
+	uint8_t order[UPSTREAM_MAX_SERVERS];	/* servers, best first */
+	struct srvstate *st;			/* state of the current try's server */
+	uint64_t sent_ms;			/* when the current try was sent */
 	unsigned tries;
 	unsigned refused;			/* tries refused outright */
 	unsigned timeout_ms;
@@ -42,6 +57,9 @@ struct upstream_pool {
 	struct upstream_req *pending;
 	size_t npending;
 	struct upstream_stats stats;
+	struct srvstate servers[UPSTREAM_MAX_SERVERS * 2];
+	size_t nservers;
+	unsigned max_inflight;		/* per server; 0 unlimited */
 	uint8_t rbuf[WIRE_MAX_MSG];
 };
 
@@ -70,6 +88,99 @@ const struct upstream_stats *
 upstream_pool_stats(const struct upstream_pool *p)
 {
 	return &p->stats;
+}
+
+void
+upstream_pool_set_limit(struct upstream_pool *p, unsigned max_inflight)
+{
+	p->max_inflight = max_inflight;
+}
+
+size_t
+upstream_pool_info(const struct upstream_pool *p, struct upstream_info *out, size_t max)
+{
+	size_t n = p->nservers < max ? p->nservers : max;
+
+	for (size_t i = 0; i < n; i++) {
+		out[i] = p->servers[i].info;
+		out[i].rtt_ms = p->servers[i].srtt_us / 1000;
+		out[i].up = p->servers[i].down_until <= now_ms();
+	}
+	return n;
+}
+
+/* The state slot of server A, created on first use; NULL when the table is full. */
+static struct srvstate *
+srv_state(struct upstream_pool *p, const struct pl_addr *a)
+{
+	for (size_t i = 0; i < p->nservers; i++)
+		if (addr_equal(&p->servers[i].info.addr, a))
+			return &p->servers[i];
+	if (p->nservers == sizeof(p->servers) / sizeof(p->servers[0]))
+		return NULL;
+	struct srvstate *s = &p->servers[p->nservers++];
+	memset(s, 0, sizeof(*s));
+	s->info.addr = *a;
+	s->info.up = true;
+	return s;
+}
+
+static void
+srv_failed(struct srvstate *s)
+{
+	if (s == NULL)
+		return;
+	if (++s->fails >= UPSTREAM_DOWN_AFTER)
+		s->down_until = now_ms() + UPSTREAM_DOWN_MS;
+}
+
+static void
+srv_answered(struct srvstate *s, uint64_t sent_ms)
+{
+	uint32_t rtt;
+
+	if (s == NULL)
+		return;
+	rtt = (uint32_t)((now_ms() - sent_ms) * 1000);
+	s->srtt_us = s->srtt_us == 0 ? rtt : (s->srtt_us * 7 + rtt) / 8;
+	s->fails = 0;
+	s->down_until = 0;
+	s->info.answered++;
+}
+
+/*
+ * Orders the request's servers: healthy before down, then by smoothed RTT
+ * (unknown RTT counts as fast, so every server gets measured), keeping the
+ * configured order among equals.
+ */
+static void
+req_order(struct upstream_req *r)
+{
+	uint64_t now = now_ms();
+	uint64_t key[UPSTREAM_MAX_SERVERS];
+
+	for (size_t i = 0; i < r->nservers; i++) {
+		struct srvstate *s = srv_state(r->pool, &r->servers[i]);
+		uint64_t k = 0;
+		if (s != NULL) {
+			if (s->down_until > now)
+				k |= 1ULL << 62;
+			if (r->pool->max_inflight && s->info.inflight >= r->pool->max_inflight)
+				k |= 1ULL << 61;
+			k |= (uint64_t)s->srtt_us << 8;
+		}
+		key[i] = k | i;
+		r->order[i] = (uint8_t)i;
+	}
+	for (size_t i = 1; i < r->nservers; i++)
+		for (size_t j = i; j > 0 && key[j] < key[j - 1]; j--) {
+			uint64_t t = key[j];
+			uint8_t o = r->order[j];
+			key[j] = key[j - 1];
+			r->order[j] = r->order[j - 1];
+			key[j - 1] = t;
+			r->order[j - 1] = o;
+		}
 }
 
 size_t
@@ -124,6 +235,10 @@ upstream_reply_matches(const uint8_t *query, size_t qlen, const uint8_t *resp,
 static void
 req_close_try(struct upstream_req *r)
 {
+	if (r->st != NULL) {
+		r->st->info.inflight--;
+		r->st = NULL;
+	}
 	if (r->ev_read_set) {
 		event_del(&r->ev_read);
 		r->ev_read_set = false;
@@ -163,9 +278,10 @@ req_done(struct upstream_req *r, enum upstream_status st, const uint8_t *resp,
 	upstream_cb cb = r->cb;
 	void *arg = r->arg;
 
-	if (st == UPSTREAM_OK)
+	if (st == UPSTREAM_OK) {
 		r->pool->stats.answered++;
-	else
+		srv_answered(r->st, r->sent_ms);
+	} else
 		r->pool->stats.failed++;
 	req_free(r);
 	cb(arg, st, resp, len);
@@ -191,6 +307,9 @@ static void
 req_refused(struct upstream_req *r)
 {
 	r->pool->stats.refused++;
+	if (r->st != NULL)
+		r->st->info.refused++;
+	srv_failed(r->st);
 	if (++r->refused >= r->nservers) {
 		req_done(r, UPSTREAM_FAIL, NULL, 0);
 		return;
@@ -266,7 +385,7 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 req_tcp(struct upstream_req *r)
 {
-	const struct pl_addr *srv = &r->servers[r->cur];
+	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
 	uint8_t lenb[2] = { (uint8_t)(r->msglen >> 8), (uint8_t)r->msglen };
 	struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
 
@@ -309,12 +428,15 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			/* ECONNREFUSED: the ICMP port unreachable of a dead server. */
 			char a[64];
 			log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: %s",
-			    addr_str(&r->servers[r->cur], a, sizeof(a)), strerror(errno));
+			    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)),
+			    strerror(errno));
 			req_refused(r);
 			return;
 		}
 		if (!upstream_reply_matches(r->msg, r->msglen, p->rbuf, (size_t)n)) {
 			p->stats.spoofed++;
+			if (r->st != NULL)
+				r->st->info.spoofed++;
 			continue;
 		}
 		if (p->rbuf[2] & 0x02) {	/* TC */
@@ -332,6 +454,9 @@ try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct upstream_req *r = arg;
 
 	r->pool->stats.timeouts++;
+	if (r->st != NULL)
+		r->st->info.timeouts++;
+	srv_failed(r->st);
 	log_ratelimited(LOG_RL_UPSTREAM, "upstream timeout after %u ms", r->timeout_ms);
 	req_next(r);
 }
@@ -346,7 +471,7 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void
 req_try(struct upstream_req *r)
 {
-	const struct pl_addr *srv = &r->servers[r->cur];
+	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
 	struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
 	uint16_t id = random_u16();
 	int family = srv->ss.ss_family;
@@ -380,6 +505,12 @@ req_try(struct upstream_req *r)
 		return;
 	}
 	r->pool->stats.sent++;
+	r->st = srv_state(r->pool, srv);
+	if (r->st != NULL) {
+		r->st->info.sent++;
+		r->st->info.inflight++;
+	}
+	r->sent_ms = now_ms();
 	event_assign(&r->ev_read, r->pool->base, r->fd, EV_READ | EV_PERSIST,
 	    udp_read_cb, r);
 	event_add(&r->ev_read, NULL);
@@ -396,10 +527,23 @@ upstream_send(struct upstream_pool *p, const struct pl_addr *servers, size_t n,
 
 	if (n == 0)
 		return NULL;
+	if (n > UPSTREAM_MAX_SERVERS)
+		n = UPSTREAM_MAX_SERVERS;
 	r = xcalloc(1, sizeof(*r));
 	r->pool = p;
 	r->servers = servers;
 	r->nservers = n;
+	req_order(r);
+	if (p->max_inflight) {
+		/* Every server at its cap: refuse rather than pile on (the
+		 * caller answers SERVFAIL). */
+		struct srvstate *best = srv_state(p, &servers[r->order[0]]);
+		if (best != NULL && best->info.inflight >= p->max_inflight) {
+			p->stats.overflow++;
+			free(r);
+			return NULL;
+		}
+	}
 	r->timeout_ms = timeout_ms < deadline_ms ? timeout_ms : deadline_ms;
 	r->cb = cb;
 	r->arg = arg;

@@ -37,7 +37,7 @@ typedef void (*upstream_cb)(void *arg, enum upstream_status st,
 
 struct upstream_stats {
 	unsigned long sent, answered, timeouts, refused, spoofed, tcp_retries,
-	    failed;
+	    failed, overflow;
 };
 
 /* The state of one upstream server as a worker sees it. */
@@ -52,14 +52,20 @@ struct upstream_pool *upstream_pool_new(struct event_base *base);
 /* Cancels every pending request without calling its callback. */
 void upstream_pool_free(struct upstream_pool *p);
 const struct upstream_stats *upstream_pool_stats(const struct upstream_pool *p);
+/* At most MAX_INFLIGHT tries in flight per server (0: no cap). */
+void upstream_pool_set_limit(struct upstream_pool *p, unsigned max_inflight);
+/* The pool's view of each server it has used; returns how many (<= MAX). */
+size_t upstream_pool_info(const struct upstream_pool *p, struct upstream_info *out,
+    size_t max);
 size_t upstream_pool_pending(const struct upstream_pool *p);
 
 /*
- * Asks SERVERS[0..N) (tried in order, then again while time remains) for
+ * Asks SERVERS[0..N) (healthy and fast first, then again while time remains) for
  * Q's question.  The servers array must stay valid until the callback (it
  * lives in the snapshot's config, which the worker holds).  TIMEOUT_MS per
  * try, DEADLINE_MS for the whole request.  Returns the request (cancel with
- * upstream_cancel) or NULL when no server is given (CB is not called).
+ * upstream_cancel) or NULL when no server is given or every server is at its
+ * in-flight cap (CB is not called).
  */
 struct upstream_req *upstream_send(struct upstream_pool *p,
     const struct pl_addr *servers, size_t n, unsigned timeout_ms,

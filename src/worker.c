@@ -1,0 +1,980 @@
+/* worker: a thread's event loop, its sockets and the query path. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/listener.h>
+
+#include "acl.h"
+#include "answer.h"
+#include "log.h"
+#include "rrl.h"
+#include "util.h"
+#include "worker.h"
+
+#define BATCH		32	/* datagrams per recvmmsg */
+#define RRL_TABLE	65536
+
+struct worker;
+
+struct listener {
+	struct worker *w;
+	struct pl_addr addr;
+	int udp_fd;
+	struct event udp_ev;
+	struct evconnlistener *tcp;
+	struct event tcp_resume;	/* re-enables accept after EMFILE */
+};
+
+struct tcp_conn {
+	struct worker *w;
+	struct bufferevent *bev;
+	struct tcp_conn *prev, *next;
+	struct pl_addr peer;
+	unsigned pending;		/* forwarded queries not answered yet */
+	unsigned nqueries;
+	bool closed;			/* socket gone; freed when pending is 0 */
+	bool draining;			/* query limit reached: close when answered */
+};
+
+/* A query waiting for an upstream answer. */
+struct fquery {
+	struct worker *w;
+	struct fquery *prev, *next;
+	struct snapshot *snap;		/* keeps the server list alive */
+	struct wire_query q;
+	bool fallback;
+	size_t limit;
+	int udp_fd;			/* UDP: the socket to answer from */
+	struct pl_addr client;
+	struct tcp_conn *conn;		/* TCP: the connection, else NULL */
+	struct upstream_req *req;
+	uint64_t start_us;
+};
+
+struct worker {
+	int id;
+	pthread_t thread;
+	bool started;
+	struct event_base *base;
+	struct snapshot *snap;
+	struct upstream_pool *up;
+	struct cache *cache;
+	struct rrl *rrl;
+	struct listener *ls;
+	size_t nls;
+	struct metrics m;
+
+	/* Mailbox: other threads leave work here and activate ev_mail. */
+	pthread_mutex_t mail_lock;
+	struct event ev_mail;
+	struct snapshot *mail_snap;
+	bool mail_flush_all, mail_stop;
+	uint8_t (*mail_flush)[WIRE_NAME_MAX];
+	size_t nmail_flush;
+
+	struct event ev_stop;
+	uint64_t stop_deadline;
+	bool stopping;
+
+	struct tcp_conn *conns;
+	size_t nconns;
+	struct fquery *fqueries;
+	size_t nfqueries;
+
+	struct answer_scratch *scratch;
+	uint8_t out[WIRE_MAX_MSG];
+	uint8_t cbuf[WIRE_MAX_MSG];	/* cache copies */
+	uint8_t tcpin[WIRE_MAX_MSG];
+	/* UDP batches. */
+	uint8_t rx[BATCH][4096];
+	struct mmsghdr rmsg[BATCH];
+	struct iovec riov[BATCH];
+	struct sockaddr_storage rsrc[BATCH];
+	uint8_t tx[BATCH][1232 + 64];
+	struct mmsghdr tmsg[BATCH];
+	struct iovec tiov[BATCH];
+	int ntx;
+};
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+query_log(const struct pl_addr *client, const struct wire_query *q,
+    const struct answer_info *info, bool tcp, uint64_t us)
+{
+	char a[64], name[1024];
+
+	addr_str(client, a, sizeof(a));
+	wire_name_to_str(q->qname, name, sizeof(name));
+	log_query("query %s %s %s type %u rcode %d path %s %.3f ms", tcp ? "tcp" : "udp",
+	    a, name, q->qtype, info->rcode, answer_path_names[info->path], us / 1000.0);
+}
+
+static void
+account(struct worker *w, const struct pl_addr *client, const struct wire_query *q,
+    const struct answer_info *info, bool tcp, uint64_t start_us)
+{
+	uint64_t lat = now_us() - start_us;
+
+	metrics_answer(&w->m, tcp ? MT_TCP : MT_UDP, q->qtype, info->rcode, info->path, lat);
+	if (info->truncated)
+		w->m.truncated++;
+	if (log_query_enabled())
+		query_log(client, q, info, tcp, lat);
+}
+
+/* ---- TCP connections ---- */
+
+static void
+conn_free(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	free(c);
+}
+
+/* Closes the socket now; the struct lives on while answers are pending. */
+static void
+conn_close(struct tcp_conn *c)
+{
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	c->closed = true;
+	if (c->pending == 0)
+		conn_free(c);
+}
+
+static void
+conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	uint8_t lenb[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+	struct evbuffer *out;
+
+	if (c->closed || c->bev == NULL)
+		return;
+	/* Length and message in one buffer, written together (RFC 7766 8). */
+	out = bufferevent_get_output(c->bev);
+	evbuffer_add(out, lenb, 2);
+	evbuffer_add(out, msg, len);
+}
+
+/* Sends a UDP reply now (replies outside a receive batch). */
+static void
+udp_send(struct worker *w, int fd, const struct pl_addr *client, const uint8_t *msg,
+    size_t len)
+{
+	if (sendto(fd, msg, len, 0, (const struct sockaddr *)&client->ss, client->len) < 0)
+		log_ratelimited(LOG_RL_SEND, "sendto: %s", strerror(errno));
+}
+
+/*
+ * Sends MSG to a UDP client through the rate limiter: over the limit the
+ * reply is dropped, or sent truncated so that a real client retries over
+ * TCP.  BATCHED replies are queued for one sendmmsg at the end of the batch.
+ */
+static void
+udp_reply(struct worker *w, int fd, const struct pl_addr *client, const uint8_t *msg,
+    size_t len, bool batched)
+{
+	uint8_t slip[WIRE_HDR_LEN + WIRE_NAME_MAX + 4];
+
+	switch (rrl_check(w->rrl, (const struct sockaddr *)&client->ss, now_ms())) {
+	case RRL_DROP:
+		w->m.rrl_dropped++;
+		return;
+	case RRL_SLIP: {
+		/* Header and question only, TC set. */
+		size_t qlen = WIRE_HDR_LEN;
+		size_t pos = WIRE_HDR_LEN;
+		uint8_t tmp[WIRE_NAME_MAX];
+		if (wire_get_u16(msg + 4) == 1 && wire_name_read(msg, len, &pos, tmp) >= 0 &&
+		    pos + 4 <= len)
+			qlen = pos + 4;
+		if (qlen > sizeof(slip))
+			qlen = WIRE_HDR_LEN;
+		memcpy(slip, msg, qlen);
+		slip[2] |= 0x02;
+		memset(slip + 6, 0, 6);
+		if (qlen == WIRE_HDR_LEN)
+			memset(slip + 4, 0, 2);
+		w->m.rrl_slipped++;
+		msg = slip;
+		len = qlen;
+		break;
+	}
+	case RRL_SEND:
+		break;
+	}
+	if (batched && w->ntx < BATCH && len <= sizeof(w->tx[0])) {
+		int i = w->ntx++;
+		memcpy(w->tx[i], msg, len);
+		w->tiov[i].iov_base = w->tx[i];
+		w->tiov[i].iov_len = len;
+		memset(&w->tmsg[i].msg_hdr, 0, sizeof(w->tmsg[i].msg_hdr));
+		w->tmsg[i].msg_hdr.msg_name = (void *)&client->ss;
+		w->tmsg[i].msg_hdr.msg_namelen = client->len;
+		w->tmsg[i].msg_hdr.msg_iov = &w->tiov[i];
+		w->tmsg[i].msg_hdr.msg_iovlen = 1;
+		return;
+	}
+	udp_send(w, fd, client, msg, len);
+}
+
+static void
+reply(struct worker *w, int udp_fd, const struct pl_addr *client, struct tcp_conn *conn,
+    const uint8_t *msg, size_t len, bool batched)
+{
+	if (conn != NULL)
+		conn_send(conn, msg, len);
+	else
+		udp_reply(w, udp_fd, client, msg, len, batched);
+}
+
+/* ---- forwarding ---- */
+
+static void
+fquery_free(struct fquery *fq)
+{
+	struct worker *w = fq->w;
+
+	if (fq->prev != NULL)
+		fq->prev->next = fq->next;
+	else
+		w->fqueries = fq->next;
+	if (fq->next != NULL)
+		fq->next->prev = fq->prev;
+	w->nfqueries--;
+	if (fq->conn != NULL) {
+		struct tcp_conn *c = fq->conn;
+		c->pending--;
+		if (c->closed && c->pending == 0)
+			conn_free(c);
+		else if (c->draining && c->pending == 0 && c->bev != NULL)
+			bufferevent_enable(c->bev, EV_WRITE);	/* closes after flush */
+	}
+	snapshot_unref(fq->snap);
+	free(fq);
+}
+
+/* Answers FQ from the stale cache when allowed, else SERVFAIL. */
+static void
+forward_fail(struct worker *w, const struct wire_query *q, size_t limit,
+    struct answer_info *info)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+	size_t len;
+
+	if (cfg->serve_stale && cache_lookup(w->cache, q, now_ms(), true, w->cbuf,
+	    sizeof(w->cbuf), &len, NULL) == CACHE_STALE) {
+		/* RFC 8767: an expired answer beats no answer.  Spliced now,
+		 * like every answer. */
+		answer_upstream(w->snap, q, w->cbuf, len, false, w->scratch, w->out,
+		    sizeof(w->out), limit, info);
+		info->path = PATH_CACHE;
+		w->m.cache_stale_served++;
+		return;
+	}
+	memset(info, 0, sizeof(*info));
+	answer_error(q, RCODE_SERVFAIL, 22 /* No Reachable Authority */, w->out,
+	    sizeof(w->out), info);
+	info->path = PATH_ERROR;
+}
+
+static void
+forward_done_cb(void *arg, enum upstream_status st, const uint8_t *resp, size_t len)
+{
+	struct fquery *fq = arg;
+	struct worker *w = fq->w;
+	struct answer_info info;
+
+	fq->req = NULL;
+	if (st == UPSTREAM_OK)
+		cache_store(w->cache, &fq->q, resp, len, now_ms());
+	if (fq->conn == NULL || !fq->conn->closed) {
+		if (st == UPSTREAM_OK)
+			/* Spliced against the data current now, not when the
+			 * query arrived: a reload takes effect at once. */
+			answer_upstream(w->snap, &fq->q, resp, len, fq->fallback,
+			    w->scratch, w->out, sizeof(w->out), fq->limit, &info);
+		else
+			forward_fail(w, &fq->q, fq->limit, &info);
+		reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, false);
+		account(w, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_us);
+	}
+	fquery_free(fq);
+}
+
+/*
+ * A name that is not (entirely) local: the cache, else upstream.  Returns
+ * true when the reply is ready in w->out (INFO filled).
+ */
+static bool
+forward(struct worker *w, const struct wire_query *q, bool fallback, size_t limit,
+    int udp_fd, const struct pl_addr *client, struct tcp_conn *conn, uint64_t start,
+    struct answer_info *info)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+	const struct forward_conf *fw;
+	const struct pl_addr *servers;
+	struct fquery *fq;
+	size_t n, len;
+
+	if (cache_lookup(w->cache, q, now_ms(), false, w->cbuf, sizeof(w->cbuf), &len,
+	    NULL) == CACHE_HIT) {
+		w->m.cache_hits++;
+		answer_upstream(w->snap, q, w->cbuf, len, fallback, w->scratch, w->out,
+		    sizeof(w->out), limit, info);
+		if (info->path == PATH_UPSTREAM)
+			info->path = PATH_CACHE;
+		return true;
+	}
+	w->m.cache_misses++;
+	fw = snapshot_forward(w->snap, q->lname);
+	servers = fw ? fw->servers : cfg->upstreams;
+	n = fw ? fw->nservers : cfg->nupstreams;
+	fq = xcalloc(1, sizeof(*fq));
+	fq->w = w;
+	fq->q = *q;
+	fq->fallback = fallback;
+	fq->limit = limit;
+	fq->udp_fd = udp_fd;
+	fq->client = *client;
+	fq->conn = conn;
+	fq->start_us = start;
+	fq->req = upstream_send(w->up, servers, n, cfg->timeout_ms, cfg->deadline_ms, q,
+	    forward_done_cb, fq);
+	if (fq->req == NULL) {
+		/* No upstream at all, or every one at its in-flight cap. */
+		free(fq);
+		forward_fail(w, q, limit, info);
+		return true;
+	}
+	fq->snap = w->snap;
+	snapshot_ref(fq->snap);
+	if (conn != NULL)
+		conn->pending++;
+	fq->next = w->fqueries;
+	if (w->fqueries != NULL)
+		w->fqueries->prev = fq;
+	w->fqueries = fq;
+	w->nfqueries++;
+	return false;
+}
+
+/* ---- the query path ---- */
+
+/*
+ * Handles one query.  Replies made at once go out through reply() (batched
+ * for UDP); forwarded queries reply later from forward_done_cb().
+ */
+static void
+handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
+    const struct pl_addr *client, struct tcp_conn *conn)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+	struct wire_query q;
+	struct answer_info info;
+	enum wire_verdict v;
+	uint64_t start = now_us();
+	size_t limit;
+	int rcode = -1, ede = -1;
+
+	memset(&info, 0, sizeof(info));
+	v = wire_query_parse(pkt, len, &q);
+	switch (v) {
+	case WIRE_DROP:
+		w->m.dropped++;
+		return;
+	case WIRE_FORMERR:
+		w->m.formerr++;
+		rcode = RCODE_FORMERR;
+		break;
+	case WIRE_NOTIMP:
+		w->m.notimp++;
+		rcode = RCODE_NOTIMP;
+		break;
+	case WIRE_BADVERS:
+		w->m.badvers++;
+		rcode = RCODE_BADVERS;
+		break;
+	case WIRE_OK:
+		break;
+	}
+	switch (acl_check(cfg, (const struct sockaddr *)&client->ss)) {
+	case ACL_DROP:
+		w->m.dropped_acl++;
+		return;
+	case ACL_REFUSE:
+		w->m.refused_acl++;
+		rcode = RCODE_REFUSED;
+		ede = 18;	/* Prohibited */
+		break;
+	case ACL_ALLOW:
+		break;
+	}
+	if (rcode < 0 && (q.qclass != CLASS_IN || q.qtype == TYPE_AXFR ||
+	    q.qtype == TYPE_IXFR || q.qtype == TYPE_OPT)) {
+		/* Other classes and zone transfers are not served here. */
+		rcode = RCODE_REFUSED;
+	}
+	if (rcode >= 0) {
+		answer_error(&q, rcode, ede, w->out, sizeof(w->out), &info);
+		info.path = rcode == RCODE_REFUSED ? PATH_REFUSED : PATH_ERROR;
+		reply(w, udp_fd, client, conn, w->out, info.len, true);
+		if (v == WIRE_OK)
+			account(w, client, &q, &info, conn != NULL, start);
+		return;
+	}
+	limit = conn != NULL ? WIRE_MAX_MSG : answer_udp_limit(&q);
+	if (answer_local(w->snap, &q, w->out, sizeof(w->out), limit, &info) != ANSWER_DONE) {
+		if (!acl_may_forward(cfg, (const struct sockaddr *)&client->ss)) {
+			w->m.refused_acl++;
+			answer_error(&q, RCODE_REFUSED, 18, w->out, sizeof(w->out), &info);
+			info.path = PATH_REFUSED;
+		} else if (!forward(w, &q, info.fallback, limit, udp_fd, client, conn, start,
+		    &info))
+			return;
+	}
+	reply(w, udp_fd, client, conn, w->out, info.len, true);
+	account(w, client, &q, &info, conn != NULL, start);
+}
+
+static void
+udp_flush(struct worker *w, int fd)
+{
+	int off = 0;
+
+	while (off < w->ntx) {
+		int n = sendmmsg(fd, w->tmsg + off, (unsigned)(w->ntx - off), 0);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			log_ratelimited(LOG_RL_SEND, "sendmmsg: %s", strerror(errno));
+			/* Skip the datagram that failed and carry on. */
+			off++;
+			continue;
+		}
+		off += n;
+	}
+	w->ntx = 0;
+}
+
+static void
+udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+	struct worker *w = l->w;
+
+	/* A few batches at most, so that one busy socket cannot starve
+	 * the others or the mailbox. */
+	for (int round = 0; round < 4; round++) {
+		int n;
+
+		for (int i = 0; i < BATCH; i++) {
+			w->riov[i].iov_base = w->rx[i];
+			w->riov[i].iov_len = sizeof(w->rx[i]);
+			memset(&w->rmsg[i].msg_hdr, 0, sizeof(w->rmsg[i].msg_hdr));
+			w->rmsg[i].msg_hdr.msg_name = &w->rsrc[i];
+			w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->rsrc[i]);
+			w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
+			w->rmsg[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		struct pl_addr clients[BATCH];
+		for (int i = 0; i < n; i++) {
+			clients[i].ss = w->rsrc[i];
+			clients[i].len = w->rmsg[i].msg_hdr.msg_namelen;
+			/* Datagrams larger than our buffer were cut: such a
+			 * query is malformed anyway. */
+			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
+				continue;
+			handle_query(w, w->rx[i], w->rmsg[i].msg_len, fd, &clients[i], NULL);
+		}
+		udp_flush(w, fd);
+		if (n < BATCH)
+			return;
+	}
+}
+
+static void
+tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	const struct config *cfg = snapshot_config(w->snap);
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	while (!c->closed && !c->draining) {
+		uint8_t lenb[2];
+		size_t len;
+
+		if (evbuffer_get_length(in) < 2)
+			return;
+		evbuffer_copyout(in, lenb, 2);
+		len = wire_get_u16(lenb);
+		if (len < WIRE_HDR_LEN) {
+			/* Nothing shorter than a header is a query. */
+			conn_close(c);
+			return;
+		}
+		if (evbuffer_get_length(in) < 2 + len)
+			return;
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, w->tcpin, len);
+		c->nqueries++;
+		handle_query(w, w->tcpin, len, -1, &c->peer, c);
+		if (!c->closed && cfg->tcp_max_queries > 0 &&
+		    c->nqueries >= cfg->tcp_max_queries) {
+			/* Stop reading; close once the answers are out. */
+			c->draining = true;
+			bufferevent_disable(bev, EV_READ);
+		}
+	}
+}
+
+static void
+tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (c->draining && c->pending == 0)
+		conn_close(c);
+}
+
+static void
+tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if ((what & BEV_EVENT_TIMEOUT) && c->pending > 0) {
+		/* Idle means no query in either direction; answers are due. */
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		c->w->m.tcp_idle_closed++;
+	conn_close(c);
+}
+
+static void
+tcp_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	if (l->tcp != NULL && !l->w->stopping)
+		evconnlistener_enable(l->tcp);
+}
+
+static void
+tcp_accept_error_cb(struct evconnlistener *el, void *arg)
+{
+	struct listener *l = arg;
+	struct timeval tv = { 1, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	log_ratelimited(LOG_RL_ACCEPT, "accept: %s", strerror(err));
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		/* Out of descriptors: pause accepting, or the listener fires
+		 * in a loop; try again in a second. */
+		evconnlistener_disable(el);
+		evtimer_add(&l->tcp_resume, &tv);
+	}
+}
+
+static bool
+same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+static void
+tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct worker *w = l->w;
+	const struct config *cfg = snapshot_config(w->snap);
+	struct timeval idle = { cfg->tcp_idle_ms / 1000, (cfg->tcp_idle_ms % 1000) * 1000 };
+	struct tcp_conn *c;
+	unsigned same = 0;
+
+	if (w->nconns >= cfg->tcp_max_conns) {
+		w->m.tcp_rejected++;
+		evutil_closesocket(fd);
+		return;
+	}
+	if (acl_check(cfg, sa) == ACL_DROP) {
+		w->m.dropped_acl++;
+		evutil_closesocket(fd);
+		return;
+	}
+	for (c = w->conns; c != NULL; c = c->next)
+		if (!c->closed && same_host(&c->peer.ss, sa))
+			same++;
+	if (cfg->tcp_max_per_client > 0 && same >= cfg->tcp_max_per_client) {
+		w->m.tcp_rejected++;
+		evutil_closesocket(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->w = w;
+	memcpy(&c->peer.ss, sa, (size_t)salen);
+	c->peer.len = (socklen_t)salen;
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	w->m.tcp_accepted++;
+	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
+	/* The same timeout also bounds a slow client's partial length or
+	 * message (slowloris): no byte for tcp_idle_ms closes it. */
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* ---- sockets ---- */
+
+static int
+open_socket(const struct pl_addr *a, int type, struct diag *d)
+{
+	char buf[64];
+	int fd, on = 1;
+
+	fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		diag_add(d, DIAG_ERROR, NULL, 0, "socket for %s: %s",
+		    addr_str(a, buf, sizeof(buf)), strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* Every worker binds the same address: the kernel spreads packets and
+	 * connections over them. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+	if (a->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
+		diag_add(d, DIAG_ERROR, NULL, 0, "cannot listen on %s (%s): %s",
+		    addr_str(a, buf, sizeof(buf)), type == SOCK_DGRAM ? "udp" : "tcp",
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- mailbox, stop ---- */
+
+static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
+
+static void
+worker_begin_stop(struct worker *w)
+{
+	struct timeval tv = { 0, 20000 };
+
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	for (size_t i = 0; i < w->nls; i++) {
+		if (w->ls[i].udp_fd != -1)
+			event_del(&w->ls[i].udp_ev);
+		if (w->ls[i].tcp != NULL)
+			evconnlistener_disable(w->ls[i].tcp);
+		evtimer_del(&w->ls[i].tcp_resume);
+	}
+	w->stop_deadline = now_ms() + 2000;
+	evtimer_assign(&w->ev_stop, w->base, stop_check_cb, w);
+	evtimer_add(&w->ev_stop, &tv);
+}
+
+/* In-flight queries get up to two seconds to finish. */
+static void
+stop_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct timeval tv = { 0, 20000 };
+	bool flushed = true;
+
+	for (struct tcp_conn *c = w->conns; c != NULL; c = c->next)
+		if (c->bev != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			flushed = false;
+	if ((w->nfqueries == 0 && flushed) || now_ms() >= w->stop_deadline) {
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	evtimer_add(&w->ev_stop, &tv);
+}
+
+static void
+mail_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	struct snapshot *snap, *old = NULL;
+	bool flush_all, stop;
+	uint8_t (*names)[WIRE_NAME_MAX];
+	size_t nnames;
+
+	pthread_mutex_lock(&w->mail_lock);
+	snap = w->mail_snap;
+	w->mail_snap = NULL;
+	flush_all = w->mail_flush_all;
+	w->mail_flush_all = false;
+	names = w->mail_flush;
+	nnames = w->nmail_flush;
+	w->mail_flush = NULL;
+	w->nmail_flush = 0;
+	stop = w->mail_stop;
+	pthread_mutex_unlock(&w->mail_lock);
+
+	if (snap != NULL) {
+		old = w->snap;
+		w->snap = snap;
+		upstream_pool_set_limit(w->up, snapshot_config(snap)->max_inflight);
+		snapshot_unref(old);
+	}
+	if (flush_all)
+		cache_flush(w->cache, NULL);
+	for (size_t i = 0; i < nnames; i++)
+		cache_flush(w->cache, names[i]);
+	free(names);
+	if (stop)
+		worker_begin_stop(w);
+}
+
+static void
+mail_wake(struct worker *w)
+{
+	event_active(&w->ev_mail, EV_READ, 0);
+}
+
+void
+worker_post_snapshot(struct worker *w, struct snapshot *snap)
+{
+	struct snapshot *old;
+
+	snapshot_ref(snap);
+	pthread_mutex_lock(&w->mail_lock);
+	old = w->mail_snap;		/* a newer one replaces one not yet taken */
+	w->mail_snap = snap;
+	pthread_mutex_unlock(&w->mail_lock);
+	snapshot_unref(old);
+	mail_wake(w);
+}
+
+void
+worker_post_flush(struct worker *w, const uint8_t *name)
+{
+	pthread_mutex_lock(&w->mail_lock);
+	if (name == NULL)
+		w->mail_flush_all = true;
+	else {
+		w->mail_flush = xreallocarray(w->mail_flush, w->nmail_flush + 1,
+		    sizeof(*w->mail_flush));
+		memcpy(w->mail_flush[w->nmail_flush++], name,
+		    (size_t)wire_name_len(name, WIRE_NAME_MAX));
+	}
+	pthread_mutex_unlock(&w->mail_lock);
+	mail_wake(w);
+}
+
+void
+worker_post_stop(struct worker *w)
+{
+	pthread_mutex_lock(&w->mail_lock);
+	w->mail_stop = true;
+	pthread_mutex_unlock(&w->mail_lock);
+	mail_wake(w);
+}
+
+/* ---- life cycle ---- */
+
+struct worker *
+worker_new(int id, struct snapshot *snap, struct diag *d)
+{
+	const struct config *cfg = snapshot_config(snap);
+	struct worker *w = xcalloc(1, sizeof(*w));
+
+	w->id = id;
+	w->snap = snap;
+	snapshot_ref(snap);
+	w->base = event_base_new();
+	if (w->base == NULL)
+		fatalx("event_base_new failed");
+	pthread_mutex_init(&w->mail_lock, NULL);
+	event_assign(&w->ev_mail, w->base, -1, 0, mail_cb, w);
+	w->up = upstream_pool_new(w->base);
+	upstream_pool_set_limit(w->up, cfg->max_inflight);
+	w->cache = cache_new(cfg->cache_size, cfg->cache_min_ttl, cfg->cache_max_ttl);
+	w->rrl = rrl_new(cfg->rrl_rate, cfg->rrl_slip, RRL_TABLE);
+	w->scratch = xcalloc(1, sizeof(*w->scratch));
+	w->ls = xcalloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*w->ls));
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		struct listener *l = &w->ls[w->nls++];
+		int tfd;
+
+		l->w = w;
+		l->addr = cfg->listen[i];
+		l->udp_fd = open_socket(&l->addr, SOCK_DGRAM, d);
+		tfd = open_socket(&l->addr, SOCK_STREAM, d);
+		if (l->udp_fd != -1) {
+			event_assign(&l->udp_ev, w->base, l->udp_fd, EV_READ | EV_PERSIST,
+			    udp_read_cb, l);
+			event_add(&l->udp_ev, NULL);
+		}
+		if (tfd != -1) {
+			l->tcp = evconnlistener_new(w->base, tcp_accept_cb, l,
+			    LEV_OPT_CLOSE_ON_FREE, 128, tfd);
+			if (l->tcp == NULL) {
+				close(tfd);
+				diag_add(d, DIAG_ERROR, NULL, 0, "listen failed");
+			} else
+				evconnlistener_set_error_cb(l->tcp, tcp_accept_error_cb);
+		}
+		evtimer_assign(&l->tcp_resume, w->base, tcp_resume_cb, l);
+	}
+	if (d->nerrors > 0) {
+		worker_join_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+int
+worker_start(struct worker *w)
+{
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		return -1;
+	w->started = true;
+	return 0;
+}
+
+void
+worker_join_free(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	while (w->fqueries != NULL) {
+		struct fquery *fq = w->fqueries;
+		upstream_cancel(fq->req);
+		fquery_free(fq);
+	}
+	while (w->conns != NULL) {
+		struct tcp_conn *c = w->conns;
+		if (c->bev != NULL) {
+			bufferevent_free(c->bev);
+			c->bev = NULL;
+		}
+		c->pending = 0;
+		conn_free(c);
+	}
+	for (size_t i = 0; i < w->nls; i++) {
+		struct listener *l = &w->ls[i];
+		if (l->udp_fd != -1) {
+			event_del(&l->udp_ev);
+			close(l->udp_fd);
+		}
+		if (l->tcp != NULL)
+			evconnlistener_free(l->tcp);
+		evtimer_del(&l->tcp_resume);
+	}
+	free(w->ls);
+	if (w->stopping)
+		evtimer_del(&w->ev_stop);
+	event_del(&w->ev_mail);
+	upstream_pool_free(w->up);
+	cache_free(w->cache);
+	rrl_free(w->rrl);
+	event_base_free(w->base);
+	snapshot_unref(w->mail_snap);
+	free(w->mail_flush);
+	snapshot_unref(w->snap);
+	pthread_mutex_destroy(&w->mail_lock);
+	free(w->scratch);
+	free(w);
+}
+
+void
+worker_metrics(const struct worker *w, struct metrics *out)
+{
+	const struct upstream_stats *u = upstream_pool_stats(w->up);
+	struct cache_info ci;
+
+	*out = w->m;
+	out->up_sent = u->sent;
+	out->up_answered = u->answered;
+	out->up_timeouts = u->timeouts;
+	out->up_refused = u->refused;
+	out->up_spoofed = u->spoofed;
+	out->up_tcp_retries = u->tcp_retries;
+	out->up_failed = u->failed;
+	out->up_overflow = u->overflow;
+	cache_get_info(w->cache, &ci);
+	(void)ci;
+}
+
+size_t
+worker_upstreams(const struct worker *w, struct upstream_info *out, size_t max)
+{
+	return upstream_pool_info(w->up, out, max);
+}
+
+void
+worker_cache_info(const struct worker *w, struct cache_info *out)
+{
+	cache_get_info(w->cache, out);
+}

@@ -1,0 +1,47 @@
+/*
+ * worker: one event loop on its own thread, with its own sockets (bound with
+ * SO_REUSEPORT so the kernel spreads clients over workers), upstream pool,
+ * answer cache, rate limiter and counters.  Workers share nothing on the
+ * query path but the read-only snapshot, which each holds one reference to
+ * and trades for a new one through its mailbox between events.
+ */
+#ifndef PLDNS_WORKER_H
+#define PLDNS_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+#include "cache.h"
+#include "metrics.h"
+#include "snapshot.h"
+#include "upstream.h"
+
+struct worker;
+
+/*
+ * Creates worker ID with its own sockets on every listen address of SNAP's
+ * config (UDP and TCP, SO_REUSEPORT).  Takes a new reference to SNAP.
+ * Returns NULL with the reason in D when a socket cannot be bound.
+ */
+struct worker *worker_new(int id, struct snapshot *snap, struct diag *d);
+
+/* Starts the worker's thread.  0 or -1. */
+int worker_start(struct worker *w);
+
+/* From any thread: install SNAP (the worker takes a new reference). */
+void worker_post_snapshot(struct worker *w, struct snapshot *snap);
+/* From any thread: flush the cache (NAME NULL: all; else lower-case wire). */
+void worker_post_flush(struct worker *w, const uint8_t *name);
+/* From any thread: stop accepting, finish in-flight queries (up to 2 s), exit. */
+void worker_post_stop(struct worker *w);
+
+/* Waits for the thread to end, then frees everything. */
+void worker_join_free(struct worker *w);
+
+/* Counter copies, safe from any thread (see metrics.h for the race model). */
+void worker_metrics(const struct worker *w, struct metrics *out);
+size_t worker_upstreams(const struct worker *w, struct upstream_info *out, size_t max);
+void worker_cache_info(const struct worker *w, struct cache_info *out);
+
+#endif
