@@ -294,8 +294,16 @@ answer_local(const struct snapshot *s, const struct wire_query *q, uint8_t *out,
 	memset(info, 0, sizeof(*info));
 	ab_begin(&ab, s, q, out, cap, limit);
 	r = local_resolve(&ab, q->lname, next);
-	if (ab.chain == 0 && r != LRES_DONE && r != LRES_SERVFAIL) {
+	if (r != LRES_DONE && r != LRES_SERVFAIL) {
+		/*
+		 * Not (all) local.  Upstream is asked for NEXT: the name itself,
+		 * or the target of a local CNAME that leaves local data (a
+		 * resolver's clients expect the whole chain, RFC 1034 3.6.2).
+		 * answer_upstream() rebuilds the local part from the data
+		 * current when the answer arrives.
+		 */
 		info->fallback = r == LRES_FALLBACK;
+		memcpy(info->next, next, (size_t)wire_name_len(next, WIRE_NAME_MAX));
 		return ANSWER_FORWARD;
 	}
 	if (r == LRES_SERVFAIL) {
@@ -303,8 +311,6 @@ answer_local(const struct snapshot *s, const struct wire_query *q, uint8_t *out,
 		info->path = ab.synth ? PATH_SYNTH : PATH_LOCAL;
 		return ANSWER_DONE;
 	}
-	/* A local CNAME whose target lies outside local data ends the answer
-	 * there, as an authoritative server's would. */
 	if (ab.synth)
 		ab.aa = false;
 	ab_finish(&ab, 0, -1, info);
@@ -394,6 +400,21 @@ dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
 	return pre + tl;
 }
 
+/* True when the upstream answer has a CNAME (not yet used) owned by NAME. */
+static bool
+upstream_cname(const uint8_t *resp, const struct answer_scratch *sc, int n,
+    const struct wire_query *q, const uint8_t *name)
+{
+	(void)resp;
+	if (q->qtype == TYPE_CNAME)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (sc->section[i] == 1 && !sc->used[i] && sc->rrs[i].type == TYPE_CNAME &&
+		    wire_name_equal(sc->rrs[i].owner, name))
+			return true;
+	return false;
+}
+
 void
 answer_upstream(const struct snapshot *s, const struct wire_query *q,
     const uint8_t *resp, size_t rlen, bool fallback, struct answer_scratch *sc,
@@ -404,7 +425,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 	uint8_t cur[WIRE_NAME_MAX], next[WIRE_NAME_MAX];
 	int n, i;
 	uint16_t extra = 0;
-	bool spliced = false, servfail = false;
+	bool spliced = false, servfail = false, local_end = false;
 
 	memset(info, 0, sizeof(*info));
 	if ((n = parse_response(resp, rlen, sc, &h)) < 0) {
@@ -416,37 +437,47 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 	ab.rcode = WIRE_RCODE(h.flags);
 	memcpy(cur, q->lname, (size_t)q->qname_len);
 
+	bool checked = false;		/* CUR was already looked up locally */
 	for (;;) {
 		bool twin;
 		uint8_t pl[WIRE_NAME_MAX];
-		const struct szone *z = snapshot_route(s, cur, pl, &twin);
+		const struct szone *z = checked ? NULL : snapshot_route(s, cur, pl, &twin);
 
+		checked = false;
+		if (z != NULL && twin && upstream_cname(resp, sc, n, q, cur))
+			/* A public name with local data, but the upstream's
+			 * chain goes on from it: keep the upstream's CNAME
+			 * (and its TTL); the cut comes at the privatelink name. */
+			z = NULL;
 		if (z != NULL) {
 			/* The chain enters local data: cut it here and finish
-			 * locally, unless this name is a miss that the zone's
-			 * policy sends to the public answer. */
-			struct wire_mark m = wire_buf_mark(&ab.b);
-			uint16_t an = ab.an, ns = ab.ns, ar = ab.ar;
-			int rc = ab.rcode, chain = ab.chain;
+			 * locally. */
+			int rc = ab.rcode;
+			uint16_t an = ab.an;
 			enum lres r;
 
 			ab.rcode = RCODE_NOERROR;
 			r = local_resolve(&ab, cur, next);
-			if (r == LRES_DONE || r == LRES_EXTERNAL) {
-				spliced = true;
+			if (r == LRES_DONE) {
+				spliced = local_end = true;
 				break;
 			}
 			if (r == LRES_SERVFAIL) {
 				servfail = true;
 				break;
 			}
-			/* TWIN_NODATA or FALLBACK: keep following upstream data. */
-			wire_buf_rollback(&ab.b, m);
-			ab.an = an;
-			ab.ns = ns;
-			ab.ar = ar;
+			/*
+			 * Local data ended at NEXT: a CNAME out of local data,
+			 * a public name whose twin holds nothing, or a miss
+			 * that the zone's policy sends to the public answer.
+			 * What the local part wrote stays; upstream data
+			 * continues from NEXT.
+			 */
 			ab.rcode = rc;
-			ab.chain = chain;
+			if (ab.an != an)
+				spliced = true;
+			memcpy(cur, next, (size_t)wire_name_len(next, WIRE_NAME_MAX));
+			checked = true;
 		}
 		/* Follow the upstream's CNAME (or DNAME) for CUR. */
 		int cname = -1, dname = -1;
@@ -529,7 +560,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 		info->path = PATH_ERROR;
 		return;
 	}
-	if (!spliced) {
+	if (!local_end) {
 		/* Authority and additional data pass through, except anything
 		 * about names inside local zones: upstream is never trusted
 		 * there. */
@@ -548,7 +579,8 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 				continue;
 			copy_rr(&ab, resp, rlen, sc, i, 3);
 		}
-		if ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD))
+		/* AD only for data that is all upstream's (RFC 6840 5.8). */
+		if (!spliced && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
 			extra |= h.flags & WIRE_AD;
 	}
 	/* A forwarder's reply is never authoritative, spliced or not. */

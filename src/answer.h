@@ -46,6 +46,7 @@ struct answer_info {
 	size_t len;		/* reply length */
 	bool truncated;		/* TC set because the reply did not fit */
 	bool fallback;		/* forwarding for a local name under missing = fallback */
+	uint8_t next[WIRE_NAME_MAX];	/* ANSWER_FORWARD: the name to ask upstream (lower-case) */
 };
 
 /* Scratch space for answer_upstream (about 70 KB; one per worker, not per query). */
@@ -64,8 +65,10 @@ size_t answer_udp_limit(const struct wire_query *q);
  * Answers Q from the local data of S when it can.  OUT has room for CAP
  * bytes; LIMIT is the largest reply the client accepts (answer_udp_limit()
  * for UDP, 65535 for TCP).  Returns ANSWER_DONE with the reply in OUT and
- * INFO filled, or ANSWER_FORWARD when the name is not local (or local, but
- * missing under a zone whose policy is fallback: INFO->fallback is then set).
+ * INFO filled, or ANSWER_FORWARD when upstream must be asked: INFO->next is
+ * the name to ask (Q's own name, or the target of a local CNAME that leaves
+ * local data); the reply is then built by answer_upstream() from Q and the
+ * upstream's response for INFO->next.
  */
 enum answer_result answer_local(const struct snapshot *s, const struct wire_query *q,
     uint8_t *out, size_t cap, size_t limit, struct answer_info *info);

@@ -1,1 +1,554 @@
-/* placeholder */
+/*
+ * cache: a bounded, per-worker cache of upstream responses (see cache.h).
+ *
+ * Layout: a power-of-two array of bucket chains, sized once from the byte
+ * budget.  Each entry is one allocation holding the key, the offsets of every
+ * TTL field and the stored message, so that a hit is one hash, one chain walk,
+ * one memcpy and a loop over the TTL offsets: no name is parsed again.
+ *
+ * Choices worth knowing:
+ *  - Each RR's TTL is rewritten when stored: clamped to [min_ttl, max_ttl]
+ *    (a TTL with the high bit set is taken as a huge positive value, as RFC
+ *    8767 4 says, so it becomes max_ttl), and the SOA of a negative answer
+ *    gets the negative TTL itself (RFC 2308 5).  A hit then only subtracts
+ *    the age, stopping at 0.  Additional-section TTLs take no part in the
+ *    entry's lifetime, so they may reach 0 before the entry expires.
+ *  - OPT is hop-by-hop and TSIG belongs to one transaction; the additional
+ *    section is cut at the first of them, dropping any RR after it.  Cutting
+ *    rather than splicing keeps every compression pointer valid (pointers
+ *    only point backwards), and additional data is optional anyway.
+ *  - The key carries the CD bit as well as DO: an answer fetched with
+ *    checking disabled may hold data the upstream's validator would have
+ *    refused, and must not reach clients that did not ask for that.
+ *  - A response whose TTL works out to 0 is not stored and removes the
+ *    entry it would have replaced, which it supersedes.  A failure (SERVFAIL
+ *    and the like, a malformed or truncated response) leaves the existing
+ *    entry alone, so that it can still be served stale.
+ *  - Eviction is CLOCK over the bucket array: the hand sweeps a whole bucket
+ *    at a time, clearing reference bits and freeing entries that were not
+ *    referenced since the last pass (or are past their stale window), until
+ *    the new entry fits.  New entries start unreferenced, so a scan of
+ *    one-off names cannot push out entries that are being hit.
+ *  - The hash is keyed with a random seed per cache, so that chains cannot
+ *    be made long by choosing names without knowing it.
+ *  - Entries are bounded by bytes counting the entry header, key, offsets,
+ *    message and an estimate of the allocator's own overhead; the bucket
+ *    array and the cache structure come out of the same budget.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "util.h"
+
+#define KEY_DO		0x01
+#define KEY_CD		0x02
+#define TYPE_TSIG	250
+
+/* Expected size of an entry, for sizing the bucket array (load about 1). */
+#define AVG_ENTRY	256
+#define MAX_BUCKETS	(1u << 24)
+/* What malloc keeps beside each block, charged to the entry. */
+#define MALLOC_OVERHEAD	16
+/* No entry may take more than this fraction of the budget. */
+#define ENTRY_SHARE	8
+/* Shortest RR: root owner, type, class, ttl, rdlength. */
+#define RR_MIN_LEN	11
+#define MAX_RRS		((WIRE_MAX_MSG - WIRE_HDR_LEN) / RR_MIN_LEN + 1)
+
+struct entry {
+	struct entry	*next;
+	uint64_t	 stored;	/* ms */
+	uint64_t	 expire;	/* ms: stored + ttl */
+	uint64_t	 dead;		/* ms: expire + CACHE_STALE_MAX */
+	uint32_t	 tag;		/* high half of the key hash */
+	uint32_t	 ttl;		/* s */
+	uint32_t	 charge;	/* bytes counted against the budget */
+	uint16_t	 qtype, qclass;
+	uint16_t	 nttl, msglen;
+	uint8_t		 keylen, flags, ref, pad_;
+	uint8_t		 data[];	/* key, even pad, u16 TTL offsets, message */
+};
+
+struct cache {
+	struct entry	**buckets;
+	size_t		  mask;		/* nbuckets - 1; buckets NULL when off */
+	size_t		  hand;		/* CLOCK position */
+	size_t		  size;		/* configured bound */
+	size_t		  fixed;	/* bytes of this struct and the buckets */
+	size_t		  budget;	/* bytes left for entries */
+	size_t		  used;		/* bytes charged by entries */
+	uint64_t	  nentries;
+	uint32_t	  min_ttl, max_ttl;
+	uint64_t	  seed[4];
+	uint64_t	  hits, misses, stale_hits, inserts, evictions, expired;
+	uint16_t	  scratch[MAX_RRS];	/* TTL offsets while storing */
+};
+
+/* ---- keys ---- */
+
+static inline uint64_t
+mum(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t
+load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* A seeded multiply-mix hash over 16 octets a round (names are short). */
+static inline uint64_t
+key_hash(const struct cache *c, const uint8_t *name, size_t len,
+    uint16_t qtype, uint16_t qclass, uint8_t flags)
+{
+	uint64_t h = c->seed[0] ^ len;
+	uint8_t t[16];
+	size_t i = 0;
+
+	for (; i + 16 <= len; i += 16)
+		h = mum(load64(name + i) ^ c->seed[1], load64(name + i + 8) ^ h);
+	memset(t, 0, sizeof(t));
+	memcpy(t, name + i, len - i);
+	h = mum(load64(t) ^ c->seed[1], load64(t + 8) ^ h);
+	return mum(h ^ c->seed[2], ((uint64_t)qtype << 32 |
+	    (uint64_t)qclass << 16 | flags) ^ c->seed[3]);
+}
+
+static inline uint8_t
+key_flags(const struct wire_query *q)
+{
+	uint8_t f = 0;
+
+	if (q->edns.present && (q->edns.flags & EDNS_DO))
+		f |= KEY_DO;
+	if (q->hdr.flags & WIRE_CD)
+		f |= KEY_CD;
+	return f;
+}
+
+static inline size_t
+key_room(size_t keylen)
+{
+	return (keylen + 1) & ~(size_t)1;
+}
+
+static inline uint16_t *
+entry_offs(struct entry *e)
+{
+	return (uint16_t *)(void *)(e->data + key_room(e->keylen));
+}
+
+static inline uint8_t *
+entry_msg(struct entry *e)
+{
+	return (uint8_t *)(entry_offs(e) + e->nttl);
+}
+
+/* The link that points at Q's entry (its value NULL when there is none). */
+static inline struct entry **
+find(struct cache *c, const struct wire_query *q, uint8_t flags, uint64_t h)
+{
+	struct entry **pp = &c->buckets[h & c->mask], *e;
+	uint32_t tag = (uint32_t)(h >> 32);
+	uint8_t keylen = (uint8_t)q->qname_len;
+
+	for (; (e = *pp) != NULL; pp = &e->next)
+		if (e->tag == tag && e->qtype == q->qtype &&
+		    e->qclass == q->qclass && e->flags == flags &&
+		    e->keylen == keylen &&
+		    memcmp(e->data, q->lname, keylen) == 0)
+			break;
+	return pp;
+}
+
+static void
+unlink_entry(struct cache *c, struct entry **pp)
+{
+	struct entry *e = *pp;
+
+	*pp = e->next;
+	c->used -= e->charge;
+	c->nentries--;
+	free(e);
+}
+
+static inline void
+put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* ---- life cycle ---- */
+
+struct cache *
+cache_new(size_t size, uint32_t min_ttl, uint32_t max_ttl)
+{
+	struct cache *c = xcalloc(1, sizeof(*c));
+	size_t n = 16;
+
+	c->size = size;
+	c->min_ttl = min_ttl;
+	c->max_ttl = max_ttl;
+	random_bytes(c->seed, sizeof(c->seed));
+	if (size == 0)
+		return c;
+	while (n < MAX_BUCKETS && n * 2 <= size / AVG_ENTRY)
+		n *= 2;
+	c->fixed = sizeof(*c) + n * sizeof(*c->buckets);
+	if (c->fixed >= size)
+		return c;	/* too small to hold anything: stores nothing */
+	c->buckets = xcalloc(n, sizeof(*c->buckets));
+	c->mask = n - 1;
+	c->budget = size - c->fixed;
+	return c;
+}
+
+void
+cache_free(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	cache_flush(c, NULL);
+	free(c->buckets);
+	free(c);
+}
+
+/* ---- storing ---- */
+
+/* What scanning a response found. */
+struct scan {
+	size_t keep;		/* octets stored: the additional section is cut at OPT/TSIG */
+	unsigned nttl;		/* TTL offsets in c->scratch */
+	unsigned dropped;	/* additional RRs cut */
+	unsigned an, ns;
+	uint32_t ttl;		/* before clamping */
+	bool negative;
+};
+
+static inline uint32_t
+ttl_value(uint32_t t)
+{
+	return (t & 0x80000000u) ? UINT32_MAX : t;
+}
+
+/* Checks the SOA's RDATA shape and returns its MINIMUM, or -1. */
+static int64_t
+soa_minimum(const uint8_t *resp, const struct wire_rr *rr)
+{
+	uint8_t name[WIRE_NAME_MAX];
+	size_t p = rr->rdata_off, end = rr->rdata_off + rr->rdlen;
+
+	if (wire_name_read(resp, end, &p, name) == -1 ||
+	    wire_name_read(resp, end, &p, name) == -1 || end - p != 20)
+		return -1;
+	return ttl_value(wire_get_u32(resp + p + 16));
+}
+
+/*
+ * Walks the whole response, checking it is a cacheable answer to Q, and
+ * records every TTL offset.  Returns 0, or -1 when it must not be stored.
+ */
+static int
+scan_response(struct cache *c, const struct wire_query *q, const uint8_t *resp,
+    size_t len, struct scan *s)
+{
+	uint8_t name[WIRE_NAME_MAX];
+	struct wire_hdr h;
+	struct wire_rr rr;
+	size_t pos = WIRE_HDR_LEN, cut = 0;
+	uint32_t min = UINT32_MAX, soa_min = UINT32_MAX;
+	bool seen_opt = false, has_soa = false, has_answer = false;
+
+	if (len > WIRE_MAX_MSG || wire_hdr_read(resp, len, &h) == -1)
+		return -1;
+	int rcode = WIRE_RCODE(h.flags);
+	if (!(h.flags & WIRE_QR) || WIRE_OPCODE(h.flags) != 0 ||
+	    (h.flags & WIRE_TC) || h.qdcount != 1 ||
+	    (rcode != RCODE_NOERROR && rcode != RCODE_NXDOMAIN))
+		return -1;
+
+	/* The answer must be to the question asked. */
+	int n = wire_name_read(resp, len, &pos, name);
+	if (n == -1 || n != q->qname_len || len - pos < 4 ||
+	    !wire_name_equal(name, q->lname) ||
+	    wire_get_u16(resp + pos) != q->qtype ||
+	    wire_get_u16(resp + pos + 2) != q->qclass)
+		return -1;
+	pos += 4;
+
+	unsigned an = h.ancount, ansns = (unsigned)h.ancount + h.nscount;
+	unsigned total = ansns + h.arcount;
+	s->nttl = 0;
+	s->dropped = 0;
+	for (unsigned i = 0; i < total; i++) {
+		size_t start = pos;
+		if (wire_rr_read(resp, len, &pos, &rr) == -1)
+			return -1;
+		if (rr.type == TYPE_OPT || rr.type == TYPE_TSIG) {
+			if (i < ansns)
+				return -1;
+			if (rr.type == TYPE_OPT) {
+				/* RFC 6891 6.1.1: one OPT, owned by the root;
+				 * an extended rcode is not NOERROR/NXDOMAIN. */
+				if (seen_opt || rr.owner_len != 1 ||
+				    (rr.ttl >> 24) != 0)
+					return -1;
+				seen_opt = true;
+			}
+			if (cut == 0)
+				cut = start;
+		}
+		if (cut != 0) {
+			s->dropped++;
+			continue;
+		}
+		c->scratch[s->nttl++] = (uint16_t)(rr.rdata_off - 6);
+		if (i >= ansns)
+			continue;
+		uint32_t t = ttl_value(rr.ttl);
+		if (t < min)
+			min = t;
+		if (i < an) {
+			if (rr.type == q->qtype || q->qtype == TYPE_ANY)
+				has_answer = true;
+		} else if (rr.type == TYPE_SOA) {
+			int64_t m = soa_minimum(resp, &rr);
+			if (m == -1)
+				return -1;
+			has_soa = true;
+			if ((uint32_t)m < soa_min)
+				soa_min = (uint32_t)m;
+		}
+	}
+	if (pos != len)
+		return -1;
+
+	/* RFC 2308: NXDOMAIN, or no data of the type asked (possibly after
+	 * a CNAME chain), is cached only from the SOA. */
+	s->negative = rcode == RCODE_NXDOMAIN || !has_answer;
+	if (s->negative) {
+		if (!has_soa)
+			return -1;
+		if (soa_min < min)
+			min = soa_min;
+	}
+	s->ttl = min;
+	s->keep = cut != 0 ? cut : len;
+	s->an = an;
+	s->ns = h.nscount;
+	return 0;
+}
+
+static uint32_t
+clamp_ttl(const struct cache *c, uint32_t t)
+{
+	if (t < c->min_ttl)
+		t = c->min_ttl;
+	if (t > c->max_ttl)
+		t = c->max_ttl;
+	return t;
+}
+
+/* Frees entries CLOCK-wise until NEED more bytes fit. */
+static void
+make_room(struct cache *c, size_t need, uint64_t now)
+{
+	while (c->used + need > c->budget && c->nentries > 0) {
+		struct entry **pp = &c->buckets[c->hand], *e;
+		while ((e = *pp) != NULL) {
+			if (now >= e->dead) {
+				unlink_entry(c, pp);
+				c->expired++;
+			} else if (e->ref) {
+				e->ref = 0;
+				pp = &e->next;
+			} else {
+				unlink_entry(c, pp);
+				c->evictions++;
+			}
+		}
+		c->hand = (c->hand + 1) & c->mask;
+	}
+}
+
+void
+cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
+    size_t len, uint64_t now)
+{
+	struct scan s;
+
+	if (c->buckets == NULL || q->qname_len <= 0 || q->question_end == 0)
+		return;
+	if (scan_response(c, q, resp, len, &s) == -1)
+		return;
+
+	uint8_t flags = key_flags(q);
+	uint64_t h = key_hash(c, q->lname, (size_t)q->qname_len, q->qtype,
+	    q->qclass, flags);
+	struct entry **pp = find(c, q, flags, h);
+	if (*pp != NULL)
+		unlink_entry(c, pp);
+
+	uint32_t ttl = clamp_ttl(c, s.ttl);
+	if (ttl == 0)
+		return;
+	size_t body = key_room((size_t)q->qname_len) +
+	    s.nttl * sizeof(uint16_t) + s.keep;
+	size_t charge = sizeof(struct entry) + body + MALLOC_OVERHEAD;
+	if (charge > c->budget / ENTRY_SHARE)
+		return;
+	make_room(c, charge, now);
+	struct entry *e = malloc(sizeof(*e) + body);
+	if (e == NULL)
+		return;		/* the query path does not abort on OOM */
+
+	e->stored = now;
+	e->expire = now + (uint64_t)ttl * 1000;
+	e->dead = e->expire + (uint64_t)CACHE_STALE_MAX * 1000;
+	e->tag = (uint32_t)(h >> 32);
+	e->ttl = ttl;
+	e->charge = (uint32_t)charge;
+	e->qtype = q->qtype;
+	e->qclass = q->qclass;
+	e->nttl = (uint16_t)s.nttl;
+	e->msglen = (uint16_t)s.keep;
+	e->keylen = (uint8_t)q->qname_len;
+	e->flags = flags;
+	e->ref = 0;
+	e->pad_ = 0;
+	memcpy(e->data, q->lname, e->keylen);
+	if (key_room(e->keylen) != e->keylen)
+		e->data[e->keylen] = 0;
+
+	uint16_t *offs = entry_offs(e);
+	uint8_t *msg = entry_msg(e);
+	memcpy(offs, c->scratch, s.nttl * sizeof(uint16_t));
+	memcpy(msg, resp, s.keep);
+	if (s.dropped > 0) {
+		uint16_t ar = (uint16_t)(wire_get_u16(msg + WIRE_OFF_AR) -
+		    s.dropped);
+		msg[WIRE_OFF_AR] = (uint8_t)(ar >> 8);
+		msg[WIRE_OFF_AR + 1] = (uint8_t)ar;
+	}
+	for (unsigned i = 0; i < s.nttl; i++) {
+		uint8_t *p = msg + offs[i];
+		uint32_t t = clamp_ttl(c, ttl_value(wire_get_u32(p)));
+		/* The type field sits 4 octets before the TTL. */
+		if (s.negative && i >= s.an && i < s.an + s.ns &&
+		    wire_get_u16(p - 4) == TYPE_SOA)
+			t = ttl;
+		put_u32(p, t);
+	}
+
+	e->next = c->buckets[h & c->mask];
+	c->buckets[h & c->mask] = e;
+	c->used += charge;
+	c->nentries++;
+	c->inserts++;
+}
+
+/* ---- lookups ---- */
+
+enum cache_result
+cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
+    bool stale_ok, uint8_t *out, size_t cap, size_t *len,
+    uint32_t *remaining)
+{
+	if (c->nentries == 0 || q->qname_len <= 0)
+		goto miss;
+
+	uint8_t flags = key_flags(q);
+	uint64_t h = key_hash(c, q->lname, (size_t)q->qname_len, q->qtype,
+	    q->qclass, flags);
+	struct entry **pp = find(c, q, flags, h), *e = *pp;
+	if (e == NULL)
+		goto miss;
+
+	bool stale = now >= e->expire;
+	if (stale) {
+		if (now >= e->dead) {
+			unlink_entry(c, pp);
+			c->expired++;
+			goto miss;
+		}
+		if (!stale_ok)
+			goto miss;
+	}
+	if (e->msglen > cap)
+		goto miss;
+
+	const uint16_t *offs = entry_offs(e);
+	memcpy(out, entry_msg(e), e->msglen);
+	uint32_t left;
+	if (stale) {
+		for (unsigned i = 0; i < e->nttl; i++)
+			put_u32(out + offs[i], CACHE_STALE_TTL);
+		left = 0;
+		c->stale_hits++;
+	} else {
+		/* A clock that went backwards counts as no age. */
+		uint32_t age = now > e->stored ?
+		    (uint32_t)((now - e->stored) / 1000) : 0;
+		for (unsigned i = 0; i < e->nttl; i++) {
+			uint8_t *p = out + offs[i];
+			uint32_t t = wire_get_u32(p);
+			put_u32(p, t > age ? t - age : 0);
+		}
+		left = e->ttl - age;
+		c->hits++;
+	}
+	if (!e->ref)
+		e->ref = 1;
+	*len = e->msglen;
+	if (remaining != NULL)
+		*remaining = left;
+	return stale ? CACHE_STALE : CACHE_HIT;
+
+miss:
+	c->misses++;
+	return CACHE_MISS;
+}
+
+/* ---- the rest ---- */
+
+void
+cache_flush(struct cache *c, const uint8_t *name)
+{
+	if (c->buckets == NULL)
+		return;
+	for (size_t b = 0; b <= c->mask; b++) {
+		struct entry **pp = &c->buckets[b], *e;
+		while ((e = *pp) != NULL) {
+			if (name == NULL || wire_name_under(e->data, name))
+				unlink_entry(c, pp);
+			else
+				pp = &e->next;
+		}
+	}
+}
+
+void
+cache_get_info(const struct cache *c, struct cache_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->entries = c->nentries;
+	out->bytes = c->buckets != NULL ? c->fixed + c->used : 0;
+	out->max_bytes = c->size;
+	out->hits = c->hits;
+	out->misses = c->misses;
+	out->stale_hits = c->stale_hits;
+	out->inserts = c->inserts;
+	out->evictions = c->evictions;
+	out->expired = c->expired;
+}

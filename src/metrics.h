@@ -48,6 +48,7 @@ struct metrics {
 	/* Upstream (summed over servers; per-server figures live in upstream.h). */
 	uint64_t up_sent, up_answered, up_timeouts, up_refused, up_spoofed,
 	    up_tcp_retries, up_failed, up_overflow;
+	uint64_t up_coalesced;		/* queries that joined an identical one in flight */
 };
 
 /* Counts one answered query. */

@@ -725,3 +725,40 @@ wire_error_reply(struct wire_buf *b, const struct wire_query *q,
 		wire_put_opt(b, WIRE_ERR_UDP, (uint8_t)(rcode >> 4),
 		    (q->edns.flags & EDNS_DO) != 0, ede);
 }
+
+size_t
+wire_add_ede(uint8_t *msg, size_t len, size_t cap, uint16_t info_code)
+{
+	struct wire_hdr h;
+	struct wire_rr rr;
+	uint8_t name[WIRE_NAME_MAX];
+	size_t pos = WIRE_HDR_LEN, rdlen_off = 0;
+	unsigned total;
+
+	if (wire_hdr_read(msg, len, &h) < 0 || len + 6 > cap)
+		return len;
+	for (unsigned i = 0; i < h.qdcount; i++) {
+		if (wire_name_read(msg, len, &pos, name) < 0 || pos + 4 > len)
+			return len;
+		pos += 4;
+	}
+	total = (unsigned)h.ancount + h.nscount + h.arcount;
+	for (unsigned i = 0; i < total; i++) {
+		if (wire_rr_read(msg, len, &pos, &rr) < 0)
+			return len;
+		rdlen_off = (rr.type == TYPE_OPT && i + 1 == total) ? rr.rdata_off - 2 : 0;
+	}
+	/* Only an OPT that ends the message can grow in place. */
+	if (rdlen_off == 0 || pos != len || wire_get_u16(msg + rdlen_off) > 65535 - 6)
+		return len;
+	msg[len] = 0;
+	msg[len + 1] = EDNS_OPT_EDE;
+	msg[len + 2] = 0;
+	msg[len + 3] = 2;
+	msg[len + 4] = (uint8_t)(info_code >> 8);
+	msg[len + 5] = (uint8_t)info_code;
+	uint16_t rl = (uint16_t)(wire_get_u16(msg + rdlen_off) + 6);
+	msg[rdlen_off] = (uint8_t)(rl >> 8);
+	msg[rdlen_off + 1] = (uint8_t)rl;
+	return len + 6;
+}

@@ -143,7 +143,7 @@ enum wire_verdict {
  *  - < 12 octets or QR set: WIRE_DROP;
  *  - opcode != QUERY: WIRE_NOTIMP (q->hdr filled; the question is parsed
  *    when present so the reply can echo it);
- *  - qdcount != 1, ancount != 0, nscount > 1 (except 0), a bad name, a
+ *  - qdcount != 1, ancount != 0, nscount != 0, a bad name, a
  *    truncated question, TC set, more than one OPT, an OPT not in the
  *    additional section or not owned by the root, trailing garbage:
  *    WIRE_FORMERR;
@@ -248,6 +248,13 @@ void wire_count_inc(struct wire_buf *b, size_t off);
  */
 void wire_error_reply(struct wire_buf *b, const struct wire_query *q,
     int rcode, int ede);
+
+/*
+ * Adds an Extended DNS Error option (RFC 8914) with INFO_CODE to the OPT RR
+ * that ends the message MSG/LEN (capacity CAP).  Returns the new length, or
+ * LEN unchanged when the message does not end with an OPT or has no room.
+ */
+size_t wire_add_ede(uint8_t *msg, size_t len, size_t cap, uint16_t info_code);
 
 /* Reads a 16-/32-bit big-endian value (caller checked bounds). */
 static inline uint16_t wire_get_u16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }

@@ -52,15 +52,26 @@ struct fquery {
 	struct worker *w;
 	struct fquery *prev, *next;
 	struct snapshot *snap;		/* keeps the server list alive */
-	struct wire_query q;
+	struct wire_query q;		/* the client's question */
+	struct wire_query uq;		/* the question asked upstream */
 	bool fallback;
 	size_t limit;
 	int udp_fd;			/* UDP: the socket to answer from */
 	struct pl_addr client;
 	struct tcp_conn *conn;		/* TCP: the connection, else NULL */
-	struct upstream_req *req;
+	struct upstream_req *req;	/* the leader's; NULL for followers */
 	uint64_t start_us;
+	/* Coalescing: identical questions in flight share one upstream query.
+	 * The leader owns the request; followers wait on its list. */
+	struct fquery *hnext;		/* leader hash chain */
+	struct fquery *followers;	/* leader: the waiting queries */
+	struct fquery *fnext;		/* follower: next in the leader's list */
+	struct fquery *leader;		/* follower: its leader */
+	const struct pl_addr *servers;
+	uint32_t hash;
 };
+
+#define COALESCE_BUCKETS 4096
 
 struct worker {
 	int id;
@@ -91,6 +102,8 @@ struct worker {
 	size_t nconns;
 	struct fquery *fqueries;
 	size_t nfqueries;
+	struct fquery *inflight[COALESCE_BUCKETS];
+	uint64_t coalesced;
 
 	struct answer_scratch *scratch;
 	uint8_t out[WIRE_MAX_MSG];
@@ -106,6 +119,76 @@ struct worker {
 	struct iovec tiov[BATCH];
 	int ntx;
 };
+
+/*
+ * TCP connection limits are for the whole server, not per worker, so the
+ * count of connections (in total and per client address) is shared.  Only
+ * accept and close touch it, never a query.
+ */
+struct conn_count {
+	struct sockaddr_storage host;	/* port ignored */
+	unsigned n;
+};
+
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_count *conn_counts;
+static size_t nconn_counts, capconn_counts;
+static unsigned conn_total;
+
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b);
+
+/* Takes a connection slot for SA; false when a limit says no. */
+static bool
+conn_admit(const struct sockaddr *sa, unsigned max_total, unsigned max_per_client)
+{
+	size_t i;
+	bool ok = false;
+
+	pthread_mutex_lock(&conn_lock);
+	for (i = 0; i < nconn_counts; i++)
+		if (same_host(&conn_counts[i].host, sa))
+			break;
+	if (conn_total >= max_total)
+		goto out;
+	if (i < nconn_counts && max_per_client > 0 && conn_counts[i].n >= max_per_client)
+		goto out;
+	if (i == nconn_counts) {
+		if (nconn_counts == capconn_counts) {
+			capconn_counts = capconn_counts ? capconn_counts * 2 : 64;
+			conn_counts = xreallocarray(conn_counts, capconn_counts,
+			    sizeof(*conn_counts));
+		}
+		memset(&conn_counts[i], 0, sizeof(conn_counts[i]));
+		memcpy(&conn_counts[i].host, sa, sa->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		nconn_counts++;
+	}
+	conn_counts[i].n++;
+	conn_total++;
+	ok = true;
+out:
+	pthread_mutex_unlock(&conn_lock);
+	return ok;
+}
+
+static void
+conn_release(const struct sockaddr_storage *ss)
+{
+	pthread_mutex_lock(&conn_lock);
+	for (size_t i = 0; i < nconn_counts; i++)
+		if (same_host(&conn_counts[i].host, (const struct sockaddr *)ss)) {
+			if (--conn_counts[i].n == 0)
+				conn_counts[i] = conn_counts[--nconn_counts];
+			break;
+		}
+	conn_total--;
+	if (nconn_counts == 0) {
+		free(conn_counts);
+		conn_counts = NULL;
+		capconn_counts = 0;
+	}
+	pthread_mutex_unlock(&conn_lock);
+}
 
 static uint64_t
 now_us(void)
@@ -148,8 +231,10 @@ conn_free(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
 
-	if (c->bev != NULL)
+	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
+		conn_release(&c->peer.ss);
+	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -167,6 +252,7 @@ conn_close(struct tcp_conn *c)
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
+		conn_release(&c->peer.ss);
 	}
 	c->closed = true;
 	if (c->pending == 0)
@@ -261,6 +347,42 @@ reply(struct worker *w, int udp_fd, const struct pl_addr *client, struct tcp_con
 
 /* ---- forwarding ---- */
 
+static uint32_t
+fq_hash(const struct wire_query *q, const struct pl_addr *servers)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < q->qname_len; i++)
+		h = (h ^ q->lname[i]) * 16777619u;
+	h = (h ^ q->qtype) * 16777619u;
+	h = (h ^ (uint32_t)((q->edns.flags & EDNS_DO) ? 1 : 0)) * 16777619u;
+	h = (h ^ (uint32_t)((q->hdr.flags & WIRE_CD) ? 1 : 0)) * 16777619u;
+	return h ^ (uint32_t)(uintptr_t)servers;
+}
+
+/* Same question, same DO and CD, same servers: one upstream answer serves both. */
+static bool
+fq_same(const struct fquery *a, const struct wire_query *q, const struct pl_addr *servers)
+{
+	return a->servers == servers && a->uq.qtype == q->qtype &&
+	    a->uq.qclass == q->qclass && a->uq.qname_len == q->qname_len &&
+	    ((a->uq.edns.flags ^ q->edns.flags) & EDNS_DO) == 0 &&
+	    ((a->uq.hdr.flags ^ q->hdr.flags) & WIRE_CD) == 0 &&
+	    memcmp(a->uq.lname, q->lname, (size_t)q->qname_len) == 0;
+}
+
+static void
+fq_unhash(struct worker *w, struct fquery *fq)
+{
+	struct fquery **pp = &w->inflight[fq->hash % COALESCE_BUCKETS];
+
+	for (; *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == fq) {
+			*pp = fq->hnext;
+			return;
+		}
+}
+
 static void
 fquery_free(struct fquery *fq)
 {
@@ -285,15 +407,15 @@ fquery_free(struct fquery *fq)
 	free(fq);
 }
 
-/* Answers FQ from the stale cache when allowed, else SERVFAIL. */
+/* Answers Q from the stale cache entry for UQ when allowed, else SERVFAIL. */
 static void
-forward_fail(struct worker *w, const struct wire_query *q, size_t limit,
-    struct answer_info *info)
+forward_fail(struct worker *w, const struct wire_query *q, const struct wire_query *uq,
+    size_t limit, struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
 	size_t len;
 
-	if (cfg->serve_stale && cache_lookup(w->cache, q, now_ms(), true, w->cbuf,
+	if (cfg->serve_stale && cache_lookup(w->cache, uq, now_ms(), true, w->cbuf,
 	    sizeof(w->cbuf), &len, NULL) == CACHE_STALE) {
 		/* RFC 8767: an expired answer beats no answer.  Spliced now,
 		 * like every answer. */
@@ -301,6 +423,9 @@ forward_fail(struct worker *w, const struct wire_query *q, size_t limit,
 		    sizeof(w->out), limit, info);
 		info->path = PATH_CACHE;
 		w->m.cache_stale_served++;
+		/* Extended DNS Error 3, Stale Answer (RFC 8914). */
+		if (q->edns.present)
+			info->len = wire_add_ede(w->out, info->len, sizeof(w->out), 3);
 		return;
 	}
 	memset(info, 0, sizeof(*info));
@@ -309,26 +434,41 @@ forward_fail(struct worker *w, const struct wire_query *q, size_t limit,
 	info->path = PATH_ERROR;
 }
 
+/* Replies to one waiting query with the upstream's outcome. */
+static void
+forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
+    const uint8_t *resp, size_t len)
+{
+	struct answer_info info;
+
+	if (fq->conn != NULL && fq->conn->closed)
+		return;
+	if (st == UPSTREAM_OK)
+		/* Spliced against the data current now, not when the query
+		 * arrived: a reload takes effect at once. */
+		answer_upstream(w->snap, &fq->q, resp, len, fq->fallback, w->scratch,
+		    w->out, sizeof(w->out), fq->limit, &info);
+	else
+		forward_fail(w, &fq->q, &fq->uq, fq->limit, &info);
+	reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, false);
+	account(w, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_us);
+}
+
 static void
 forward_done_cb(void *arg, enum upstream_status st, const uint8_t *resp, size_t len)
 {
-	struct fquery *fq = arg;
+	struct fquery *fq = arg, *f, *next;
 	struct worker *w = fq->w;
-	struct answer_info info;
 
 	fq->req = NULL;
+	fq_unhash(w, fq);
 	if (st == UPSTREAM_OK)
-		cache_store(w->cache, &fq->q, resp, len, now_ms());
-	if (fq->conn == NULL || !fq->conn->closed) {
-		if (st == UPSTREAM_OK)
-			/* Spliced against the data current now, not when the
-			 * query arrived: a reload takes effect at once. */
-			answer_upstream(w->snap, &fq->q, resp, len, fq->fallback,
-			    w->scratch, w->out, sizeof(w->out), fq->limit, &info);
-		else
-			forward_fail(w, &fq->q, fq->limit, &info);
-		reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, false);
-		account(w, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_us);
+		cache_store(w->cache, &fq->uq, resp, len, now_ms());
+	forward_reply(w, fq, st, resp, len);
+	for (f = fq->followers; f != NULL; f = next) {
+		next = f->fnext;
+		forward_reply(w, f, st, resp, len);
+		fquery_free(f);
 	}
 	fquery_free(fq);
 }
@@ -338,17 +478,24 @@ forward_done_cb(void *arg, enum upstream_status st, const uint8_t *resp, size_t 
  * true when the reply is ready in w->out (INFO filled).
  */
 static bool
-forward(struct worker *w, const struct wire_query *q, bool fallback, size_t limit,
-    int udp_fd, const struct pl_addr *client, struct tcp_conn *conn, uint64_t start,
-    struct answer_info *info)
+forward(struct worker *w, const struct wire_query *q, const uint8_t *next, bool fallback,
+    size_t limit, int udp_fd, const struct pl_addr *client, struct tcp_conn *conn,
+    uint64_t start, struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
 	const struct forward_conf *fw;
 	const struct pl_addr *servers;
 	struct fquery *fq;
+	struct wire_query uq;
 	size_t n, len;
 
-	if (cache_lookup(w->cache, q, now_ms(), false, w->cbuf, sizeof(w->cbuf), &len,
+	/* The question for upstream: NEXT, which is Q's name unless a local
+	 * CNAME led out of local data. */
+	uq = *q;
+	uq.qname_len = wire_name_len(next, WIRE_NAME_MAX);
+	memcpy(uq.qname, next, (size_t)uq.qname_len);
+	memcpy(uq.lname, next, (size_t)uq.qname_len);
+	if (cache_lookup(w->cache, &uq, now_ms(), false, w->cbuf, sizeof(w->cbuf), &len,
 	    NULL) == CACHE_HIT) {
 		w->m.cache_hits++;
 		answer_upstream(w->snap, q, w->cbuf, len, fallback, w->scratch, w->out,
@@ -358,25 +505,43 @@ forward(struct worker *w, const struct wire_query *q, bool fallback, size_t limi
 		return true;
 	}
 	w->m.cache_misses++;
-	fw = snapshot_forward(w->snap, q->lname);
+	fw = snapshot_forward(w->snap, uq.lname);
 	servers = fw ? fw->servers : cfg->upstreams;
 	n = fw ? fw->nservers : cfg->nupstreams;
 	fq = xcalloc(1, sizeof(*fq));
 	fq->w = w;
 	fq->q = *q;
+	fq->uq = uq;
 	fq->fallback = fallback;
 	fq->limit = limit;
 	fq->udp_fd = udp_fd;
 	fq->client = *client;
 	fq->conn = conn;
 	fq->start_us = start;
-	fq->req = upstream_send(w->up, servers, n, cfg->timeout_ms, cfg->deadline_ms, q,
-	    forward_done_cb, fq);
-	if (fq->req == NULL) {
-		/* No upstream at all, or every one at its in-flight cap. */
-		free(fq);
-		forward_fail(w, q, limit, info);
-		return true;
+	fq->servers = servers;
+	fq->hash = fq_hash(&uq, servers);
+	for (struct fquery *l = w->inflight[fq->hash % COALESCE_BUCKETS]; l != NULL;
+	    l = l->hnext)
+		if (l->hash == fq->hash && fq_same(l, &uq, servers)) {
+			/* Join the query already on its way (RFC 5452 9.1:
+			 * never two identical questions outstanding). */
+			fq->leader = l;
+			fq->fnext = l->followers;
+			l->followers = fq;
+			w->coalesced++;
+			break;
+		}
+	if (fq->leader == NULL) {
+		fq->req = upstream_send(w->up, servers, n, cfg->timeout_ms, cfg->deadline_ms,
+		    &uq, forward_done_cb, fq);
+		if (fq->req == NULL) {
+			/* No upstream at all, or every one at its in-flight cap. */
+			free(fq);
+			forward_fail(w, q, &uq, limit, info);
+			return true;
+		}
+		fq->hnext = w->inflight[fq->hash % COALESCE_BUCKETS];
+		w->inflight[fq->hash % COALESCE_BUCKETS] = fq;
 	}
 	fq->snap = w->snap;
 	snapshot_ref(fq->snap);
@@ -460,8 +625,8 @@ handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 			w->m.refused_acl++;
 			answer_error(&q, RCODE_REFUSED, 18, w->out, sizeof(w->out), &info);
 			info.path = PATH_REFUSED;
-		} else if (!forward(w, &q, info.fallback, limit, udp_fd, client, conn, start,
-		    &info))
+		} else if (!forward(w, &q, info.next, info.fallback, limit, udp_fd, client,
+		    conn, start, &info))
 			return;
 	}
 	reply(w, udp_fd, client, conn, w->out, info.len, true);
@@ -633,22 +798,13 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 	const struct config *cfg = snapshot_config(w->snap);
 	struct timeval idle = { cfg->tcp_idle_ms / 1000, (cfg->tcp_idle_ms % 1000) * 1000 };
 	struct tcp_conn *c;
-	unsigned same = 0;
 
-	if (w->nconns >= cfg->tcp_max_conns) {
-		w->m.tcp_rejected++;
-		evutil_closesocket(fd);
-		return;
-	}
 	if (acl_check(cfg, sa) == ACL_DROP) {
 		w->m.dropped_acl++;
 		evutil_closesocket(fd);
 		return;
 	}
-	for (c = w->conns; c != NULL; c = c->next)
-		if (!c->closed && same_host(&c->peer.ss, sa))
-			same++;
-	if (cfg->tcp_max_per_client > 0 && same >= cfg->tcp_max_per_client) {
+	if (!conn_admit(sa, cfg->tcp_max_conns, cfg->tcp_max_per_client)) {
 		w->m.tcp_rejected++;
 		evutil_closesocket(fd);
 		return;
@@ -660,6 +816,7 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
+		conn_release(&c->peer.ss);
 		free(c);
 		return;
 	}
@@ -910,15 +1067,12 @@ worker_join_free(struct worker *w)
 		pthread_join(w->thread, NULL);
 	while (w->fqueries != NULL) {
 		struct fquery *fq = w->fqueries;
-		upstream_cancel(fq->req);
+		if (fq->req != NULL)
+			upstream_cancel(fq->req);
 		fquery_free(fq);
 	}
 	while (w->conns != NULL) {
 		struct tcp_conn *c = w->conns;
-		if (c->bev != NULL) {
-			bufferevent_free(c->bev);
-			c->bev = NULL;
-		}
 		c->pending = 0;
 		conn_free(c);
 	}
@@ -963,6 +1117,7 @@ worker_metrics(const struct worker *w, struct metrics *out)
 	out->up_tcp_retries = u->tcp_retries;
 	out->up_failed = u->failed;
 	out->up_overflow = u->overflow;
+	out->up_coalesced = w->coalesced;
 	cache_get_info(w->cache, &ci);
 	(void)ci;
 }
