@@ -488,12 +488,13 @@ test_upstream_spliced(void **state)
 	struct answer_info info;
 	ldns_pkt *p = upstream(*state, "acct2.contoso.com", TYPE_A, resp, rl, &info);
 
-	/* acct.blob has local data through its twin: the chain is cut there. */
+	/* The upstream's chain is kept, with its TTLs, up to the privatelink
+	 * name; the cut comes there and the rest is local. */
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	assert_int_equal(ldns_pkt_ancount(p), 3);
 	assert_rr(ldns_pkt_answer(p), 0, "acct2.contoso.com. 60 IN CNAME acct.blob.core.windows.net.");
 	assert_rr(ldns_pkt_answer(p), 1,
-	    "acct.blob.core.windows.net. 10 IN CNAME acct.privatelink.blob.core.windows.net.");
+	    "acct.blob.core.windows.net. 60 IN CNAME acct.privatelink.blob.core.windows.net.");
 	assert_rr(ldns_pkt_answer(p), 2, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
 	assert_int_equal(info.path, PATH_SPLICED);
 	ldns_pkt_free(p);
@@ -540,6 +541,24 @@ test_upstream_missing_fallback(void **state)
 	assert_rr(ldns_pkt_answer(p), 2, "blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1");
 	ldns_pkt_free(p);
 	snapshot_unref(f.snap);
+}
+
+static void
+test_upstream_twin_without_cname(void **state)
+{
+	static const char *const an[] = {
+		"acct3.contoso.com. 60 IN CNAME acct.blob.core.windows.net.", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "acct3.contoso.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "acct3.contoso.com", TYPE_A, resp, rl, &info);
+
+	/* The chain stops at a public name with local data: synthesized from there. */
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_rr(ldns_pkt_answer(p), 1,
+	    "acct.blob.core.windows.net. 10 IN CNAME acct.privatelink.blob.core.windows.net.");
+	assert_rr(ldns_pkt_answer(p), 2, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
+	ldns_pkt_free(p);
 }
 
 static void
@@ -615,6 +634,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upstream_spliced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_missing_nxdomain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_missing_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_twin_without_cname, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_long_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_malformed, setup, teardown),
