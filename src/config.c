@@ -44,6 +44,8 @@
 #define ZON(m)	.off = offsetof(struct zone_conf, m), \
 		.size = sizeof(((struct zone_conf *)0)->m)
 #define ZONL(m, n) ZON(m), .count_off = offsetof(struct zone_conf, n)
+#define KEY(m)	.off = offsetof(struct key_conf, m), \
+		.size = sizeof(((struct key_conf *)0)->m)
 
 const struct config_key config_keys[] = {
 	/* [server] */
@@ -98,6 +100,13 @@ const struct config_key config_keys[] = {
 	    "dropped is sent truncated instead, so that genuine clients retry "
 	    "over TCP; 0 drops them all.",
 	    .min = 0, .max = 10, CFG(rrl_slip) },
+	{ "server", "state_dir", CT_PATH,
+	    "the directory secondary next to the configuration file",
+	    "Directory where pldns keeps the zones it pulls from a primary "
+	    "server (one file per zone, NAME.zone), so that a restart serves "
+	    "them at once; a relative path is taken from the directory of the "
+	    "configuration file.",
+	    .flags = CK_UNSET, CFG(state_dir) },
 
 	/* [upstream] */
 	{ "upstream", "servers", CT_STRLIST,
@@ -116,6 +125,20 @@ const struct config_key config_keys[] = {
 	    "Milliseconds after which pldns gives up on a forwarded query and "
 	    "answers SERVFAIL; it must not be less than timeout_ms.",
 	    .min = 100, .max = 120000, CFG(deadline_ms) },
+	{ "upstream", "tls_ca_file", CT_PATH, "the system's CA store",
+	    "PEM file of the certificate authorities that DNS over TLS upstream "
+	    "certificates must chain to; by default the system's store "
+	    "(/etc/ssl/certs).",
+	    .flags = CK_UNSET, CFG(tls_ca_file) },
+	{ "upstream", "case_randomization", CT_BOOL, "no",
+	    "Randomize the case of the letters of each question sent upstream "
+	    "(the 0x20 technique) and accept only replies that echo it exactly, "
+	    "which makes spoofed replies harder to forge.",
+	    CFG(case_randomization) },
+	{ "upstream", "cookies", CT_BOOL, "yes",
+	    "Send DNS cookies (RFC 7873) to upstream servers and check the "
+	    "client cookie echoed in their replies.",
+	    CFG(cookies) },
 	{ "upstream", "max_inflight", CT_UINT, "1000",
 	    "Maximum number of queries waiting for an answer from one upstream "
 	    "server at the same time.",
@@ -184,6 +207,14 @@ const struct config_key config_keys[] = {
 	    "file.",
 	    CFG(token_file) },
 
+	/* [doctor] */
+	{ "doctor", "expect_subnets", CT_CIDRLIST, "",
+	    "Address prefixes that pldns doctor expects the address of every "
+	    "local record to be in, such as the virtual network of the private "
+	    "endpoints (10.1.0.0/16); when empty, any private address is "
+	    "accepted.",
+	    .flags = CK_SPACES, CFGL(expect_subnets, nexpect_subnets) },
+
 	/* [forward "NAME"] */
 	{ "forward", "servers", CT_ADDRLIST, NULL,
 	    "Name servers that pldns forwards queries for NAME and the names "
@@ -211,6 +242,37 @@ const struct config_key config_keys[] = {
 	    "Whether a name in this zone may have several addresses; with no, "
 	    "two sources giving one name different addresses is an error.",
 	    .flags = CK_UNSET, ZON(multi) },
+	{ "zone", "allow_transfer", CT_CIDRLIST, "",
+	    "Client address prefixes that may transfer the zone with AXFR or "
+	    "IXFR; when empty, nobody may; with key, a request must also be "
+	    "signed with that key.",
+	    .flags = CK_SPACES, ZONL(allow_transfer, nallow_transfer) },
+	{ "zone", "notify", CT_ADDRLIST, "",
+	    "Secondary servers that pldns sends a NOTIFY to whenever the "
+	    "zone's serial changes, each an address with an optional port (53 "
+	    "when none).",
+	    .flags = CK_SPACES, ZONL(notify, nnotify) },
+	{ "zone", "primary", CT_ADDRLIST, "none: the zone is not a secondary zone",
+	    "Primary servers that pldns pulls the zone from with IXFR or AXFR, "
+	    "tried in order, each an address with an optional port (53 when "
+	    "none); pldns then keeps the zone in state_dir and refreshes it as "
+	    "its SOA record and NOTIFY messages say.",
+	    .flags = CK_SPACES | CK_NONEMPTY, ZONL(primaries, nprimaries) },
+	{ "zone", "key", CT_STRING, "none",
+	    "Name of the TSIG key (a [key] section) that transfers of the zone "
+	    "must be signed with, and that pldns signs its NOTIFY messages and "
+	    "its pulls from primary with.",
+	    .flags = CK_UNSET, ZON(key) },
+
+	/* [key "NAME"] */
+	{ "key", "algorithm", CT_ENUM, "hmac-sha256",
+	    "HMAC algorithm of the TSIG key.",
+	    .values = "hmac-sha256|hmac-sha1|hmac-sha224|hmac-sha384|hmac-sha512",
+	    KEY(algorithm) },
+	{ "key", "secret", CT_STRING, NULL,
+	    "The shared secret of the TSIG key, in base64, as tsig-keygen "
+	    "prints it; required.",
+	    .flags = CK_REQUIRED, KEY(secret) },
 
 	{ .section = NULL }
 };
@@ -220,11 +282,12 @@ enum sect {
 	SEC_SKIP,		/* after a bad header: its keys are ignored */
 	SEC_GLOBAL,		/* [server], [upstream], ... */
 	SEC_FORWARD,
-	SEC_ZONE
+	SEC_ZONE,
+	SEC_KEY
 };
 
 static const char *const plain_sections[] = {
-	"server", "upstream", "cache", "records", "log", "control"
+	"server", "upstream", "cache", "records", "log", "control", "doctor"
 };
 
 /* A value parsed from its text, before it is stored. */
@@ -254,9 +317,17 @@ struct parse {
 	const char *sect_word;	/* "server", "forward", ... (static) */
 	char *sect_disp;	/* "[server]", "[forward \"x\"]" as written */
 	unsigned long sect_line;
-	void *sect_base;	/* struct config, forward_conf or zone_conf */
+	void *sect_base;	/* struct config, forward_conf, zone_conf or key_conf */
 	struct forward_conf *scratch_fwd;	/* checked, then dropped */
 	struct zone_conf *scratch_zone;
+	struct key_conf *scratch_key;
+
+	/* key = in [zone] sections, checked once every [key] is known. */
+	struct keyref {
+		char *key;
+		unsigned long line;
+	} *keyrefs;
+	size_t nkeyrefs;
 
 	size_t nkeys;
 	unsigned long *global_seen;	/* per key: line it was given on */
@@ -269,6 +340,7 @@ static char resolv_conf_override[PATH_MAX];
 
 static void forward_free(struct forward_conf *f);
 static void zone_free(struct zone_conf *z);
+static void key_free(struct key_conf *k);
 
 static void perr(struct parse *p, unsigned long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -360,6 +432,46 @@ name_normalize(const char *s, const char **err)
 fail:
 	free(out);
 	return NULL;
+}
+
+/*
+ * Decodes base64 (RFC 4648, with padding, no white space) into OUT, which
+ * has room for strlen(S) * 3 / 4 bytes, and returns the length, or -1.
+ */
+static ssize_t
+base64_decode(const char *s, uint8_t *out)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t len = strlen(s), n = 0;
+	uint32_t acc = 0;
+	int bits = 0, pad = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		const char *c;
+
+		if (s[i] == '=') {
+			/* Only at the end, at most two. */
+			if (i < len - 2 || (i == len - 2 && s[len - 1] != '='))
+				return -1;
+			pad++;
+			continue;
+		}
+		if (s[i] == '\0' || (c = strchr(alphabet, s[i])) == NULL)
+			return -1;
+		acc = acc << 6 | (uint32_t)(c - alphabet);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* The bits left over must be zero (canonical encoding). */
+	if (pad > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (ssize_t)n;
 }
 
 /* ---- values ---- */
@@ -631,6 +743,33 @@ parse_value(struct parse *p, const struct config_key *k, const char *text,
 				return -1;
 			}
 		}
+		if (is_key(k, "zone", "key")) {
+			/* Key names are domain names (RFC 8945 4.2). */
+			if ((out->s = name_normalize(text, &err)) == NULL) {
+				bad_value(p, k, "\"%s\": %s", text, err);
+				return -1;
+			}
+			return 0;
+		}
+		if (is_key(k, "key", "secret")) {
+			uint8_t *bin = xmalloc(strlen(text) + 1);
+			ssize_t blen = base64_decode(text, bin);
+
+			free(bin);
+			if (*text == '\0') {
+				bad_value(p, k, "the secret is empty");
+				return -1;
+			}
+			if (blen <= 0) {
+				bad_value(p, k, "\"%s\" is not base64", text);
+				return -1;
+			}
+			if (blen > 512) {
+				bad_value(p, k, "the secret is longer than 512 "
+				    "bytes");
+				return -1;
+			}
+		}
 		/* An empty user means "not given"; control listen keeps "". */
 		if (*text != '\0' || (k->flags & CK_NONE))
 			out->s = xstrdup(text);
@@ -889,7 +1028,7 @@ where_str(struct parse *p, unsigned long line)
 static void
 section_end(struct parse *p)
 {
-	if (p->sect == SEC_FORWARD || p->sect == SEC_ZONE) {
+	if (p->sect == SEC_FORWARD || p->sect == SEC_ZONE || p->sect == SEC_KEY) {
 		for (size_t i = 0; i < p->nkeys; i++) {
 			const struct config_key *k = &config_keys[i];
 
@@ -899,6 +1038,17 @@ section_end(struct parse *p)
 				perr(p, p->sect_line, "%s: %s is required",
 				    p->sect_disp, k->name);
 		}
+	}
+	if (p->sect == SEC_ZONE) {
+		size_t kf = 0, kp = 0;
+
+		key_find("zone", "file", &kf);
+		key_find("zone", "primary", &kp);
+		if (p->local_seen[kf] != 0 && p->local_seen[kp] != 0)
+			perr(p, p->local_seen[kf] > p->local_seen[kp] ?
+			    p->local_seen[kf] : p->local_seen[kp],
+			    "%s: file and primary exclude each other (a secondary "
+			    "zone is kept in state_dir)", p->sect_disp);
 	}
 	if (p->scratch_fwd != NULL) {
 		forward_free(p->scratch_fwd);
@@ -910,24 +1060,30 @@ section_end(struct parse *p)
 		free(p->scratch_zone);
 		p->scratch_zone = NULL;
 	}
+	if (p->scratch_key != NULL) {
+		key_free(p->scratch_key);
+		free(p->scratch_key);
+		p->scratch_key = NULL;
+	}
 	free(p->sect_disp);
 	p->sect_disp = NULL;
 	p->sect = SEC_NONE;
 	p->sect_base = NULL;
 }
 
-/* The [forward]/[zone] section of that name already open, or -1. */
+/* The [forward]/[zone]/[key] section of that name already open, or -1. */
 static long
 find_named(struct parse *p, enum sect kind, const char *name, unsigned long *line)
 {
 	struct config *cfg = p->cfg;
-	size_t n = kind == SEC_FORWARD ? cfg->nforwards : cfg->nzones;
+	size_t n = kind == SEC_FORWARD ? cfg->nforwards :
+	    kind == SEC_ZONE ? cfg->nzones : cfg->nkeys;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *other = kind == SEC_FORWARD ?
-		    cfg->forwards[i].name : cfg->zones[i].name;
-		const char *where = kind == SEC_FORWARD ?
-		    cfg->forwards[i].where : cfg->zones[i].where;
+		const char *other = kind == SEC_FORWARD ? cfg->forwards[i].name :
+		    kind == SEC_ZONE ? cfg->zones[i].name : cfg->keys[i].name;
+		const char *where = kind == SEC_FORWARD ? cfg->forwards[i].where :
+		    kind == SEC_ZONE ? cfg->zones[i].where : cfg->keys[i].where;
 
 		if (strcmp(other, name) == 0) {
 			const char *colon = strrchr(where, ':');
@@ -969,6 +1125,21 @@ open_named(struct parse *p, enum sect kind, const char *raw)
 		f->name = name ? name : xstrdup(raw);
 		f->where = where_str(p, p->lineno);
 		p->sect_base = f;
+	} else if (kind == SEC_KEY) {
+		struct key_conf *k;
+
+		if (scratch)
+			k = p->scratch_key = xcalloc(1, sizeof(*k));
+		else {
+			cfg->keys = xreallocarray(cfg->keys, cfg->nkeys + 1,
+			    sizeof(*cfg->keys));
+			k = &cfg->keys[cfg->nkeys++];
+		}
+		memset(k, 0, sizeof(*k));
+		k->name = name ? name : xstrdup(raw);
+		k->algorithm = KEY_HMAC_SHA256;
+		k->where = where_str(p, p->lineno);
+		p->sect_base = k;
 	} else {
 		struct zone_conf *z;
 
@@ -1032,10 +1203,12 @@ section_begin(struct parse *p, const char *line)
 	rest = str_trim(word + wlen);
 	word[wlen] = '\0';
 
-	if (str_casecmp(word, "forward") == 0 || str_casecmp(word, "zone") == 0) {
-		enum sect kind = str_casecmp(word, "forward") == 0 ?
-		    SEC_FORWARD : SEC_ZONE;
-		const char *canon = kind == SEC_FORWARD ? "forward" : "zone";
+	if (str_casecmp(word, "forward") == 0 || str_casecmp(word, "zone") == 0 ||
+	    str_casecmp(word, "key") == 0) {
+		enum sect kind = str_casecmp(word, "forward") == 0 ? SEC_FORWARD :
+		    str_casecmp(word, "zone") == 0 ? SEC_ZONE : SEC_KEY;
+		const char *canon = kind == SEC_FORWARD ? "forward" :
+		    kind == SEC_ZONE ? "zone" : "key";
 		size_t rlen = strlen(rest);
 
 		p->sect_word = canon;
@@ -1200,7 +1373,22 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 			p->global_bad[ki] = true;
 		return 1;
 	}
+	if (is_key(k, "zone", "key") && v.s != NULL) {
+		p->keyrefs = xreallocarray(p->keyrefs, p->nkeyrefs + 1,
+		    sizeof(*p->keyrefs));
+		p->keyrefs[p->nkeyrefs].key = xstrdup(v.s);
+		p->keyrefs[p->nkeyrefs++].line = p->lineno;
+	}
 	store_value(p->sect_base, k, &v);
+	if (is_key(k, "key", "secret")) {
+		struct key_conf *kc = p->sect_base;
+		ssize_t n;
+
+		free(kc->secret_bin);
+		kc->secret_bin = xmalloc(strlen(kc->secret) + 1);
+		n = base64_decode(kc->secret, kc->secret_bin);
+		kc->secret_len = n > 0 ? (size_t)n : 0;
+	}
 	return 1;
 }
 
@@ -1224,6 +1412,9 @@ static void
 parse_clear(struct parse *p)
 {
 	section_end(p);
+	for (size_t i = 0; i < p->nkeyrefs; i++)
+		free(p->keyrefs[i].key);
+	free(p->keyrefs);
 	free(p->global_seen);
 	free(p->local_seen);
 	free(p->global_bad);
@@ -1255,6 +1446,7 @@ config_new(void)
 
 		if (strcmp(k->section, "forward") == 0 ||
 		    strcmp(k->section, "zone") == 0 ||
+		    strcmp(k->section, "key") == 0 ||
 		    k->def == NULL || (k->flags & CK_UNSET))
 			continue;
 		if (parse_value(&p, k, k->def, &v) == -1) {
@@ -1516,6 +1708,25 @@ config_load(const char *path, struct diag *d)
 	section_end(&p);
 
 	cross_checks(&p);
+	for (size_t i = 0; i < p.nkeyrefs; i++)
+		if (config_key(cfg, p.keyrefs[i].key) == NULL)
+			perr(&p, p.keyrefs[i].line, "bad value for key: no "
+			    "[key \"%s\"] section", p.keyrefs[i].key);
+	if (cfg->state_dir == NULL)
+		cfg->state_dir = path_join(cfg->dir, "secondary");
+	for (size_t i = 0; i < cfg->nzones; i++) {
+		struct zone_conf *z = &cfg->zones[i];
+		char *f;
+
+		if (z->nprimaries == 0 || z->file != NULL)
+			continue;
+		/* What the last transfer left; none yet: empty until pulled. */
+		f = config_secondary_file(cfg, z);
+		if (readable(f))
+			z->file = f;
+		else
+			free(f);
+	}
 	set_control_addr(cfg);
 	key_find("upstream", "servers", &ks);
 	if (p.global_seen[ks] == 0)
@@ -1547,6 +1758,19 @@ zone_free(struct zone_conf *z)
 	free(z->file);
 	strv_free(z->twins);
 	free(z->where);
+	free(z->allow_transfer);
+	free(z->notify);
+	free(z->primaries);
+	free(z->key);
+}
+
+static void
+key_free(struct key_conf *k)
+{
+	free(k->name);
+	free(k->secret);
+	free(k->secret_bin);
+	free(k->where);
 }
 
 void
@@ -1565,12 +1789,18 @@ config_free(struct config *cfg)
 	strv_free(cfg->sources);
 	free(cfg->control_listen);
 	free(cfg->token_file);
+	free(cfg->expect_subnets);
+	free(cfg->tls_ca_file);
 	for (size_t i = 0; i < cfg->nforwards; i++)
 		forward_free(&cfg->forwards[i]);
 	free(cfg->forwards);
 	for (size_t i = 0; i < cfg->nzones; i++)
 		zone_free(&cfg->zones[i]);
 	free(cfg->zones);
+	for (size_t i = 0; i < cfg->nkeys; i++)
+		key_free(&cfg->keys[i]);
+	free(cfg->keys);
+	free(cfg->state_dir);
 	free(cfg);
 }
 
@@ -1581,4 +1811,24 @@ config_zone(const struct config *cfg, const char *name)
 		if (strcmp(cfg->zones[i].name, name) == 0)
 			return &cfg->zones[i];
 	return NULL;
+}
+
+const struct key_conf *
+config_key(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nkeys; i++)
+		if (strcmp(cfg->keys[i].name, name) == 0)
+			return &cfg->keys[i];
+	return NULL;
+}
+
+char *
+config_secondary_file(const struct config *cfg, const struct zone_conf *z)
+{
+	char *name, *path;
+
+	xasprintf(&name, "%s.zone", z->name);
+	path = path_join(cfg->state_dir ? cfg->state_dir : ".", name);
+	free(name);
+	return path;
 }

@@ -33,12 +33,38 @@ struct forward_conf {
 /* [zone "NAME"] */
 struct zone_conf {
 	char *name;		/* lower-case, no trailing dot */
-	char *file;		/* zone file, absolute or relative to the config dir resolved; NULL when none */
+	char *file;		/* zone file, absolute or relative to the config dir resolved; NULL when none;
+				 * for a secondary zone, its file in state_dir once it exists */
 	char **twins;		/* public twin suffixes given with twin = (NULL terminated), or NULL
 				 * when twin is absent ("twin =" gives an empty array) */
 	size_t ntwins;
 	int missing;		/* -1 unset, else enum missing_policy */
 	int multi;		/* -1 unset, 0 no, 1 yes */
+	char *where;		/* "file:line" of the section header */
+
+	/* Zone transfers (RFC 5936, 1995, 1996, 8945). */
+	struct pl_cidr *allow_transfer;	/* clients that may AXFR/IXFR; NULL/0: none */
+	size_t nallow_transfer;
+	struct pl_addr *notify;	/* sent a NOTIFY when the serial changes */
+	size_t nnotify;
+	struct pl_addr *primaries;	/* secondary zone: pulled from these, in order */
+	size_t nprimaries;	/* 0: not a secondary zone */
+	char *key;		/* TSIG key name ([key] section), NULL when none */
+};
+
+/* TSIG algorithms, in the order of the algorithm key's values. */
+enum key_algorithm {
+	KEY_HMAC_SHA256, KEY_HMAC_SHA1, KEY_HMAC_SHA224, KEY_HMAC_SHA384,
+	KEY_HMAC_SHA512
+};
+
+/* [key "NAME"]: a TSIG key. */
+struct key_conf {
+	char *name;		/* lower-case, no trailing dot */
+	int algorithm;		/* enum key_algorithm */
+	char *secret;		/* base64 as written */
+	uint8_t *secret_bin;	/* decoded */
+	size_t secret_len;
 	char *where;		/* "file:line" of the section header */
 };
 
@@ -62,6 +88,8 @@ struct config {
 	int refuse_action;	/* enum refuse_action */
 	unsigned rrl_rate;	/* responses per second per /24 or /56; 0 = off */
 	unsigned rrl_slip;	/* default 2 */
+	char *state_dir;	/* secondary zones' files; default <dir>/secondary
+				 * (NULL in config_new()) */
 
 	/* [upstream] */
 	char **upstream_specs;	/* raw server strings as written (for tls:// etc.), NULL terminated */
@@ -71,6 +99,9 @@ struct config {
 	unsigned timeout_ms;	/* per try, default 1500 */
 	unsigned deadline_ms;	/* whole query, default 2000 */
 	unsigned max_inflight;	/* per upstream, default 1000 */
+	char *tls_ca_file;	/* CA bundle for DNS over TLS; NULL: system store */
+	bool case_randomization;	/* 0x20 on upstream questions, default no */
+	bool cookies;		/* DNS cookies towards upstreams, default yes */
 	bool upstreams_from_resolv_conf;	/* servers absent: upstreams came from resolv.conf */
 
 	/* [cache] */
@@ -95,10 +126,16 @@ struct config {
 	struct pl_addr control_addr;	/* control_listen parsed (port 8053 when none); unset when "" */
 	char *token_file;
 
+	/* [doctor] */
+	struct pl_cidr *expect_subnets;	/* pldns doctor: addresses expected inside; NULL/0: any private */
+	size_t nexpect_subnets;
+
 	struct forward_conf *forwards;
 	size_t nforwards;
 	struct zone_conf *zones;
 	size_t nzones;
+	struct key_conf *keys;
+	size_t nkeys;
 };
 
 /* Value types of the key table. */
@@ -108,7 +145,7 @@ enum config_type {
 };
 
 struct config_key {
-	const char *section;	/* "server", "upstream", "forward", "zone", ... */
+	const char *section;	/* "server", "upstream", "forward", "zone", "key", ... */
 	const char *name;
 	enum config_type type;
 	const char *def;	/* default as the man page shows it */
@@ -118,11 +155,12 @@ struct config_key {
 	const char *values;	/* CT_ENUM: accepted words in enum order, "|"-separated */
 	unsigned long min, max;	/* CT_UINT: accepted range */
 	unsigned flags;		/* CK_* */
-	size_t off, size;	/* the member in struct config, forward_conf or zone_conf */
+	size_t off, size;	/* the member in struct config, forward_conf, zone_conf
+				 * or key_conf */
 	size_t count_off;	/* lists: the member holding the count */
 };
 
-#define CK_REQUIRED	0x01	/* a [forward]/[zone] section must give it */
+#define CK_REQUIRED	0x01	/* a [forward]/[zone]/[key] section must give it */
 #define CK_AUTO		0x02	/* CT_UINT also takes "auto", stored as 0 */
 #define CK_UNSET	0x04	/* absent means unset (NULL / -1); def describes that in words */
 #define CK_NONE		0x08	/* CT_STRING also takes "none", stored as "" */
@@ -155,5 +193,17 @@ void config_free(struct config *cfg);
 
 /* The zone_conf for NAME (lower-case, no trailing dot), or NULL. */
 const struct zone_conf *config_zone(const struct config *cfg, const char *name);
+
+/* The key_conf for NAME (lower-case, no trailing dot), or NULL. */
+const struct key_conf *config_key(const struct config *cfg, const char *name);
+
+/*
+ * The file a secondary zone (one with primary =) is kept in:
+ * <state_dir>/<name>.zone.  Caller frees.  The zone's file member is set to
+ * it by config_load() when that file exists, so that records_load() serves
+ * what was last transferred; otherwise the zone is empty until its first
+ * transfer.
+ */
+char *config_secondary_file(const struct config *cfg, const struct zone_conf *z);
 
 #endif

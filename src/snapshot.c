@@ -183,7 +183,38 @@ struct snapshot {
 	struct namemap zonemap;		/* apex -> zone */
 	struct namemap twinmap;		/* public suffix -> zone */
 	struct namemap fwdmap;		/* forward suffix -> index in cfg->forwards */
+	struct pl_addr *ups;		/* default upstreams, plain and TLS */
+	size_t nups;
+	struct upstream_tls *tls;
+	size_t ntls;
 };
+
+/* The [upstream] servers in the order written; tls:// ones noted apart. */
+static void
+snapshot_upstreams_build(struct snapshot *s, const struct config *cfg)
+{
+	size_t n = cfg->nupstreams + cfg->nupstream_specs;
+
+	s->ups = xcalloc(n ? n : 1, sizeof(*s->ups));
+	s->tls = xcalloc(cfg->nupstream_specs ? cfg->nupstream_specs : 1, sizeof(*s->tls));
+	if (cfg->nupstream_specs == 0) {
+		/* From resolv.conf: plain servers only. */
+		for (size_t i = 0; i < cfg->nupstreams; i++)
+			s->ups[s->nups++] = cfg->upstreams[i];
+		return;
+	}
+	for (size_t i = 0; i < cfg->nupstream_specs; i++) {
+		const char *spec = cfg->upstream_specs[i], *err;
+		struct upstream_tls t;
+		struct pl_addr a;
+
+		if (upstream_parse_tls(spec, &t, &err) == 0) {
+			s->tls[s->ntls++] = t;
+			s->ups[s->nups++] = t.addr;
+		} else if (addr_parse(spec, 53, &a, &err) == 0)
+			s->ups[s->nups++] = a;
+	}
+}
 
 static const uint8_t *
 arena_name(struct arena *a, const uint8_t *name)
@@ -446,6 +477,7 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		s->nrecords += z->nrecords;
 	}
 
+	snapshot_upstreams_build(s, cfg);
 	namemap_init(&s->fwdmap, cfg->nforwards);
 	for (i = 0; i < cfg->nforwards; i++) {
 		uint8_t w[WIRE_NAME_MAX];
@@ -484,6 +516,8 @@ snapshot_unref(struct snapshot *s)
 	namemap_clear(&s->zonemap);
 	namemap_clear(&s->twinmap);
 	namemap_clear(&s->fwdmap);
+	free(s->ups);
+	free(s->tls);
 	arena_free(&s->arena);
 	config_free(s->cfg);
 	free(s);
@@ -547,6 +581,20 @@ snapshot_route(const struct snapshot *s, const uint8_t *name, uint8_t *plname,
 		}
 	}
 	return NULL;
+}
+
+const struct pl_addr *
+snapshot_upstreams(const struct snapshot *s, size_t *n)
+{
+	*n = s->nups;
+	return s->ups;
+}
+
+const struct upstream_tls *
+snapshot_tls(const struct snapshot *s, size_t *n)
+{
+	*n = s->ntls;
+	return s->tls;
 }
 
 const struct forward_conf *

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "diag.h"
 #include "records.h"
+#include "upstream.h"
 #include "wire.h"
 
 /* An RRset: COUNT records of one type sharing one TTL.  DATA is COUNT
@@ -72,6 +73,13 @@ const struct szone *snapshot_find_zone(const struct snapshot *s, const uint8_t *
  */
 const struct szone *snapshot_route(const struct snapshot *s, const uint8_t *name,
     uint8_t *plname, bool *is_twin);
+
+/*
+ * The default upstream servers in the order configured: plain ones and DNS
+ * over TLS ones alike (the TLS ones are also listed by snapshot_tls()).
+ */
+const struct pl_addr *snapshot_upstreams(const struct snapshot *s, size_t *n);
+const struct upstream_tls *snapshot_tls(const struct snapshot *s, size_t *n);
 
 /* Longest [forward] rule covering NAME, or NULL (then the default upstreams). */
 const struct forward_conf *snapshot_forward(const struct snapshot *s, const uint8_t *name);

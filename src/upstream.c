@@ -1,4 +1,9 @@
-/* upstream: UDP tries with TCP on truncation, failover, deadline. */
+/*
+ * upstream: UDP tries with TCP on truncation, DNS over TLS, failover by
+ * health and RTT, a deadline per request, 0x20 and DNS cookies.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -9,23 +14,47 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event_struct.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "log.h"
 #include "upstream.h"
 #include "util.h"
 
-/* What the pool knows of one server: health, speed, load. */
+#define UPSTREAM_MAX_SERVERS	16
+#define UPSTREAM_DOWN_AFTER	3	/* consecutive failures */
+#define UPSTREAM_DOWN_MS	10000	/* then tried last for this long */
+#define COOKIE_CLIENT_LEN	8
+#define COOKIE_SERVER_MAX	32
+#define RCODE_BADCOOKIE		23
+#define DOT_PAD_BLOCK		128	/* RFC 8467: queries padded to 128 */
+
+struct upstream_req;
+
+/* One pipelined DNS over TLS connection to a server. */
+struct dot_conn {
+	struct upstream_pool *pool;
+	struct srvstate *st;
+	struct bufferevent *bev;
+	struct upstream_req *waiting;	/* requests whose query went out on it */
+	bool connected;
+};
+
+/* What the pool knows of one server: health, speed, load, transport. */
 struct srvstate {
 	struct upstream_info info;
 	uint32_t srtt_us;		/* smoothed RTT, microseconds; 0 unknown */
 	unsigned fails;			/* consecutive failed tries */
 	uint64_t down_until;		/* ms; sorted last until then */
+	char tls_name[256];		/* with info.tls: certificate name, "" = IP */
+	struct dot_conn *conn;		/* with info.tls: the connection, if any */
+	uint8_t ccookie[COOKIE_CLIENT_LEN];	/* our client cookie for it */
+	uint8_t scookie[COOKIE_SERVER_MAX];	/* its last server cookie */
+	uint8_t scookie_len;
 };
-
-#define UPSTREAM_MAX_SERVERS	16
-#define UPSTREAM_DOWN_AFTER	3	/* consecutive failures */
-#define UPSTREAM_DOWN_MS	10000	/* then tried last for this long */
 
 struct upstream_req {
 	struct upstream_pool *pool;
@@ -38,10 +67,12 @@ struct upstream_req {
 	unsigned tries;
 	unsigned refused;			/* tries refused outright */
 	unsigned timeout_ms;
+	bool badcookie_retried;
 	upstream_cb cb;
 	void *arg;
 
-	uint8_t msg[512 + WIRE_NAME_MAX];	/* the query as sent */
+	struct wire_query q;			/* the question */
+	uint8_t msg[768];			/* the query as sent on this try */
 	size_t msglen;
 
 	int fd;					/* UDP socket of the current try, or -1 */
@@ -50,6 +81,8 @@ struct upstream_req {
 	struct event ev_deadline;
 	bool ev_read_set;
 	struct bufferevent *tcp;		/* TCP retry in progress */
+	struct dot_conn *dot;			/* DoT connection carrying this try */
+	struct upstream_req *dnext;		/* dot->waiting list */
 };
 
 struct upstream_pool {
@@ -59,9 +92,37 @@ struct upstream_pool {
 	struct upstream_stats stats;
 	struct srvstate servers[UPSTREAM_MAX_SERVERS * 2];
 	size_t nservers;
-	unsigned max_inflight;		/* per server; 0 unlimited */
+	struct upstream_opts opts;
+	struct upstream_tls *tls;		/* copy of opts.tls */
+	char *ca_file;
+	SSL_CTX *ssl_ctx;
 	uint8_t rbuf[WIRE_MAX_MSG];
 };
+
+/* ---- options, server state ---- */
+
+int
+upstream_parse_tls(const char *spec, struct upstream_tls *out, const char **err)
+{
+	char buf[512], *hash, *a;
+
+	memset(out, 0, sizeof(*out));
+	if (strncasecmp(spec, "tls://", 6) != 0) {
+		*err = "not a tls:// address";
+		return -1;
+	}
+	pl_strlcpy(buf, spec + 6, sizeof(buf));
+	if ((hash = strchr(buf, '#')) != NULL) {
+		*hash++ = '\0';
+		if (*hash == '\0' || strlen(hash) >= sizeof(out->name)) {
+			*err = "bad name after #";
+			return -1;
+		}
+		pl_strlcpy(out->name, hash, sizeof(out->name));
+	}
+	a = buf;
+	return addr_parse(a, 853, &out->addr, err);
+}
 
 struct upstream_pool *
 upstream_pool_new(struct event_base *base)
@@ -69,10 +130,13 @@ upstream_pool_new(struct event_base *base)
 	struct upstream_pool *p = xcalloc(1, sizeof(*p));
 
 	p->base = base;
+	p->opts.cookies = true;
 	return p;
 }
 
 static void req_free(struct upstream_req *r);
+static void req_tcp(struct upstream_req *r);
+static void dot_close(struct dot_conn *c, bool failed);
 
 void
 upstream_pool_free(struct upstream_pool *p)
@@ -81,6 +145,13 @@ upstream_pool_free(struct upstream_pool *p)
 		return;
 	while (p->pending != NULL)
 		req_free(p->pending);
+	for (size_t i = 0; i < p->nservers; i++)
+		if (p->servers[i].conn != NULL)
+			dot_close(p->servers[i].conn, false);
+	if (p->ssl_ctx != NULL)
+		SSL_CTX_free(p->ssl_ctx);
+	free(p->tls);
+	free(p->ca_file);
 	free(p);
 }
 
@@ -90,10 +161,10 @@ upstream_pool_stats(const struct upstream_pool *p)
 	return &p->stats;
 }
 
-void
-upstream_pool_set_limit(struct upstream_pool *p, unsigned max_inflight)
+size_t
+upstream_pool_pending(const struct upstream_pool *p)
 {
-	p->max_inflight = max_inflight;
+	return p->npending;
 }
 
 size_t
@@ -122,7 +193,61 @@ srv_state(struct upstream_pool *p, const struct pl_addr *a)
 	memset(s, 0, sizeof(*s));
 	s->info.addr = *a;
 	s->info.up = true;
+	random_bytes(s->ccookie, sizeof(s->ccookie));
 	return s;
+}
+
+static SSL_CTX *
+tls_ctx_new(const char *ca_file)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (ca_file != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
+			log_warnx("DNS over TLS: cannot load CA file %s", ca_file);
+	} else
+		SSL_CTX_set_default_verify_paths(ctx);
+	return ctx;
+}
+
+void
+upstream_pool_configure(struct upstream_pool *p, const struct upstream_opts *opts)
+{
+	bool ca_changed = (opts->tls_ca_file == NULL) != (p->ca_file == NULL) ||
+	    (opts->tls_ca_file != NULL && strcmp(opts->tls_ca_file, p->ca_file) != 0);
+
+	free(p->tls);
+	p->tls = NULL;
+	p->opts = *opts;
+	if (opts->ntls > 0) {
+		p->tls = xcalloc(opts->ntls, sizeof(*p->tls));
+		memcpy(p->tls, opts->tls, opts->ntls * sizeof(*p->tls));
+	}
+	p->opts.tls = p->tls;
+	if (ca_changed || (opts->ntls > 0 && p->ssl_ctx == NULL)) {
+		free(p->ca_file);
+		p->ca_file = opts->tls_ca_file ? xstrdup(opts->tls_ca_file) : NULL;
+		p->opts.tls_ca_file = p->ca_file;
+		if (p->ssl_ctx != NULL)
+			SSL_CTX_free(p->ssl_ctx);
+		p->ssl_ctx = opts->ntls > 0 ? tls_ctx_new(p->ca_file) : NULL;
+	} else
+		p->opts.tls_ca_file = p->ca_file;
+	for (size_t i = 0; i < p->nservers; i++)
+		p->servers[i].info.tls = false;
+	for (size_t i = 0; i < opts->ntls; i++) {
+		struct srvstate *s = srv_state(p, &opts->tls[i].addr);
+		if (s == NULL)
+			continue;
+		s->info.tls = true;
+		if (strcmp(s->tls_name, opts->tls[i].name) != 0 && s->conn != NULL)
+			dot_close(s->conn, true);	/* the name to verify changed */
+		pl_strlcpy(s->tls_name, opts->tls[i].name, sizeof(s->tls_name));
+	}
 }
 
 static void
@@ -165,7 +290,8 @@ req_order(struct upstream_req *r)
 		if (s != NULL) {
 			if (s->down_until > now)
 				k |= 1ULL << 62;
-			if (r->pool->max_inflight && s->info.inflight >= r->pool->max_inflight)
+			if (r->pool->opts.max_inflight &&
+			    s->info.inflight >= r->pool->opts.max_inflight)
 				k |= 1ULL << 61;
 			k |= (uint64_t)s->srtt_us << 8;
 		}
@@ -183,11 +309,7 @@ req_order(struct upstream_req *r)
 		}
 }
 
-size_t
-upstream_pool_pending(const struct upstream_pool *p)
-{
-	return p->npending;
-}
+/* ---- messages ---- */
 
 size_t
 upstream_build_query(const struct wire_query *q, uint16_t id, uint8_t *out, size_t cap)
@@ -207,6 +329,72 @@ upstream_build_query(const struct wire_query *q, uint16_t id, uint8_t *out, size
 	wire_put_u16(&b, q->qclass);
 	wire_put_opt(&b, 1232, 0, (q->edns.flags & EDNS_DO) != 0, -1);
 	return b.overflow ? 0 : b.len;
+}
+
+/*
+ * Builds this try's query: a fresh ID, the question (case randomized with
+ * 0x20), our OPT with the server's cookie and, over TLS, padding.
+ */
+static void
+req_build(struct upstream_req *r, struct srvstate *st, bool tls)
+{
+	struct upstream_pool *p = r->pool;
+	uint16_t id = random_u16();
+	size_t optlen_off, opt_start;
+	uint16_t optlen = 0;
+
+	r->msglen = upstream_build_query(&r->q, id, r->msg, sizeof(r->msg));
+	if (r->msglen == 0)
+		return;
+	if (p->opts.case_randomization) {
+		/* Each letter of the question gets a random case; a reply
+		 * must echo it exactly (upstream_reply_matches). */
+		uint8_t *n = r->msg + WIRE_HDR_LEN;
+		uint32_t bits = 0;
+		int left = 0;
+		while (*n != 0) {
+			uint8_t l = *n++;
+			for (uint8_t i = 0; i < l; i++, n++) {
+				if (!isalpha(*n))
+					continue;
+				if (left == 0) {
+					bits = random_u32();
+					left = 32;
+				}
+				*n = (bits & 1) ? (uint8_t)toupper(*n) : (uint8_t)tolower(*n);
+				bits >>= 1;
+				left--;
+			}
+		}
+	}
+	/* The OPT RR is last: root(1) type(2) class(2) ttl(4) rdlen(2). */
+	opt_start = r->msglen - 11;
+	optlen_off = opt_start + 9;
+	if (p->opts.cookies && st != NULL) {
+		uint8_t *o = r->msg + r->msglen;
+		uint16_t clen = (uint16_t)(COOKIE_CLIENT_LEN + st->scookie_len);
+		o[0] = 0;
+		o[1] = EDNS_OPT_COOKIE;
+		o[2] = (uint8_t)(clen >> 8);
+		o[3] = (uint8_t)clen;
+		memcpy(o + 4, st->ccookie, COOKIE_CLIENT_LEN);
+		memcpy(o + 4 + COOKIE_CLIENT_LEN, st->scookie, st->scookie_len);
+		r->msglen += 4u + clen;
+		optlen = (uint16_t)(optlen + 4 + clen);
+	}
+	if (tls) {
+		size_t pad = (DOT_PAD_BLOCK - (r->msglen + 4) % DOT_PAD_BLOCK) % DOT_PAD_BLOCK;
+		uint8_t *o = r->msg + r->msglen;
+		o[0] = 0;
+		o[1] = EDNS_OPT_PADDING;
+		o[2] = (uint8_t)(pad >> 8);
+		o[3] = (uint8_t)pad;
+		memset(o + 4, 0, pad);
+		r->msglen += 4 + pad;
+		optlen = (uint16_t)(optlen + 4 + pad);
+	}
+	r->msg[optlen_off] = (uint8_t)(optlen >> 8);
+	r->msg[optlen_off + 1] = (uint8_t)optlen;
 }
 
 bool
@@ -232,6 +420,114 @@ upstream_reply_matches(const uint8_t *query, size_t qlen, const uint8_t *resp,
 	return wire_name_equal(qn, rn) && memcmp(query + qp, resp + rp, 4) == 0;
 }
 
+/* The exact question case must come back when 0x20 is on. */
+static bool
+case_matches(const uint8_t *query, size_t qlen, const uint8_t *resp, size_t rlen)
+{
+	uint8_t qn[WIRE_NAME_MAX], rn[WIRE_NAME_MAX];
+	size_t qp = WIRE_HDR_LEN, rp = WIRE_HDR_LEN;
+	int l;
+
+	if ((l = wire_name_read(query, qlen, &qp, qn)) < 0 ||
+	    wire_name_read(resp, rlen, &rp, rn) < 0)
+		return false;
+	return memcmp(qn, rn, (size_t)l) == 0;
+}
+
+/*
+ * Checks the reply's cookie (RFC 7873 5.3): when the server sends one, its
+ * client part must be ours; its server part is kept for the next query.
+ * Returns false for a reply to drop.
+ */
+static bool
+cookie_check(struct srvstate *st, const uint8_t *resp, size_t rlen)
+{
+	struct wire_hdr h;
+	struct wire_rr rr;
+	uint8_t name[WIRE_NAME_MAX];
+	size_t pos = WIRE_HDR_LEN;
+	unsigned total;
+
+	if (st == NULL || wire_hdr_read(resp, rlen, &h) < 0)
+		return true;
+	for (unsigned i = 0; i < h.qdcount; i++) {
+		if (wire_name_read(resp, rlen, &pos, name) < 0 || pos + 4 > rlen)
+			return true;
+		pos += 4;
+	}
+	total = (unsigned)h.ancount + h.nscount + h.arcount;
+	for (unsigned i = 0; i < total; i++) {
+		if (wire_rr_read(resp, rlen, &pos, &rr) < 0)
+			return true;	/* malformed: answer processing will say so */
+		if (rr.type != TYPE_OPT || i < (unsigned)h.ancount + h.nscount)
+			continue;
+		const uint8_t *o = resp + rr.rdata_off, *end = o + rr.rdlen;
+		while (o + 4 <= end) {
+			uint16_t code = wire_get_u16(o), len = wire_get_u16(o + 2);
+			if (o + 4 + len > end)
+				break;
+			if (code == EDNS_OPT_COOKIE) {
+				if (len < COOKIE_CLIENT_LEN ||
+				    memcmp(o + 4, st->ccookie, COOKIE_CLIENT_LEN) != 0)
+					return false;
+				if (len >= COOKIE_CLIENT_LEN + 8 &&
+				    len <= COOKIE_CLIENT_LEN + COOKIE_SERVER_MAX) {
+					st->scookie_len = (uint8_t)(len - COOKIE_CLIENT_LEN);
+					memcpy(st->scookie, o + 4 + COOKIE_CLIENT_LEN,
+					    st->scookie_len);
+				}
+			}
+			o += 4 + len;
+		}
+	}
+	return true;
+}
+
+/* The 12-bit rcode of a reply (extended bits from its OPT). */
+static int
+reply_rcode(const uint8_t *resp, size_t rlen)
+{
+	struct wire_hdr h;
+	struct wire_rr rr;
+	uint8_t name[WIRE_NAME_MAX];
+	size_t pos = WIRE_HDR_LEN;
+	unsigned total;
+
+	if (wire_hdr_read(resp, rlen, &h) < 0)
+		return -1;
+	for (unsigned i = 0; i < h.qdcount; i++) {
+		if (wire_name_read(resp, rlen, &pos, name) < 0 || pos + 4 > rlen)
+			return WIRE_RCODE(h.flags);
+		pos += 4;
+	}
+	total = (unsigned)h.ancount + h.nscount + h.arcount;
+	for (unsigned i = 0; i < total; i++) {
+		if (wire_rr_read(resp, rlen, &pos, &rr) < 0)
+			break;
+		if (rr.type == TYPE_OPT)
+			return (int)((rr.ttl >> 24) << 4) | WIRE_RCODE(h.flags);
+	}
+	return WIRE_RCODE(h.flags);
+}
+
+/* ---- request life ---- */
+
+static void
+dot_unlink(struct upstream_req *r)
+{
+	struct upstream_req **pp;
+
+	if (r->dot == NULL)
+		return;
+	for (pp = &r->dot->waiting; *pp != NULL; pp = &(*pp)->dnext)
+		if (*pp == r) {
+			*pp = r->dnext;
+			break;
+		}
+	r->dot = NULL;
+	r->dnext = NULL;
+}
+
 static void
 req_close_try(struct upstream_req *r)
 {
@@ -251,6 +547,7 @@ req_close_try(struct upstream_req *r)
 		bufferevent_free(r->tcp);
 		r->tcp = NULL;
 	}
+	dot_unlink(r);
 	event_del(&r->ev_try);
 }
 
@@ -299,9 +596,9 @@ req_next(struct upstream_req *r)
 }
 
 /*
- * The server refused (ICMP port unreachable, TCP RST).  When every server
- * has refused there is nobody to wait for: fail now instead of spinning
- * until the deadline.
+ * The server refused (ICMP port unreachable, TCP RST, TLS failure).  When
+ * every server has refused there is nobody to wait for: fail now instead of
+ * spinning until the deadline.
  */
 static void
 req_refused(struct upstream_req *r)
@@ -315,6 +612,47 @@ req_refused(struct upstream_req *r)
 		return;
 	}
 	req_next(r);
+}
+
+/*
+ * A reply that matched our question: BADCOOKIE is retried once with the
+ * server cookie it carried (RFC 7873 5.3); anything else is the answer.
+ * TC means ask again over TCP (not for TLS, which is a stream already).
+ */
+static void
+req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
+{
+	struct upstream_pool *p = r->pool;
+
+	if (reply_rcode(resp, len) == RCODE_BADCOOKIE && !r->badcookie_retried) {
+		p->stats.badcookie++;
+		r->badcookie_retried = true;
+		req_close_try(r);
+		req_try(r);
+		return;
+	}
+	if (!stream && (resp[2] & 0x02)) {
+		req_tcp(r);
+		return;
+	}
+	req_done(r, UPSTREAM_OK, resp, len);
+}
+
+/* Whether RESP is a reply to this try; counts it as spoofed if not. */
+static bool
+req_accepts(struct upstream_req *r, const uint8_t *resp, size_t len)
+{
+	struct upstream_pool *p = r->pool;
+
+	if (!upstream_reply_matches(r->msg, r->msglen, resp, len) ||
+	    (p->opts.case_randomization && !case_matches(r->msg, r->msglen, resp, len)) ||
+	    (p->opts.cookies && !cookie_check(r->st, resp, len))) {
+		p->stats.spoofed++;
+		if (r->st != NULL)
+			r->st->info.spoofed++;
+		return false;
+	}
+	return true;
 }
 
 /* Binds FD to a port drawn from the CSPRNG (RFC 5452 section 9.2). */
@@ -346,6 +684,8 @@ bind_random_port(int fd, int family)
 	/* Ten collisions in a row: let the kernel pick (also random on Linux). */
 }
 
+/* ---- TCP after truncation ---- */
+
 static void
 tcp_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -362,12 +702,11 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	evbuffer_drain(in, 2);
 	evbuffer_remove(in, r->pool->rbuf, len);
-	if (!upstream_reply_matches(r->msg, r->msglen, r->pool->rbuf, len)) {
-		r->pool->stats.spoofed++;
+	if (!req_accepts(r, r->pool->rbuf, len)) {
 		req_next(r);
 		return;
 	}
-	req_done(r, UPSTREAM_OK, r->pool->rbuf, len);
+	req_reply(r, r->pool->rbuf, len, true);
 }
 
 static void
@@ -413,6 +752,175 @@ req_tcp(struct upstream_req *r)
 		req_refused(r);
 }
 
+/* ---- DNS over TLS ---- */
+
+static void
+dot_close(struct dot_conn *c, bool failed)
+{
+	struct upstream_req *r;
+
+	c->st->conn = NULL;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	c->bev = NULL;
+	/* Every query waiting on this connection moves on to its next server. */
+	while ((r = c->waiting) != NULL) {
+		c->waiting = r->dnext;
+		r->dot = NULL;
+		r->dnext = NULL;
+		if (failed)
+			req_refused(r);
+		else
+			req_next(r);
+	}
+	free(c);
+}
+
+static void
+dot_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct dot_conn *c = arg;
+	struct upstream_pool *p = c->pool;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		uint8_t lenb[2];
+		size_t len;
+		struct upstream_req *r;
+
+		if (evbuffer_get_length(in) < 2)
+			return;
+		evbuffer_copyout(in, lenb, 2);
+		len = wire_get_u16(lenb);
+		if (evbuffer_get_length(in) < 2 + len)
+			return;
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, p->rbuf, len);
+		/* Answers come in any order (RFC 7766 6.2.1.1): match by ID. */
+		for (r = c->waiting; r != NULL; r = r->dnext)
+			if (len >= 2 && memcmp(r->msg, p->rbuf, 2) == 0)
+				break;
+		if (r == NULL || !req_accepts(r, p->rbuf, len)) {
+			p->stats.spoofed++;
+			continue;
+		}
+		dot_unlink(r);
+		req_reply(r, p->rbuf, len, true);
+	}
+}
+
+static void
+dot_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct dot_conn *c = arg;
+	char a[64];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		c->connected = true;
+		log_debug("DNS over TLS to %s: connected", addr_str(&c->st->info.addr, a,
+		    sizeof(a)));
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		SSL *ssl = bufferevent_openssl_get_ssl(bev);
+		long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+		unsigned long e = bufferevent_get_openssl_error(bev);
+
+		c->pool->stats.tls_failures++;
+		if (vr != X509_V_OK)
+			log_ratelimited(LOG_RL_UPSTREAM,
+			    "DNS over TLS to %s: certificate verification failed for \"%s\": %s",
+			    addr_str(&c->st->info.addr, a, sizeof(a)),
+			    c->st->tls_name[0] ? c->st->tls_name : "(address)",
+			    X509_verify_cert_error_string(vr));
+		else
+			log_ratelimited(LOG_RL_UPSTREAM, "DNS over TLS to %s: %s",
+			    addr_str(&c->st->info.addr, a, sizeof(a)),
+			    e ? ERR_reason_error_string(e) : strerror(EVUTIL_SOCKET_ERROR()));
+		dot_close(c, true);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		/* The server closed an idle (or busy) connection: what waited
+		 * on it is asked again, on a new connection if need be. */
+		dot_close(c, false);
+}
+
+static struct dot_conn *
+dot_connect(struct upstream_pool *p, struct srvstate *st)
+{
+	struct dot_conn *c;
+	SSL *ssl;
+	char ip[64];
+
+	if (p->ssl_ctx == NULL || (ssl = SSL_new(p->ssl_ctx)) == NULL)
+		return NULL;
+	if (st->tls_name[0] != '\0') {
+		SSL_set_tlsext_host_name(ssl, st->tls_name);
+		SSL_set1_host(ssl, st->tls_name);
+	} else {
+		/* No name given: the certificate must carry the IP address. */
+		const struct sockaddr *sa = (const struct sockaddr *)&st->info.addr.ss;
+		const void *src = sa->sa_family == AF_INET ?
+		    (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
+		    (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		inet_ntop(sa->sa_family, src, ip, sizeof(ip));
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip);
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->pool = p;
+	c->st = st;
+	c->bev = bufferevent_openssl_socket_new(p->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		SSL_free(ssl);
+		free(c);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	bufferevent_setcb(c->bev, dot_read_cb, NULL, dot_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&st->info.addr.ss,
+	    (int)st->info.addr.len) < 0) {
+		bufferevent_free(c->bev);
+		free(c);
+		return NULL;
+	}
+	st->conn = c;
+	return c;
+}
+
+/* Sends this try's query on the server's TLS connection (made if need be). */
+static void
+dot_send(struct upstream_req *r, struct srvstate *st)
+{
+	struct dot_conn *c = st->conn;
+	uint8_t lenb[2];
+
+	if (c == NULL && (c = dot_connect(r->pool, st)) == NULL) {
+		/* Not even a socket: the try timer moves on. */
+		r->pool->stats.tls_failures++;
+		return;
+	}
+	/* IDs must be unique among the queries waiting on one connection. */
+	for (struct upstream_req *o = c->waiting; o != NULL; o = o->dnext)
+		if (memcmp(o->msg, r->msg, 2) == 0) {
+			uint16_t id = random_u16();
+			r->msg[0] = (uint8_t)(id >> 8);
+			r->msg[1] = (uint8_t)id;
+			o = c->waiting;
+		}
+	lenb[0] = (uint8_t)(r->msglen >> 8);
+	lenb[1] = (uint8_t)r->msglen;
+	bufferevent_write(c->bev, lenb, 2);
+	bufferevent_write(c->bev, r->msg, r->msglen);
+	r->dot = c;
+	r->dnext = c->waiting;
+	c->waiting = r;
+}
+
+/* ---- UDP ---- */
+
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -433,17 +941,9 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			req_refused(r);
 			return;
 		}
-		if (!upstream_reply_matches(r->msg, r->msglen, p->rbuf, (size_t)n)) {
-			p->stats.spoofed++;
-			if (r->st != NULL)
-				r->st->info.spoofed++;
+		if (!req_accepts(r, p->rbuf, (size_t)n))
 			continue;
-		}
-		if (p->rbuf[2] & 0x02) {	/* TC */
-			req_tcp(r);
-			return;
-		}
-		req_done(r, UPSTREAM_OK, p->rbuf, (size_t)n);
+		req_reply(r, p->rbuf, (size_t)n, false);
 		return;
 	}
 }
@@ -452,12 +952,14 @@ static void
 try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream_req *r = arg;
+	char a[64];
 
 	r->pool->stats.timeouts++;
 	if (r->st != NULL)
 		r->st->info.timeouts++;
 	srv_failed(r->st);
-	log_ratelimited(LOG_RL_UPSTREAM, "upstream timeout after %u ms", r->timeout_ms);
+	log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: no answer in %u ms",
+	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)), r->timeout_ms);
 	req_next(r);
 }
 
@@ -473,22 +975,29 @@ req_try(struct upstream_req *r)
 {
 	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
 	struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
-	uint16_t id = random_u16();
+	struct srvstate *st = srv_state(r->pool, srv);
 	int family = srv->ss.ss_family;
 
 	r->tries++;
-	/* A fresh ID per try: a late answer to an earlier try is then a
-	 * mismatch, and the ID never repeats predictably. */
-	r->msg[0] = (uint8_t)(id >> 8);
-	r->msg[1] = (uint8_t)id;
+	/* A fresh ID (and case, and cookie) per try: a late answer to an
+	 * earlier try is then a mismatch. */
+	req_build(r, st, st != NULL && st->info.tls);
+	event_add(&r->ev_try, &tv);
+	if (st != NULL && st->info.tls) {
+		r->st = st;
+		st->info.sent++;
+		st->info.inflight++;
+		r->pool->stats.sent++;
+		r->sent_ms = now_ms();
+		dot_send(r, st);
+		return;
+	}
 	r->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->fd < 0) {
 		log_ratelimited(LOG_RL_UPSTREAM, "upstream socket: %s", strerror(errno));
-		event_add(&r->ev_try, &tv);	/* retry after the try timeout */
-		return;
+		return;		/* the try timer moves on */
 	}
 	bind_random_port(r->fd, family);
-	event_add(&r->ev_try, &tv);
 	if (connect(r->fd, (const struct sockaddr *)&srv->ss, srv->len) < 0 ||
 	    send(r->fd, r->msg, r->msglen, 0) < 0) {
 		/* Unroutable or refused at once.  Callbacks must not run
@@ -505,10 +1014,10 @@ req_try(struct upstream_req *r)
 		return;
 	}
 	r->pool->stats.sent++;
-	r->st = srv_state(r->pool, srv);
-	if (r->st != NULL) {
-		r->st->info.sent++;
-		r->st->info.inflight++;
+	r->st = st;
+	if (st != NULL) {
+		st->info.sent++;
+		st->info.inflight++;
 	}
 	r->sent_ms = now_ms();
 	event_assign(&r->ev_read, r->pool->base, r->fd, EV_READ | EV_PERSIST,
@@ -534,11 +1043,11 @@ upstream_send(struct upstream_pool *p, const struct pl_addr *servers, size_t n,
 	r->servers = servers;
 	r->nservers = n;
 	req_order(r);
-	if (p->max_inflight) {
+	if (p->opts.max_inflight) {
 		/* Every server at its cap: refuse rather than pile on (the
 		 * caller answers SERVFAIL). */
 		struct srvstate *best = srv_state(p, &servers[r->order[0]]);
-		if (best != NULL && best->info.inflight >= p->max_inflight) {
+		if (best != NULL && best->info.inflight >= p->opts.max_inflight) {
 			p->stats.overflow++;
 			free(r);
 			return NULL;
@@ -548,7 +1057,7 @@ upstream_send(struct upstream_pool *p, const struct pl_addr *servers, size_t n,
 	r->cb = cb;
 	r->arg = arg;
 	r->fd = -1;
-	r->msglen = upstream_build_query(q, 0, r->msg, sizeof(r->msg));
+	r->q = *q;
 	evtimer_assign(&r->ev_try, p->base, try_timeout_cb, r);
 	evtimer_assign(&r->ev_deadline, p->base, deadline_cb, r);
 	evtimer_add(&r->ev_deadline, &dl);

@@ -37,13 +37,37 @@ typedef void (*upstream_cb)(void *arg, enum upstream_status st,
 
 struct upstream_stats {
 	unsigned long sent, answered, timeouts, refused, spoofed, tcp_retries,
-	    failed, overflow;
+	    failed, overflow, tls_failures, badcookie;
+};
+
+/* A DNS over TLS upstream: its address and the name its certificate must
+ * carry (also sent as SNI); an empty name means "verify the IP address". */
+struct upstream_tls {
+	struct pl_addr addr;
+	char name[256];
+};
+
+/*
+ * Parses "tls://ADDR[:PORT][#NAME]" (port 853 when none).  Returns 0, or -1
+ * with a static reason in *ERR.
+ */
+int upstream_parse_tls(const char *spec, struct upstream_tls *out, const char **err);
+
+/* Per-pool options. */
+struct upstream_opts {
+	unsigned max_inflight;		/* per server; 0 unlimited */
+	bool case_randomization;	/* 0x20 */
+	bool cookies;			/* RFC 7873 client cookies */
+	const char *tls_ca_file;	/* NULL: the system store */
+	const struct upstream_tls *tls;	/* servers spoken to over TLS */
+	size_t ntls;
 };
 
 /* The state of one upstream server as a worker sees it. */
 struct upstream_info {
 	struct pl_addr addr;
 	bool up;			/* false after consecutive failures, until a probe answers */
+	bool tls;			/* DNS over TLS */
 	uint32_t rtt_ms;		/* smoothed round-trip time, 0 when unknown */
 	uint64_t sent, answered, timeouts, refused, spoofed, inflight;
 };
@@ -52,8 +76,10 @@ struct upstream_pool *upstream_pool_new(struct event_base *base);
 /* Cancels every pending request without calling its callback. */
 void upstream_pool_free(struct upstream_pool *p);
 const struct upstream_stats *upstream_pool_stats(const struct upstream_pool *p);
-/* At most MAX_INFLIGHT tries in flight per server (0: no cap). */
-void upstream_pool_set_limit(struct upstream_pool *p, unsigned max_inflight);
+/* Applies OPTS (copied).  Servers listed in OPTS->tls are then spoken to
+ * over DNS over TLS (RFC 7858) on one pipelined connection per server;
+ * a certificate that does not verify fails the try with a clear log line. */
+void upstream_pool_configure(struct upstream_pool *p, const struct upstream_opts *opts);
 /* The pool's view of each server it has used; returns how many (<= MAX). */
 size_t upstream_pool_info(const struct upstream_pool *p, struct upstream_info *out,
     size_t max);

@@ -506,8 +506,11 @@ forward(struct worker *w, const struct wire_query *q, const uint8_t *next, bool 
 	}
 	w->m.cache_misses++;
 	fw = snapshot_forward(w->snap, uq.lname);
-	servers = fw ? fw->servers : cfg->upstreams;
-	n = fw ? fw->nservers : cfg->nupstreams;
+	if (fw != NULL) {
+		servers = fw->servers;
+		n = fw->nservers;
+	} else
+		servers = snapshot_upstreams(w->snap, &n);
 	fq = xcalloc(1, sizeof(*fq));
 	fq->w = w;
 	fq->q = *q;
@@ -865,6 +868,22 @@ open_socket(const struct pl_addr *a, int type, struct diag *d)
 
 /* ---- mailbox, stop ---- */
 
+/* Upstream options follow the snapshot's configuration. */
+static void
+worker_configure_upstreams(struct worker *w)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+	struct upstream_opts o = {
+		.max_inflight = cfg->max_inflight,
+		.case_randomization = cfg->case_randomization,
+		.cookies = cfg->cookies,
+		.tls_ca_file = cfg->tls_ca_file,
+	};
+
+	o.tls = snapshot_tls(w->snap, &o.ntls);
+	upstream_pool_configure(w->up, &o);
+}
+
 static void stop_check_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
@@ -930,7 +949,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	if (snap != NULL) {
 		old = w->snap;
 		w->snap = snap;
-		upstream_pool_set_limit(w->up, snapshot_config(snap)->max_inflight);
+		worker_configure_upstreams(w);
 		snapshot_unref(old);
 	}
 	if (flush_all)
@@ -1004,7 +1023,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 	pthread_mutex_init(&w->mail_lock, NULL);
 	event_assign(&w->ev_mail, w->base, -1, 0, mail_cb, w);
 	w->up = upstream_pool_new(w->base);
-	upstream_pool_set_limit(w->up, cfg->max_inflight);
+	worker_configure_upstreams(w);
 	w->cache = cache_new(cfg->cache_size, cfg->cache_min_ttl, cfg->cache_max_ttl);
 	w->rrl = rrl_new(cfg->rrl_rate, cfg->rrl_slip, RRL_TABLE);
 	w->scratch = xcalloc(1, sizeof(*w->scratch));
