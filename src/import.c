@@ -1,1 +1,678 @@
-/* placeholder */
+/*
+ * import: "pldns import" -- record sources in, one RFC 1035 zone file per
+ * privatelink zone out.
+ *
+ * The sources go through exactly the checks the daemon applies
+ * (source_load, sources_finish).  Each zone file is compared with what the
+ * directory already holds (read back with ldns): unchanged zones are left
+ * alone, changed ones get a higher SOA serial and are replaced atomically
+ * (a temporary file in the same directory, fsync, rename).  A "record" in
+ * the summary is a name's addresses of one type: one changed address is one
+ * changed record.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "config.h"
+#include "diag.h"
+#include "import.h"
+#include "records.h"
+#include "sources.h"
+#include "util.h"
+#include "wire.h"
+
+#define EX_CONFIG_	78
+
+/* Azure private DNS zone defaults (AZURE-DNS.md 3.4). */
+#define SOA_MNAME	"azureprivatedns.net."
+#define SOA_RNAME	"azureprivatedns-host.microsoft.com."
+#define SOA_REFRESH	3600
+#define SOA_RETRY	300
+#define SOA_EXPIRE	2419200
+#define SOA_MINIMUM	10
+#define SOA_TTL		3600
+
+/* One record of a zone, new or already on disk. */
+struct irec {
+	const uint8_t *owner;	/* wire, lower-case */
+	char *key;		/* labels right to left, NUL-separated: canonical order */
+	size_t klen;
+	uint16_t type;
+	uint32_t ttl;
+	uint16_t rdlen;
+	uint8_t *rdata;
+};
+
+struct zrecs {
+	struct irec *v;
+	size_t n, cap;
+};
+
+struct zdiff {
+	size_t total, added, changed, removed;
+};
+
+static void
+irec_key(struct irec *r)
+{
+	int off[WIRE_NAME_MAX], n = 0;
+	size_t k = 0;
+	char key[WIRE_NAME_MAX + 1];
+
+	for (int i = 0; r->owner[i] != 0; i += r->owner[i] + 1)
+		off[n++] = i;
+	for (int j = n - 1; j >= 0; j--) {
+		int l = r->owner[off[j]];
+		memcpy(key + k, r->owner + off[j] + 1, (size_t)l);
+		k += (size_t)l;
+		key[k++] = '\0';
+	}
+	r->key = xmalloc(k ? k : 1);
+	memcpy(r->key, key, k);
+	r->klen = k;
+}
+
+static void
+zrecs_push(struct zrecs *z, const uint8_t *owner, uint16_t type, uint32_t ttl,
+    const uint8_t *rdata, uint16_t rdlen)
+{
+	struct irec *r;
+
+	if (z->n == z->cap) {
+		z->cap = z->cap ? z->cap * 2 : 64;
+		z->v = xreallocarray(z->v, z->cap, sizeof(*z->v));
+	}
+	r = &z->v[z->n++];
+	r->owner = owner;
+	r->type = type;
+	r->ttl = ttl;
+	r->rdlen = rdlen;
+	r->rdata = xmalloc(rdlen ? rdlen : 1);
+	memcpy(r->rdata, rdata, rdlen);
+	irec_key(r);
+}
+
+static void
+zrecs_free(struct zrecs *z, bool owners)
+{
+	for (size_t i = 0; i < z->n; i++) {
+		free(z->v[i].key);
+		free(z->v[i].rdata);
+		if (owners)
+			free((void *)(uintptr_t)z->v[i].owner);
+	}
+	free(z->v);
+	memset(z, 0, sizeof(*z));
+}
+
+static int
+key_cmp(const struct irec *a, const struct irec *b)
+{
+	size_t n = a->klen < b->klen ? a->klen : b->klen;
+	int c = memcmp(a->key, b->key, n);
+
+	if (c != 0)
+		return c;
+	if (a->klen != b->klen)
+		return a->klen < b->klen ? -1 : 1;
+	return a->type == b->type ? 0 : a->type < b->type ? -1 : 1;
+}
+
+static int
+irec_cmp(const void *x, const void *y)
+{
+	const struct irec *a = x, *b = y;
+	int c = key_cmp(a, b);
+
+	if (c != 0)
+		return c;
+	if (a->rdlen != b->rdlen)
+		return a->rdlen < b->rdlen ? -1 : 1;
+	return memcmp(a->rdata, b->rdata, a->rdlen);
+}
+
+/* End of the (owner, type) group starting at I. */
+static size_t
+group_end(const struct zrecs *z, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < z->n && key_cmp(&z->v[i], &z->v[j]) == 0)
+		j++;
+	return j;
+}
+
+static bool
+groups_equal(const struct zrecs *a, size_t ai, size_t aj, const struct zrecs *b,
+    size_t bi, size_t bj)
+{
+	if (aj - ai != bj - bi)
+		return false;
+	for (size_t k = 0; k < aj - ai; k++) {
+		const struct irec *x = &a->v[ai + k], *y = &b->v[bi + k];
+		if (irec_cmp(x, y) != 0 || x->ttl != y->ttl)
+			return false;
+	}
+	return true;
+}
+
+/* Compares the sorted record lists OLD and NEW group by group. */
+static void
+zone_diff(const struct zrecs *old, const struct zrecs *nw, struct zdiff *df)
+{
+	size_t i = 0, j = 0;
+
+	memset(df, 0, sizeof(*df));
+	while (i < old->n || j < nw->n) {
+		int c;
+
+		if (i == old->n)
+			c = 1;
+		else if (j == nw->n)
+			c = -1;
+		else
+			c = key_cmp(&old->v[i], &nw->v[j]);
+		if (c < 0) {
+			df->removed++;
+			i = group_end(old, i);
+		} else if (c > 0) {
+			df->added++;
+			df->total++;
+			j = group_end(nw, j);
+		} else {
+			size_t ie = group_end(old, i), je = group_end(nw, j);
+			if (!groups_equal(old, i, ie, nw, j, je))
+				df->changed++;
+			df->total++;
+			i = ie;
+			j = je;
+		}
+	}
+}
+
+/*
+ * Reads a zone file exactly as zone_write() writes it, much faster than
+ * ldns for big zones.  Returns 1 when read, or 0 when the file is anything
+ * else (then OLD is left empty and ldns reads it).
+ */
+static int
+zone_read_own(FILE *fp, const char *zone, struct zrecs *old, uint32_t *serial,
+    bool *has_serial)
+{
+	char *line = NULL, *tok[8], *save, *name = NULL;
+	size_t cap = 0, zlen = strlen(zone);
+	bool ok = true, first = true;
+	uint8_t wire[WIRE_NAME_MAX], rdata[16];
+	const char *err;
+
+	while (ok && getline(&line, &cap, fp) != -1) {
+		int n = 0;
+
+		if (first) {
+			first = false;
+			if (strncmp(line, "; Zone ", 7) != 0 ||
+			    strstr(line, "written by pldns import") == NULL) {
+				ok = false;
+				break;
+			}
+		}
+		if (line[0] == ';')
+			continue;
+		for (char *t = strtok_r(line, " \t\r\n", &save); t != NULL && n < 8;
+		    t = strtok_r(NULL, " \t\r\n", &save))
+			tok[n++] = t;
+		if (n == 0)
+			continue;
+		if (strcmp(tok[0], "$ORIGIN") == 0) {
+			ok = n == 2 && strncmp(tok[1], zone, zlen) == 0 &&
+			    strcmp(tok[1] + zlen, ".") == 0;
+			continue;
+		}
+		if (strcmp(tok[0], "$TTL") == 0)
+			continue;
+		if (n < 5 || strcmp(tok[2], "IN") != 0 || strchr(tok[0], '\\') != NULL) {
+			ok = false;
+			break;
+		}
+		if (strcmp(tok[0], "@") == 0 && strcmp(tok[3], "SOA") == 0 && n >= 7) {
+			*serial = (uint32_t)strtoul(tok[6], NULL, 10);
+			*has_serial = true;
+			continue;
+		}
+		if (strcmp(tok[0], "@") == 0 && strcmp(tok[3], "NS") == 0)
+			continue;
+		uint16_t type = strcmp(tok[3], "A") == 0 ? TYPE_A :
+		    strcmp(tok[3], "AAAA") == 0 ? TYPE_AAAA : 0;
+		int olen;
+		if (type == 0 || n != 5 || inet_pton(type == TYPE_A ? AF_INET :
+		    AF_INET6, tok[4], rdata) != 1) {
+			ok = false;
+			break;
+		}
+		free(name);
+		if (strcmp(tok[0], "@") == 0)
+			name = xstrdup(zone);
+		else
+			xasprintf(&name, "%s.%s", tok[0], zone);
+		if ((olen = wire_name_from_str(name, wire, &err)) < 0) {
+			ok = false;
+			break;
+		}
+		uint8_t *owner = xmalloc((size_t)olen);
+		wire_name_lower(owner, wire, (size_t)olen);
+		zrecs_push(old, owner, type, (uint32_t)strtoul(tok[1], NULL, 10),
+		    rdata, type == TYPE_A ? 4 : 16);
+	}
+	free(line);
+	free(name);
+	if (!ok) {
+		zrecs_free(old, true);
+		*has_serial = false;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Reads the zone file PATH (for ZONE) as pldns wrote it or as someone edited
+ * it: its records other than the apex SOA and NS go to OLD, the SOA serial
+ * to *SERIAL.  Returns 1 when read, 0 when there is no file, -1 on a parse
+ * error (described in WHY).
+ */
+static int
+zone_read(const char *path, const char *zone, const uint8_t *apex,
+    struct zrecs *old, uint32_t *serial, bool *has_serial, char *why,
+    size_t whylen)
+{
+	FILE *fp = fopen(path, "r");
+	ldns_zone *z = NULL;
+	ldns_rdf *origin;
+	ldns_status st;
+	ldns_buffer *buf;
+	int line = 0;
+	char *oname;
+
+	*has_serial = false;
+	if (fp == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, whylen, "%s", strerror(errno));
+		return -1;
+	}
+	if (zone_read_own(fp, zone, old, serial, has_serial) == 1) {
+		fclose(fp);
+		return 1;
+	}
+	rewind(fp);
+	xasprintf(&oname, "%s.", zone);
+	origin = ldns_dname_new_frm_str(oname);
+	free(oname);
+	st = ldns_zone_new_frm_fp_l(&z, fp, origin, SOA_MINIMUM, LDNS_RR_CLASS_IN,
+	    &line);
+	fclose(fp);
+	ldns_rdf_deep_free(origin);
+	if (st != LDNS_STATUS_OK) {
+		snprintf(why, whylen, "line %d: %s", line, ldns_get_errorstr_by_id(st));
+		return -1;
+	}
+	if (ldns_zone_soa(z) != NULL && ldns_rr_rd_count(ldns_zone_soa(z)) >= 3) {
+		*serial = ldns_rdf2native_int32(ldns_rr_rdf(ldns_zone_soa(z), 2));
+		*has_serial = true;
+	}
+	buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_zone_rrs(z)); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_zone_rrs(z), i);
+		ldns_rdf *ow = ldns_rr_owner(rr);
+		uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+		int olen = wire_name_len(ldns_rdf_data(ow), ldns_rdf_size(ow));
+		uint8_t *owner;
+
+		if (olen < 0)
+			continue;
+		owner = xmalloc((size_t)olen);
+		wire_name_lower(owner, ldns_rdf_data(ow), (size_t)olen);
+		if ((type == TYPE_SOA || type == TYPE_NS) &&
+		    wire_name_equal(owner, apex)) {
+			free(owner);
+			continue;
+		}
+		ldns_buffer_clear(buf);
+		if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK) {
+			free(owner);
+			continue;
+		}
+		zrecs_push(old, owner, type, ldns_rr_ttl(rr), ldns_buffer_begin(buf),
+		    (uint16_t)ldns_buffer_position(buf));
+	}
+	ldns_buffer_free(buf);
+	ldns_zone_deep_free(z);
+	return 1;
+}
+
+/* The serial after OLD: today's YYYYMMDD00, or OLD + 1 when that is not
+ * higher (several imports a day, or a unix-time serial). */
+static uint32_t
+next_serial(bool has_old, uint32_t old)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	uint32_t base;
+
+	gmtime_r(&now, &tm);
+	base = (uint32_t)(tm.tm_year + 1900) * 1000000u +
+	    (uint32_t)(tm.tm_mon + 1) * 10000u + (uint32_t)tm.tm_mday * 100u;
+	if (!has_old || old < base)
+		return base;
+	return old + 1;
+}
+
+/* NAME (under APEX) relative to the zone, "@" for the apex. */
+static void
+owner_rel(const uint8_t *owner, const char *zone, char *out, size_t outlen)
+{
+	char buf[1024];
+	size_t n, z = strlen(zone);
+
+	if (wire_name_to_str(owner, buf, sizeof(buf)) < 0) {
+		pl_strlcpy(out, "?", outlen);
+		return;
+	}
+	n = strlen(buf);
+	if (n == z + 1) {
+		pl_strlcpy(out, "@", outlen);
+		return;
+	}
+	/* "x.y." + zone + "." */
+	if (n > z + 2)
+		buf[n - z - 2] = '\0';
+	pl_strlcpy(out, buf, outlen);
+}
+
+/* Writes the zone file text to FP. */
+static int
+zone_write(FILE *fp, const char *zone, uint32_t serial, uint32_t defttl,
+    const struct zrecs *z, char *const *srcs, size_t nsrcs)
+{
+	fprintf(fp, "; Zone %s, written by pldns import.\n", zone);
+	fprintf(fp, "; Sources:");
+	for (size_t i = 0; i < nsrcs; i++)
+		fprintf(fp, "%s %s", i ? "," : "", srcs[i]);
+	fprintf(fp, "\n; pldns import replaces this file when the records "
+	    "change: edit the sources instead.\n");
+	fprintf(fp, "$ORIGIN %s.\n$TTL %u\n", zone, defttl);
+	fprintf(fp, "@\t%u\tIN\tSOA\t%s %s %u %u %u %u %u\n", SOA_TTL, SOA_MNAME,
+	    SOA_RNAME, serial, SOA_REFRESH, SOA_RETRY, SOA_EXPIRE, SOA_MINIMUM);
+	fprintf(fp, "@\t%u\tIN\tNS\t%s\n", SOA_TTL, SOA_MNAME);
+	for (size_t i = 0; i < z->n; i++) {
+		const struct irec *r = &z->v[i];
+		char owner[1024], addr[INET6_ADDRSTRLEN];
+
+		owner_rel(r->owner, zone, owner, sizeof(owner));
+		if (inet_ntop(r->type == TYPE_A ? AF_INET : AF_INET6, r->rdata,
+		    addr, sizeof(addr)) == NULL)
+			continue;
+		fprintf(fp, "%s\t%u\tIN\t%s\t%s\n", owner, r->ttl,
+		    r->type == TYPE_A ? "A" : "AAAA", addr);
+	}
+	return ferror(fp) ? -1 : 0;
+}
+
+/* Replaces PATH atomically with the zone.  Returns 0 or -1 (errno set). */
+static int
+zone_replace(const char *dir, const char *path, const char *zone,
+    uint32_t serial, uint32_t defttl, const struct zrecs *z, char *const *srcs,
+    size_t nsrcs)
+{
+	char *tmp;
+	int fd, saved;
+	FILE *fp;
+
+	xasprintf(&tmp, "%s/.%s.zone.XXXXXX", dir, zone);
+	if ((fd = mkstemp(tmp)) == -1) {
+		saved = errno;
+		free(tmp);
+		errno = saved;
+		return -1;
+	}
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		close(fd);
+		goto fail;
+	}
+	if (zone_write(fp, zone, serial, defttl, z, srcs, nsrcs) != 0 ||
+	    fflush(fp) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
+		saved = errno ? errno : EIO;
+		fclose(fp);
+		goto fail;
+	}
+	if (fclose(fp) != 0) {
+		saved = errno;
+		goto fail;
+	}
+	if (rename(tmp, path) != 0) {
+		saved = errno;
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	unlink(tmp);
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
+/* "csv:path" -> "path". */
+static const char *
+spec_path(const char *spec)
+{
+	static const char *const pfx[] = { "csv:", "json:", "hosts:", "zone:" };
+
+	for (size_t i = 0; i < nitems(pfx); i++)
+		if (strncmp(spec, pfx[i], strlen(pfx[i])) == 0)
+			return spec + strlen(pfx[i]);
+	return spec;
+}
+
+/* True when WHERE ("file:line" or "file: $...") comes from PATH. */
+static bool
+where_from(const char *where, const char *path)
+{
+	size_t n = strlen(path);
+
+	return where != NULL && strncmp(where, path, n) == 0 && where[n] == ':';
+}
+
+static int
+mkdirs(const char *dir)
+{
+	char *p = xstrdup(dir);
+	int rc = 0;
+
+	for (char *s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) != 0 && errno != EEXIST)
+		rc = -1;
+	free(p);
+	return rc;
+}
+
+int
+import_run(const char *config_path, const char *zone_dir, bool dry_run,
+    char *const *files, int nfiles, FILE *out, FILE *err)
+{
+	struct config *cfg;
+	struct diag d;
+	struct recset rs;
+	char *const *specs = files;
+	size_t nspecs = nfiles > 0 ? (size_t)nfiles : 0;
+	const char *dir = zone_dir != NULL ? zone_dir : ".";
+	struct zdiff sum = { 0, 0, 0, 0 };
+	struct zrecs *zr = NULL;
+	bool *fed = NULL;
+	size_t nzones = 0, nwritten = 0;
+	int rc = IMPORT_OK, bad = 0;
+
+	diag_init(&d);
+	cfg = config_path != NULL ? config_load(config_path, &d) : config_new();
+	if (cfg == NULL) {
+		diag_print(&d, err);
+		diag_clear(&d);
+		return EX_CONFIG_;
+	}
+	if (nspecs == 0) {
+		specs = cfg->sources;
+		nspecs = cfg->nsources;
+	}
+	if (nspecs == 0) {
+		fprintf(err, "pldns import: no sources: name files, or [records] "
+		    "sources in the config\n");
+		config_free(cfg);
+		diag_clear(&d);
+		return IMPORT_NOINPUT;
+	}
+	for (size_t i = 0; i < nspecs; i++) {
+		if (access(spec_path(specs[i]), R_OK) != 0) {
+			fprintf(err, "%s: cannot read: %s\n", spec_path(specs[i]),
+			    strerror(errno));
+			bad++;
+		}
+	}
+	if (bad) {
+		config_free(cfg);
+		diag_clear(&d);
+		return IMPORT_NOINPUT;
+	}
+
+	recset_init(&rs);
+	for (size_t i = 0; i < nspecs; i++)
+		(void)source_load(cfg, specs[i], &rs, &d);
+	if (d.nerrors == 0)
+		(void)sources_finish(cfg, &rs, &d);
+	diag_print(&d, err);
+	if (d.nerrors > 0) {
+		fprintf(err, "pldns import: %zu error%s; nothing written\n",
+		    d.nerrors, d.nerrors == 1 ? "" : "s");
+		rc = IMPORT_DATAERR;
+		goto done;
+	}
+	if (!dry_run && mkdirs(dir) != 0) {
+		fprintf(err, "%s: cannot create directory: %s\n", dir, strerror(errno));
+		rc = IMPORT_CANTCREAT;
+		goto done;
+	}
+
+	/* One pass: each zone's records, and which sources fed it. */
+	zr = xcalloc(rs.nzones ? rs.nzones : 1, sizeof(*zr));
+	fed = xcalloc((rs.nzones ? rs.nzones : 1) * nspecs, sizeof(*fed));
+	for (size_t i = 0, last = SIZE_MAX; i < rs.nrecs; i++) {
+		const struct rec *rr = &rs.recs[i];
+
+		zrecs_push(&zr[rr->zone], rr->owner, rr->type, rr->ttl, rr->rdata,
+		    rr->rdlen);
+		/* A source's records come together: look up only on change. */
+		if (last == SIZE_MAX || !where_from(rr->where, spec_path(specs[last]))) {
+			last = SIZE_MAX;
+			for (size_t k = 0; k < nspecs && last == SIZE_MAX; k++)
+				if (where_from(rr->where, spec_path(specs[k])))
+					last = k;
+		}
+		if (last != SIZE_MAX)
+			fed[rr->zone * nspecs + last] = true;
+	}
+
+	for (size_t zi = 0; zi < rs.nzones; zi++) {
+		const struct rzone *rz = &rs.zones[zi];
+		struct zrecs *nw = &zr[zi], old = { 0 };
+		struct zdiff df;
+		char **srcs = NULL, *path, why[512];
+		size_t nsrcs = 0;
+		uint32_t oserial = 0, serial;
+		bool has_serial;
+		int r;
+
+		if (nw->n == 0)
+			continue;
+		nzones++;
+		qsort(nw->v, nw->n, sizeof(*nw->v), irec_cmp);
+		for (size_t k = 0; k < nspecs; k++) {
+			if (fed[zi * nspecs + k]) {
+				srcs = xreallocarray(srcs, nsrcs + 1, sizeof(*srcs));
+				srcs[nsrcs++] = (char *)(uintptr_t)spec_path(specs[k]);
+			}
+		}
+
+		xasprintf(&path, "%s/%s.zone", dir, rz->name);
+		r = zone_read(path, rz->name, rz->apex, &old, &oserial, &has_serial,
+		    why, sizeof(why));
+		if (r == -1) {
+			fprintf(err, "%s: warning: cannot read the existing zone "
+			    "file (%s); it is replaced\n", path, why);
+			zrecs_free(&old, true);
+		}
+		if (old.n > 0)
+			qsort(old.v, old.n, sizeof(*old.v), irec_cmp);
+		zone_diff(&old, nw, &df);
+		sum.total += df.total;
+		sum.added += df.added;
+		sum.changed += df.changed;
+		sum.removed += df.removed;
+
+		if (r == 1 && df.added == 0 && df.changed == 0 && df.removed == 0) {
+			fprintf(out, "%s: %zu record%s, unchanged\n", rz->name,
+			    df.total, df.total == 1 ? "" : "s");
+		} else {
+			serial = next_serial(has_serial, oserial);
+			fprintf(out, "%s: %zu record%s (%zu added, %zu changed, "
+			    "%zu removed), serial %u", rz->name, df.total,
+			    df.total == 1 ? "" : "s", df.added, df.changed,
+			    df.removed, serial);
+			if (dry_run)
+				fprintf(out, ", would write %s\n", path);
+			else if (zone_replace(dir, path, rz->name, serial,
+			    cfg->record_ttl, nw, srcs, nsrcs) != 0) {
+				fprintf(out, "\n");
+				fprintf(err, "%s: cannot write: %s\n", path,
+				    strerror(errno));
+				rc = IMPORT_CANTCREAT;
+			} else {
+				fprintf(out, ", wrote %s\n", path);
+				nwritten++;
+			}
+		}
+		free(path);
+		free(srcs);
+		zrecs_free(&old, true);
+	}
+	fprintf(out, "%zu zone%s, %zu record%s: %zu added, %zu changed, %zu removed%s\n",
+	    nzones, nzones == 1 ? "" : "s", sum.total, sum.total == 1 ? "" : "s",
+	    sum.added, sum.changed, sum.removed,
+	    dry_run ? " (dry run: nothing written)" : "");
+	(void)nwritten;
+done:
+	for (size_t zi = 0; zr != NULL && zi < rs.nzones; zi++)
+		zrecs_free(&zr[zi], false);
+	free(zr);
+	free(fed);
+	recset_clear(&rs);
+	config_free(cfg);
+	diag_clear(&d);
+	return rc;
+}

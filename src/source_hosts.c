@@ -1,1 +1,76 @@
-/* placeholder */
+/*
+ * source_hosts: hosts files ("IP name [alias...]", '#' comments), as the
+ * Azure Migrate docs tell admins to keep on the appliance.
+ *
+ * Only names that fall in a known or configured privatelink zone (directly
+ * or by their public name, such as acct.blob.core.windows.net) are taken;
+ * the rest of a hosts file (localhost, the machine's own names) is skipped
+ * without a word, and so are lines that carry no such name.
+ */
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sources_int.h"
+#include "util.h"
+
+void
+source_hosts_parse(struct source *s, const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	unsigned long line = 0;
+	char *copy = NULL, loc[4096];
+	size_t cap = 0;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
+		char *tok[64], *save = NULL, *t, *hash;
+		int ntok = 0;
+
+		line++;
+		if (n + 1 > cap) {
+			cap = n + 1;
+			copy = xrealloc(copy, cap);
+		}
+		memcpy(copy, p, n);
+		copy[n] = '\0';
+		p += n + (eol != NULL);
+		if ((hash = strchr(copy, '#')) != NULL)
+			*hash = '\0';
+		for (t = strtok_r(copy, " \t\r\f\v", &save); t != NULL;
+		    t = strtok_r(NULL, " \t\r\f\v", &save)) {
+			if (ntok == (int)nitems(tok)) {
+				snprintf(loc, sizeof(loc), "%s:%lu", source_path(s), line);
+				source_error(s, loc, "more than %zu names on one line",
+				    nitems(tok) - 1);
+				break;
+			}
+			tok[ntok++] = t;
+		}
+		if (ntok == 0)
+			continue;
+		snprintf(loc, sizeof(loc), "%s:%lu", source_path(s), line);
+		if (ntok == 1) {
+			source_error(s, loc, "\"%s\" alone: a hosts line is an "
+			    "address followed by names", tok[0]);
+			continue;
+		}
+		for (int i = 1; i < ntok; i++) {
+			const char *addr[1] = { tok[0] };
+			struct source_entry e;
+
+			memset(&e, 0, sizeof(e));
+			e.name = tok[i];
+			e.addrs = addr;
+			e.naddrs = 1;
+			e.ttl = -1;
+			e.loc = loc;
+			e.only_placeable = true;
+			source_add(s, &e);
+		}
+	}
+	free(copy);
+}

@@ -42,40 +42,38 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 	buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
 	while (!feof(fp)) {
 		ldns_rr *rr = NULL;
-		int start = line;
 		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
 		char where[1024];
 		ldns_rdf *owner;
+		/* ldns has counted the newline of the line it just read. */
+		unsigned long at = line > 1 ? (unsigned long)line - 1 : 1;
 
 		if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
 		    s == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
 		if (s == LDNS_STATUS_SYNTAX_INCLUDE) {
-			diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+			diag_add(d, DIAG_ERROR, path, at,
 			    "$INCLUDE is not supported");
 			nerr++;
 			continue;
 		}
 		if (s != LDNS_STATUS_OK) {
-			diag_add(d, DIAG_ERROR, path, (unsigned long)line, "%s",
+			diag_add(d, DIAG_ERROR, path, at, "%s",
 			    ldns_get_errorstr_by_id(s));
 			nerr++;
 			if (nerr > 50)
 				break;
 			continue;
 		}
-		/* ldns counts the lines it consumed; the record began after the
-		 * blank and comment lines before it, which it also counted. */
-		(void)start;
-		snprintf(where, sizeof(where), "%s:%d", path, line);
+		snprintf(where, sizeof(where), "%s:%lu", path, at);
 		owner = ldns_rr_owner(rr);
 		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-			diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+			diag_add(d, DIAG_ERROR, path, at,
 			    "only class IN is supported");
 			nerr++;
 		} else if (!wire_name_under(ldns_rdf_data(owner), apex)) {
 			char *o = ldns_rdf2str(owner);
-			diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+			diag_add(d, DIAG_ERROR, path, at,
 			    "%s is outside the zone %s", o ? o : "?", zone);
 			free(o);
 			nerr++;
@@ -83,18 +81,18 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 			ldns_buffer_clear(buf);
 			if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
 			    ldns_buffer_position(buf) > 65535) {
-				diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+				diag_add(d, DIAG_ERROR, path, at,
 				    "record data too large");
 				nerr++;
 			} else {
 				uint16_t type = (uint16_t)ldns_rr_get_type(rr);
 				if (type == TYPE_SOA) {
 					if (!wire_name_equal(ldns_rdf_data(owner), apex)) {
-						diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+						diag_add(d, DIAG_ERROR, path, at,
 						    "SOA record not at the zone apex");
 						nerr++;
 					} else if (++nsoa > 1) {
-						diag_add(d, DIAG_ERROR, path, (unsigned long)line,
+						diag_add(d, DIAG_ERROR, path, at,
 						    "more than one SOA record");
 						nerr++;
 					}
