@@ -7,6 +7,30 @@
 #include "sources.h"
 #include "util.h"
 
+struct recpool_chunk {
+	struct recpool_chunk *next;
+	size_t used, cap;
+	uint8_t data[];
+};
+
+/* Bytes from the pool, unaligned: names and RDATA are byte strings. */
+static uint8_t *
+pool_alloc(struct recset *rs, size_t n)
+{
+	struct recpool_chunk *c = rs->pool;
+
+	if (c == NULL || c->cap - c->used < n) {
+		size_t cap = n > (1u << 20) ? n : (1u << 20);
+		c = xmalloc(sizeof(*c) + cap);
+		c->used = 0;
+		c->cap = cap;
+		c->next = rs->pool;
+		rs->pool = c;
+	}
+	c->used += n;
+	return c->data + c->used - n;
+}
+
 void
 recset_init(struct recset *rs)
 {
@@ -22,9 +46,11 @@ recset_clear(struct recset *rs)
 		free(rs->zones[i].where);
 	}
 	free(rs->zones);
-	for (size_t i = 0; i < rs->nrecs; i++)
-		free(rs->recs[i].rdata);
 	free(rs->recs);
+	for (struct recpool_chunk *c = rs->pool, *n; c != NULL; c = n) {
+		n = c->next;
+		free(c);
+	}
 	for (size_t i = 0; i < rs->nstrings; i++)
 		free(rs->strings[i]);
 	free(rs->strings);
@@ -108,22 +134,34 @@ recset_add(struct recset *rs, size_t zidx, const uint8_t *owner, uint16_t type,
 {
 	struct rec *r;
 	int olen = wire_name_len(owner, WIRE_NAME_MAX);
+	uint8_t *o, *d;
 
+	if (olen < 1)
+		olen = 1;
 	if (rs->nrecs == rs->caprecs) {
 		rs->caprecs = rs->caprecs ? rs->caprecs * 2 : 256;
 		rs->recs = xreallocarray(rs->recs, rs->caprecs, sizeof(*rs->recs));
 	}
+	/* Records of one owner usually come together: share its copy. */
+	if (rs->nrecs > 0 && memcmp(rs->recs[rs->nrecs - 1].owner, owner, (size_t)olen) == 0 &&
+	    wire_name_len(rs->recs[rs->nrecs - 1].owner, WIRE_NAME_MAX) == olen)
+		o = (uint8_t *)(uintptr_t)rs->recs[rs->nrecs - 1].owner;
+	else {
+		o = pool_alloc(rs, (size_t)olen);
+		wire_name_lower(o, owner, (size_t)olen);
+	}
+	d = pool_alloc(rs, rdlen);
+	memcpy(d, rdata, rdlen);
 	r = &rs->recs[rs->nrecs++];
 	memset(r, 0, sizeof(*r));
-	wire_name_lower(r->owner, owner, olen > 0 ? (size_t)olen : 1);
+	r->owner = o;
 	r->type = type;
 	r->rclass = CLASS_IN;
 	r->ttl = ttl;
 	r->rdlen = rdlen;
-	r->rdata = xmalloc(rdlen);
-	memcpy(r->rdata, rdata, rdlen);
+	r->rdata = d;
 	r->where = recset_intern(rs, where);
-	r->zone = zidx;
+	r->zone = (uint32_t)zidx;
 	return r;
 }
 

@@ -18,15 +18,21 @@
 #include "diag.h"
 #include "wire.h"
 
+/*
+ * One record.  Owner and RDATA live in the recset's pool (freed with it), so
+ * a million records cost a few large allocations, not millions of small ones.
+ */
 struct rec {
-	uint8_t owner[WIRE_NAME_MAX];	/* wire, lower-case, absolute */
-	uint16_t type, rclass;
-	uint32_t ttl;
-	uint16_t rdlen;
-	uint8_t *rdata;			/* owned */
+	const uint8_t *owner;		/* wire, lower-case, absolute */
+	const uint8_t *rdata;
 	const char *where;		/* "file:line" (interned in the recset) */
-	size_t zone;			/* index into recset.zones */
+	uint32_t ttl;
+	uint32_t zone;			/* index into recset.zones */
+	uint16_t type, rclass;
+	uint16_t rdlen;
 };
+
+struct recpool_chunk;
 
 struct rzone {
 	char *name;			/* presentation, lower-case, no trailing dot */
@@ -46,6 +52,7 @@ struct recset {
 	size_t nrecs, caprecs;
 	char **strings;			/* interned "where" strings */
 	size_t nstrings, capstrings;
+	struct recpool_chunk *pool;	/* owners and RDATA */
 };
 
 void recset_init(struct recset *rs);

@@ -1,6 +1,7 @@
 /* server: the main thread: workers, signals, reloads, control, privileges. */
 #include <errno.h>
 #include <grp.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -44,13 +45,20 @@ server_load(const char *path, const struct snapshot *prev, struct diag *d)
 
 	if ((cfg = config_load(path, d)) == NULL)
 		return NULL;
+	struct snapshot *s;
+
 	recset_init(&rs);
 	if (records_load(cfg, &rs, d) != 0) {
 		recset_clear(&rs);
 		config_free(cfg);
+		malloc_trim(0);
 		return NULL;
 	}
-	return snapshot_new(cfg, &rs, prev, d);
+	s = snapshot_new(cfg, &rs, prev, d);
+	/* Loading a large source leaves much freed heap behind: give it back,
+	 * so that steady memory is the snapshot's and not the loader's peak. */
+	malloc_trim(0);
+	return s;
 }
 
 static int

@@ -23,23 +23,30 @@ struct arena {
 	struct arena_chunk *head;
 };
 
+/* N bytes aligned to ALIGN (a power of two). */
 static void *
-arena_alloc(struct arena *a, size_t n)
+arena_get(struct arena *a, size_t n, size_t align)
 {
 	struct arena_chunk *c = a->head;
+	size_t off = c ? (c->used + align - 1) & ~(align - 1) : 0;
 
-	n = (n + 7) & ~(size_t)7;
-	if (c == NULL || c->cap - c->used < n) {
+	if (c == NULL || off + n > c->cap) {
 		size_t cap = n > (1u << 20) ? n : (1u << 20);
 		c = xmalloc(sizeof(*c) + cap);
 		c->used = 0;
 		c->cap = cap;
 		c->next = a->head;
 		a->head = c;
+		off = 0;
 	}
-	void *p = c->data + c->used;
-	c->used += n;
-	return p;
+	c->used = off + n;
+	return c->data + off;
+}
+
+static void *
+arena_alloc(struct arena *a, size_t n)
+{
+	return arena_get(a, n, 8);
 }
 
 static void
@@ -164,7 +171,8 @@ struct szone {
 	size_t nrecords;
 	struct node *nodes;
 	size_t nnodes, capnodes;
-	struct namemap map;		/* owner -> index in nodes */
+	uint32_t *map;			/* open addressing: node index + 1, 0 empty */
+	size_t mapcap;			/* a power of two */
 	const struct rrset *soa;
 };
 
@@ -226,52 +234,82 @@ arena_name(struct arena *a, const uint8_t *name)
 	return p;
 }
 
-/* Canonical order is not needed: records only need grouping by
- * (zone, owner, type), and the hash tables do the lookups. */
-static int
-rec_cmp(const void *a, const void *b)
+/*
+ * Nodes are found through an open-addressed table of node indexes (4 bytes
+ * a slot): the owner names live once, in the nodes themselves.
+ */
+static size_t
+node_slot(const struct szone *z, const uint8_t *name, size_t len)
 {
-	const struct rec *x = *(const struct rec *const *)a;
-	const struct rec *y = *(const struct rec *const *)b;
-	int lx, ly, c;
+	size_t i = (size_t)name_hash(name, len) & (z->mapcap - 1);
 
-	if (x->zone != y->zone)
-		return x->zone < y->zone ? -1 : 1;
-	lx = wire_name_len(x->owner, WIRE_NAME_MAX);
-	ly = wire_name_len(y->owner, WIRE_NAME_MAX);
-	if (lx != ly)
-		return lx < ly ? -1 : 1;
-	if ((c = memcmp(x->owner, y->owner, (size_t)lx)) != 0)
-		return c;
-	if (x->type != y->type)
-		return x->type < y->type ? -1 : 1;
-	if (x->rdlen != y->rdlen)
-		return x->rdlen < y->rdlen ? -1 : 1;
-	return memcmp(x->rdata, y->rdata, x->rdlen);
+	for (;;) {
+		uint32_t v = z->map[i];
+		if (v == 0)
+			return i;
+		const uint8_t *o = z->nodes[v - 1].owner;
+		if (o[0] == name[0] && memcmp(o, name, len) == 0)
+			return i;
+		i = (i + 1) & (z->mapcap - 1);
+	}
 }
 
-static struct node *
+static void
+node_map_grow(struct szone *z, size_t want)
+{
+	size_t cap = 16;
+
+	while (cap < want * 2)
+		cap <<= 1;
+	if (cap <= z->mapcap)
+		return;
+	free(z->map);
+	z->map = xcalloc(cap, sizeof(*z->map));
+	z->mapcap = cap;
+	for (size_t k = 0; k < z->nnodes; k++) {
+		const uint8_t *o = z->nodes[k].owner;
+		size_t i = node_slot(z, o, (size_t)wire_name_len(o, WIRE_NAME_MAX));
+		z->map[i] = (uint32_t)k + 1;
+	}
+}
+
+/* Names are byte strings: no alignment needed. */
+static const uint8_t *
+arena_bytes(struct arena *a, const uint8_t *p, size_t n)
+{
+	uint8_t *d = arena_get(a, n, 1);
+
+	memcpy(d, p, n);
+	return d;
+}
+
+/* The index of the node for OWNER, created (with its empty non-terminals) if need be. */
+static uint32_t
 zone_node_add(struct szone *z, struct arena *a, const uint8_t *owner)
 {
+	size_t len = (size_t)wire_name_len(owner, WIRE_NAME_MAX);
+	size_t slot;
 	uint32_t idx;
 
-	if (namemap_get(&z->map, owner, &idx) == 0)
-		return &z->nodes[idx];
+	if ((z->nnodes + 1) * 2 > z->mapcap)
+		node_map_grow(z, z->nnodes + 1 > 1024 ? (z->nnodes + 1) * 2 : 1024);
+	slot = node_slot(z, owner, len);
+	if (z->map[slot] != 0)
+		return z->map[slot] - 1;
 	if (z->nnodes == z->capnodes) {
 		z->capnodes = z->capnodes ? z->capnodes * 2 : 16;
 		z->nodes = xreallocarray(z->nodes, z->capnodes, sizeof(*z->nodes));
 	}
 	idx = (uint32_t)z->nnodes++;
 	memset(&z->nodes[idx], 0, sizeof(z->nodes[idx]));
-	z->nodes[idx].owner = arena_name(a, owner);
-	namemap_put(&z->map, z->nodes[idx].owner, idx);
+	z->nodes[idx].owner = arena_bytes(a, owner, len);
+	z->map[slot] = idx + 1;
 	/* Empty non-terminals: every name between the owner and the apex
-	 * exists, so that a query for one answers NODATA, not NXDOMAIN.  The
-	 * recursion may move z->nodes, hence the index. */
+	 * exists, so that a query for one answers NODATA, not NXDOMAIN. */
 	const uint8_t *p = wire_name_parent(owner);
 	if (p != NULL && !wire_name_equal(owner, z->apex) && wire_name_under(p, z->apex))
 		zone_node_add(z, a, p);
-	return &z->nodes[idx];
+	return idx;
 }
 
 static uint64_t
@@ -286,52 +324,76 @@ hash_more(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-/* Adds the RRset made of RECS[0..N) (same zone, owner, type) to Z. */
-static void
-zone_add_rrset(struct szone *z, struct arena *a, struct rec *const *recs, size_t n)
+static int
+rec_type_rdata_cmp(const struct rec *x, const struct rec *y)
 {
-	struct node *node = zone_node_add(z, a, recs[0]->owner);
-	struct rrset *old = node->rrsets;
-	struct rrset *rs;
-	uint32_t len = 0, ttl = recs[0]->ttl;
-	size_t i, k = 0;
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	if (x->rdlen != y->rdlen)
+		return x->rdlen < y->rdlen ? -1 : 1;
+	return memcmp(x->rdata, y->rdata, x->rdlen);
+}
 
-	/* Identical records are one record (RFC 2181 5); mixed TTLs in one set
-	 * take the lowest (RFC 2181 5.2). */
-	for (i = 0; i < n; i++) {
-		if (i > 0 && recs[i]->rdlen == recs[i - 1]->rdlen &&
-		    memcmp(recs[i]->rdata, recs[i - 1]->rdata, recs[i]->rdlen) == 0)
-			continue;
-		len += 2u + recs[i]->rdlen;
-		if (recs[i]->ttl < ttl)
-			ttl = recs[i]->ttl;
-		k++;
-	}
-	node->rrsets = arena_alloc(a, sizeof(*rs) * (node->nrrsets + 1u));
+/*
+ * Gives node N its RRsets from RECS[0..K), all of this node.  Identical
+ * records are one record (RFC 2181 5); mixed TTLs in one set take the
+ * lowest (RFC 2181 5.2).
+ */
+static void
+node_fill(struct szone *z, struct arena *a, struct node *node,
+    const struct rec **recs, size_t k)
+{
+	size_t i, j, ntypes = 0;
+
+	/* A node has a handful of records: insertion sort by (type, rdata). */
+	for (i = 1; i < k; i++)
+		for (j = i; j > 0 && rec_type_rdata_cmp(recs[j], recs[j - 1]) < 0; j--) {
+			const struct rec *t = recs[j];
+			recs[j] = recs[j - 1];
+			recs[j - 1] = t;
+		}
+	for (i = 0; i < k; i++)
+		if (i == 0 || recs[i]->type != recs[i - 1]->type)
+			ntypes++;
+	struct rrset *sets = arena_alloc(a, sizeof(*sets) * (node->nrrsets + ntypes));
 	if (node->nrrsets > 0)
-		memcpy(node->rrsets, old, sizeof(*rs) * node->nrrsets);
-	rs = &node->rrsets[node->nrrsets++];
-	rs->type = recs[0]->type;
-	rs->ttl = ttl;
-	rs->count = (uint16_t)(k > 65535 ? 65535 : k);
-	rs->datalen = len;
-	rs->data = arena_alloc(a, len);
-	uint8_t *p = rs->data;
-	for (i = 0; i < n; i++) {
-		if (i > 0 && recs[i]->rdlen == recs[i - 1]->rdlen &&
-		    memcmp(recs[i]->rdata, recs[i - 1]->rdata, recs[i]->rdlen) == 0)
-			continue;
-		p[0] = (uint8_t)(recs[i]->rdlen >> 8);
-		p[1] = (uint8_t)recs[i]->rdlen;
-		memcpy(p + 2, recs[i]->rdata, recs[i]->rdlen);
-		p += 2 + recs[i]->rdlen;
+		memcpy(sets, node->rrsets, sizeof(*sets) * node->nrrsets);
+	node->rrsets = sets;
+	for (i = 0; i < k; i = j) {
+		struct rrset *rs = &sets[node->nrrsets++];
+		uint32_t len = 0, ttl = recs[i]->ttl, n = 0;
+
+		for (j = i; j < k && recs[j]->type == recs[i]->type; j++) {
+			if (j > i && rec_type_rdata_cmp(recs[j], recs[j - 1]) == 0)
+				continue;
+			len += 2u + recs[j]->rdlen;
+			if (recs[j]->ttl < ttl)
+				ttl = recs[j]->ttl;
+			n++;
+		}
+		rs->type = recs[i]->type;
+		rs->ttl = ttl;
+		rs->count = (uint16_t)(n > 65535 ? 65535 : n);
+		rs->datalen = len;
+		rs->data = arena_alloc(a, len);
+		uint8_t *p = rs->data;
+		for (size_t m = i; m < j; m++) {
+			if (m > i && rec_type_rdata_cmp(recs[m], recs[m - 1]) == 0)
+				continue;
+			p[0] = (uint8_t)(recs[m]->rdlen >> 8);
+			p[1] = (uint8_t)recs[m]->rdlen;
+			memcpy(p + 2, recs[m]->rdata, recs[m]->rdlen);
+			p += 2 + recs[m]->rdlen;
+		}
+		/* Summed, so that the order records came in does not matter. */
+		uint64_t h = hash_more(0xcbf29ce484222325ULL, node->owner,
+		    (size_t)wire_name_len(node->owner, WIRE_NAME_MAX));
+		h = hash_more(h, &rs->type, sizeof(rs->type));
+		h = hash_more(h, &rs->ttl, sizeof(rs->ttl));
+		h = hash_more(h, rs->data, rs->datalen);
+		z->content_hash += h ^ (h >> 31);
+		z->nrecords += n;
 	}
-	z->content_hash = hash_more(z->content_hash, node->owner,
-	    (size_t)wire_name_len(node->owner, WIRE_NAME_MAX));
-	z->content_hash = hash_more(z->content_hash, &rs->type, sizeof(rs->type));
-	z->content_hash = hash_more(z->content_hash, &rs->ttl, sizeof(rs->ttl));
-	z->content_hash = hash_more(z->content_hash, rs->data, rs->datalen);
-	z->nrecords += k;
 }
 
 /* Azure private DNS zone defaults (AZURE-DNS.md 3.4). */
@@ -340,12 +402,16 @@ zone_synth_soa_ns(struct szone *z, struct arena *a, uint32_t serial)
 {
 	static const uint8_t mname[] = "\017azureprivatedns\003net";
 	static const uint8_t rname[] = "\024azureprivatedns-host\011microsoft\003com";
-	struct node *apex = zone_node_add(z, a, z->apex);
-	struct rec r, *rp = &r;
+	uint32_t apex = zone_node_add(z, a, z->apex);
+	struct rec r;
+	const struct rec *rp = &r;
 	uint8_t rd[512];
 	size_t l = 0;
+	size_t before;
 
-	if (node_rrset(apex, TYPE_SOA) == NULL) {
+	memset(&r, 0, sizeof(r));
+	r.owner = z->apex;
+	if (node_rrset(&z->nodes[apex], TYPE_SOA) == NULL) {
 		memcpy(rd + l, mname, sizeof(mname));
 		l += sizeof(mname);
 		memcpy(rd + l, rname, sizeof(rname));
@@ -357,26 +423,24 @@ zone_synth_soa_ns(struct szone *z, struct arena *a, uint32_t serial)
 			rd[l++] = (uint8_t)(v[i] >> 8);
 			rd[l++] = (uint8_t)v[i];
 		}
-		memset(&r, 0, sizeof(r));
-		memcpy(r.owner, z->apex, (size_t)wire_name_len(z->apex, WIRE_NAME_MAX));
 		r.type = TYPE_SOA;
 		r.ttl = 3600;
 		r.rdata = rd;
 		r.rdlen = (uint16_t)l;
-		zone_add_rrset(z, a, &rp, 1);
-		z->nrecords--;		/* synthesized records are not counted as data */
+		before = z->nrecords;
+		node_fill(z, a, &z->nodes[apex], &rp, 1);
+		z->nrecords = before;	/* synthesized records are not data */
 	}
-	if (node_rrset(apex, TYPE_NS) == NULL) {
-		memset(&r, 0, sizeof(r));
-		memcpy(r.owner, z->apex, (size_t)wire_name_len(z->apex, WIRE_NAME_MAX));
+	if (node_rrset(&z->nodes[apex], TYPE_NS) == NULL) {
 		r.type = TYPE_NS;
 		r.ttl = 3600;
-		r.rdata = (uint8_t *)(uintptr_t)mname;
+		r.rdata = mname;
 		r.rdlen = sizeof(mname);
-		zone_add_rrset(z, a, &rp, 1);
-		z->nrecords--;
+		before = z->nrecords;
+		node_fill(z, a, &z->nodes[apex], &rp, 1);
+		z->nrecords = before;
 	}
-	z->soa = node_rrset(apex, TYPE_SOA);
+	z->soa = node_rrset(&z->nodes[apex], TYPE_SOA);
 }
 
 static const struct szone *
@@ -415,6 +479,7 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 	struct rec **order;
 	size_t i, j;
 
+
 	atomic_init(&s->refs, 1);
 	s->cfg = cfg;
 	s->nzones = rs->nzones;
@@ -428,7 +493,6 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		z->missing = rs->zones[i].missing;
 		z->multi = rs->zones[i].multi;
 		z->content_hash = 0xcbf29ce484222325ULL;
-		namemap_init(&z->map, 16);
 		namemap_put(&s->zonemap, z->apex, (uint32_t)i);
 		for (j = 0; j < rs->zones[i].ntwins; j++) {
 			uint8_t w[WIRE_NAME_MAX];
@@ -441,18 +505,53 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		}
 	}
 
-	order = xcalloc(rs->nrecs ? rs->nrecs : 1, sizeof(*order));
+	/*
+	 * Linear-time grouping: every record gets its node (a hash lookup),
+	 * then a counting sort by node brings each node's records together.
+	 * Pre-sizing the node tables from the record counts avoids rehashing.
+	 */
+	size_t *per_zone = xcalloc(s->nzones ? s->nzones : 1, sizeof(*per_zone));
 	for (i = 0; i < rs->nrecs; i++)
-		order[i] = &rs->recs[i];
-	qsort(order, rs->nrecs, sizeof(*order), rec_cmp);
-	for (i = 0; i < rs->nrecs; i = j) {
-		for (j = i + 1; j < rs->nrecs; j++)
-			if (order[j]->zone != order[i]->zone ||
-			    order[j]->type != order[i]->type ||
-			    !wire_name_equal(order[j]->owner, order[i]->owner))
-				break;
-		zone_add_rrset(&s->zones[order[i]->zone], &s->arena, order + i, j - i);
+		per_zone[rs->recs[i].zone]++;
+	for (i = 0; i < s->nzones; i++) {
+		struct szone *z = &s->zones[i];
+		z->capnodes = per_zone[i] + 16;
+		z->nodes = xcalloc(z->capnodes, sizeof(*z->nodes));
+		node_map_grow(z, per_zone[i] + 16);
+		zone_node_add(z, &s->arena, z->apex);
 	}
+	free(per_zone);
+	uint32_t *nodeof = xcalloc(rs->nrecs ? rs->nrecs : 1, sizeof(*nodeof));
+	for (i = 0; i < rs->nrecs; i++)
+		nodeof[i] = zone_node_add(&s->zones[rs->recs[i].zone], &s->arena,
+		    rs->recs[i].owner);
+	size_t *base = xcalloc(s->nzones + 1, sizeof(*base));
+	for (i = 0; i < s->nzones; i++)
+		base[i + 1] = base[i] + s->zones[i].nnodes;
+	size_t *start = xcalloc(base[s->nzones] + 1, sizeof(*start));
+	for (i = 0; i < rs->nrecs; i++)
+		start[base[rs->recs[i].zone] + nodeof[i] + 1]++;
+	for (i = 0; i < base[s->nzones]; i++)
+		start[i + 1] += start[i];
+	order = xcalloc(rs->nrecs ? rs->nrecs : 1, sizeof(*order));
+	size_t *fill = xcalloc(base[s->nzones] + 1, sizeof(*fill));
+	for (i = 0; i < rs->nrecs; i++) {
+		size_t g = base[rs->recs[i].zone] + nodeof[i];
+		order[start[g] + fill[g]++] = &rs->recs[i];
+	}
+	free(fill);
+	free(nodeof);
+	for (size_t zi = 0; zi < s->nzones; zi++) {
+		struct szone *z = &s->zones[zi];
+		for (size_t ni = 0; ni < z->nnodes; ni++) {
+			size_t g = base[zi] + ni;
+			if (start[g + 1] > start[g])
+				node_fill(z, &s->arena, &z->nodes[ni],
+				    (const struct rec **)order + start[g], start[g + 1] - start[g]);
+		}
+	}
+	free(start);
+	free(base);
 	free(order);
 
 	for (i = 0; i < s->nzones; i++) {
@@ -510,7 +609,7 @@ snapshot_unref(struct snapshot *s)
 	for (size_t i = 0; i < s->nzones; i++) {
 		free(s->zones[i].name);
 		free(s->zones[i].nodes);
-		namemap_clear(&s->zones[i].map);
+		free(s->zones[i].map);
 	}
 	free(s->zones);
 	namemap_clear(&s->zonemap);
@@ -620,11 +719,13 @@ size_t szone_nrecords(const struct szone *z) { return z->nrecords; }
 const struct node *
 szone_node(const struct szone *z, const uint8_t *name)
 {
+	int len = wire_name_len(name, WIRE_NAME_MAX);
 	uint32_t v;
 
-	if (namemap_get(&z->map, name, &v) != 0)
+	if (len < 0 || z->mapcap == 0)
 		return NULL;
-	return &z->nodes[v];
+	v = z->map[node_slot(z, name, (size_t)len)];
+	return v ? &z->nodes[v - 1] : NULL;
 }
 
 const struct rrset *

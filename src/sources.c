@@ -1081,10 +1081,8 @@ sources_finish(const struct config *cfg, struct recset *rs, struct diag *d)
 
 	/* Drop the merged repeats, keeping the order of the rest. */
 	for (i = j = 0; i < rs->nrecs; i++) {
-		if (drop[i]) {
-			free(rs->recs[i].rdata);
-			continue;
-		}
+		if (drop[i])
+			continue;	/* its bytes stay in the pool until the recset goes */
 		if (i != j)
 			rs->recs[j] = rs->recs[i];
 		j++;
