@@ -408,6 +408,9 @@ zone_synth_soa_ns(struct szone *z, struct arena *a, uint32_t serial)
 	uint8_t rd[512];
 	size_t l = 0;
 	size_t before;
+	/* Synthesized records are not data: they count neither as records
+	 * nor in the content hash (which decides whether the serial moves). */
+	uint64_t hash = z->content_hash;
 
 	memset(&r, 0, sizeof(r));
 	r.owner = z->apex;
@@ -441,6 +444,7 @@ zone_synth_soa_ns(struct szone *z, struct arena *a, uint32_t serial)
 		z->nrecords = before;
 	}
 	z->soa = node_rrset(&z->nodes[apex], TYPE_SOA);
+	z->content_hash = hash;
 }
 
 static const struct szone *
