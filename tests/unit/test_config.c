@@ -262,7 +262,7 @@ test_key_table(void **state)
 			assert_false(strcmp(o->section, k->section) == 0 &&
 			    strcmp(o->name, k->name) == 0);
 	}
-	assert_int_equal(n, 34);
+	assert_int_equal(n, 45);
 }
 
 static void
@@ -471,6 +471,39 @@ test_log_and_control_sections(void **state)
 }
 
 static void
+test_doctor_section(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[doctor]\nexpect_subnets = 10.1.0.0/16 10.2.3.7, fd00::/8\n");
+	assert_int_equal(cfg->nexpect_subnets, 3);
+	assert_string_equal(cstr(&cfg->expect_subnets[0]), "10.1.0.0/16");
+	assert_string_equal(cstr(&cfg->expect_subnets[1]), "10.2.3.7/32");
+	assert_string_equal(cstr(&cfg->expect_subnets[2]), "fd00::/8");
+	config_free(cfg);
+
+	/* Default and empty: any private address. */
+	cfg = load_ok("[doctor]\nexpect_subnets =\n");
+	assert_null(cfg->expect_subnets);
+	assert_int_equal(cfg->nexpect_subnets, 0);
+	config_free(cfg);
+	cfg = config_new();
+	assert_null(cfg->expect_subnets);
+	assert_int_equal(cfg->nexpect_subnets, 0);
+	config_free(cfg);
+
+	assert_load_fails("[doctor]\n"
+	    "expect_subnets = 10.1.0.0/16, 10.300.0.0/16\n"
+	    "expect = 10.0.0.0/8\n"
+	    "[doctor \"x\"]\n",
+	    "pldns.ini:2: bad value for expect_subnets: \"10.300.0.0/16\": not an "
+	    "IP address\n"
+	    "pldns.ini:3: unknown key \"expect\" in [doctor]\n"
+	    "pldns.ini:4: [doctor] takes no name");
+}
+
+static void
 test_forward_sections(void **state)
 {
 	struct config *cfg = load_ok(
@@ -547,6 +580,93 @@ test_zone_sections(void **state)
 
 	assert_null(config_zone(cfg, "privatelink.vaultcore.azure.net."));
 	assert_null(config_zone(cfg, "other.example"));
+	config_free(cfg);
+}
+
+/* Zone transfer keys: [zone] allow_transfer, notify, primary, key; [key];
+ * [server] state_dir and the secondary zone file. */
+static void
+test_transfer_keys(void **state)
+{
+	struct config *cfg;
+	const struct zone_conf *z;
+	const struct key_conf *k;
+	char *f;
+
+	(void)state;
+	cfg = load_ok(
+	    "[zone \"a.example\"]\n"
+	    "allow_transfer = 127.0.0.0/8, ::1 192.0.2.7\n"
+	    "notify = 192.0.2.1, [2001:db8::1]:5300\n"
+	    "key = XFR-Key.\n"
+	    "[zone \"b.example\"]\n"
+	    "primary = 192.0.2.10:5353 192.0.2.11\n"
+	    "key = other\n"
+	    "[key \"xfr-key\"]\n"
+	    "secret = c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=\n"
+	    "[key \"other\"]\n"
+	    "algorithm = HMAC-SHA512\n"
+	    "secret = AAEC/w==\n");
+
+	z = config_zone(cfg, "a.example");
+	assert_int_equal(z->nallow_transfer, 3);
+	assert_string_equal(cstr(&z->allow_transfer[0]), "127.0.0.0/8");
+	assert_string_equal(cstr(&z->allow_transfer[1]), "::1/128");
+	assert_string_equal(cstr(&z->allow_transfer[2]), "192.0.2.7/32");
+	assert_int_equal(z->nnotify, 2);
+	assert_string_equal(astr(&z->notify[0]), "192.0.2.1:53");
+	assert_string_equal(astr(&z->notify[1]), "[2001:db8::1]:5300");
+	assert_int_equal(z->nprimaries, 0);
+	assert_null(z->primaries);
+	assert_string_equal(z->key, "xfr-key");
+	assert_null(z->file);
+
+	z = config_zone(cfg, "b.example");
+	assert_int_equal(z->nallow_transfer, 0);
+	assert_null(z->allow_transfer);
+	assert_int_equal(z->nnotify, 0);
+	assert_int_equal(z->nprimaries, 2);
+	assert_string_equal(astr(&z->primaries[0]), "192.0.2.10:5353");
+	assert_string_equal(astr(&z->primaries[1]), "192.0.2.11:53");
+	assert_string_equal(z->key, "other");
+	/* Not transferred yet: no file. */
+	assert_null(z->file);
+
+	assert_int_equal(cfg->nkeys, 2);
+	k = config_key(cfg, "xfr-key");
+	assert_non_null(k);
+	assert_ptr_equal(k, &cfg->keys[0]);
+	assert_int_equal(k->algorithm, KEY_HMAC_SHA256);
+	assert_string_equal(k->secret, "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I=");
+	assert_int_equal(k->secret_len, 32);
+	assert_memory_equal(k->secret_bin, "secret-secret-secret-secret-secr", 32);
+	assert_string_equal(k->where, "pldns.ini:8");
+	k = config_key(cfg, "other");
+	assert_int_equal(k->algorithm, KEY_HMAC_SHA512);
+	assert_int_equal(k->secret_len, 4);
+	assert_memory_equal(k->secret_bin, "\x00\x01\x02\xff", 4);
+	assert_null(config_key(cfg, "nokey"));
+
+	/* state_dir: next to the configuration unless given. */
+	assert_string_equal(cfg->state_dir, tpath("secondary"));
+	f = config_secondary_file(cfg, z);
+	assert_string_equal(f, tpath("secondary/b.example.zone"));
+	free(f);
+	config_free(cfg);
+
+	/* Once the file exists, the zone is read from it. */
+	assert_int_equal(mkdir("st", 0755), 0);
+	write_file("st/b.example.zone", "");
+	cfg = load_ok("[server]\nstate_dir = st\n"
+	    "[zone \"b.example\"]\nprimary = 192.0.2.10\n");
+	assert_string_equal(cfg->state_dir, tpath("st"));
+	assert_string_equal(config_zone(cfg, "b.example")->file,
+	    tpath("st/b.example.zone"));
+	config_free(cfg);
+
+	cfg = config_new();
+	assert_null(cfg->state_dir);
+	assert_int_equal(cfg->nkeys, 0);
 	config_free(cfg);
 }
 
@@ -1138,6 +1258,57 @@ test_err_missing_files(void **state)
 }
 
 static void
+test_err_transfer_keys(void **state)
+{
+	char expect[2 * PATH_MAX + 2048];
+
+	(void)state;
+	snprintf(expect, sizeof(expect),
+	    "pldns.ini:2: bad value for allow_transfer: \"10.0.0.0/33\": prefix "
+	    "length out of range (0..32)\n"
+	    "pldns.ini:3: bad value for notify: \"192.0.2.1:0\": port out of range "
+	    "(1..65535)\n"
+	    "pldns.ini:4: bad value for primary: the list is empty\n"
+	    "pldns.ini:5: bad value for key: \"no key\": only letters, digits, '-' "
+	    "and '_' may form a label\n"
+	    "pldns.ini:9: cannot read %s/b.zone: No such file or directory\n"
+	    "pldns.ini:9: [zone \"b.example\"]: file and primary exclude each other "
+	    "(a secondary zone is kept in state_dir)\n"
+	    "pldns.ini:11: bad value for algorithm: \"hmac-md5\" is not one of "
+	    "hmac-sha256, hmac-sha1, hmac-sha224, hmac-sha384, hmac-sha512\n"
+	    "pldns.ini:12: bad value for secret: \"not base64!\" is not base64\n"
+	    "pldns.ini:14: bad value for secret: the secret is empty\n"
+	    "pldns.ini:15: [key \"k3\"]: secret is required\n"
+	    "pldns.ini:17: [key] needs a name, as in [key \"example.com\"]\n"
+	    "pldns.ini:18: duplicate section [key \"k1\"] (first on line 10)\n"
+	    "pldns.ini:21: bad value for secret: \"YWJ=\" is not base64\n"
+	    "pldns.ini:7: bad value for key: no [key \"missing\"] section", tmpdir);
+	assert_load_fails(
+	    "[zone \"a.example\"]\n"
+	    "allow_transfer = 10.0.0.0/33\n"
+	    "notify = 192.0.2.1:0\n"
+	    "primary =\n"
+	    "key = no key\n"
+	    "[zone \"b.example\"]\n"
+	    "key = missing\n"
+	    "primary = 192.0.2.1\n"
+	    "file = b.zone\n"
+	    "[key \"k1\"]\n"
+	    "algorithm = hmac-md5\n"
+	    "secret = not base64!\n"
+	    "[key \"k2\"]\n"
+	    "secret =\n"
+	    "[key \"k3\"]\n"
+	    "algorithm = hmac-sha1\n"
+	    "[key]\n"
+	    "[key \"k1\"]\n"
+	    "secret = YWJj\n"
+	    "[key \"k4\"]\n"
+	    "secret = YWJ=\n",
+	    expect);
+}
+
+static void
 test_err_twin_names(void **state)
 {
 	(void)state;
@@ -1223,8 +1394,10 @@ main(void)
 		T(test_cache_section),
 		T(test_records_section),
 		T(test_log_and_control_sections),
+		T(test_doctor_section),
 		T(test_forward_sections),
 		T(test_zone_sections),
+		T(test_transfer_keys),
 		T(test_booleans),
 		T(test_file_syntax),
 		T(test_long_lines),
@@ -1253,6 +1426,7 @@ main(void)
 		T(test_err_section_headers),
 		T(test_err_syntax),
 		T(test_err_missing_files),
+		T(test_err_transfer_keys),
 		T(test_err_twin_names),
 		T(test_err_cross_checks),
 		T(test_err_many_together),

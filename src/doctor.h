@@ -1,0 +1,197 @@
+/*
+ * doctor: "pldns doctor", the DNS part of Microsoft's "troubleshoot network
+ * connectivity" steps for private endpoints as one command.
+ *
+ * pldns knows every record it should serve (the sources of its
+ * configuration), so the doctor asks the running pldns (UDP and TCP) for each
+ * privatelink name and its public twin, asks the upstreams for the public
+ * name, checks each address (private range, [doctor] expect_subnets,
+ * duplicates), the infrastructure (listen addresses, upstreams, this
+ * machine's resolver) and the Azure Migrate set, and reports findings.
+ *
+ * This header exposes the pure parts (judging a reply, the Migrate set,
+ * output) so that they can be tested without a network; doctor_main() in
+ * verbs.h does the querying.  doc/doctor.md documents the checks and the
+ * JSON keys; the check names and keys here are part of that contract.
+ */
+#ifndef PLDNS_DOCTOR_H
+#define PLDNS_DOCTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "azure_zones.h"
+
+enum doctor_status { DOCTOR_OK, DOCTOR_WARNING, DOCTOR_PROBLEM };
+
+/* One line of the report.  Every string is owned by the report; any but
+ * CHECK may be NULL ("not applicable", null in JSON). */
+struct doctor_finding {
+	char *check;		/* stable check name: "privatelink", "public", ... */
+	enum doctor_status status;
+	char *zone;		/* the privatelink zone; NULL for infrastructure */
+	char *name;		/* the name (or address) the check is about */
+	char *server;		/* "addr:port" that was asked */
+	char *expected;
+	char *got;
+	char *hint;		/* the fix, in the admin's terms; NULL when ok */
+	char *where;		/* "file:line" of the record in the sources */
+	int rtt_ms;		/* round trip time, -1 when none */
+};
+
+struct doctor_report {
+	struct doctor_finding *f;
+	size_t n, cap;
+};
+
+void doctor_report_init(struct doctor_report *r);
+void doctor_report_clear(struct doctor_report *r);
+
+/* Appends a finding (strings copied; NULL allowed but for CHECK) and
+ * returns it, so that the caller may set server, where and rtt_ms (with
+ * doctor_set()).  The pointer is valid until the next doctor_add(). */
+struct doctor_finding *doctor_add(struct doctor_report *r, const char *check,
+    enum doctor_status status, const char *zone, const char *name,
+    const char *expected, const char *got, const char *hint);
+
+/* Replaces the string *FIELD of a finding with a copy of S (NULL clears). */
+void doctor_set(char **field, const char *s);
+
+/* Counts findings by status (any pointer may be NULL). */
+void doctor_count(const struct doctor_report *r, size_t *ok, size_t *warnings,
+    size_t *problems);
+
+/* 0 when no finding is a problem (warnings allowed), 1 otherwise. */
+int doctor_exit_status(const struct doctor_report *r);
+
+/*
+ * Orders the findings for output: infrastructure (zone NULL) first, then
+ * one group per zone in the order zones first appear; the order inside a
+ * group is kept.
+ */
+void doctor_sort(struct doctor_report *r);
+
+/* The findings as a JSON array (see doc/doctor.md), pretty-printed with a
+ * final newline.  Caller frees. */
+char *doctor_json(const struct doctor_report *r);
+
+/* The table (✓ / ✗ / ! check name expected got hint) grouped by zone, then
+ * the summary line "N checks: N ok, N problems, N warnings". */
+void doctor_print_table(const struct doctor_report *r, FILE *f);
+
+/* The summary line without newline, into BUF. */
+const char *doctor_summary(const struct doctor_report *r, char *buf, size_t len);
+
+/* ---- replies and verdicts ---- */
+
+#define DOCTOR_MAX_ADDRS	16
+#define DOCTOR_MAX_CHAIN	16
+
+enum doctor_outcome {
+	DOCTOR_ANSWER,		/* a reply came (any RCODE) */
+	DOCTOR_TIMEOUT,		/* no reply in time */
+	DOCTOR_CLOSED,		/* port closed: ICMP unreachable or TCP reset */
+	DOCTOR_NETERR,		/* another socket error (text in error) */
+	DOCTOR_BADREPLY		/* a reply that could not be parsed */
+};
+
+struct doctor_ip {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network order */
+};
+
+/* What one query gave. */
+struct doctor_reply {
+	enum doctor_outcome outcome;
+	int rcode;		/* DOCTOR_ANSWER only */
+	bool tc;
+	unsigned rtt_ms;
+	struct doctor_ip addrs[DOCTOR_MAX_ADDRS];	/* A and AAAA of the answer */
+	size_t naddrs;
+	/* CNAME targets of the answer in message order: presentation,
+	 * lower-case, without trailing dot */
+	char chain[DOCTOR_MAX_CHAIN][AZURE_NAME_MAX];
+	size_t nchain;
+	char error[96];		/* DOCTOR_NETERR / DOCTOR_BADREPLY */
+};
+
+/*
+ * Reads the reply PKT/LEN to the query with ID for QNAME (wire) and QTYPE
+ * into R.  Returns -1 when it is not a reply to that query (wrong ID or
+ * question: to be ignored), else 0 with R->outcome DOCTOR_ANSWER, or
+ * DOCTOR_BADREPLY when the message is malformed.
+ */
+int doctor_reply_parse(const uint8_t *pkt, size_t len, uint16_t id,
+    const uint8_t *qname, uint16_t qtype, struct doctor_reply *r);
+
+/* Status, got and hint of one check. */
+struct doctor_verdict {
+	enum doctor_status status;
+	char got[512];
+	char hint[768];		/* "" when none */
+};
+
+/* "10.1.0.5, fd00::5" into BUF. */
+const char *doctor_ips_str(const struct doctor_ip *ips, size_t n, char *buf,
+    size_t len);
+
+/* True when the two lists hold the same addresses (as sets). */
+bool doctor_ips_same(const struct doctor_ip *a, size_t na,
+    const struct doctor_ip *b, size_t nb);
+
+/*
+ * Judges the reply of pldns at SERVER over TRANSPORT ("udp", "tcp") for a
+ * record whose addresses should be WANT: the privatelink name itself, or
+ * (PUBLIC_NAME) its public twin.
+ */
+void doctor_judge_pldns(const struct doctor_ip *want, size_t nwant,
+    bool public_name, const char *server, const char *transport,
+    const struct doctor_reply *r, struct doctor_verdict *v);
+
+/*
+ * Judges an upstream's reply for the public name of a record whose
+ * privatelink name is PLNAME and addresses WANT: does the public chain
+ * reach PLNAME, does the upstream already give a private address, or
+ * another one.  SOFT_NO_CNAME downgrades "no privatelink CNAME" to a
+ * warning (Site Recovery, whose record names are not published that way).
+ */
+void doctor_judge_upstream(const struct doctor_ip *want, size_t nwant,
+    const char *plname, bool soft_no_cname, const struct doctor_reply *r,
+    struct doctor_verdict *v);
+
+/* Judges one address of a record: private range, inside SUBNETS when
+ * NSUBNETS > 0.  Sets EXPECTED (LEN bytes) too. */
+void doctor_judge_address(const struct doctor_ip *ip,
+    const struct pl_cidr *subnets, size_t nsubnets, char *expected, size_t len,
+    struct doctor_verdict *v);
+
+/*
+ * The public name of the privatelink name PLNAME in ZONE through the twin
+ * suffix TWIN (acct.privatelink.blob.core.windows.net ->
+ * acct.blob.core.windows.net) into OUT (AZURE_NAME_MAX).  -1 when PLNAME is
+ * not strictly below ZONE or the result is too long.
+ */
+int doctor_public_name(const char *plname, const char *zone, const char *twin,
+    char *out);
+
+/*
+ * Splits a Site Recovery record name "{vault}-asr-pod01-{type}-.{geo}.ZONE"
+ * into its vault ID, type and geo code (each at most 63 characters + NUL).
+ * Returns 0, or -1 when NAME does not have that form.
+ */
+int doctor_asr_split(const char *name, char *vault, char *type, char *geo);
+
+/*
+ * The Azure Migrate checks over every record name NAMES (privatelink,
+ * presentation, lower-case, no trailing dot): for each cloud whose Migrate
+ * or Site Recovery zone has records, the four Migrate zones have records
+ * (key vault and storage account included); each Site Recovery vault has
+ * all five names (id1, prot2, rcm1, srs1, tel1).  Findings go to R.
+ */
+void doctor_check_migrate(struct doctor_report *r, const char *const *names,
+    size_t n);
+
+#endif
