@@ -17,6 +17,11 @@
  * Entries past their TTL are served only as stale (RFC 8767) when asked, for
  * up to STALE_MAX seconds, with every TTL set to 30.
  * Memory is bounded by SIZE bytes (entry overhead included); CLOCK eviction.
+ *
+ * The CD bit is part of the key too: an answer fetched with checking
+ * disabled must not reach clients that left it on.  A copied response keeps
+ * the question octets of the query that filled the entry, so its qname case
+ * may differ from the client's (same length: the caller can copy it over).
  */
 #ifndef PLDNS_CACHE_H
 #define PLDNS_CACHE_H
