@@ -400,6 +400,19 @@ dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
 	return pre + tl;
 }
 
+/* True when upstream's RR owner lies inside a local zone (any case). */
+static bool
+owner_is_local(const struct snapshot *s, const uint8_t *owner)
+{
+	uint8_t low[WIRE_NAME_MAX];
+	int l = wire_name_len(owner, WIRE_NAME_MAX);
+
+	if (l < 0)
+		return true;	/* unreadable: treat as untrusted */
+	wire_name_lower(low, owner, (size_t)l);
+	return snapshot_find_zone(s, low) != NULL;
+}
+
 /* True when the upstream answer has a CNAME (not yet used) owned by NAME. */
 static bool
 upstream_cname(const uint8_t *resp, const struct answer_scratch *sc, int n,
@@ -567,7 +580,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 		for (i = 0; i < n; i++) {
 			const struct wire_rr *rr = &sc->rrs[i];
 			if (sc->section[i] != 2 || rr->type == TYPE_OPT ||
-			    snapshot_find_zone(s, rr->owner) != NULL)
+			    owner_is_local(s, rr->owner))
 				continue;
 			copy_rr(&ab, resp, rlen, sc, i, 2);
 		}
@@ -575,7 +588,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			const struct wire_rr *rr = &sc->rrs[i];
 			if (sc->section[i] != 3 || rr->type == TYPE_OPT ||
 			    rr->type == 250 /* TSIG */ ||
-			    snapshot_find_zone(s, rr->owner) != NULL)
+			    owner_is_local(s, rr->owner))
 				continue;
 			copy_rr(&ab, resp, rlen, sc, i, 3);
 		}

@@ -476,6 +476,24 @@ test_upstream_passthrough(void **state)
 }
 
 static void
+test_upstream_local_owner_any_case(void **state)
+{
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	static const char *const ns[] = {
+		"acct.PRIVATELINK.Blob.core.windows.net. 300 IN A 203.0.113.66", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, ns);
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "www.example.com", TYPE_A, resp, rl, &info);
+
+	/* Upstream data about a local name is dropped whatever its case
+	 * (found by fuzzing). */
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+}
+
+static void
 test_upstream_spliced(void **state)
 {
 	static const char *const an[] = {
@@ -631,6 +649,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fallback_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_passthrough, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_local_owner_any_case, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_spliced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_missing_nxdomain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_missing_fallback, setup, teardown),
