@@ -45,6 +45,8 @@ struct tcp_conn {
 	unsigned nqueries;
 	bool closed;			/* socket gone; freed when pending is 0 */
 	bool draining;			/* query limit reached: close when answered */
+	struct event partial;		/* a started message must complete in time */
+	bool partial_set;
 };
 
 /* A query waiting for an upstream answer. */
@@ -231,6 +233,8 @@ conn_free(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
 
+	if (c->partial_set)
+		event_del(&c->partial);
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
 		conn_release(&c->peer.ss);
@@ -253,6 +257,10 @@ conn_close(struct tcp_conn *c)
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 		conn_release(&c->peer.ss);
+	}
+	if (c->partial_set) {
+		event_del(&c->partial);
+		c->partial_set = false;
 	}
 	c->closed = true;
 	if (c->pending == 0)
@@ -695,6 +703,37 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * A client that starts a message must finish it within tcp_idle_ms: the
+ * idle timeout alone restarts with every byte, which a slow drip
+ * (slowloris) would use to hold a connection for ever.
+ */
+static void
+tcp_partial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	c->partial_set = false;
+	c->w->m.tcp_idle_closed++;
+	conn_close(c);
+}
+
+static void
+tcp_partial_arm(struct tcp_conn *c, bool incomplete)
+{
+	const struct config *cfg = snapshot_config(c->w->snap);
+	struct timeval tv = { cfg->tcp_idle_ms / 1000, (cfg->tcp_idle_ms % 1000) * 1000 };
+
+	if (incomplete && !c->partial_set) {
+		evtimer_assign(&c->partial, c->w->base, tcp_partial_cb, c);
+		evtimer_add(&c->partial, &tv);
+		c->partial_set = true;
+	} else if (!incomplete && c->partial_set) {
+		event_del(&c->partial);
+		c->partial_set = false;
+	}
+}
+
 static void
 tcp_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -705,10 +744,12 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 
 	while (!c->closed && !c->draining) {
 		uint8_t lenb[2];
-		size_t len;
+		size_t len, have = evbuffer_get_length(in);
 
-		if (evbuffer_get_length(in) < 2)
+		if (have < 2) {
+			tcp_partial_arm(c, have > 0);
 			return;
+		}
 		evbuffer_copyout(in, lenb, 2);
 		len = wire_get_u16(lenb);
 		if (len < WIRE_HDR_LEN) {
@@ -716,8 +757,10 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 			conn_close(c);
 			return;
 		}
-		if (evbuffer_get_length(in) < 2 + len)
+		if (have < 2 + len) {
+			tcp_partial_arm(c, true);
 			return;
+		}
 		evbuffer_drain(in, 2);
 		evbuffer_remove(in, w->tcpin, len);
 		c->nqueries++;
@@ -729,6 +772,8 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 		}
 	}
+	if (!c->closed)
+		tcp_partial_arm(c, false);
 }
 
 static void
