@@ -1,12 +1,30 @@
 #!/bin/sh
-# Builds pldns with warnings as errors under AddressSanitizer and UBSan in
-# ./build-check and runs every test (unit and system).  Ends with one line:
-# "N passed, N failed".  Exit status 0 only when nothing failed.
+# Builds pldns and runs every test, as CI does:
+#   1. unit and system tests ("make check") in ./build-check, built with
+#      warnings as errors under AddressSanitizer and UBSan;
+#   2. the system tests again under valgrind (no leaks, no invalid reads)
+#      in ./build-valgrind, built without sanitizers;
+#   3. with CI=true (or PLDNS_FUZZ_SECONDS=N), every libFuzzer harness for
+#      60 s (N s) each; a harness that ran without a crash counts as passed.
+# Ends with one line: "N passed, N failed".  Exit status 0 only when
+# nothing failed.  PLDNS_VALGRIND=0 skips step 2.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-contrib/deps.sh test
+fuzz_seconds=${PLDNS_FUZZ_SECONDS:-}
+if [ -z "$fuzz_seconds" ] && [ "${CI:-}" = true ]; then fuzz_seconds=60; fi
+if [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" != 0 ]; then
+	contrib/deps.sh fuzz
+else
+	contrib/deps.sh test
+fi
 [ -x configure ] || autoreconf -fi
+
+pass=0
+fail=0
+add() { pass=$((pass + $1)); fail=$((fail + $2)); }
+
+# 1. make check under ASan + UBSan
 mkdir -p build-check
 cd build-check
 [ -f Makefile ] || ../configure --enable-werror --enable-sanitizers
@@ -16,17 +34,55 @@ make -j2 check
 status=$?
 set -e
 log=test-suite.log
-if [ ! -f "$log" ]; then
-	echo "0 passed, 1 failed"
-	exit 1
-fi
 count() { sed -n "s/^# $1: *\([0-9]*\)/\1/p" "$log" | head -n 1; }
-pass=$(count PASS)
-fail=$(( $(count FAIL) + $(count ERROR) + $(count XPASS) ))
-if [ "$fail" -gt 0 ] || [ "$status" -ne 0 ]; then
-	# Show what failed, so a CI log alone explains the failure.
-	grep -E '^(not ok|Bail out|# )' tests/*/*.log 2>/dev/null | grep -v '^.*# (PASS|SKIP)' | head -n 80 || true
-	[ "$fail" -gt 0 ] || fail=1
+if [ -f "$log" ]; then
+	p=$(count PASS)
+	f=$(( $(count FAIL) + $(count ERROR) + $(count XPASS) ))
+	[ "$status" -eq 0 ] || [ "$f" -gt 0 ] || f=1
+	add "${p:-0}" "$f"
+	if [ "$f" -gt 0 ]; then
+		# Show what failed, so a CI log alone explains the failure.
+		grep -hE '^(not ok|Bail out|#   |# [a-z])' tests/*/*.log 2>/dev/null | head -n 120 || true
+	fi
+else
+	add 0 1
 fi
+cd "$top"
+
+# 2. system tests under valgrind
+if [ "${PLDNS_VALGRIND:-1}" != 0 ]; then
+	mkdir -p build-valgrind
+	cd build-valgrind
+	[ -f Makefile ] || ../configure --enable-werror
+	make -j2 pldns
+	set +e
+	PLDNS_BIN="$top/tests/system/valgrind-pldns" PLDNS_VALGRIND_BIN="$PWD/pldns" \
+	    PLDNS_TIME_SCALE=10 PLDNS_START_TIMEOUT=60 \
+	    sh "$top/tests/system/run_system_tests.sh" test_core.py test_split.py \
+	    test_reload.py > valgrind.tap 2>&1
+	set -e
+	p=$(grep -c '^ok ' valgrind.tap || true)
+	f=$(grep -cE '^(not ok|Bail out)' valgrind.tap || true)
+	[ "$p" -gt 0 ] || f=$((f + 1))
+	echo "valgrind: $p passed, $f failed (build-valgrind/valgrind.tap)"
+	grep -E '^(not ok|Bail out|#   )' valgrind.tap | head -n 60 || true
+	add "$p" "$f"
+	cd "$top"
+fi
+
+# 3. fuzzing
+if [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" != 0 ]; then
+	cd build-check
+	set +e
+	make fuzz FUZZ_SECONDS="$fuzz_seconds" FUZZ_OUT="$top/build-fuzz" > fuzz.log 2>&1
+	set -e
+	sed -n '/^harness /,$p' fuzz.log
+	p=$(grep -cE '^[a-z]+ +[0-9]+ +[0-9]+ +ok$' fuzz.log || true)
+	f=$(grep -cE '^[a-z]+ +.*CRASH' fuzz.log || true)
+	[ "$p" -gt 0 ] || f=$((f + 1))
+	add "$p" "$f"
+	cd "$top"
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

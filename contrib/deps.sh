@@ -1,17 +1,19 @@
 #!/bin/sh
 # Installs the Debian 12 packages pldns needs to build and test, when missing.
-# Usage: contrib/deps.sh [build|test|bench]   (default: test)
+# Usage: contrib/deps.sh [build|test|fuzz|bench]   (default: test)
 set -e
 what=${1:-test}
 build="autoconf automake make gcc pkg-config libldns-dev libevent-dev libssl-dev
  libinih-dev libjansson-dev libcsv-dev"
-test="$build libcmocka-dev python3 python3-dnspython ldnsutils dnsutils"
+test="$build libcmocka-dev python3 python3-dnspython ldnsutils dnsutils openssl valgrind"
+fuzz="$test clang libclang-rt-14-dev"
 bench="$test dnsperf unbound dnsmasq-base bind9"
 case "$what" in
 build) pkgs=$build ;;
 test) pkgs=$test ;;
+fuzz) pkgs=$fuzz ;;
 bench) pkgs=$bench ;;
-*) echo "usage: $0 [build|test|bench]" >&2; exit 64 ;;
+*) echo "usage: $0 [build|test|fuzz|bench]" >&2; exit 64 ;;
 esac
 missing=""
 for p in $pkgs; do

@@ -48,6 +48,8 @@ SRCDIR = os.environ.get("PLDNS_SRCDIR") or os.path.dirname(os.path.dirname(HERE)
 LOOPBACK = ("127.0.0.1", "::1")
 START_TIMEOUT = float(os.environ.get("PLDNS_START_TIMEOUT", "20"))
 TEST_TIMEOUT = int(os.environ.get("PLDNS_TEST_TIMEOUT", "60"))
+# Time limits in tests are multiplied by this (e.g. 10 under valgrind).
+SLOW = float(os.environ.get("PLDNS_TIME_SCALE", "1"))
 
 
 def pldns_bin():
@@ -752,6 +754,7 @@ class Ctx:
 
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
+                   "PLDNS-VALGRIND-ERROR",
                    "ThreadSanitizer")
 
 
