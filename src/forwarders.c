@@ -1,4 +1,346 @@
-/* placeholder until the verb lands */
+/*
+ * forwarders: "pldns forwarders", conditional forwarders for the site's DNS
+ * servers (Windows DNS, BIND, Unbound, dnsmasq, CoreDNS) pointing the zones
+ * pldns answers at pldns.
+ *
+ * The zones are the public twins of every zone loaded (the Azure table's
+ * twins with their {region} filled in by the zones actually present, plus
+ * [zone] twin =), because clients ask for the public names: pldns answers
+ * acct.blob.core.windows.net itself (CNAME into privatelink, then the private
+ * address), even without internet access, while a forwarder for the
+ * privatelink zone alone leaves the public name to the internet, which gives
+ * the public address.  A loaded zone that is not below one of those twins is
+ * listed too (a CNAME target a site resolver may look up on its own).
+ */
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "addr.h"
+#include "config.h"
+#include "records.h"
+#include "util.h"
 #include "verbs.h"
-int forwarders_main(int argc, char **argv) { (void)argc; (void)argv; fputs("pldns: forwarders: not built yet\n", stderr); return 70; }
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG	SYSCONFDIR "/pldns.ini"
+
+static const char usage_fwd[] =
+"usage: pldns forwarders [-c FILE] --server IP[,IP...] --format FORMAT\n"
+"Prints conditional forwarders that send the public zones pldns answers\n"
+"(blob.core.windows.net, vault.azure.net, ...) to pldns at IP.\n"
+"  -c FILE            configuration (default " DEFAULT_CONFIG ")\n"
+"  -s, --server IP    pldns's addresses as the site's DNS servers reach it;\n"
+"                     comma-separated, each with an optional :PORT\n"
+"  -f, --format F     windows (PowerShell), bind, unbound, dnsmasq or coredns\n"
+"Exit status: 0 printed, 64 usage, 65 no zone to forward, 78 configuration error.\n";
+
+enum fmt { F_WINDOWS, F_BIND, F_UNBOUND, F_DNSMASQ, F_COREDNS };
+
+static const char *const fmt_names[] = {
+	"windows", "bind", "unbound", "dnsmasq", "coredns"
+};
+
+/* One line, in each format's comment syntax. */
+static const char why[] =
+    "pldns: forward the public zones, not privatelink.*: clients ask for the "
+    "public names, which pldns answers with the private address even "
+    "without internet access.";
+
+struct server {
+	char ip[64];		/* address without port or brackets */
+	int port;
+	bool v6;
+};
+
+static bool
+has_name(char **v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+/* True when NAME is ZONE or below it (presentation, lower-case). */
+static bool
+name_under(const char *name, const char *zone)
+{
+	size_t nl = strlen(name), zl = strlen(zone);
+
+	if (nl == zl)
+		return strcmp(name, zone) == 0;
+	return nl > zl && name[nl - zl - 1] == '.' && strcmp(name + nl - zl, zone) == 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The zones to forward, sorted, each once (caller frees with strv_free). */
+static char **
+forward_zones(const struct recset *rs, size_t *count)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+
+	for (size_t z = 0; z < rs->nzones; z++)
+		for (size_t t = 0; t < rs->zones[z].ntwins; t++)
+			if (!has_name(v, n, rs->zones[z].twins[t])) {
+				v = xreallocarray(v, n + 2, sizeof(char *));
+				v[n++] = xstrdup(rs->zones[z].twins[t]);
+				v[n] = NULL;
+			}
+	for (size_t z = 0; z < rs->nzones; z++) {
+		bool covered = false;
+
+		for (size_t t = 0; t < n && !covered; t++)
+			covered = name_under(rs->zones[z].name, v[t]);
+		if (covered || has_name(v, n, rs->zones[z].name))
+			continue;
+		v = xreallocarray(v, n + 2, sizeof(char *));
+		v[n++] = xstrdup(rs->zones[z].name);
+		v[n] = NULL;
+	}
+	qsort(v, n, sizeof(char *), name_cmp);
+	*count = n;
+	return v;
+}
+
+static int
+parse_servers(const char *list, struct server **out, size_t *nout)
+{
+	size_t n = 0;
+	char **v = strv_split(list, ",", &n);
+	struct server *s;
+
+	if (n == 0) {
+		strv_free(v);
+		fprintf(stderr, "pldns: forwarders: --server: no address given\n");
+		return -1;
+	}
+	s = xcalloc(n, sizeof(*s));
+	for (size_t i = 0; i < n; i++) {
+		struct pl_addr a;
+		const char *err = NULL;
+		char buf[64];
+		char *colon;
+
+		if (addr_parse(v[i], 53, &a, &err) == -1) {
+			fprintf(stderr, "pldns: forwarders: --server %s: %s\n", v[i], err);
+			strv_free(v);
+			free(s);
+			return -1;
+		}
+		addr_str(&a, buf, sizeof(buf));
+		s[i].port = addr_port(&a);
+		s[i].v6 = a.ss.ss_family == AF_INET6;
+		/* addr_str gives "ip:port" or "[ip]:port". */
+		colon = strrchr(buf, ':');
+		*colon = '\0';
+		if (s[i].v6) {
+			colon[-1] = '\0';
+			pl_strlcpy(s[i].ip, buf + 1, sizeof(s[i].ip));
+		} else {
+			pl_strlcpy(s[i].ip, buf, sizeof(s[i].ip));
+		}
+	}
+	strv_free(v);
+	*out = s;
+	*nout = n;
+	return 0;
+}
+
+static void
+print_windows(char **zones, size_t nz, const struct server *s, size_t ns)
+{
+	printf("# %s\n", why);
+	for (size_t z = 0; z < nz; z++) {
+		printf("Add-DnsServerConditionalForwarderZone -Name \"%s\" -MasterServers ",
+		    zones[z]);
+		for (size_t i = 0; i < ns; i++)
+			printf("%s%s", i ? "," : "", s[i].ip);
+		printf(" -ReplicationScope Forest\n");
+	}
+}
+
+static void
+print_bind(char **zones, size_t nz, const struct server *s, size_t ns)
+{
+	printf("// %s\n", why);
+	for (size_t z = 0; z < nz; z++) {
+		printf("zone \"%s\" { type forward; forward only; forwarders { ",
+		    zones[z]);
+		for (size_t i = 0; i < ns; i++) {
+			if (s[i].port != 53)
+				printf("%s port %d; ", s[i].ip, s[i].port);
+			else
+				printf("%s; ", s[i].ip);
+		}
+		printf("}; };\n");
+	}
+}
+
+static void
+print_unbound(char **zones, size_t nz, const struct server *s, size_t ns)
+{
+	printf("# %s\n", why);
+	for (size_t z = 0; z < nz; z++) {
+		printf("forward-zone:\n\tname: \"%s.\"\n", zones[z]);
+		for (size_t i = 0; i < ns; i++) {
+			if (s[i].port != 53)
+				printf("\tforward-addr: %s@%d\n", s[i].ip, s[i].port);
+			else
+				printf("\tforward-addr: %s\n", s[i].ip);
+		}
+	}
+}
+
+static void
+print_dnsmasq(char **zones, size_t nz, const struct server *s, size_t ns)
+{
+	printf("# %s\n", why);
+	for (size_t z = 0; z < nz; z++)
+		for (size_t i = 0; i < ns; i++) {
+			if (s[i].port != 53)
+				printf("server=/%s/%s#%d\n", zones[z], s[i].ip, s[i].port);
+			else
+				printf("server=/%s/%s\n", zones[z], s[i].ip);
+		}
+}
+
+static void
+print_coredns(char **zones, size_t nz, const struct server *s, size_t ns)
+{
+	printf("# %s\n", why);
+	for (size_t z = 0; z < nz; z++)
+		printf("%s%s", zones[z], z + 1 < nz ? " " : " {\n");
+	printf("    forward .");
+	for (size_t i = 0; i < ns; i++) {
+		if (s[i].port == 53)
+			printf(" %s", s[i].ip);
+		else if (s[i].v6)
+			printf(" [%s]:%d", s[i].ip, s[i].port);
+		else
+			printf(" %s:%d", s[i].ip, s[i].port);
+	}
+	printf("\n}\n");
+}
+
+int
+forwarders_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "server", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfgpath = DEFAULT_CONFIG, *servers = NULL, *format = NULL;
+	struct server *srv = NULL;
+	struct config *cfg;
+	struct recset rs;
+	struct diag d;
+	char **zones;
+	size_t ns = 0, nz = 0;
+	int ch, f = -1;
+
+	while ((ch = getopt_long(argc, argv, "c:s:f:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 's':
+			servers = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'h':
+			fputs(usage_fwd, stdout);
+			return 0;
+		default:
+			fputs(usage_fwd, stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc || servers == NULL || format == NULL) {
+		fputs(usage_fwd, stderr);
+		return EX_USAGE;
+	}
+	for (size_t i = 0; i < nitems(fmt_names); i++)
+		if (strcmp(format, fmt_names[i]) == 0)
+			f = (int)i;
+	if (f == -1) {
+		fprintf(stderr, "pldns: forwarders: unknown format \"%s\" (windows, "
+		    "bind, unbound, dnsmasq or coredns)\n", format);
+		return EX_USAGE;
+	}
+	if (parse_servers(servers, &srv, &ns) == -1)
+		return EX_USAGE;
+	if (f == F_WINDOWS)
+		for (size_t i = 0; i < ns; i++)
+			if (srv[i].port != 53) {
+				fprintf(stderr, "pldns: forwarders: Windows DNS forwards "
+				    "to port 53 only; pldns must listen on %s port 53\n",
+				    srv[i].ip);
+				free(srv);
+				return EX_USAGE;
+			}
+
+	diag_init(&d);
+	if ((cfg = config_load(cfgpath, &d)) == NULL) {
+		diag_print(&d, stderr);
+		diag_clear(&d);
+		free(srv);
+		return EX_CONFIG;
+	}
+	recset_init(&rs);
+	if (records_load(cfg, &rs, &d) != 0) {
+		diag_print(&d, stderr);
+		diag_clear(&d);
+		recset_clear(&rs);
+		config_free(cfg);
+		free(srv);
+		return EX_CONFIG;
+	}
+	diag_clear(&d);
+	zones = forward_zones(&rs, &nz);
+	recset_clear(&rs);
+	config_free(cfg);
+	if (nz == 0) {
+		fprintf(stderr, "pldns: forwarders: %s loads no zone: there is "
+		    "nothing to forward\n", cfgpath);
+		strv_free(zones);
+		free(srv);
+		return EX_DATAERR;
+	}
+	switch (f) {
+	case F_WINDOWS:
+		print_windows(zones, nz, srv, ns);
+		break;
+	case F_BIND:
+		print_bind(zones, nz, srv, ns);
+		break;
+	case F_UNBOUND:
+		print_unbound(zones, nz, srv, ns);
+		break;
+	case F_DNSMASQ:
+		print_dnsmasq(zones, nz, srv, ns);
+		break;
+	default:
+		print_coredns(zones, nz, srv, ns);
+		break;
+	}
+	strv_free(zones);
+	free(srv);
+	return fflush(stdout) == 0 ? 0 : EX_IOERR;
+}
