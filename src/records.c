@@ -51,27 +51,35 @@ recset_clear(struct recset *rs)
 		n = c->next;
 		free(c);
 	}
-	for (size_t i = 0; i < rs->nstrings; i++)
-		free(rs->strings[i]);
-	free(rs->strings);
 	recset_init(rs);
 }
 
-/* Interns WHERE: records of one file share the file name, and most share a
- * handful of strings, so the last one is checked before a copy is made. */
+/* Interns WHERE in the pool: records of one entry share the string, and
+ * a string costs its bytes only, not a heap block. */
 static const char *
 recset_intern(struct recset *rs, const char *where)
 {
+	size_t n;
+	char *p;
+
 	if (where == NULL)
 		return NULL;
-	if (rs->nstrings > 0 && strcmp(rs->strings[rs->nstrings - 1], where) == 0)
-		return rs->strings[rs->nstrings - 1];
-	if (rs->nstrings == rs->capstrings) {
-		rs->capstrings = rs->capstrings ? rs->capstrings * 2 : 64;
-		rs->strings = xreallocarray(rs->strings, rs->capstrings, sizeof(char *));
+	if (rs->last_where != NULL && strcmp(rs->last_where, where) == 0)
+		return rs->last_where;
+	n = strlen(where) + 1;
+	p = (char *)pool_alloc(rs, n);
+	memcpy(p, where, n);
+	rs->last_where = p;
+	return p;
+}
+
+void
+recset_reserve(struct recset *rs, size_t n)
+{
+	if (rs->nrecs + n > rs->caprecs) {
+		rs->caprecs = rs->nrecs + n;
+		rs->recs = xreallocarray(rs->recs, rs->caprecs, sizeof(*rs->recs));
 	}
-	rs->strings[rs->nstrings] = xstrdup(where);
-	return rs->strings[rs->nstrings++];
 }
 
 static void

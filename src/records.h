@@ -50,13 +50,16 @@ struct recset {
 	size_t nzones, capzones;
 	struct rec *recs;
 	size_t nrecs, caprecs;
-	char **strings;			/* interned "where" strings */
-	size_t nstrings, capstrings;
-	struct recpool_chunk *pool;	/* owners and RDATA */
+	const char *last_where;		/* the last "where" string interned */
+	struct recpool_chunk *pool;	/* owners, RDATA and "where" strings */
 };
 
 void recset_init(struct recset *rs);
 void recset_clear(struct recset *rs);
+
+/* Makes room for N more records (so that a large source does not double
+ * the array past what it needs). */
+void recset_reserve(struct recset *rs, size_t n);
 
 /* Returns the index of zone NAME, adding it (with twins from the Azure table
  * and options from CFG's [zone] section, when any) if it is not there yet. */

@@ -881,6 +881,12 @@ src_free(struct source *s)
 static void
 src_commit(struct source *s, struct recset *rs)
 {
+	/* The dedup table is done with: give its memory back before the
+	 * records are copied, so that a large source peaks lower. */
+	free(s->hash);
+	s->hash = NULL;
+	s->hcap = 0;
+	recset_reserve(rs, s->npends);
 	for (size_t i = 0; i < s->nzones; i++)
 		s->zones[i].rsidx = recset_zone(rs, s->cfg, s->zones[i].name,
 		    s->arena + s->zones[i].where_off);
