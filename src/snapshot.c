@@ -61,16 +61,60 @@ arena_free(struct arena *a)
 	a->head = NULL;
 }
 
+/*
+ * Names are hashed label by label from the root, so that the hashes of all
+ * suffixes of a name (what a longest-match walk looks up) come out of one
+ * pass over it instead of one pass per suffix.
+ */
+#define HASH_SEED	0xcbf29ce484222325ULL
+#define HASH_PRIME	0x100000001b3ULL
+
+static uint64_t
+hash_label(uint64_t h, const uint8_t *label)
+{
+	for (unsigned i = 0; i <= label[0]; i++)
+		h = (h ^ label[i]) * HASH_PRIME;
+	return h;
+}
+
+static uint64_t
+hash_final(uint64_t h)
+{
+	return h ^ (h >> 29);
+}
+
+/*
+ * Fills OFF[k] (offset of the k-th suffix) and H[k] (its hash) for every
+ * suffix of NAME, the whole name first and the root last; returns how many.
+ */
+static int
+suffix_hashes(const uint8_t *name, uint8_t *off, uint64_t *h)
+{
+	int n = 0, p = 0;
+	uint64_t v = HASH_SEED;
+
+	while (name[p] != 0 && n < WIRE_NAME_MAX / 2) {
+		off[n++] = (uint8_t)p;
+		p += name[p] + 1;
+	}
+	off[n] = (uint8_t)p;
+	h[n] = hash_final(v);
+	for (int k = n - 1; k >= 0; k--) {
+		v = hash_label(v, name + off[k]);
+		h[k] = hash_final(v);
+	}
+	return n + 1;
+}
+
 static uint64_t
 name_hash(const uint8_t *name, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint8_t off[WIRE_NAME_MAX / 2 + 1];
+	uint64_t h[WIRE_NAME_MAX / 2 + 1];
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= name[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ^ (h >> 29);
+	(void)len;
+	suffix_hashes(name, off, h);
+	return h[0];
 }
 
 /* Open-addressed map from lower-case wire names to small integers. */
@@ -101,11 +145,12 @@ namemap_clear(struct namemap *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Returns the slot of NAME: its own when present, else the empty one it would take. */
+/* Returns the slot of NAME (hash H): its own when present, else the empty
+ * one it would take. */
 static size_t
-namemap_slot(const struct namemap *m, const uint8_t *name, size_t len)
+namemap_slot_h(const struct namemap *m, const uint8_t *name, size_t len, uint64_t h)
 {
-	size_t i = (size_t)name_hash(name, len) & (m->cap - 1);
+	size_t i = (size_t)h & (m->cap - 1);
 
 	while (m->keys[i] != NULL) {
 		if (m->keys[i][0] == name[0] && memcmp(m->keys[i], name, len) == 0)
@@ -115,15 +160,22 @@ namemap_slot(const struct namemap *m, const uint8_t *name, size_t len)
 	return i;
 }
 
-static int
-namemap_get(const struct namemap *m, const uint8_t *name, uint32_t *val)
+static size_t
+namemap_slot(const struct namemap *m, const uint8_t *name, size_t len)
 {
-	int len;
+	return namemap_slot_h(m, name, len, name_hash(name, len));
+}
+
+/* Looks NAME (LEN octets, hash H) up; 0 and *VAL, or -1. */
+static int
+namemap_get_h(const struct namemap *m, const uint8_t *name, size_t len, uint64_t h,
+    uint32_t *val)
+{
 	size_t i;
 
-	if (m->cap == 0 || (len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
+	if (m->n == 0)
 		return -1;
-	i = namemap_slot(m, name, (size_t)len);
+	i = namemap_slot_h(m, name, len, h);
 	if (m->keys[i] == NULL)
 		return -1;
 	*val = m->vals[i];
@@ -653,10 +705,17 @@ snapshot_nrecords(const struct snapshot *s)
 const struct szone *
 snapshot_find_zone(const struct snapshot *s, const uint8_t *name)
 {
+	uint8_t off[WIRE_NAME_MAX / 2 + 1];
+	uint64_t h[WIRE_NAME_MAX / 2 + 1];
+	int n, len;
 	uint32_t v;
 
-	for (const uint8_t *p = name; p != NULL; p = wire_name_parent(p))
-		if (namemap_get(&s->zonemap, p, &v) == 0)
+	if (s->zonemap.n == 0 || (len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
+		return NULL;
+	n = suffix_hashes(name, off, h);
+	for (int k = 0; k < n; k++)
+		if (namemap_get_h(&s->zonemap, name + off[k], (size_t)(len - off[k]), h[k],
+		    &v) == 0)
 			return &s->zones[v];
 	return NULL;
 }
@@ -665,15 +724,24 @@ const struct szone *
 snapshot_route(const struct snapshot *s, const uint8_t *name, uint8_t *plname,
     bool *is_twin)
 {
+	uint8_t off[WIRE_NAME_MAX / 2 + 1];
+	uint64_t h[WIRE_NAME_MAX / 2 + 1];
+	int n, len;
 	uint32_t v;
 
 	*is_twin = false;
-	for (const uint8_t *p = name; p != NULL; p = wire_name_parent(p)) {
-		if (namemap_get(&s->zonemap, p, &v) == 0)
+	if ((len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
+		return NULL;
+	n = suffix_hashes(name, off, h);
+	for (int k = 0; k < n; k++) {
+		const uint8_t *p = name + off[k];
+		size_t plen = (size_t)(len - off[k]);
+
+		if (namemap_get_h(&s->zonemap, p, plen, h[k], &v) == 0)
 			return &s->zones[v];
-		if (s->twinmap.n > 0 && namemap_get(&s->twinmap, p, &v) == 0) {
+		if (namemap_get_h(&s->twinmap, p, plen, h[k], &v) == 0) {
 			/* acct.<twin> becomes acct.<zone apex>. */
-			size_t pre = (size_t)(p - name);
+			size_t pre = off[k];
 			int alen = wire_name_len(s->zones[v].apex, WIRE_NAME_MAX);
 			if (pre == 0 || pre + (size_t)alen > WIRE_NAME_MAX)
 				return NULL;	/* the twin apex itself is not ours to answer */
@@ -703,12 +771,17 @@ snapshot_tls(const struct snapshot *s, size_t *n)
 const struct forward_conf *
 snapshot_forward(const struct snapshot *s, const uint8_t *name)
 {
+	uint8_t off[WIRE_NAME_MAX / 2 + 1];
+	uint64_t h[WIRE_NAME_MAX / 2 + 1];
+	int n, len;
 	uint32_t v;
 
-	if (s->fwdmap.n == 0)
+	if (s->fwdmap.n == 0 || (len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
 		return NULL;
-	for (const uint8_t *p = name; p != NULL; p = wire_name_parent(p))
-		if (namemap_get(&s->fwdmap, p, &v) == 0)
+	n = suffix_hashes(name, off, h);
+	for (int k = 0; k < n; k++)
+		if (namemap_get_h(&s->fwdmap, name + off[k], (size_t)(len - off[k]), h[k],
+		    &v) == 0)
 			return &s->cfg->forwards[v];
 	return NULL;
 }
