@@ -67,7 +67,13 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 		}
 		snprintf(where, sizeof(where), "%s:%lu", path, at);
 		owner = ldns_rr_owner(rr);
-		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+		if (ldns_rr_get_type(rr) == 0 || ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
+		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_ANY) {
+			/* ldns takes some garbage lines as a record of type 0. */
+			diag_add(d, DIAG_ERROR, path, at, "not a record: unknown or "
+			    "meta record type");
+			nerr++;
+		} else if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 			diag_add(d, DIAG_ERROR, path, at,
 			    "only class IN is supported");
 			nerr++;

@@ -1,0 +1,168 @@
+#!/usr/bin/python3
+"""System tests for running pldns like a site DNS server (issue 6):
+sd_notify datagrams, privilege drop, signals (SIGUSR1 statistics, SIGTERM
+graceful stop with queries in flight), the query log, and the control
+endpoint driven by "pldns ctl".
+"""
+
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import dns.message
+
+from harness import (daemon_extra, eq, expect, expect_rcode, free_port, main,
+                     make_config, make_query, pldns_bin, query, test, Skip)
+
+BLOB = "privatelink.blob.core.windows.net"
+ZONE = "$ORIGIN %s.\n$TTL 10\nacct A 10.1.0.5\n" % BLOB
+SLOW = {"records": ["slow.example.net. 300 A 192.0.2.81"],
+        "behaviours": {"slow.example.net.": "delay 800"}}
+
+
+def conf_for(port, up=None, extra=()):
+    return make_config(port, upstreams=[up.addr] if up else ["127.0.0.1:%d" % free_port()],
+                       timeout_ms=1500, deadline_ms=2000,
+                       zones=[(BLOB, {"file": "blob.zone"})],
+                       extra=list(extra) + daemon_extra())
+
+
+@test("sd_notify: READY=1 once serving, RELOADING=1 and READY=1 around a reload, STOPPING=1")
+def t_sdnotify(t):
+    path = t.dir.join("notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(5)
+    port = free_port()
+    d = t.dir
+    d.write("blob.zone", ZONE)
+    conf = d.write("pldns.ini", conf_for(port))
+    env = dict(os.environ, NOTIFY_SOCKET=path)
+    log = open(d.join("pldns.log"), "w")
+    p = subprocess.Popen([pldns_bin(), "serve", "-f", "-c", conf], stdout=log,
+                         stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+    got = []
+    try:
+        def recv_until(word):
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                msg = sock.recv(4096).decode()
+                got.append(msg)
+                if word in msg.split("\n"):
+                    return
+            raise AssertionError("no %s in %r" % (word, got))
+        recv_until("READY=1")
+        expect_rcode(query(port, "acct.%s." % BLOB), "NOERROR", "serving after READY=1")
+        p.send_signal(signal.SIGHUP)
+        recv_until("RELOADING=1")
+        recv_until("READY=1")
+        p.send_signal(signal.SIGTERM)
+        recv_until("STOPPING=1")
+        p.wait(10)
+        eq(p.returncode, 0, "exit status after SIGTERM")
+    finally:
+        if p.poll() is None:
+            p.kill()
+        log.close()
+        sock.close()
+
+
+@test("privileges: started as root, pldns drops to [server] user and keeps serving")
+def t_privdrop(t):
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        raise Skip("no user nobody")
+    port = free_port()
+    conf = conf_for(port).replace("[server]\n", "[server]\nuser = nobody\n", 1)
+    d = t.pldns(conf, {"blob.zone": ZONE}, port=port)
+    os.chmod(d.dir.path, 0o755)
+    with open("/proc/%d/status" % d.proc.pid) as f:
+        status = f.read()
+    uids = [l for l in status.splitlines() if l.startswith("Uid:")][0].split()[1:]
+    gids = [l for l in status.splitlines() if l.startswith("Gid:")][0].split()[1:]
+    eq(set(uids), {str(nobody.pw_uid)}, "real, effective, saved and fs uid")
+    eq(set(gids), {str(nobody.pw_gid)}, "real, effective, saved and fs gid")
+    caps = [l for l in status.splitlines() if l.startswith("CapEff:")][0].split()[1]
+    eq(caps, "0000000000000000", "effective capabilities after the drop")
+    expect_rcode(query(port, "acct.%s." % BLOB), "NOERROR", "still answering")
+
+
+@test("SIGTERM: queries in flight are answered before pldns exits")
+def t_graceful(t):
+    up = t.fakeup(SLOW)
+    port = free_port()
+    d = t.pldns(conf_for(port, up), {"blob.zone": ZONE}, port=port)
+    result = {}
+
+    def ask():
+        try:
+            result["r"] = query(port, "slow.example.net.", timeout=4)
+        except Exception as e:  # noqa: BLE001
+            result["e"] = repr(e)
+    th = threading.Thread(target=ask)
+    th.start()
+    time.sleep(0.2)            # the query is waiting for the slow upstream
+    d.proc.send_signal(signal.SIGTERM)
+    th.join(6)
+    expect("r" in result, "the in-flight query was answered", result)
+    expect_rcode(result["r"], "NOERROR", "in-flight answer")
+    d.proc.wait(5)
+    eq(d.proc.returncode, 0, "exit status")
+    t0 = time.monotonic()
+    expect(time.monotonic() - t0 < 3, "stopped within 2 s of the last answer")
+
+
+@test("SIGUSR1 writes statistics to the log; query_log writes one line per query")
+def t_usr1_querylog(t):
+    port = free_port()
+    conf = conf_for(port).replace("[log]", "[logx]") + "\n[log]\nquery_log = yes\n"
+    d = t.pldns(conf, {"blob.zone": ZONE}, port=port)
+    expect_rcode(query(port, "acct.%s." % BLOB), "NOERROR", "a query")
+    d.proc.send_signal(signal.SIGUSR1)
+    end = time.monotonic() + 5
+    while "stats:" not in d.log_text() and time.monotonic() < end:
+        time.sleep(0.05)
+    log = d.log_text()
+    expect("stats: queries udp 1" in log, "statistics line with the query count", log[-600:])
+    line = [l for l in log.splitlines() if " query udp " in l]
+    expect(len(line) == 1, "one query-log line", log[-600:])
+    for word in ("127.0.0.1", "acct.%s." % BLOB, "rcode 0", "path local", " ms"):
+        expect(word in line[0], "query log line has %r" % word, line[0])
+
+
+@test("pldns ctl: status, stats, reload (good and rejected) and flush against the daemon")
+def t_ctl(t):
+    port, cport = free_port(), free_port()
+    conf = conf_for(port).replace("[control]\nlisten = none", "[control]\nlisten = 127.0.0.1:%d" % cport)
+    d = t.pldns(conf, {"blob.zone": ZONE}, port=port)
+
+    def ctl(*args):
+        return subprocess.run([pldns_bin(), "ctl", "-c", d.conf] + list(args),
+                              capture_output=True, text=True, timeout=20)
+    r = ctl("status")
+    eq(r.returncode, 0, "ctl status exit")
+    expect(BLOB in r.stdout, "status names the zone", r.stdout)
+    r = ctl("stats")
+    eq(r.returncode, 0, "ctl stats exit")
+    r = ctl("flush")
+    eq(r.returncode, 0, "ctl flush exit")
+    r = ctl("reload")
+    eq(r.returncode, 0, "ctl reload exit (good data)")
+    with open(d.dir.join("blob.zone"), "a") as f:
+        f.write("bad A 10.1.0.300\n")
+    r = ctl("reload")
+    eq(r.returncode, 1, "ctl reload exit (bad data rejected)")
+    expect("blob.zone:4" in (r.stdout + r.stderr), "the rejection names file:line",
+           r.stdout + r.stderr)
+    expect_rcode(query(port, "acct.%s." % BLOB), "NOERROR", "old data still served")
+
+
+if __name__ == "__main__":
+    main()
