@@ -188,7 +188,7 @@ log_stats(struct server *srv)
 	log_info("stats: queries udp %llu tcp %llu; local %llu synthesized %llu spliced %llu "
 	    "upstream %llu cache %llu refused %llu error %llu; truncated %llu formerr %llu "
 	    "dropped %llu; upstream sent %llu answered %llu timeouts %llu refused %llu "
-	    "spoofed %llu; reloads %llu failed %llu",
+	    "spoofed %llu; rate limit dropped %llu truncated %llu; reloads %llu failed %llu",
 	    (unsigned long long)m.queries[MT_UDP], (unsigned long long)m.queries[MT_TCP],
 	    (unsigned long long)m.path[PATH_LOCAL], (unsigned long long)m.path[PATH_SYNTH],
 	    (unsigned long long)m.path[PATH_SPLICED], (unsigned long long)m.path[PATH_UPSTREAM],
@@ -197,7 +197,8 @@ log_stats(struct server *srv)
 	    (unsigned long long)m.formerr, (unsigned long long)m.dropped,
 	    (unsigned long long)m.up_sent, (unsigned long long)m.up_answered,
 	    (unsigned long long)m.up_timeouts, (unsigned long long)m.up_refused,
-	    (unsigned long long)m.up_spoofed, (unsigned long long)srv->rs.reloads,
+	    (unsigned long long)m.up_spoofed, (unsigned long long)m.rrl_dropped,
+	    (unsigned long long)m.rrl_slipped, (unsigned long long)srv->rs.reloads,
 	    (unsigned long long)srv->rs.failures);
 }
 
