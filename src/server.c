@@ -19,8 +19,10 @@
 #include "util.h"
 #include "watch.h"
 #include "worker.h"
+#include "xfr.h"
 
 #define MAX_WORKERS	64
+#define XFR_JOURNAL_CHANGES	100000	/* IXFR history per zone, in records */
 
 struct server {
 	struct event_base *base;
@@ -31,6 +33,9 @@ struct server {
 	struct event *sig[4];
 	struct control *control;
 	struct watch *watch;
+	struct xfr_journal *journal;	/* IXFR history, read by workers */
+	struct xfr_notifier *notifier;
+	struct xfr_secondary *sec;
 	struct reload_state rs;
 	char *last_error;
 	uint64_t start_time;
@@ -83,8 +88,10 @@ watch_update(struct server *srv)
 	size_t n = 0;
 
 	paths[n++] = xstrdup(srv->config_path);
+	/* A secondary zone's file is written by the transfer itself, which
+	 * reloads: watching it too would reload twice. */
 	for (size_t i = 0; i < cfg->nzones; i++)
-		if (cfg->zones[i].file != NULL)
+		if (cfg->zones[i].file != NULL && cfg->zones[i].nprimaries == 0)
 			paths[n++] = xstrdup(cfg->zones[i].file);
 	for (size_t i = 0; i < cfg->nsources; i++) {
 		const char *s = cfg->sources[i];
@@ -148,8 +155,13 @@ server_reload(struct server *srv, char **text)
 	diag_clear(&d);
 	if (listen_changed(snapshot_config(srv->snap), snapshot_config(s)))
 		log_warnx("listen addresses changed: they take effect at the next restart");
+	/* The journal first: a worker still on the old data can serve IXFR
+	 * up to its serial from it, one on the new data up to the new. */
+	xfr_journal_update(srv->journal, srv->snap, s);
 	for (int i = 0; i < srv->nworkers; i++)
 		worker_post_snapshot(srv->workers[i], s);
+	xfr_notify_changed(srv->notifier, srv->snap, s);
+	xfr_secondary_reconfigure(srv->sec, snapshot_config(s));
 	snapshot_unref(srv->snap);
 	srv->snap = s;
 	log_setlevel(snapshot_config(s)->log_level);
@@ -166,6 +178,13 @@ server_reload(struct server *srv, char **text)
 	else
 		free(msg);
 	return 0;
+}
+
+/* A secondary zone was transferred and written: serve it. */
+static void
+secondary_changed_cb(void *arg)
+{
+	server_reload(arg, NULL);
 }
 
 static void
@@ -369,6 +388,12 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 		server_free(srv);
 		return NULL;
 	}
+	srv->journal = xfr_journal_new(XFR_JOURNAL_CHANGES);
+	srv->notifier = xfr_notifier_new(srv->base);
+	srv->sec = xfr_secondary_new(srv->base, cfg, secondary_changed_cb, srv);
+	for (int i = 0; i < srv->nworkers; i++)
+		worker_set_xfr(srv->workers[i], srv->journal, srv->sec);
+	xfr_notify_changed(srv->notifier, NULL, snap);
 	struct control_ops ops = {
 		.arg = srv, .metrics = ctl_metrics, .upstreams = ctl_upstreams,
 		.snapshot = ctl_snapshot, .reload_state = ctl_reload_state,
@@ -411,6 +436,8 @@ server_drop_privileges(struct server *srv)
 		log_warnx("user \"%s\" does not exist", user);
 		return -1;
 	}
+	/* The secondary zones are written after the switch. */
+	xfr_secondary_chown(srv->sec, pw->pw_uid, pw->pw_gid);
 	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
 		log_warn("cannot drop privileges to %s", pw->pw_name);
@@ -447,6 +474,10 @@ server_free(struct server *srv)
 	/* Joining waits for each worker's graceful stop. */
 	for (int i = 0; i < srv->nworkers; i++)
 		worker_join_free(srv->workers[i]);
+	/* After the workers: they read the journal and hand NOTIFY over. */
+	xfr_secondary_free(srv->sec);
+	xfr_notifier_free(srv->notifier);
+	xfr_journal_free(srv->journal);
 	control_free(srv->control);
 	watch_free(srv->watch);
 	for (int i = 0; i < 4; i++)

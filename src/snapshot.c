@@ -69,12 +69,22 @@ arena_free(struct arena *a)
 #define HASH_SEED	0xcbf29ce484222325ULL
 #define HASH_PRIME	0x100000001b3ULL
 
+/* Mixes one label (its length octet and bytes) into H, eight bytes a step. */
 static uint64_t
 hash_label(uint64_t h, const uint8_t *label)
 {
-	for (unsigned i = 0; i <= label[0]; i++)
-		h = (h ^ label[i]) * HASH_PRIME;
-	return h;
+	size_t n = (size_t)label[0] + 1, i = 0;
+	uint64_t v;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, label + i, 8);
+		h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 32;
+	}
+	v = 0;
+	memcpy(&v, label + i, n - i);
+	h = (h ^ v ^ ((uint64_t)(n - i) << 56)) * HASH_PRIME;
+	return h ^ (h >> 31);
 }
 
 static uint64_t
@@ -803,6 +813,18 @@ szone_node(const struct szone *z, const uint8_t *name)
 		return NULL;
 	v = z->map[node_slot(z, name, (size_t)len)];
 	return v ? &z->nodes[v - 1] : NULL;
+}
+
+size_t
+szone_nnodes(const struct szone *z)
+{
+	return z->nnodes;
+}
+
+const struct node *
+szone_node_at(const struct szone *z, size_t i)
+{
+	return i < z->nnodes ? &z->nodes[i] : NULL;
 }
 
 const struct rrset *

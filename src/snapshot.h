@@ -95,6 +95,11 @@ size_t szone_nrecords(const struct szone *z);
  * non-terminals exist as nodes without RRsets. */
 const struct node *szone_node(const struct szone *z, const uint8_t *name);
 
+/* The nodes of Z in no particular order, for zone transfers:
+ * I < szone_nnodes(Z). */
+size_t szone_nnodes(const struct szone *z);
+const struct node *szone_node_at(const struct szone *z, size_t i);
+
 /* The RRset of TYPE at N, or NULL. */
 const struct rrset *node_rrset(const struct node *n, uint16_t type);
 

@@ -21,6 +21,7 @@
 #include "rrl.h"
 #include "util.h"
 #include "worker.h"
+#include "xfr.h"
 
 #define BATCH		32	/* datagrams per recvmmsg */
 #define RRL_TABLE	65536
@@ -113,6 +114,8 @@ struct worker {
 	uint64_t now_us;
 
 	struct answer_scratch *scratch;
+	struct xfr_journal *journal;	/* zone transfers (not owned) */
+	struct xfr_secondary *sec;
 	uint8_t out[WIRE_MAX_MSG];
 	uint8_t cbuf[WIRE_MAX_MSG];	/* cache copies */
 	uint8_t tcpin[WIRE_MAX_MSG];
@@ -577,6 +580,58 @@ forward(struct worker *w, const struct wire_query *q, const uint8_t *next, bool 
 
 /* ---- the query path ---- */
 
+/* Where xfr_serve() sends each message of a transfer. */
+struct xfr_dst {
+	struct worker *w;
+	int udp_fd;
+	const struct pl_addr *client;
+	struct tcp_conn *conn;
+};
+
+static void
+xfr_emit_cb(void *arg, const uint8_t *msg, size_t len)
+{
+	struct xfr_dst *d = arg;
+
+	if (d->conn != NULL)
+		conn_send(d->conn, msg, len);
+	else
+		udp_send(d->w, d->udp_fd, d->client, msg, len);
+}
+
+/*
+ * Zone transfers, NOTIFY and TSIG-signed queries (xfr.h), which reply
+ * themselves because their replies carry TSIG.  True when handled.
+ */
+static bool
+handle_xfr(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
+    const struct pl_addr *client, struct tcp_conn *conn)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&client->ss;
+	struct xfr_dst dst = { w, udp_fd, client, conn };
+	size_t olen = 0;
+
+	switch (xfr_classify(pkt, len)) {
+	case XFR_NONE:
+		return false;
+	case XFR_TRANSFER:
+		(void)xfr_serve(w->snap, w->journal, pkt, len, sa, conn != NULL,
+		    xfr_emit_cb, &dst);
+		return true;
+	case XFR_NOTIFY:
+		(void)xfr_secondary_notify(w->sec, pkt, len, sa, w->out, sizeof(w->out),
+		    &olen);
+		break;
+	case XFR_SIGNED:
+		(void)xfr_answer_signed(w->snap, pkt, len, sa, conn != NULL, w->out,
+		    sizeof(w->out), &olen);
+		break;
+	}
+	if (olen > 0)
+		reply(w, udp_fd, client, conn, w->out, olen, true);
+	return true;
+}
+
 /*
  * Handles one query.  Replies made at once go out through reply() (batched
  * for UDP); forwarded queries reply later from forward_done_cb().
@@ -589,11 +644,18 @@ handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	struct wire_query q;
 	struct answer_info info;
 	enum wire_verdict v;
+	enum acl_verdict av;
 	uint64_t start = w->now_us;
 	size_t limit;
 	int rcode = -1, ede = -1;
 
 	memset(&info, 0, sizeof(info));
+	/* Before wire_query_parse(), which takes IXFR's authority SOA for a
+	 * FORMERR and NOTIFY's opcode for a NOTIMP; after the ACL, which
+	 * answers everyone else as for any query. */
+	av = acl_check(cfg, (const struct sockaddr *)&client->ss);
+	if (av == ACL_ALLOW && handle_xfr(w, pkt, len, udp_fd, client, conn))
+		return;
 	v = wire_query_parse(pkt, len, &q);
 	switch (v) {
 	case WIRE_DROP:
@@ -614,7 +676,7 @@ handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	case WIRE_OK:
 		break;
 	}
-	switch (acl_check(cfg, (const struct sockaddr *)&client->ss)) {
+	switch (av) {
 	case ACL_DROP:
 		w->m.dropped_acl++;
 		return;
@@ -637,6 +699,14 @@ handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 		reply(w, udp_fd, client, conn, w->out, info.len, true);
 		if (v == WIRE_OK)
 			account(w, client, &q, &info, conn != NULL, start);
+		return;
+	}
+	if (xfr_secondary_unavailable(w->snap, q.lname)) {
+		/* A secondary zone not transferred yet, or expired. */
+		answer_error(&q, RCODE_SERVFAIL, 22, w->out, sizeof(w->out), &info);
+		info.path = PATH_ERROR;
+		reply(w, udp_fd, client, conn, w->out, info.len, true);
+		account(w, client, &q, &info, conn != NULL, start);
 		return;
 	}
 	limit = conn != NULL ? WIRE_MAX_MSG : answer_udp_limit(&q);
@@ -1122,6 +1192,13 @@ worker_main(void *arg)
 
 	event_base_dispatch(w->base);
 	return NULL;
+}
+
+void
+worker_set_xfr(struct worker *w, struct xfr_journal *j, struct xfr_secondary *sec)
+{
+	w->journal = j;
+	w->sec = sec;
 }
 
 int

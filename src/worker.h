@@ -26,6 +26,13 @@ struct worker;
  */
 struct worker *worker_new(int id, struct snapshot *snap, struct diag *d);
 
+struct xfr_journal;
+struct xfr_secondary;
+
+/* Before worker_start(): the IXFR journal and the secondary zones that
+ * transfers and NOTIFY go to (either may be NULL; not owned). */
+void worker_set_xfr(struct worker *w, struct xfr_journal *j, struct xfr_secondary *sec);
+
 /* Starts the worker's thread.  0 or -1. */
 int worker_start(struct worker *w);
 

@@ -1,0 +1,1277 @@
+/* xfr: AXFR and IXFR from snapshots, the IXFR journal, NOTIFY to secondaries. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "answer.h"
+#include "log.h"
+#include "tsig.h"
+#include "util.h"
+#include "xfr.h"
+
+#define OPCODE_NOTIFY	4
+#define PTR_MAX		0x3fff	/* largest offset a compression pointer reaches */
+
+/* ---- classification ---- */
+
+enum xfr_kind
+xfr_classify(const uint8_t *pkt, size_t len)
+{
+	struct wire_hdr h;
+	uint8_t name[WIRE_NAME_MAX];
+	size_t pos = WIRE_HDR_LEN;
+	uint16_t qtype;
+
+	if (wire_hdr_read(pkt, len, &h) == -1 || (h.flags & WIRE_QR))
+		return XFR_NONE;
+	if (WIRE_OPCODE(h.flags) == OPCODE_NOTIFY)
+		return XFR_NOTIFY;
+	if (WIRE_OPCODE(h.flags) != 0 || h.qdcount != 1 ||
+	    wire_name_read(pkt, len, &pos, name) == -1 || len - pos < 4)
+		return XFR_NONE;
+	qtype = wire_get_u16(pkt + pos);
+	if (qtype == TYPE_AXFR || qtype == TYPE_IXFR)
+		return XFR_TRANSFER;
+	if (h.arcount == 0)
+		return XFR_NONE;
+	pos += 4;
+	for (unsigned i = 0; i < (unsigned)h.ancount + h.nscount + h.arcount; i++) {
+		struct wire_rr rr;
+
+		if (wire_rr_read(pkt, len, &pos, &rr) == -1)
+			return XFR_NONE;	/* the query path answers FORMERR */
+		if (rr.type == TYPE_TSIG)
+			return XFR_SIGNED;
+	}
+	return XFR_NONE;
+}
+
+/* ---- the request ---- */
+
+struct xreq {
+	uint16_t id, flags;
+	bool have_q;			/* the question parsed: echo it */
+	uint8_t qname[WIRE_NAME_MAX];	/* as received */
+	uint8_t lname[WIRE_NAME_MAX];	/* lower-case */
+	uint16_t qtype, qclass;
+	uint32_t serial;		/* IXFR: the client's */
+	int tsig;			/* 1 the request carries a TSIG RR */
+	struct tsig_rr t;
+};
+
+/* The serial of an SOA RDATA (uncompressed), or false. */
+static bool
+soa_rdata_serial(const uint8_t *rd, size_t len, uint32_t *serial)
+{
+	int a, b;
+
+	if ((a = wire_name_len(rd, len)) < 0 ||
+	    (b = wire_name_len(rd + a, len - (size_t)a)) < 0 ||
+	    len - (size_t)a - (size_t)b != 20)
+		return false;
+	*serial = wire_get_u32(rd + a + b);
+	return true;
+}
+
+/* Parses a transfer request.  0, or the rcode to answer with. */
+static int
+req_parse(const uint8_t *pkt, size_t len, struct xreq *r)
+{
+	struct wire_hdr h;
+	struct wire_rr rr;
+	size_t pos = WIRE_HDR_LEN;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	if (wire_hdr_read(pkt, len, &h) == -1)
+		return RCODE_FORMERR;
+	r->id = h.id;
+	r->flags = h.flags;
+	if (h.qdcount != 1 || (n = wire_name_read(pkt, len, &pos, r->qname)) == -1 ||
+	    len - pos < 4)
+		return RCODE_FORMERR;
+	wire_name_lower(r->lname, r->qname, (size_t)n);
+	r->qtype = wire_get_u16(pkt + pos);
+	r->qclass = wire_get_u16(pkt + pos + 2);
+	r->have_q = true;
+	pos += 4;
+	if ((r->tsig = tsig_find(pkt, len, &r->t)) == -1) {
+		r->tsig = 0;
+		return RCODE_FORMERR;
+	}
+	if (h.ancount != 0)
+		return RCODE_FORMERR;
+	if (r->qtype == TYPE_IXFR) {
+		uint8_t rd[WIRE_NAME_MAX * 2 + 20];
+		int rdlen;
+
+		/* RFC 1995 3: the client's SOA, owned by the zone, in authority. */
+		if (h.nscount != 1 || wire_rr_read(pkt, len, &pos, &rr) == -1 ||
+		    rr.type != TYPE_SOA || !wire_name_equal(rr.owner, r->qname) ||
+		    (rdlen = wire_rdata_expand(pkt, len, &rr, rd, sizeof(rd))) < 0 ||
+		    !soa_rdata_serial(rd, (size_t)rdlen, &r->serial))
+			return RCODE_FORMERR;
+	} else if (h.nscount != 0)
+		return RCODE_FORMERR;
+	return 0;
+}
+
+/* ---- writing transfer messages ---- */
+
+struct out {
+	const struct xreq *rq;
+	struct tsig_ctx *tsig;		/* NULL: unsigned */
+	void (*emit)(void *, const uint8_t *, size_t);
+	void *arg;
+	uint8_t *buf;			/* WIRE_MAX_MSG */
+	struct wire_buf b;
+	size_t soft;			/* cut messages at about this size */
+	unsigned nmsg;			/* messages emitted */
+	unsigned nrr;			/* RRs in the message being built */
+	int rcode;
+	bool failed;
+	/* Compression, ours: owners are all at or below the apex, so one
+	 * pointer target (the apex) and the previous owner cover them. */
+	const uint8_t *apex;
+	int apex_len;
+	size_t apex_off;		/* where the apex is in this message, 0 none */
+	const uint8_t *prev_owner;
+	size_t prev_off;		/* where PREV_OWNER is written, 0 none */
+};
+
+static void
+out_begin(struct out *o)
+{
+	struct wire_hdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.id = o->rq->id;
+	h.flags = (uint16_t)(WIRE_QR | (o->rq->flags & WIRE_RD) |
+	    (o->rcode == 0 ? WIRE_AA : 0) | (o->rcode & 0xf));
+	/* The question goes in the first message only (RFC 5936 2.2.1). */
+	h.qdcount = o->nmsg == 0 && o->rq->have_q ? 1 : 0;
+	wire_buf_init(&o->b, o->buf, WIRE_MAX_MSG - TSIG_RESERVE);
+	wire_put_hdr(&o->b, &h);
+	o->apex_off = 0;
+	o->prev_owner = NULL;
+	o->prev_off = 0;
+	if (h.qdcount) {
+		/* Owners point at the question only when it has the zone's case. */
+		if (o->apex != NULL &&
+		    memcmp(o->rq->qname, o->apex, (size_t)o->apex_len) == 0)
+			o->apex_off = o->b.len;
+		wire_put_name(&o->b, o->rq->qname, false);
+		wire_put_u16(&o->b, o->rq->qtype);
+		wire_put_u16(&o->b, o->rq->qclass);
+	}
+	o->nrr = 0;
+}
+
+static void
+out_flush(struct out *o)
+{
+	size_t len;
+
+	if (o->failed)
+		return;
+	if (o->b.overflow) {
+		o->failed = true;
+		return;
+	}
+	len = o->b.len;
+	if (o->tsig != NULL && tsig_sign(o->tsig, o->buf, &len, WIRE_MAX_MSG,
+	    TSIG_NOERROR, now_wall()) == -1) {
+		o->failed = true;
+		return;
+	}
+	o->emit(o->arg, o->buf, len);
+	o->nmsg++;
+}
+
+/* Writes OWNER compressed against the apex or the previous owner. */
+static void
+out_owner(struct out *o, const uint8_t *owner)
+{
+	struct wire_buf *b = &o->b;
+	int olen = wire_name_len(owner, WIRE_NAME_MAX);
+	size_t start = b->len, pre;
+
+	if (o->prev_off != 0 && wire_name_equal(owner, o->prev_owner)) {
+		wire_put_u16(b, (uint16_t)(0xc000 | o->prev_off));
+		return;
+	}
+	pre = (size_t)(olen - o->apex_len);
+	if (o->apex_off != 0 && olen >= o->apex_len &&
+	    wire_name_equal(owner + pre, o->apex)) {
+		wire_put_bytes(b, owner, pre);
+		wire_put_u16(b, (uint16_t)(0xc000 | o->apex_off));
+	} else {
+		wire_put_bytes(b, owner, (size_t)olen);
+		if (o->apex_off == 0 && olen >= o->apex_len &&
+		    wire_name_equal(owner + pre, o->apex) && start + pre <= PTR_MAX)
+			o->apex_off = start + pre;
+	}
+	if (!b->overflow && start <= PTR_MAX) {
+		o->prev_owner = owner;
+		o->prev_off = start;
+	}
+}
+
+static void
+out_rr_once(struct out *o, const uint8_t *owner, uint16_t type, uint32_t ttl,
+    const uint8_t *rdata, uint16_t rdlen)
+{
+	out_owner(o, owner);
+	wire_put_u16(&o->b, type);
+	wire_put_u16(&o->b, CLASS_IN);
+	wire_put_u32(&o->b, ttl);
+	wire_put_u16(&o->b, rdlen);
+	wire_put_bytes(&o->b, rdata, rdlen);
+}
+
+/* Adds one RR, starting a new message when this one is full. */
+static void
+out_rr(struct out *o, const uint8_t *owner, uint16_t type, uint32_t ttl,
+    const uint8_t *rdata, uint16_t rdlen)
+{
+	struct wire_mark m;
+	const uint8_t *po = o->prev_owner;
+	size_t poff = o->prev_off, aoff = o->apex_off;
+
+	if (o->failed)
+		return;
+	m = wire_buf_mark(&o->b);
+	out_rr_once(o, owner, type, ttl, rdata, rdlen);
+	if (!o->b.overflow && (o->b.len <= o->soft || o->nrr == 0)) {
+		wire_count_inc(&o->b, WIRE_OFF_AN);
+		o->nrr++;
+		return;
+	}
+	wire_buf_rollback(&o->b, m);
+	o->prev_owner = po;
+	o->prev_off = poff;
+	o->apex_off = aoff;
+	if (o->nrr == 0) {
+		o->failed = true;	/* one RR larger than a message */
+		return;
+	}
+	out_flush(o);
+	out_begin(o);
+	out_rr_once(o, owner, type, ttl, rdata, rdlen);
+	if (o->b.overflow) {
+		o->failed = true;
+		return;
+	}
+	wire_count_inc(&o->b, WIRE_OFF_AN);
+	o->nrr++;
+}
+
+static void
+out_rrset(struct out *o, const uint8_t *owner, const struct rrset *rs)
+{
+	const uint8_t *p = rs->data, *end = rs->data + rs->datalen;
+
+	while (p + 2 <= end && !o->failed) {
+		uint16_t rdlen = wire_get_u16(p);
+
+		out_rr(o, owner, rs->type, rs->ttl, p + 2, rdlen);
+		p += 2 + rdlen;
+	}
+}
+
+/* One message with no answer (errors, and TSIG errors with their TSIG RR). */
+static void
+emit_error(const struct xreq *rq, int rcode, struct tsig_ctx *tsig, uint16_t tsig_error,
+    void (*emit)(void *, const uint8_t *, size_t), void *arg)
+{
+	uint8_t buf[WIRE_HDR_LEN + WIRE_NAME_MAX + 4 + TSIG_RESERVE];
+	struct wire_buf b;
+	struct wire_hdr h;
+	size_t len;
+
+	memset(&h, 0, sizeof(h));
+	h.id = rq->id;
+	h.flags = (uint16_t)(WIRE_QR | (rq->flags & (0xf << 11)) | (rq->flags & WIRE_RD) |
+	    (rcode & 0xf));
+	h.qdcount = rq->have_q ? 1 : 0;
+	wire_buf_init(&b, buf, sizeof(buf) - TSIG_RESERVE);
+	wire_put_hdr(&b, &h);
+	if (rq->have_q) {
+		wire_put_name(&b, rq->qname, false);
+		wire_put_u16(&b, rq->qtype);
+		wire_put_u16(&b, rq->qclass);
+	}
+	len = b.len;
+	if (tsig != NULL && tsig->active)
+		(void)tsig_sign(tsig, buf, &len, sizeof(buf), tsig_error, now_wall());
+	emit(arg, buf, len);
+}
+
+/* ---- the journal ---- */
+
+/*
+ * One difference: the records deleted and added from serial FROM to TO,
+ * each as owner (wire, uncompressed), type, TTL, RDLENGTH, RDATA.  Immutable
+ * once made; readers hold references.
+ */
+struct jdelta {
+	atomic_int refs;
+	uint32_t from, to;
+	uint32_t old_soa_ttl, new_soa_ttl;
+	uint8_t *old_soa, *new_soa;	/* RDATA */
+	uint16_t old_soa_len, new_soa_len;
+	uint8_t *del, *add;
+	size_t del_len, add_len;
+	size_t ndel, nadd;
+	struct jdelta *next;		/* the next newer one (under the journal lock) */
+};
+
+struct jzone {
+	char *name;
+	struct jdelta *first, *last;
+	size_t ndeltas, nchanges;
+	struct jzone *next;
+};
+
+struct xfr_journal {
+	pthread_mutex_t lock;
+	size_t max_changes;
+	struct jzone *zones;
+};
+
+static void
+jdelta_unref(struct jdelta *d)
+{
+	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
+		return;
+	free(d->old_soa);
+	free(d->new_soa);
+	free(d->del);
+	free(d->add);
+	free(d);
+}
+
+static void
+jzone_clear(struct jzone *z)
+{
+	struct jdelta *d, *n;
+
+	for (d = z->first; d != NULL; d = n) {
+		n = d->next;
+		jdelta_unref(d);
+	}
+	z->first = z->last = NULL;
+	z->ndeltas = z->nchanges = 0;
+}
+
+struct xfr_journal *
+xfr_journal_new(size_t max_changes)
+{
+	struct xfr_journal *j = xcalloc(1, sizeof(*j));
+
+	pthread_mutex_init(&j->lock, NULL);
+	j->max_changes = max_changes;
+	return j;
+}
+
+void
+xfr_journal_free(struct xfr_journal *j)
+{
+	struct jzone *z, *n;
+
+	if (j == NULL)
+		return;
+	for (z = j->zones; z != NULL; z = n) {
+		n = z->next;
+		jzone_clear(z);
+		free(z->name);
+		free(z);
+	}
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+static struct jzone *
+jzone_find(struct xfr_journal *j, const char *name, bool create)
+{
+	struct jzone *z;
+
+	for (z = j->zones; z != NULL; z = z->next)
+		if (strcmp(z->name, name) == 0)
+			return z;
+	if (!create)
+		return NULL;
+	z = xcalloc(1, sizeof(*z));
+	z->name = xstrdup(name);
+	z->next = j->zones;
+	j->zones = z;
+	return z;
+}
+
+size_t
+xfr_journal_depth(struct xfr_journal *j, const char *zone)
+{
+	struct jzone *z;
+	size_t n = 0;
+
+	pthread_mutex_lock(&j->lock);
+	if ((z = jzone_find(j, zone, false)) != NULL)
+		n = z->ndeltas;
+	pthread_mutex_unlock(&j->lock);
+	return n;
+}
+
+/* A growable byte buffer for building deltas (reload path: may abort on OOM). */
+struct bytes {
+	uint8_t *p;
+	size_t len, cap;
+	size_t n;			/* records */
+};
+
+static void
+bytes_put(struct bytes *b, const void *p, size_t n)
+{
+	if (b->cap - b->len < n) {
+		while (b->cap - b->len < n)
+			b->cap = b->cap ? b->cap * 2 : 1024;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void
+bytes_rr(struct bytes *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
+    const uint8_t *rdata, uint16_t rdlen)
+{
+	uint8_t f[8] = {
+		(uint8_t)(type >> 8), (uint8_t)type,
+		(uint8_t)(ttl >> 24), (uint8_t)(ttl >> 16), (uint8_t)(ttl >> 8),
+		(uint8_t)ttl,
+		(uint8_t)(rdlen >> 8), (uint8_t)rdlen
+	};
+
+	bytes_put(b, owner, (size_t)wire_name_len(owner, WIRE_NAME_MAX));
+	bytes_put(b, f, sizeof(f));
+	bytes_put(b, rdata, rdlen);
+	b->n++;
+}
+
+/* An RDATA entry of an RRset: for sorting and merging. */
+struct rdent {
+	const uint8_t *p;
+	uint16_t len;
+};
+
+static int
+rdent_cmp(const void *a, const void *b)
+{
+	const struct rdent *x = a, *y = b;
+	int c;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if ((c = memcmp(x->p, y->p, x->len)) != 0)
+		return c;
+	return 0;
+}
+
+static struct rdent *
+rdents(const struct rrset *rs, size_t *n)
+{
+	struct rdent *v = xcalloc(rs->count ? rs->count : 1, sizeof(*v));
+	const uint8_t *p = rs->data, *end = rs->data + rs->datalen;
+
+	*n = 0;
+	while (p + 2 <= end && *n < rs->count) {
+		v[*n].len = wire_get_u16(p);
+		v[*n].p = p + 2;
+		p += 2 + v[(*n)++].len;
+	}
+	qsort(v, *n, sizeof(*v), rdent_cmp);
+	return v;
+}
+
+static void
+all_rrs(struct bytes *b, const uint8_t *owner, const struct rrset *rs)
+{
+	const uint8_t *p = rs->data, *end = rs->data + rs->datalen;
+
+	while (p + 2 <= end) {
+		uint16_t l = wire_get_u16(p);
+
+		bytes_rr(b, owner, rs->type, rs->ttl, p + 2, l);
+		p += 2 + l;
+	}
+}
+
+/* Records of OLD not in NEW go to DEL, of NEW not in OLD to ADD (either may be NULL). */
+static void
+diff_rrset(struct bytes *del, struct bytes *add, const uint8_t *owner,
+    const struct rrset *old, const struct rrset *new)
+{
+	struct rdent *a, *b;
+	size_t na, nb, i = 0, k = 0;
+
+	if (old == NULL || new == NULL || old->ttl != new->ttl) {
+		/* A TTL change is the whole RRset out and in again. */
+		if (old != NULL)
+			all_rrs(del, owner, old);
+		if (new != NULL)
+			all_rrs(add, owner, new);
+		return;
+	}
+	if (old->datalen == new->datalen &&
+	    memcmp(old->data, new->data, old->datalen) == 0)
+		return;
+	a = rdents(old, &na);
+	b = rdents(new, &nb);
+	while (i < na || k < nb) {
+		int c = i == na ? 1 : k == nb ? -1 : rdent_cmp(&a[i], &b[k]);
+
+		if (c < 0) {
+			bytes_rr(del, owner, old->type, old->ttl, a[i].p, a[i].len);
+			i++;
+		} else if (c > 0) {
+			bytes_rr(add, owner, new->type, new->ttl, b[k].p, b[k].len);
+			k++;
+		} else {
+			i++;
+			k++;
+		}
+	}
+	free(a);
+	free(b);
+}
+
+/* Everything at nodes of FROM that TO does not have goes to OUT (as DEL or ADD). */
+static void
+diff_nodes(struct bytes *del, struct bytes *add, const struct szone *from,
+    const struct szone *to, bool from_is_old)
+{
+	for (size_t i = 0; i < szone_nnodes(from); i++) {
+		const struct node *n = szone_node_at(from, i);
+		const struct node *m = szone_node(to, n->owner);
+
+		for (uint16_t r = 0; r < n->nrrsets; r++) {
+			const struct rrset *rs = &n->rrsets[r];
+			const struct rrset *other = m ? node_rrset(m, rs->type) : NULL;
+
+			if (rs->type == TYPE_SOA &&
+			    wire_name_equal(n->owner, szone_apex(from)))
+				continue;	/* the SOA frames the difference */
+			if (from_is_old) {
+				if (other == NULL)
+					all_rrs(del, n->owner, rs);
+			} else
+				diff_rrset(del, add, n->owner, other, rs);
+		}
+	}
+}
+
+static const struct szone *
+zone_by_name(const struct snapshot *s, const char *name)
+{
+	for (size_t i = 0; s != NULL && i < snapshot_nzones(s); i++)
+		if (strcmp(szone_name(snapshot_zone_at(s, i)), name) == 0)
+			return snapshot_zone_at(s, i);
+	return NULL;
+}
+
+static void
+soa_copy(const struct szone *z, uint8_t **rd, uint16_t *len, uint32_t *ttl)
+{
+	const struct rrset *soa = szone_soa(z);
+
+	*len = wire_get_u16(soa->data);
+	*rd = xmalloc(*len);
+	memcpy(*rd, soa->data + 2, *len);
+	*ttl = soa->ttl;
+}
+
+static struct jdelta *
+delta_make(const struct szone *oz, const struct szone *nz)
+{
+	struct jdelta *d = xcalloc(1, sizeof(*d));
+	struct bytes del, add;
+
+	memset(&del, 0, sizeof(del));
+	memset(&add, 0, sizeof(add));
+	diff_nodes(&del, &add, oz, nz, true);
+	diff_nodes(&del, &add, nz, oz, false);
+	atomic_init(&d->refs, 1);
+	d->from = szone_serial(oz);
+	d->to = szone_serial(nz);
+	soa_copy(oz, &d->old_soa, &d->old_soa_len, &d->old_soa_ttl);
+	soa_copy(nz, &d->new_soa, &d->new_soa_len, &d->new_soa_ttl);
+	d->del = del.p;
+	d->del_len = del.len;
+	d->ndel = del.n;
+	d->add = add.p;
+	d->add_len = add.len;
+	d->nadd = add.n;
+	return d;
+}
+
+void
+xfr_journal_update(struct xfr_journal *j, const struct snapshot *old,
+    const struct snapshot *new)
+{
+	struct jzone **zp, *z;
+
+	if (j == NULL)
+		return;
+	/* Differences are computed outside the lock: readers wait only
+	 * for the list surgery. */
+	for (size_t i = 0; i < snapshot_nzones(new); i++) {
+		const struct szone *nz = snapshot_zone_at(new, i);
+		const struct szone *oz = zone_by_name(old, szone_name(nz));
+		struct jdelta *d = NULL;
+		bool reset = false;
+
+		if (oz == NULL || szone_soa(oz) == NULL || szone_soa(nz) == NULL) {
+			reset = true;
+		} else if (szone_serial(oz) == szone_serial(nz)) {
+			continue;
+		} else if (!xfr_serial_gt(szone_serial(nz), szone_serial(oz))) {
+			reset = true;
+		} else
+			d = delta_make(oz, nz);
+
+		pthread_mutex_lock(&j->lock);
+		z = jzone_find(j, szone_name(nz), !reset);
+		if (z != NULL && (reset || (z->last != NULL && z->last->to != d->from)))
+			jzone_clear(z);
+		if (z != NULL && d != NULL) {
+			size_t nd = d->ndel + d->nadd;
+
+			if (nd > j->max_changes) {
+				jzone_clear(z);
+				jdelta_unref(d);
+			} else {
+				if (z->last != NULL)
+					z->last->next = d;
+				else
+					z->first = d;
+				z->last = d;
+				z->ndeltas++;
+				z->nchanges += nd;
+				while (z->nchanges > j->max_changes) {
+					struct jdelta *f = z->first;
+
+					z->first = f->next;
+					z->nchanges -= f->ndel + f->nadd;
+					z->ndeltas--;
+					jdelta_unref(f);
+				}
+			}
+		} else
+			jdelta_unref(d);
+		pthread_mutex_unlock(&j->lock);
+	}
+	/* Zones gone from the data lose their history. */
+	pthread_mutex_lock(&j->lock);
+	for (zp = &j->zones; (z = *zp) != NULL;) {
+		if (zone_by_name(new, z->name) == NULL) {
+			*zp = z->next;
+			jzone_clear(z);
+			free(z->name);
+			free(z);
+		} else
+			zp = &z->next;
+	}
+	pthread_mutex_unlock(&j->lock);
+}
+
+/*
+ * The differences leading from FROM to TO for ZONE, with a reference each,
+ * into *OUT (caller frees the array and unrefs).  -1 when the journal does
+ * not hold that chain.
+ */
+static int
+journal_chain(struct xfr_journal *j, const char *zone, uint32_t from, uint32_t to,
+    struct jdelta ***out, size_t *n)
+{
+	struct jzone *z;
+	struct jdelta *d, **v = NULL;
+	size_t k = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&j->lock);
+	if ((z = jzone_find(j, zone, false)) == NULL)
+		goto done;
+	for (d = z->first; d != NULL && d->from != from; d = d->next)
+		;
+	if (d == NULL)
+		goto done;
+	if ((v = calloc(z->ndeltas, sizeof(*v))) == NULL)
+		goto done;
+	for (; d != NULL; d = d->next) {
+		v[k++] = d;
+		if (d->to == to)
+			break;
+	}
+	if (d == NULL) {
+		free(v);
+		goto done;
+	}
+	for (size_t i = 0; i < k; i++)
+		atomic_fetch_add(&v[i]->refs, 1);
+	*out = v;
+	*n = k;
+	rc = 0;
+done:
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+static void
+out_delta_rrs(struct out *o, const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+
+	while (p < end && !o->failed) {
+		int nl = wire_name_len(p, (size_t)(end - p));
+		const uint8_t *f;
+		uint16_t rdlen;
+
+		if (nl < 0 || (size_t)(end - p) < (size_t)nl + 8) {
+			o->failed = true;
+			return;
+		}
+		f = p + nl;
+		rdlen = wire_get_u16(f + 6);
+		out_rr(o, p, wire_get_u16(f), wire_get_u32(f + 2), f + 8, rdlen);
+		p = f + 8 + rdlen;
+	}
+}
+
+/* ---- serving ---- */
+
+static void
+emit_axfr_body(struct out *o, const struct szone *z)
+{
+	const uint8_t *apex = szone_apex(z);
+
+	for (size_t i = 0; i < szone_nnodes(z) && !o->failed; i++) {
+		const struct node *n = szone_node_at(z, i);
+		bool at_apex = wire_name_equal(n->owner, apex);
+
+		for (uint16_t r = 0; r < n->nrrsets; r++) {
+			if (at_apex && n->rrsets[r].type == TYPE_SOA)
+				continue;
+			out_rrset(o, n->owner, &n->rrsets[r]);
+		}
+	}
+}
+
+/* The TSIG key of the configuration named like the request's, or false. */
+static bool
+request_key(const struct config *cfg, const struct tsig_rr *t, struct tsig_key *k)
+{
+	for (size_t i = 0; i < cfg->nkeys; i++) {
+		if (tsig_key_init(k, &cfg->keys[i]) == 0 &&
+		    wire_name_equal(k->name, t->name))
+			return true;
+	}
+	return false;
+}
+
+static bool
+peer_allowed(const struct zone_conf *zc, const struct sockaddr *peer)
+{
+	for (size_t i = 0; zc != NULL && i < zc->nallow_transfer; i++)
+		if (cidr_match(&zc->allow_transfer[i], peer))
+			return true;
+	return false;
+}
+
+static void
+log_transfer(const struct xreq *rq, const struct sockaddr *peer, const char *what,
+    const char *zone)
+{
+	struct pl_addr a;
+	char buf[64];
+
+	memset(&a, 0, sizeof(a));
+	a.len = peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	memcpy(&a.ss, peer, a.len);
+	log_info("%s of %s to %s%s", what, zone, addr_str(&a, buf, sizeof(buf)),
+	    rq->tsig ? " (TSIG)" : "");
+}
+
+/* A TSIG failure: which key, from where, for what. */
+static void
+log_tsig_error(const struct xreq *rq, const struct sockaddr *peer, int te)
+{
+	struct pl_addr a;
+	char buf[64], name[1024], key[1024];
+
+	memset(&a, 0, sizeof(a));
+	a.len = peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	memcpy(&a.ss, peer, a.len);
+	wire_name_to_str(rq->qname, name, sizeof(name));
+	wire_name_to_str(rq->t.name, key, sizeof(key));
+	log_info("TSIG %s from %s, key %s, for %s type %u", tsig_error_str(te),
+	    addr_str(&a, buf, sizeof(buf)), key, name, rq->qtype);
+}
+
+int
+xfr_serve(const struct snapshot *s, struct xfr_journal *j, const uint8_t *pkt,
+    size_t len, const struct sockaddr *peer, bool tcp,
+    void (*emit)(void *arg, const uint8_t *msg, size_t len), void *arg)
+{
+	const struct config *cfg = snapshot_config(s);
+	const struct szone *z;
+	const struct zone_conf *zc;
+	struct tsig_ctx ctx, *tsig = NULL;
+	struct tsig_key key;
+	struct xreq rq;
+	struct out o;
+	struct jdelta **deltas = NULL;
+	size_t ndeltas = 0;
+	uint32_t cur;
+	int rc;
+
+	tsig_ctx_init(&ctx, NULL);
+	if ((rc = req_parse(pkt, len, &rq)) != 0)
+		goto error;
+	if (rq.tsig) {
+		bool found = request_key(cfg, &rq.t, &key);
+		int te = tsig_verify_request(&ctx, &key, found ? 1 : 0, pkt, len,
+		    &rq.t, now_wall());
+
+		if (te != TSIG_NOERROR) {
+			log_tsig_error(&rq, peer, te);
+			emit_error(&rq, RCODE_NOTAUTH, &ctx, (uint16_t)te, emit, arg);
+			tsig_ctx_clear(&ctx);
+			return RCODE_NOTAUTH;
+		}
+		tsig = &ctx;
+	}
+	if (rq.qclass != CLASS_IN || (rq.qtype == TYPE_AXFR && !tcp)) {
+		rc = RCODE_REFUSED;
+		goto error;
+	}
+	z = snapshot_find_zone(s, rq.lname);
+	if (z == NULL || !wire_name_equal(szone_apex(z), rq.lname)) {
+		rc = RCODE_NOTAUTH;
+		goto error;
+	}
+	zc = config_zone(cfg, szone_name(z));
+	if (!peer_allowed(zc, peer)) {
+		rc = RCODE_REFUSED;
+		goto error;
+	}
+	if (zc->key != NULL) {
+		struct tsig_key want;
+		const struct key_conf *kc = config_key(cfg, zc->key);
+
+		if (tsig == NULL || kc == NULL || tsig_key_init(&want, kc) != 0 ||
+		    !wire_name_equal(want.name, ctx.key.name) || want.alg != ctx.key.alg) {
+			rc = RCODE_REFUSED;
+			goto error;
+		}
+	}
+	if (szone_soa(z) == NULL ||
+	    (zc->nprimaries > 0 && xfr_secondary_unavailable(s, rq.lname))) {
+		rc = RCODE_SERVFAIL;
+		goto error;
+	}
+
+	memset(&o, 0, sizeof(o));
+	o.rq = &rq;
+	o.tsig = tsig;
+	o.emit = emit;
+	o.arg = arg;
+	o.soft = tcp ? XFR_MSG_SIZE : 512;
+	o.apex = szone_apex(z);
+	o.apex_len = wire_name_len(o.apex, WIRE_NAME_MAX);
+	if ((o.buf = malloc(WIRE_MAX_MSG)) == NULL) {
+		rc = RCODE_SERVFAIL;
+		goto error;
+	}
+	cur = szone_serial(z);
+	out_begin(&o);
+	out_rrset(&o, o.apex, szone_soa(z));
+	if (rq.qtype == TYPE_IXFR &&
+	    (!tcp || rq.serial == cur || xfr_serial_gt(rq.serial, cur))) {
+		/* Up to date, or over UDP: the SOA alone (RFC 1995 2, 4). */
+		out_flush(&o);
+	} else if (rq.qtype == TYPE_IXFR && j != NULL &&
+	    journal_chain(j, szone_name(z), rq.serial, cur, &deltas, &ndeltas) == 0) {
+		for (size_t i = 0; i < ndeltas && !o.failed; i++) {
+			struct jdelta *d = deltas[i];
+
+			out_rr(&o, o.apex, TYPE_SOA, d->old_soa_ttl, d->old_soa,
+			    d->old_soa_len);
+			out_delta_rrs(&o, d->del, d->del_len);
+			out_rr(&o, o.apex, TYPE_SOA, d->new_soa_ttl, d->new_soa,
+			    d->new_soa_len);
+			out_delta_rrs(&o, d->add, d->add_len);
+		}
+		out_rrset(&o, o.apex, szone_soa(z));
+		out_flush(&o);
+		for (size_t i = 0; i < ndeltas; i++)
+			jdelta_unref(deltas[i]);
+		free(deltas);
+		log_transfer(&rq, peer, "IXFR", szone_name(z));
+	} else {
+		/* AXFR, or IXFR that the journal cannot serve (RFC 1995 4). */
+		emit_axfr_body(&o, z);
+		out_rrset(&o, o.apex, szone_soa(z));
+		out_flush(&o);
+		log_transfer(&rq, peer, rq.qtype == TYPE_IXFR ? "IXFR (as AXFR)" : "AXFR",
+		    szone_name(z));
+	}
+	free(o.buf);
+	if (o.failed) {
+		log_warnx("transfer of %s failed: a record does not fit a message",
+		    szone_name(z));
+		if (o.nmsg == 0) {
+			rc = RCODE_SERVFAIL;
+			goto error;
+		}
+	}
+	tsig_ctx_clear(&ctx);
+	return RCODE_NOERROR;
+error:
+	emit_error(&rq, rc, tsig, TSIG_NOERROR, emit, arg);
+	tsig_ctx_clear(&ctx);
+	return rc;
+}
+
+/* ---- signed ordinary queries ---- */
+
+struct outbuf {
+	uint8_t *p;
+	size_t cap, len;
+};
+
+static void
+outbuf_emit(void *arg, const uint8_t *msg, size_t len)
+{
+	struct outbuf *o = arg;
+
+	if (len <= o->cap) {
+		memcpy(o->p, msg, len);
+		o->len = len;
+	}
+}
+
+int
+xfr_answer_signed(const struct snapshot *s, const uint8_t *pkt, size_t len,
+    const struct sockaddr *peer, bool tcp, uint8_t *out, size_t cap, size_t *out_len)
+{
+	const struct config *cfg = snapshot_config(s);
+	struct outbuf ob = { out, cap, 0 };
+	struct tsig_ctx ctx;
+	struct tsig_key key;
+	struct wire_query q;
+	struct answer_info info;
+	struct xreq rq;
+	uint8_t *bare = NULL;
+	size_t limit, reserve, alen;
+	int rc, te;
+
+	tsig_ctx_init(&ctx, NULL);
+	*out_len = 0;
+	if ((rc = req_parse(pkt, len, &rq)) != 0 || rq.tsig != 1) {
+		emit_error(&rq, rc ? rc : RCODE_FORMERR, NULL, 0, outbuf_emit, &ob);
+		*out_len = ob.len;
+		return rc ? rc : RCODE_FORMERR;
+	}
+	te = tsig_verify_request(&ctx, &key, request_key(cfg, &rq.t, &key) ? 1 : 0,
+	    pkt, len, &rq.t, now_wall());
+	if (te != TSIG_NOERROR) {
+		log_tsig_error(&rq, peer, te);
+		rc = RCODE_NOTAUTH;
+		goto error;
+	}
+	/* The query as it was before it was signed. */
+	if ((bare = malloc(rq.t.rr_off)) == NULL) {
+		rc = RCODE_SERVFAIL;
+		goto error;
+	}
+	memcpy(bare, pkt, rq.t.rr_off);
+	bare[10] = (uint8_t)((wire_get_u16(pkt + 10) - 1) >> 8);
+	bare[11] = (uint8_t)(wire_get_u16(pkt + 10) - 1);
+	switch (wire_query_parse(bare, rq.t.rr_off, &q)) {
+	case WIRE_OK:
+		break;
+	case WIRE_NOTIMP:
+		rc = RCODE_NOTIMP;
+		goto error;
+	default:
+		rc = RCODE_FORMERR;
+		goto error;
+	}
+	reserve = tsig_rr_size(&ctx);
+	limit = tcp ? WIRE_MAX_MSG : answer_udp_limit(&q);
+	if (limit > cap)
+		limit = cap;
+	if (limit < reserve + WIRE_HDR_LEN + WIRE_NAME_MAX + 4) {
+		rc = RCODE_SERVFAIL;
+		goto error;
+	}
+	if (answer_local(s, &q, out, cap - reserve, limit - reserve, &info) !=
+	    ANSWER_DONE) {
+		/* Signed queries are not forwarded. */
+		rc = RCODE_REFUSED;
+		goto error;
+	}
+	free(bare);
+	alen = info.len;
+	if (tsig_sign(&ctx, out, &alen, cap, TSIG_NOERROR, now_wall()) == -1)
+		alen = info.len;
+	*out_len = alen;
+	tsig_ctx_clear(&ctx);
+	return info.rcode;
+error:
+	free(bare);
+	emit_error(&rq, rc, &ctx, (uint16_t)te, outbuf_emit, &ob);
+	*out_len = ob.len;
+	tsig_ctx_clear(&ctx);
+	return rc;
+}
+
+/* ---- NOTIFY to secondaries ---- */
+
+#define NOTIFY_TRIES	5
+
+struct njob {
+	struct xfr_notifier *n;
+	struct njob *prev, *next;
+	char *zone;
+	struct pl_addr target;
+	uint8_t msg[512 + TSIG_RESERVE];
+	size_t len;			/* unsigned message */
+	bool has_key;
+	struct tsig_key key;
+	uint16_t id;
+	int fd;
+	int tries;
+	struct event *rd, *tmo;
+};
+
+struct xfr_notifier {
+	struct event_base *base;
+	struct njob *jobs;
+	size_t njobs;
+};
+
+struct xfr_notifier *
+xfr_notifier_new(struct event_base *base)
+{
+	struct xfr_notifier *n = xcalloc(1, sizeof(*n));
+
+	n->base = base;
+	return n;
+}
+
+static void
+njob_free(struct njob *jb)
+{
+	struct xfr_notifier *n = jb->n;
+
+	if (jb->prev != NULL)
+		jb->prev->next = jb->next;
+	else
+		n->jobs = jb->next;
+	if (jb->next != NULL)
+		jb->next->prev = jb->prev;
+	n->njobs--;
+	if (jb->rd != NULL)
+		event_free(jb->rd);
+	if (jb->tmo != NULL)
+		event_free(jb->tmo);
+	if (jb->fd != -1)
+		close(jb->fd);
+	free(jb->zone);
+	explicit_bzero(&jb->key, sizeof(jb->key));
+	free(jb);
+}
+
+void
+xfr_notifier_free(struct xfr_notifier *n)
+{
+	if (n == NULL)
+		return;
+	while (n->jobs != NULL)
+		njob_free(n->jobs);
+	free(n);
+}
+
+size_t
+xfr_notifier_pending(const struct xfr_notifier *n)
+{
+	return n->njobs;
+}
+
+static void
+njob_send(struct njob *jb)
+{
+	uint8_t buf[sizeof(jb->msg)];
+	size_t len = jb->len;
+	struct timeval tv = { 1 << jb->tries, 0 };
+	char a[64];
+
+	memcpy(buf, jb->msg, len);
+	if (jb->has_key) {
+		struct tsig_ctx c;
+
+		/* Signed afresh each time: the time signed moves on. */
+		tsig_ctx_init(&c, &jb->key);
+		if (tsig_sign(&c, buf, &len, sizeof(buf), TSIG_NOERROR, now_wall()) == -1)
+			len = jb->len;
+		tsig_ctx_clear(&c);
+	}
+	if (send(jb->fd, buf, len, 0) < 0)
+		log_debug("NOTIFY of %s to %s: %s", jb->zone,
+		    addr_str(&jb->target, a, sizeof(a)), strerror(errno));
+	jb->tries++;
+	evtimer_add(jb->tmo, &tv);
+}
+
+static void
+njob_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct njob *jb = arg;
+	char a[64];
+
+	if (jb->tries >= NOTIFY_TRIES) {
+		log_warnx("NOTIFY of %s to %s: no answer after %d tries", jb->zone,
+		    addr_str(&jb->target, a, sizeof(a)), jb->tries);
+		njob_free(jb);
+		return;
+	}
+	njob_send(jb);
+}
+
+static void
+njob_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct njob *jb = arg;
+	uint8_t buf[4096];
+	struct wire_hdr h;
+	ssize_t r;
+	char a[64];
+
+	while ((r = recv(fd, buf, sizeof(buf), 0)) >= 0) {
+		/* The socket is connected: only the target's datagrams arrive. */
+		if (wire_hdr_read(buf, (size_t)r, &h) == -1 || h.id != jb->id ||
+		    !(h.flags & WIRE_QR) || WIRE_OPCODE(h.flags) != OPCODE_NOTIFY)
+			continue;
+		if (WIRE_RCODE(h.flags) != RCODE_NOERROR)
+			log_warnx("NOTIFY of %s to %s: rcode %d", jb->zone,
+			    addr_str(&jb->target, a, sizeof(a)), WIRE_RCODE(h.flags));
+		else
+			log_debug("NOTIFY of %s to %s: acknowledged", jb->zone,
+			    addr_str(&jb->target, a, sizeof(a)));
+		njob_free(jb);
+		return;
+	}
+	if (errno == ECONNREFUSED)
+		log_debug("NOTIFY of %s to %s: port closed", jb->zone,
+		    addr_str(&jb->target, a, sizeof(a)));
+}
+
+static void
+notify_zone(struct xfr_notifier *n, const struct snapshot *s, const struct szone *z,
+    const struct zone_conf *zc)
+{
+	const struct config *cfg = snapshot_config(s);
+	const struct key_conf *kc = zc->key ? config_key(cfg, zc->key) : NULL;
+	const struct rrset *soa = szone_soa(z);
+
+	for (size_t t = 0; t < zc->nnotify; t++) {
+		struct njob *jb, *o;
+		struct wire_buf b;
+		struct wire_hdr h;
+		char a[64];
+
+		/* A newer serial replaces a NOTIFY still being repeated. */
+		for (o = n->jobs; o != NULL; o = o->next) {
+			if (strcmp(o->zone, szone_name(z)) == 0 &&
+			    addr_equal(&o->target, &zc->notify[t])) {
+				njob_free(o);
+				break;
+			}
+		}
+		jb = xcalloc(1, sizeof(*jb));
+		jb->n = n;
+		jb->zone = xstrdup(szone_name(z));
+		jb->target = zc->notify[t];
+		jb->id = random_u16();
+		jb->fd = socket(jb->target.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, 0);
+		if (kc != NULL && tsig_key_init(&jb->key, kc) == 0)
+			jb->has_key = true;
+		jb->next = n->jobs;
+		if (n->jobs != NULL)
+			n->jobs->prev = jb;
+		n->jobs = jb;
+		n->njobs++;
+		if (jb->fd == -1 || connect(jb->fd, (const struct sockaddr *)&jb->target.ss,
+		    jb->target.len) == -1) {
+			log_warn("NOTIFY of %s to %s", jb->zone,
+			    addr_str(&jb->target, a, sizeof(a)));
+			njob_free(jb);
+			continue;
+		}
+		memset(&h, 0, sizeof(h));
+		h.id = jb->id;
+		h.flags = (uint16_t)(OPCODE_NOTIFY << 11 | WIRE_AA);
+		h.qdcount = 1;
+		h.ancount = soa != NULL ? 1 : 0;
+		wire_buf_init(&b, jb->msg, 512);
+		wire_put_hdr(&b, &h);
+		wire_put_name(&b, szone_apex(z), true);
+		wire_put_u16(&b, TYPE_SOA);
+		wire_put_u16(&b, CLASS_IN);
+		/* The new SOA as a hint (RFC 1996 3.7). */
+		if (soa != NULL)
+			wire_put_rr(&b, szone_apex(z), TYPE_SOA, CLASS_IN, soa->ttl,
+			    soa->data + 2, wire_get_u16(soa->data));
+		if (b.overflow) {
+			njob_free(jb);
+			continue;
+		}
+		jb->len = b.len;
+		jb->rd = event_new(n->base, jb->fd, EV_READ | EV_PERSIST, njob_read_cb, jb);
+		jb->tmo = evtimer_new(n->base, njob_timeout_cb, jb);
+		event_add(jb->rd, NULL);
+		log_info("NOTIFY of %s serial %u to %s", jb->zone, szone_serial(z),
+		    addr_str(&jb->target, a, sizeof(a)));
+		njob_send(jb);
+	}
+}
+
+void
+xfr_notify_changed(struct xfr_notifier *n, const struct snapshot *old,
+    const struct snapshot *new)
+{
+	const struct config *cfg = snapshot_config(new);
+
+	for (size_t i = 0; i < snapshot_nzones(new); i++) {
+		const struct szone *z = snapshot_zone_at(new, i);
+		const struct szone *oz = zone_by_name(old, szone_name(z));
+		const struct zone_conf *zc = config_zone(cfg, szone_name(z));
+
+		if (zc == NULL || zc->nnotify == 0)
+			continue;
+		if (oz != NULL && szone_serial(oz) == szone_serial(z))
+			continue;
+		notify_zone(n, new, z, zc);
+	}
+}
