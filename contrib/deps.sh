@@ -6,9 +6,9 @@ what=${1:-test}
 build="autoconf automake make gcc pkg-config libldns-dev libevent-dev libssl-dev
  libinih-dev libjansson-dev libcsv-dev"
 test="$build libcmocka-dev python3 python3-dnspython ldnsutils dnsutils openssl valgrind
- prometheus bind9-utils unbound dnsmasq-base chromium"
+ prometheus bind9 bind9-utils unbound dnsmasq-base chromium"
 fuzz="$test clang libclang-rt-14-dev"
-bench="$test dnsperf bind9"
+bench="$test dnsperf"
 case "$what" in
 build) pkgs=$build ;;
 test) pkgs=$test ;;
