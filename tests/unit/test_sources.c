@@ -621,6 +621,12 @@ test_zone_source(void **state)
 	load_ok(&rs, "zone:example.zone");
 	assert_int_equal(rs.nrecs, 1);
 	recset_clear(&rs);
+
+	/* ldns reads some garbage as a record of type 0: still an error. */
+	struct config *cfg = cfg_new();
+	expect_msgs(cfg, "zone:bad-typezero.zone", -1,
+	    "bad-typezero.zone:4: not a record: unknown or meta record type");
+	cfg_free(cfg);
 }
 
 static void
