@@ -20,7 +20,11 @@ pool_alloc(struct recset *rs, size_t n)
 	struct recpool_chunk *c = rs->pool;
 
 	if (c == NULL || c->cap - c->used < n) {
-		size_t cap = n > (1u << 20) ? n : (1u << 20);
+		/* 64 KB first, doubling to 1 MB, as the snapshot arena does. */
+		size_t want = c == NULL ? (64u << 10) : c->cap * 2;
+		if (want > (1u << 20))
+			want = 1u << 20;
+		size_t cap = n > want ? n : want;
 		c = xmalloc(sizeof(*c) + cap);
 		c->used = 0;
 		c->cap = cap;

@@ -31,7 +31,13 @@ arena_get(struct arena *a, size_t n, size_t align)
 	size_t off = c ? (c->used + align - 1) & ~(align - 1) : 0;
 
 	if (c == NULL || off + n > c->cap) {
-		size_t cap = n > (1u << 20) ? n : (1u << 20);
+		/* Chunks grow from 64 KB to 1 MB: small data stays small (fresh
+		 * pages are costly on some virtual machines), large data makes
+		 * few allocations. */
+		size_t want = c == NULL ? (64u << 10) : c->cap * 2;
+		if (want > (1u << 20))
+			want = 1u << 20;
+		size_t cap = n > want ? n : want;
 		c = xmalloc(sizeof(*c) + cap);
 		c->used = 0;
 		c->cap = cap;
