@@ -1,6 +1,7 @@
 /* pldns: verbs, options, start-up and shutdown order. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,13 @@ cmd_serve(int argc, char **argv)
 		fputs(usage_serve, stderr);
 		return EX_USAGE_;
 	}
+	/*
+	 * Large blocks (arena chunks, record arrays, hash tables) come from
+	 * mmap and go straight back to the system when freed.  Without a fixed
+	 * threshold glibc raises it after the first large free, and a reload
+	 * would leave the old snapshot's memory in the heap for good.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	log_init(1, LOG_LVL_INFO);
 	diag_init(&d);
 	snap = server_load(path, NULL, &d);
