@@ -7,9 +7,7 @@
 #      (the issue wants under 1 KB), and the same transfer signed with TSIG.
 #
 # Usage: tests/bench/xfr_bench.sh [PLDNS_BIN] [RECORDS] [CLIENTS]
-#   PLDNS_BIN  the daemon (default: $PLDNS_BIN, else ./pldns); before the
-#              daemon integrates transfers, /tmp/pldns-xfr-build/xfr_testserver
-#              (tests/xfr/build.sh) stands in, single-threaded
+#   PLDNS_BIN  the daemon (default: $PLDNS_BIN, else ./pldns)
 #   RECORDS    default 100000;  CLIENTS  default 10
 # Needs dig (bind9-dnsutils).  Everything is bounded: each dig has a timeout,
 # the daemon is stopped (its own PID) on exit.  Prints one "key: value" line

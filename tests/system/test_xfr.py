@@ -7,8 +7,6 @@ expiry, wrong key).  BIND interop is in test_xfr_bind.py.
 dnspython is the client and the fake secondary; everything is on loopback.
 
 Run: PLDNS_BIN=/path/to/pldns /usr/bin/python3 test_xfr.py [NAME-SUBSTRING...]
-(Before the daemon integrates zone transfers, PLDNS_BIN may be the stand-in
-built by tests/xfr/build.sh: /tmp/pldns-xfr-build/xfr_testserver.)
 """
 
 import os
