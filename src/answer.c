@@ -188,18 +188,6 @@ find_wildcard(const struct szone *z, const uint8_t *name)
 	return szone_node(z, wild);
 }
 
-/* True when NAME has RRsets in Z, its own or a wildcard's. */
-static bool
-has_data(const struct szone *z, const uint8_t *name)
-{
-	const struct node *n = szone_node(z, name);
-
-	if (n != NULL)
-		return n->nrrsets > 0;
-	n = find_wildcard(z, name);
-	return n != NULL && n->nrrsets > 0;
-}
-
 /*
  * Follows NAME (lower-case wire) through local data, writing what it finds.
  * On LRES_EXTERNAL / LRES_TWIN_NODATA / LRES_FALLBACK, NEXT holds the name
@@ -212,35 +200,50 @@ local_resolve(struct ab *ab, const uint8_t *name, uint8_t *next)
 	uint16_t qtype = ab->q->qtype;
 	uint8_t cur[WIRE_NAME_MAX], pl[WIRE_NAME_MAX];
 
+	const struct szone *z = NULL;
+	const struct node *n = NULL;
+	bool known = false;	/* Z and N already found for CUR */
+
 	memcpy(cur, name, (size_t)wire_name_len(name, WIRE_NAME_MAX));
 	for (;;) {
-		bool twin;
-		const struct szone *z = snapshot_route(ab->s, cur, pl, &twin);
-		const struct node *n;
 		const struct rrset *rs;
 
-		if (z == NULL) {
-			memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
-			return LRES_EXTERNAL;
-		}
-		if (twin) {
-			if (!has_data(z, pl)) {
+		if (!known) {
+			bool twin;
+			uint64_t h;
+
+			z = snapshot_route_h(ab->s, cur, pl, &twin, &h);
+			if (z == NULL) {
 				memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
-				return LRES_TWIN_NODATA;
+				return LRES_EXTERNAL;
 			}
-			/* What Azure's public DNS says, without asking it. */
-			ab_rr(ab, 1, cur, TYPE_CNAME, cfg->record_ttl, pl,
-			    (uint16_t)wire_name_len(pl, WIRE_NAME_MAX));
-			ab->synth = true;
-			if (!ab_hop(ab, cur, pl))
-				return LRES_SERVFAIL;
-			if (qtype == TYPE_CNAME || qtype == TYPE_ANY)
-				return LRES_DONE;
-			memcpy(cur, pl, sizeof(pl));
-			continue;
+			if (twin) {
+				/* The privatelink twin's own data (or its wildcard);
+				 * an empty non-terminal has none. */
+				if ((n = szone_node(z, pl)) == NULL)
+					n = find_wildcard(z, pl);
+				if (n == NULL || n->nrrsets == 0) {
+					memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
+					return LRES_TWIN_NODATA;
+				}
+				/* What Azure's public DNS says, without asking it. */
+				ab_rr(ab, 1, cur, TYPE_CNAME, cfg->record_ttl, pl,
+				    (uint16_t)wire_name_len(pl, WIRE_NAME_MAX));
+				ab->synth = true;
+				if (!ab_hop(ab, cur, pl))
+					return LRES_SERVFAIL;
+				if (qtype == TYPE_CNAME || qtype == TYPE_ANY)
+					return LRES_DONE;
+				/* PL lies in Z and its node is known: no second walk. */
+				memcpy(cur, pl, sizeof(pl));
+				known = true;
+				continue;
+			}
+			if ((n = szone_node_h(z, cur, h)) == NULL)
+				n = find_wildcard(z, cur);
 		}
-		n = szone_node(z, cur);
-		if (n == NULL && (n = find_wildcard(z, cur)) == NULL) {
+		known = false;
+		if (n == NULL) {
 			if (szone_missing(z) == MISSING_FALLBACK) {
 				memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
 				return LRES_FALLBACK;

@@ -740,15 +740,26 @@ const struct szone *
 snapshot_route(const struct snapshot *s, const uint8_t *name, uint8_t *plname,
     bool *is_twin)
 {
+	uint64_t h;
+
+	return snapshot_route_h(s, name, plname, is_twin, &h);
+}
+
+const struct szone *
+snapshot_route_h(const struct snapshot *s, const uint8_t *name, uint8_t *plname,
+    bool *is_twin, uint64_t *hash)
+{
 	uint8_t off[WIRE_NAME_MAX / 2 + 1];
 	uint64_t h[WIRE_NAME_MAX / 2 + 1];
 	int n, len;
 	uint32_t v;
 
 	*is_twin = false;
+	*hash = 0;
 	if ((len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
 		return NULL;
 	n = suffix_hashes(name, off, h);
+	*hash = h[0];
 	for (int k = 0; k < n; k++) {
 		const uint8_t *p = name + off[k];
 		size_t plen = (size_t)(len - off[k]);
@@ -808,6 +819,25 @@ const struct rrset *szone_soa(const struct szone *z) { return z->soa; }
 int szone_missing(const struct szone *z) { return z->missing; }
 uint32_t szone_serial(const struct szone *z) { return z->serial; }
 size_t szone_nrecords(const struct szone *z) { return z->nrecords; }
+
+const struct node *
+szone_node_h(const struct szone *z, const uint8_t *name, uint64_t hash)
+{
+	int len = wire_name_len(name, WIRE_NAME_MAX);
+	size_t i;
+
+	if (len < 0 || z->mapcap == 0)
+		return NULL;
+	/* node_slot() with the hash already known. */
+	for (i = (size_t)hash & (z->mapcap - 1);; i = (i + 1) & (z->mapcap - 1)) {
+		uint32_t v = z->map[i];
+		if (v == 0)
+			return NULL;
+		const uint8_t *o = z->nodes[v - 1].owner;
+		if (o[0] == name[0] && memcmp(o, name, (size_t)len) == 0)
+			return &z->nodes[v - 1];
+	}
+}
 
 const struct node *
 szone_node(const struct szone *z, const uint8_t *name)

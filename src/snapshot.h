@@ -81,6 +81,10 @@ const struct szone *snapshot_route(const struct snapshot *s, const uint8_t *name
 const struct pl_addr *snapshot_upstreams(const struct snapshot *s, size_t *n);
 const struct upstream_tls *snapshot_tls(const struct snapshot *s, size_t *n);
 
+/* snapshot_route() that also gives the hash of NAME for szone_node_h(). */
+const struct szone *snapshot_route_h(const struct snapshot *s, const uint8_t *name,
+    uint8_t *plname, bool *is_twin, uint64_t *hash);
+
 /* Longest [forward] rule covering NAME, or NULL (then the default upstreams). */
 const struct forward_conf *snapshot_forward(const struct snapshot *s, const uint8_t *name);
 
@@ -99,6 +103,10 @@ const struct node *szone_node(const struct szone *z, const uint8_t *name);
  * I < szone_nnodes(Z). */
 size_t szone_nnodes(const struct szone *z);
 const struct node *szone_node_at(const struct szone *z, size_t i);
+
+/* szone_node() with the hash snapshot_route_h() gave for NAME. */
+const struct node *szone_node_h(const struct szone *z, const uint8_t *name,
+    uint64_t hash);
 
 /* The RRset of TYPE at N, or NULL. */
 const struct rrset *node_rrset(const struct node *n, uint16_t type);
