@@ -11,6 +11,35 @@
 #include "util.h"
 
 /*
+ * Checks the RDATA of the types pldns itself reads (addresses, names):
+ * ldns accepts any length for them in RFC 3597 form (\# N ...).
+ */
+static bool
+rdata_ok(uint16_t type, const uint8_t *rd, size_t len)
+{
+	switch (type) {
+	case TYPE_A:
+		return len == 4;
+	case TYPE_AAAA:
+		return len == 16;
+	case TYPE_CNAME:
+	case TYPE_NS:
+	case TYPE_PTR:
+	case TYPE_DNAME:
+		return wire_name_len(rd, len) == (int)len;
+	case TYPE_SOA: {
+		int m = wire_name_len(rd, len), r;
+		if (m < 0)
+			return false;
+		r = wire_name_len(rd + m, len - (size_t)m);
+		return r >= 0 && (size_t)m + (size_t)r + 20 == len;
+	}
+	default:
+		return true;
+	}
+}
+
+/*
  * Reads the zone file PATH for ZONE into a temporary recset first, so that
  * a file with any error adds nothing: a zone is served whole or not at all.
  */
@@ -89,6 +118,12 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 			    ldns_buffer_position(buf) > 65535) {
 				diag_add(d, DIAG_ERROR, path, at,
 				    "record data too large");
+				nerr++;
+			} else if (!rdata_ok((uint16_t)ldns_rr_get_type(rr),
+			    ldns_buffer_begin(buf), ldns_buffer_position(buf))) {
+				/* e.g. "A \# 0": RFC 3597 syntax for data that is
+				 * not an address. */
+				diag_add(d, DIAG_ERROR, path, at, "bad record data for its type");
 				nerr++;
 			} else {
 				uint16_t type = (uint16_t)ldns_rr_get_type(rr);

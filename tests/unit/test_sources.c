@@ -626,6 +626,9 @@ test_zone_source(void **state)
 	struct config *cfg = cfg_new();
 	expect_msgs(cfg, "zone:bad-typezero.zone", -1,
 	    "bad-typezero.zone:4: not a record: unknown or meta record type");
+	/* RFC 3597 form with data an A record cannot hold (found by fuzzing). */
+	expect_msgs(cfg, "zone:bad-rdata.zone", -1,
+	    "bad-rdata.zone:4: bad record data for its type");
 	cfg_free(cfg);
 }
 
