@@ -418,10 +418,9 @@ owner_is_local(const struct snapshot *s, const uint8_t *owner)
 
 /* True when the upstream answer has a CNAME (not yet used) owned by NAME. */
 static bool
-upstream_cname(const uint8_t *resp, const struct answer_scratch *sc, int n,
-    const struct wire_query *q, const uint8_t *name)
+upstream_cname(const struct answer_scratch *sc, int n, const struct wire_query *q,
+    const uint8_t *name)
 {
-	(void)resp;
 	if (q->qtype == TYPE_CNAME)
 		return false;
 	for (int i = 0; i < n; i++)
@@ -460,7 +459,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 		const struct szone *z = checked ? NULL : snapshot_route(s, cur, pl, &twin);
 
 		checked = false;
-		if (z != NULL && twin && upstream_cname(resp, sc, n, q, cur))
+		if (z != NULL && twin && upstream_cname(sc, n, q, cur))
 			/* A public name with local data, but the upstream's
 			 * chain goes on from it: keep the upstream's CNAME
 			 * (and its TTL); the cut comes at the privatelink name. */

@@ -306,10 +306,11 @@ arena_name(struct arena *a, const uint8_t *name)
  * Nodes are found through an open-addressed table of node indexes (4 bytes
  * a slot): the owner names live once, in the nodes themselves.
  */
+/* The slot of NAME (LEN octets, hash H): its own, or the empty one it would take. */
 static size_t
-node_slot(const struct szone *z, const uint8_t *name, size_t len)
+node_slot_h(const struct szone *z, const uint8_t *name, size_t len, uint64_t h)
 {
-	size_t i = (size_t)name_hash(name, len) & (z->mapcap - 1);
+	size_t i = (size_t)h & (z->mapcap - 1);
 
 	for (;;) {
 		uint32_t v = z->map[i];
@@ -320,6 +321,12 @@ node_slot(const struct szone *z, const uint8_t *name, size_t len)
 			return i;
 		i = (i + 1) & (z->mapcap - 1);
 	}
+}
+
+static size_t
+node_slot(const struct szone *z, const uint8_t *name, size_t len)
+{
+	return node_slot_h(z, name, len, name_hash(name, len));
 }
 
 static void
@@ -824,19 +831,12 @@ const struct node *
 szone_node_h(const struct szone *z, const uint8_t *name, uint64_t hash)
 {
 	int len = wire_name_len(name, WIRE_NAME_MAX);
-	size_t i;
+	uint32_t v;
 
 	if (len < 0 || z->mapcap == 0)
 		return NULL;
-	/* node_slot() with the hash already known. */
-	for (i = (size_t)hash & (z->mapcap - 1);; i = (i + 1) & (z->mapcap - 1)) {
-		uint32_t v = z->map[i];
-		if (v == 0)
-			return NULL;
-		const uint8_t *o = z->nodes[v - 1].owner;
-		if (o[0] == name[0] && memcmp(o, name, (size_t)len) == 0)
-			return &z->nodes[v - 1];
-	}
+	v = z->map[node_slot_h(z, name, (size_t)len, hash)];
+	return v ? &z->nodes[v - 1] : NULL;
 }
 
 const struct node *

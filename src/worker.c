@@ -1258,7 +1258,6 @@ void
 worker_metrics(const struct worker *w, struct metrics *out)
 {
 	const struct upstream_stats *u = upstream_pool_stats(w->up);
-	struct cache_info ci;
 
 	*out = w->m;
 	out->up_sent = u->sent;
@@ -1270,8 +1269,6 @@ worker_metrics(const struct worker *w, struct metrics *out)
 	out->up_failed = u->failed;
 	out->up_overflow = u->overflow;
 	out->up_coalesced = w->coalesced;
-	cache_get_info(w->cache, &ci);
-	(void)ci;
 }
 
 size_t
