@@ -8,7 +8,7 @@ build="autoconf automake make gcc pkg-config libldns-dev libevent-dev libssl-dev
 test="$build libcmocka-dev python3 python3-dnspython ldnsutils dnsutils openssl valgrind
  prometheus bind9 bind9-utils unbound dnsmasq-base chromium"
 fuzz="$test clang libclang-rt-14-dev"
-bench="$test dnsperf"
+bench="$test dnsperf dnsdist"
 case "$what" in
 build) pkgs=$build ;;
 test) pkgs=$test ;;

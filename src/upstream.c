@@ -31,8 +31,34 @@
 #define COOKIE_SERVER_MAX	32
 #define RCODE_BADCOOKIE		23
 #define DOT_PAD_BLOCK		128	/* RFC 8467: queries padded to 128 */
+#define USOCK_PER_SERVER	8	/* UDP sockets open per server */
+#define USOCK_USES		128	/* queries a socket carries before it retires */
+#define USOCK_BUCKETS		256	/* its waiting requests, by ID */
+#define USOCK_READ_BATCH	64	/* datagrams per wake-up, then yield */
+#define REQ_FREE_MAX		256	/* requests kept for reuse */
 
 struct upstream_req;
+struct srvstate;
+
+/*
+ * A connected UDP socket on a random port, shared by the queries to one
+ * server.  A fresh socket per query costs six system calls (socket, bind,
+ * connect, two epoll_ctl, close) for every forwarded question, more than the
+ * query itself; sharing a few and replacing each after USOCK_USES queries
+ * keeps the source port unpredictable and short-lived (RFC 5452 9.2) while
+ * the steady path is one send and one recv.  A reply is routed by its ID to
+ * the request waiting on this socket, then checked like any other.
+ */
+struct usock {
+	struct upstream_pool *pool;
+	struct srvstate *st;		/* NULL: a one-off socket (no server slot) */
+	int fd;
+	struct event ev;
+	unsigned uses;			/* queries sent on it */
+	unsigned refs;			/* requests waiting on it, +1 while reading */
+	bool retired;			/* out of its slot: closed with its last request */
+	struct upstream_req *byid[USOCK_BUCKETS];
+};
 
 /* One pipelined DNS over TLS connection to a server. */
 struct dot_conn {
@@ -54,6 +80,7 @@ struct srvstate {
 	uint8_t ccookie[COOKIE_CLIENT_LEN];	/* our client cookie for it */
 	uint8_t scookie[COOKIE_SERVER_MAX];	/* its last server cookie */
 	uint8_t scookie_len;
+	struct usock *us[USOCK_PER_SERVER];	/* UDP sockets, filled on demand */
 };
 
 struct upstream_req {
@@ -72,17 +99,18 @@ struct upstream_req {
 	void *arg;
 
 	struct wire_query q;			/* the question */
-	uint8_t msg[768];			/* the query as sent on this try */
 	size_t msglen;
 
-	int fd;					/* UDP socket of the current try, or -1 */
-	struct event ev_read;
+	struct usock *us;			/* UDP socket of the current try */
+	struct upstream_req *idnext;		/* us->byid chain */
 	struct event ev_try;			/* per-try timeout */
 	struct event ev_deadline;
-	bool ev_read_set;
 	struct bufferevent *tcp;		/* TCP retry in progress */
 	struct dot_conn *dot;			/* DoT connection carrying this try */
 	struct upstream_req *dnext;		/* dot->waiting list */
+
+	uint8_t msg[768];			/* the query as sent on this try (last:
+						 * a reused request clears what precedes) */
 };
 
 struct upstream_pool {
@@ -96,6 +124,14 @@ struct upstream_pool {
 	struct upstream_tls *tls;		/* copy of opts.tls */
 	char *ca_file;
 	SSL_CTX *ssl_ctx;
+	struct upstream_req *freereqs;		/* kept for reuse, via ->next */
+	unsigned nfree;
+	struct {				/* libevent common timeouts by length */
+		unsigned ms;
+		const struct timeval *tv;
+	} tmo[8];
+	size_t ntmo;
+	struct timeval tmo_scratch;
 	uint8_t rbuf[WIRE_MAX_MSG];
 };
 
@@ -137,6 +173,7 @@ upstream_pool_new(struct event_base *base)
 static void req_free(struct upstream_req *r);
 static void req_tcp(struct upstream_req *r);
 static void dot_close(struct dot_conn *c, bool failed);
+static void usock_retire(struct usock *us);
 
 void
 upstream_pool_free(struct upstream_pool *p)
@@ -145,9 +182,18 @@ upstream_pool_free(struct upstream_pool *p)
 		return;
 	while (p->pending != NULL)
 		req_free(p->pending);
-	for (size_t i = 0; i < p->nservers; i++)
+	for (size_t i = 0; i < p->nservers; i++) {
 		if (p->servers[i].conn != NULL)
 			dot_close(p->servers[i].conn, false);
+		for (size_t j = 0; j < USOCK_PER_SERVER; j++)
+			if (p->servers[i].us[j] != NULL)
+				usock_retire(p->servers[i].us[j]);
+	}
+	while (p->freereqs != NULL) {
+		struct upstream_req *r = p->freereqs;
+		p->freereqs = r->next;
+		free(r);
+	}
 	if (p->ssl_ctx != NULL)
 		SSL_CTX_free(p->ssl_ctx);
 	free(p->tls);
@@ -512,6 +558,30 @@ reply_rcode(const uint8_t *resp, size_t rlen)
 
 /* ---- request life ---- */
 
+/*
+ * The timeval to arm a timer of MS milliseconds with.  Every request's
+ * timers have one of a few lengths, so libevent's common timeouts (a queue
+ * per length) replace a heap insertion and removal per timer.
+ */
+static const struct timeval *
+pool_timeout(struct upstream_pool *p, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	const struct timeval *c;
+
+	for (size_t i = 0; i < p->ntmo; i++)
+		if (p->tmo[i].ms == ms)
+			return p->tmo[i].tv;
+	if (p->ntmo == sizeof(p->tmo) / sizeof(p->tmo[0]) ||
+	    (c = event_base_init_common_timeout(p->base, &tv)) == NULL) {
+		p->tmo_scratch = tv;	/* event_add copies it */
+		return &p->tmo_scratch;
+	}
+	p->tmo[p->ntmo].ms = ms;
+	p->tmo[p->ntmo++].tv = c;
+	return c;
+}
+
 static void
 dot_unlink(struct upstream_req *r)
 {
@@ -528,6 +598,157 @@ dot_unlink(struct upstream_req *r)
 	r->dnext = NULL;
 }
 
+/* ---- shared UDP sockets ---- */
+
+static void usock_read_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Binds FD to a port drawn from the CSPRNG (RFC 5452 section 9.2). */
+static void
+bind_random_port(int fd, int family)
+{
+	for (int i = 0; i < 10; i++) {
+		uint16_t port = (uint16_t)(1024 + random_u16() % (65536 - 1024));
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		memset(&ss, 0, sizeof(ss));
+		if (family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons(port);
+			len = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+			sin6->sin6_family = AF_INET6;
+			sin6->sin6_port = htons(port);
+			len = sizeof(*sin6);
+		}
+		if (bind(fd, (struct sockaddr *)&ss, len) == 0)
+			return;
+		if (errno != EADDRINUSE && errno != EACCES)
+			return;
+	}
+	/* Ten collisions in a row: let the kernel pick (also random on Linux). */
+}
+
+/*
+ * A socket connected to SRV, so that the kernel drops datagrams from any
+ * other source and reports the server's ICMP port unreachable as
+ * ECONNREFUSED.  NULL when the system refuses (no socket, no route).
+ */
+static struct usock *
+usock_new(struct upstream_pool *p, const struct pl_addr *srv, struct srvstate *st)
+{
+	struct usock *us;
+	int fd = socket(srv->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		log_ratelimited(LOG_RL_UPSTREAM, "upstream socket: %s", strerror(errno));
+		return NULL;
+	}
+	bind_random_port(fd, srv->ss.ss_family);
+	if (connect(fd, (const struct sockaddr *)&srv->ss, srv->len) < 0) {
+		close(fd);
+		return NULL;
+	}
+	us = xcalloc(1, sizeof(*us));
+	us->pool = p;
+	us->st = st;
+	us->fd = fd;
+	event_assign(&us->ev, p->base, fd, EV_READ | EV_PERSIST, usock_read_cb, us);
+	event_add(&us->ev, NULL);
+	return us;
+}
+
+/* Closes a retired socket once nothing waits on it. */
+static void
+usock_release(struct usock *us)
+{
+	if (!us->retired || us->refs > 0)
+		return;
+	event_del(&us->ev);
+	close(us->fd);
+	free(us);
+}
+
+/* Takes US out of service: no new query goes out on it. */
+static void
+usock_retire(struct usock *us)
+{
+	if (us->st != NULL)
+		for (size_t i = 0; i < USOCK_PER_SERVER; i++)
+			if (us->st->us[i] == us)
+				us->st->us[i] = NULL;
+	us->retired = true;
+	usock_release(us);
+}
+
+static bool
+usock_id_taken(const struct usock *us, uint16_t id)
+{
+	for (const struct upstream_req *o = us->byid[id % USOCK_BUCKETS]; o != NULL;
+	    o = o->idnext)
+		if (wire_get_u16(o->msg) == id)
+			return true;
+	return false;
+}
+
+/*
+ * Puts R's try on a socket to its server, giving it an ID no other request
+ * waiting there has.  Returns false when no socket can be had.
+ */
+static bool
+usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate *st)
+{
+	struct usock *us = NULL, **slot = NULL;
+	uint16_t id;
+
+	if (st != NULL) {
+		slot = &st->us[random_u16() % USOCK_PER_SERVER];
+		us = *slot;
+	}
+	if (us == NULL) {
+		if ((us = usock_new(r->pool, srv, st)) == NULL)
+			return false;
+		if (slot != NULL)
+			*slot = us;
+		else
+			us->retired = true;	/* one-off: closed after this try */
+	}
+	id = wire_get_u16(r->msg);
+	while (usock_id_taken(us, id))
+		id = random_u16();
+	r->msg[0] = (uint8_t)(id >> 8);
+	r->msg[1] = (uint8_t)id;
+	r->idnext = us->byid[id % USOCK_BUCKETS];
+	us->byid[id % USOCK_BUCKETS] = r;
+	r->us = us;
+	us->refs++;
+	if (++us->uses >= USOCK_USES && !us->retired)
+		usock_retire(us);
+	return true;
+}
+
+static void
+usock_detach(struct upstream_req *r)
+{
+	struct usock *us = r->us;
+	struct upstream_req **pp;
+
+	if (us == NULL)
+		return;
+	for (pp = &us->byid[wire_get_u16(r->msg) % USOCK_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->idnext)
+		if (*pp == r) {
+			*pp = r->idnext;
+			break;
+		}
+	r->us = NULL;
+	r->idnext = NULL;
+	us->refs--;
+	usock_release(us);
+}
+
 static void
 req_close_try(struct upstream_req *r)
 {
@@ -535,14 +756,7 @@ req_close_try(struct upstream_req *r)
 		r->st->info.inflight--;
 		r->st = NULL;
 	}
-	if (r->ev_read_set) {
-		event_del(&r->ev_read);
-		r->ev_read_set = false;
-	}
-	if (r->fd != -1) {
-		close(r->fd);
-		r->fd = -1;
-	}
+	usock_detach(r);
 	if (r->tcp != NULL) {
 		bufferevent_free(r->tcp);
 		r->tcp = NULL;
@@ -565,7 +779,12 @@ req_free(struct upstream_req *r)
 	if (r->next != NULL)
 		r->next->prev = r->prev;
 	p->npending--;
-	free(r);
+	if (p->nfree < REQ_FREE_MAX) {
+		r->next = p->freereqs;
+		p->freereqs = r;
+		p->nfree++;
+	} else
+		free(r);
 }
 
 static void
@@ -655,35 +874,6 @@ req_accepts(struct upstream_req *r, const uint8_t *resp, size_t len)
 	return true;
 }
 
-/* Binds FD to a port drawn from the CSPRNG (RFC 5452 section 9.2). */
-static void
-bind_random_port(int fd, int family)
-{
-	for (int i = 0; i < 10; i++) {
-		uint16_t port = (uint16_t)(1024 + random_u16() % (65536 - 1024));
-		struct sockaddr_storage ss;
-		socklen_t len;
-
-		memset(&ss, 0, sizeof(ss));
-		if (family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-			sin->sin_family = AF_INET;
-			sin->sin_port = htons(port);
-			len = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-			sin6->sin6_family = AF_INET6;
-			sin6->sin6_port = htons(port);
-			len = sizeof(*sin6);
-		}
-		if (bind(fd, (struct sockaddr *)&ss, len) == 0)
-			return;
-		if (errno != EADDRINUSE && errno != EACCES)
-			return;
-	}
-	/* Ten collisions in a row: let the kernel pick (also random on Linux). */
-}
-
 /* ---- TCP after truncation ---- */
 
 static void
@@ -726,16 +916,8 @@ req_tcp(struct upstream_req *r)
 {
 	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
 	uint8_t lenb[2] = { (uint8_t)(r->msglen >> 8), (uint8_t)r->msglen };
-	struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
 
-	if (r->ev_read_set) {
-		event_del(&r->ev_read);
-		r->ev_read_set = false;
-	}
-	if (r->fd != -1) {
-		close(r->fd);
-		r->fd = -1;
-	}
+	usock_detach(r);
 	r->pool->stats.tcp_retries++;
 	r->tcp = bufferevent_socket_new(r->pool->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (r->tcp == NULL) {
@@ -746,7 +928,7 @@ req_tcp(struct upstream_req *r)
 	bufferevent_enable(r->tcp, EV_READ | EV_WRITE);
 	bufferevent_write(r->tcp, lenb, 2);
 	bufferevent_write(r->tcp, r->msg, r->msglen);
-	event_add(&r->ev_try, &tv);
+	event_add(&r->ev_try, pool_timeout(r->pool, r->timeout_ms));
 	if (bufferevent_socket_connect(r->tcp, (const struct sockaddr *)&srv->ss,
 	    (int)srv->len) < 0)
 		req_refused(r);
@@ -921,31 +1103,57 @@ dot_send(struct upstream_req *r, struct srvstate *st)
 
 /* ---- UDP ---- */
 
+/*
+ * Replies on a shared socket: each goes to the request waiting with its ID.
+ * ECONNREFUSED (the server's ICMP port unreachable) fails over every
+ * request waiting on the socket, which is then replaced.
+ */
 static void
-udp_read_cb(evutil_socket_t fd, short what, void *arg)
+usock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct upstream_req *r = arg;
-	struct upstream_pool *p = r->pool;
+	struct usock *us = arg;
+	struct upstream_pool *p = us->pool;
 
-	for (;;) {
+	us->refs++;		/* a reply may end the last request waiting */
+	for (int i = 0; i < USOCK_READ_BATCH; i++) {
 		ssize_t n = recv(fd, p->rbuf, sizeof(p->rbuf), 0);
+		struct upstream_req *r = NULL;
 
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-				return;
-			/* ECONNREFUSED: the ICMP port unreachable of a dead server. */
-			char a[64];
-			log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: %s",
-			    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)),
-			    strerror(errno));
-			req_refused(r);
-			return;
+			int err = errno;
+			if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+				break;
+			if (!us->retired)
+				usock_retire(us);
+			for (size_t b = 0; b < USOCK_BUCKETS; b++)
+				while ((r = us->byid[b]) != NULL) {
+					char a[64];
+					log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: %s",
+					    addr_str(&r->servers[r->order[r->cur]], a,
+					    sizeof(a)), strerror(err));
+					req_refused(r);
+				}
+			break;
+		}
+		if (n >= 2)
+			for (r = us->byid[wire_get_u16(p->rbuf) % USOCK_BUCKETS];
+			    r != NULL; r = r->idnext)
+				if (memcmp(r->msg, p->rbuf, 2) == 0)
+					break;
+		if (r == NULL) {
+			/* No query waits with this ID: forged, or a reply
+			 * that came after its try was given up. */
+			p->stats.spoofed++;
+			if (us->st != NULL)
+				us->st->info.spoofed++;
+			continue;
 		}
 		if (!req_accepts(r, p->rbuf, (size_t)n))
 			continue;
 		req_reply(r, p->rbuf, (size_t)n, false);
-		return;
 	}
+	us->refs--;
+	usock_release(us);
 }
 
 static void
@@ -974,15 +1182,13 @@ static void
 req_try(struct upstream_req *r)
 {
 	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
-	struct timeval tv = { r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000 };
 	struct srvstate *st = srv_state(r->pool, srv);
-	int family = srv->ss.ss_family;
 
 	r->tries++;
 	/* A fresh ID (and case, and cookie) per try: a late answer to an
 	 * earlier try is then a mismatch. */
 	req_build(r, st, st != NULL && st->info.tls);
-	event_add(&r->ev_try, &tv);
+	event_add(&r->ev_try, pool_timeout(r->pool, r->timeout_ms));
 	if (st != NULL && st->info.tls) {
 		r->st = st;
 		st->info.sent++;
@@ -992,26 +1198,21 @@ req_try(struct upstream_req *r)
 		dot_send(r, st);
 		return;
 	}
-	r->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (r->fd < 0) {
-		log_ratelimited(LOG_RL_UPSTREAM, "upstream socket: %s", strerror(errno));
-		return;		/* the try timer moves on */
-	}
-	bind_random_port(r->fd, family);
-	if (connect(r->fd, (const struct sockaddr *)&srv->ss, srv->len) < 0 ||
-	    send(r->fd, r->msg, r->msglen, 0) < 0) {
-		/* Unroutable or refused at once.  Callbacks must not run
-		 * inside upstream_send, so this try just waits for its timer
-		 * (or the deadline) unless another server remains. */
+	if (!usock_attach(r, srv, st)) {
 		r->pool->stats.refused++;
-		close(r->fd);
-		r->fd = -1;
-		if (++r->refused < r->nservers) {
-			event_del(&r->ev_try);
-			r->cur = (r->cur + 1) % r->nservers;
-			req_try(r);
-		}
-		return;
+		goto refused;
+	}
+	if (send(r->us->fd, r->msg, r->msglen, 0) < 0) {
+		/* Refused at once (a pending ICMP error on the socket, or no
+		 * route).  Callbacks must not run inside upstream_send, so
+		 * this try just waits for its timer (or the deadline) unless
+		 * another server remains. */
+		struct usock *us = r->us;
+		r->pool->stats.refused++;
+		if (!us->retired)
+			usock_retire(us);
+		usock_detach(r);
+		goto refused;
 	}
 	r->pool->stats.sent++;
 	r->st = st;
@@ -1020,10 +1221,13 @@ req_try(struct upstream_req *r)
 		st->info.inflight++;
 	}
 	r->sent_ms = now_ms();
-	event_assign(&r->ev_read, r->pool->base, r->fd, EV_READ | EV_PERSIST,
-	    udp_read_cb, r);
-	event_add(&r->ev_read, NULL);
-	r->ev_read_set = true;
+	return;
+refused:
+	if (++r->refused < r->nservers) {
+		event_del(&r->ev_try);
+		r->cur = (r->cur + 1) % r->nservers;
+		req_try(r);
+	}
 }
 
 struct upstream_req *
@@ -1032,13 +1236,17 @@ upstream_send(struct upstream_pool *p, const struct pl_addr *servers, size_t n,
     upstream_cb cb, void *arg)
 {
 	struct upstream_req *r;
-	struct timeval dl = { deadline_ms / 1000, (deadline_ms % 1000) * 1000 };
 
 	if (n == 0)
 		return NULL;
 	if (n > UPSTREAM_MAX_SERVERS)
 		n = UPSTREAM_MAX_SERVERS;
-	r = xcalloc(1, sizeof(*r));
+	if ((r = p->freereqs) != NULL) {
+		p->freereqs = r->next;
+		p->nfree--;
+		memset(r, 0, offsetof(struct upstream_req, msg));
+	} else
+		r = xcalloc(1, sizeof(*r));
 	r->pool = p;
 	r->servers = servers;
 	r->nservers = n;
@@ -1049,18 +1257,19 @@ upstream_send(struct upstream_pool *p, const struct pl_addr *servers, size_t n,
 		struct srvstate *best = srv_state(p, &servers[r->order[0]]);
 		if (best != NULL && best->info.inflight >= p->opts.max_inflight) {
 			p->stats.overflow++;
-			free(r);
+			r->next = p->freereqs;
+			p->freereqs = r;
+			p->nfree++;
 			return NULL;
 		}
 	}
 	r->timeout_ms = timeout_ms < deadline_ms ? timeout_ms : deadline_ms;
 	r->cb = cb;
 	r->arg = arg;
-	r->fd = -1;
 	r->q = *q;
 	evtimer_assign(&r->ev_try, p->base, try_timeout_cb, r);
 	evtimer_assign(&r->ev_deadline, p->base, deadline_cb, r);
-	evtimer_add(&r->ev_deadline, &dl);
+	evtimer_add(&r->ev_deadline, pool_timeout(p, deadline_ms));
 	r->next = p->pending;
 	if (p->pending != NULL)
 		p->pending->prev = r;

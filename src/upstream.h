@@ -1,9 +1,10 @@
 /*
  * upstream: sends questions to upstream resolvers and returns their answers.
  *
- * Each try uses a fresh UDP socket bound to a random port, connected to the
- * server so that the kernel filters foreign sources and reports an ICMP
- * port-unreachable as ECONNREFUSED; the query ID comes from a CSPRNG.  A reply
+ * Each try goes out on one of a few UDP sockets per server, each bound to a
+ * random port, connected to the server so that the kernel filters foreign
+ * sources and reports an ICMP port-unreachable as ECONNREFUSED, and replaced
+ * after a hundred-odd queries; the query ID comes from a CSPRNG.  A reply
  * is taken only when its source, ID and question match (RFC 5452); anything
  * else is counted as spoofed and ignored.  TC=1 repeats the question over
  * TCP to the same server.  A try that times out or is refused moves to the

@@ -449,17 +449,18 @@ def _mkdir(base, name):
     return d
 
 
-def floor_server(base, floor_bin, name="floor"):
+def floor_server(base, floor_bin, name="floor", cpu=SERVER_CPU):
     d = _mkdir(base, name)
     port = free_port()
     return Server(name, "floor", d, port, [floor_bin, str(port), "7200"],
-                  "probe.floor.", "10.0.0.1")
+                  "probe.floor.", "10.0.0.1", cpu=cpu)
 
 
 def pldns_server(base, pldns_bin, upstream, recs_csv, probe, want=None,
                  workers=1, name=None, extra="", deadline_ms=None,
-                 level="info"):
-    """pldns with records from the CSV file RECS_CSV (a path)."""
+                 level="info", miss_up=None):
+    """pldns with records from the CSV file RECS_CSV (a path); MISS_UP:
+    the server MISS_DOMAIN is forwarded to."""
     name = name or "pldns-w%d" % workers
     d = _mkdir(base, name)
     port = free_port()
@@ -473,6 +474,8 @@ def pldns_server(base, pldns_bin, upstream, recs_csv, probe, want=None,
             "[log]\nlevel = %s\nquery_log = no\n%s"
             % (HOST, port, workers, up, os.path.abspath(recs_csv), level,
                extra))
+    if miss_up:
+        conf += '\n[forward "%s"]\nservers = %s\n' % (MISS_DOMAIN, miss_up)
     with open(os.path.join(d, "pldns.ini"), "w") as f:
         f.write(conf)
     return Server(name, "pldns", d, port,
@@ -481,7 +484,7 @@ def pldns_server(base, pldns_bin, upstream, recs_csv, probe, want=None,
 
 
 def unbound_server(base, upstream, pairs, zones, probe, want=None,
-                   name="unbound"):
+                   name="unbound", miss_up=None):
     """Unbound 1.17: local-zone static + local-data, forward-zone "." to
     UPSTREAM, no validator, one thread."""
     d = _mkdir(base, name)
@@ -514,6 +517,10 @@ def unbound_server(base, upstream, pairs, zones, probe, want=None,
         lines.append("  local-zone: \"%s.\" static" % z)
     for n, ip in pairs:
         lines.append("  local-data: \"%s. 10 IN A %s\"" % (n, ip))
+    if miss_up:
+        mh, mp = miss_up.rsplit(":", 1)
+        lines += ["forward-zone:", "  name: \"%s.\"" % MISS_DOMAIN,
+                  "  forward-addr: %s@%s" % (mh, mp)]
     if upstream:
         lines += ["forward-zone:", "  name: \".\"",
                   "  forward-addr: %s@%s" % (uh, up)]
@@ -526,7 +533,7 @@ def unbound_server(base, upstream, pairs, zones, probe, want=None,
 
 
 def bind_server(base, upstream, pairs, zones, probe, want=None, name="bind",
-                options=""):
+                options="", miss_up=None):
     """BIND 9.18: one primary zone per privatelink zone, forwarders to
     UPSTREAM (forward only), no DNSSEC validation, one worker (-n 1);
     OPTIONS: more statements for the options block."""
@@ -543,6 +550,10 @@ def bind_server(base, upstream, pairs, zones, probe, want=None, name="bind",
             for n, ip in recs:
                 f.write("%s. A %s\n" % (n, ip))
         zl.append('zone "%s" { type primary; file "%s"; notify no; };' % (z, zf))
+    if miss_up:
+        mh, mp = miss_up.rsplit(":", 1)
+        zl.append('zone "%s" { type forward; forward only; forwarders '
+                  '{ %s port %s; }; };' % (MISS_DOMAIN, mh, mp))
     conf = os.path.join(d, "named.conf")
     with open(conf, "w") as f:
         f.write("""options {
@@ -574,7 +585,8 @@ controls { };
                   ["/usr/sbin/named", "-g", "-n", "1", "-c", conf], probe, want)
 
 
-def dnsmasq_server(base, upstream, pairs, probe, want=None, name="dnsmasq"):
+def dnsmasq_server(base, upstream, pairs, probe, want=None, name="dnsmasq",
+                   miss_up=None):
     """dnsmasq 2.90: host-record lines, server= UPSTREAM, a large cache."""
     d = _mkdir(base, name)
     port = free_port()
@@ -585,11 +597,41 @@ def dnsmasq_server(base, upstream, pairs, probe, want=None, name="dnsmasq"):
                 "no-hosts\nno-poll\nno-negcache\nserver=%s#%s\n"
                 "cache-size=150000\ndns-forward-max=5000\nlocal-ttl=10\n"
                 "pid-file=\nuser=root\n" % (port, HOST, uh, up))
+        if miss_up:
+            mh, mp = miss_up.rsplit(":", 1)
+            f.write("server=/%s/%s#%s\n" % (MISS_DOMAIN, mh, mp))
         for n, ip in pairs:
             f.write("host-record=%s,%s\n" % (n, ip))
     return Server(name, "dnsmasq", d, port,
                   ["/usr/sbin/dnsmasq", "-k", "--conf-file=" + conf,
                    "--log-facility=-"], probe, want)
+
+
+def dnsdist_server(base, upstream, probe, want=None, name="dnsdist",
+                   miss_up=None):
+    """dnsdist 1.7: a proxy, no local data; forwards to UPSTREAM through a
+    packet cache, and MISS_DOMAIN to MISS_UP without one (the stateless
+    proxy the issue measures).  Runs only the forwarded scenarios."""
+    d = _mkdir(base, name)
+    port = free_port()
+    lines = [
+        'setLocal("%s:%d")' % (HOST, port),
+        'setACL({"127.0.0.0/8"})',
+        'setSecurityPollSuffix("")',
+        'newServer({address="%s", pool="", checkInterval=3600})' % upstream,
+        'pc = newPacketCache(200000, {maxTTL=86400, minTTL=0})',
+        'getPool(""):setCache(pc)',
+    ]
+    if miss_up:
+        lines += ['newServer({address="%s", pool="miss", checkInterval=3600})'
+                  % miss_up,
+                  'addAction({"%s."}, PoolAction("miss"))' % MISS_DOMAIN]
+    conf = os.path.join(d, "dnsdist.conf")
+    with open(conf, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return Server(name, "dnsdist", d, port,
+                  ["/usr/bin/dnsdist", "--supervised", "--disable-syslog",
+                   "-C", conf], probe, want)
 
 
 # ---------------------------------------------------------------- dnsperf

@@ -5,7 +5,7 @@
 #     tests/bench/run.sh                 # full run, about 12-15 minutes
 #     BENCH_QUICK=1 tests/bench/run.sh   # one round, shorter runs, 200k rows
 #
-# Installs dnsperf, unbound, bind9 and dnsmasq-base from Debian when they
+# Installs dnsperf, unbound, bind9, dnsmasq-base and dnsdist from Debian when they
 # are missing (as root), builds pldns out of tree in $BENCH_BUILD
 # (/tmp/build-bench) unless PLDNS_BIN names a binary, builds the floor
 # responder (floor.c), and runs bench.py: every server pinned to CPU
@@ -26,6 +26,7 @@ command -v dnsperf >/dev/null 2>&1 || need="$need dnsperf"
 [ -x /usr/sbin/unbound ] || need="$need unbound"
 [ -x /usr/sbin/named ] || need="$need bind9"
 [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
+[ -x /usr/bin/dnsdist ] || need="$need dnsdist"
 $PY -c 'import dns.message' 2>/dev/null || need="$need python3-dnspython"
 command -v taskset >/dev/null 2>&1 || need="$need util-linux"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
@@ -44,7 +45,7 @@ if [ -n "$need" ]; then
 	}
 	# the packages' own services would sit on port 53; the benchmark
 	# starts its own instances
-	for s in unbound named bind9 dnsmasq; do
+	for s in unbound named bind9 dnsmasq dnsdist; do
 		if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
 			systemctl stop "$s" >/dev/null 2>&1 || true
 		fi
@@ -75,7 +76,8 @@ cc -O2 -o "$floor" "$here/floor.c"
 echo "run.sh: pldns $pldns ($("$pldns" version 2>/dev/null | head -1)); floor $floor" >&2
 echo "run.sh: dnsperf $(dnsperf -h 2>&1 | sed -n 's/^Version //p' | head -1)," \
     "Unbound $(unbound -V 2>&1 | sed -n 's/^Version //p' | head -1)," \
-    "$(named -v 2>&1 | cut -d' ' -f1-2), $(dnsmasq -v 2>&1 | head -1 | cut -d' ' -f1-3)" >&2
+    "$(named -v 2>&1 | cut -d' ' -f1-2), $(dnsmasq -v 2>&1 | head -1 | cut -d' ' -f1-3)," \
+    "$(dnsdist --version 2>&1 | head -1 | cut -d' ' -f1-2)" >&2
 
 exec timeout -s TERM -k 15 "${BENCH_TIMEOUT:-1800}" \
 	$PY -u "$here/bench.py" --pldns "$pldns" --floor "$floor"

@@ -5,6 +5,7 @@ upstream failure handling, transport, EDNS, malformed input, the CLI.
 Run: PLDNS_BIN=/path/to/pldns /usr/bin/python3 test_core.py [NAME-SUBSTRING...]
 """
 
+import json
 import os
 import random
 import re
@@ -620,18 +621,50 @@ def t_upstream_tc(t):
     eq(last and last["transport"], "tcp", "transport of pldns's last query for tc.example.net")
 
 
-@test("forwarded queries use random IDs and source ports")
+@test("forwarded queries use random IDs; source ports are shared by a few, then replaced")
 def t_random_ids(t):
+    # pldns keeps eight UDP sockets per upstream, each on a random port and
+    # retired after 128 queries (src/upstream.c): 1,200 queries must show
+    # fresh ports coming in and no port carrying more than 128.
     c = core()
-    ids, ports = set(), set()
-    for i in range(12):
-        name = "rnd%d-%d.fwd.example.net." % (i, random.randrange(1 << 20))
-        query(c["port"], name)
-        last = c["up"].last(name)
-        ids.add(last["id"])
-        ports.add(last["srcport"])
-    expect(len(ids) >= 11, "12 queries, (nearly) all IDs different", got=sorted(ids))
-    expect(len(ports) >= 6, "source ports vary", got=sorted(ports))
+    tag = "%d-%d" % (os.getpid(), random.randrange(1 << 20))
+    names = ["rnd%d-%s.fwd.example.net." % (i, tag) for i in range(1200)]
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    got = 0
+    try:
+        for k in range(0, len(names), 100):
+            for i in range(k, k + 100):
+                s.sendto(make_query(names[i], "A", qid=i + 1).to_wire(),
+                         ("127.0.0.1", c["port"]))
+            end = time.monotonic() + 5
+            want = k + 100
+            while got < want and time.monotonic() < end:
+                s.settimeout(max(0.01, end - time.monotonic()))
+                try:
+                    s.recv(65535)
+                    got += 1
+                except socket.timeout:
+                    break
+    finally:
+        s.close()
+    eq(got, len(names), "answers to 1,200 forwarded queries")
+    ids, ports = set(), {}
+    with open(c["up"].logpath) as f:
+        for line in f:
+            e = json.loads(line)
+            if e.get("qname", "").lower().endswith("-%s.fwd.example.net." % tag):
+                ids.add(e["id"])
+                ports[e["srcport"]] = ports.get(e["srcport"], 0) + 1
+    eq(sum(ports.values()), len(names), "queries the upstream logged")
+    expect(len(ids) >= 1150, "1,200 queries, (nearly) all IDs different",
+           got=len(ids))
+    expect(max(ports.values()) <= 128, "no source port carries more than 128 queries",
+           got=sorted(ports.values(), reverse=True)[:5])
+    expect(len(ports) >= 1200 // 128, "source ports are replaced as they wear out",
+           got="%d ports" % len(ports))
+    expect(len(ports) <= 100, "sockets are shared, not one per query",
+           got="%d ports" % len(ports))
 
 
 @test("burst: 300 UDP queries in flight (local and forwarded), all answered right")
