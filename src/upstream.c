@@ -34,7 +34,9 @@
 #define USOCK_PER_SERVER	8	/* UDP sockets open per server */
 #define USOCK_USES		128	/* queries a socket carries before it retires */
 #define USOCK_BUCKETS		256	/* its waiting requests, by ID */
-#define USOCK_READ_BATCH	64	/* datagrams per wake-up, then yield */
+#define USOCK_READ_BATCH	32	/* datagrams per wake-up, then yield */
+#define USOCK_RX_SIZE		4096	/* larger UDP replies are taken as truncated */
+#define TX_BATCH		64	/* queries per sendmmsg */
 #define REQ_FREE_MAX		256	/* requests kept for reuse */
 
 struct upstream_req;
@@ -81,6 +83,7 @@ struct srvstate {
 	uint8_t scookie[COOKIE_SERVER_MAX];	/* its last server cookie */
 	uint8_t scookie_len;
 	struct usock *us[USOCK_PER_SERVER];	/* UDP sockets, filled on demand */
+	struct usock *held;			/* the socket of this batch's queries */
 };
 
 struct upstream_req {
@@ -103,6 +106,9 @@ struct upstream_req {
 
 	struct usock *us;			/* UDP socket of the current try */
 	struct upstream_req *idnext;		/* us->byid chain */
+	struct upstream_req *txnext;		/* pool's queue of tries to send */
+	bool queued;				/* on that queue */
+	bool send_failed;			/* the held send failed: refused */
 	struct event ev_try;			/* per-try timeout */
 	struct event ev_deadline;
 	struct bufferevent *tcp;		/* TCP retry in progress */
@@ -126,6 +132,12 @@ struct upstream_pool {
 	SSL_CTX *ssl_ctx;
 	struct upstream_req *freereqs;		/* kept for reuse, via ->next */
 	unsigned nfree;
+	unsigned hold;				/* > 0: queries wait for the flush */
+	struct upstream_req *txq, **txtail;	/* tries held for one sendmmsg */
+	void (*around)(void *, bool);		/* called before and after a
+						 * batch of replies */
+	void *around_arg;
+	uint8_t (*rx)[USOCK_RX_SIZE];		/* recvmmsg buffers */
 	struct {				/* libevent common timeouts by length */
 		unsigned ms;
 		const struct timeval *tv;
@@ -166,6 +178,8 @@ upstream_pool_new(struct event_base *base)
 	struct upstream_pool *p = xcalloc(1, sizeof(*p));
 
 	p->base = base;
+	p->txtail = &p->txq;
+	p->rx = xcalloc(USOCK_READ_BATCH, sizeof(*p->rx));
 	p->opts.cookies = true;
 	return p;
 }
@@ -194,6 +208,7 @@ upstream_pool_free(struct upstream_pool *p)
 		p->freereqs = r->next;
 		free(r);
 	}
+	free(p->rx);
 	if (p->ssl_ctx != NULL)
 		SSL_CTX_free(p->ssl_ctx);
 	free(p->tls);
@@ -679,6 +694,8 @@ usock_retire(struct usock *us)
 		for (size_t i = 0; i < USOCK_PER_SERVER; i++)
 			if (us->st->us[i] == us)
 				us->st->us[i] = NULL;
+	if (us->st != NULL && us->st->held == us)
+		us->st->held = NULL;
 	us->retired = true;
 	usock_release(us);
 }
@@ -703,7 +720,9 @@ usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate 
 	struct usock *us = NULL, **slot = NULL;
 	uint16_t id;
 
-	if (st != NULL) {
+	if (st != NULL && st->held != NULL)
+		us = st->held;		/* one sendmmsg for the batch */
+	else if (st != NULL) {
 		slot = &st->us[random_u16() % USOCK_PER_SERVER];
 		us = *slot;
 	}
@@ -724,6 +743,8 @@ usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate 
 	us->byid[id % USOCK_BUCKETS] = r;
 	r->us = us;
 	us->refs++;
+	if (st != NULL && r->pool->hold > 0)
+		st->held = us;
 	if (++us->uses >= USOCK_USES && !us->retired)
 		usock_retire(us);
 	return true;
@@ -750,8 +771,28 @@ usock_detach(struct upstream_req *r)
 }
 
 static void
+txq_remove(struct upstream_req *r)
+{
+	struct upstream_pool *p = r->pool;
+	struct upstream_req **pp;
+
+	for (pp = &p->txq; *pp != NULL; pp = &(*pp)->txnext)
+		if (*pp == r) {
+			*pp = r->txnext;
+			if (p->txtail == &r->txnext)
+				p->txtail = pp;
+			break;
+		}
+	r->txnext = NULL;
+	r->queued = false;
+}
+
+static void
 req_close_try(struct upstream_req *r)
 {
+	if (r->queued)
+		txq_remove(r);
+	r->send_failed = false;
 	if (r->st != NULL) {
 		r->st->info.inflight--;
 		r->st = NULL;
@@ -1113,32 +1154,52 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct usock *us = arg;
 	struct upstream_pool *p = us->pool;
+	struct mmsghdr mm[USOCK_READ_BATCH];
+	struct iovec iov[USOCK_READ_BATCH];
+	int n;
 
-	us->refs++;		/* a reply may end the last request waiting */
 	for (int i = 0; i < USOCK_READ_BATCH; i++) {
-		ssize_t n = recv(fd, p->rbuf, sizeof(p->rbuf), 0);
+		iov[i].iov_base = p->rx[i];
+		iov[i].iov_len = USOCK_RX_SIZE;
+		memset(&mm[i].msg_hdr, 0, sizeof(mm[i].msg_hdr));
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(fd, mm, USOCK_READ_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		int err = errno;
+		struct upstream_req *r;
+
+		if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+			return;
+		us->refs++;
+		if (!us->retired)
+			usock_retire(us);
+		for (size_t b = 0; b < USOCK_BUCKETS; b++)
+			while ((r = us->byid[b]) != NULL) {
+				char a[64];
+				log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: %s",
+				    addr_str(&r->servers[r->order[r->cur]], a,
+				    sizeof(a)), strerror(err));
+				req_refused(r);
+			}
+		us->refs--;
+		usock_release(us);
+		return;
+	}
+	us->refs++;		/* a reply may end the last request waiting */
+	upstream_pool_hold(p);	/* what the replies lead to goes out together */
+	if (p->around != NULL)
+		p->around(p->around_arg, false);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *buf = p->rx[i];
+		size_t len = mm[i].msg_len;
 		struct upstream_req *r = NULL;
 
-		if (n < 0) {
-			int err = errno;
-			if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
-				break;
-			if (!us->retired)
-				usock_retire(us);
-			for (size_t b = 0; b < USOCK_BUCKETS; b++)
-				while ((r = us->byid[b]) != NULL) {
-					char a[64];
-					log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: %s",
-					    addr_str(&r->servers[r->order[r->cur]], a,
-					    sizeof(a)), strerror(err));
-					req_refused(r);
-				}
-			break;
-		}
-		if (n >= 2)
-			for (r = us->byid[wire_get_u16(p->rbuf) % USOCK_BUCKETS];
+		if (len >= 2)
+			for (r = us->byid[wire_get_u16(buf) % USOCK_BUCKETS];
 			    r != NULL; r = r->idnext)
-				if (memcmp(r->msg, p->rbuf, 2) == 0)
+				if (memcmp(r->msg, buf, 2) == 0)
 					break;
 		if (r == NULL) {
 			/* No query waits with this ID: forged, or a reply
@@ -1148,12 +1209,92 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 				us->st->info.spoofed++;
 			continue;
 		}
-		if (!req_accepts(r, p->rbuf, (size_t)n))
+		if (!req_accepts(r, buf, len))
 			continue;
-		req_reply(r, p->rbuf, (size_t)n, false);
+		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+			req_tcp(r);	/* larger than we take over UDP */
+		else
+			req_reply(r, buf, len, false);
 	}
+	upstream_pool_flush(p);
 	us->refs--;
 	usock_release(us);
+	if (p->around != NULL)
+		p->around(p->around_arg, true);
+}
+
+/*
+ * Sends the held queries: those on one socket in one sendmmsg.  Runs no
+ * callback (the caller may be in the middle of its own batch): a query the
+ * kernel refuses has its try timer fire at once instead.
+ */
+void
+upstream_pool_flush(struct upstream_pool *p)
+{
+	struct mmsghdr mm[TX_BATCH];
+	struct iovec iov[TX_BATCH];
+	struct upstream_req *batch[TX_BATCH];
+
+	if (p->hold > 0 && --p->hold > 0)
+		return;
+	for (size_t i = 0; i < p->nservers; i++)
+		p->servers[i].held = NULL;
+	while (p->txq != NULL) {
+		struct usock *us = p->txq->us;
+		struct upstream_req **pp = &p->txq, *r;
+		int n = 0, sent;
+
+		while ((r = *pp) != NULL && n < TX_BATCH) {
+			if (r->us != us) {
+				pp = &r->txnext;
+				continue;
+			}
+			*pp = r->txnext;
+			if (p->txtail == &r->txnext)
+				p->txtail = pp;
+			r->txnext = NULL;
+			r->queued = false;
+			batch[n] = r;
+			iov[n].iov_base = r->msg;
+			iov[n].iov_len = r->msglen;
+			memset(&mm[n].msg_hdr, 0, sizeof(mm[n].msg_hdr));
+			mm[n].msg_hdr.msg_iov = &iov[n];
+			mm[n].msg_hdr.msg_iovlen = 1;
+			n++;
+		}
+		for (int k = 0; k < n; k += sent > 0 ? sent : 1) {
+			sent = sendmmsg(us->fd, mm + k, (unsigned)(n - k), 0);
+			if (sent > 0)
+				continue;
+			/* batch[k] was not sent; the rest are tried again.
+			 * A full buffer loses it like the network would (its
+			 * try timer moves on); anything else (a pending ICMP
+			 * error, no route) is a refusal. */
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
+			    errno == EINTR)
+				continue;
+			r = batch[k];
+			p->stats.refused++;
+			if (!us->retired)
+				usock_retire(us);
+			r->send_failed = true;
+			event_active(&r->ev_try, EV_TIMEOUT, 1);
+		}
+	}
+	p->txtail = &p->txq;
+}
+
+void
+upstream_pool_hold(struct upstream_pool *p)
+{
+	p->hold++;
+}
+
+void
+upstream_pool_on_replies(struct upstream_pool *p, void (*fn)(void *, bool), void *arg)
+{
+	p->around = fn;
+	p->around_arg = arg;
 }
 
 static void
@@ -1162,6 +1303,13 @@ try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct upstream_req *r = arg;
 	char a[64];
 
+	if (r->send_failed) {
+		/* A held query the kernel would not send (made active by
+		 * upstream_pool_flush, which must not run callbacks). */
+		r->send_failed = false;
+		req_refused(r);
+		return;
+	}
 	r->pool->stats.timeouts++;
 	if (r->st != NULL)
 		r->st->info.timeouts++;
@@ -1202,7 +1350,12 @@ req_try(struct upstream_req *r)
 		r->pool->stats.refused++;
 		goto refused;
 	}
-	if (send(r->us->fd, r->msg, r->msglen, 0) < 0) {
+	if (r->pool->hold > 0) {
+		r->queued = true;
+		r->txnext = NULL;
+		*r->pool->txtail = r;
+		r->pool->txtail = &r->txnext;
+	} else if (send(r->us->fd, r->msg, r->msglen, 0) < 0) {
 		/* Refused at once (a pending ICMP error on the socket, or no
 		 * route).  Callbacks must not run inside upstream_send, so
 		 * this try just waits for its timer (or the deadline) unless

@@ -101,6 +101,20 @@ struct upstream_req *upstream_send(struct upstream_pool *p,
 /* Cancels a pending request; its callback is not called. */
 void upstream_cancel(struct upstream_req *r);
 
+/*
+ * Batching.  Between upstream_pool_hold and upstream_pool_flush, queries go
+ * out on one socket per server and are sent together (one sendmmsg) at the
+ * flush; holds nest.  A worker holds while it answers a batch of clients.
+ * The pool itself holds while it hands over a batch of UDP replies, and
+ * calls the function given to upstream_pool_on_replies before (DONE false)
+ * and after (DONE true), so that the worker can send the batch's answers
+ * together too.
+ */
+void upstream_pool_hold(struct upstream_pool *p);
+void upstream_pool_flush(struct upstream_pool *p);
+void upstream_pool_on_replies(struct upstream_pool *p, void (*fn)(void *arg, bool done),
+    void *arg);
+
 /* Builds the query sent upstream into OUT: ID, RD=1, CD copied, the question
  * lower-cased, an OPT advertising 1232 octets with the client's DO bit.
  * Returns the length. */

@@ -127,7 +127,12 @@ struct worker {
 	uint8_t tx[BATCH][1232 + 64];
 	struct mmsghdr tmsg[BATCH];
 	struct iovec tiov[BATCH];
+	struct sockaddr_storage taddr[BATCH];	/* the clients, copied: a
+						 * forwarded query's is freed
+						 * before the flush */
+	int tfd[BATCH];				/* the socket of each reply */
 	int ntx;
+	bool up_batch;			/* answering a batch of upstream replies */
 };
 
 /*
@@ -292,6 +297,8 @@ conn_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	evbuffer_add(out, msg, len);
 }
 
+static void udp_flush(struct worker *w);
+
 /* Sends a UDP reply now (replies outside a receive batch). */
 static void
 udp_send(struct worker *w, int fd, const struct pl_addr *client, const uint8_t *msg,
@@ -339,13 +346,17 @@ udp_reply(struct worker *w, int fd, const struct pl_addr *client, const uint8_t 
 	case RRL_SEND:
 		break;
 	}
-	if (batched && w->ntx < BATCH && len <= sizeof(w->tx[0])) {
+	if (batched && len <= sizeof(w->tx[0])) {
+		if (w->ntx == BATCH)
+			udp_flush(w);
 		int i = w->ntx++;
 		memcpy(w->tx[i], msg, len);
+		memcpy(&w->taddr[i], &client->ss, client->len);
+		w->tfd[i] = fd;
 		w->tiov[i].iov_base = w->tx[i];
 		w->tiov[i].iov_len = len;
 		memset(&w->tmsg[i].msg_hdr, 0, sizeof(w->tmsg[i].msg_hdr));
-		w->tmsg[i].msg_hdr.msg_name = (void *)&client->ss;
+		w->tmsg[i].msg_hdr.msg_name = &w->taddr[i];
 		w->tmsg[i].msg_hdr.msg_namelen = client->len;
 		w->tmsg[i].msg_hdr.msg_iov = &w->tiov[i];
 		w->tmsg[i].msg_hdr.msg_iovlen = 1;
@@ -469,8 +480,22 @@ forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
 		    w->out, sizeof(w->out), fq->limit, &info);
 	else
 		forward_fail(w, &fq->q, &fq->uq, fq->limit, &info);
-	reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, false);
+	reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, w->up_batch);
 	account(w, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_us);
+}
+
+/*
+ * The upstream pool hands over a batch of replies: their answers are
+ * queued meanwhile and go out together.
+ */
+static void
+upstream_replies(void *arg, bool done)
+{
+	struct worker *w = arg;
+
+	w->up_batch = !done;
+	if (done)
+		udp_flush(w);
 }
 
 static void
@@ -723,13 +748,18 @@ handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	account(w, client, &q, &info, conn != NULL, start);
 }
 
+/* Sends the queued replies: one sendmmsg per run of replies on one socket. */
 static void
-udp_flush(struct worker *w, int fd)
+udp_flush(struct worker *w)
 {
 	int off = 0;
 
 	while (off < w->ntx) {
-		int n = sendmmsg(fd, w->tmsg + off, (unsigned)(w->ntx - off), 0);
+		int fd = w->tfd[off], run = 1, n;
+
+		while (off + run < w->ntx && w->tfd[off + run] == fd)
+			run++;
+		n = sendmmsg(fd, w->tmsg + off, (unsigned)run, 0);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -768,6 +798,9 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		w->now_us = clock_us();
 		struct pl_addr clients[BATCH];
+		/* The batch's upstream queries leave together, in one
+		 * sendmmsg per server. */
+		upstream_pool_hold(w->up);
 		for (int i = 0; i < n; i++) {
 			clients[i].ss = w->rsrc[i];
 			clients[i].len = w->rmsg[i].msg_hdr.msg_namelen;
@@ -777,9 +810,10 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 				continue;
 			handle_query(w, w->rx[i], w->rmsg[i].msg_len, fd, &clients[i], NULL);
 		}
-		udp_flush(w, fd);
-		if (n < BATCH)
-			return;
+		upstream_pool_flush(w->up);
+		udp_flush(w);
+		/* Under load more has arrived meanwhile: reading again now
+		 * saves the epoll_wait that would report it. */
 	}
 }
 
@@ -1149,6 +1183,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 	pthread_mutex_init(&w->mail_lock, NULL);
 	event_assign(&w->ev_mail, w->base, -1, 0, mail_cb, w);
 	w->up = upstream_pool_new(w->base);
+	upstream_pool_on_replies(w->up, upstream_replies, w);
 	worker_configure_upstreams(w);
 	w->cache = cache_new(cfg->cache_size, cfg->cache_min_ttl, cfg->cache_max_ttl);
 	w->rrl = rrl_new(cfg->rrl_rate, cfg->rrl_slip, RRL_TABLE);

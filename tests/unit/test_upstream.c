@@ -1,0 +1,440 @@
+/*
+ * Unit tests for upstream: replies routed by ID on shared sockets, held
+ * queries sent together, sockets retired after their share of queries,
+ * forged and late replies ignored, a refused port failing at once.
+ *
+ * The "server" is a UDP socket on 127.0.0.1 that the test reads and answers
+ * itself, between turns of the pool's event loop.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "upstream.h"
+#include "util.h"
+#include "wire.h"
+
+struct env {
+	struct event_base *base;
+	struct upstream_pool *pool;
+	int sfd;			/* the fake server's socket */
+	struct pl_addr srv;		/* its address */
+};
+
+struct result {
+	bool done;
+	enum upstream_status st;
+	char qname[256];		/* question of the response */
+	uint8_t addr[4];		/* its first A record */
+};
+
+static void
+query_for(struct wire_query *q, const char *name)
+{
+	uint8_t mem[512], wname[WIRE_NAME_MAX];
+	const char *err = NULL;
+	struct wire_buf b;
+	struct wire_hdr h = { 0x1234, WIRE_RD, 1, 0, 0, 0 };
+
+	assert_int_not_equal(wire_name_from_str(name, wname, &err), -1);
+	wire_buf_init(&b, mem, sizeof(mem));
+	wire_put_hdr(&b, &h);
+	wire_put_name(&b, wname, false);
+	wire_put_u16(&b, TYPE_A);
+	wire_put_u16(&b, CLASS_IN);
+	assert_false(b.overflow);
+	assert_int_equal(wire_query_parse(mem, b.len, q), WIRE_OK);
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct sockaddr_in *sin = (struct sockaddr_in *)&e->srv.ss;
+	socklen_t len = sizeof(*sin);
+	struct upstream_opts o = { .cookies = false };
+
+	e->base = event_base_new();
+	e->pool = upstream_pool_new(e->base);
+	upstream_pool_configure(e->pool, &o);
+	e->sfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	assert_true(e->sfd >= 0);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(e->sfd, (struct sockaddr *)sin, len), 0);
+	assert_int_equal(getsockname(e->sfd, (struct sockaddr *)sin, &len), 0);
+	e->srv.len = len;
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	upstream_pool_free(e->pool);
+	event_base_free(e->base);
+	close(e->sfd);
+	free(e);
+	return 0;
+}
+
+static void
+done_cb(void *arg, enum upstream_status st, const uint8_t *resp, size_t len)
+{
+	struct result *r = arg;
+	uint8_t name[WIRE_NAME_MAX];
+	size_t pos = WIRE_HDR_LEN;
+
+	r->done = true;
+	r->st = st;
+	if (st != UPSTREAM_OK)
+		return;
+	assert_true(wire_name_read(resp, len, &pos, name) >= 0);
+	wire_name_to_str(name, r->qname, sizeof(r->qname));
+	/* question type and class, then the answer's pointer, type, class,
+	 * TTL and length */
+	pos += 4 + 2 + 2 + 2 + 4 + 2;
+	assert_true(pos + 4 <= len);
+	memcpy(r->addr, resp + pos, 4);
+}
+
+/* Turns the event loop until every result is done or MS pass. */
+static void
+run_until(struct env *e, struct result *res, size_t n, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	for (;;) {
+		size_t left = 0;
+		for (size_t i = 0; i < n; i++)
+			left += !res[i].done;
+		if (left == 0 || now_ms() >= end)
+			return;
+		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+	}
+}
+
+/* A query the fake server has read. */
+struct got {
+	uint8_t msg[512];
+	size_t len;
+	struct sockaddr_in from;
+};
+
+/* Reads what the server has been sent (waiting up to MS for the first). */
+static size_t
+srv_read(struct env *e, struct got *g, size_t max, unsigned ms)
+{
+	uint64_t end = now_ms() + ms;
+	size_t n = 0;
+
+	while (n < max) {
+		socklen_t fl = sizeof(g[n].from);
+		ssize_t k = recvfrom(e->sfd, g[n].msg, sizeof(g[n].msg), 0,
+		    (struct sockaddr *)&g[n].from, &fl);
+		if (k < 0) {
+			if (n > 0 || now_ms() >= end)
+				break;
+			nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+			continue;
+		}
+		g[n++].len = (size_t)k;
+	}
+	return n;
+}
+
+/* Answers G with one A record, 192.0.2.LAST, under ID. */
+static void
+srv_answer(struct env *e, const struct got *g, uint16_t id, uint8_t last)
+{
+	uint8_t out[600];
+	size_t pos = WIRE_HDR_LEN;
+	uint8_t name[WIRE_NAME_MAX];
+	static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
+	    192, 0, 2 };
+
+	assert_true(wire_name_read(g->msg, g->len, &pos, name) >= 0);
+	pos += 4;
+	memcpy(out, g->msg, pos);
+	out[0] = (uint8_t)(id >> 8);
+	out[1] = (uint8_t)id;
+	out[2] = 0x81;			/* QR, RD */
+	out[3] = 0x80;			/* RA */
+	memcpy(out + 4, "\0\1\0\1\0\0\0\0", 8);
+	memcpy(out + pos, rr, sizeof(rr));
+	out[pos + sizeof(rr)] = last;
+	assert_true(sendto(e->sfd, out, pos + sizeof(rr) + 1, 0,
+	    (const struct sockaddr *)&g->from, sizeof(g->from)) > 0);
+}
+
+static struct upstream_req *
+send_one(struct env *e, const char *name, struct result *r, unsigned timeout_ms,
+    unsigned deadline_ms)
+{
+	struct wire_query q;
+
+	query_for(&q, name);
+	return upstream_send(e->pool, &e->srv, 1, timeout_ms, deadline_ms, &q, done_cb, r);
+}
+
+/* Three queries in flight, answered in reverse order: each gets its own. */
+static void
+test_routed_by_id(void **state)
+{
+	struct env *e = *state;
+	struct result res[3] = { 0 };
+	struct got g[3];
+	const char *names[3] = { "a.example.net", "b.example.net", "c.example.net" };
+
+	for (int i = 0; i < 3; i++)
+		assert_non_null(send_one(e, names[i], &res[i], 1000, 2000));
+	assert_int_equal(srv_read(e, g, 3, 1000), 3);
+	for (int i = 2; i >= 0; i--)
+		srv_answer(e, &g[i], wire_get_u16(g[i].msg), (uint8_t)(10 + i));
+	run_until(e, res, 3, 2000);
+	for (int i = 0; i < 3; i++) {
+		assert_true(res[i].done);
+		uint8_t name[WIRE_NAME_MAX];
+		char text[256];
+		size_t pos = WIRE_HDR_LEN;
+		int k;
+
+		assert_true(res[i].done);
+		assert_int_equal(res[i].st, UPSTREAM_OK);
+		/* The server answered g[j] with 10 + j: find which query
+		 * was names[i]. */
+		for (k = 0; k < 3; k++) {
+			pos = WIRE_HDR_LEN;
+			wire_name_read(g[k].msg, g[k].len, &pos, name);
+			wire_name_to_str(name, text, sizeof(text));
+			if (strcasecmp(text, res[i].qname) == 0)
+				break;
+		}
+		assert_true(k < 3);
+		assert_int_equal(res[i].addr[3], 10 + k);
+		assert_true(strncasecmp(res[i].qname, names[i], strlen(names[i])) == 0);
+	}
+	assert_int_equal(upstream_pool_stats(e->pool)->answered, 3);
+	assert_int_equal(upstream_pool_pending(e->pool), 0);
+}
+
+/* Held queries wait for the flush, then leave together on one socket. */
+static void
+test_hold_flush(void **state)
+{
+	struct env *e = *state;
+	struct result res[10] = { 0 };
+	struct got g[10];
+	char name[64];
+
+	upstream_pool_hold(e->pool);
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "h%d.example.net", i);
+		assert_non_null(send_one(e, name, &res[i], 1000, 2000));
+	}
+	assert_int_equal(srv_read(e, g, 10, 50), 0);
+	upstream_pool_flush(e->pool);
+	assert_int_equal(srv_read(e, g, 10, 1000), 10);
+	for (int i = 1; i < 10; i++)
+		assert_int_equal(g[i].from.sin_port, g[0].from.sin_port);
+	for (int i = 0; i < 10; i++)
+		srv_answer(e, &g[i], wire_get_u16(g[i].msg), 1);
+	run_until(e, res, 10, 2000);
+	for (int i = 0; i < 10; i++) {
+		assert_true(res[i].done);
+		assert_int_equal(res[i].st, UPSTREAM_OK);
+	}
+}
+
+/* Holds nest: only the outermost flush sends. */
+static void
+test_hold_nests(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 };
+	struct got g;
+
+	upstream_pool_hold(e->pool);
+	upstream_pool_hold(e->pool);
+	assert_non_null(send_one(e, "n.example.net", &res, 1000, 2000));
+	upstream_pool_flush(e->pool);
+	assert_int_equal(srv_read(e, &g, 1, 50), 0);
+	upstream_pool_flush(e->pool);
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+}
+
+/* A request cancelled while held is never sent. */
+static void
+test_cancel_held(void **state)
+{
+	struct env *e = *state;
+	struct result res[2] = { 0 };
+	struct upstream_req *r;
+	struct got g[2];
+
+	upstream_pool_hold(e->pool);
+	r = send_one(e, "gone.example.net", &res[0], 1000, 2000);
+	assert_non_null(send_one(e, "kept.example.net", &res[1], 1000, 2000));
+	upstream_cancel(r);
+	upstream_pool_flush(e->pool);
+	assert_int_equal(srv_read(e, g, 2, 200), 1);
+	assert_false(res[0].done);
+}
+
+/*
+ * Sockets are shared and replaced: 1,000 queries come from more ports than
+ * the eight open at once, none carrying more than 128, and far fewer ports
+ * than queries.  IDs are (nearly) all different.
+ */
+static void
+test_sockets_rotate(void **state)
+{
+	struct env *e = *state;
+	enum { N = 1000 };
+	static uint16_t ports[N], ids[N];
+	size_t nports = 0, nids = 0;
+	unsigned maxuse = 0;
+
+	for (int i = 0; i < N; i++) {
+		struct result res = { 0 };
+		struct got g;
+		char name[64];
+
+		snprintf(name, sizeof(name), "r%d.example.net", i);
+		assert_non_null(send_one(e, name, &res, 1000, 2000));
+		assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+		srv_answer(e, &g, wire_get_u16(g.msg), 1);
+		run_until(e, &res, 1, 1000);
+		assert_true(res.done);
+		assert_int_equal(res.st, UPSTREAM_OK);
+		ports[i] = g.from.sin_port;
+		ids[i] = wire_get_u16(g.msg);
+	}
+	for (int i = 0; i < N; i++) {
+		unsigned use = 0;
+		bool seen = false, seenid = false;
+		for (int j = 0; j < N; j++)
+			use += ports[j] == ports[i];
+		for (int j = 0; j < i; j++) {
+			seen |= ports[j] == ports[i];
+			seenid |= ids[j] == ids[i];
+		}
+		nports += !seen;
+		nids += !seenid;
+		if (use > maxuse)
+			maxuse = use;
+	}
+	assert_true(maxuse <= 128);
+	assert_true(nports >= N / 128);
+	assert_true(nports <= 8 + N / 64);
+	assert_true(nids >= N - 30);
+}
+
+/* A reply with another ID is counted and ignored; the real one is taken. */
+static void
+test_wrong_id_ignored(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 };
+	struct got g;
+
+	assert_non_null(send_one(e, "spoof.example.net", &res, 1000, 2000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	srv_answer(e, &g, (uint16_t)(wire_get_u16(g.msg) ^ 0x5a5a), 66);
+	run_until(e, &res, 1, 100);
+	assert_false(res.done);
+	assert_int_equal(upstream_pool_stats(e->pool)->spoofed, 1);
+	srv_answer(e, &g, wire_get_u16(g.msg), 7);
+	run_until(e, &res, 1, 1000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_OK);
+	assert_int_equal(res.addr[3], 7);
+}
+
+/* A try that timed out is asked again with a new ID; the late reply to
+ * the first is ignored and the current one answers. */
+static void
+test_late_reply_ignored(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 };
+	struct got g[8];
+	size_t n;
+
+	assert_non_null(send_one(e, "late.example.net", &res, 200, 3000));
+	assert_int_equal(srv_read(e, &g[0], 1, 1000), 1);
+	run_until(e, &res, 1, 300);	/* the first try times out */
+	n = srv_read(e, &g[1], 7, 1000);
+	assert_true(n >= 1);
+	assert_int_not_equal(wire_get_u16(g[0].msg), wire_get_u16(g[n].msg));
+	srv_answer(e, &g[0], wire_get_u16(g[0].msg), 66);
+	srv_answer(e, &g[n], wire_get_u16(g[n].msg), 8);
+	run_until(e, &res, 1, 1000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_OK);
+	assert_int_equal(res.addr[3], 8);
+	assert_true(upstream_pool_stats(e->pool)->timeouts >= 1);
+	assert_true(upstream_pool_stats(e->pool)->spoofed >= 1);
+}
+
+/* A closed port answers with ICMP port unreachable: failure at once, held
+ * or not, long before the deadline. */
+static void
+test_refused_fast(void **state)
+{
+	struct env *e = *state;
+	struct pl_addr dead = e->srv;
+	struct result res[2] = { 0 };
+	struct wire_query q;
+	uint64_t t0;
+
+	close(e->sfd);		/* the port is now closed */
+	e->sfd = socket(AF_INET, SOCK_DGRAM, 0);
+	query_for(&q, "dead.example.net");
+	t0 = now_ms();
+	assert_non_null(upstream_send(e->pool, &dead, 1, 1000, 5000, &q, done_cb, &res[0]));
+	upstream_pool_hold(e->pool);
+	assert_non_null(upstream_send(e->pool, &dead, 1, 1000, 5000, &q, done_cb, &res[1]));
+	upstream_pool_flush(e->pool);
+	run_until(e, res, 2, 3000);
+	assert_true(res[0].done && res[1].done);
+	assert_int_equal(res[0].st, UPSTREAM_FAIL);
+	assert_int_equal(res[1].st, UPSTREAM_FAIL);
+	assert_true(now_ms() - t0 < 500);
+	assert_true(upstream_pool_stats(e->pool)->refused >= 2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_routed_by_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_nests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel_held, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sockets_rotate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_id_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_reply_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_fast, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
