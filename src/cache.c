@@ -29,6 +29,12 @@
  *    referenced since the last pass (or are past their stale window), until
  *    the new entry fits.  New entries start unreferenced, so a scan of
  *    one-off names cannot push out entries that are being hit.
+ *  - Prefetch state is two small fields of the entry: a saturating count of
+ *    fresh hits and a bit set when a refresh was handed out.  The bit is
+ *    what keeps a popular name from sending one refresh per hit while the
+ *    first is on its way; it needs no clearing, since the refresh stores a
+ *    new entry.  The threshold is compared in milliseconds, so that short
+ *    TTLs get a window too (a 5 s entry: its last 500 ms).
  *  - The hash is keyed with a random seed per cache, so that chains cannot
  *    be made long by choosing names without knowing it.
  *  - Entries are bounded by bytes counting the entry header, key, offsets,
@@ -56,6 +62,11 @@
 /* Shortest RR: root owner, type, class, ttl, rdlength. */
 #define RR_MIN_LEN	11
 #define MAX_RRS		((WIRE_MAX_MSG - WIRE_HDR_LEN) / RR_MIN_LEN + 1)
+#define HITS_MAX	127	/* the hits bit-field */
+
+#if CACHE_PREFETCH_HITS > HITS_MAX
+#error "CACHE_PREFETCH_HITS does not fit the entry's hit count"
+#endif
 
 struct entry {
 	struct entry	*next;
@@ -67,7 +78,9 @@ struct entry {
 	uint32_t	 charge;	/* bytes counted against the budget */
 	uint16_t	 qtype, qclass;
 	uint16_t	 nttl, msglen;
-	uint8_t		 keylen, flags, ref, pad_;
+	uint8_t		 keylen, flags, ref;
+	unsigned	 hits:7;	/* fresh hits, saturating */
+	unsigned	 prefetched:1;	/* a refresh was handed out */
 	uint8_t		 data[];	/* key, even pad, u16 TTL offsets, message */
 };
 
@@ -81,8 +94,10 @@ struct cache {
 	size_t		  used;		/* bytes charged by entries */
 	uint64_t	  nentries;
 	uint32_t	  min_ttl, max_ttl;
+	bool		  prefetch;
 	uint64_t	  seed[4];
 	uint64_t	  hits, misses, stale_hits, inserts, evictions, expired;
+	uint64_t	  prefetches;
 	uint16_t	  scratch[MAX_RRS];	/* TTL offsets while storing */
 };
 
@@ -222,6 +237,12 @@ cache_free(struct cache *c)
 	cache_flush(c, NULL);
 	free(c->buckets);
 	free(c);
+}
+
+void
+cache_set_prefetch(struct cache *c, bool on)
+{
+	c->prefetch = on;
 }
 
 /* ---- storing ---- */
@@ -426,7 +447,8 @@ cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 	e->keylen = (uint8_t)q->qname_len;
 	e->flags = flags;
 	e->ref = 0;
-	e->pad_ = 0;
+	e->hits = 0;
+	e->prefetched = 0;
 	memcpy(e->data, q->lname, e->keylen);
 	if (key_room(e->keylen) != e->keylen)
 		e->data[e->keylen] = 0;
@@ -463,7 +485,7 @@ cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 enum cache_result
 cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
     bool stale_ok, uint8_t *out, size_t cap, size_t *len,
-    uint32_t *remaining)
+    struct cache_hit *hit)
 {
 	if (c->nentries == 0 || q->qname_len <= 0)
 		goto miss;
@@ -491,12 +513,25 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 	const uint16_t *offs = entry_offs(e);
 	memcpy(out, entry_msg(e), e->msglen);
 	uint32_t left;
+	bool prefetch = false;
 	if (stale) {
 		for (unsigned i = 0; i < e->nttl; i++)
 			put_u32(out + offs[i], CACHE_STALE_TTL);
 		left = 0;
 		c->stale_hits++;
 	} else {
+		if (e->hits < HITS_MAX)
+			e->hits++;
+		/* Less than the share of the TTL left, in milliseconds:
+		 * expire - now is exact, whatever the age in seconds says. */
+		if (hit != NULL && c->prefetch && !e->prefetched &&
+		    e->hits >= CACHE_PREFETCH_HITS &&
+		    (e->expire - now) * 100 <
+		    (uint64_t)e->ttl * 1000 * CACHE_PREFETCH_PERCENT) {
+			e->prefetched = 1;
+			prefetch = true;
+			c->prefetches++;
+		}
 		/* A clock that went backwards counts as no age. */
 		uint32_t age = now > e->stored ?
 		    (uint32_t)((now - e->stored) / 1000) : 0;
@@ -511,8 +546,12 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 	if (!e->ref)
 		e->ref = 1;
 	*len = e->msglen;
-	if (remaining != NULL)
-		*remaining = left;
+	if (hit != NULL) {
+		hit->remaining = left;
+		hit->ttl = e->ttl;
+		hit->hits = e->hits;
+		hit->prefetch = prefetch;
+	}
 	return stale ? CACHE_STALE : CACHE_HIT;
 
 miss:
@@ -551,4 +590,5 @@ cache_get_info(const struct cache *c, struct cache_info *out)
 	out->inserts = c->inserts;
 	out->evictions = c->evictions;
 	out->expired = c->expired;
+	out->prefetches = c->prefetches;
 }

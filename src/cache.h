@@ -18,6 +18,15 @@
  * up to STALE_MAX seconds, with every TTL set to 30.
  * Memory is bounded by SIZE bytes (entry overhead included); CLOCK eviction.
  *
+ * Prefetch (as Unbound's "prefetch: yes"): a fresh hit on a popular entry
+ * close to expiry tells the caller to refresh it in the background, so that
+ * names in steady use never expire for clients.  "Close" is less than
+ * CACHE_PREFETCH_PERCENT of the stored TTL left; "popular" is at least
+ * CACHE_PREFETCH_HITS fresh hits since the entry was stored, the deciding
+ * one included.  Each stored entry asks for this once: the refresh that
+ * succeeds stores a new entry (with its own count), and one that fails
+ * leaves the old entry, already asked, to expire and be served stale.
+ *
  * The CD bit is part of the key too: an answer fetched with checking
  * disabled must not reach clients that left it on.  A copied response keeps
  * the question octets of the query that filled the entry, so its qname case
@@ -34,17 +43,31 @@
 
 #define CACHE_STALE_TTL		30
 #define CACHE_STALE_MAX		86400
+#define CACHE_PREFETCH_PERCENT	10
+#define CACHE_PREFETCH_HITS	2
 
 struct cache;
 
 struct cache_info {
 	uint64_t entries, bytes, max_bytes;
 	uint64_t hits, misses, stale_hits, inserts, evictions, expired;
+	uint64_t prefetches;	/* refreshes handed out by cache_lookup */
+};
+
+/* What a lookup tells the caller about the entry it answered from. */
+struct cache_hit {
+	uint32_t remaining;	/* seconds left; 0 for a stale answer */
+	uint32_t ttl;		/* seconds the entry was stored for */
+	uint32_t hits;		/* fresh hits since it was stored, this one included */
+	bool prefetch;		/* refresh the entry now (see above) */
 };
 
 /* SIZE 0 gives a cache that stores nothing. */
 struct cache *cache_new(size_t size, uint32_t min_ttl, uint32_t max_ttl);
 void cache_free(struct cache *c);
+
+/* Prefetch on or off (off when created); see above. */
+void cache_set_prefetch(struct cache *c, bool on);
 
 /* Stores the response RESP/LEN to the question of Q, at NOW (milliseconds,
  * monotonic).  Replaces an existing entry for the same key. */
@@ -57,12 +80,15 @@ enum cache_result { CACHE_MISS, CACHE_HIT, CACHE_STALE };
  * Looks up Q's question.  On CACHE_HIT the response (with decremented TTLs
  * and the stored ID) is copied into OUT (CAP bytes) and *LEN set.  An expired
  * entry gives CACHE_STALE (copied the same way, TTLs 30) only when STALE_OK,
- * else CACHE_MISS.  *REMAINING, when not NULL, gets the seconds left of a hit
- * (for prefetch decisions).
+ * else CACHE_MISS.  HIT, when not NULL, is filled on CACHE_HIT and
+ * CACHE_STALE.  HIT->prefetch is set at most once per stored entry, and only
+ * for a caller that passes HIT: one that does must then refresh the entry
+ * (a query for Q's question whose answer goes to cache_store), as no later
+ * hit will ask again.
  */
 enum cache_result cache_lookup(struct cache *c, const struct wire_query *q,
     uint64_t now, bool stale_ok, uint8_t *out, size_t cap, size_t *len,
-    uint32_t *remaining);
+    struct cache_hit *hit);
 
 /* Removes every entry (NAME NULL) or the entries for NAME (lower-case wire)
  * and every name below it. */

@@ -161,6 +161,12 @@ const struct config_key config_keys[] = {
 	    "Whether pldns answers from expired cache entries when no upstream "
 	    "server answers in time.",
 	    CFG(serve_stale) },
+	{ "cache", "prefetch", CT_BOOL, "yes",
+	    "Whether pldns refreshes popular cache entries before they expire: "
+	    "an entry that has answered at least two queries and has less than "
+	    "a tenth of its TTL left is asked for again upstream in the "
+	    "background, once, while the client gets the cached answer at once.",
+	    CFG(prefetch) },
 
 	/* [records] */
 	{ "records", "sources", CT_PATHLIST, "",

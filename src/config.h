@@ -108,6 +108,7 @@ struct config {
 	size_t cache_size;	/* bytes, default 64M; "64M", "1G", "0" disables */
 	uint32_t cache_min_ttl, cache_max_ttl;	/* default 0 and 86400 */
 	bool serve_stale;	/* default yes */
+	bool prefetch;		/* refresh popular entries near expiry, default yes */
 
 	/* [records] */
 	char **sources;		/* resolved paths, each maybe prefixed "csv:" etc. (NULL terminated) */

@@ -224,6 +224,9 @@ render_cache(FILE *f, const struct metrics *m, const struct cache_info *ci)
 	counter1(f, "pldns_cache_stale_hits_total",
 	    "Queries answered from expired cache entries (RFC 8767).",
 	    m->cache_stale_served);
+	counter1(f, "pldns_cache_prefetches_total",
+	    "Queries sent upstream in the background to refresh popular cache "
+	    "entries close to expiry.", m->cache_prefetches);
 	if (ci == NULL)
 		return;
 	gauge1(f, "pldns_cache_entries", "Entries in the cache.", ci->entries);
@@ -731,10 +734,11 @@ status_json(const struct control *c, const struct state *st)
 	json_object_set_new(q, "by_rcode", byr);
 	json_object_set_new(root, "queries", q);
 
-	cache = json_pack("{s:I, s:I, s:I}",
+	cache = json_pack("{s:I, s:I, s:I, s:I}",
 	    "hits", (json_int_t)st->m.cache_hits,
 	    "misses", (json_int_t)st->m.cache_misses,
-	    "stale_hits", (json_int_t)st->m.cache_stale_served);
+	    "stale_hits", (json_int_t)st->m.cache_stale_served,
+	    "prefetches", (json_int_t)st->m.cache_prefetches);
 	if (st->ci != NULL) {
 		json_object_set_new(cache, "entries", jnum(st->ci->entries));
 		json_object_set_new(cache, "bytes", jnum(st->ci->bytes));

@@ -713,7 +713,9 @@ show_stats(char *body)
 	    total(&s, "pldns_cache_max_bytes") / 1048576, hits, misses);
 	if (hits + misses > 0)
 		printf(" (%.1f%% hits)", 100 * hits / (hits + misses));
-	printf(", evictions %.0f\n", total(&s, "pldns_cache_evictions_total"));
+	printf(", evictions %.0f, prefetches %.0f\n",
+	    total(&s, "pldns_cache_evictions_total"),
+	    total(&s, "pldns_cache_prefetches_total"));
 
 	printf("upstream: failed %.0f, tcp retries %.0f, spoofed replies %.0f\n",
 	    total(&s, "pldns_upstream_failed_total"),

@@ -44,6 +44,7 @@ struct metrics {
 	uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
 
 	uint64_t cache_hits, cache_misses, cache_stale_served;
+	uint64_t cache_prefetches;	/* background refreshes sent upstream */
 
 	/* Upstream (summed over servers; per-server figures live in upstream.h). */
 	uint64_t up_sent, up_answered, up_timeouts, up_refused, up_spoofed,

@@ -50,7 +50,12 @@ struct tcp_conn {
 	bool partial_set;
 };
 
-/* A query waiting for an upstream answer. */
+/*
+ * A query waiting for an upstream answer.  A prefetch (a refresh of a cache
+ * entry that no client waits for) is one too, with no client of its own:
+ * it leads like any other, so that a client asking the same question while
+ * it is on its way joins it rather than sending a second query.
+ */
 struct fquery {
 	struct worker *w;
 	struct fquery *prev, *next;
@@ -58,6 +63,7 @@ struct fquery {
 	struct wire_query q;		/* the client's question */
 	struct wire_query uq;		/* the question asked upstream */
 	bool fallback;
+	bool prefetch;			/* no client: only refreshes the cache */
 	size_t limit;
 	int udp_fd;			/* UDP: the socket to answer from */
 	struct pl_addr client;
@@ -105,6 +111,7 @@ struct worker {
 	size_t nconns;
 	struct fquery *fqueries;
 	size_t nfqueries;
+	size_t nprefetch;		/* of nfqueries, prefetches */
 	struct fquery *inflight[COALESCE_BUCKETS];
 	uint64_t coalesced;
 
@@ -425,6 +432,8 @@ fquery_free(struct fquery *fq)
 	if (fq->next != NULL)
 		fq->next->prev = fq->prev;
 	w->nfqueries--;
+	if (fq->prefetch)
+		w->nprefetch--;
 	if (fq->conn != NULL) {
 		struct tcp_conn *c = fq->conn;
 		c->pending--;
@@ -507,15 +516,99 @@ forward_done_cb(void *arg, enum upstream_status st, const uint8_t *resp, size_t 
 	w->now_us = clock_us();
 	fq->req = NULL;
 	fq_unhash(w, fq);
+	/* A failed prefetch stores nothing: the entry it was to refresh stays,
+	 * to be served until it expires and then stale. */
 	if (st == UPSTREAM_OK)
 		cache_store(w->cache, &fq->uq, resp, len, w->now_us / 1000);
-	forward_reply(w, fq, st, resp, len);
+	if (!fq->prefetch)
+		forward_reply(w, fq, st, resp, len);
 	for (f = fq->followers; f != NULL; f = next) {
 		next = f->fnext;
 		forward_reply(w, f, st, resp, len);
 		fquery_free(f);
 	}
 	fquery_free(fq);
+}
+
+/* The servers for UQ's name: a [forward] rule's, else the default ones. */
+static const struct pl_addr *
+forward_servers(struct worker *w, const struct wire_query *uq, size_t *n)
+{
+	const struct forward_conf *fw = snapshot_forward(w->snap, uq->lname);
+
+	if (fw != NULL) {
+		*n = fw->nservers;
+		return fw->servers;
+	}
+	return snapshot_upstreams(w->snap, n);
+}
+
+/* The query in flight for UQ to SERVERS (with hash H), or NULL. */
+static struct fquery *
+fq_find(struct worker *w, const struct wire_query *uq,
+    const struct pl_addr *servers, uint32_t h)
+{
+	for (struct fquery *l = w->inflight[h % COALESCE_BUCKETS]; l != NULL;
+	    l = l->hnext)
+		if (l->hash == h && fq_same(l, uq, servers))
+			return l;
+	return NULL;
+}
+
+static void
+fq_link(struct worker *w, struct fquery *fq)
+{
+	fq->snap = w->snap;
+	snapshot_ref(fq->snap);
+	fq->next = w->fqueries;
+	if (w->fqueries != NULL)
+		w->fqueries->prev = fq;
+	w->fqueries = fq;
+	w->nfqueries++;
+}
+
+/*
+ * Refreshes the cache entry for UQ in the background.  Nothing is sent when
+ * the same question is already on its way (its answer refreshes the entry),
+ * when every server is at its in-flight cap (clients come first; the entry
+ * simply expires) or when the worker is stopping.
+ */
+static void
+prefetch(struct worker *w, const struct wire_query *uq)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+	const struct pl_addr *servers;
+	struct fquery *fq;
+	size_t n;
+	uint32_t h;
+
+	if (w->stopping)
+		return;
+	servers = forward_servers(w, uq, &n);
+	h = fq_hash(uq, servers);
+	if (fq_find(w, uq, servers, h) != NULL)
+		return;
+	/* Optional work: out of memory, the entry just expires. */
+	if ((fq = calloc(1, sizeof(*fq))) == NULL)
+		return;
+	fq->w = w;
+	fq->q = *uq;
+	fq->uq = *uq;
+	fq->prefetch = true;
+	fq->udp_fd = -1;
+	fq->servers = servers;
+	fq->hash = h;
+	fq->req = upstream_send(w->up, servers, n, cfg->timeout_ms, cfg->deadline_ms,
+	    uq, forward_done_cb, fq);
+	if (fq->req == NULL) {
+		free(fq);
+		return;
+	}
+	fq->hnext = w->inflight[h % COALESCE_BUCKETS];
+	w->inflight[h % COALESCE_BUCKETS] = fq;
+	fq_link(w, fq);
+	w->nprefetch++;
+	w->m.cache_prefetches++;
 }
 
 /*
@@ -528,10 +621,10 @@ forward(struct worker *w, const struct wire_query *q, const uint8_t *next, bool 
     uint64_t start, struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
-	const struct forward_conf *fw;
 	const struct pl_addr *servers;
-	struct fquery *fq;
+	struct fquery *fq, *l;
 	struct wire_query uq;
+	struct cache_hit hit;
 	size_t n, len;
 
 	/* The question for upstream: NEXT, which is Q's name unless a local
@@ -541,21 +634,20 @@ forward(struct worker *w, const struct wire_query *q, const uint8_t *next, bool 
 	memcpy(uq.qname, next, (size_t)uq.qname_len);
 	memcpy(uq.lname, next, (size_t)uq.qname_len);
 	if (cache_lookup(w->cache, &uq, w->now_us / 1000, false, w->cbuf, sizeof(w->cbuf), &len,
-	    NULL) == CACHE_HIT) {
+	    &hit) == CACHE_HIT) {
 		w->m.cache_hits++;
 		answer_upstream(w->snap, q, w->cbuf, len, fallback, w->scratch, w->out,
 		    sizeof(w->out), limit, info);
 		if (info->path == PATH_UPSTREAM)
 			info->path = PATH_CACHE;
+		/* After the answer is made: the refresh only sends a query,
+		 * and the reply goes out with this batch all the same. */
+		if (hit.prefetch)
+			prefetch(w, &uq);
 		return true;
 	}
 	w->m.cache_misses++;
-	fw = snapshot_forward(w->snap, uq.lname);
-	if (fw != NULL) {
-		servers = fw->servers;
-		n = fw->nservers;
-	} else
-		servers = snapshot_upstreams(w->snap, &n);
+	servers = forward_servers(w, &uq, &n);
 	fq = xcalloc(1, sizeof(*fq));
 	fq->w = w;
 	fq->q = *q;
@@ -568,18 +660,14 @@ forward(struct worker *w, const struct wire_query *q, const uint8_t *next, bool 
 	fq->start_us = start;
 	fq->servers = servers;
 	fq->hash = fq_hash(&uq, servers);
-	for (struct fquery *l = w->inflight[fq->hash % COALESCE_BUCKETS]; l != NULL;
-	    l = l->hnext)
-		if (l->hash == fq->hash && fq_same(l, &uq, servers)) {
-			/* Join the query already on its way (RFC 5452 9.1:
-			 * never two identical questions outstanding). */
-			fq->leader = l;
-			fq->fnext = l->followers;
-			l->followers = fq;
-			w->coalesced++;
-			break;
-		}
-	if (fq->leader == NULL) {
+	if ((l = fq_find(w, &uq, servers, fq->hash)) != NULL) {
+		/* Join the query already on its way (RFC 5452 9.1: never two
+		 * identical questions outstanding), a prefetch's too. */
+		fq->leader = l;
+		fq->fnext = l->followers;
+		l->followers = fq;
+		w->coalesced++;
+	} else {
 		fq->req = upstream_send(w->up, servers, n, cfg->timeout_ms, cfg->deadline_ms,
 		    &uq, forward_done_cb, fq);
 		if (fq->req == NULL) {
@@ -591,15 +679,9 @@ forward(struct worker *w, const struct wire_query *q, const uint8_t *next, bool 
 		fq->hnext = w->inflight[fq->hash % COALESCE_BUCKETS];
 		w->inflight[fq->hash % COALESCE_BUCKETS] = fq;
 	}
-	fq->snap = w->snap;
-	snapshot_ref(fq->snap);
 	if (conn != NULL)
 		conn->pending++;
-	fq->next = w->fqueries;
-	if (w->fqueries != NULL)
-		w->fqueries->prev = fq;
-	w->fqueries = fq;
-	w->nfqueries++;
+	fq_link(w, fq);
 	return false;
 }
 
@@ -1066,7 +1148,8 @@ worker_begin_stop(struct worker *w)
 	evtimer_add(&w->ev_stop, &tv);
 }
 
-/* In-flight queries get up to two seconds to finish. */
+/* In-flight queries get up to two seconds to finish; a prefetch that no
+ * client has joined holds up nobody. */
 static void
 stop_check_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1078,7 +1161,8 @@ stop_check_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->bev != NULL &&
 		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 			flushed = false;
-	if ((w->nfqueries == 0 && flushed) || now_ms() >= w->stop_deadline) {
+	if ((w->nfqueries == w->nprefetch && flushed) ||
+	    now_ms() >= w->stop_deadline) {
 		event_base_loopexit(w->base, NULL);
 		return;
 	}
@@ -1110,6 +1194,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 		old = w->snap;
 		w->snap = snap;
 		worker_configure_upstreams(w);
+		cache_set_prefetch(w->cache, snapshot_config(snap)->prefetch);
 		snapshot_unref(old);
 	}
 	if (flush_all)
@@ -1186,6 +1271,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 	upstream_pool_on_replies(w->up, upstream_replies, w);
 	worker_configure_upstreams(w);
 	w->cache = cache_new(cfg->cache_size, cfg->cache_min_ttl, cfg->cache_max_ttl);
+	cache_set_prefetch(w->cache, cfg->prefetch);
 	w->rrl = rrl_new(cfg->rrl_rate, cfg->rrl_slip, RRL_TABLE);
 	w->scratch = xcalloc(1, sizeof(*w->scratch));
 	w->ls = xcalloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*w->ls));

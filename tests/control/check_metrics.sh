@@ -100,6 +100,7 @@ for fam in pldns_queries_total pldns_queries_by_qtype_total \
     pldns_query_duration_seconds pldns_upstream_up pldns_upstream_rtt_seconds \
     pldns_upstream_timeouts_total pldns_cache_entries pldns_cache_bytes \
     pldns_cache_hits_total pldns_cache_misses_total pldns_cache_evictions_total \
+    pldns_cache_prefetches_total \
     pldns_zones pldns_records pldns_zone_records pldns_zone_serial \
     pldns_reloads_total pldns_reload_failures_total \
     pldns_last_reload_success_timestamp_seconds pldns_queries_dropped_total \

@@ -216,17 +216,20 @@ test_hit_ttl_decremented(void **state)
 	uint8_t resp[4096], out[4096];
 	size_t n = simple_a(resp, "www.example.com.",
 	    "www.example.com. 300 IN A 192.0.2.1"), len = 0;
-	uint32_t rem = 0, ttl[4];
+	struct cache_hit hit;
+	uint32_t ttl[4];
 
 	query(&q, "www.example.com.", TYPE_A);
 	assert_int_equal(cache_lookup(c, &q, 0, false, out, sizeof(out), &len,
 	    NULL), CACHE_MISS);
 	cache_store(c, &q, resp, n, 0);
 	assert_int_equal(cache_lookup(c, &q, 100 * MS, false, out, sizeof(out),
-	    &len, &rem), CACHE_HIT);
+	    &len, &hit), CACHE_HIT);
 	assert_int_equal(rrs_of(out, len, ttl, NULL, NULL, 4), 1);
 	assert_int_equal(ttl[0], 200);
-	assert_int_equal(rem, 200);
+	assert_int_equal(hit.remaining, 200);
+	assert_int_equal(hit.ttl, 300);
+	assert_int_equal(hit.hits, 1);
 	assert_same_but_ttls(resp, n, out, len);
 
 	/* Whole seconds of age count; part of a second does not. */
@@ -260,13 +263,14 @@ test_min_over_rrs(void **state)
 	    /* Additional data does not shorten the entry's life. */
 	    .ar = { "ns1.example.com. 5 IN A 192.0.2.53" } };
 	size_t n = build(&r, resp, sizeof(resp)), len = 0;
-	uint32_t ttl[8], rem = 0;
+	struct cache_hit hit;
+	uint32_t ttl[8];
 
 	query(&q, "example.com.", TYPE_A);
 	cache_store(c, &q, resp, n, 0);
 	assert_int_equal(cache_lookup(c, &q, 10 * MS, false, out, sizeof(out),
-	    &len, &rem), CACHE_HIT);
-	assert_int_equal(rem, 90);
+	    &len, &hit), CACHE_HIT);
+	assert_int_equal(hit.remaining, 90);
 	assert_int_equal(rrs_of(out, len, ttl, NULL, NULL, 8), 5);
 	assert_int_equal(ttl[0], 290);
 	assert_int_equal(ttl[1], 290);
@@ -336,15 +340,16 @@ test_nxdomain_soa(void **state)
 	    .ns = { "example.com. 3600 IN SOA ns1.example.com. "
 		"hostmaster.example.com. 1 7200 900 1209600 300" } };
 	size_t n = build(&r, resp, sizeof(resp)), len = 0;
-	uint32_t ttl[4], rem = 0;
+	struct cache_hit hit;
+	uint32_t ttl[4];
 	uint16_t type[4];
 	struct wire_hdr h;
 
 	query(&q, "nope.example.com.", TYPE_A);
 	cache_store(c, &q, resp, n, 0);
 	assert_int_equal(cache_lookup(c, &q, 100 * MS, false, out, sizeof(out),
-	    &len, &rem), CACHE_HIT);
-	assert_int_equal(rem, 200);
+	    &len, &hit), CACHE_HIT);
+	assert_int_equal(hit.remaining, 200);
 	assert_int_equal(wire_hdr_read(out, len, &h), 0);
 	assert_int_equal(WIRE_RCODE(h.flags), RCODE_NXDOMAIN);
 	assert_int_equal(rrs_of(out, len, ttl, type, NULL, 4), 1);
@@ -383,11 +388,12 @@ test_nodata(void **state)
 	query(&q, "alias.example.com.", TYPE_AAAA);
 	cache_store(c, &q, resp, n, 0);
 	uint8_t out[4096];
-	uint32_t ttl[4], rem = 0;
+	struct cache_hit hit;
+	uint32_t ttl[4];
 	size_t len = 0;
 	assert_int_equal(cache_lookup(c, &q, 0, false, out, sizeof(out), &len,
-	    &rem), CACHE_HIT);
-	assert_int_equal(rem, 60);
+	    &hit), CACHE_HIT);
+	assert_int_equal(hit.remaining, 60);
 	assert_int_equal(rrs_of(out, len, ttl, NULL, NULL, 4), 2);
 	assert_int_equal(ttl[0], 600);
 	assert_int_equal(ttl[1], 60);
@@ -564,7 +570,8 @@ test_expiry_and_stale(void **state)
 	    .an = { "example.com. 300 IN MX 10 mx.example.com." },
 	    .ar = { "mx.example.com. 7200 IN A 192.0.2.25" } };
 	size_t n = build(&r, resp, sizeof(resp)), len = 0;
-	uint32_t ttl[4], rem = 99;
+	struct cache_hit hit = { .remaining = 99 };
+	uint32_t ttl[4];
 
 	query(&q, "example.com.", TYPE_MX);
 	cache_store(c, &q, resp, n, 1000);
@@ -573,8 +580,9 @@ test_expiry_and_stale(void **state)
 	assert_int_equal(lookup(c, &q, 1000 + 300 * MS, false, out, &len),
 	    CACHE_MISS);
 	assert_int_equal(cache_lookup(c, &q, 1000 + 300 * MS, true, out,
-	    sizeof(out), &len, &rem), CACHE_STALE);
-	assert_int_equal(rem, 0);
+	    sizeof(out), &len, &hit), CACHE_STALE);
+	assert_int_equal(hit.remaining, 0);
+	assert_int_equal(hit.ttl, 300);
 	assert_int_equal(rrs_of(out, len, ttl, NULL, NULL, 4), 2);
 	assert_int_equal(ttl[0], CACHE_STALE_TTL);
 	assert_int_equal(ttl[1], CACHE_STALE_TTL);
@@ -1029,6 +1037,216 @@ elapsed_ns(const struct timespec *a, const struct timespec *b)
 	    (double)(b->tv_nsec - a->tv_nsec);
 }
 
+/* ---- prefetch ---- */
+
+/* A cache with prefetch on holding NAME/A with TTL seconds, stored at 0. */
+static struct cache *
+prefetch_cache(struct wire_query *q, const char *name, uint32_t ttl)
+{
+	struct cache *c = mkcache();
+	uint8_t resp[4096];
+	char rr[300];
+
+	cache_set_prefetch(c, true);
+	snprintf(rr, sizeof(rr), "%s %u IN A 192.0.2.1", name, ttl);
+	query(q, name, TYPE_A);
+	cache_store(c, q, resp, simple_a(resp, name, rr), 0);
+	return c;
+}
+
+/* Looks Q up at NOW, expecting a fresh hit; returns whether it says to
+ * refresh the entry. */
+static bool
+prefetch_due(struct cache *c, const struct wire_query *q, uint64_t now)
+{
+	struct cache_hit hit;
+	uint8_t out[4096];
+	size_t len = 0;
+
+	memset(&hit, 0xff, sizeof(hit));
+	assert_int_equal(cache_lookup(c, q, now, false, out, sizeof(out), &len,
+	    &hit), CACHE_HIT);
+	return hit.prefetch;
+}
+
+static uint64_t
+prefetches(const struct cache *c)
+{
+	struct cache_info i;
+
+	cache_get_info(c, &i);
+	return i.prefetches;
+}
+
+/* Due only with less than 10% of the TTL left, counted in milliseconds. */
+static void
+test_prefetch_window(void **state)
+{
+	(void)state;
+	struct wire_query q;
+	struct cache *c = prefetch_cache(&q, "pf.example.com.", 100);
+	struct cache_hit hit;
+	uint8_t out[4096];
+	size_t len = 0;
+
+	assert_false(prefetch_due(c, &q, 10 * MS));
+	assert_false(prefetch_due(c, &q, 50 * MS));
+	/* Exactly 10% left is not less than 10%. */
+	assert_false(prefetch_due(c, &q, 90 * MS));
+	assert_int_equal(prefetches(c), 0);
+	assert_int_equal(cache_lookup(c, &q, 90 * MS + 1, false, out,
+	    sizeof(out), &len, &hit), CACHE_HIT);
+	assert_true(hit.prefetch);
+	assert_int_equal(hit.ttl, 100);
+	assert_int_equal(hit.remaining, 10);
+	assert_int_equal(hit.hits, 4);
+	assert_int_equal(prefetches(c), 1);
+	cache_free(c);
+
+	/* A short TTL gets a window too: 5 s, the last 500 ms. */
+	c = prefetch_cache(&q, "short.example.com.", 5);
+	assert_false(prefetch_due(c, &q, 1 * MS));
+	assert_false(prefetch_due(c, &q, 4500));
+	assert_true(prefetch_due(c, &q, 4501));
+	cache_free(c);
+
+	/* And 1 s, the last 100 ms. */
+	c = prefetch_cache(&q, "one.example.com.", 1);
+	assert_false(prefetch_due(c, &q, 0));
+	assert_false(prefetch_due(c, &q, 900));
+	assert_true(prefetch_due(c, &q, 901));
+	cache_free(c);
+}
+
+/* An entry hit fewer than CACHE_PREFETCH_HITS times is left to expire. */
+static void
+test_prefetch_popularity(void **state)
+{
+	(void)state;
+	struct wire_query q;
+	struct cache *c = prefetch_cache(&q, "pf.example.com.", 100);
+
+	assert_int_equal(CACHE_PREFETCH_HITS, 2);
+	/* The first hit since the store, in the window: not popular yet. */
+	assert_false(prefetch_due(c, &q, 95 * MS));
+	assert_true(prefetch_due(c, &q, 96 * MS));
+	cache_free(c);
+
+	/* Hits before the window count: the first one in it is enough. */
+	c = prefetch_cache(&q, "pf.example.com.", 100);
+	assert_false(prefetch_due(c, &q, 1 * MS));
+	assert_true(prefetch_due(c, &q, 95 * MS));
+	cache_free(c);
+
+	/* Stale answers are no hits and never ask for a refresh. */
+	c = prefetch_cache(&q, "pf.example.com.", 100);
+	struct cache_hit hit;
+	uint8_t out[4096];
+	size_t len = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(cache_lookup(c, &q, 100 * MS + i, true, out,
+		    sizeof(out), &len, &hit), CACHE_STALE);
+		assert_false(hit.prefetch);
+	}
+	assert_int_equal(prefetches(c), 0);
+	cache_free(c);
+}
+
+/* One refresh per stored entry; the refreshed entry starts afresh. */
+static void
+test_prefetch_once_per_entry(void **state)
+{
+	(void)state;
+	struct wire_query q;
+	struct cache *c = prefetch_cache(&q, "pf.example.com.", 100);
+	struct cache_hit hit;
+	uint8_t resp[4096], out[4096];
+	size_t n, len = 0;
+
+	assert_false(prefetch_due(c, &q, 10 * MS));
+	assert_true(prefetch_due(c, &q, 91 * MS));
+	/* While the refresh is on its way, no hit asks again. */
+	for (uint64_t t = 92 * MS; t < 100 * MS; t += 250)
+		assert_false(prefetch_due(c, &q, t));
+	assert_int_equal(prefetches(c), 1);
+
+	/* The refresh stores a new entry: full TTL, counted from zero. */
+	n = simple_a(resp, "pf.example.com.",
+	    "pf.example.com. 100 IN A 192.0.2.2");
+	cache_store(c, &q, resp, n, 92 * MS);
+	assert_int_equal(cache_lookup(c, &q, 93 * MS, false, out, sizeof(out),
+	    &len, &hit), CACHE_HIT);
+	assert_int_equal(hit.remaining, 99);
+	assert_int_equal(hit.ttl, 100);
+	assert_int_equal(hit.hits, 1);
+	assert_false(hit.prefetch);
+	assert_false(prefetch_due(c, &q, 182 * MS));	/* 10% left */
+	assert_true(prefetch_due(c, &q, 183 * MS));
+	assert_false(prefetch_due(c, &q, 184 * MS));
+	assert_int_equal(prefetches(c), 2);
+	cache_free(c);
+}
+
+/* A refresh that fails keeps the old entry, served fresh then stale, and it
+ * does not ask again. */
+static void
+test_prefetch_failure_keeps_entry(void **state)
+{
+	(void)state;
+	struct wire_query q;
+	struct cache *c = prefetch_cache(&q, "pf.example.com.", 100);
+	struct resp r = { .qname = "pf.example.com.", .qtype = TYPE_A,
+	    .rcode = RCODE_SERVFAIL };
+	uint8_t resp[4096], out[4096];
+	size_t n = build(&r, resp, sizeof(resp)), len = 0;
+
+	assert_false(prefetch_due(c, &q, 1 * MS));
+	assert_true(prefetch_due(c, &q, 95 * MS));
+	cache_store(c, &q, resp, n, 96 * MS);
+	assert_int_equal(first_ttl(c, &q, 97 * MS), 3);
+	assert_false(prefetch_due(c, &q, 98 * MS));
+	assert_int_equal(lookup(c, &q, 100 * MS, true, out, &len),
+	    CACHE_STALE);
+	assert_int_equal(prefetches(c), 1);
+	cache_free(c);
+}
+
+/* Off, or a caller that passes no HIT, never gets (or uses up) a refresh. */
+static void
+test_prefetch_off(void **state)
+{
+	(void)state;
+	struct wire_query q;
+	struct cache *c = prefetch_cache(&q, "pf.example.com.", 100);
+	uint8_t out[4096];
+	size_t len = 0;
+
+	cache_set_prefetch(c, false);
+	assert_false(prefetch_due(c, &q, 1 * MS));
+	for (uint64_t t = 91 * MS; t < 100 * MS; t += 500)
+		assert_false(prefetch_due(c, &q, t));
+	assert_int_equal(prefetches(c), 0);
+
+	/* Turned on again (a reload): the entry may still ask, once. */
+	cache_set_prefetch(c, true);
+	assert_int_equal(cache_lookup(c, &q, 99 * MS, false, out, sizeof(out),
+	    &len, NULL), CACHE_HIT);
+	assert_int_equal(prefetches(c), 0);
+	assert_true(prefetch_due(c, &q, 99 * MS));
+	assert_int_equal(prefetches(c), 1);
+	cache_free(c);
+
+	/* A new cache starts with prefetch off. */
+	c = mkcache();
+	uint8_t resp[4096];
+	query(&q, "pf.example.com.", TYPE_A);
+	cache_store(c, &q, resp, simple_a(resp, "pf.example.com.",
+	    "pf.example.com. 100 IN A 192.0.2.1"), 0);
+	assert_false(prefetch_due(c, &q, 1 * MS));
+	assert_false(prefetch_due(c, &q, 99 * MS));
+	cache_free(c);
+}
+
 /* Not asserted: timing under the sanitizers says little. */
 static void
 test_bench(void **state)
@@ -1095,6 +1313,11 @@ main(void)
 		cmocka_unit_test(test_malformed_ignored),
 		cmocka_unit_test(test_compression_kept),
 		cmocka_unit_test(test_small_buffer),
+		cmocka_unit_test(test_prefetch_window),
+		cmocka_unit_test(test_prefetch_popularity),
+		cmocka_unit_test(test_prefetch_once_per_entry),
+		cmocka_unit_test(test_prefetch_failure_keeps_entry),
+		cmocka_unit_test(test_prefetch_off),
 		cmocka_unit_test(test_bench),
 	};
 

@@ -201,6 +201,7 @@ check_defaults(const struct config *cfg)
 	assert_int_equal(cfg->cache_min_ttl, 0);
 	assert_int_equal(cfg->cache_max_ttl, 86400);
 	assert_true(cfg->serve_stale);
+	assert_true(cfg->prefetch);
 
 	assert_non_null(cfg->sources);
 	assert_null(cfg->sources[0]);
@@ -262,7 +263,7 @@ test_key_table(void **state)
 			assert_false(strcmp(o->section, k->section) == 0 &&
 			    strcmp(o->name, k->name) == 0);
 	}
-	assert_int_equal(n, 45);
+	assert_int_equal(n, 46);
 }
 
 static void
@@ -378,11 +379,12 @@ test_cache_section(void **state)
 
 	(void)state;
 	cfg = load_ok("[cache]\nsize = 128M\nmin_ttl = 30\nmax_ttl = 3600\n"
-	    "serve_stale = no\n");
+	    "serve_stale = no\nprefetch = no\n");
 	assert_int_equal(cfg->cache_size, 128UL << 20);
 	assert_int_equal(cfg->cache_min_ttl, 30);
 	assert_int_equal(cfg->cache_max_ttl, 3600);
 	assert_false(cfg->serve_stale);
+	assert_false(cfg->prefetch);
 	config_free(cfg);
 
 	for (size_t i = 0; i < nitems(sizes); i++) {
