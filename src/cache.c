@@ -1,8 +1,11 @@
 /*
  * cache: a bounded, per-worker cache of upstream responses (see cache.h).
  *
- * Layout: a power-of-two array of bucket chains, sized once from the byte
- * budget.  Each entry is one allocation holding the key, the offsets of every
+ * Layout: a power-of-two array of bucket chains that doubles as entries
+ * come (load at most 1), up to a size set from the byte budget.  Starting
+ * small matters: a lookup's first memory access is its bucket, and an
+ * array sized for a full 64 MB cache (2 MB) turns every hit of a small
+ * working set into a cache and TLB miss.  Each entry is one allocation holding the key, the offsets of every
  * TTL field and the stored message, so that a hit is one hash, one chain walk,
  * one memcpy and a loop over the TTL offsets: no name is parsed again.
  *
@@ -54,6 +57,7 @@
 
 /* Expected size of an entry, for sizing the bucket array (load about 1). */
 #define AVG_ENTRY	256
+#define INITIAL_BUCKETS	1024
 #define MAX_BUCKETS	(1u << 24)
 /* What malloc keeps beside each block, charged to the entry. */
 #define MALLOC_OVERHEAD	16
@@ -87,6 +91,7 @@ struct entry {
 struct cache {
 	struct entry	**buckets;
 	size_t		  mask;		/* nbuckets - 1; buckets NULL when off */
+	size_t		  maxbuckets;	/* the most it may grow to */
 	size_t		  hand;		/* CLOCK position */
 	size_t		  size;		/* configured bound */
 	size_t		  fixed;	/* bytes of this struct and the buckets */
@@ -220,9 +225,13 @@ cache_new(size_t size, uint32_t min_ttl, uint32_t max_ttl)
 		return c;
 	while (n < MAX_BUCKETS && n * 2 <= size / AVG_ENTRY)
 		n *= 2;
+	/* The budget is charged for the largest array from the start, so
+	 * that growing never pushes entries out. */
 	c->fixed = sizeof(*c) + n * sizeof(*c->buckets);
 	if (c->fixed >= size)
 		return c;	/* too small to hold anything: stores nothing */
+	c->maxbuckets = n;
+	n = n < INITIAL_BUCKETS ? n : INITIAL_BUCKETS;
 	c->buckets = xcalloc(n, sizeof(*c->buckets));
 	c->mask = n - 1;
 	c->budget = size - c->fixed;
@@ -381,6 +390,31 @@ clamp_ttl(const struct cache *c, uint32_t t)
 	return t;
 }
 
+/* Doubles the bucket array (when allowed), rehashing every entry. */
+static void
+grow(struct cache *c)
+{
+	size_t n = (c->mask + 1) * 2;
+	struct entry **nb;
+
+	if (n > c->maxbuckets || (nb = calloc(n, sizeof(*nb))) == NULL)
+		return;		/* longer chains rather than an abort */
+	for (size_t b = 0; b <= c->mask; b++) {
+		struct entry *e, *next;
+		for (e = c->buckets[b]; e != NULL; e = next) {
+			uint64_t h = key_hash(c, e->data, e->keylen, e->qtype,
+			    e->qclass, e->flags);
+			next = e->next;
+			e->next = nb[h & (n - 1)];
+			nb[h & (n - 1)] = e;
+		}
+	}
+	free(c->buckets);
+	c->buckets = nb;
+	c->mask = n - 1;
+	c->hand &= c->mask;
+}
+
 /* Frees entries CLOCK-wise until NEED more bytes fit. */
 static void
 make_room(struct cache *c, size_t need, uint64_t now)
@@ -473,6 +507,8 @@ cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 		put_u32(p, t);
 	}
 
+	if (c->nentries >= c->mask + 1)
+		grow(c);
 	e->next = c->buckets[h & c->mask];
 	c->buckets[h & c->mask] = e;
 	c->used += charge;

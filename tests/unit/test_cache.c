@@ -1248,6 +1248,45 @@ test_prefetch_off(void **state)
 }
 
 /* Not asserted: timing under the sanitizers says little. */
+/*
+ * The bucket array starts small and doubles as entries come: every entry
+ * stored before and across the doublings is still found, and the bytes
+ * charged do not move (the largest array was charged from the start).
+ */
+static void
+test_grow(void **state)
+{
+	(void)state;
+	struct cache *c = cache_new(64u << 20, 0, 86400);
+	static struct wire_query qs[5000];
+	uint8_t resp[4096], out[4096];
+	char name[64], rr[128];
+	struct cache_info info;
+	size_t len = 0, fixed;
+
+	cache_get_info(c, &info);
+	fixed = info.bytes;
+	for (int k = 0; k < 5000; k++) {
+		snprintf(name, sizeof(name), "g%d.example.com.", k);
+		snprintf(rr, sizeof(rr), "%s 300 IN A 10.1.%d.%d", name, k / 256, k % 256);
+		query_full(&qs[k], name, TYPE_A, CLASS_IN, false, false, false);
+		cache_store(c, &qs[k], resp, simple_a(resp, name, rr), 0);
+	}
+	cache_get_info(c, &info);
+	assert_int_equal(info.entries, 5000);
+	assert_true(info.bytes > fixed);
+	for (int k = 0; k < 5000; k++) {
+		assert_int_equal(cache_lookup(c, &qs[k], 1000, false, out, sizeof(out),
+		    &len, NULL), CACHE_HIT);
+		assert_int_equal(out[len - 1], k % 256);
+	}
+	cache_flush(c, NULL);
+	cache_get_info(c, &info);
+	assert_int_equal(info.entries, 0);
+	assert_int_equal(info.bytes, fixed);
+	cache_free(c);
+}
+
 static void
 test_bench(void **state)
 {
@@ -1318,6 +1357,7 @@ main(void)
 		cmocka_unit_test(test_prefetch_once_per_entry),
 		cmocka_unit_test(test_prefetch_failure_keeps_entry),
 		cmocka_unit_test(test_prefetch_off),
+		cmocka_unit_test(test_grow),
 		cmocka_unit_test(test_bench),
 	};
 
