@@ -1344,7 +1344,7 @@ struct target {
 
 struct doctor {
 	const struct config *cfg;
-	const struct recset *rs;
+	struct recset *rs;
 	unsigned timeout_ms;
 	struct expect *e;
 	size_t ne, sample, rsample;	/* sample for probes, for the resolver */
@@ -1388,7 +1388,7 @@ sortkey_cmp(const void *a, const void *b)
 static void
 build_expects(struct doctor *d)
 {
-	const struct recset *rs = d->rs;
+	struct recset *rs = d->rs;
 	struct sortkey *k = xcalloc(rs->nrecs ? rs->nrecs : 1, sizeof(*k));
 	size_t nk = 0;
 
@@ -1423,7 +1423,7 @@ build_expects(struct doctor *d)
 		    d->e[d->ne - 1].type == k[i].type) {
 			e = &d->e[d->ne - 1];
 			if (e->nips < DOCTOR_MAX_ADDRS && !ip_in(&ip, e->ips, e->nips)) {
-				e->wheres[e->nips] = r->where;
+				e->wheres[e->nips] = recset_where_str(rs, r);
 				e->ips[e->nips++] = ip;
 			}
 			continue;
@@ -1435,7 +1435,7 @@ build_expects(struct doctor *d)
 		e->zone = r->zone;
 		e->type = r->type;
 		e->ips[0] = ip;
-		e->wheres[0] = r->where;
+		e->wheres[0] = recset_where_str(rs, r);
 		e->nips = 1;
 		e->qpl[0] = e->qpl[1] = e->qpub[0] = e->qpub[1] = -1;
 		if (z->ntwins > 0 &&

@@ -485,13 +485,17 @@ spec_path(const char *spec)
 	return spec;
 }
 
-/* True when WHERE ("file:line" or "file: $...") comes from PATH. */
+/* True when record R (at "file:line" or "file: $...") comes from PATH. */
 static bool
-where_from(const char *where, const char *path)
+where_from(const struct rec *r, const char *path)
 {
 	size_t n = strlen(path);
 
-	return where != NULL && strncmp(where, path, n) == 0 && where[n] == ':';
+	if (r->file == NULL)
+		return false;
+	if (r->line != 0)
+		return strcmp(r->file, path) == 0;
+	return strncmp(r->file, path, n) == 0 && r->file[n] == ':';
 }
 
 static int
@@ -588,10 +592,10 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 		zrecs_push(&zr[rr->zone], rr->owner, rr->type, rr->ttl, rr->rdata,
 		    rr->rdlen);
 		/* A source's records come together: look up only on change. */
-		if (last == SIZE_MAX || !where_from(rr->where, spec_path(specs[last]))) {
+		if (last == SIZE_MAX || !where_from(rr, spec_path(specs[last]))) {
 			last = SIZE_MAX;
 			for (size_t k = 0; k < nspecs && last == SIZE_MAX; k++)
-				if (where_from(rr->where, spec_path(specs[k])))
+				if (where_from(rr, spec_path(specs[k])))
 					last = k;
 		}
 		if (last != SIZE_MAX)

@@ -11,60 +11,16 @@
 /*
  * Everything a snapshot owns is carved from one bump arena, so that a
  * million records cost a few large allocations rather than millions of small
- * ones, and freeing a snapshot is a walk over a short chunk list.
+ * ones, and freeing a snapshot is a walk over a short chunk list.  The
+ * recset's pool joins the arena: owners and RDATA are not copied, and the
+ * RDATA of a record alone in its RRset is served from where the recset put
+ * it.
  */
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, cap;
-	uint8_t data[];
-};
-
-struct arena {
-	struct arena_chunk *head;
-};
-
-/* N bytes aligned to ALIGN (a power of two). */
-static void *
-arena_get(struct arena *a, size_t n, size_t align)
-{
-	struct arena_chunk *c = a->head;
-	size_t off = c ? (c->used + align - 1) & ~(align - 1) : 0;
-
-	if (c == NULL || off + n > c->cap) {
-		/* Chunks grow from 64 KB to 1 MB: small data stays small (fresh
-		 * pages are costly on some virtual machines), large data makes
-		 * few allocations. */
-		size_t want = c == NULL ? (64u << 10) : c->cap * 2;
-		if (want > (1u << 20))
-			want = 1u << 20;
-		size_t cap = n > want ? n : want;
-		c = xmalloc(sizeof(*c) + cap);
-		c->used = 0;
-		c->cap = cap;
-		c->next = a->head;
-		a->head = c;
-		off = 0;
-	}
-	c->used = off + n;
-	return c->data + off;
-}
 
 static void *
-arena_alloc(struct arena *a, size_t n)
+arena_alloc(struct recpool *a, size_t n)
 {
-	return arena_get(a, n, 8);
-}
-
-static void
-arena_free(struct arena *a)
-{
-	struct arena_chunk *c = a->head, *n;
-
-	for (; c != NULL; c = n) {
-		n = c->next;
-		free(c);
-	}
-	a->head = NULL;
+	return recpool_get(a, n, 8);
 }
 
 /*
@@ -239,7 +195,8 @@ struct szone {
 	size_t nrecords;
 	struct node *nodes;
 	size_t nnodes, capnodes;
-	uint32_t *map;			/* open addressing: node index + 1, 0 empty */
+	uint32_t *map;			/* open addressing: node index + 1 (and a tag,
+					   see node_slot_h), 0 empty */
 	size_t mapcap;			/* a power of two */
 	const struct rrset *soa;
 };
@@ -252,7 +209,7 @@ struct twin {
 struct snapshot {
 	atomic_int refs;
 	struct config *cfg;
-	struct arena arena;
+	struct recpool arena;
 	struct szone *zones;
 	size_t nzones;
 	size_t nrecords;
@@ -293,7 +250,7 @@ snapshot_upstreams_build(struct snapshot *s, const struct config *cfg)
 }
 
 static const uint8_t *
-arena_name(struct arena *a, const uint8_t *name)
+arena_name(struct recpool *a, const uint8_t *name)
 {
 	int len = wire_name_len(name, WIRE_NAME_MAX);
 	uint8_t *p = arena_alloc(a, (size_t)len);
@@ -304,29 +261,46 @@ arena_name(struct arena *a, const uint8_t *name)
 
 /*
  * Nodes are found through an open-addressed table of node indexes (4 bytes
- * a slot): the owner names live once, in the nodes themselves.
+ * a slot): the owner names live once, in the nodes themselves.  While a
+ * zone has fewer than 2^23 nodes the top 8 bits of a slot hold 8 bits of
+ * the name's hash, so that a probe past another name rarely reads that
+ * node and its owner (two cache misses in a large zone).
  */
+#define MAP_TAGGED_MAX	(1u << 24)	/* largest table whose slots carry a tag */
+#define MAP_TAG_MASK	0xff000000u
+
+static uint32_t
+map_tag(const struct szone *z, uint64_t h)
+{
+	return z->mapcap <= MAP_TAGGED_MAX ? (uint32_t)(h >> 56) << 24 : 0;
+}
+
+/* The node index + 1 a slot holds (0: empty). */
+static uint32_t
+map_val(const struct szone *z, uint32_t v)
+{
+	return z->mapcap <= MAP_TAGGED_MAX ? v & ~MAP_TAG_MASK : v;
+}
+
 /* The slot of NAME (LEN octets, hash H): its own, or the empty one it would take. */
 static size_t
 node_slot_h(const struct szone *z, const uint8_t *name, size_t len, uint64_t h)
 {
 	size_t i = (size_t)h & (z->mapcap - 1);
+	uint32_t tag = map_tag(z, h);
+	uint32_t mask = z->mapcap <= MAP_TAGGED_MAX ? MAP_TAG_MASK : 0;
 
 	for (;;) {
 		uint32_t v = z->map[i];
 		if (v == 0)
 			return i;
-		const uint8_t *o = z->nodes[v - 1].owner;
-		if (o[0] == name[0] && memcmp(o, name, len) == 0)
-			return i;
+		if ((v & mask) == tag) {
+			const uint8_t *o = z->nodes[map_val(z, v) - 1].owner;
+			if (o[0] == name[0] && memcmp(o, name, len) == 0)
+				return i;
+		}
 		i = (i + 1) & (z->mapcap - 1);
 	}
-}
-
-static size_t
-node_slot(const struct szone *z, const uint8_t *name, size_t len)
-{
-	return node_slot_h(z, name, len, name_hash(name, len));
 }
 
 static void
@@ -340,51 +314,61 @@ node_map_grow(struct szone *z, size_t want)
 		return;
 	free(z->map);
 	z->map = xcalloc(cap, sizeof(*z->map));
+	/* Hashing touches every page of a large table, in no order. */
+	recmem_populate(z->map, cap * sizeof(*z->map));
 	z->mapcap = cap;
 	for (size_t k = 0; k < z->nnodes; k++) {
 		const uint8_t *o = z->nodes[k].owner;
-		size_t i = node_slot(z, o, (size_t)wire_name_len(o, WIRE_NAME_MAX));
-		z->map[i] = (uint32_t)k + 1;
+		size_t len = (size_t)wire_name_len(o, WIRE_NAME_MAX);
+		uint64_t h = name_hash(o, len);
+		z->map[node_slot_h(z, o, len, h)] = map_tag(z, h) | ((uint32_t)k + 1);
 	}
 }
 
-/* Names are byte strings: no alignment needed. */
-static const uint8_t *
-arena_bytes(struct arena *a, const uint8_t *p, size_t n)
-{
-	uint8_t *d = arena_get(a, n, 1);
-
-	memcpy(d, p, n);
-	return d;
-}
-
-/* The index of the node for OWNER, created (with its empty non-terminals) if need be. */
+/*
+ * The index of the node for the suffix K of OWNER (OFF and H as
+ * suffix_hashes() gives them, N of them), created (with its empty
+ * non-terminals) if need be.  OWNER must live as long as the snapshot (the
+ * arena, or the recset's pool that joined it): the node points at it.
+ */
 static uint32_t
-zone_node_add(struct szone *z, struct arena *a, const uint8_t *owner)
+node_add_at(struct szone *z, const uint8_t *owner, const uint8_t *off,
+    const uint64_t *h, int n, int k)
 {
-	size_t len = (size_t)wire_name_len(owner, WIRE_NAME_MAX);
+	const uint8_t *name = owner + off[k];
+	size_t len = (size_t)(off[n - 1] + 1 - off[k]);
 	size_t slot;
 	uint32_t idx;
 
 	if ((z->nnodes + 1) * 2 > z->mapcap)
 		node_map_grow(z, z->nnodes + 1 > 1024 ? (z->nnodes + 1) * 2 : 1024);
-	slot = node_slot(z, owner, len);
+	slot = node_slot_h(z, name, len, h[k]);
 	if (z->map[slot] != 0)
-		return z->map[slot] - 1;
+		return map_val(z, z->map[slot]) - 1;
 	if (z->nnodes == z->capnodes) {
 		z->capnodes = z->capnodes ? z->capnodes * 2 : 16;
 		z->nodes = xreallocarray(z->nodes, z->capnodes, sizeof(*z->nodes));
 	}
 	idx = (uint32_t)z->nnodes++;
 	memset(&z->nodes[idx], 0, sizeof(z->nodes[idx]));
-	z->nodes[idx].owner = arena_bytes(a, owner, len);
-	z->map[slot] = idx + 1;
+	z->nodes[idx].owner = name;
+	z->map[slot] = map_tag(z, h[k]) | (idx + 1);
 	/* Empty non-terminals: every name between the owner and the apex
 	 * exists, so that a query for one answers NODATA, not NXDOMAIN. */
-	const uint8_t *p = wire_name_parent(owner);
-	if (p != NULL && !wire_name_equal(owner, z->apex) && wire_name_under(p, z->apex))
-		zone_node_add(z, a, p);
+	if (name[0] != 0 && k + 1 < n && !wire_name_equal(name, z->apex) &&
+	    wire_name_under(owner + off[k + 1], z->apex))
+		node_add_at(z, owner, off, h, n, k + 1);
 	return idx;
+}
+
+static uint32_t
+zone_node_add(struct szone *z, const uint8_t *owner)
+{
+	uint8_t off[WIRE_NAME_MAX / 2 + 1];
+	uint64_t h[WIRE_NAME_MAX / 2 + 1];
+	int n = suffix_hashes(owner, off, h);
+
+	return node_add_at(z, owner, off, h, n, 0);
 }
 
 static uint64_t
@@ -399,8 +383,15 @@ hash_more(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* A record as the build needs it; RDATA lives in the arena. */
+struct brec {
+	const uint8_t *rdata;
+	uint32_t ttl;
+	uint16_t type, rdlen;
+};
+
 static int
-rec_type_rdata_cmp(const struct rec *x, const struct rec *y)
+brec_cmp(const struct brec *x, const struct brec *y)
 {
 	if (x->type != y->type)
 		return x->type < y->type ? -1 : 1;
@@ -410,25 +401,25 @@ rec_type_rdata_cmp(const struct rec *x, const struct rec *y)
 }
 
 /*
- * Gives node N its RRsets from RECS[0..K), all of this node.  Identical
- * records are one record (RFC 2181 5); mixed TTLs in one set take the
- * lowest (RFC 2181 5.2).
+ * Adds to node N the RRsets of RECS[0..K), all of this node (its RRsets so
+ * far are kept).  Identical records are one record (RFC 2181 5); mixed TTLs
+ * in one set take the lowest (RFC 2181 5.2).
  */
 static void
-node_fill(struct szone *z, struct arena *a, struct node *node,
-    const struct rec **recs, size_t k)
+node_fill(struct szone *z, struct recpool *a, struct node *node,
+    struct brec *recs, size_t k)
 {
 	size_t i, j, ntypes = 0;
 
 	/* A node has a handful of records: insertion sort by (type, rdata). */
 	for (i = 1; i < k; i++)
-		for (j = i; j > 0 && rec_type_rdata_cmp(recs[j], recs[j - 1]) < 0; j--) {
-			const struct rec *t = recs[j];
+		for (j = i; j > 0 && brec_cmp(&recs[j], &recs[j - 1]) < 0; j--) {
+			struct brec t = recs[j];
 			recs[j] = recs[j - 1];
 			recs[j - 1] = t;
 		}
 	for (i = 0; i < k; i++)
-		if (i == 0 || recs[i]->type != recs[i - 1]->type)
+		if (i == 0 || recs[i].type != recs[i - 1].type)
 			ntypes++;
 	struct rrset *sets = arena_alloc(a, sizeof(*sets) * (node->nrrsets + ntypes));
 	if (node->nrrsets > 0)
@@ -436,59 +427,69 @@ node_fill(struct szone *z, struct arena *a, struct node *node,
 	node->rrsets = sets;
 	for (i = 0; i < k; i = j) {
 		struct rrset *rs = &sets[node->nrrsets++];
-		uint32_t len = 0, ttl = recs[i]->ttl, n = 0;
+		uint32_t len = 0, ttl = recs[i].ttl, n = 0;
 
-		for (j = i; j < k && recs[j]->type == recs[i]->type; j++) {
-			if (j > i && rec_type_rdata_cmp(recs[j], recs[j - 1]) == 0)
+		for (j = i; j < k && recs[j].type == recs[i].type; j++) {
+			if (j > i && brec_cmp(&recs[j], &recs[j - 1]) == 0)
 				continue;
-			len += 2u + recs[j]->rdlen;
-			if (recs[j]->ttl < ttl)
-				ttl = recs[j]->ttl;
+			len += 2u + recs[j].rdlen;
+			if (recs[j].ttl < ttl)
+				ttl = recs[j].ttl;
 			n++;
 		}
-		rs->type = recs[i]->type;
+		rs->type = recs[i].type;
 		rs->ttl = ttl;
 		rs->count = (uint16_t)(n > 65535 ? 65535 : n);
 		rs->datalen = len;
 		rs->data = arena_alloc(a, len);
 		uint8_t *p = rs->data;
 		for (size_t m = i; m < j; m++) {
-			if (m > i && rec_type_rdata_cmp(recs[m], recs[m - 1]) == 0)
+			if (m > i && brec_cmp(&recs[m], &recs[m - 1]) == 0)
 				continue;
-			p[0] = (uint8_t)(recs[m]->rdlen >> 8);
-			p[1] = (uint8_t)recs[m]->rdlen;
-			memcpy(p + 2, recs[m]->rdata, recs[m]->rdlen);
-			p += 2 + recs[m]->rdlen;
+			p[0] = (uint8_t)(recs[m].rdlen >> 8);
+			p[1] = (uint8_t)recs[m].rdlen;
+			memcpy(p + 2, recs[m].rdata, recs[m].rdlen);
+			p += 2 + recs[m].rdlen;
 		}
-		/* Summed, so that the order records came in does not matter. */
-		uint64_t h = hash_more(0xcbf29ce484222325ULL, node->owner,
-		    (size_t)wire_name_len(node->owner, WIRE_NAME_MAX));
-		h = hash_more(h, &rs->type, sizeof(rs->type));
-		h = hash_more(h, &rs->ttl, sizeof(rs->ttl));
-		h = hash_more(h, rs->data, rs->datalen);
-		z->content_hash += h ^ (h >> 31);
 		z->nrecords += n;
+	}
+}
+
+/* Summed over the RRsets, so that the order records came in does not matter. */
+static void
+zone_hash(struct szone *z)
+{
+	for (size_t ni = 0; ni < z->nnodes; ni++) {
+		const struct node *node = &z->nodes[ni];
+		size_t olen = (size_t)wire_name_len(node->owner, WIRE_NAME_MAX);
+		uint64_t ho = hash_more(0xcbf29ce484222325ULL, node->owner, olen);
+
+		for (uint16_t k = 0; k < node->nrrsets; k++) {
+			const struct rrset *rs = &node->rrsets[k];
+			uint64_t h = hash_more(ho, &rs->type, sizeof(rs->type));
+			h = hash_more(h, &rs->ttl, sizeof(rs->ttl));
+			h = hash_more(h, rs->data, rs->datalen);
+			z->content_hash += h ^ (h >> 31);
+		}
 	}
 }
 
 /* Azure private DNS zone defaults (AZURE-DNS.md 3.4). */
 static void
-zone_synth_soa_ns(struct szone *z, struct arena *a, uint32_t serial)
+zone_synth_soa_ns(struct szone *z, struct recpool *a, uint32_t serial)
 {
 	static const uint8_t mname[] = "\017azureprivatedns\003net";
 	static const uint8_t rname[] = "\024azureprivatedns-host\011microsoft\003com";
-	uint32_t apex = zone_node_add(z, a, z->apex);
-	struct rec r;
-	const struct rec *rp = &r;
+	uint32_t apex = zone_node_add(z, z->apex);
+	struct brec r;
 	uint8_t rd[512];
 	size_t l = 0;
 	size_t before;
-	/* Synthesized records are not data: they count neither as records
-	 * nor in the content hash (which decides whether the serial moves). */
-	uint64_t hash = z->content_hash;
 
+	/* Synthesized records are not data: they count neither as records
+	 * nor in the content hash (which decides whether the serial moves;
+	 * it is summed before they come). */
 	memset(&r, 0, sizeof(r));
-	r.owner = z->apex;
 	if (node_rrset(&z->nodes[apex], TYPE_SOA) == NULL) {
 		memcpy(rd + l, mname, sizeof(mname));
 		l += sizeof(mname);
@@ -506,8 +507,8 @@ zone_synth_soa_ns(struct szone *z, struct arena *a, uint32_t serial)
 		r.rdata = rd;
 		r.rdlen = (uint16_t)l;
 		before = z->nrecords;
-		node_fill(z, a, &z->nodes[apex], &rp, 1);
-		z->nrecords = before;	/* synthesized records are not data */
+		node_fill(z, a, &z->nodes[apex], &r, 1);
+		z->nrecords = before;
 	}
 	if (node_rrset(&z->nodes[apex], TYPE_NS) == NULL) {
 		r.type = TYPE_NS;
@@ -515,11 +516,10 @@ zone_synth_soa_ns(struct szone *z, struct arena *a, uint32_t serial)
 		r.rdata = mname;
 		r.rdlen = sizeof(mname);
 		before = z->nrecords;
-		node_fill(z, a, &z->nodes[apex], &rp, 1);
+		node_fill(z, a, &z->nodes[apex], &r, 1);
 		z->nrecords = before;
 	}
 	z->soa = node_rrset(&z->nodes[apex], TYPE_SOA);
-	z->content_hash = hash;
 }
 
 static const struct szone *
@@ -550,14 +550,31 @@ zone_serial(const struct szone *old, uint64_t hash)
 	return (int32_t)(now - old->serial) > 0 ? now : old->serial + 1;
 }
 
+/* A record of a node that has more than one. */
+struct xrec {
+	uint32_t zone, node;
+	struct brec r;
+};
+
+/* Groups them by zone and node (node_fill orders each node's records). */
+static int
+xrec_cmp(const void *a, const void *b)
+{
+	const struct xrec *x = a, *y = b;
+
+	if (x->zone != y->zone)
+		return x->zone < y->zone ? -1 : 1;
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return 0;
+}
+
 struct snapshot *
 snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
     struct diag *d)
 {
 	struct snapshot *s = xcalloc(1, sizeof(*s));
-	struct rec **order;
 	size_t i, j;
-
 
 	atomic_init(&s->refs, 1);
 	s->cfg = cfg;
@@ -585,10 +602,17 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 	}
 
 	/*
-	 * Linear-time grouping: every record gets its node (a hash lookup),
-	 * then a counting sort by node brings each node's records together.
-	 * Pre-sizing the node tables from the record counts avoids rehashing.
+	 * The recset's owners and RDATA become the snapshot's.  Its other
+	 * memory goes as soon as it has served: locations now, the records
+	 * as they are walked, so that a reload holds little more than the old
+	 * snapshot and the new one.
 	 */
+	recpool_take(&s->arena, &rs->pool);
+	recpool_free(&rs->strs);
+	rs->last_file = NULL;
+	recidx_clear(rs);
+
+	/* Pre-sizing the node tables from the record counts avoids rehashing. */
 	size_t *per_zone = xcalloc(s->nzones ? s->nzones : 1, sizeof(*per_zone));
 	for (i = 0; i < rs->nrecs; i++)
 		per_zone[rs->recs[i].zone]++;
@@ -597,41 +621,88 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		z->capnodes = per_zone[i] + 16;
 		z->nodes = xcalloc(z->capnodes, sizeof(*z->nodes));
 		node_map_grow(z, per_zone[i] + 16);
-		zone_node_add(z, &s->arena, z->apex);
+		zone_node_add(z, z->apex);
 	}
 	free(per_zone);
-	uint32_t *nodeof = xcalloc(rs->nrecs ? rs->nrecs : 1, sizeof(*nodeof));
-	for (i = 0; i < rs->nrecs; i++)
-		nodeof[i] = zone_node_add(&s->zones[rs->recs[i].zone], &s->arena,
-		    rs->recs[i].owner);
-	size_t *base = xcalloc(s->nzones + 1, sizeof(*base));
-	for (i = 0; i < s->nzones; i++)
-		base[i + 1] = base[i] + s->zones[i].nnodes;
-	size_t *start = xcalloc(base[s->nzones] + 1, sizeof(*start));
-	for (i = 0; i < rs->nrecs; i++)
-		start[base[rs->recs[i].zone] + nodeof[i] + 1]++;
-	for (i = 0; i < base[s->nzones]; i++)
-		start[i + 1] += start[i];
-	order = xcalloc(rs->nrecs ? rs->nrecs : 1, sizeof(*order));
-	size_t *fill = xcalloc(base[s->nzones] + 1, sizeof(*fill));
+
+	/*
+	 * Linear: every record finds its node (one hash lookup).  A record
+	 * that is the first of its node becomes the node's RRset, its data
+	 * where the recset put it; a node with more (several addresses,
+	 * several types) is built afresh below from all of them.  Most names
+	 * have one record, so most RDATA is not copied at all.
+	 */
+	struct xrec *more = NULL;
+	size_t nmore = 0, capmore = 0;
 	for (i = 0; i < rs->nrecs; i++) {
-		size_t g = base[rs->recs[i].zone] + nodeof[i];
-		order[start[g] + fill[g]++] = &rs->recs[i];
-	}
-	free(fill);
-	free(nodeof);
-	for (size_t zi = 0; zi < s->nzones; zi++) {
-		struct szone *z = &s->zones[zi];
-		for (size_t ni = 0; ni < z->nnodes; ni++) {
-			size_t g = base[zi] + ni;
-			if (start[g + 1] > start[g])
-				node_fill(z, &s->arena, &z->nodes[ni],
-				    (const struct rec **)order + start[g], start[g + 1] - start[g]);
+		const struct rec *r = &rs->recs[i];
+		struct szone *z = &s->zones[r->zone];
+		uint32_t ni = zone_node_add(z, r->owner);
+		struct node *n = &z->nodes[ni];
+
+		if (n->nrrsets == 0) {
+			struct rrset *set = arena_alloc(&s->arena, sizeof(*set));
+			set->type = r->type;
+			set->count = 1;
+			set->ttl = r->ttl;
+			set->datalen = 2u + r->rdlen;
+			set->data = (uint8_t *)(uintptr_t)r->rdata - 2;
+			n->rrsets = set;
+			n->nrrsets = 1;
+			z->nrecords++;
+		} else {
+			if (nmore == capmore) {
+				capmore = capmore ? capmore * 2 : 256;
+				more = xreallocarray(more, capmore, sizeof(*more));
+			}
+			more[nmore].zone = r->zone;
+			more[nmore].node = ni;
+			more[nmore].r.rdata = r->rdata;
+			more[nmore].r.ttl = r->ttl;
+			more[nmore].r.type = r->type;
+			more[nmore].r.rdlen = r->rdlen;
+			nmore++;
 		}
+		if ((i & 0xffff) == 0xffff)
+			recset_release(rs, i + 1);
 	}
-	free(start);
-	free(base);
-	free(order);
+	recset_release(rs, rs->nrecs);
+	if (nmore > 0) {
+		struct brec *grp = NULL;
+		size_t capgrp = 0;
+
+		qsort(more, nmore, sizeof(*more), xrec_cmp);
+		for (i = 0; i < nmore; i = j) {
+			struct szone *z = &s->zones[more[i].zone];
+			struct node *n = &z->nodes[more[i].node];
+			const struct rrset *first = n->rrsets;
+			size_t k = 0;
+
+			for (j = i; j < nmore && more[j].zone == more[i].zone &&
+			    more[j].node == more[i].node; j++)
+				;
+			if (j - i + 1 > capgrp) {
+				capgrp = j - i + 1;
+				grp = xreallocarray(grp, capgrp, sizeof(*grp));
+			}
+			/* The node's first record, from the RRset it was given. */
+			grp[k].rdata = first->data + 2;
+			grp[k].rdlen = (uint16_t)(first->datalen - 2);
+			grp[k].ttl = first->ttl;
+			grp[k].type = first->type;
+			k++;
+			for (size_t m = i; m < j; m++)
+				grp[k++] = more[m].r;
+			n->rrsets = NULL;
+			n->nrrsets = 0;
+			z->nrecords--;
+			node_fill(z, &s->arena, n, grp, k);
+		}
+		free(grp);
+	}
+	free(more);
+	for (i = 0; i < s->nzones; i++)
+		zone_hash(&s->zones[i]);
 
 	for (i = 0; i < s->nzones; i++) {
 		struct szone *z = &s->zones[i];
@@ -696,7 +767,7 @@ snapshot_unref(struct snapshot *s)
 	namemap_clear(&s->fwdmap);
 	free(s->ups);
 	free(s->tls);
-	arena_free(&s->arena);
+	recpool_free(&s->arena);
 	config_free(s->cfg);
 	free(s);
 }
@@ -835,7 +906,7 @@ szone_node_h(const struct szone *z, const uint8_t *name, uint64_t hash)
 
 	if (len < 0 || z->mapcap == 0)
 		return NULL;
-	v = z->map[node_slot_h(z, name, (size_t)len, hash)];
+	v = map_val(z, z->map[node_slot_h(z, name, (size_t)len, hash)]);
 	return v ? &z->nodes[v - 1] : NULL;
 }
 
@@ -847,7 +918,8 @@ szone_node(const struct szone *z, const uint8_t *name)
 
 	if (len < 0 || z->mapcap == 0)
 		return NULL;
-	v = z->map[node_slot(z, name, (size_t)len)];
+	v = map_val(z, z->map[node_slot_h(z, name, (size_t)len,
+	    name_hash(name, (size_t)len))]);
 	return v ? &z->nodes[v - 1] : NULL;
 }
 

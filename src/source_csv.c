@@ -8,7 +8,8 @@
  * ignores the rest.  RFC 4180 parsing is Debian's libcsv (strict mode, so
  * that a stray quote is an error, not a silently shifted field).  libcsv is
  * fed one physical line at a time, so every row knows the line it began on
- * even when a quoted field spans lines.
+ * even when a quoted field spans lines (and a file is read a block of lines
+ * at a time).
  */
 
 #include <ctype.h>
@@ -202,15 +203,16 @@ data_row(struct csv_state *st)
 	if (empty)
 		return;
 
-	snprintf(loc, sizeof(loc), "%s:%lu", source_path(st->s), st->row_line);
 	memset(&e, 0, sizeof(e));
 	e.name = name;
 	e.zone = zone != NULL && *zone != '\0' ? zone : NULL;
-	e.loc = loc;
+	e.line = st->row_line;
 	e.ttl = -1;
 	if (ttl != NULL && *ttl != '\0') {
 		uint32_t v;
 		if (source_parse_ttl(ttl, &v) == -1) {
+			snprintf(loc, sizeof(loc), "%s:%lu", source_path(st->s),
+			    st->row_line);
 			source_error(st->s, loc, "bad TTL \"%s\" (0 to 2147483647 "
 			    "seconds)", ttl);
 			return;
@@ -304,61 +306,68 @@ blank(const char *p, const char *eol)
 }
 
 void
-source_csv_parse(struct source *s, const char *buf, size_t len)
+source_csv_parse(struct source *s)
 {
 	struct csv_state st;
-	const char *p = buf, *end = buf + len;
-	char loc[4096];
+	char loc[4096], *buf;
+	size_t len;
+	bool have_delim = false;
 
 	memset(&st, 0, sizeof(st));
 	st.s = s;
 	st.delim = ',';
 
-	/* The delimiter comes from the first non-blank line; Excel's
-	 * "sep=;" line names it outright. */
-	for (const char *q = p; q < end;) {
-		const char *eol = memchr(q, '\n', (size_t)(end - q));
-		if (eol == NULL)
-			eol = end;
-		if (!blank(q, eol)) {
-			if (eol - q >= 5 && strncasecmp(q, "sep=", 4) == 0 &&
-			    blank(q + 5, eol)) {
-				st.delim = (unsigned char)q[4];
-				/* Start after it, counting the lines skipped. */
-				for (const char *c = buf; c < eol; c++)
-					if (*c == '\n')
-						st.line++;
-				st.line++;
-				p = eol < end ? eol + 1 : end;
-			} else
-				st.delim = detect_delim(q, eol);
-			break;
-		}
-		q = eol < end ? eol + 1 : end;
-	}
-	parser_init(&st);
+	while (!st.dead && (buf = source_read(s, &len)) != NULL) {
+		const char *p = buf, *end = buf + len;
 
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		size_t n = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+		while (p < end) {
+			const char *eol = memchr(p, '\n', (size_t)(end - p));
+			size_t n = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
 
-		st.line++;
-		if (!st.in_row && !blank(p, p + n)) {
-			st.in_row = true;
-			st.row_line = st.line;
+			st.line++;
+			if (!have_delim) {
+				/*
+				 * The delimiter comes from the first non-blank
+				 * line; Excel's "sep=;" line names it outright.
+				 * Blank lines before it make no row.
+				 */
+				const char *e = eol ? eol : end;
+				if (blank(p, e)) {
+					p += n;
+					continue;
+				}
+				have_delim = true;
+				if (e - p >= 5 && strncasecmp(p, "sep=", 4) == 0 &&
+				    blank(p + 5, e)) {
+					st.delim = (unsigned char)p[4];
+					parser_init(&st);
+					p += n;
+					continue;
+				}
+				st.delim = detect_delim(p, e);
+				parser_init(&st);
+			}
+			if (!st.in_row && !blank(p, p + n)) {
+				st.in_row = true;
+				st.row_line = st.line;
+			}
+			if (csv_parse(&st.p, p, n, field_cb, row_cb, &st) != n) {
+				snprintf(loc, sizeof(loc), "%s:%lu", source_path(s),
+				    st.line);
+				source_error(s, loc, "malformed CSV quoting (a quote "
+				    "inside an unquoted field, or text after a "
+				    "closing quote)");
+				/* Start afresh on the next line. */
+				csv_free(&st.p);
+				parser_init(&st);
+			}
+			p += n;
+			if (st.dead)
+				break;
 		}
-		if (csv_parse(&st.p, p, n, field_cb, row_cb, &st) != n) {
-			snprintf(loc, sizeof(loc), "%s:%lu", source_path(s), st.line);
-			source_error(s, loc, "malformed CSV quoting (a quote inside "
-			    "an unquoted field, or text after a closing quote)");
-			/* Start afresh on the next line. */
-			csv_free(&st.p);
-			parser_init(&st);
-		}
-		p += n;
-		if (st.dead)
-			break;
 	}
+	if (!have_delim)
+		parser_init(&st);
 	if (!st.dead && csv_fini(&st.p, field_cb, row_cb, &st) != 0) {
 		snprintf(loc, sizeof(loc), "%s:%lu", source_path(s), st.row_line);
 		source_error(s, loc, "unterminated quoted field");

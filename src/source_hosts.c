@@ -17,60 +17,59 @@
 #include "util.h"
 
 void
-source_hosts_parse(struct source *s, const char *buf, size_t len)
+source_hosts_parse(struct source *s)
 {
-	const char *p = buf, *end = buf + len;
 	unsigned long line = 0;
-	char *copy = NULL, loc[4096];
-	size_t cap = 0;
+	char *buf, loc[4096];
+	size_t len;
 
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
-		char *tok[64], *save = NULL, *t, *hash;
-		int ntok = 0;
+	while ((buf = source_read(s, &len)) != NULL) {
+		char *p = buf, *end = buf + len;
 
-		line++;
-		if (n + 1 > cap) {
-			cap = n + 1;
-			copy = xrealloc(copy, cap);
-		}
-		memcpy(copy, p, n);
-		copy[n] = '\0';
-		p += n + (eol != NULL);
-		if ((hash = strchr(copy, '#')) != NULL)
-			*hash = '\0';
-		for (t = strtok_r(copy, " \t\r\f\v", &save); t != NULL;
-		    t = strtok_r(NULL, " \t\r\f\v", &save)) {
-			if (ntok == (int)nitems(tok)) {
-				snprintf(loc, sizeof(loc), "%s:%lu", source_path(s), line);
-				source_error(s, loc, "more than %zu names on one line",
-				    nitems(tok) - 1);
-				break;
+		while (p < end) {
+			char *eol = memchr(p, '\n', (size_t)(end - p));
+			char *tok[64], *save = NULL, *t, *hash, *copy = p;
+			int ntok = 0;
+
+			line++;
+			/* The block is ours to cut into lines. */
+			if (eol != NULL)
+				*eol = '\0';
+			p = eol != NULL ? eol + 1 : end;
+			if ((hash = strchr(copy, '#')) != NULL)
+				*hash = '\0';
+			for (t = strtok_r(copy, " \t\r\f\v", &save); t != NULL;
+			    t = strtok_r(NULL, " \t\r\f\v", &save)) {
+				if (ntok == (int)nitems(tok)) {
+					snprintf(loc, sizeof(loc), "%s:%lu",
+					    source_path(s), line);
+					source_error(s, loc, "more than %zu names on "
+					    "one line", nitems(tok) - 1);
+					break;
+				}
+				tok[ntok++] = t;
 			}
-			tok[ntok++] = t;
-		}
-		if (ntok == 0)
-			continue;
-		snprintf(loc, sizeof(loc), "%s:%lu", source_path(s), line);
-		if (ntok == 1) {
-			source_error(s, loc, "\"%s\" alone: a hosts line is an "
-			    "address followed by names", tok[0]);
-			continue;
-		}
-		for (int i = 1; i < ntok; i++) {
-			const char *addr[1] = { tok[0] };
-			struct source_entry e;
+			if (ntok == 0)
+				continue;
+			if (ntok == 1) {
+				snprintf(loc, sizeof(loc), "%s:%lu", source_path(s), line);
+				source_error(s, loc, "\"%s\" alone: a hosts line is an "
+				    "address followed by names", tok[0]);
+				continue;
+			}
+			for (int i = 1; i < ntok; i++) {
+				const char *addr[1] = { tok[0] };
+				struct source_entry e;
 
-			memset(&e, 0, sizeof(e));
-			e.name = tok[i];
-			e.addrs = addr;
-			e.naddrs = 1;
-			e.ttl = -1;
-			e.loc = loc;
-			e.only_placeable = true;
-			source_add(s, &e);
+				memset(&e, 0, sizeof(e));
+				e.name = tok[i];
+				e.addrs = addr;
+				e.naddrs = 1;
+				e.ttl = -1;
+				e.line = line;
+				e.only_placeable = true;
+				source_add(s, &e);
+			}
 		}
 	}
-	free(copy);
 }

@@ -40,8 +40,8 @@ rdata_ok(uint16_t type, const uint8_t *rd, size_t len)
 }
 
 /*
- * Reads the zone file PATH for ZONE into a temporary recset first, so that
- * a file with any error adds nothing: a zone is served whole or not at all.
+ * Reads the zone file PATH for ZONE straight into RS, which is cut back when
+ * the file has any error: a zone is served whole or not at all.
  */
 int
 source_zone_file(const struct config *cfg, const char *zone, const char *path,
@@ -55,7 +55,7 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 	ldns_buffer *buf = NULL;
 	FILE *fp;
 	size_t z;
-	struct recset tmp;
+	struct recset_mark mark;
 
 	if (wire_name_from_str(zone, apex, &err) < 0) {
 		diag_add(d, DIAG_ERROR, path, 0, "bad zone name \"%s\": %s", zone, err);
@@ -65,14 +65,13 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 		diag_add(d, DIAG_ERROR, path, 0, "cannot read zone file: %s", strerror(errno));
 		return -1;
 	}
-	recset_init(&tmp);
-	z = recset_zone(&tmp, cfg, zone, path);
+	recset_mark(rs, &mark);
+	z = recset_zone(rs, cfg, zone, path);
 	origin = ldns_dname_new_frm_str(zone);
 	buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
 	while (!feof(fp)) {
 		ldns_rr *rr = NULL;
 		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
-		char where[1024];
 		ldns_rdf *owner;
 		/* ldns has counted the newline of the line it just read. */
 		unsigned long at = line > 1 ? (unsigned long)line - 1 : 1;
@@ -94,7 +93,6 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 				break;
 			continue;
 		}
-		snprintf(where, sizeof(where), "%s:%lu", path, at);
 		owner = ldns_rr_owner(rr);
 		if (ldns_rr_get_type(rr) == 0 || ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
 		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_ANY) {
@@ -138,9 +136,9 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 						nerr++;
 					}
 				}
-				recset_add(&tmp, z, ldns_rdf_data(owner), type,
+				recset_add_at(rs, z, ldns_rdf_data(owner), type,
 				    ldns_rr_ttl(rr), ldns_buffer_begin(buf),
-				    (uint16_t)ldns_buffer_position(buf), where);
+				    (uint16_t)ldns_buffer_position(buf), path, at);
 			}
 		}
 		ldns_rr_free(rr);
@@ -150,15 +148,10 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 	ldns_rdf_deep_free(origin);
 	ldns_rdf_deep_free(prev);
 
-	if (nerr == 0) {
-		size_t dz = recset_zone(rs, cfg, zone, path);
-		rs->zones[dz].from_file = true;
-		for (size_t i = 0; i < tmp.nrecs; i++) {
-			const struct rec *r = &tmp.recs[i];
-			recset_add(rs, dz, r->owner, r->type, r->ttl, r->rdata,
-			    r->rdlen, r->where);
-		}
+	if (nerr != 0) {
+		recset_rewind(rs, &mark);
+		return -1;
 	}
-	recset_clear(&tmp);
-	return nerr ? -1 : 0;
+	rs->zones[z].from_file = true;
+	return 0;
 }

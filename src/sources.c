@@ -4,14 +4,15 @@
  * source_load() reads a file, picks its format, runs the importer and checks
  * every entry the importer yields: name syntax, address syntax, private
  * ranges, placement into a privatelink zone, duplicates and conflicts.  The
- * records are kept pending in the source's own buffers and reach the recset
- * only when the whole source had no error: a source is taken whole or not at
+ * records go straight into the recset, and when the source has any error
+ * the recset is cut back to where it was: a source is taken whole or not at
  * all.  sources_finish() then runs the checks that span sources.
  */
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <iconv.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "azure_zones.h"
@@ -28,56 +30,27 @@
 #include "util.h"
 #include "wire.h"
 
-/* A record waiting for the end of its source. */
-struct pend {
-	size_t owner_off;	/* wire name in the arena */
-	size_t where_off;	/* location string in the arena */
-	uint32_t ttl;
-	uint32_t entry;		/* entries number their records: one entry may
-				   give several addresses for one name */
-	uint32_t next;		/* next pend with the same owner and type, + 1 */
-	uint32_t zone;		/* index into src.zones */
-	uint16_t type;
-	uint8_t owner_len;
-	uint8_t rdlen;
-	uint8_t rdata[16];
-};
-
-/* A hash slot: the (owner, type) hash, so that probes rarely touch the
- * pends, and the index + 1 of the newest pend with that key (0: empty). */
-struct hslot {
-	uint32_t hash;
-	uint32_t idx;
-};
-
-/* A zone the source's records fall into. */
-struct src_zone {
-	char *name;
-	bool multi;
-	size_t where_off;	/* the first record's location */
-	size_t rsidx;		/* index in the recset, at commit */
-};
-
 struct source {
 	const struct config *cfg;
 	const char *path;
 	struct diag *d;
 	size_t nerrors0;
+	struct recset *rs;
+	struct recset_mark mark;	/* the recset before this source */
+	size_t entry_first;		/* the current entry's first record */
+	uint32_t last_zone;		/* the zone the last entry fell into */
+	bool have_zone;
+	size_t nskipped;		/* hosts names outside every zone */
+	size_t nsuppressed;		/* errors past SRC_MAX_ERRORS */
 
-	char *arena;
-	size_t alen, acap;
-	struct pend *pends;
-	size_t npends, cappends;
-	struct hslot *hash;	/* open addressing, at most half full */
-	size_t hcap;
-	struct src_zone *zones;
-	size_t nzones;
-	uint32_t nentries;
-	size_t nskipped;	/* hosts names outside every zone */
-	size_t nsuppressed;	/* errors past SRC_MAX_ERRORS */
-
-	bool have_loc;		/* last_loc_off is set */
-	size_t last_loc_off;	/* location last copied into the arena */
+	/* Reading (see source_read). */
+	int fd;				/* -1: the whole text is in buf */
+	char *buf;
+	size_t blen, bcap;		/* bytes in buf; its size (+ 1 for a NUL) */
+	size_t boff;			/* where the next block starts */
+	size_t saved_at;		/* a block's terminating NUL went here... */
+	char saved;			/* ...over this byte */
+	bool eof, started, failed;
 };
 
 /* ---- messages ---- */
@@ -150,35 +123,6 @@ source_parse_ttl(const char *text, uint32_t *ttl)
 	}
 	*ttl = (uint32_t)v;
 	return 0;
-}
-
-/* ---- the arena ---- */
-
-static size_t
-arena_put(struct source *s, const void *p, size_t n)
-{
-	size_t off = s->alen;
-
-	if (s->alen + n > s->acap) {
-		while (s->alen + n > s->acap)
-			s->acap = s->acap ? s->acap * 2 : 65536;
-		s->arena = xrealloc(s->arena, s->acap);
-	}
-	memcpy(s->arena + s->alen, p, n);
-	s->alen += n;
-	return off;
-}
-
-static size_t
-arena_loc(struct source *s, const char *loc)
-{
-	/* The addresses of one entry share its location.  (Importers reuse
-	 * their buffers, so the text is compared, not the pointer.) */
-	if (!s->have_loc || strcmp(s->arena + s->last_loc_off, loc) != 0) {
-		s->last_loc_off = arena_put(s, loc, strlen(loc) + 1);
-		s->have_loc = true;
-	}
-	return s->last_loc_off;
 }
 
 /* ---- names and placement ---- */
@@ -383,86 +327,48 @@ name_normalise(const char *raw, const char *zone, char *out, size_t outlen)
 	return 0;
 }
 
-/* ---- pending records ---- */
+/*
+ * Where entry E is, for a message: its own location, else "file:line"
+ * written into BUF (formatted only when there is something to say).
+ */
+static const char *
+entry_loc(const struct source *s, const struct source_entry *e, char *buf,
+    size_t len)
+{
+	if (e->loc != NULL || e->line == 0)
+		return e->loc;
+	snprintf(buf, len, "%s:%lu", s->path, e->line);
+	return buf;
+}
 
+#define ENTRY_LOC	entry_loc(s, e, lbuf, sizeof(lbuf))
+#define NAME_LOC	(e->name_loc ? e->name_loc : ENTRY_LOC)
+#define ADDR_LOC(i)	(e->addr_locs ? e->addr_locs[i] : ENTRY_LOC)
+
+/* ---- records ---- */
+
+/* The zone's index in the recset, added (where the entry is) when new. */
 static uint32_t
-pend_hash(const uint8_t *owner, size_t len, uint16_t type)
+zone_index(struct source *s, const char *zone, const struct source_entry *e)
 {
-	uint32_t h = 2166136261u;
+	struct recset *rs = s->rs;
+	char buf[4096];
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ owner[i]) * 16777619u;
-	h = (h ^ type) * 16777619u;
-	return h;
-}
-
-static void
-hash_grow(struct source *s, size_t want)
-{
-	size_t ncap = s->hcap ? s->hcap : 1024;
-	struct hslot *nh;
-
-	while (ncap < want * 2)
-		ncap *= 2;
-	if (ncap == s->hcap)
-		ncap *= 2;
-	nh = xcalloc(ncap, sizeof(*nh));
-	for (size_t i = 0; i < s->hcap; i++) {
-		size_t j;
-
-		if (s->hash[i].idx == 0)
-			continue;
-		j = s->hash[i].hash & (ncap - 1);
-		while (nh[j].idx != 0)
-			j = (j + 1) & (ncap - 1);
-		nh[j] = s->hash[i];
-	}
-	free(s->hash);
-	s->hash = nh;
-	s->hcap = ncap;
-}
-
-/* The slot of (OWNER, TYPE): its chain head, or the empty slot to use
- * (with its hash filled in). */
-static struct hslot *
-hash_slot(struct source *s, const uint8_t *owner, size_t olen, uint16_t type)
-{
-	uint32_t h = pend_hash(owner, olen, type);
-	size_t j = h & (s->hcap - 1);
-
-	for (;;) {
-		struct hslot *sl = &s->hash[j];
-		if (sl->idx == 0) {
-			sl->hash = h;
-			return sl;
+	if (s->have_zone && strcmp(rs->zones[s->last_zone].name, zone) == 0)
+		return s->last_zone;
+	for (size_t i = rs->nzones; i > 0; i--)
+		if (strcmp(rs->zones[i - 1].name, zone) == 0) {
+			s->last_zone = (uint32_t)(i - 1);
+			s->have_zone = true;
+			return s->last_zone;
 		}
-		if (sl->hash == h) {
-			const struct pend *p = &s->pends[sl->idx - 1];
-			if (p->type == type && p->owner_len == olen &&
-			    memcmp(s->arena + p->owner_off, owner, olen) == 0)
-				return sl;
-		}
-		j = (j + 1) & (s->hcap - 1);
-	}
+	s->last_zone = (uint32_t)recset_zone(rs, s->cfg, zone, entry_loc(s, e, buf,
+	    sizeof(buf)));
+	s->have_zone = true;
+	return s->last_zone;
 }
 
-static uint32_t
-zone_index(struct source *s, const char *zone, const char *loc)
-{
-	for (size_t i = s->nzones; i > 0; i--)
-		if (strcmp(s->zones[i - 1].name, zone) == 0)
-			return (uint32_t)(i - 1);
-	s->zones = xreallocarray(s->zones, s->nzones + 1, sizeof(*s->zones));
-	struct src_zone *z = &s->zones[s->nzones];
-	const struct zone_conf *zc = conf_zone(s->cfg, zone);
-	z->name = xstrdup(zone);
-	z->multi = zc != NULL && zc->multi > 0;
-	z->where_off = arena_loc(s, loc);
-	z->rsidx = 0;
-	return (uint32_t)s->nzones++;
-}
-
-/* "10.0.0.1" from a pend's RDATA. */
+/* "10.0.0.1" from a record's RDATA. */
 static const char *
 rdata_str(uint16_t type, const uint8_t *rdata, char *buf, size_t len)
 {
@@ -472,22 +378,23 @@ rdata_str(uint16_t type, const uint8_t *rdata, char *buf, size_t len)
 	return buf;
 }
 
-/* Adds one record of entry E unless it repeats one already pending. */
+/*
+ * Adds one record of entry E unless it repeats one the source already gave.
+ * The index chains a key's records newest first, so the source's own come
+ * before those of earlier sources, which are left to sources_finish().
+ */
 static void
-pend_add(struct source *s, const uint8_t *owner, size_t olen, const char *plname,
+rec_add(struct source *s, const uint8_t *owner, size_t olen, const char *plname,
     uint32_t zone, uint16_t type, uint32_t ttl, const uint8_t *rdata,
-    uint8_t rdlen, const char *loc, const char *aloc)
+    uint8_t rdlen, const struct source_entry *e, size_t ai)
 {
-	struct hslot *slot;
-	struct pend *p;
+	struct recset *rs = s->rs;
+	size_t slot = recidx_slot(rs, owner, olen, type);
 	uint32_t v;
 
-	if (s->npends + 1 > s->hcap / 2)
-		hash_grow(s, s->npends + 1);
-	slot = hash_slot(s, owner, olen, type);
-	for (v = slot->idx; v != 0; v = s->pends[v - 1].next) {
-		struct pend *o = &s->pends[v - 1];
-		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	for (v = recidx_head(rs, slot); v > s->mark.nrecs; v = recidx_next(rs, v - 1)) {
+		struct rec *o = &rs->recs[v - 1];
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], w[4096];
 
 		if (o->rdlen == rdlen && memcmp(o->rdata, rdata, rdlen) == 0) {
 			/* Same name, same address: merged; the lower TTL wins,
@@ -496,33 +403,21 @@ pend_add(struct source *s, const uint8_t *owner, size_t olen, const char *plname
 				o->ttl = ttl;
 			return;
 		}
-		if (o->entry != s->nentries && !s->zones[zone].multi) {
-			source_error(s, aloc, CONFLICT_FMT, plname,
+		if (v - 1 < s->entry_first && !rs->zones[zone].multi) {
+			char lbuf[4096];
+			source_error(s, ADDR_LOC(ai), CONFLICT_FMT, plname,
 			    rdata_str(type, rdata, a, sizeof(a)),
 			    rdata_str(type, o->rdata, b, sizeof(b)),
-			    s->arena + o->where_off, s->zones[zone].name);
+			    recset_where(o, w, sizeof(w)), rs->zones[zone].name);
 			return;
 		}
 	}
-	if (s->npends == s->cappends) {
-		s->cappends = s->cappends ? s->cappends * 2 : 1024;
-		s->pends = xreallocarray(s->pends, s->cappends, sizeof(*s->pends));
-	}
-	p = &s->pends[s->npends];
-	memset(p, 0, sizeof(*p));
-	p->owner_off = arena_put(s, owner, olen);
-	p->owner_len = (uint8_t)olen;
-	p->where_off = arena_loc(s, loc);
-	p->ttl = ttl;
-	p->entry = s->nentries;
-	p->zone = zone;
-	p->type = type;
-	p->rdlen = rdlen;
-	memcpy(p->rdata, rdata, rdlen);
-	/* Newest first: the chain is short, and order does not matter. */
-	p->next = slot->idx;
-	slot->idx = (uint32_t)(s->npends + 1);
-	s->npends++;
+	if (e->loc == NULL && e->line != 0)
+		recset_add_at(rs, zone, owner, type, ttl, rdata, rdlen, s->path,
+		    e->line);
+	else
+		recset_add_at(rs, zone, owner, type, ttl, rdata, rdlen, e->loc, 0);
+	recidx_link(rs, slot, rs->nrecs - 1);
 }
 
 void
@@ -531,16 +426,16 @@ source_add(struct source *s, const struct source_entry *e)
 	char name[AZURE_NAME_MAX * 2], zone[AZURE_NAME_MAX], plname[AZURE_NAME_MAX];
 	char why[128];
 	uint8_t owner[WIRE_NAME_MAX];
-	const char *nloc = e->name_loc ? e->name_loc : e->loc;
+	char lbuf[4096];
 	const char *reason, *err;
 	const struct zone_conf *zc;
 	uint32_t ttl, z;
 	int r, olen;
 
-	s->nentries++;
+	s->entry_first = s->rs->nrecs;
 	if (e->name == NULL || name_normalise(e->name, e->zone, name,
 	    sizeof(name)) == -1) {
-		source_error(s, nloc, "missing name");
+		source_error(s, NAME_LOC, "missing name");
 		return;
 	}
 	/* Hosts files hold other names too: those are skipped before their
@@ -552,38 +447,37 @@ source_add(struct source *s, const struct source_entry *e)
 	}
 	if ((reason = name_syntax(name, why, sizeof(why))) != NULL) {
 		char pbuf[AZURE_NAME_MAX * 8];
-		source_error(s, nloc, "bad name \"%s\": %s",
+		source_error(s, NAME_LOC, "bad name \"%s\": %s",
 		    printable(name, pbuf, sizeof(pbuf)), reason);
 		return;
 	}
 	if (r == 0) {
 		if (s->cfg->strict)
-			source_error(s, nloc, "%s is outside every known privatelink "
+			source_error(s, NAME_LOC, "%s is outside every known privatelink "
 			    "zone (add a [zone] section for its zone, or set "
 			    "strict = no to skip such names)", name);
 		else
-			source_warning(s, nloc, "%s is outside every known "
+			source_warning(s, NAME_LOC, "%s is outside every known "
 			    "privatelink zone; skipped", name);
 		return;
 	}
 	if (r == -1 || (olen = wire_name_from_str(plname, owner, &err)) < 0) {
-		source_error(s, nloc, "bad name \"%s\": its privatelink form is "
+		source_error(s, NAME_LOC, "bad name \"%s\": its privatelink form is "
 		    "longer than 255 octets", name);
 		return;
 	}
 	if ((zc = conf_zone(s->cfg, zone)) != NULL && zc->file != NULL) {
-		source_error(s, nloc, "%s belongs to zone %s, which is loaded from "
+		source_error(s, NAME_LOC, "%s belongs to zone %s, which is loaded from "
 		    "%s; add the record there", plname, zone, zc->file);
 		return;
 	}
 	if (e->naddrs == 0) {
-		source_error(s, e->loc, "missing address for %s", name);
+		source_error(s, ENTRY_LOC, "missing address for %s", name);
 		return;
 	}
 	ttl = e->ttl >= 0 ? (uint32_t)e->ttl : s->cfg->record_ttl;
-	z = zone_index(s, zone, e->loc);
+	z = zone_index(s, zone, e);
 	for (size_t i = 0; i < e->naddrs; i++) {
-		const char *aloc = e->addr_locs ? e->addr_locs[i] : e->loc;
 		char abuf[INET6_ADDRSTRLEN + 8];
 		uint8_t rdata[16];
 		uint16_t type;
@@ -596,13 +490,13 @@ source_add(struct source *s, const struct source_entry *e)
 		while (an > 0 && isspace((unsigned char)a[an - 1]))
 			an--;
 		if (an == 0) {
-			source_error(s, aloc, "missing address for %s", name);
+			source_error(s, ADDR_LOC(i), "missing address for %s", name);
 			continue;
 		}
 		if (an >= sizeof(abuf)) {
 			char pbuf[200], cut[41];
 			pl_strlcpy(cut, a, sizeof(cut));
-			source_error(s, aloc, "bad address \"%s...\" for %s",
+			source_error(s, ADDR_LOC(i), "bad address \"%s...\" for %s",
 			    printable(cut, pbuf, sizeof(pbuf)), name);
 			continue;
 		}
@@ -614,19 +508,19 @@ source_add(struct source *s, const struct source_entry *e)
 			type = TYPE_AAAA;
 		else {
 			char pbuf[sizeof(abuf) * 4];
-			source_error(s, aloc, "bad address \"%s\" for %s",
+			source_error(s, ADDR_LOC(i), "bad address \"%s\" for %s",
 			    printable(abuf, pbuf, sizeof(pbuf)), name);
 			continue;
 		}
 		if (!s->cfg->allow_public && !addr_is_private(type == TYPE_A ?
 		    AF_INET : AF_INET6, rdata)) {
-			source_error(s, aloc, "address %s of %s is not private (private "
+			source_error(s, ADDR_LOC(i), "address %s of %s is not private (private "
 			    "endpoints use 10/8, 172.16/12, 192.168/16, 100.64/10 "
 			    "or fc00::/7; allow_public = yes accepts it)", abuf, name);
 			continue;
 		}
-		pend_add(s, owner, (size_t)olen, plname, z, type, ttl, rdata,
-		    type == TYPE_A ? 4 : 16, e->loc, aloc);
+		rec_add(s, owner, (size_t)olen, plname, z, type, ttl, rdata,
+		    type == TYPE_A ? 4 : 16, e, i);
 	}
 }
 
@@ -718,6 +612,222 @@ read_text(const char *path, char **out, size_t *outlen, struct diag *d)
 	*out = buf;
 	*outlen = len;
 	return 0;
+}
+
+
+/*
+ * Line-oriented sources (CSV, hosts) are read a block at a time into one
+ * buffer that is reused: a file of a million rows never sits in memory
+ * whole next to the records made from it.
+ */
+#define SRC_BLOCK	(1u << 20)
+
+static bool
+is_utf16(const char *b, size_t n)
+{
+	return n >= 2 && (((unsigned char)b[0] == 0xff && (unsigned char)b[1] == 0xfe) ||
+	    ((unsigned char)b[0] == 0xfe && (unsigned char)b[1] == 0xff));
+}
+
+static int
+src_fail_read(struct source *s)
+{
+	diag_add(s->d, DIAG_ERROR, s->path, 0, "cannot read: %s", strerror(errno));
+	return -1;
+}
+
+/* Appends what the file has to the buffer, up to its capacity; -1 on error. */
+static int
+src_fill(struct source *s)
+{
+	while (!s->eof && s->blen < s->bcap) {
+		ssize_t n = read(s->fd, s->buf + s->blen, s->bcap - s->blen);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return src_fail_read(s);
+		}
+		if (n == 0)
+			s->eof = true;
+		s->blen += (size_t)n;
+	}
+	s->buf[s->blen] = '\0';
+	return 0;
+}
+
+static void
+src_grow(struct source *s)
+{
+	s->bcap *= 2;
+	s->buf = xrealloc(s->buf, s->bcap + 1);
+}
+
+/*
+ * Rejects a file with a NUL byte (where text would silently end) before any
+ * of it is taken, and counts its lines to size the records.  Leaves the file
+ * at its start.
+ */
+static int
+src_prescan(struct source *s, size_t *lines)
+{
+	unsigned long nl = 0;
+
+	for (;;) {
+		const char *nul, *p, *end;
+
+		s->blen = 0;
+		if (src_fill(s) == -1)
+			return -1;
+		end = s->buf + s->blen;
+		nul = memchr(s->buf, '\0', s->blen);
+		for (p = s->buf; (p = memchr(p, '\n', (size_t)((nul ? nul : end) - p))) != NULL; p++)
+			nl++;
+		if (nul != NULL) {
+			diag_add(s->d, DIAG_ERROR, s->path, nl + 1, "NUL byte: not a "
+			    "text file (UTF-16 text needs a byte-order mark)");
+			return -1;
+		}
+		if (s->eof)
+			break;
+	}
+	if (lseek(s->fd, 0, SEEK_SET) == (off_t)-1)
+		return src_fail_read(s);
+	s->eof = false;
+	s->blen = s->boff = 0;
+	*lines = nl + 1;
+	return 0;
+}
+
+char *
+source_read(struct source *s, size_t *len)
+{
+	char *nl;
+
+	if (s->fd == -1) {
+		/* The whole text is in memory: one block. */
+		if (s->boff >= s->blen)
+			return NULL;
+		*len = s->blen - s->boff;
+		s->boff = s->blen;
+		return s->buf;
+	}
+	if (s->saved_at != 0) {
+		s->buf[s->saved_at] = s->saved;
+		s->saved_at = 0;
+	}
+	memmove(s->buf, s->buf + s->boff, s->blen - s->boff);
+	s->blen -= s->boff;
+	s->boff = 0;
+	for (;;) {
+		if (src_fill(s) == -1) {
+			s->failed = true;
+			return NULL;
+		}
+		if (!s->started) {
+			s->started = true;
+			if (s->blen >= 3 && memcmp(s->buf, "\xef\xbb\xbf", 3) == 0)
+				s->boff = 3;
+		}
+		nl = s->blen > s->boff ? memrchr(s->buf + s->boff, '\n',
+		    s->blen - s->boff) : NULL;
+		if (nl != NULL || s->eof)
+			break;
+		/* A line longer than the buffer. */
+		src_grow(s);
+	}
+	if (s->blen == s->boff)
+		return NULL;
+	char *p = s->buf + s->boff;
+	size_t n = nl != NULL ? (size_t)(nl + 1 - p) : s->blen - s->boff;
+	s->boff += n;
+	if (s->boff < s->blen) {
+		/* Terminate the block; the byte comes back on the next call. */
+		s->saved_at = s->boff;
+		s->saved = s->buf[s->boff];
+		s->buf[s->boff] = '\0';
+	}
+	*len = n;
+	return p;
+}
+
+/* The whole text in the buffer (source_read() gives it as one block). */
+static int
+src_open_whole(struct source *s, enum source_format *fmt)
+{
+	char *buf;
+	size_t len;
+
+	close(s->fd);
+	s->fd = -1;
+	free(s->buf);
+	s->buf = NULL;
+	if (read_text(s->path, &buf, &len, s->d) == -1)
+		return -1;
+	s->buf = buf;
+	s->blen = len;
+	s->boff = 0;
+	if (*fmt == SRC_AUTO)
+		*fmt = source_detect(s->path, buf, len);
+	return 0;
+}
+
+/*
+ * Opens the source for reading: *FMT (SRC_AUTO: told from the content) is
+ * set; line-oriented text is then streamed by source_read(), anything else
+ * (JSON, zone files, UTF-16) is read whole into the buffer.  *LINES
+ * estimates the lines (0 when unknown).
+ */
+static int
+src_open(struct source *s, enum source_format *fmt, size_t *lines)
+{
+	struct stat st;
+	size_t cap = SRC_BLOCK;
+
+	*lines = 0;
+	if ((s->fd = open(s->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return src_fail_read(s);
+	if (fstat(s->fd, &st) == -1 || !S_ISREG(st.st_mode))
+		/* A pipe cannot be read twice: whole. */
+		return src_open_whole(s, fmt);
+	if ((size_t)st.st_size < cap)
+		cap = (size_t)st.st_size + 1 > 4096 ? (size_t)st.st_size + 1 : 4096;
+	s->bcap = cap;
+	s->buf = xmalloc(s->bcap + 1);
+	if (src_fill(s) == -1)
+		return -1;
+	if (*fmt == SRC_AUTO && !is_utf16(s->buf, s->blen)) {
+		/* Detection reads the first non-blank line: have all of it. */
+		for (;;) {
+			size_t i = s->blen >= 3 && memcmp(s->buf, "\xef\xbb\xbf", 3) == 0 ?
+			    3 : 0;
+			while (i < s->blen && isspace((unsigned char)s->buf[i]))
+				i++;
+			if (s->eof || (i < s->blen &&
+			    memchr(s->buf + i, '\n', s->blen - i) != NULL))
+				break;
+			src_grow(s);
+			if (src_fill(s) == -1)
+				return -1;
+		}
+		*fmt = source_detect(s->path, s->buf, s->blen);
+	}
+	if (is_utf16(s->buf, s->blen) || *fmt == SRC_JSON || *fmt == SRC_ZONE)
+		return src_open_whole(s, fmt);
+	if (lseek(s->fd, 0, SEEK_SET) == (off_t)-1)
+		return src_fail_read(s);
+	s->eof = false;
+	s->blen = 0;
+	return src_prescan(s, lines);
+}
+
+static void
+src_close(struct source *s)
+{
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+	free(s->buf);
+	s->buf = NULL;
 }
 
 /* ---- format detection ---- */
@@ -867,37 +977,6 @@ load_zone_source(const struct config *cfg, const char *path, const char *buf,
 
 /* ---- loading a source ---- */
 
-static void
-src_free(struct source *s)
-{
-	for (size_t i = 0; i < s->nzones; i++)
-		free(s->zones[i].name);
-	free(s->zones);
-	free(s->arena);
-	free(s->pends);
-	free(s->hash);
-}
-
-static void
-src_commit(struct source *s, struct recset *rs)
-{
-	/* The dedup table is done with: give its memory back before the
-	 * records are copied, so that a large source peaks lower. */
-	free(s->hash);
-	s->hash = NULL;
-	s->hcap = 0;
-	recset_reserve(rs, s->npends);
-	for (size_t i = 0; i < s->nzones; i++)
-		s->zones[i].rsidx = recset_zone(rs, s->cfg, s->zones[i].name,
-		    s->arena + s->zones[i].where_off);
-	for (size_t i = 0; i < s->npends; i++) {
-		const struct pend *p = &s->pends[i];
-		recset_add(rs, s->zones[p->zone].rsidx,
-		    (const uint8_t *)s->arena + p->owner_off, p->type, p->ttl,
-		    p->rdata, p->rdlen, s->arena + p->where_off);
-	}
-}
-
 int
 source_load(const struct config *cfg, const char *spec, struct recset *rs,
     struct diag *d)
@@ -912,8 +991,7 @@ source_load(const struct config *cfg, const char *spec, struct recset *rs,
 	enum source_format fmt = SRC_AUTO;
 	const char *path = spec;
 	struct source s;
-	char *buf;
-	size_t len;
+	size_t lines, nrecs;
 	int rc;
 
 	for (size_t i = 0; i < nitems(prefixes); i++) {
@@ -924,53 +1002,53 @@ source_load(const struct config *cfg, const char *spec, struct recset *rs,
 			break;
 		}
 	}
-	if (read_text(path, &buf, &len, d) == -1)
-		return -1;
-	if (fmt == SRC_AUTO)
-		fmt = source_detect(path, buf, len);
-	if (fmt == SRC_ZONE) {
-		rc = load_zone_source(cfg, path, buf, rs, d);
-		free(buf);
-		return rc;
-	}
-
 	memset(&s, 0, sizeof(s));
 	s.cfg = cfg;
 	s.path = path;
 	s.d = d;
 	s.nerrors0 = d->nerrors;
-	/* Sized for the file (a row is rarely under 40 bytes), so that big
-	 * files do not pay for growing step by step. */
-	hash_grow(&s, len / 40);
-	s.cappends = len / 40 + 16;
-	s.pends = xreallocarray(NULL, s.cappends, sizeof(*s.pends));
-	s.acap = len * 2 + 65536;
-	s.arena = xmalloc(s.acap);
+	s.rs = rs;
+	s.fd = -1;
+	if (src_open(&s, &fmt, &lines) == -1) {
+		src_close(&s);
+		return -1;
+	}
+	if (fmt == SRC_ZONE) {
+		rc = load_zone_source(cfg, path, s.buf, rs, d);
+		src_close(&s);
+		return rc;
+	}
+
+	recset_mark(rs, &s.mark);
+	if (lines > 0) {
+		/* A row is a record, mostly: sized once rather than grown
+		 * step by step. */
+		recset_reserve(rs, lines);
+		recidx_reserve(rs, lines);
+	}
 	if (fmt == SRC_CSV)
-		source_csv_parse(&s, buf, len);
+		source_csv_parse(&s);
 	else if (fmt == SRC_JSON)
-		source_json_parse(&s, buf, len);
+		source_json_parse(&s, s.buf, s.blen);
 	else
-		source_hosts_parse(&s, buf, len);
-	free(buf);
+		source_hosts_parse(&s);
+	src_close(&s);
 
 	if (s.nsuppressed > 0)
 		diag_add(d, DIAG_ERROR, path, 0, "%zu more error%s not shown",
 		    s.nsuppressed, s.nsuppressed == 1 ? "" : "s");
+	nrecs = rs->nrecs - s.mark.nrecs;
 	if (d->nerrors > s.nerrors0) {
-		rc = -1;
-	} else {
-		if (s.npends == 0 && fmt == SRC_HOSTS)
-			diag_add(d, DIAG_WARNING, path, 0, "no privatelink names "
-			    "found (%zu other name%s skipped)", s.nskipped,
-			    s.nskipped == 1 ? "" : "s");
-		else if (s.npends == 0)
-			diag_add(d, DIAG_WARNING, path, 0, "no records found");
-		src_commit(&s, rs);
-		rc = 0;
+		recset_rewind(rs, &s.mark);
+		return -1;
 	}
-	src_free(&s);
-	return rc;
+	if (nrecs == 0 && fmt == SRC_HOSTS)
+		diag_add(d, DIAG_WARNING, path, 0, "no privatelink names "
+		    "found (%zu other name%s skipped)", s.nskipped,
+		    s.nskipped == 1 ? "" : "s");
+	else if (nrecs == 0)
+		diag_add(d, DIAG_WARNING, path, 0, "no records found");
+	return 0;
 }
 
 /* ---- checks across sources ---- */
@@ -980,8 +1058,9 @@ struct fin_key {
 	uint8_t olen;
 };
 
+/* Orders groups as the records of their first keys: by name, then type. */
 static int
-fin_cmp(const void *a, const void *b, void *arg)
+group_cmp(const void *a, const void *b, void *arg)
 {
 	const struct fin_key *x = a, *y = b;
 	const struct rec *recs = arg, *p = &recs[x->idx], *q = &recs[y->idx];
@@ -991,8 +1070,19 @@ fin_cmp(const void *a, const void *b, void *arg)
 		return x->olen < y->olen ? -1 : 1;
 	if ((c = memcmp(p->owner, q->owner, x->olen)) != 0)
 		return c;
-	if (p->type != q->type)
-		return p->type < q->type ? -1 : 1;
+	return p->type < q->type ? -1 : p->type > q->type;
+}
+
+/* Within a group: by RDATA, then by position (the first source first). */
+static int
+fin_cmp(const void *a, const void *b, void *arg)
+{
+	const struct fin_key *x = a, *y = b;
+	const struct rec *recs = arg, *p = &recs[x->idx], *q = &recs[y->idx];
+	int c;
+
+	if ((c = group_cmp(a, b, arg)) != 0)
+		return c;
 	if (p->rdlen != q->rdlen)
 		return p->rdlen < q->rdlen ? -1 : 1;
 	if ((c = memcmp(p->rdata, q->rdata, p->rdlen)) != 0)
@@ -1006,95 +1096,150 @@ same_rdata(const struct rec *a, const struct rec *b)
 	return a->rdlen == b->rdlen && memcmp(a->rdata, b->rdata, a->rdlen) == 0;
 }
 
+static bool
+same_where(const struct rec *a, const struct rec *b)
+{
+	if (a->line != b->line)
+		return false;
+	return a->file == b->file || (a->file != NULL && b->file != NULL &&
+	    strcmp(a->file, b->file) == 0);
+}
+
+/*
+ * One name and type with several records, KEYS[0..N) sorted by fin_cmp:
+ * repeats are dropped (the first stays), every record takes the lowest TTL
+ * of the set, and two addresses from different entries are a conflict
+ * unless the zone allows several.  Returns the number of errors.
+ */
+static size_t
+fin_group(struct recset *rs, struct diag *d, const struct fin_key *keys,
+    size_t n, bool *drop)
+{
+	struct rec *first = &rs->recs[keys[0].idx];
+	const struct rec *other = NULL;
+	uint32_t minttl = first->ttl;
+	bool reported = false;
+	size_t nerr = 0;
+
+	for (size_t j = 1; j < n; j++) {
+		struct rec *r = &rs->recs[keys[j].idx];
+		if (r->ttl < minttl)
+			minttl = r->ttl;
+		/* Sorted by RDATA then index: a repeat follows the first
+		 * record with its address. */
+		if (same_rdata(r, &rs->recs[keys[j - 1].idx])) {
+			drop[keys[j].idx] = true;
+			continue;
+		}
+		if (rs->zones[first->zone].multi || reported)
+			continue;
+		/* Another address: fine when the same entry gave both. */
+		for (size_t k = 0; k < j; k++) {
+			const struct rec *o = &rs->recs[keys[k].idx];
+			if (!same_where(o, r)) {
+				other = o;
+				break;
+			}
+		}
+		if (other != NULL) {
+			char name[1024], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+			char wl[4096], we[4096];
+			const struct rec *late = r, *early = other;
+			const char *ew;
+			size_t l;
+
+			if (keys[j].idx < (uint32_t)(other - rs->recs)) {
+				late = other;
+				early = r;
+			}
+			if (wire_name_to_str(first->owner, name, sizeof(name)) < 0)
+				pl_strlcpy(name, "?", sizeof(name));
+			l = strlen(name);
+			if (l > 1)
+				name[l - 1] = '\0';
+			ew = recset_where(early, we, sizeof(we));
+			diag_addloc(d, DIAG_ERROR, recset_where(late, wl, sizeof(wl)),
+			    CONFLICT_FMT, name,
+			    rdata_str(late->type, late->rdata, a, sizeof(a)),
+			    rdata_str(early->type, early->rdata, b, sizeof(b)),
+			    ew ? ew : "?", rs->zones[first->zone].name);
+			reported = true;
+			nerr++;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		rs->recs[keys[k].idx].ttl = minttl;
+	return nerr;
+}
+
 int
 sources_finish(const struct config *cfg, struct recset *rs, struct diag *d)
 {
-	struct fin_key *keys;
-	bool *drop;
-	size_t nkeys = 0, nerr = 0, i, j;
+	struct recidx *x = &rs->idx;
+	struct fin_key *groups = NULL, *keys = NULL;
+	size_t ngroups = 0, capgroups = 0, capkeys = 0, nerr = 0, i, j;
+	bool *drop = NULL;
 
 	(void)cfg;
-	keys = xcalloc(rs->nrecs ? rs->nrecs : 1, sizeof(*keys));
-	drop = xcalloc(rs->nrecs ? rs->nrecs : 1, sizeof(*drop));
-	for (i = 0; i < rs->nrecs; i++) {
-		const struct rec *r = &rs->recs[i];
+	/*
+	 * The sources indexed their records by name and type as they came:
+	 * only a key with several records has anything to check.  Those are
+	 * visited in the order of their names, so that messages come out the
+	 * same whatever the hashing.
+	 */
+	for (i = 0; i < x->cap; i++) {
+		uint32_t h = x->slots[i].head;
+		const struct rec *r;
+
+		if (h == 0 || x->next[h - 1] == 0)
+			continue;
+		r = &rs->recs[h - 1];
 		/* Zone files give their RRsets as written. */
 		if ((r->type != TYPE_A && r->type != TYPE_AAAA) ||
 		    rs->zones[r->zone].from_file)
 			continue;
-		keys[nkeys].idx = (uint32_t)i;
-		keys[nkeys].olen = (uint8_t)wire_name_len(r->owner, WIRE_NAME_MAX);
-		nkeys++;
-	}
-	qsort_r(keys, nkeys, sizeof(*keys), fin_cmp, rs->recs);
-
-	for (i = 0; i < nkeys; i = j) {
-		struct rec *first = &rs->recs[keys[i].idx];
-		const struct rec *other = NULL;
-		uint32_t minttl = first->ttl;
-		bool reported = false;
-
-		for (j = i + 1; j < nkeys; j++) {
-			struct rec *r = &rs->recs[keys[j].idx];
-			if (keys[j].olen != keys[i].olen || r->type != first->type ||
-			    memcmp(r->owner, first->owner, keys[i].olen) != 0)
-				break;
-			if (r->ttl < minttl)
-				minttl = r->ttl;
-			/* Sorted by RDATA then index: a repeat follows the first
-			 * record with its address. */
-			if (same_rdata(r, &rs->recs[keys[j - 1].idx])) {
-				drop[keys[j].idx] = true;
-				continue;
-			}
-			if (rs->zones[first->zone].multi || reported)
-				continue;
-			/* Another address: fine when the same entry gave both. */
-			for (size_t k = i; k < j; k++) {
-				const struct rec *o = &rs->recs[keys[k].idx];
-				if (o->where != r->where && (o->where == NULL ||
-				    r->where == NULL || strcmp(o->where, r->where) != 0)) {
-					other = o;
-					break;
-				}
-			}
-			if (other != NULL) {
-				char name[1024], a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
-				const struct rec *late = r, *early = other;
-				size_t n;
-
-				if (keys[j].idx < (uint32_t)(other - rs->recs)) {
-					late = other;
-					early = r;
-				}
-				if (wire_name_to_str(first->owner, name, sizeof(name)) < 0)
-					pl_strlcpy(name, "?", sizeof(name));
-				n = strlen(name);
-				if (n > 1)
-					name[n - 1] = '\0';
-				diag_addloc(d, DIAG_ERROR, late->where, CONFLICT_FMT, name,
-				    rdata_str(late->type, late->rdata, a, sizeof(a)),
-				    rdata_str(early->type, early->rdata, b, sizeof(b)),
-				    early->where ? early->where : "?",
-				    rs->zones[first->zone].name);
-				reported = true;
-				nerr++;
-			}
+		if (ngroups == capgroups) {
+			capgroups = capgroups ? capgroups * 2 : 64;
+			groups = xreallocarray(groups, capgroups, sizeof(*groups));
 		}
-		for (size_t k = i; k < j; k++)
-			rs->recs[keys[k].idx].ttl = minttl;
+		groups[ngroups].idx = h - 1;
+		groups[ngroups].olen = (uint8_t)wire_name_len(r->owner, WIRE_NAME_MAX);
+		ngroups++;
 	}
+	if (ngroups > 0) {
+		qsort_r(groups, ngroups, sizeof(*groups), group_cmp, rs->recs);
+		drop = xcalloc(rs->nrecs, sizeof(*drop));
+	}
+	for (i = 0; i < ngroups; i++) {
+		size_t n = 0;
+
+		for (uint32_t v = groups[i].idx + 1; v != 0; v = x->next[v - 1]) {
+			if (n == capkeys) {
+				capkeys = capkeys ? capkeys * 2 : 16;
+				keys = xreallocarray(keys, capkeys, sizeof(*keys));
+			}
+			keys[n].idx = v - 1;
+			keys[n].olen = groups[i].olen;
+			n++;
+		}
+		qsort_r(keys, n, sizeof(*keys), fin_cmp, rs->recs);
+		nerr += fin_group(rs, d, keys, n, drop);
+	}
+	free(groups);
+	free(keys);
+	recidx_clear(rs);
 
 	/* Drop the merged repeats, keeping the order of the rest. */
-	for (i = j = 0; i < rs->nrecs; i++) {
-		if (drop[i])
-			continue;	/* its bytes stay in the pool until the recset goes */
-		if (i != j)
-			rs->recs[j] = rs->recs[i];
-		j++;
+	if (drop != NULL) {
+		for (i = j = 0; i < rs->nrecs; i++) {
+			if (drop[i])
+				continue;	/* its bytes stay in the pool until the recset goes */
+			if (i != j)
+				rs->recs[j] = rs->recs[i];
+			j++;
+		}
+		rs->nrecs = j;
+		free(drop);
 	}
-	rs->nrecs = j;
-	free(keys);
-	free(drop);
 	return nerr ? -1 : 0;
 }

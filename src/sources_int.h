@@ -3,13 +3,13 @@
  * (sources.c) and the importers (source_csv.c, source_json.c,
  * source_hosts.c).  Not for use outside the sources.
  *
- * An importer reads a file that sources.c has already read into memory
- * (UTF-8, byte-order mark removed, UTF-16 converted) and hands each entry it
- * finds to source_add(): a name, its addresses, an optional TTL and zone, and
- * where the entry is.  The common layer validates the entry, places the name
- * into its privatelink zone and keeps the records pending; they reach the
- * recset only when the whole source had no error.  Importers report their
- * own syntax problems through source_error().
+ * An importer reads text that sources.c has already checked (UTF-8,
+ * byte-order mark removed, UTF-16 converted, no NUL byte) and hands each
+ * entry it finds to source_add(): a name, its addresses, an optional TTL and
+ * zone, and where the entry is.  The common layer validates the entry,
+ * places the name into its privatelink zone and adds the records to the
+ * recset, which is cut back when the source had any error.  Importers report
+ * their own syntax problems through source_error().
  */
 #ifndef PLDNS_SOURCES_INT_H
 #define PLDNS_SOURCES_INT_H
@@ -30,8 +30,10 @@ struct source_entry {
 	const char *const *addrs;	/* addresses as written */
 	size_t naddrs;
 	int64_t ttl;		/* -1: the configured record_ttl */
-	const char *loc;	/* the entry: "file:line" or "file: $[0].customDnsConfigs[1]";
-				   also the origin remembered with its records */
+	const char *loc;	/* the entry: "file: $[0].customDnsConfigs[1]"; also
+				   the origin remembered with its records.  NULL: LINE */
+	unsigned long line;	/* with LOC NULL: the entry is at line LINE of the file
+				   (cheaper than a string per row) */
 	const char *name_loc;	/* for problems with the name; NULL: loc */
 	const char *const *addr_locs;	/* per address, for problems with it; NULL: loc */
 	bool only_placeable;	/* hosts: silently skip a name outside every zone */
@@ -53,12 +55,21 @@ void source_warning(struct source *s, const char *loc, const char *fmt, ...)
 int source_parse_ttl(const char *text, uint32_t *ttl);
 
 /*
- * The importers: each parses BUF (LEN bytes, NUL-terminated at BUF[LEN]) and
- * calls source_add()/source_error().  They return nothing: the common layer counts
- * the errors.
+ * The text of the file a block at a time: each block is whole lines (the
+ * file's last line may lack its newline), NUL-terminated at BUF[*LEN], and
+ * the importer may write into it until the next call.  NULL at the end (or
+ * on a read error, which is reported).
  */
-void source_csv_parse(struct source *s, const char *buf, size_t len);
+char *source_read(struct source *s, size_t *len);
+
+/*
+ * The importers call source_add()/source_error().  They return nothing: the
+ * common layer counts the errors.  CSV and hosts files are line oriented and
+ * read with source_read(); JSON is given whole: BUF (LEN bytes,
+ * NUL-terminated at BUF[LEN]).
+ */
+void source_csv_parse(struct source *s);
 void source_json_parse(struct source *s, const char *buf, size_t len);
-void source_hosts_parse(struct source *s, const char *buf, size_t len);
+void source_hosts_parse(struct source *s);
 
 #endif

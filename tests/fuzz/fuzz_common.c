@@ -254,7 +254,7 @@ check_recset(const struct recset *rs)
 			    r->rdlen);
 		if (r->rdlen > 0 && r->rdata == NULL)
 			fuzz_fail("record %s: no rdata", buf);
-		if (r->where == NULL)
+		if (r->file == NULL)
 			fuzz_fail("record %s: no location", buf);
 	}
 }

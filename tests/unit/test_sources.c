@@ -177,8 +177,11 @@ expect(const struct recset *rs, const char *name, const char *addr,
 		fail_msg("no record %s %s", name, addr);
 	assert_string_equal(rs->zones[r->zone].name, zone);
 	assert_int_equal(r->ttl, ttl);
-	if (where != NULL)
-		assert_string_equal(r->where, where);
+	if (where != NULL) {
+		char buf[4096];
+		assert_non_null(recset_where(r, buf, sizeof(buf)));
+		assert_string_equal(buf, where);
+	}
 }
 
 /* Loads SPEC with CFG and asserts the exact messages and rc. */
@@ -802,6 +805,145 @@ test_malformed(void **state)
 	cfg_free(cfg);
 }
 
+/* Records keep their file once (interned) and their line apart. */
+static void
+test_where_interned(void **state)
+{
+	struct config *cfg = cfg_new();
+	struct recset rs;
+	char *path = tmp_path("lines.csv"), buf[4096];
+	const char *specs[] = { NULL, NULL };
+	int rc;
+	char *m;
+
+	(void)state;
+	write_file(path, "FQDN,IP Address\n"
+	    "a.privatelink.blob.core.windows.net,10.0.0.1 10.0.0.2\n"
+	    "\n"
+	    "b.privatelink.blob.core.windows.net,10.0.0.3\n");
+	specs[0] = path;
+	cfg_zone(cfg, "privatelink.blob.core.windows.net", 1, NULL, NULL);
+	recset_init(&rs);
+	m = load_v(cfg, &rs, &rc, specs);
+	assert_null(m);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rs.nrecs, 3);
+	for (size_t i = 0; i < rs.nrecs; i++) {
+		assert_ptr_equal(rs.recs[i].file, rs.recs[0].file);
+		assert_string_equal(rs.recs[i].file, path);
+	}
+	assert_int_equal(rs.recs[0].line, 2);
+	assert_int_equal(rs.recs[1].line, 2);
+	assert_int_equal(rs.recs[2].line, 4);
+	snprintf(buf, sizeof(buf), "%s:4", path);
+	expect(&rs, "b.privatelink.blob.core.windows.net", "10.0.0.3",
+	    "privatelink.blob.core.windows.net", 10, buf);
+	assert_string_equal(recset_where_str(&rs, &rs.recs[2]), buf);
+
+	/* A whole location (JSON's) is kept as it is. */
+	struct rec *r = recset_add(&rs, 0, rs.recs[0].owner, TYPE_A, 5,
+	    (const uint8_t *)"\x0a\x00\x00\x09", 4, "x.json: $[3]");
+	assert_int_equal(r->line, 0);
+	assert_string_equal(recset_where(r, buf, sizeof(buf)), "x.json: $[3]");
+	assert_string_equal(recset_where_str(&rs, r), "x.json: $[3]");
+	/* RDATA comes with its length before it, as RRset data is laid out. */
+	assert_int_equal(r->rdata[-2], 0);
+	assert_int_equal(r->rdata[-1], 4);
+	recset_clear(&rs);
+	cfg_free(cfg);
+	free(path);
+}
+
+/*
+ * A source that fails after good rows leaves nothing of itself: not its
+ * records, not its zones, and not in the index the later checks use.
+ */
+static void
+test_failed_source_cut_back(void **state)
+{
+	struct config *cfg = cfg_new();
+	char *good = tmp_path("good.csv"), *failing = tmp_path("bad.csv");
+	char *later = tmp_path("later.csv");
+	const char *specs[] = { good, failing, later, NULL };
+	struct recset rs;
+	struct diag d;
+	char want[8192];
+	char *m;
+
+	(void)state;
+	write_file(good, "FQDN,IP Address\n"
+	    "a.privatelink.blob.core.windows.net,10.0.0.1\n");
+	write_file(failing, "FQDN,IP Address\n"
+	    "b.privatelink.blob.core.windows.net,10.0.0.2\n"
+	    "kv.privatelink.vaultcore.azure.net,10.0.0.3\n"
+	    "c.privatelink.blob.core.windows.net,nope\n");
+	/* b again with another address: no conflict, the first b is gone;
+	 * a again with another address: a conflict with the good file. */
+	write_file(later, "FQDN,IP Address\n"
+	    "b.privatelink.blob.core.windows.net,10.0.0.4\n"
+	    "a.privatelink.blob.core.windows.net,10.0.0.5\n");
+	recset_init(&rs);
+	diag_init(&d);
+	assert_int_equal(source_load(cfg, specs[0], &rs, &d), 0);
+	assert_int_equal(rs.nrecs, 1);
+	assert_int_equal(rs.nzones, 1);
+	assert_int_equal(source_load(cfg, specs[1], &rs, &d), -1);
+	assert_int_equal(rs.nrecs, 1);
+	assert_int_equal(rs.nzones, 1);
+	assert_null(find(&rs, "b.privatelink.blob.core.windows.net", "10.0.0.2"));
+	assert_int_equal(source_load(cfg, specs[2], &rs, &d), 0);
+	assert_int_equal(rs.nrecs, 3);
+	assert_int_equal(sources_finish(cfg, &rs, &d), -1);
+	m = diag_join(&d);
+	snprintf(want, sizeof(want), "%s:4: bad address \"nope\" for "
+	    "c.privatelink.blob.core.windows.net\n"
+	    "%s:3: a.privatelink.blob.core.windows.net has address 10.0.0.5 "
+	    "here and 10.0.0.1 at %s:2" ONE_ADDR("privatelink.blob.core.windows.net"),
+	    failing, later, good);
+	assert_string_equal(m, want);
+	free(m);
+	diag_clear(&d);
+	recset_clear(&rs);
+	cfg_free(cfg);
+	free(good);
+	free(failing);
+	free(later);
+}
+
+/* recset_mark/recset_rewind: what came after the mark goes, bytes and all. */
+static void
+test_recset_rewind(void **state)
+{
+	static const uint8_t owner[] = "\001a\013privatelink\004blob\004core"
+	    "\007windows\003net";
+	static const uint8_t rd[4] = { 10, 0, 0, 1 };
+	struct recset rs;
+	struct recset_mark m;
+	size_t z;
+
+	(void)state;
+	recset_init(&rs);
+	z = recset_zone(&rs, NULL, "privatelink.blob.core.windows.net", "t:1");
+	recset_add_at(&rs, z, owner, TYPE_A, 10, rd, 4, "t", 1);
+	recset_mark(&rs, &m);
+	/* Enough to need more pool chunks than the mark's. */
+	for (int i = 0; i < 20000; i++)
+		recset_add_at(&rs, recset_zone(&rs, NULL,
+		    "privatelink.vaultcore.azure.net", "t:2"), owner, TYPE_A, 10,
+		    rd, 4, "t", (unsigned long)i + 2);
+	assert_int_equal(rs.nzones, 2);
+	recset_rewind(&rs, &m);
+	assert_int_equal(rs.nrecs, 1);
+	assert_int_equal(rs.nzones, 1);
+	assert_int_equal(rs.recs[0].line, 1);
+	assert_memory_equal(rs.recs[0].rdata, rd, 4);
+	/* Adding goes on where it was. */
+	recset_add_at(&rs, z, owner, TYPE_A, 10, rd, 4, "t", 7);
+	assert_int_equal(rs.nrecs, 2);
+	assert_ptr_equal(rs.recs[1].owner, rs.recs[0].owner);
+	recset_clear(&rs);
+}
+
 /* A source with an error adds nothing, and the sources before it stay. */
 static void
 test_whole_source_rejected(void **state)
@@ -1237,6 +1379,11 @@ main(void)
 		cmocka_unit_test(test_whole_source_rejected),
 		cmocka_unit_test(test_cross_source),
 		cmocka_unit_test(test_options),
+		cmocka_unit_test_setup_teardown(test_where_interned, tmp_setup,
+		    tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_source_cut_back,
+		    tmp_setup, tmp_teardown),
+		cmocka_unit_test(test_recset_rewind),
 		cmocka_unit_test_setup_teardown(test_error_cap, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_import, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_import_serial_and_existing,
