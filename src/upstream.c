@@ -750,6 +750,27 @@ usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate 
 	return true;
 }
 
+/*
+ * The kernel reported the server's port closed while sending on US (the
+ * ICMP error of an earlier query, given to whichever call comes next):
+ * every request waiting on US meets the same closed port.  They fail over
+ * from the event loop, since no callback may run where sends are made.
+ */
+static void
+usock_refuse_later(struct usock *us)
+{
+	for (size_t b = 0; b < USOCK_BUCKETS; b++)
+		for (struct upstream_req *r = us->byid[b]; r != NULL; r = r->idnext)
+			if (!r->send_failed) {
+				r->send_failed = true;
+				event_active(&r->ev_try, EV_TIMEOUT, 1);
+			}
+	if (!us->retired)
+		usock_retire(us);	/* last: it may free US */
+	else
+		usock_release(us);
+}
+
 static void
 usock_detach(struct upstream_req *r)
 {
@@ -1233,7 +1254,6 @@ upstream_pool_flush(struct upstream_pool *p)
 {
 	struct mmsghdr mm[TX_BATCH];
 	struct iovec iov[TX_BATCH];
-	struct upstream_req *batch[TX_BATCH];
 
 	if (p->hold > 0 && --p->hold > 0)
 		return;
@@ -1254,7 +1274,6 @@ upstream_pool_flush(struct upstream_pool *p)
 				p->txtail = pp;
 			r->txnext = NULL;
 			r->queued = false;
-			batch[n] = r;
 			iov[n].iov_base = r->msg;
 			iov[n].iov_len = r->msglen;
 			memset(&mm[n].msg_hdr, 0, sizeof(mm[n].msg_hdr));
@@ -1273,12 +1292,9 @@ upstream_pool_flush(struct upstream_pool *p)
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
 			    errno == EINTR)
 				continue;
-			r = batch[k];
 			p->stats.refused++;
-			if (!us->retired)
-				usock_retire(us);
-			r->send_failed = true;
-			event_active(&r->ev_try, EV_TIMEOUT, 1);
+			usock_refuse_later(us);	/* the rest of the batch too */
+			break;
 		}
 	}
 	p->txtail = &p->txq;
@@ -1304,10 +1320,13 @@ try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	char a[64];
 
 	if (r->send_failed) {
-		/* A held query the kernel would not send (made active by
-		 * upstream_pool_flush, which must not run callbacks). */
+		/* Its socket's port was found closed while sending (see
+		 * usock_refuse_later), or every server refused in req_try. */
 		r->send_failed = false;
-		req_refused(r);
+		if (r->refused >= r->nservers)
+			req_done(r, UPSTREAM_FAIL, NULL, 0);
+		else
+			req_refused(r);
 		return;
 	}
 	r->pool->stats.timeouts++;
@@ -1357,14 +1376,14 @@ req_try(struct upstream_req *r)
 		r->pool->txtail = &r->txnext;
 	} else if (send(r->us->fd, r->msg, r->msglen, 0) < 0) {
 		/* Refused at once (a pending ICMP error on the socket, or no
-		 * route).  Callbacks must not run inside upstream_send, so
-		 * this try just waits for its timer (or the deadline) unless
-		 * another server remains. */
+		 * route): on to the next server now, or failure from the
+		 * event loop when none remains. */
 		struct usock *us = r->us;
 		r->pool->stats.refused++;
-		if (!us->retired)
-			usock_retire(us);
+		us->refs++;		/* kept for usock_refuse_later */
 		usock_detach(r);
+		us->refs--;
+		usock_refuse_later(us);
 		goto refused;
 	}
 	r->pool->stats.sent++;
@@ -1380,7 +1399,12 @@ refused:
 		event_del(&r->ev_try);
 		r->cur = (r->cur + 1) % r->nservers;
 		req_try(r);
+		return;
 	}
+	/* Every server refused: nobody to wait for.  The failure is
+	 * reported from the event loop (no callback may run here). */
+	r->send_failed = true;
+	event_active(&r->ev_try, EV_TIMEOUT, 1);
 }
 
 struct upstream_req *
