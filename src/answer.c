@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "cache.h"
 #include "config.h"
 
 const char *const answer_path_names[PATH_COUNT] = {
@@ -134,6 +135,8 @@ ab_finish(struct ab *ab, uint16_t extra_flags, int ede, struct answer_info *info
 	wire_set_u16(&ab->b, 2, flags);
 	wire_set_u16(&ab->b, WIRE_OFF_AN, ab->an);
 	wire_set_u16(&ab->b, WIRE_OFF_NS, ab->ns);
+	info->len_noopt = ab->b.len;
+	info->ar_noopt = ab->ar;
 	if (q->edns.present) {
 		ab->b.cap = ab->limit;
 		wire_put_opt(&ab->b, 1232, (uint8_t)(ab->rcode >> 4),
@@ -321,6 +324,91 @@ answer_local(const struct snapshot *s, const struct wire_query *q, uint8_t *out,
 	return ANSWER_DONE;
 }
 
+size_t
+answer_replay_room(const struct wire_query *q, size_t limit)
+{
+	size_t opt = q->edns.present ? OPT_RESERVE : 0;
+
+	return limit > opt ? limit - opt : 0;
+}
+
+bool
+answer_keepable(const struct wire_query *q, const struct wire_query *uq,
+    bool fallback, const struct answer_info *info, const struct answer_scratch *sc,
+    const uint8_t *out, uint64_t gen, struct cache_reply *r)
+{
+	if (info->truncated || (info->path != PATH_CACHE && info->path != PATH_UPSTREAM &&
+	    info->path != PATH_SPLICED) ||
+	    uq->qname_len != q->qname_len ||
+	    memcmp(uq->lname, q->lname, (size_t)q->qname_len) != 0 ||
+	    info->len_noopt > UINT16_MAX || sc->nttl >= ANSWER_MAX_RRS)
+		return false;
+	memset(r, 0, sizeof(*r));
+	r->gen = gen;
+	r->len = (uint16_t)info->len_noopt;
+	r->ar = info->ar_noopt;
+	r->nttl = (uint16_t)sc->nttl;
+	r->rcode = info->rcode;
+	r->ad = info->ad_ok;
+	r->spliced = info->path == PATH_SPLICED;
+	r->fallback = fallback;
+	r->ttloff = sc->ttloff;
+	r->ttl0 = sc->ttl;
+	r->msg = out;
+	return true;
+}
+
+static void
+put_u16_at(uint8_t *p, size_t off, uint16_t v)
+{
+	p[off] = (uint8_t)(v >> 8);
+	p[off + 1] = (uint8_t)v;
+}
+
+bool
+answer_replay(const struct wire_query *q, const struct cache_reply *r,
+    uint32_t age, uint8_t *out, size_t cap, size_t limit, struct answer_info *info)
+{
+	struct wire_buf b;
+	uint16_t flags = WIRE_QR | WIRE_RA | (q->hdr.flags & (WIRE_RD | WIRE_CD)) |
+	    (uint16_t)(r->rcode & 0xf);
+
+	if (limit > cap)
+		limit = cap;
+	/* Fits without cutting, as it did when built: the same bytes. */
+	if (r->len > answer_replay_room(q, limit) ||
+	    WIRE_HDR_LEN + (size_t)q->qname_len > r->len)
+		return false;
+	memset(info, 0, sizeof(*info));
+	memcpy(out, r->msg, r->len);
+	put_u16_at(out, 0, q->hdr.id);
+	/* The question in the client's case; names compressed against it
+	 * follow, as they would in a reply built for this client. */
+	memcpy(out + QUESTION_OFF, q->qname, (size_t)q->qname_len);
+	if (r->ad && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
+		flags |= WIRE_AD;
+	put_u16_at(out, 2, flags);
+	for (unsigned i = 0; i < r->nttl; i++) {
+		uint32_t t = r->ttl0[i] > age ? r->ttl0[i] - age : 0;
+		out[r->ttloff[i]] = (uint8_t)(t >> 24);
+		out[r->ttloff[i] + 1] = (uint8_t)(t >> 16);
+		out[r->ttloff[i] + 2] = (uint8_t)(t >> 8);
+		out[r->ttloff[i] + 3] = (uint8_t)t;
+	}
+	wire_buf_init(&b, out, limit);
+	b.len = r->len;
+	if (q->edns.present) {
+		wire_put_opt(&b, 1232, (uint8_t)(r->rcode >> 4),
+		    (q->edns.flags & EDNS_DO) != 0, -1);
+		put_u16_at(out, WIRE_OFF_AR, (uint16_t)(r->ar + 1));
+	} else
+		put_u16_at(out, WIRE_OFF_AR, r->ar);
+	info->rcode = r->rcode;
+	info->len = b.len;
+	info->path = r->spliced ? PATH_SPLICED : PATH_CACHE;
+	return true;
+}
+
 void
 answer_error(const struct wire_query *q, int rcode, int ede, uint8_t *out,
     size_t cap, struct answer_info *info)
@@ -377,6 +465,11 @@ copy_rr(struct ab *ab, const uint8_t *resp, size_t rlen, struct answer_scratch *
 		return;
 	ab_rr(ab, section, rr->owner, rr->type, rr->ttl, sc->rdata, (uint16_t)l);
 	sc->used[i] = true;
+	if (!ab->overflow && sc->nttl < ANSWER_MAX_RRS) {
+		/* The TTL sits before RDLENGTH and the RDATA just written. */
+		sc->ttloff[sc->nttl] = (uint16_t)(ab->b.len - (size_t)l - 6);
+		sc->ttl[sc->nttl++] = rr->ttl;
+	}
 }
 
 static bool
@@ -443,6 +536,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 	bool spliced = false, servfail = false, local_end = false;
 
 	memset(info, 0, sizeof(*info));
+	sc->nttl = 0;
 	if ((n = parse_response(resp, rlen, sc, &h)) < 0) {
 		answer_error(q, RCODE_SERVFAIL, -1, out, cap, info);
 		info->path = PATH_ERROR;
@@ -595,8 +689,9 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			copy_rr(&ab, resp, rlen, sc, i, 3);
 		}
 		/* AD only for data that is all upstream's (RFC 6840 5.8). */
-		if (!spliced && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
-			extra |= h.flags & WIRE_AD;
+		info->ad_ok = !spliced && (h.flags & WIRE_AD);
+		if (info->ad_ok && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
+			extra |= WIRE_AD;
 	}
 	/* A forwarder's reply is never authoritative, spliced or not. */
 	ab.aa = false;

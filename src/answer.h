@@ -47,6 +47,10 @@ struct answer_info {
 	bool truncated;		/* TC set because the reply did not fit */
 	bool fallback;		/* forwarding for a local name under missing = fallback */
 	uint8_t next[WIRE_NAME_MAX];	/* ANSWER_FORWARD: the name to ask upstream (lower-case) */
+	/* answer_upstream, for keeping the reply (cache_keep_reply): */
+	bool ad_ok;		/* the upstream set AD and nothing was spliced */
+	size_t len_noopt;	/* the reply's length before our OPT */
+	uint16_t ar_noopt;	/* its additional records before our OPT */
 };
 
 /* Scratch space for answer_upstream (about 70 KB; one per worker, not per query). */
@@ -54,6 +58,11 @@ struct answer_scratch {
 	struct wire_rr rrs[ANSWER_MAX_RRS];
 	int section[ANSWER_MAX_RRS];	/* 1 answer, 2 authority, 3 additional */
 	bool used[ANSWER_MAX_RRS];
+	/* Where answer_upstream wrote the upstream's TTLs in the reply (the
+	 * ones that age with a cache entry), and what it wrote. */
+	uint16_t ttloff[ANSWER_MAX_RRS];
+	uint32_t ttl[ANSWER_MAX_RRS];
+	int nttl;
 	uint8_t rdata[WIRE_MAX_MSG];
 };
 
@@ -83,6 +92,31 @@ enum answer_result answer_local(const struct snapshot *s, const struct wire_quer
 void answer_upstream(const struct snapshot *s, const struct wire_query *q,
     const uint8_t *resp, size_t rlen, bool fallback, struct answer_scratch *sc,
     uint8_t *out, size_t cap, size_t limit, struct answer_info *info);
+
+struct cache_reply;
+
+/*
+ * Sends again a reply that answer_upstream built for the same question (in
+ * any case) and local data, kept with a cache entry: Q's ID, question,
+ * flags and OPT, TTLs aged by AGE seconds.  Returns false (nothing written)
+ * when it does not fit LIMIT, so that the caller builds it afresh.
+ */
+bool answer_replay(const struct wire_query *q, const struct cache_reply *r,
+    uint32_t age, uint8_t *out, size_t cap, size_t limit, struct answer_info *info);
+
+/* The longest reply (without OPT) that answer_replay can send Q under LIMIT. */
+size_t answer_replay_room(const struct wire_query *q, size_t limit);
+
+/*
+ * After answer_upstream built OUT for Q from a cache entry for UQ's
+ * question: whether that reply can be kept with the entry (Q asked the
+ * entry's own question, not after a local CNAME, and the reply is whole),
+ * and if so R describes it, for local data generation GEN (R points into
+ * SC and OUT until cache_keep_reply copies it).
+ */
+bool answer_keepable(const struct wire_query *q, const struct wire_query *uq,
+    bool fallback, const struct answer_info *info, const struct answer_scratch *sc,
+    const uint8_t *out, uint64_t gen, struct cache_reply *r);
 
 /* An error reply (SERVFAIL, REFUSED, FORMERR...) with optional EDE (-1 none). */
 void answer_error(const struct wire_query *q, int rcode, int ede,

@@ -85,6 +85,7 @@ struct entry {
 	uint8_t		 keylen, flags, ref;
 	unsigned	 hits:7;	/* fresh hits, saturating */
 	unsigned	 prefetched:1;	/* a refresh was handed out */
+	struct cache_reply *reply;	/* kept client reply, or NULL */
 	uint8_t		 data[];	/* key, even pad, u16 TTL offsets, message */
 };
 
@@ -197,6 +198,7 @@ unlink_entry(struct cache *c, struct entry **pp)
 	*pp = e->next;
 	c->used -= e->charge;
 	c->nentries--;
+	free(e->reply);
 	free(e);
 }
 
@@ -483,6 +485,7 @@ cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 	e->ref = 0;
 	e->hits = 0;
 	e->prefetched = 0;
+	e->reply = NULL;
 	memcpy(e->data, q->lname, e->keylen);
 	if (key_room(e->keylen) != e->keylen)
 		e->data[e->keylen] = 0;
@@ -543,13 +546,17 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 		if (!stale_ok)
 			goto miss;
 	}
-	if (e->msglen > cap)
+	bool replay = !stale && hit != NULL && e->reply != NULL &&
+	    e->reply->gen == hit->gen && e->reply->len <= hit->room &&
+	    e->reply->fallback == hit->fallback;
+	if (!replay && e->msglen > cap)
 		goto miss;
 
 	const uint16_t *offs = entry_offs(e);
-	memcpy(out, entry_msg(e), e->msglen);
-	uint32_t left;
+	uint32_t left, age = 0;
 	bool prefetch = false;
+	if (!replay)
+		memcpy(out, entry_msg(e), e->msglen);
 	if (stale) {
 		for (unsigned i = 0; i < e->nttl; i++)
 			put_u32(out + offs[i], CACHE_STALE_TTL);
@@ -569,9 +576,8 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 			c->prefetches++;
 		}
 		/* A clock that went backwards counts as no age. */
-		uint32_t age = now > e->stored ?
-		    (uint32_t)((now - e->stored) / 1000) : 0;
-		for (unsigned i = 0; i < e->nttl; i++) {
+		age = now > e->stored ? (uint32_t)((now - e->stored) / 1000) : 0;
+		for (unsigned i = 0; i < e->nttl && !replay; i++) {
 			uint8_t *p = out + offs[i];
 			uint32_t t = wire_get_u32(p);
 			put_u32(p, t > age ? t - age : 0);
@@ -581,12 +587,14 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 	}
 	if (!e->ref)
 		e->ref = 1;
-	*len = e->msglen;
+	*len = replay ? 0 : e->msglen;
 	if (hit != NULL) {
 		hit->remaining = left;
 		hit->ttl = e->ttl;
 		hit->hits = e->hits;
+		hit->age = age;
 		hit->prefetch = prefetch;
+		hit->reply = replay ? e->reply : NULL;
 	}
 	return stale ? CACHE_STALE : CACHE_HIT;
 
@@ -596,6 +604,53 @@ miss:
 }
 
 /* ---- the rest ---- */
+
+void
+cache_keep_reply(struct cache *c, const struct wire_query *q,
+    const struct cache_reply *rep, uint32_t age)
+{
+	struct cache_reply *r;
+	struct entry *e;
+	size_t size, charge;
+	uint8_t *p;
+
+	if (c->buckets == NULL || c->nentries == 0 || q->qname_len <= 0)
+		return;
+	uint8_t flags = key_flags(q);
+	uint64_t h = key_hash(c, q->lname, (size_t)q->qname_len, q->qtype,
+	    q->qclass, flags);
+	if ((e = *find(c, q, flags, h)) == NULL)
+		return;
+	size = sizeof(*r) + rep->nttl * (sizeof(uint32_t) + sizeof(uint16_t)) +
+	    rep->len;
+	charge = size + MALLOC_OVERHEAD;
+	if (e->reply != NULL) {
+		size_t old = sizeof(*r) + e->reply->nttl * (sizeof(uint32_t) +
+		    sizeof(uint16_t)) + e->reply->len + MALLOC_OVERHEAD;
+		free(e->reply);
+		e->reply = NULL;
+		e->charge -= (uint32_t)old;
+		c->used -= old;
+	}
+	/* Optional: a full budget keeps entries, not the replies made of them. */
+	if (c->used + charge > c->budget || (r = malloc(size)) == NULL)
+		return;
+	*r = *rep;
+	p = (uint8_t *)(r + 1);
+	uint32_t *ttl0 = (uint32_t *)(void *)p;
+	for (unsigned i = 0; i < rep->nttl; i++)
+		ttl0[i] = rep->ttl0[i] + age;	/* a TTL written as 0 stays 0 */
+	p += rep->nttl * sizeof(uint32_t);
+	memcpy(p, rep->ttloff, rep->nttl * sizeof(uint16_t));
+	r->ttloff = (const uint16_t *)(void *)p;
+	p += rep->nttl * sizeof(uint16_t);
+	memcpy(p, rep->msg, rep->len);
+	r->ttl0 = ttl0;
+	r->msg = p;
+	e->reply = r;
+	e->charge += (uint32_t)charge;
+	c->used += charge;
+}
 
 void
 cache_flush(struct cache *c, const uint8_t *name)

@@ -54,12 +54,37 @@ struct cache_info {
 	uint64_t prefetches;	/* refreshes handed out by cache_lookup */
 };
 
+/*
+ * A client reply built from an entry, kept with it (cache_keep_reply): a
+ * later hit for the same question under the same local data sends it again
+ * after patching the ID, the question's case, the flags, the OPT and the
+ * TTLs, instead of parsing and splicing the entry again.
+ */
+struct cache_reply {
+	uint64_t gen;		/* the local data it was built against (caller's count) */
+	uint16_t len;		/* octets, without OPT */
+	uint16_t ar;		/* additional records, without OPT */
+	uint16_t nttl;		/* TTL fields that age with the entry */
+	int rcode;		/* the reply's (extended) RCODE */
+	bool ad;		/* the upstream's AD, for clients that ask for it */
+	bool spliced;		/* local data was spliced in */
+	bool fallback;		/* built for a query forwarded by missing = fallback */
+	const uint16_t *ttloff;	/* where those TTLs are */
+	const uint32_t *ttl0;	/* their values at age 0 */
+	const uint8_t *msg;
+};
+
 /* What a lookup tells the caller about the entry it answered from. */
 struct cache_hit {
+	uint64_t gen;		/* in: a reply kept for this generation is wanted, */
+	size_t room;		/* in: no longer than this (without OPT), */
+	bool fallback;		/* in: built with this fallback */
 	uint32_t remaining;	/* seconds left; 0 for a stale answer */
 	uint32_t ttl;		/* seconds the entry was stored for */
 	uint32_t hits;		/* fresh hits since it was stored, this one included */
+	uint32_t age;		/* seconds since it was stored */
 	bool prefetch;		/* refresh the entry now (see above) */
+	const struct cache_reply *reply;	/* the kept reply for GEN, if any */
 };
 
 /* SIZE 0 gives a cache that stores nothing. */
@@ -89,6 +114,20 @@ enum cache_result { CACHE_MISS, CACHE_HIT, CACHE_STALE };
 enum cache_result cache_lookup(struct cache *c, const struct wire_query *q,
     uint64_t now, bool stale_ok, uint8_t *out, size_t cap, size_t *len,
     struct cache_hit *hit);
+
+/*
+ * With HIT given and a fresh entry holding a reply kept for HIT->gen that
+ * matches HIT->room and HIT->fallback, cache_lookup sets HIT->reply and
+ * copies nothing (*LEN is 0): the caller builds the client's reply from
+ * HIT->reply and HIT->age (answer_replay).
+ *
+ * cache_keep_reply keeps REP (copied; REP->ttl0 holds the TTLs as written
+ * in REP->msg, which were aged by AGE seconds) with Q's entry, replacing
+ * any reply kept before.  Nothing is kept when the entry is gone or the
+ * budget has no room.
+ */
+void cache_keep_reply(struct cache *c, const struct wire_query *q,
+    const struct cache_reply *rep, uint32_t age);
 
 /* Removes every entry (NAME NULL) or the entries for NAME (lower-case wire)
  * and every name below it. */

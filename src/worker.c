@@ -114,6 +114,8 @@ struct worker {
 	size_t nprefetch;		/* of nfqueries, prefetches */
 	struct fquery *inflight[COALESCE_BUCKETS];
 	uint64_t coalesced;
+	uint64_t snap_gen;		/* counts snapshots taken: replies kept in
+					 * the cache are for one of them */
 
 	/* The clock, read once per batch of datagrams (or per event) rather
 	 * than per query: a clock read costs as much as a quarter of a local
@@ -611,6 +613,18 @@ prefetch(struct worker *w, const struct wire_query *uq)
 	w->m.cache_prefetches++;
 }
 
+/* Keeps the reply just built from a cache entry with the entry, for the
+ * next hit under the same local data. */
+static void
+keep_reply(struct worker *w, const struct wire_query *q, const struct wire_query *uq,
+    bool fallback, const struct answer_info *info, uint32_t age)
+{
+	struct cache_reply r;
+
+	if (answer_keepable(q, uq, fallback, info, w->scratch, w->out, w->snap_gen, &r))
+		cache_keep_reply(w->cache, uq, &r, age);
+}
+
 /*
  * A name that is not (entirely) local: the cache, else upstream.  Returns
  * true when the reply is ready in w->out (INFO filled).
@@ -633,13 +647,24 @@ forward(struct worker *w, const struct wire_query *q, const uint8_t *next, bool 
 	uq.qname_len = wire_name_len(next, WIRE_NAME_MAX);
 	memcpy(uq.qname, next, (size_t)uq.qname_len);
 	memcpy(uq.lname, next, (size_t)uq.qname_len);
+	hit.gen = w->snap_gen;
+	hit.room = answer_replay_room(q, limit);
+	hit.fallback = fallback;
 	if (cache_lookup(w->cache, &uq, w->now_us / 1000, false, w->cbuf, sizeof(w->cbuf), &len,
 	    &hit) == CACHE_HIT) {
 		w->m.cache_hits++;
-		answer_upstream(w->snap, q, w->cbuf, len, fallback, w->scratch, w->out,
-		    sizeof(w->out), limit, info);
-		if (info->path == PATH_UPSTREAM)
-			info->path = PATH_CACHE;
+		if (hit.reply == NULL || !answer_replay(q, hit.reply, hit.age, w->out,
+		    sizeof(w->out), limit, info)) {
+			if (hit.reply != NULL)
+				/* Not replayable after all: the entry itself. */
+				cache_lookup(w->cache, &uq, w->now_us / 1000, false,
+				    w->cbuf, sizeof(w->cbuf), &len, NULL);
+			answer_upstream(w->snap, q, w->cbuf, len, fallback, w->scratch,
+			    w->out, sizeof(w->out), limit, info);
+			if (info->path == PATH_UPSTREAM)
+				info->path = PATH_CACHE;
+			keep_reply(w, q, &uq, fallback, info, hit.age);
+		}
 		/* After the answer is made: the refresh only sends a query,
 		 * and the reply goes out with this batch all the same. */
 		if (hit.prefetch)
@@ -1193,6 +1218,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	if (snap != NULL) {
 		old = w->snap;
 		w->snap = snap;
+		w->snap_gen++;
 		worker_configure_upstreams(w);
 		cache_set_prefetch(w->cache, snapshot_config(snap)->prefetch);
 		snapshot_unref(old);
@@ -1261,6 +1287,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 
 	w->id = id;
 	w->snap = snap;
+	w->snap_gen = 1;
 	snapshot_ref(snap);
 	w->base = event_base_new();
 	if (w->base == NULL)

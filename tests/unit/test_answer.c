@@ -6,12 +6,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
 
 #include "answer.h"
+#include "cache.h"
 #include "config.h"
 #include "records.h"
 #include "snapshot.h"
@@ -628,6 +630,152 @@ test_upstream_malformed(void **state)
 	ldns_pkt_free(p);
 }
 
+/* ---- replies kept with cache entries ---- */
+
+/*
+ * The reply a client gets from a kept reply (answer_replay) must be the
+ * bytes a fresh build from the entry (answer_upstream) gives it: same ID,
+ * question case, flags, OPT, TTLs aged the same way.  RESP is stored at
+ * t=0; a first client asks at t=1 s (its reply is built and kept), the
+ * client under test at t=AGE s.
+ */
+static void
+replay_matches_fresh(struct fixture *f, const uint8_t *resp, size_t rl,
+    const char *first, const char *client, uint16_t type, int edns, uint16_t size,
+    int do_bit, uint16_t id, unsigned age, bool expect_replay)
+{
+	static uint8_t out1[WIRE_MAX_MSG], out2[WIRE_MAX_MSG], out3[WIRE_MAX_MSG],
+	    cbuf[WIRE_MAX_MSG];
+	struct cache *c = cache_new(1u << 20, 0, 86400);
+	struct wire_query q1, q2;
+	struct answer_info i1, i2, i3;
+	struct cache_hit hit;
+	struct cache_reply r;
+	uint8_t qb[512];
+	size_t len, limit;
+
+	assert_int_equal(wire_query_parse(qb, mkquery(qb, first, type, 1, 1232, do_bit),
+	    &q1), WIRE_OK);
+	cache_store(c, &q1, resp, rl, 0);
+
+	memset(&hit, 0, sizeof(hit));
+	hit.gen = 7;
+	hit.room = answer_replay_room(&q1, 1232);
+	assert_int_equal(cache_lookup(c, &q1, 1000, false, cbuf, sizeof(cbuf), &len, &hit),
+	    CACHE_HIT);
+	assert_null(hit.reply);
+	answer_upstream(f->snap, &q1, cbuf, len, false, f->sc, out1, sizeof(out1), 1232, &i1);
+	if (i1.path == PATH_UPSTREAM)
+		i1.path = PATH_CACHE;
+	assert_true(answer_keepable(&q1, &q1, false, &i1, f->sc, out1, 7, &r));
+	cache_keep_reply(c, &q1, &r, hit.age);
+
+	assert_int_equal(wire_query_parse(qb, mkquery(qb, client, type, edns, size, do_bit),
+	    &q2), WIRE_OK);
+	q2.hdr.id = id;
+	qb[0] = (uint8_t)(id >> 8);
+	qb[1] = (uint8_t)id;
+	limit = answer_udp_limit(&q2);
+	memset(&hit, 0, sizeof(hit));
+	hit.gen = 7;
+	hit.room = answer_replay_room(&q2, limit);
+	assert_int_equal(cache_lookup(c, &q2, age * 1000ull, false, cbuf, sizeof(cbuf), &len,
+	    &hit), CACHE_HIT);
+	if (!expect_replay) {
+		assert_null(hit.reply);
+		cache_free(c);
+		return;
+	}
+	assert_non_null(hit.reply);
+	assert_true(answer_replay(&q2, hit.reply, hit.age, out2, sizeof(out2), limit, &i2));
+
+	/* A kept reply for another generation is not used. */
+	hit.gen = 8;
+	assert_int_equal(cache_lookup(c, &q2, age * 1000ull, false, cbuf, sizeof(cbuf), &len,
+	    &hit), CACHE_HIT);
+	assert_null(hit.reply);
+	answer_upstream(f->snap, &q2, cbuf, len, false, f->sc, out3, sizeof(out3), limit, &i3);
+	if (i3.path == PATH_UPSTREAM)
+		i3.path = PATH_CACHE;
+
+	assert_int_equal(i2.len, i3.len);
+	assert_memory_equal(out2, out3, i3.len);
+	assert_int_equal(i2.rcode, i3.rcode);
+	assert_int_equal(i2.path, i3.path);
+	cache_free(c);
+}
+
+static void
+test_replay_plain(void **state)
+{
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7",
+		"www.example.com. 300 IN A 192.0.2.8", NULL };
+	static const char *const ns[] = { "example.com. 3600 IN NS ns.example.com.", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, ns);
+
+	/* Another case, ID, EDNS or none, aged TTLs. */
+	replay_matches_fresh(*state, resp, rl, "www.example.com", "WwW.ExAmple.COM", TYPE_A,
+	    1, 1232, 0, 0xbeef, 5, true);
+	replay_matches_fresh(*state, resp, rl, "www.example.com", "www.example.com", TYPE_A,
+	    0, 0, 0, 0x0101, 299, true);
+	replay_matches_fresh(*state, resp, rl, "www.example.com", "WWW.EXAMPLE.COM", TYPE_A,
+	    1, 4096, 1, 0x7777, 250, true);
+}
+
+static void
+test_replay_spliced(void **state)
+{
+	static const char *const an[] = {
+		"acct2.contoso.com. 60 IN CNAME acct.blob.core.windows.net.",
+		"acct.blob.core.windows.net. 60 IN CNAME acct.privatelink.blob.core.windows.net.",
+		"acct.privatelink.blob.core.windows.net. 60 IN CNAME blob.xyz.store.core.windows.net.",
+		"blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "acct2.contoso.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, NULL);
+
+	replay_matches_fresh(*state, resp, rl, "acct2.contoso.com", "ACCT2.contoso.com",
+	    TYPE_A, 1, 1232, 0, 0x4242, 30, true);
+	replay_matches_fresh(*state, resp, rl, "acct2.contoso.com", "acct2.contoso.com",
+	    TYPE_A, 0, 0, 0, 0x4243, 59, true);
+}
+
+static void
+test_replay_negative(void **state)
+{
+	static const char *const ns[] = { "example.com. 900 IN SOA ns.example.com. "
+		"host.example.com. 1 3600 600 86400 300", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "nx.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NXDOMAIN, NULL, ns);
+
+	replay_matches_fresh(*state, resp, rl, "nx.example.com", "NX.example.com",
+	    TYPE_A, 1, 1232, 1, 0x1111, 100, true);
+}
+
+/* A reply kept from a 1232-octet client does not go to a 512-octet one. */
+static void
+test_replay_too_big(void **state)
+{
+	const char *an[40];
+	char rrs[40][80];
+	uint8_t resp[8192];
+	size_t rl;
+
+	for (int i = 0; i < 39; i++) {
+		snprintf(rrs[i], sizeof(rrs[i]), "big.example.com. 300 IN A 192.0.2.%d", i + 1);
+		an[i] = rrs[i];
+	}
+	an[39] = NULL;
+	rl = mkresponse(resp, "big.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	replay_matches_fresh(*state, resp, rl, "big.example.com", "big.example.com",
+	    TYPE_A, 0, 0, 0, 0x2222, 2, false);
+	replay_matches_fresh(*state, resp, rl, "big.example.com", "big.example.com",
+	    TYPE_A, 1, 1232, 0, 0x2222, 2, true);
+}
+
 int
 main(void)
 {
@@ -657,6 +805,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upstream_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_long_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_spliced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_negative, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_too_big, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
