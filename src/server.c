@@ -24,6 +24,9 @@
 #define MAX_WORKERS	64
 #define XFR_JOURNAL_CHANGES	100000	/* IXFR history per zone, in records */
 
+#define RETIRED_MAX	8
+#define RETIRE_CHECK_MS	10
+
 struct server {
 	struct event_base *base;
 	char *config_path;
@@ -37,10 +40,16 @@ struct server {
 	struct xfr_notifier *notifier;
 	struct xfr_secondary *sec;
 	struct reload_state rs;
+	struct snapshot *retired[RETIRED_MAX];	/* replaced, freed here when
+						 * nobody else holds them */
+	int nretired;
+	struct event *ev_retire;
 	char *last_error;
 	uint64_t start_time;
 	int status;
 };
+
+static void retire_snapshot(struct server *srv, struct snapshot *s);
 
 struct snapshot *
 server_load(const char *path, const struct snapshot *prev, struct diag *d)
@@ -162,7 +171,7 @@ server_reload(struct server *srv, char **text)
 		worker_post_snapshot(srv->workers[i], s);
 	xfr_notify_changed(srv->notifier, srv->snap, s);
 	xfr_secondary_reconfigure(srv->sec, snapshot_config(s));
-	snapshot_unref(srv->snap);
+	retire_snapshot(srv, srv->snap);
 	srv->snap = s;
 	log_setlevel(snapshot_config(s)->log_level);
 	log_query_enable(snapshot_config(s)->query_log);
@@ -178,6 +187,51 @@ server_reload(struct server *srv, char **text)
 	else
 		free(msg);
 	return 0;
+}
+
+/*
+ * Frees the replaced snapshots that only this thread still holds.  The last
+ * reference would otherwise often be a worker's, and freeing a large
+ * snapshot (a million records: 130 MB to unmap) would stall that worker's
+ * queries for milliseconds in the middle of a reload.
+ */
+static void
+retire_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = { 0, RETIRE_CHECK_MS * 1000 };
+	bool freed = false;
+	int k = 0;
+
+	for (int i = 0; i < srv->nretired; i++) {
+		if (snapshot_refs(srv->retired[i]) == 1) {
+			snapshot_unref(srv->retired[i]);
+			freed = true;
+		} else
+			srv->retired[k++] = srv->retired[i];
+	}
+	srv->nretired = k;
+	if (freed)
+		malloc_trim(0);
+	if (srv->nretired > 0)
+		evtimer_add(srv->ev_retire, &tv);
+}
+
+static void
+retire_snapshot(struct server *srv, struct snapshot *s)
+{
+	struct timeval tv = { 0, RETIRE_CHECK_MS * 1000 };
+
+	if (srv->nretired == RETIRED_MAX) {
+		/* Reloads faster than readers let go: the oldest is released
+		 * (and freed by whoever holds it last). */
+		snapshot_unref(srv->retired[0]);
+		memmove(srv->retired, srv->retired + 1,
+		    (RETIRED_MAX - 1) * sizeof(srv->retired[0]));
+		srv->nretired--;
+	}
+	srv->retired[srv->nretired++] = s;
+	evtimer_add(srv->ev_retire, &tv);
 }
 
 /* A secondary zone was transferred and written: serve it. */
@@ -378,6 +432,7 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		fatalx("event_base_new failed");
+	srv->ev_retire = evtimer_new(srv->base, retire_cb, srv);
 	for (int i = 0; i < n; i++) {
 		struct worker *w = worker_new(i, snap, d);
 		if (w == NULL)
@@ -483,8 +538,12 @@ server_free(struct server *srv)
 	for (int i = 0; i < 4; i++)
 		if (srv->sig[i] != NULL)
 			event_free(srv->sig[i]);
+	if (srv->ev_retire != NULL)
+		event_free(srv->ev_retire);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
+	for (int i = 0; i < srv->nretired; i++)
+		snapshot_unref(srv->retired[i]);
 	snapshot_unref(srv->snap);
 	free(srv->last_error);
 	free(srv->config_path);

@@ -772,6 +772,12 @@ snapshot_unref(struct snapshot *s)
 	free(s);
 }
 
+int
+snapshot_refs(const struct snapshot *s)
+{
+	return atomic_load(&((struct snapshot *)s)->refs);
+}
+
 const struct config *
 snapshot_config(const struct snapshot *s)
 {

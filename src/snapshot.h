@@ -55,6 +55,8 @@ struct snapshot *snapshot_new(struct config *cfg, struct recset *rs,
 /* Reference counting: the creator holds one reference. */
 void snapshot_ref(struct snapshot *s);
 void snapshot_unref(struct snapshot *s);
+/* How many references S has now (for freeing it where it costs least). */
+int snapshot_refs(const struct snapshot *s);
 
 const struct config *snapshot_config(const struct snapshot *s);
 size_t snapshot_nzones(const struct snapshot *s);
