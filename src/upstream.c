@@ -121,6 +121,10 @@ struct upstream_req {
 
 struct upstream_pool {
 	struct event_base *base;
+	/* First: a batch of local answers touches only these. */
+	unsigned hold;				/* > 0: queries wait for the flush */
+	bool held;				/* some server has a held socket */
+	struct upstream_req *txq, **txtail;	/* tries held for one sendmmsg */
 	struct upstream_req *pending;
 	size_t npending;
 	struct upstream_stats stats;
@@ -132,8 +136,6 @@ struct upstream_pool {
 	SSL_CTX *ssl_ctx;
 	struct upstream_req *freereqs;		/* kept for reuse, via ->next */
 	unsigned nfree;
-	unsigned hold;				/* > 0: queries wait for the flush */
-	struct upstream_req *txq, **txtail;	/* tries held for one sendmmsg */
 	void (*around)(void *, bool);		/* called before and after a
 						 * batch of replies */
 	void *around_arg;
@@ -743,8 +745,10 @@ usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate 
 	us->byid[id % USOCK_BUCKETS] = r;
 	r->us = us;
 	us->refs++;
-	if (st != NULL && r->pool->hold > 0)
+	if (st != NULL && r->pool->hold > 0) {
 		st->held = us;
+		r->pool->held = true;
+	}
 	if (++us->uses >= USOCK_USES && !us->retired)
 		usock_retire(us);
 	return true;
@@ -1257,8 +1261,11 @@ upstream_pool_flush(struct upstream_pool *p)
 
 	if (p->hold > 0 && --p->hold > 0)
 		return;
+	if (!p->held && p->txq == NULL)
+		return;		/* the common case for a batch of local answers */
 	for (size_t i = 0; i < p->nservers; i++)
 		p->servers[i].held = NULL;
+	p->held = false;
 	while (p->txq != NULL) {
 		struct usock *us = p->txq->us;
 		struct upstream_req **pp = &p->txq, *r;

@@ -891,15 +891,10 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	for (int round = 0; round < 4; round++) {
 		int n;
 
-		for (int i = 0; i < BATCH; i++) {
-			w->riov[i].iov_base = w->rx[i];
-			w->riov[i].iov_len = sizeof(w->rx[i]);
-			memset(&w->rmsg[i].msg_hdr, 0, sizeof(w->rmsg[i].msg_hdr));
-			w->rmsg[i].msg_hdr.msg_name = &w->rsrc[i];
+		/* The headers were set up by worker_new; the kernel changes
+		 * only the address lengths (and the flags, an output). */
+		for (int i = 0; i < BATCH; i++)
 			w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->rsrc[i]);
-			w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
-			w->rmsg[i].msg_hdr.msg_iovlen = 1;
-		}
 		n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
@@ -909,8 +904,10 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		 * sendmmsg per server. */
 		upstream_pool_hold(w->up);
 		for (int i = 0; i < n; i++) {
-			clients[i].ss = w->rsrc[i];
 			clients[i].len = w->rmsg[i].msg_hdr.msg_namelen;
+			if (clients[i].len > sizeof(clients[i].ss))
+				clients[i].len = sizeof(clients[i].ss);
+			memcpy(&clients[i].ss, &w->rsrc[i], clients[i].len);
 			/* Datagrams larger than our buffer were cut: such a
 			 * query is malformed anyway. */
 			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
@@ -1294,6 +1291,13 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 		fatalx("event_base_new failed");
 	pthread_mutex_init(&w->mail_lock, NULL);
 	event_assign(&w->ev_mail, w->base, -1, 0, mail_cb, w);
+	for (int i = 0; i < BATCH; i++) {
+		w->riov[i].iov_base = w->rx[i];
+		w->riov[i].iov_len = sizeof(w->rx[i]);
+		w->rmsg[i].msg_hdr.msg_name = &w->rsrc[i];
+		w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
+		w->rmsg[i].msg_hdr.msg_iovlen = 1;
+	}
 	w->up = upstream_pool_new(w->base);
 	upstream_pool_on_replies(w->up, upstream_replies, w);
 	worker_configure_upstreams(w);
