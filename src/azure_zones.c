@@ -662,25 +662,92 @@ bucket(const char *key, size_t *lo, size_t *hi)
 	*hi = a;
 }
 
-int
-azure_zone_place(const char *name, char *zone, char *plname)
+/*
+ * How much of NAME decides whether pattern P matches, looking from the
+ * right: the labels compared up to and with the first that differs, or all
+ * of P's.  When that last label differs from a literal label of P, *LIT gets
+ * that label's index in P (another name with the same labels to its right
+ * and another label there that differs too fares the same); else -1.
+ * Returns -1 when NAME ends P but is shorter (a longer name may match).
+ */
+static int
+pat_inspect(const struct azure_pat *p, const char *name,
+    const struct name_labels *nl, int *lit)
 {
-	struct name_labels nl;
-	size_t nlen = strlen(name), lo, hi;
+	*lit = -1;
+	for (int t = 0; t < p->nlabels; t++) {
+		int i = p->nlabels - 1 - t, ni = nl->n - 1 - t;
+		const char *nlab;
+		size_t nlen;
+
+		if (ni < 0)
+			return -1;
+		nlab = name + nl->off[ni];
+		nlen = nl->len[ni];
+		if (i == p->ph) {
+			if (strncmp(nlab, "privatelink", 11) == 0)
+				return t + 1;
+			continue;
+		}
+		if (nlen != p->len[i] || memcmp(nlab, p->s + p->off[i], nlen) != 0) {
+			*lit = i;
+			return t + 1;
+		}
+	}
+	return p->nlabels;
+}
+
+/*
+ * azure_zone_place() for NAME split into NL.  With K non-NULL, K->depth,
+ * excl and nexcl tell how much of NAME decided (see struct
+ * azure_place_entry; depth 0 when NAME alone cannot tell) and K->tlabels
+ * the labels of the twin that matched.
+ */
+static int
+place_split(const char *name, size_t nlen, const struct name_labels *nl,
+    char *zone, char *plname, struct azure_place_entry *k)
+{
+	size_t lo, hi;
 	const struct azure_pat *best = NULL;
 	const char *bestph = NULL;
 	size_t bestphlen = 0;
 	int bestfirst = 0, bestlabels = 0;
 
-	pthread_once(&pats_once, pats_build);
-	if (name_split(name, nlen, &nl) == -1)
-		return 0;
 	bucket(last_two(name, nlen), &lo, &hi);
+	if (k != NULL) {
+		/* The labels that chose the bucket, at least. */
+		int depth = 2, lit, t;
+
+		k->nexcl = 0;
+		k->tlabels = 0;
+		for (size_t i = lo; i < hi && depth > 0; i++) {
+			if ((t = pat_inspect(&pats[i], name, nl, &lit)) < 0)
+				depth = 0;
+			else if (lit >= 0 && t - 1 > depth)
+				depth = t - 1;
+			else if (lit < 0 && t > depth)
+				depth = t;
+		}
+		/* Literals that differed one label further left: another name
+		 * must differ from them there too. */
+		for (size_t i = lo; i < hi && depth > 0; i++) {
+			if ((t = pat_inspect(&pats[i], name, nl, &lit)) != depth + 1 ||
+			    lit < 0)
+				continue;
+			if (k->nexcl == AZURE_MEMO_EXCL) {
+				depth = 0;
+				break;
+			}
+			k->excl[k->nexcl] = pats[i].s + pats[i].off[lit];
+			k->excllen[k->nexcl++] = pats[i].len[lit];
+		}
+		k->depth = depth;
+	}
 	for (size_t i = lo; i < hi; i++) {
 		const struct azure_pat *p = &pats[i];
 		const char *ph = NULL;
 		size_t phlen = 0;
-		int first = pat_match(p, name, &nl, &ph, &phlen);
+		int first = pat_match(p, name, nl, &ph, &phlen);
 
 		if (first < 0)
 			continue;
@@ -707,13 +774,108 @@ azure_zone_place(const char *name, char *zone, char *plname)
 		memcpy(plname, name, nlen + 1);
 		return 1;
 	}
+	if (k != NULL)
+		k->tlabels = best->nlabels;
 	/* The prefix (with its trailing dot) then the zone. */
-	size_t plen = nl.off[bestfirst];
+	size_t plen = nl->off[bestfirst];
 	if (plen + strlen(zone) + 1 > AZURE_NAME_MAX)
 		return -1;
 	memcpy(plname, name, plen);
 	strcpy(plname + plen, zone);
 	return 2;
+}
+
+int
+azure_zone_place(const char *name, char *zone, char *plname)
+{
+	struct name_labels nl;
+	size_t nlen = strlen(name);
+
+	pthread_once(&pats_once, pats_build);
+	if (name_split(name, nlen, &nl) == -1)
+		return 0;
+	return place_split(name, nlen, &nl, zone, plname, NULL);
+}
+
+/* Whether entry E holds for NAME (split into NL). */
+static bool
+memo_holds(const struct azure_place_entry *e, const char *name,
+    const struct name_labels *nl)
+{
+	const char *lab;
+	size_t len;
+
+	if (e->depth == 0 || nl->n <= e->depth ||
+	    strcmp(name + nl->off[nl->n - e->depth], e->key) != 0)
+		return false;
+	lab = name + nl->off[nl->n - e->depth - 1];
+	len = nl->len[nl->n - e->depth - 1];
+	for (int i = 0; i < e->nexcl; i++)
+		if (len == e->excllen[i] && memcmp(lab, e->excl[i], len) == 0)
+			return false;
+	return true;
+}
+
+int
+azure_zone_place_memo(struct azure_place_memo *m, const char *name, char *zone,
+    char *plname)
+{
+	struct azure_place_entry *e, k;
+	struct name_labels nl;
+	size_t nlen = strlen(name), zlen, set;
+	uint32_t h = 2166136261u;
+	int r, w;
+
+	pthread_once(&pats_once, pats_build);
+	if (name_split(name, nlen, &nl) == -1)
+		return 0;
+	/* The bucket's labels pick the set: names of one zone meet there. */
+	for (const char *p = name + nl.off[nl.n >= 2 ? nl.n - 2 : 0]; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	set = h & (AZURE_MEMO_SETS - 1);
+	for (w = 0; w < AZURE_MEMO_WAYS; w++) {
+		e = &m->e[set][w];
+		if (!memo_holds(e, name, &nl))
+			continue;
+		switch (e->r) {
+		case 1:
+			if (nlen >= AZURE_NAME_MAX)
+				return 0;
+			memcpy(zone, e->zone, e->zlen + 1);
+			memcpy(plname, name, nlen + 1);
+			return 1;
+		case 2: {
+			size_t plen = nl.off[nl.n - e->tlabels];
+			if (plen + e->zlen + 1 > AZURE_NAME_MAX)
+				return -1;
+			memcpy(zone, e->zone, e->zlen + 1);
+			memcpy(plname, name, plen);
+			memcpy(plname + plen, e->zone, e->zlen + 1);
+			return 2;
+		}
+		default:
+			return 0;
+		}
+	}
+	r = place_split(name, nlen, &nl, zone, plname, &k);
+	e = &m->e[set][m->next[set]];
+	/* Only names with a label left of those that decided, where the
+	 * outcome says nothing of the rest (names too long are told afresh
+	 * every time). */
+	if (r == -1 || k.depth == 0 || nl.n <= k.depth || nlen >= AZURE_NAME_MAX)
+		return r;
+	zlen = r > 0 ? strlen(zone) : 0;
+	e->depth = k.depth;
+	e->tlabels = k.tlabels;
+	e->nexcl = k.nexcl;
+	memcpy(e->excl, k.excl, sizeof(e->excl));
+	memcpy(e->excllen, k.excllen, sizeof(e->excllen));
+	e->r = r;
+	pl_strlcpy(e->key, name + nl.off[nl.n - k.depth], sizeof(e->key));
+	memcpy(e->zone, r > 0 ? zone : "", zlen + 1);
+	e->zlen = zlen;
+	m->next[set] = (unsigned char)((m->next[set] + 1) % AZURE_MEMO_WAYS);
+	return r;
 }
 
 /* Matches ZONE exactly against the zone pattern of a row; fills PH. */

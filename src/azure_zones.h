@@ -33,6 +33,42 @@
 int azure_zone_place(const char *name, char *zone, char *plname);
 
 /*
+ * azure_zone_place() for many names, remembering the outcome for the last
+ * labels that decided it, so that the next name of the same zone (or twin)
+ * is placed without the table: a file of a million names has a handful of
+ * zones.  A memo starts zeroed and is one thread's.
+ */
+#define AZURE_MEMO_SETS		8	/* a power of two */
+#define AZURE_MEMO_WAYS		4	/* zones sharing their last two labels */
+#define AZURE_MEMO_EXCL		8
+
+/*
+ * An outcome holds for every name whose last DEPTH labels are KEY and whose
+ * label left of them exists and is none of EXCL: the table compared no
+ * more of the name than that (and those literals are what it compared that
+ * label with and found different).
+ */
+struct azure_place_entry {
+	char key[AZURE_NAME_MAX];
+	char zone[AZURE_NAME_MAX];
+	size_t zlen;
+	int depth;			/* 0: empty */
+	int tlabels;			/* R 2: the labels of the twin */
+	int r;
+	int nexcl;
+	const char *excl[AZURE_MEMO_EXCL];	/* into the table */
+	unsigned char excllen[AZURE_MEMO_EXCL];
+};
+
+struct azure_place_memo {
+	struct azure_place_entry e[AZURE_MEMO_SETS][AZURE_MEMO_WAYS];
+	unsigned char next[AZURE_MEMO_SETS];	/* the way to replace next */
+};
+
+int azure_zone_place_memo(struct azure_place_memo *m, const char *name,
+    char *zone, char *plname);
+
+/*
  * Writes the public twin suffixes of the concrete privatelink zone ZONE into
  * TWINS (placeholders filled in) and returns how many (0 when ZONE is not in
  * the table).

@@ -50,8 +50,13 @@ recmem_populate(void *p, size_t n)
 struct recpool_chunk {
 	struct recpool_chunk *next;
 	size_t used, cap;
+	size_t size;			/* as allocated, this header included */
 	uint8_t data[];
 };
+
+/* A chunk's size, this header included: 2 MB fills one huge page. */
+#define CHUNK_MIN	(64u << 10)
+#define CHUNK_MAX	(2u << 20)
 
 void *
 recpool_get(struct recpool *p, size_t n, size_t align)
@@ -60,18 +65,17 @@ recpool_get(struct recpool *p, size_t n, size_t align)
 	size_t off = c ? (c->used + align - 1) & ~(align - 1) : 0;
 
 	if (c == NULL || off + n > c->cap) {
-		/* Chunks grow from 64 KB to 1 MB: small data stays small (fresh
+		/* Chunks grow from 64 KB to 2 MB: small data stays small (fresh
 		 * pages are costly on some virtual machines), large data makes
-		 * few allocations. */
-		size_t want = c == NULL ? (64u << 10) : c->cap * 2;
-		if (want > (1u << 20))
-			want = 1u << 20;
-		size_t cap = n > want ? n : want;
-		c = xmalloc(sizeof(*c) + cap);
-		/* Filled from start to end: fault it in at once. */
-		recmem_populate(c, sizeof(*c) + cap);
+		 * few allocations, each faulted in at once (bigmem_alloc). */
+		size_t want = c == NULL ? CHUNK_MIN : c->size * 2;
+		if (want > CHUNK_MAX)
+			want = CHUNK_MAX;
+		size_t size = sizeof(*c) + n > want ? sizeof(*c) + n : want;
+		c = bigmem_alloc(size);
 		c->used = 0;
-		c->cap = cap;
+		c->cap = size - sizeof(*c);
+		c->size = size;
 		c->next = p->head;
 		p->head = c;
 		off = 0;
@@ -85,7 +89,7 @@ recpool_free(struct recpool *p)
 {
 	for (struct recpool_chunk *c = p->head, *n; c != NULL; c = n) {
 		n = c->next;
-		free(c);
+		bigmem_free(c, c->size);
 	}
 	p->head = NULL;
 }
@@ -122,7 +126,7 @@ recpool_rewind(struct recpool *p, const struct recpool_mark *m)
 	while (p->head != NULL && p->head != m->chunk) {
 		struct recpool_chunk *c = p->head;
 		p->head = c->next;
-		free(c);
+		bigmem_free(c, c->size);
 	}
 	if (p->head != NULL)
 		p->head->used = m->used;
@@ -151,6 +155,9 @@ recs_resize(struct recset *rs, size_t n)
 		p = mremap(rs->recs, rs->recs_mapped, bytes, MREMAP_MAYMOVE);
 	if (p == MAP_FAILED)
 		abort();
+	/* Huge pages where the mapping allows: a million records fault in
+	 * 2 MB at a time (recset_reserve populates what it asks for). */
+	bigmem_advise(p, bytes);
 	rs->recs = p;
 	rs->recs_mapped = bytes;
 	rs->caprecs = bytes / sizeof(struct rec);
@@ -419,10 +426,9 @@ static void
 idx_rehash(struct recset *rs, size_t ncap)
 {
 	struct recidx *x = &rs->idx;
-	struct recidx_slot *ns = xcalloc(ncap, sizeof(*ns));
-
-	/* Hashing touches every page of a large table, in no order. */
-	recmem_populate(ns, ncap * sizeof(*ns));
+	/* Hashing touches every page of a large table, in no order:
+	 * faulted in at once (bigmem_alloc). */
+	struct recidx_slot *ns = bigmem_alloc(ncap * sizeof(*ns));
 
 	for (size_t i = 0; i < x->cap; i++) {
 		size_t j;
@@ -434,7 +440,7 @@ idx_rehash(struct recset *rs, size_t ncap)
 			j = (j + 1) & (ncap - 1);
 		ns[j] = x->slots[i];
 	}
-	free(x->slots);
+	bigmem_free(x->slots, x->cap * sizeof(*x->slots));
 	x->slots = ns;
 	x->cap = ncap;
 }
@@ -478,6 +484,17 @@ recidx_slot(struct recset *rs, const uint8_t *owner, size_t olen, uint16_t type)
 }
 
 void
+recidx_prefetch(const struct recset *rs, const uint8_t *owner, size_t olen,
+    uint16_t type)
+{
+	const struct recidx *x = &rs->idx;
+
+	if (x->cap > 0)
+		__builtin_prefetch(&x->slots[idx_hash(owner, olen, type) &
+		    (x->cap - 1)], 1);
+}
+
+void
 recidx_link(struct recset *rs, size_t slot, size_t i)
 {
 	struct recidx *x = &rs->idx;
@@ -489,9 +506,11 @@ recidx_link(struct recset *rs, size_t slot, size_t i)
 			ncap *= 2;
 		if (ncap < rs->caprecs)
 			ncap = rs->caprecs;
-		x->next = xreallocarray(x->next, ncap, sizeof(*x->next));
-		recmem_populate(x->next + x->capnext, (ncap - x->capnext) *
-		    sizeof(*x->next));
+		uint32_t *nn = bigmem_alloc(ncap * sizeof(*nn));
+		if (x->capnext > 0)
+			memcpy(nn, x->next, x->capnext * sizeof(*nn));
+		bigmem_free(x->next, x->capnext * sizeof(*x->next));
+		x->next = nn;
 		x->capnext = ncap;
 	}
 	if (sl->head == 0)
@@ -503,8 +522,8 @@ recidx_link(struct recset *rs, size_t slot, size_t i)
 void
 recidx_clear(struct recset *rs)
 {
-	free(rs->idx.slots);
-	free(rs->idx.next);
+	bigmem_free(rs->idx.slots, rs->idx.cap * sizeof(*rs->idx.slots));
+	bigmem_free(rs->idx.next, rs->idx.capnext * sizeof(*rs->idx.next));
 	memset(&rs->idx, 0, sizeof(rs->idx));
 }
 

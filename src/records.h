@@ -164,6 +164,10 @@ const char *recset_where(const struct rec *r, char *buf, size_t len);
 size_t recidx_slot(struct recset *rs, const uint8_t *owner, size_t olen,
     uint16_t type);
 void recidx_link(struct recset *rs, size_t slot, size_t i);
+/* Starts bringing in the slot of (OWNER, OLEN, TYPE) ahead of
+ * recidx_slot(): a large index is far bigger than the caches. */
+void recidx_prefetch(const struct recset *rs, const uint8_t *owner, size_t olen,
+    uint16_t type);
 static inline uint32_t
 recidx_head(const struct recset *rs, size_t slot)
 {

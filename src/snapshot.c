@@ -23,6 +23,9 @@ arena_alloc(struct recpool *a, size_t n)
 	return recpool_get(a, n, 8);
 }
 
+/* Records whose node slots are fetched ahead of their lookup. */
+#define BUILD_AHEAD	8
+
 /*
  * Names are hashed label by label from the root, so that the hashes of all
  * suffixes of a name (what a longest-match walk looks up) come out of one
@@ -195,6 +198,7 @@ struct szone {
 	size_t nrecords;
 	struct node *nodes;
 	size_t nnodes, capnodes;
+	size_t nodes_ready;		/* nodes[0 .. nodes_ready) are faulted in */
 	uint32_t *map;			/* open addressing: node index + 1 (and a tag,
 					   see node_slot_h), 0 empty */
 	size_t mapcap;			/* a power of two */
@@ -312,10 +316,10 @@ node_map_grow(struct szone *z, size_t want)
 		cap <<= 1;
 	if (cap <= z->mapcap)
 		return;
-	free(z->map);
-	z->map = xcalloc(cap, sizeof(*z->map));
-	/* Hashing touches every page of a large table, in no order. */
-	recmem_populate(z->map, cap * sizeof(*z->map));
+	bigmem_free(z->map, z->mapcap * sizeof(*z->map));
+	/* Hashing touches every page of a large table, in no order: faulted
+	 * in at once, and on huge pages where it is large (bigmem_alloc). */
+	z->map = bigmem_alloc(cap * sizeof(*z->map));
 	z->mapcap = cap;
 	for (size_t k = 0; k < z->nnodes; k++) {
 		const uint8_t *o = z->nodes[k].owner;
@@ -323,6 +327,24 @@ node_map_grow(struct szone *z, size_t want)
 		uint64_t h = name_hash(o, len);
 		z->map[node_slot_h(z, o, len, h)] = map_tag(z, h) | ((uint32_t)k + 1);
 	}
+}
+
+/* Room for CAP nodes (see bigmem_alloc: queries read nodes in no order). */
+#define NODES_STEP	(2u << 20)
+static void
+zone_nodes_grow(struct szone *z, size_t cap)
+{
+	struct node *n;
+
+	if (cap <= z->capnodes)
+		return;
+	n = bigmem_alloc_lazy(cap * sizeof(*n));
+	z->nodes_ready = 0;
+	if (z->nnodes > 0)
+		memcpy(n, z->nodes, z->nnodes * sizeof(*n));
+	bigmem_free(z->nodes, z->capnodes * sizeof(*n));
+	z->nodes = n;
+	z->capnodes = cap;
 }
 
 /*
@@ -345,11 +367,19 @@ node_add_at(struct szone *z, const uint8_t *owner, const uint8_t *off,
 	slot = node_slot_h(z, name, len, h[k]);
 	if (z->map[slot] != 0)
 		return map_val(z, z->map[slot]) - 1;
-	if (z->nnodes == z->capnodes) {
-		z->capnodes = z->capnodes ? z->capnodes * 2 : 16;
-		z->nodes = xreallocarray(z->nodes, z->capnodes, sizeof(*z->nodes));
-	}
+	if (z->nnodes == z->capnodes)
+		zone_nodes_grow(z, z->capnodes ? z->capnodes * 2 : 16);
 	idx = (uint32_t)z->nnodes++;
+	if (idx >= z->nodes_ready) {
+		/* Faulted in a step ahead of the filling, not all at once:
+		 * the records the nodes are made from are given back as they
+		 * go, and a reload's peak stays low. */
+		size_t to = idx + NODES_STEP / sizeof(*z->nodes);
+		if (to > z->capnodes)
+			to = z->capnodes;
+		recmem_populate(&z->nodes[idx], (to - idx) * sizeof(*z->nodes));
+		z->nodes_ready = to;
+	}
 	memset(&z->nodes[idx], 0, sizeof(z->nodes[idx]));
 	z->nodes[idx].owner = name;
 	z->map[slot] = map_tag(z, h[k]) | (idx + 1);
@@ -359,6 +389,14 @@ node_add_at(struct szone *z, const uint8_t *owner, const uint8_t *off,
 	    wire_name_under(owner + off[k + 1], z->apex))
 		node_add_at(z, owner, off, h, n, k + 1);
 	return idx;
+}
+
+/* Brings in the slot NAME (hash H) starts from, ahead of its lookup. */
+static void
+node_prefetch(const struct szone *z, uint64_t h)
+{
+	if (z->mapcap > 0)
+		__builtin_prefetch(&z->map[(size_t)h & (z->mapcap - 1)], 1);
 }
 
 static uint32_t
@@ -618,8 +656,7 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		per_zone[rs->recs[i].zone]++;
 	for (i = 0; i < s->nzones; i++) {
 		struct szone *z = &s->zones[i];
-		z->capnodes = per_zone[i] + 16;
-		z->nodes = xcalloc(z->capnodes, sizeof(*z->nodes));
+		zone_nodes_grow(z, per_zone[i] + 16);
 		node_map_grow(z, per_zone[i] + 16);
 		zone_node_add(z, z->apex);
 	}
@@ -634,12 +671,34 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 	 */
 	struct xrec *more = NULL;
 	size_t nmore = 0, capmore = 0;
+	/*
+	 * A large zone's node table is far bigger than the caches: the
+	 * hashes of the records a few places ahead are worked out first and
+	 * their slots fetched while the records in between are placed.
+	 */
+	struct {
+		uint8_t off[WIRE_NAME_MAX / 2 + 1];
+		uint64_t h[WIRE_NAME_MAX / 2 + 1];
+		int n;
+	} *ahead = xcalloc(BUILD_AHEAD, sizeof(*ahead));
+	for (i = 0; i < rs->nrecs && i < BUILD_AHEAD; i++) {
+		ahead[i].n = suffix_hashes(rs->recs[i].owner, ahead[i].off,
+		    ahead[i].h);
+		node_prefetch(&s->zones[rs->recs[i].zone], ahead[i].h[0]);
+	}
 	for (i = 0; i < rs->nrecs; i++) {
 		const struct rec *r = &rs->recs[i];
 		struct szone *z = &s->zones[r->zone];
-		uint32_t ni = zone_node_add(z, r->owner);
+		size_t a = i % BUILD_AHEAD;
+		uint32_t ni = node_add_at(z, r->owner, ahead[a].off, ahead[a].h,
+		    ahead[a].n, 0);
 		struct node *n = &z->nodes[ni];
 
+		if (i + BUILD_AHEAD < rs->nrecs) {
+			const struct rec *f = &rs->recs[i + BUILD_AHEAD];
+			ahead[a].n = suffix_hashes(f->owner, ahead[a].off, ahead[a].h);
+			node_prefetch(&s->zones[f->zone], ahead[a].h[0]);
+		}
 		if (n->nrrsets == 0) {
 			struct rrset *set = arena_alloc(&s->arena, sizeof(*set));
 			set->type = r->type;
@@ -667,6 +726,7 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 			recset_release(rs, i + 1);
 	}
 	recset_release(rs, rs->nrecs);
+	free(ahead);
 	if (nmore > 0) {
 		struct brec *grp = NULL;
 		size_t capgrp = 0;
@@ -758,8 +818,10 @@ snapshot_unref(struct snapshot *s)
 		return;
 	for (size_t i = 0; i < s->nzones; i++) {
 		free(s->zones[i].name);
-		free(s->zones[i].nodes);
-		free(s->zones[i].map);
+		bigmem_free(s->zones[i].nodes, s->zones[i].capnodes *
+		    sizeof(*s->zones[i].nodes));
+		bigmem_free(s->zones[i].map, s->zones[i].mapcap *
+		    sizeof(*s->zones[i].map));
 	}
 	free(s->zones);
 	namemap_clear(&s->zonemap);

@@ -42,6 +42,7 @@ struct source {
 	bool have_zone;
 	size_t nskipped;		/* hosts names outside every zone */
 	size_t nsuppressed;		/* errors past SRC_MAX_ERRORS */
+	struct azure_place_memo memo;	/* placement of the zones met so far */
 
 	/* Reading (see source_read). */
 	int fd;				/* -1: the whole text is in buf */
@@ -169,9 +170,10 @@ conf_zone(const struct config *cfg, const char *name)
  * form is too long).
  */
 static int
-place(const struct config *cfg, const char *name, char *zone, char *plname)
+place(const struct config *cfg, struct azure_place_memo *memo, const char *name,
+    char *zone, char *plname)
 {
-	int r = azure_zone_place(name, zone, plname);
+	int r = azure_zone_place_memo(memo, name, zone, plname);
 	int best = 0;		/* labels of the best match */
 	bool bestzone = false;
 
@@ -440,7 +442,7 @@ source_add(struct source *s, const struct source_entry *e)
 	}
 	/* Hosts files hold other names too: those are skipped before their
 	 * syntax is looked at. */
-	r = place(s->cfg, name, zone, plname);
+	r = place(s->cfg, &s->memo, name, zone, plname);
 	if (r == 0 && e->only_placeable) {
 		s->nskipped++;
 		return;
@@ -466,6 +468,10 @@ source_add(struct source *s, const struct source_entry *e)
 		    "longer than 255 octets", name);
 		return;
 	}
+	/* Its index slot is needed once the addresses are read. */
+	if (e->naddrs > 0)
+		recidx_prefetch(s->rs, owner, (size_t)olen,
+		    strchr(e->addrs[0], ':') != NULL ? TYPE_AAAA : TYPE_A);
 	if ((zc = conf_zone(s->cfg, zone)) != NULL && zc->file != NULL) {
 		source_error(s, NAME_LOC, "%s belongs to zone %s, which is loaded from "
 		    "%s; add the record there", plname, zone, zc->file);

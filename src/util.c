@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -155,6 +157,95 @@ strv_free(char **v)
 	for (char **p = v; *p != NULL; p++)
 		free(*p);
 	free(v);
+}
+
+/* ---- large tables ---- */
+
+#define HUGE_SIZE	(2u << 20)
+
+static size_t
+page_round(size_t n)
+{
+	static size_t ps;
+
+	if (ps == 0) {
+		long v = sysconf(_SC_PAGESIZE);
+		ps = v > 0 ? (size_t)v : 4096;
+	}
+	return (n + ps - 1) & ~(ps - 1);
+}
+
+void
+bigmem_advise(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t a = ((uintptr_t)p + HUGE_SIZE - 1) & ~(uintptr_t)(HUGE_SIZE - 1);
+	uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_SIZE - 1);
+
+	/* Refused by kernels without THP: then small pages, as before. */
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+static void *bigmem_map(size_t n, bool populate);
+
+void *
+bigmem_alloc(size_t n)
+{
+	return bigmem_map(n, true);
+}
+
+void *
+bigmem_alloc_lazy(size_t n)
+{
+	return bigmem_map(n, false);
+}
+
+static void *
+bigmem_map(size_t n, bool populate)
+{
+	size_t len, over;
+	uintptr_t a;
+	char *p;
+
+	if (n < BIGMEM_MIN)
+		return xcalloc(1, n ? n : 1);
+	len = page_round(n);
+	/* Over-map by 2 MB and cut back to a 2 MB boundary. */
+	over = len + HUGE_SIZE;
+	p = mmap(NULL, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	if (p == MAP_FAILED)
+		abort();
+	a = ((uintptr_t)p + HUGE_SIZE - 1) & ~(uintptr_t)(HUGE_SIZE - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	if ((uintptr_t)p + over > a + len)
+		munmap((void *)(a + len), (uintptr_t)p + over - (a + len));
+	bigmem_advise((void *)a, len);
+#ifdef MADV_POPULATE_WRITE
+	/* Filled soon, and a page at a time it costs far more. */
+	if (populate)
+		(void)madvise((void *)a, len, MADV_POPULATE_WRITE);
+#else
+	(void)populate;
+#endif
+	return (void *)a;
+}
+
+void
+bigmem_free(void *p, size_t n)
+{
+	if (p == NULL)
+		return;
+	if (n < BIGMEM_MIN)
+		free(p);
+	else
+		munmap(p, page_round(n));
 }
 
 uint64_t

@@ -29,6 +29,28 @@ int str_casecmp(const char *a, const char *b);
 char **strv_split(const char *s, const char *seps, size_t *count);
 void strv_free(char **v);
 
+/*
+ * Large tables built at start-up or reload (records, their bytes, the
+ * snapshot's nodes and maps), zero-filled and faulted in at once.  From
+ * BIGMEM_MIN bytes on they are mapped apart from the heap, start on a 2 MB
+ * boundary and are advised for transparent huge pages: with THP in
+ * "madvise" mode one fault then maps 2 MB (a 4 KB fault is dear on virtual
+ * machines with shadow paging), and the query path looks names up among a
+ * million with far fewer TLB misses.  Smaller ones come from the heap.
+ * Aborts when out of memory.  bigmem_free() takes the size given to
+ * bigmem_alloc().
+ */
+#define BIGMEM_MIN	(256u << 10)
+void *bigmem_alloc(size_t n);
+/* bigmem_alloc() that leaves the faulting to the caller (recmem_populate()
+ * ahead of filling), for a table filled from start to end over a long
+ * time: what is not filled yet then does not count as resident. */
+void *bigmem_alloc_lazy(size_t n);
+void bigmem_free(void *p, size_t n);
+/* Asks for huge pages for the 2 MB aligned part of [P, P + N) (memory
+ * mapped apart from the heap and not faulted in yet). */
+void bigmem_advise(void *p, size_t n);
+
 /* Monotonic milliseconds. */
 uint64_t now_ms(void);
 /* Wall-clock seconds. */

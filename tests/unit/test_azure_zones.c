@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "azure_zones.h"
@@ -172,6 +173,119 @@ test_nowhere(void **state)
 	memset(longname, 'a', 230);
 	strcpy(longname + 230, ".vault.azure.net");
 	assert_int_equal(azure_zone_place(longname, zone, pl), -1);
+}
+
+/*
+ * The memo gives what the table gives, whatever came before: names of one
+ * zone in a row, zones taking turns (more than the memo has entries),
+ * placeholders that differ under one suffix, twins against their apex, and
+ * names the memo must not answer from the suffix alone.
+ */
+static void
+test_memo(void **state)
+{
+	static const char *const base[] = {
+		"acct.privatelink.blob.core.windows.net",
+		"privatelink.blob.core.windows.net",
+		"acct.blob.core.windows.net",
+		"blob.core.windows.net",
+		"core.windows.net",
+		"kv.vault.azure.net",
+		"kv.vaultcore.azure.net",
+		"privatelink.vaultcore.azure.net",
+		"kv.privatelink.vaultcore.azure.net",
+		"x.eus.backup.windowsazure.com",
+		"x.wus.backup.windowsazure.com",
+		"x.privatelink.backup.windowsazure.com",
+		"a.b.privatelink.eus.backup.windowsazure.com",
+		"privatelink.eus.backup.windowsazure.com",
+		"eus.backup.windowsazure.com",
+		"myserver.database.windows.net",
+		"mi1.abc123.database.windows.net",
+		"mi1.privatelink.abc123.database.windows.net",
+		"myserver.privatelink.database.windows.net",
+		"x.eus.siterecovery.windowsazure.com",
+		"34567891-asr-pod01-rcm1-.eus.privatelink.siterecovery.windowsazure.com",
+		"g-agent.cus.disc.prod.migration.windowsazure.com",
+		"g-agent.cus.disc.privatelink.prod.migration.windowsazure.com",
+		"x.prod.migration.windowsazure.cn",
+		"w.agentsvc.azure-automation.net",
+		"a.eus.azure-automation.net",
+		"app.scm.azurewebsites.net",
+		"app.azurewebsites.net",
+		"app.3.azurestaticapps.net",
+		"app.azurestaticapps.net",
+		"c.eastus.azmk8s.io",
+		"sub.privatelink.eastus.azmk8s.io",
+		"management.azure.com",
+		"acct.documents.azure.com",
+		"www.example.com",
+		"a.www.example.com",
+		"net",
+		"a..blob.core.windows.net",
+		"..blob.core.windows.net",
+		"a.b..vault.azure.net",
+	};
+	static const char *const prefix[] = { "", "p.", "q.r.", "", "s-1.t." };
+	char name[AZURE_NAME_MAX * 2], z1[AZURE_NAME_MAX], p1[AZURE_NAME_MAX];
+	char z2[AZURE_NAME_MAX], p2[AZURE_NAME_MAX];
+	struct azure_place_memo memo;
+	size_t n = sizeof(base) / sizeof(base[0]);
+
+	(void)state;
+	memset(&memo, 0, sizeof(memo));
+	/* Forwards and backwards, each name under several prefixes. */
+	for (int pass = 0; pass < 4; pass++) {
+		for (size_t k = 0; k < n; k++) {
+			size_t i = pass % 2 ? n - 1 - k : k;
+			for (size_t j = 0; j < sizeof(prefix) / sizeof(prefix[0]); j++) {
+				int r1, r2;
+
+				snprintf(name, sizeof(name), "%s%s",
+				    prefix[(j + (size_t)pass) % 5], base[i]);
+				r1 = azure_zone_place(name, z1, p1);
+				r2 = azure_zone_place_memo(&memo, name, z2, p2);
+				if (r1 != r2)
+					fail_msg("%s: memo %d, table %d", name, r2, r1);
+				if (r1 > 0) {
+					assert_string_equal(z1, z2);
+					assert_string_equal(p1, p2);
+				}
+			}
+		}
+	}
+
+	/* One suffix, another placeholder: the memo keeps the region label. */
+	memset(&memo, 0, sizeof(memo));
+	assert_int_equal(azure_zone_place_memo(&memo, "a.eus.backup.windowsazure.com",
+	    z2, p2), 2);
+	assert_int_equal(azure_zone_place_memo(&memo, "b.wus.backup.windowsazure.com",
+	    z2, p2), 2);
+	assert_string_equal(z2, "privatelink.wus.backup.windowsazure.com");
+	assert_string_equal(p2, "b.privatelink.wus.backup.windowsazure.com");
+	/* The twin's apex after a name below it: not placed. */
+	assert_int_equal(azure_zone_place_memo(&memo, "acct.blob.core.windows.net",
+	    z2, p2), 2);
+	assert_int_equal(azure_zone_place_memo(&memo, "blob.core.windows.net",
+	    z2, p2), 0);
+	/* The twin's outcome holds for labels other than the zone's own. */
+	assert_int_equal(azure_zone_place_memo(&memo, "privatelink.blob.core.windows.net",
+	    z2, p2), 1);
+	assert_string_equal(z2, "privatelink.blob.core.windows.net");
+	assert_string_equal(p2, "privatelink.blob.core.windows.net");
+	assert_int_equal(azure_zone_place_memo(&memo, "acct2.blob.core.windows.net",
+	    z2, p2), 2);
+	assert_string_equal(p2, "acct2.privatelink.blob.core.windows.net");
+	/* An empty label in what the memo did not look at. */
+	assert_int_equal(azure_zone_place_memo(&memo, "a..blob.core.windows.net",
+	    z2, p2), 0);
+	/* The privatelink form too long, after a short name of the twin. */
+	memset(name, 'a', 230);
+	strcpy(name + 230, ".vault.azure.net");
+	assert_int_equal(azure_zone_place_memo(&memo, "kv.vault.azure.net", z2, p2), 2);
+	assert_int_equal(azure_zone_place_memo(&memo, name, z2, p2), -1);
+	assert_int_equal(azure_zone_place_memo(&memo, "kv2.vault.azure.net", z2, p2), 2);
+	assert_string_equal(p2, "kv2.privatelink.vaultcore.azure.net");
 }
 
 static void
@@ -362,6 +476,7 @@ main(void)
 		cmocka_unit_test(test_placeholders),
 		cmocka_unit_test(test_longest_match),
 		cmocka_unit_test(test_nowhere),
+		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_table_covers_doc),
 		cmocka_unit_test(test_table_rows),

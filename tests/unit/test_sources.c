@@ -441,6 +441,228 @@ test_csv_header_only(void **state)
 	cfg_free(cfg);
 }
 
+/*
+ * Lines without a quote are split without libcsv.  The same rows with every
+ * field quoted (which only libcsv reads) must give the same records, with
+ * the same lines, and the same messages.
+ */
+struct fast_case {
+	char delim;
+	const char *eol;
+	const char *rows[16];		/* fields separated by '|'; NULL ends */
+	const char *msgs;		/* what the unquoted file gives ("@": its path) */
+};
+
+static const struct fast_case fast_cases[] = {
+	{ ',', "\r\n", {
+	    "FQDN | IP Address |TTL|Zone",
+	    "kv1|10.0.0.1||privatelink.vaultcore.azure.net",
+	    "",
+	    " st1.blob.core.windows.net \t| 10.0.0.2 ||",
+	    "st2.blob.core.windows.net|10.0.0.4;10.0.0.5|60|",
+	    "   ",
+	    "|||",
+	    "st3.privatelink.blob.core.windows.net|10.0.0.6||",
+	    NULL }, NULL },
+	{ ';', "\n", {
+	    "Name | IP",
+	    "kv2.vault.azure.net| 10.0.0.1, 10.0.0.2 |extra",
+	    "kv3.vault.azure.net|10.0.0.3|",
+	    NULL }, NULL },
+	{ '\t', "\n", {
+	    "Name|IP Address",
+	    "  kv4.vault.azure.net  | 10.0.0.4 10.0.0.5 ",
+	    NULL }, NULL },
+	{ ',', "\n", {
+	    "FQDN|IP Address|TTL",
+	    "st1.blob.core.windows.net|10.0.0.1|",
+	    "st1.privatelink.blob.core.windows.net|10.0.0.3|",
+	    "st3.blob.core.windows.net|bad|",
+	    "st4.blob.core.windows.net|10.0.0.6|x",
+	    "|10.0.0.7|",
+	    "www.example.com|10.0.0.8|",
+	    "st5.blob.core.windows.net|8.8.8.8|",
+	    "st6.blob.core.windows.net||",
+	    NULL },
+	    "@:3: st1.privatelink.blob.core.windows.net has address 10.0.0.3 "
+	    "here and 10.0.0.1 at @:2; a private endpoint name has one address "
+	    "(multi = yes in [zone \"privatelink.blob.core.windows.net\"] allows "
+	    "several)\n"
+	    "@:4: bad address \"bad\" for st3.blob.core.windows.net\n"
+	    "@:5: bad TTL \"x\" (0 to 2147483647 seconds)\n"
+	    "@:6: missing name\n"
+	    "@:7: www.example.com is outside every known privatelink zone (add "
+	    "a [zone] section for its zone, or set strict = no to skip such "
+	    "names)\n"
+	    "@:8: address 8.8.8.8 of st5.blob.core.windows.net is not private "
+	    "(private endpoints use 10/8, 172.16/12, 192.168/16, 100.64/10 or "
+	    "fc00::/7; allow_public = yes accepts it)\n"
+	    "@:9: missing address for st6.blob.core.windows.net" },
+};
+
+/* Writes the rows of C, every field quoted when QUOTE. */
+static void
+fast_write(const char *path, const struct fast_case *c, bool quote, bool last_eol)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	for (size_t i = 0; c->rows[i] != NULL; i++) {
+		const char *r = c->rows[i];
+		bool blank = strspn(r, " ") == strlen(r);
+
+		if (!blank && quote)
+			fputc('"', f);
+		for (; *r != '\0'; r++) {
+			if (*r != '|')
+				fputc(*r, f);
+			else if (quote)
+				fprintf(f, "\"%c\"", c->delim);
+			else
+				fputc(c->delim, f);
+		}
+		if (!blank && quote)
+			fputc('"', f);
+		if (c->rows[i + 1] != NULL || last_eol)
+			fputs(c->eol, f);
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+/* MSGS with every '@' replaced by PATH (caller frees). */
+static char *
+fast_msgs(const char *msgs, const char *path)
+{
+	size_t n = 0, pl = strlen(path);
+	char *out, *o;
+
+	for (const char *p = msgs; *p != '\0'; p++)
+		n += *p == '@' ? pl : 1;
+	o = out = xmalloc(n + 1);
+	for (const char *p = msgs; *p != '\0'; p++) {
+		if (*p == '@') {
+			memcpy(o, path, pl);
+			o += pl;
+		} else
+			*o++ = *p;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Loads PATH; the messages (caller frees) and the records in RS. */
+static char *
+fast_load(const char *path, struct recset *rs, int *rc)
+{
+	struct config *cfg = cfg_new();
+	const char *specs[] = { path, NULL };
+	char *m;
+
+	recset_init(rs);
+	m = load_v(cfg, rs, rc, specs);
+	cfg_free(cfg);
+	return m;
+}
+
+static void
+test_csv_fast_path(void **state)
+{
+	char *path = tmp_path("fast.csv");
+
+	(void)state;
+	for (size_t i = 0; i < nitems(fast_cases); i++) {
+		for (int eol = 0; eol < 2; eol++) {
+			const struct fast_case *c = &fast_cases[i];
+			struct recset a, b;
+			char *ma, *mb;
+			int rca, rcb;
+
+			fast_write(path, c, false, eol);
+			ma = fast_load(path, &a, &rca);
+			fast_write(path, c, true, eol);
+			mb = fast_load(path, &b, &rcb);
+			if ((ma == NULL) != (mb == NULL) ||
+			    (ma != NULL && strcmp(ma, mb) != 0))
+				fail_msg("case %zu: unquoted:\n%s\nquoted:\n%s", i,
+				    ma ? ma : "(none)", mb ? mb : "(none)");
+			assert_int_equal(rca, rcb);
+			if (c->msgs != NULL) {
+				char *want = fast_msgs(c->msgs, path);
+				assert_non_null(ma);
+				assert_string_equal(ma, want);
+				free(want);
+			} else {
+				assert_null(ma);
+				assert_true(a.nrecs > 0);
+			}
+			assert_int_equal(a.nrecs, b.nrecs);
+			assert_int_equal(a.nzones, b.nzones);
+			for (size_t k = 0; k < a.nrecs; k++) {
+				const struct rec *x = &a.recs[k], *y = &b.recs[k];
+				assert_true(wire_name_equal(x->owner, y->owner));
+				assert_int_equal(x->type, y->type);
+				assert_int_equal(x->ttl, y->ttl);
+				assert_int_equal(x->line, y->line);
+				assert_int_equal(x->rdlen, y->rdlen);
+				assert_memory_equal(x->rdata, y->rdata, x->rdlen);
+				assert_string_equal(a.zones[x->zone].name,
+				    b.zones[y->zone].name);
+			}
+			free(ma);
+			free(mb);
+			recset_clear(&a);
+			recset_clear(&b);
+		}
+	}
+	free(path);
+}
+
+/*
+ * After a line libcsv had to read, the next ones go back to the fast path
+ * only once no quoted field is open: a carriage return inside a line ends a
+ * row there, and what follows it may open a quoted field.
+ */
+static void
+test_csv_fast_path_resumes(void **state)
+{
+	char *path = tmp_path("resume.csv");
+	struct recset rs;
+	char *m;
+	int rc;
+
+	(void)state;
+	write_file(path, "FQDN,IP Address\n"
+	    "kv1.vault.azure.net,10.0.0.1\r\"kv2.vault.azure.net\",\"10.0.0.2\n"
+	    "10.0.0.3\n"
+	    "10.0.0.9\"\n"
+	    "kv4.vault.azure.net,10.0.0.4\n"
+	    "\"kv5.vault.azure.net\",\"10.0.0.5\"\n"
+	    "kv6.vault.azure.net,10.0.0.6\n");
+	m = fast_load(path, &rs, &rc);
+	if (m != NULL)
+		fail_msg("%s", m);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rs.nrecs, 7);
+	expect(&rs, "kv1.privatelink.vaultcore.azure.net", "10.0.0.1",
+	    "privatelink.vaultcore.azure.net", 10, NULL);
+	/* The address cell spans lines: "10.0.0.2\n10.0.0.3\n10.0.0.9", the
+	 * middle one without a quote of its own. */
+	expect(&rs, "kv2.privatelink.vaultcore.azure.net", "10.0.0.2",
+	    "privatelink.vaultcore.azure.net", 10, NULL);
+	expect(&rs, "kv2.privatelink.vaultcore.azure.net", "10.0.0.3",
+	    "privatelink.vaultcore.azure.net", 10, NULL);
+	expect(&rs, "kv2.privatelink.vaultcore.azure.net", "10.0.0.9",
+	    "privatelink.vaultcore.azure.net", 10, NULL);
+	expect(&rs, "kv4.privatelink.vaultcore.azure.net", "10.0.0.4",
+	    "privatelink.vaultcore.azure.net", 10, NULL);
+	expect(&rs, "kv5.privatelink.vaultcore.azure.net", "10.0.0.5",
+	    "privatelink.vaultcore.azure.net", 10, NULL);
+	expect(&rs, "kv6.privatelink.vaultcore.azure.net", "10.0.0.6",
+	    "privatelink.vaultcore.azure.net", 10, NULL);
+	recset_clear(&rs);
+	free(path);
+}
+
 /* ---- JSON ---- */
 
 static void
@@ -1368,6 +1590,10 @@ main(void)
 		cmocka_unit_test(test_csv_ipv6),
 		cmocka_unit_test(test_csv_sep_titles_dups),
 		cmocka_unit_test(test_csv_header_only),
+		cmocka_unit_test_setup_teardown(test_csv_fast_path, tmp_setup,
+		    tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_csv_fast_path_resumes,
+		    tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_json_private_endpoints),
 		cmocka_unit_test(test_json_zone_groups),
 		cmocka_unit_test(test_json_record_sets),
