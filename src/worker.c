@@ -916,8 +916,10 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		upstream_pool_flush(w->up);
 		udp_flush(w);
-		/* Under load more has arrived meanwhile: reading again now
-		 * saves the epoll_wait that would report it. */
+		/* A short batch drained the socket: reading again would
+		 * almost always be a wasted call (EAGAIN) before epoll. */
+		if (n < BATCH)
+			return;
 	}
 }
 
