@@ -123,15 +123,22 @@ watch_new(struct event_base *base, watch_cb cb, void *arg)
 	return w;
 }
 
+/*
+ * Frees the file list; a directory's watch is removed unless KEEP (NKEEP
+ * entries) still has it.
+ */
 static void
-watch_clear(struct watch *w)
+watch_clear(struct watch *w, const struct wfile *keep, size_t nkeep)
 {
 	for (size_t i = 0; i < w->n; i++) {
-		bool shared = false;
+		bool gone = w->files[i].wd >= 0;
 		for (size_t j = 0; j < i; j++)
 			if (w->files[j].wd == w->files[i].wd)
-				shared = true;
-		if (!shared && w->files[i].wd >= 0)
+				gone = false;	/* removed (or kept) already */
+		for (size_t j = 0; j < nkeep; j++)
+			if (keep[j].wd == w->files[i].wd)
+				gone = false;
+		if (gone)
 			inotify_rm_watch(w->fd, w->files[i].wd);
 		free(w->files[i].path);
 		free(w->files[i].dir);
@@ -142,13 +149,19 @@ watch_clear(struct watch *w)
 	w->n = 0;
 }
 
+/*
+ * Directories watched before keep their watch descriptor (adding a watch
+ * on a watched directory returns it): a change made while a reload was
+ * running is still in the queue under that descriptor and must be seen.
+ * Removing and adding the watch again would drop it.
+ */
 void
 watch_set(struct watch *w, char *const *paths, size_t n)
 {
-	watch_clear(w);
-	w->files = xcalloc(n ? n : 1, sizeof(*w->files));
+	struct wfile *files = xcalloc(n ? n : 1, sizeof(*files));
+
 	for (size_t i = 0; i < n; i++) {
-		struct wfile *f = &w->files[w->n++];
+		struct wfile *f = &files[i];
 		const char *slash = strrchr(paths[i], '/');
 
 		f->path = xstrdup(paths[i]);
@@ -160,6 +173,9 @@ watch_set(struct watch *w, char *const *paths, size_t n)
 		if (f->wd < 0)
 			log_warn("cannot watch %s", f->dir);
 	}
+	watch_clear(w, files, n);
+	w->files = files;
+	w->n = n;
 }
 
 void
@@ -167,7 +183,7 @@ watch_free(struct watch *w)
 {
 	if (w == NULL)
 		return;
-	watch_clear(w);
+	watch_clear(w, NULL, 0);
 	event_del(&w->ev);
 	event_del(&w->timer);
 	close(w->fd);
