@@ -358,13 +358,6 @@ answer_keepable(const struct wire_query *q, const struct wire_query *uq,
 	return true;
 }
 
-static void
-put_u16_at(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = (uint8_t)(v >> 8);
-	p[off + 1] = (uint8_t)v;
-}
-
 bool
 answer_replay(const struct wire_query *q, const struct cache_reply *r,
     uint32_t age, uint8_t *out, size_t cap, size_t limit, struct answer_info *info)
@@ -381,13 +374,15 @@ answer_replay(const struct wire_query *q, const struct cache_reply *r,
 		return false;
 	memset(info, 0, sizeof(*info));
 	memcpy(out, r->msg, r->len);
-	put_u16_at(out, 0, q->hdr.id);
+	wire_buf_init(&b, out, limit);
+	b.len = r->len;
+	wire_set_u16(&b, 0, q->hdr.id);
 	/* The question in the client's case; names compressed against it
 	 * follow, as they would in a reply built for this client. */
 	memcpy(out + QUESTION_OFF, q->qname, (size_t)q->qname_len);
 	if (r->ad && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
 		flags |= WIRE_AD;
-	put_u16_at(out, 2, flags);
+	wire_set_u16(&b, 2, flags);
 	for (unsigned i = 0; i < r->nttl; i++) {
 		uint32_t t = r->ttl0[i] > age ? r->ttl0[i] - age : 0;
 		out[r->ttloff[i]] = (uint8_t)(t >> 24);
@@ -395,14 +390,12 @@ answer_replay(const struct wire_query *q, const struct cache_reply *r,
 		out[r->ttloff[i] + 2] = (uint8_t)(t >> 8);
 		out[r->ttloff[i] + 3] = (uint8_t)t;
 	}
-	wire_buf_init(&b, out, limit);
-	b.len = r->len;
 	if (q->edns.present) {
 		wire_put_opt(&b, 1232, (uint8_t)(r->rcode >> 4),
 		    (q->edns.flags & EDNS_DO) != 0, -1);
-		put_u16_at(out, WIRE_OFF_AR, (uint16_t)(r->ar + 1));
+		wire_set_u16(&b, WIRE_OFF_AR, (uint16_t)(r->ar + 1));
 	} else
-		put_u16_at(out, WIRE_OFF_AR, r->ar);
+		wire_set_u16(&b, WIRE_OFF_AR, r->ar);
 	info->rcode = r->rcode;
 	info->len = b.len;
 	info->path = r->spliced ? PATH_SPLICED : PATH_CACHE;

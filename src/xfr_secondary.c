@@ -698,16 +698,9 @@ take_rr(struct pull *p, const uint8_t *owner, uint16_t type, uint32_t ttl,
 			rrs_put(p, owner, type, ttl, rd, rdlen);
 			return 0;
 		}
+		/* An AXFR from here on; an SOA now ends a zone of an SOA alone. */
 		p->mode = M_AXFR;
-		if (soa) {
-			/* A zone of an SOA alone. */
-			if (v[0] != p->new_serial)
-				return -1;
-			p->done = true;
-			return 0;
-		}
-		rrs_put(p, owner, type, ttl, rd, rdlen);
-		return 0;
+		/* FALLTHROUGH */
 	case M_AXFR:
 		if (soa) {
 			if (v[0] != p->new_serial)
