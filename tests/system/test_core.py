@@ -753,6 +753,53 @@ def t_truncation(t):
         expect_section(r.answer, full, "%s over TCP" % name, ttl=ttl)
 
 
+@test("UDP answers: DF set, path MTU ignored, never fragmented (RFC 9715)")
+def t_dont_fragment(t):
+    c = core()
+    try:
+        cap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
+                            socket.htons(0x0800))
+    except (PermissionError, OSError) as e:
+        raise Skip("no packet capture here (%s)" % e)
+    try:
+        cap.bind(("lo", 0x0800))
+        cap.settimeout(0.2)
+        cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        cli.bind(("127.0.0.1", 0))
+        cport = cli.getsockname()[1]
+        # A small answer and one of about 700 octets (40 A records).
+        for name, payload in (("acct.%s." % BLOB, 1232), ("big.%s." % BLOB, 1232)):
+            q = make_query(name, "A", edns=0, payload=payload)
+            cli.sendto(q.to_wire(), ("127.0.0.1", c["port"]))
+            seen, deadline = None, time.monotonic() + 3
+            while seen is None and time.monotonic() < deadline:
+                try:
+                    pkt = cap.recv(70000)
+                except socket.timeout:
+                    continue
+                ihl = (pkt[0] & 0x0f) * 4
+                if pkt[0] >> 4 != 4 or pkt[9] != 17 or len(pkt) < ihl + 8:
+                    continue
+                sport, dport = struct.unpack("!HH", pkt[ihl:ihl + 4])
+                if sport == c["port"] and dport == cport:
+                    seen = pkt
+            expect(seen is not None, "the answer to %s seen on lo" % name)
+            frag = struct.unpack("!H", seen[6:8])[0]
+            expect(frag & 0x4000, "DF set on the answer to %s" % name,
+                   got=hex(frag))
+            eq(frag & 0x3fff, 0, "no fragment offset or MF for %s" % name)
+            # Linux sets DF on any datagram that fits the route's MTU; a
+            # socket in IP_PMTUDISC_PROBE mode (path MTU ignored, never
+            # fragmented) also leaves the IPv4 ID at 0.
+            eq(struct.unpack("!H", seen[4:6])[0], 0,
+               "IPv4 ID of a DF answer from a socket that ignores path MTU (%s)" % name)
+            r = dns.message.from_wire(seen[(seen[0] & 0x0f) * 4 + 8:])
+            expect(len(r.answer) > 0, "an answer in the captured reply for %s" % name)
+        cli.close()
+    finally:
+        cap.close()
+
+
 @test("DO bit passed to upstream (and not invented)")
 def t_do_bit(t):
     c = core()
