@@ -23,10 +23,41 @@
 #define TYPE_NAPTR	35
 #define TYPE_KX		36
 
+/* Without a branch: names are compared and folded a byte at a time. */
 static inline uint8_t
 lower(uint8_t c)
 {
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
+	return (uint8_t)(c | ((unsigned)(c - 'A') < 26u) << 5);
+}
+
+/* lower() on the eight bytes of X at once (ASCII letters only, as above). */
+static inline uint64_t
+lower8(uint64_t x)
+{
+	uint64_t h = x & 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t ge_a = h + 0x3f3f3f3f3f3f3f3fULL;	/* bit 7: >= 'A' */
+	uint64_t gt_z = h + 0x2525252525252525ULL;	/* bit 7: > 'Z' */
+
+	return x | ((ge_a & ~gt_z & ~x & 0x8080808080808080ULL) >> 2);
+}
+
+/* A[0..N) and B[0..N) are equal but for the case of ASCII letters. */
+static bool
+bytes_equal_nocase(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y && lower8(x) != lower8(y))
+			return false;
+	}
+	for (; i < n; i++)
+		if (a[i] != b[i] && lower(a[i]) != lower(b[i]))
+			return false;
+	return true;
 }
 
 /* ---- names ---- */
@@ -42,8 +73,10 @@ wire_name_read(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out)
 	 * the hop limit is a second, cheaper bound.
 	 */
 	size_t limit = *pos;
-	int hops = 0, olen = 0;
+	int hops = 0, olen = 0, runout = 0;	/* the run starts at LIMIT */
 
+	/* Labels are checked one by one and copied a run at a time (a whole
+	 * name when it has no pointer). */
 	for (;;) {
 		if (p >= len)
 			return -1;
@@ -56,19 +89,21 @@ wire_name_read(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out)
 				return -1;
 			if (end == 0)
 				end = p + 2;
+			memcpy(out + runout, pkt + limit, p - limit);
+			runout = olen;
 			p = limit = target;
 			continue;
 		}
 		if (c & 0xc0)
 			return -1;	/* 0x40 extended, 0x80 reserved */
 		if (c == 0) {
-			out[olen++] = 0;
+			memcpy(out + runout, pkt + limit, p + 1 - limit);
+			olen++;
 			break;
 		}
 		/* Leave room for the root label. */
 		if (p + 1 + c > len || olen + 1 + c + 1 > WIRE_NAME_MAX)
 			return -1;
-		memcpy(out + olen, pkt + p, 1 + (size_t)c);
 		olen += 1 + c;
 		p += 1 + (size_t)c;
 	}
@@ -98,8 +133,16 @@ wire_name_len(const uint8_t *name, size_t max)
 void
 wire_name_lower(uint8_t *out, const uint8_t *name, size_t len)
 {
+	size_t i = 0;
+
 	/* Label length octets are <= 63 and so never in 'A'..'Z'. */
-	for (size_t i = 0; i < len; i++)
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x;
+		memcpy(&x, name + i, 8);
+		x = lower8(x);
+		memcpy(out + i, &x, 8);
+	}
+	for (; i < len; i++)
 		out[i] = lower(name[i]);
 }
 
@@ -116,9 +159,8 @@ wire_name_equal(const uint8_t *a, const uint8_t *b)
 			return true;
 		if (la > WIRE_LABEL_MAX || i + 1 + la >= WIRE_NAME_MAX)
 			return false;
-		for (size_t j = i + 1; j <= i + la; j++)
-			if (lower(a[j]) != lower(b[j]))
-				return false;
+		if (!bytes_equal_nocase(a + i + 1, b + i + 1, la))
+			return false;
 		i += 1 + (size_t)la;
 	}
 }
@@ -585,14 +627,18 @@ wire_set_u16(struct wire_buf *b, size_t off, uint16_t v)
 void
 wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h)
 {
+	const uint16_t v[6] = { h->id, h->flags, h->qdcount, h->ancount,
+	    h->nscount, h->arcount };
+	uint8_t *p;
+
 	if (!room(b, WIRE_HDR_LEN))
 		return;
-	wire_put_u16(b, h->id);
-	wire_put_u16(b, h->flags);
-	wire_put_u16(b, h->qdcount);
-	wire_put_u16(b, h->ancount);
-	wire_put_u16(b, h->nscount);
-	wire_put_u16(b, h->arcount);
+	p = b->data + b->len;
+	for (int i = 0; i < 6; i++) {
+		p[2 * i] = (uint8_t)(v[i] >> 8);
+		p[2 * i + 1] = (uint8_t)v[i];
+	}
+	b->len += WIRE_HDR_LEN;
 }
 
 /*
@@ -600,22 +646,61 @@ wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h)
  * already written as a target.  Returns the index of the first label of the
  * suffix (N when none) and its offset in *OFF.
  */
+/*
+ * The label of our own output at *POS, pointers followed, and *POS moved
+ * past it; NULL if the output holds no name there.  Our output is trusted
+ * but walked with bounds all the same: pointers go backwards, and at most
+ * WIRE_PTR_HOPS of them.
+ */
+static const uint8_t *
+out_label(const struct wire_buf *b, size_t *pos, int *hops)
+{
+	size_t p = *pos;
+
+	while (p < b->len && (b->data[p] & 0xc0) == 0xc0) {
+		size_t t;
+
+		if (p + 1 >= b->len || ++*hops > WIRE_PTR_HOPS)
+			return NULL;
+		t = (size_t)(b->data[p] & 0x3f) << 8 | b->data[p + 1];
+		if (t >= p)
+			return NULL;
+		p = t;
+	}
+	if (p >= b->len || (b->data[p] & 0xc0) != 0 || p + 1 + b->data[p] > b->len)
+		return NULL;
+	*pos = p + 1 + b->data[p];
+	return b->data + p;
+}
+
+/* NAME equals, ignoring case, the name our output holds at POS. */
+static bool
+out_name_equal(const struct wire_buf *b, size_t pos, const uint8_t *name)
+{
+	const uint8_t *l;
+	int hops = 0;
+
+	while ((l = out_label(b, &pos, &hops)) != NULL && l[0] == name[0]) {
+		if (l[0] == 0)
+			return true;
+		if (!bytes_equal_nocase(l + 1, name + 1, l[0]))
+			return false;
+		name += 1 + name[0];
+	}
+	return false;
+}
+
 static int
 comp_find(const struct wire_buf *b, const uint8_t *name, const uint8_t *lab,
     int n, uint16_t *off)
 {
-	uint8_t t[WIRE_NAME_MAX];
 	int best = n;
 
 	for (int k = 0; k < b->ncomp && best > 0; k++) {
-		size_t p = b->comp[k];
-		/* Decoding our own output: bounded and checked all the same. */
-		if (wire_name_read(b->data, b->len, &p, t) == -1)
-			continue;
-		int tl = wire_name_labels(t);
+		int tl = b->compn[k];
 		if (tl == 0 || tl > n || n - tl >= best)
 			continue;
-		if (wire_name_equal(name + lab[n - tl], t)) {
+		if (out_name_equal(b, b->comp[k], name + lab[n - tl])) {
 			best = n - tl;
 			*off = b->comp[k];
 		}
@@ -649,6 +734,7 @@ wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 		size_t at = start + lab[i];
 		if (at > WIRE_PTR_MAXOFF || b->ncomp >= WIRE_COMP_MAX)
 			break;
+		b->compn[b->ncomp] = (uint8_t)(n - i);	/* the rest points on */
 		b->comp[b->ncomp++] = (uint16_t)at;
 	}
 	b->len += head;

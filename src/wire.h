@@ -193,6 +193,7 @@ struct wire_buf {
 	size_t cap, len;
 	bool overflow;
 	uint16_t comp[WIRE_COMP_MAX];	/* offsets of names written, usable as pointer targets */
+	uint8_t compn[WIRE_COMP_MAX];	/* labels of each (root excluded) */
 	int ncomp;
 };
 

@@ -456,6 +456,36 @@ test_name_lower_equal(void **state)
 	assert_true(wire_name_equal((const uint8_t *)"", (const uint8_t *)""));
 }
 
+/* The folding of names eight bytes at a time, against the byte rule. */
+static void
+test_name_fold_every_byte(void **state)
+{
+	uint8_t a[WIRE_NAME_MAX], b[WIRE_NAME_MAX], c[WIRE_NAME_MAX];
+
+	(void)state;
+	for (int v = 1; v < 256; v++) {
+		uint8_t want = v >= 'A' && v <= 'Z' ? (uint8_t)(v + 32) : (uint8_t)v;
+		for (int pos = 1; pos <= 20; pos++) {
+			/* One 20-byte label of 'x', byte POS replaced. */
+			a[0] = 20;
+			memset(a + 1, 'x', 20);
+			a[21] = 0;
+			a[pos] = (uint8_t)v;
+			memcpy(b, a, 22);
+			b[pos] = want;
+			wire_name_lower(c, a, 22);
+			assert_memory_equal(c, b, 22);
+			assert_true(wire_name_equal(a, b));
+			assert_true(wire_name_equal(b, a));
+			/* Any other byte that does not fold to the same differs. */
+			b[pos] = (uint8_t)(want ^ 0x01);
+			assert_false(wire_name_equal(a, b));
+			b[pos] = (uint8_t)(want ^ 0x80);
+			assert_false(wire_name_equal(a, b));
+		}
+	}
+}
+
 static void
 test_name_under_labels_parent(void **state)
 {
@@ -1558,6 +1588,17 @@ test_put_name_compress(void **state)
 	assert_int_equal(b.len, sizeof(want) - 1);
 	assert_memory_equal(mem, want, b.len);
 	assert_false(b.overflow);
+
+	/* Names written with a pointer are targets too, with all their labels:
+	 * mail.example.com (at 18) is three. */
+	size_t at = b.len;
+	from_str("x.MAIL.Example.com", n);
+	wire_put_name(&b, n, true);
+	from_str("Mail.Example.Com", n);
+	wire_put_name(&b, n, true);
+	static const uint8_t more[] = "\001x\300\022" "\300\022";
+	assert_int_equal(b.len - at, sizeof(more) - 1);
+	assert_memory_equal(mem + at, more, b.len - at);
 }
 
 static void
@@ -2204,6 +2245,7 @@ main(void)
 		cmocka_unit_test(test_name_roundtrip_all_octets),
 		cmocka_unit_test(test_name_len),
 		cmocka_unit_test(test_name_lower_equal),
+		cmocka_unit_test(test_name_fold_every_byte),
 		cmocka_unit_test(test_name_under_labels_parent),
 		cmocka_unit_test(test_name_read_plain),
 		cmocka_unit_test(test_name_read_compressed),
