@@ -196,8 +196,21 @@ find_wildcard(const struct szone *z, const uint8_t *name)
  * On LRES_EXTERNAL / LRES_TWIN_NODATA / LRES_FALLBACK, NEXT holds the name
  * where local data ended (the caller may continue from it).
  */
+/* Where snapshot_route_h() sends a name. */
+struct route {
+	const struct szone *z;
+	bool twin;
+	uint64_t h;
+	uint8_t pl[WIRE_NAME_MAX];
+};
+
+/*
+ * ROUTE, if not NULL, is where NAME was routed already (answer_local does
+ * it first, to leave names outside local zones at once).
+ */
 static enum lres
-local_resolve(struct ab *ab, const uint8_t *name, uint8_t *next)
+local_resolve(struct ab *ab, const uint8_t *name, const struct route *route,
+    uint8_t *next)
 {
 	const struct config *cfg = snapshot_config(ab->s);
 	uint16_t qtype = ab->q->qtype;
@@ -215,7 +228,16 @@ local_resolve(struct ab *ab, const uint8_t *name, uint8_t *next)
 			bool twin;
 			uint64_t h;
 
-			z = snapshot_route_h(ab->s, cur, pl, &twin, &h);
+			if (route != NULL) {
+				z = route->z;
+				twin = route->twin;
+				h = route->h;
+				if (twin)
+					memcpy(pl, route->pl, (size_t)wire_name_len(route->pl,
+					    WIRE_NAME_MAX));
+				route = NULL;
+			} else
+				z = snapshot_route_h(ab->s, cur, pl, &twin, &h);
 			if (z == NULL) {
 				memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
 				return LRES_EXTERNAL;
@@ -294,12 +316,20 @@ answer_local(const struct snapshot *s, const struct wire_query *q, uint8_t *out,
     size_t cap, size_t limit, struct answer_info *info)
 {
 	struct ab ab;
+	struct route rt;
 	uint8_t next[WIRE_NAME_MAX];
 	enum lres r;
 
 	memset(info, 0, sizeof(*info));
+	/* Most forwarded names lie outside every local zone: that is known
+	 * before any reply is set up. */
+	rt.z = snapshot_route_h(s, q->lname, rt.pl, &rt.twin, &rt.h);
+	if (rt.z == NULL) {
+		memcpy(info->next, q->lname, (size_t)wire_name_len(q->lname, WIRE_NAME_MAX));
+		return ANSWER_FORWARD;
+	}
 	ab_begin(&ab, s, q, out, cap, limit);
-	r = local_resolve(&ab, q->lname, next);
+	r = local_resolve(&ab, q->lname, &rt, next);
 	if (r != LRES_DONE && r != LRES_SERVFAIL) {
 		/*
 		 * Not (all) local.  Upstream is asked for NEXT: the name itself,
@@ -559,7 +589,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			enum lres r;
 
 			ab.rcode = RCODE_NOERROR;
-			r = local_resolve(&ab, cur, next);
+			r = local_resolve(&ab, cur, NULL, next);
 			if (r == LRES_DONE) {
 				spliced = local_end = true;
 				break;
