@@ -245,7 +245,7 @@ local_resolve(struct ab *ab, const uint8_t *name, const struct route *route,
 			if (twin) {
 				/* The privatelink twin's own data (or its wildcard);
 				 * an empty non-terminal has none. */
-				if ((n = szone_node(z, pl)) == NULL)
+				if ((n = szone_node_h(z, pl, h)) == NULL)
 					n = find_wildcard(z, pl);
 				if (n == NULL || n->nrrsets == 0) {
 					memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));

@@ -81,6 +81,21 @@ suffix_hashes(const uint8_t *name, uint8_t *off, uint64_t *h)
 	return n + 1;
 }
 
+/* The running hash of NAME before hash_final(): names below it go on from it. */
+static uint64_t
+name_state(const uint8_t *name)
+{
+	uint8_t off[WIRE_NAME_MAX / 2 + 1];
+	uint64_t v = HASH_SEED;
+	int n = 0;
+
+	for (int p = 0; name[p] != 0 && n < WIRE_NAME_MAX / 2; p += name[p] + 1)
+		off[n++] = (uint8_t)p;
+	while (n-- > 0)
+		v = hash_label(v, name + off[n]);
+	return v;
+}
+
 static uint64_t
 name_hash(const uint8_t *name, size_t len)
 {
@@ -203,6 +218,7 @@ struct szone {
 					   see node_slot_h), 0 empty */
 	size_t mapcap;			/* a power of two */
 	const struct rrset *soa;
+	uint64_t apex_state;		/* hash_label() over the apex, root first */
 };
 
 struct twin {
@@ -624,6 +640,7 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		struct szone *z = &s->zones[i];
 		z->name = xstrdup(rs->zones[i].name);
 		z->apex = arena_name(&s->arena, rs->zones[i].apex);
+		z->apex_state = name_state(z->apex);
 		z->missing = rs->zones[i].missing;
 		z->multi = rs->zones[i].multi;
 		z->content_hash = 0xcbf29ce484222325ULL;
@@ -921,6 +938,12 @@ snapshot_route_h(const struct snapshot *s, const uint8_t *name, uint8_t *plname,
 			memcpy(plname, name, pre);
 			memcpy(plname + pre, s->zones[v].apex, (size_t)alen);
 			*is_twin = true;
+			/* The privatelink name's hash goes on from the apex's
+			 * over the labels before the twin. */
+			uint64_t st = s->zones[v].apex_state;
+			for (int j = k - 1; j >= 0; j--)
+				st = hash_label(st, name + off[j]);
+			*hash = hash_final(st);
 			return &s->zones[v];
 		}
 	}

@@ -83,7 +83,8 @@ const struct szone *snapshot_route(const struct snapshot *s, const uint8_t *name
 const struct pl_addr *snapshot_upstreams(const struct snapshot *s, size_t *n);
 const struct upstream_tls *snapshot_tls(const struct snapshot *s, size_t *n);
 
-/* snapshot_route() that also gives the hash of NAME for szone_node_h(). */
+/* snapshot_route() that also gives, for szone_node_h(), the hash of NAME,
+ * or for a public twin the hash of its privatelink name. */
 const struct szone *snapshot_route_h(const struct snapshot *s, const uint8_t *name,
     uint8_t *plname, bool *is_twin, uint64_t *hash);
 

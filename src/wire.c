@@ -41,23 +41,40 @@ lower8(uint64_t x)
 	return x | ((ge_a & ~gt_z & ~x & 0x8080808080808080ULL) >> 2);
 }
 
-/* A[0..N) and B[0..N) are equal but for the case of ASCII letters. */
+/*
+ * A[0..N) and B[0..N) are equal but for the case of ASCII letters.  Labels
+ * are short: the last bytes are compared in one word that overlaps the one
+ * before it, never reading past N.
+ */
 static bool
 bytes_equal_nocase(const uint8_t *a, const uint8_t *b, size_t n)
 {
-	size_t i = 0;
+	uint64_t x, y;
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t x, y;
-		memcpy(&x, a + i, 8);
-		memcpy(&y, b + i, 8);
-		if (x != y && lower8(x) != lower8(y))
-			return false;
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y && lower8(x) != lower8(y))
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+	} else if (n >= 4) {
+		uint32_t x0, x1, y0, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&y1, b + n - 4, 4);
+		x = x0 | (uint64_t)x1 << 32;
+		y = y0 | (uint64_t)y1 << 32;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (a[i] != b[i] && lower(a[i]) != lower(b[i]))
+				return false;
+		return true;
 	}
-	for (; i < n; i++)
-		if (a[i] != b[i] && lower(a[i]) != lower(b[i]))
-			return false;
-	return true;
+	return x == y || lower8(x) == lower8(y);
 }
 
 /* ---- names ---- */

@@ -465,24 +465,27 @@ test_name_fold_every_byte(void **state)
 	(void)state;
 	for (int v = 1; v < 256; v++) {
 		uint8_t want = v >= 'A' && v <= 'Z' ? (uint8_t)(v + 32) : (uint8_t)v;
-		for (int pos = 1; pos <= 20; pos++) {
-			/* One 20-byte label of 'x', byte POS replaced. */
-			a[0] = 20;
-			memset(a + 1, 'x', 20);
-			a[21] = 0;
-			a[pos] = (uint8_t)v;
-			memcpy(b, a, 22);
-			b[pos] = want;
-			wire_name_lower(c, a, 22);
-			assert_memory_equal(c, b, 22);
-			assert_true(wire_name_equal(a, b));
-			assert_true(wire_name_equal(b, a));
-			/* Any other byte that does not fold to the same differs. */
-			b[pos] = (uint8_t)(want ^ 0x01);
-			assert_false(wire_name_equal(a, b));
-			b[pos] = (uint8_t)(want ^ 0x80);
-			assert_false(wire_name_equal(a, b));
-		}
+		/* Labels of every length to 20 (words, overlapping tails, single
+		 * bytes), of 'X', byte POS replaced. */
+		for (int len = 1; len <= 20; len++)
+			for (int pos = 1; pos <= len; pos++) {
+				a[0] = (uint8_t)len;
+				memset(a + 1, 'X', (size_t)len);
+				a[len + 1] = 0;
+				a[pos] = (uint8_t)v;
+				memcpy(b, a, (size_t)len + 2);
+				memset(b + 1, 'x', (size_t)len);
+				b[pos] = want;
+				wire_name_lower(c, a, (size_t)len + 2);
+				assert_memory_equal(c, b, (size_t)len + 2);
+				assert_true(wire_name_equal(a, b));
+				assert_true(wire_name_equal(b, a));
+				/* A byte that does not fold to the same differs. */
+				b[pos] = (uint8_t)(want ^ 0x01);
+				assert_false(wire_name_equal(a, b));
+				b[pos] = (uint8_t)(want ^ 0x80);
+				assert_false(wire_name_equal(a, b));
+			}
 	}
 }
 
