@@ -129,6 +129,32 @@ wire_name_read(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out)
 }
 
 int
+wire_name_skip(const uint8_t *pkt, size_t len, size_t *pos)
+{
+	size_t p = *pos;
+	uint8_t name[WIRE_NAME_MAX];
+
+	/* A name without pointers (as questions are) is only walked. */
+	for (;;) {
+		if (p >= len || p - *pos >= WIRE_NAME_MAX)
+			return -1;
+		uint8_t c = pkt[p];
+		if (c == 0) {
+			*pos = p + 1;
+			return 0;
+		}
+		if (c & 0xc0)
+			break;
+		p += 1 + (size_t)c;
+	}
+	p = *pos;
+	if (wire_name_read(pkt, len, &p, name) == -1)
+		return -1;
+	*pos = p;
+	return 0;
+}
+
+int
 wire_name_len(const uint8_t *name, size_t max)
 {
 	size_t i = 0;
@@ -690,12 +716,19 @@ out_label(const struct wire_buf *b, size_t *pos, int *hops)
 	return b->data + p;
 }
 
-/* NAME equals, ignoring case, the name our output holds at POS. */
+/* NAME (LEN octets) equals, ignoring case, the name our output holds at POS. */
 static bool
-out_name_equal(const struct wire_buf *b, size_t pos, const uint8_t *name)
+out_name_equal(const struct wire_buf *b, size_t pos, const uint8_t *name,
+    size_t len)
 {
 	const uint8_t *l;
 	int hops = 0;
+
+	/* Most often the name lies there whole (a question): one compare.
+	 * Length octets never fold, so equal bytes are an equal name. */
+	if (pos <= b->len && len <= b->len - pos &&
+	    bytes_equal_nocase(b->data + pos, name, len))
+		return true;
 
 	while ((l = out_label(b, &pos, &hops)) != NULL && l[0] == name[0]) {
 		if (l[0] == 0)
@@ -708,8 +741,8 @@ out_name_equal(const struct wire_buf *b, size_t pos, const uint8_t *name)
 }
 
 static int
-comp_find(const struct wire_buf *b, const uint8_t *name, const uint8_t *lab,
-    int n, uint16_t *off)
+comp_find(const struct wire_buf *b, const uint8_t *name, size_t nlen,
+    const uint8_t *lab, int n, uint16_t *off)
 {
 	int best = n;
 
@@ -717,7 +750,8 @@ comp_find(const struct wire_buf *b, const uint8_t *name, const uint8_t *lab,
 		int tl = b->compn[k];
 		if (tl == 0 || tl > n || n - tl >= best)
 			continue;
-		if (out_name_equal(b, b->comp[k], name + lab[n - tl])) {
+		if (out_name_equal(b, b->comp[k], name + lab[n - tl],
+		    nlen - lab[n - tl])) {
 			best = n - tl;
 			*off = b->comp[k];
 		}
@@ -740,7 +774,7 @@ wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 	for (int i = 0; name[i] != 0; i += 1 + name[i])
 		lab[n++] = (uint8_t)i;
 
-	int keep = compress ? comp_find(b, name, lab, n, &off) : n;
+	int keep = compress ? comp_find(b, name, (size_t)nlen, lab, n, &off) : n;
 	size_t head = keep < n ? lab[keep] : (size_t)nlen - 1;
 	if (!room(b, head + (keep < n ? 2 : 1)))
 		return;

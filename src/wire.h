@@ -64,6 +64,10 @@ enum {
  */
 int wire_name_read(const uint8_t *pkt, size_t len, size_t *pos, uint8_t *out);
 
+/* wire_name_read() without the copy: checks the name at *POS and moves *POS
+ * past it (0), or leaves it (-1). */
+int wire_name_skip(const uint8_t *pkt, size_t len, size_t *pos);
+
 /* Length of the uncompressed name NAME (validated: labels <= 63, total
  * <= 255, ends with root within MAX bytes), or -1. */
 int wire_name_len(const uint8_t *name, size_t max);

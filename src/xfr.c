@@ -24,7 +24,6 @@ enum xfr_kind
 xfr_classify(const uint8_t *pkt, size_t len)
 {
 	struct wire_hdr h;
-	uint8_t name[WIRE_NAME_MAX];
 	size_t pos = WIRE_HDR_LEN;
 	uint16_t qtype;
 
@@ -33,7 +32,7 @@ xfr_classify(const uint8_t *pkt, size_t len)
 	if (WIRE_OPCODE(h.flags) == OPCODE_NOTIFY)
 		return XFR_NOTIFY;
 	if (WIRE_OPCODE(h.flags) != 0 || h.qdcount != 1 ||
-	    wire_name_read(pkt, len, &pos, name) == -1 || len - pos < 4)
+	    wire_name_skip(pkt, len, &pos) == -1 || len - pos < 4)
 		return XFR_NONE;
 	qtype = wire_get_u16(pkt + pos);
 	if (qtype == TYPE_AXFR || qtype == TYPE_IXFR)

@@ -577,6 +577,58 @@ test_name_read_compressed(void **state)
 	assert_memory_equal(out, want, (size_t)n);
 }
 
+/* wire_name_skip() accepts and ends where wire_name_read() does, or fails. */
+static void
+test_name_skip(void **state)
+{
+	struct pkt p = { .n = 0 };
+	uint8_t out[WIRE_NAME_MAX];
+
+	(void)state;
+	p_hdr(&p, 0, 0, 0, 0, 0, 0);
+	size_t com = p_name(&p, "com");
+	size_t www = p_labels(&p, "www.example");
+	p_ptr(&p, com);
+	size_t bad = p.n;
+	p_u8(&p, 0x40);			/* extended label type */
+	size_t fwd = p.n;
+	p_u8(&p, 0xc0);			/* pointer forwards */
+	p_u8(&p, (uint8_t)(fwd + 2));
+	size_t cut = p.n;
+	p_u8(&p, 5);			/* label running past the end */
+	p_u8(&p, 'a');
+
+	size_t starts[] = { com, www, bad, fwd, cut, p.n };
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		size_t a = starts[i], b = starts[i];
+		int r = wire_name_read(p.b, p.n, &a, out);
+		int k = wire_name_skip(p.b, p.n, &b);
+		assert_int_equal(k, r == -1 ? -1 : 0);
+		assert_int_equal(b, a);
+	}
+
+	/* 255 octets is a name, 256 is not (with and without a pointer). */
+	struct pkt q = { .n = 0 };
+	for (int extra = 0; extra <= 1; extra++) {
+		q.n = 0;
+		p_hdr(&q, 0, 0, 0, 0, 0, 0);
+		for (int i = 0; i < 3; i++) {
+			p_u8(&q, 63);
+			for (int j = 0; j < 63; j++)
+				p_u8(&q, 'a');
+		}
+		p_u8(&q, (uint8_t)(61 + extra));
+		for (int j = 0; j < 61 + extra; j++)
+			p_u8(&q, 'a');
+		p_u8(&q, 0);
+		size_t a = WIRE_HDR_LEN, b = WIRE_HDR_LEN;
+		int r = wire_name_read(q.b, q.n, &a, out);
+		assert_int_equal(r, extra ? -1 : 255);
+		assert_int_equal(wire_name_skip(q.b, q.n, &b), extra ? -1 : 0);
+		assert_int_equal(b, a);
+	}
+}
+
 static void
 test_name_read_self_pointer(void **state)
 {
@@ -2252,6 +2304,7 @@ main(void)
 		cmocka_unit_test(test_name_under_labels_parent),
 		cmocka_unit_test(test_name_read_plain),
 		cmocka_unit_test(test_name_read_compressed),
+		cmocka_unit_test(test_name_skip),
 		cmocka_unit_test(test_name_read_self_pointer),
 		cmocka_unit_test(test_name_read_mutual_pointers),
 		cmocka_unit_test(test_name_read_forward_pointer),
