@@ -18,42 +18,18 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
-build=${BENCH_BUILD:-/tmp/build-bench}
-PY=/usr/bin/python3
-PYTHONDONTWRITEBYTECODE=1
-export PYTHONDONTWRITEBYTECODE
+# shellcheck source=tests/bench/lib.sh
+. "$src/tests/bench/lib.sh"
 
 need=""
 [ -x /usr/sbin/unbound ] || need="$need unbound"
 [ -x /usr/sbin/named ] || need="$need bind9"
 [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
 $PY -c 'import dns.message' 2>/dev/null || need="$need python3-dnspython"
-if [ -n "$need" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "sidebyside.sh: missing$need; run as root or install them" >&2
-		exit 69
-	fi
-	echo "sidebyside.sh: installing$need" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	# shellcheck disable=SC2086
-	apt-get install -y --no-install-recommends $need >&2 || {
-		apt-get update >&2
-		# shellcheck disable=SC2086
-		apt-get install -y --no-install-recommends $need >&2
-	}
-fi
+# shellcheck disable=SC2086
+bench_install sidebyside.sh $need
 
-if [ -n "${PLDNS_BIN:-}" ]; then
-	pldns=$PLDNS_BIN
-else
-	mkdir -p "$build"
-	(cd "$build" && { test -f Makefile || "$src/configure" >configure.log; } &&
-	    make -j2 pldns >make.log 2>&1) || {
-		echo "sidebyside.sh: building pldns in $build failed; see $build/make.log" >&2
-		exit 1
-	}
-	pldns=$build/pldns
-fi
+bench_pldns sidebyside.sh "$src"
 
 exec timeout -s TERM -k 10 300 $PY -u - "$src" "$pldns" <<'PYEOF'
 import os

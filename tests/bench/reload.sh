@@ -15,46 +15,18 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../.." && pwd)
-build=${BENCH_BUILD:-/tmp/build-bench}
-PY=/usr/bin/python3
-PYTHONDONTWRITEBYTECODE=1
-export PYTHONDONTWRITEBYTECODE
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 
-need=""
-command -v dnsperf >/dev/null 2>&1 || need="$need dnsperf"
-$PY -c 'import dns.message' 2>/dev/null || need="$need python3-dnspython"
-command -v taskset >/dev/null 2>&1 || need="$need util-linux"
-if [ -n "$need" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "reload.sh: missing$need; run as root or install them" >&2
-		exit 69
-	fi
-	echo "reload.sh: installing$need" >&2
-	export DEBIAN_FRONTEND=noninteractive
-	# shellcheck disable=SC2086
-	apt-get install -y --no-install-recommends $need >&2 || {
-		apt-get update >&2
-		# shellcheck disable=SC2086
-		apt-get install -y --no-install-recommends $need >&2
-	}
-fi
+bench_need_load
+# shellcheck disable=SC2086
+bench_install reload.sh $need
 if [ "$(nproc)" -lt 2 ]; then
 	BENCH_SERVER_CPU=0
 	export BENCH_SERVER_CPU
 fi
 
-if [ -n "${PLDNS_BIN:-}" ]; then
-	pldns=$PLDNS_BIN
-else
-	mkdir -p "$build"
-	(cd "$build" && { test -f Makefile || "$src/configure" >configure.log; } &&
-	    make -j2 pldns >make.log 2>&1) || {
-		echo "reload.sh: building pldns in $build failed; see $build/make.log" >&2
-		exit 1
-	}
-	pldns=$build/pldns
-fi
+bench_pldns reload.sh "$src"
 echo "reload.sh: pldns $pldns ($("$pldns" version 2>/dev/null | head -1))" >&2
 exec timeout -s TERM -k 15 "${BENCH_TIMEOUT:-1800}" \
 	$PY -u "$here/reload.py" --pldns "$pldns"

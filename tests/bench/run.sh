@@ -15,34 +15,18 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here/../.." && pwd)
-build=${BENCH_BUILD:-/tmp/build-bench}
-PY=/usr/bin/python3
-PYTHONDONTWRITEBYTECODE=1
-export PYTHONDONTWRITEBYTECODE
+# shellcheck source=tests/bench/lib.sh
+. "$here/lib.sh"
 
-need=""
-command -v dnsperf >/dev/null 2>&1 || need="$need dnsperf"
+bench_need_load
 [ -x /usr/sbin/unbound ] || need="$need unbound"
 [ -x /usr/sbin/named ] || need="$need bind9"
 [ -x /usr/sbin/dnsmasq ] || need="$need dnsmasq-base"
 [ -x /usr/bin/dnsdist ] || need="$need dnsdist"
-$PY -c 'import dns.message' 2>/dev/null || need="$need python3-dnspython"
-command -v taskset >/dev/null 2>&1 || need="$need util-linux"
 command -v cc >/dev/null 2>&1 || need="$need gcc"
 if [ -n "$need" ]; then
-	echo "run.sh: installing$need" >&2
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "run.sh: missing$need; run as root or install them" >&2
-		exit 69
-	fi
-	export DEBIAN_FRONTEND=noninteractive
 	# shellcheck disable=SC2086
-	apt-get install -y --no-install-recommends $need >&2 || {
-		apt-get update >&2
-		# shellcheck disable=SC2086
-		apt-get install -y --no-install-recommends $need >&2
-	}
+	bench_install run.sh $need
 	# the packages' own services would sit on port 53; the benchmark
 	# starts its own instances
 	for s in unbound named bind9 dnsmasq dnsdist; do
@@ -58,17 +42,7 @@ if [ "$(nproc)" -lt 2 ]; then
 	export BENCH_SERVER_CPU
 fi
 
-if [ -n "${PLDNS_BIN:-}" ]; then
-	pldns=$PLDNS_BIN
-else
-	mkdir -p "$build"
-	(cd "$build" && { test -f Makefile || "$src/configure" >configure.log; } &&
-	    make -j2 pldns >make.log 2>&1) || {
-		echo "run.sh: building pldns in $build failed; see $build/make.log" >&2
-		exit 1
-	}
-	pldns=$build/pldns
-fi
+bench_pldns run.sh "$src"
 mkdir -p "$build"
 floor=$build/bench-floor
 cc -O2 -o "$floor" "$here/floor.c"
