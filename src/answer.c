@@ -191,11 +191,6 @@ find_wildcard(const struct szone *z, const uint8_t *name)
 	return szone_node(z, wild);
 }
 
-/*
- * Follows NAME (lower-case wire) through local data, writing what it finds.
- * On LRES_EXTERNAL / LRES_TWIN_NODATA / LRES_FALLBACK, NEXT holds the name
- * where local data ended (the caller may continue from it).
- */
 /* Where snapshot_route_h() sends a name. */
 struct route {
 	const struct szone *z;
@@ -205,8 +200,11 @@ struct route {
 };
 
 /*
+ * Follows NAME (lower-case wire) through local data, writing what it finds.
  * ROUTE, if not NULL, is where NAME was routed already (answer_local does
- * it first, to leave names outside local zones at once).
+ * it first, to leave names outside local zones at once).  On
+ * LRES_EXTERNAL / LRES_TWIN_NODATA / LRES_FALLBACK, NEXT holds the name
+ * where local data ended (the caller may continue from it).
  */
 static enum lres
 local_resolve(struct ab *ab, const uint8_t *name, const struct route *route,

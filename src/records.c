@@ -3,47 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 #include "azure_zones.h"
 #include "records.h"
 #include "sources.h"
 #include "util.h"
-
-/* ---- memory ---- */
-
-static size_t
-page_size(void)
-{
-	static size_t ps;
-
-	if (ps == 0) {
-		long v = sysconf(_SC_PAGESIZE);
-		ps = v > 0 ? (size_t)v : 4096;
-	}
-	return ps;
-}
-
-/* Below this, faults one by one cost little. */
-#define POPULATE_MIN	(64u << 10)
-
-void
-recmem_populate(void *p, size_t n)
-{
-#ifdef MADV_POPULATE_WRITE
-	size_t ps = page_size();
-	uintptr_t a = ((uintptr_t)p + ps - 1) & ~(uintptr_t)(ps - 1);
-	uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(ps - 1);
-
-	/* Older kernels refuse the advice: then pages come as they are
-	 * touched, as they would anyway. */
-	if (b > a && b - a >= POPULATE_MIN)
-		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
-#else
-	(void)p;
-	(void)n;
-#endif
-}
 
 /* ---- the pool ---- */
 
@@ -172,7 +136,7 @@ recset_reserve(struct recset *rs, size_t n)
 		return;
 	recs_resize(rs, rs->nrecs + n);
 	/* Asked for: these will be filled (a doubling might not be). */
-	recmem_populate(rs->recs + had, (rs->caprecs - had) * sizeof(*rs->recs));
+	bigmem_populate(rs->recs + had, (rs->caprecs - had) * sizeof(*rs->recs));
 }
 
 void

@@ -23,14 +23,6 @@
 #include "wire.h"
 
 /*
- * Faults in the whole pages of [P, P + N) for writing, at once: memory a
- * loader is about to fill costs much less that way than page by page on
- * some virtual machines (with shadow paging, a fault is a trip through the
- * hypervisor).  Only for memory that will be used: it counts as resident.
- */
-void recmem_populate(void *p, size_t n);
-
-/*
  * A bump allocator over a list of chunks: a million small objects cost a
  * few large allocations, and freeing is a walk over a short list.
  */

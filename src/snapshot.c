@@ -393,7 +393,7 @@ node_add_at(struct szone *z, const uint8_t *owner, const uint8_t *off,
 		size_t to = idx + NODES_STEP / sizeof(*z->nodes);
 		if (to > z->capnodes)
 			to = z->capnodes;
-		recmem_populate(&z->nodes[idx], (to - idx) * sizeof(*z->nodes));
+		bigmem_populate(&z->nodes[idx], (to - idx) * sizeof(*z->nodes));
 		z->nodes_ready = to;
 	}
 	memset(&z->nodes[idx], 0, sizeof(z->nodes[idx]));

@@ -107,7 +107,8 @@ const struct node *szone_node(const struct szone *z, const uint8_t *name);
 size_t szone_nnodes(const struct szone *z);
 const struct node *szone_node_at(const struct szone *z, size_t i);
 
-/* szone_node() with the hash snapshot_route_h() gave for NAME. */
+/* szone_node() with the hash snapshot_route_h() gave: of the name it
+ * routed, or for a public twin of its privatelink name. */
 const struct node *szone_node_h(const struct szone *z, const uint8_t *name,
     uint64_t hash);
 

@@ -163,8 +163,8 @@ strv_free(char **v)
 
 #define HUGE_SIZE	(2u << 20)
 
-static size_t
-page_round(size_t n)
+size_t
+page_size(void)
 {
 	static size_t ps;
 
@@ -172,7 +172,34 @@ page_round(size_t n)
 		long v = sysconf(_SC_PAGESIZE);
 		ps = v > 0 ? (size_t)v : 4096;
 	}
-	return (n + ps - 1) & ~(ps - 1);
+	return ps;
+}
+
+static size_t
+page_round(size_t n)
+{
+	return (n + page_size() - 1) & ~(page_size() - 1);
+}
+
+/* Below this, faults one by one cost little. */
+#define POPULATE_MIN	(64u << 10)
+
+void
+bigmem_populate(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+	size_t ps = page_size();
+	uintptr_t a = ((uintptr_t)p + ps - 1) & ~(uintptr_t)(ps - 1);
+	uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(ps - 1);
+
+	/* Older kernels refuse the advice: then pages come as they are
+	 * touched, as they would anyway. */
+	if (b > a && b - a >= POPULATE_MIN)
+		(void)madvise((void *)a, b - a, MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)n;
+#endif
 }
 
 void
@@ -227,13 +254,8 @@ bigmem_map(size_t n, bool populate)
 	if ((uintptr_t)p + over > a + len)
 		munmap((void *)(a + len), (uintptr_t)p + over - (a + len));
 	bigmem_advise((void *)a, len);
-#ifdef MADV_POPULATE_WRITE
-	/* Filled soon, and a page at a time it costs far more. */
 	if (populate)
-		(void)madvise((void *)a, len, MADV_POPULATE_WRITE);
-#else
-	(void)populate;
-#endif
+		bigmem_populate((void *)a, len);
 	return (void *)a;
 }
 

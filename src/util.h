@@ -42,10 +42,19 @@ void strv_free(char **v);
  */
 #define BIGMEM_MIN	(256u << 10)
 void *bigmem_alloc(size_t n);
-/* bigmem_alloc() that leaves the faulting to the caller (recmem_populate()
+/* bigmem_alloc() that leaves the faulting to the caller (bigmem_populate()
  * ahead of filling), for a table filled from start to end over a long
  * time: what is not filled yet then does not count as resident. */
 void *bigmem_alloc_lazy(size_t n);
+/*
+ * Faults in the whole pages of [P, P + N) for writing, at once: memory a
+ * loader is about to fill costs much less that way than page by page on
+ * some virtual machines (with shadow paging, a fault is a trip through the
+ * hypervisor).  Only for memory that will be used: it counts as resident.
+ */
+void bigmem_populate(void *p, size_t n);
+/* The system's page size. */
+size_t page_size(void);
 void bigmem_free(void *p, size_t n);
 /* Asks for huge pages for the 2 MB aligned part of [P, P + N) (memory
  * mapped apart from the heap and not faulted in yet). */

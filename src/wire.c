@@ -23,7 +23,7 @@
 #define TYPE_NAPTR	35
 #define TYPE_KX		36
 
-/* Without a branch: names are compared and folded a byte at a time. */
+/* ASCII letters to lower case, without a branch (for bytes lower8 leaves). */
 static inline uint8_t
 lower(uint8_t c)
 {
@@ -685,11 +685,6 @@ wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h)
 }
 
 /*
- * Finds the longest suffix of NAME (LAB[i] = offset of label i, N labels)
- * already written as a target.  Returns the index of the first label of the
- * suffix (N when none) and its offset in *OFF.
- */
-/*
  * The label of our own output at *POS, pointers followed, and *POS moved
  * past it; NULL if the output holds no name there.  Our output is trusted
  * but walked with bounds all the same: pointers go backwards, and at most
@@ -740,6 +735,11 @@ out_name_equal(const struct wire_buf *b, size_t pos, const uint8_t *name,
 	return false;
 }
 
+/*
+ * Finds the longest suffix of NAME (NLEN octets; LAB[i] = offset of label i,
+ * N labels) already written as a target.  Returns the index of the first
+ * label of the suffix (N when none) and its offset in *OFF.
+ */
 static int
 comp_find(const struct wire_buf *b, const uint8_t *name, size_t nlen,
     const uint8_t *lab, int n, uint16_t *off)
@@ -785,7 +785,8 @@ wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 		size_t at = start + lab[i];
 		if (at > WIRE_PTR_MAXOFF || b->ncomp >= WIRE_COMP_MAX)
 			break;
-		b->compn[b->ncomp] = (uint8_t)(n - i);	/* the rest points on */
+		/* Labels from here to the root, those behind a pointer too. */
+		b->compn[b->ncomp] = (uint8_t)(n - i);
 		b->comp[b->ncomp++] = (uint16_t)at;
 	}
 	b->len += head;
