@@ -50,8 +50,6 @@ static void
 ab_begin(struct ab *ab, const struct snapshot *s, const struct wire_query *q,
     uint8_t *out, size_t cap, size_t limit)
 {
-	struct wire_hdr h = { .id = q->hdr.id, .qdcount = 1 };
-
 	ab->s = s;
 	ab->q = q;
 	ab->limit = limit < cap ? limit : cap;
@@ -62,23 +60,29 @@ ab_begin(struct ab *ab, const struct snapshot *s, const struct wire_query *q,
 	/* Sections are written against a limit that leaves room for our OPT,
 	 * so a reply that fits never loses its OPT. */
 	wire_buf_init(&ab->b, out, ab->limit - (q->edns.present ? OPT_RESERVE : 0));
-	wire_put_hdr(&ab->b, &h);
-	wire_put_name(&ab->b, q->qname, false);
-	wire_put_u16(&ab->b, q->qtype);
-	wire_put_u16(&ab->b, q->qclass);
+	wire_put_reply_head(&ab->b, q->hdr.id, q->qname, (size_t)q->qname_len,
+	    q->qtype, q->qclass);
 	ab->after_q = wire_buf_mark(&ab->b);
 }
 
-static void
-ab_rr(struct ab *ab, int section, const uint8_t *owner, uint16_t type,
-    uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+/*
+ * Writes an RR owned by OWNER: a pointer to AT where that name lies whole
+ * in the reply already (0: unknown, compressed as usual).  Returns where
+ * the RDATA went, if a pointer can reach it (0 otherwise).
+ */
+static uint16_t
+ab_rr(struct ab *ab, int section, const uint8_t *owner, uint16_t at,
+    uint16_t type, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
 	if (ab->overflow)
-		return;
-	wire_put_rr(&ab->b, owner, type, CLASS_IN, ttl, rdata, rdlen);
+		return 0;
+	if (at != 0)
+		wire_put_rr_at(&ab->b, at, type, CLASS_IN, ttl, rdata, rdlen);
+	else
+		wire_put_rr(&ab->b, owner, type, CLASS_IN, ttl, rdata, rdlen);
 	if (ab->b.overflow) {
 		ab->overflow = true;
-		return;
+		return 0;
 	}
 	if (section == 1)
 		ab->an++;
@@ -86,16 +90,18 @@ ab_rr(struct ab *ab, int section, const uint8_t *owner, uint16_t type,
 		ab->ns++;
 	else
 		ab->ar++;
+	return ab->b.len - rdlen <= WIRE_PTR_MAXOFF ? (uint16_t)(ab->b.len - rdlen) : 0;
 }
 
 static void
-ab_rrset(struct ab *ab, int section, const uint8_t *owner, const struct rrset *rs)
+ab_rrset(struct ab *ab, int section, const uint8_t *owner, uint16_t at,
+    const struct rrset *rs)
 {
 	const uint8_t *p = rs->data, *end = rs->data + rs->datalen;
 
 	while (p + 2 <= end) {
 		uint16_t l = wire_get_u16(p);
-		ab_rr(ab, section, owner, rs->type, rs->ttl, p + 2, l);
+		ab_rr(ab, section, owner, at, rs->type, rs->ttl, p + 2, l);
 		p += 2 + l;
 	}
 }
@@ -111,7 +117,7 @@ ab_soa(struct ab *ab, const struct szone *z)
 		return;
 	min = wire_get_u32(soa->data + soa->datalen - 4);
 	ttl = soa->ttl < min ? soa->ttl : min;
-	ab_rr(ab, 2, szone_apex(z), TYPE_SOA, ttl, soa->data + 2,
+	ab_rr(ab, 2, szone_apex(z), 0, TYPE_SOA, ttl, soa->data + 2,
 	    wire_get_u16(soa->data));
 }
 
@@ -157,16 +163,14 @@ ab_seen(struct ab *ab, const uint8_t *name)
 	return false;
 }
 
-/* Records a CNAME hop to TARGET; false on a loop or a chain too long. */
+/* Records a CNAME hop from FROM (LEN octets) to TARGET; false on a loop
+ * or a chain too long. */
 static bool
-ab_hop(struct ab *ab, const uint8_t *from, const uint8_t *target)
+ab_hop(struct ab *ab, const uint8_t *from, size_t len, const uint8_t *target)
 {
-	int l;
-
 	if (ab->chain >= ANSWER_MAX_CHAIN)
 		return false;
-	l = wire_name_len(from, WIRE_NAME_MAX);
-	memcpy(ab->seen[ab->chain], from, (size_t)l);
+	memcpy(ab->seen[ab->chain], from, len);
 	ab->chain++;
 	return !ab_seen(ab, target) && !wire_name_equal(from, target);
 }
@@ -197,32 +201,39 @@ struct route {
 	bool twin;
 	uint64_t h;
 	uint8_t pl[WIRE_NAME_MAX];
+	size_t pllen;
 };
 
 /*
- * Follows NAME (lower-case wire) through local data, writing what it finds.
+ * Follows NAME (lower-case wire, LEN octets) through local data, writing
+ * what it finds.
  * ROUTE, if not NULL, is where NAME was routed already (answer_local does
- * it first, to leave names outside local zones at once).  On
+ * it first, to leave names outside local zones at once).  AT is where NAME
+ * lies whole in the reply (0: unknown); RRs owned by it point there, as do
+ * those owned by each CNAME target, which lies whole in its RDATA.  On
  * LRES_EXTERNAL / LRES_TWIN_NODATA / LRES_FALLBACK, NEXT holds the name
  * where local data ended (the caller may continue from it).
  */
 static enum lres
-local_resolve(struct ab *ab, const uint8_t *name, const struct route *route,
-    uint8_t *next)
+local_resolve(struct ab *ab, const uint8_t *name, size_t len, uint16_t at,
+    const struct route *route, uint8_t *next)
 {
 	const struct config *cfg = snapshot_config(ab->s);
 	uint16_t qtype = ab->q->qtype;
-	uint8_t cur[WIRE_NAME_MAX], pl[WIRE_NAME_MAX];
+	uint8_t buf[WIRE_NAME_MAX], pl[WIRE_NAME_MAX];
+	const uint8_t *cur = name;	/* the name followed: NAME, then in BUF */
+	size_t clen = len;
 
 	const struct szone *z = NULL;
 	const struct node *n = NULL;
 	bool known = false;	/* Z and N already found for CUR */
 
-	memcpy(cur, name, (size_t)wire_name_len(name, WIRE_NAME_MAX));
 	for (;;) {
 		const struct rrset *rs;
 
 		if (!known) {
+			const uint8_t *plp = pl;
+			size_t pllen = 0;
 			bool twin;
 			uint64_t h;
 
@@ -230,45 +241,46 @@ local_resolve(struct ab *ab, const uint8_t *name, const struct route *route,
 				z = route->z;
 				twin = route->twin;
 				h = route->h;
-				if (twin)
-					memcpy(pl, route->pl, (size_t)wire_name_len(route->pl,
-					    WIRE_NAME_MAX));
+				plp = route->pl;
+				pllen = route->pllen;
 				route = NULL;
 			} else
-				z = snapshot_route_h(ab->s, cur, pl, &twin, &h);
+				z = snapshot_route_h(ab->s, cur, clen, pl, &pllen, &twin, &h);
 			if (z == NULL) {
-				memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
+				memcpy(next, cur, clen);
 				return LRES_EXTERNAL;
 			}
 			if (twin) {
 				/* The privatelink twin's own data (or its wildcard);
 				 * an empty non-terminal has none. */
-				if ((n = szone_node_h(z, pl, h)) == NULL)
-					n = find_wildcard(z, pl);
+				if ((n = szone_node_h(z, plp, pllen, h)) == NULL)
+					n = find_wildcard(z, plp);
 				if (n == NULL || n->nrrsets == 0) {
-					memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
+					memcpy(next, cur, clen);
 					return LRES_TWIN_NODATA;
 				}
 				/* What Azure's public DNS says, without asking it. */
-				ab_rr(ab, 1, cur, TYPE_CNAME, cfg->record_ttl, pl,
-				    (uint16_t)wire_name_len(pl, WIRE_NAME_MAX));
+				at = ab_rr(ab, 1, cur, at, TYPE_CNAME, cfg->record_ttl,
+				    plp, (uint16_t)pllen);
 				ab->synth = true;
-				if (!ab_hop(ab, cur, pl))
+				if (!ab_hop(ab, cur, clen, plp))
 					return LRES_SERVFAIL;
 				if (qtype == TYPE_CNAME || qtype == TYPE_ANY)
 					return LRES_DONE;
 				/* PL lies in Z and its node is known: no second walk. */
-				memcpy(cur, pl, sizeof(pl));
+				memcpy(buf, plp, pllen);
+				cur = buf;
+				clen = pllen;
 				known = true;
 				continue;
 			}
-			if ((n = szone_node_h(z, cur, h)) == NULL)
+			if ((n = szone_node_h(z, cur, clen, h)) == NULL)
 				n = find_wildcard(z, cur);
 		}
 		known = false;
 		if (n == NULL) {
 			if (szone_missing(z) == MISSING_FALLBACK) {
-				memcpy(next, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX));
+				memcpy(next, cur, clen);
 				return LRES_FALLBACK;
 			}
 			/* RFC 6604: the RCODE speaks of the last name of the chain. */
@@ -286,23 +298,26 @@ local_resolve(struct ab *ab, const uint8_t *name, const struct route *route,
 
 			if (tl < 0)
 				return LRES_SERVFAIL;
-			ab_rr(ab, 1, cur, TYPE_CNAME, rs->ttl, rs->data + 2, (uint16_t)tl);
+			at = ab_rr(ab, 1, cur, at, TYPE_CNAME, rs->ttl, rs->data + 2,
+			    (uint16_t)tl);
 			wire_name_lower(target, rs->data + 2, (size_t)tl);
-			if (!ab_hop(ab, cur, target))
+			if (!ab_hop(ab, cur, clen, target))
 				return LRES_SERVFAIL;
-			memcpy(cur, target, (size_t)tl);
+			memcpy(buf, target, (size_t)tl);
+			cur = buf;
+			clen = (size_t)tl;
 			continue;
 		}
 		if (qtype == TYPE_ANY) {
 			/* RFC 8482: one RRset is enough and cannot amplify. */
 			if (n->nrrsets > 0)
-				ab_rrset(ab, 1, cur, &n->rrsets[0]);
+				ab_rrset(ab, 1, cur, at, &n->rrsets[0]);
 			else
 				ab_soa(ab, z);
 			return LRES_DONE;
 		}
 		if ((rs = node_rrset(n, qtype)) != NULL)
-			ab_rrset(ab, 1, cur, rs);
+			ab_rrset(ab, 1, cur, at, rs);
 		else
 			ab_soa(ab, z);	/* NODATA */
 		return LRES_DONE;
@@ -318,16 +333,17 @@ answer_local(const struct snapshot *s, const struct wire_query *q, uint8_t *out,
 	uint8_t next[WIRE_NAME_MAX];
 	enum lres r;
 
-	memset(info, 0, sizeof(*info));
+	answer_info_clear(info);
 	/* Most forwarded names lie outside every local zone: that is known
 	 * before any reply is set up. */
-	rt.z = snapshot_route_h(s, q->lname, rt.pl, &rt.twin, &rt.h);
+	rt.z = snapshot_route_h(s, q->lname, (size_t)q->qname_len, rt.pl, &rt.pllen,
+	    &rt.twin, &rt.h);
 	if (rt.z == NULL) {
-		memcpy(info->next, q->lname, (size_t)wire_name_len(q->lname, WIRE_NAME_MAX));
+		memcpy(info->next, q->lname, (size_t)q->qname_len);
 		return ANSWER_FORWARD;
 	}
 	ab_begin(&ab, s, q, out, cap, limit);
-	r = local_resolve(&ab, q->lname, &rt, next);
+	r = local_resolve(&ab, q->lname, (size_t)q->qname_len, QUESTION_OFF, &rt, next);
 	if (r != LRES_DONE && r != LRES_SERVFAIL) {
 		/*
 		 * Not (all) local.  Upstream is asked for NEXT: the name itself,
@@ -400,7 +416,7 @@ answer_replay(const struct wire_query *q, const struct cache_reply *r,
 	if (r->len > answer_replay_room(q, limit) ||
 	    WIRE_HDR_LEN + (size_t)q->qname_len > r->len)
 		return false;
-	memset(info, 0, sizeof(*info));
+	answer_info_clear(info);
 	memcpy(out, r->msg, r->len);
 	wire_buf_init(&b, out, limit);
 	b.len = r->len;
@@ -484,7 +500,7 @@ copy_rr(struct ab *ab, const uint8_t *resp, size_t rlen, struct answer_scratch *
 
 	if (l < 0 || ab->overflow)
 		return;
-	ab_rr(ab, section, rr->owner, rr->type, rr->ttl, sc->rdata, (uint16_t)l);
+	ab_rr(ab, section, rr->owner, 0, rr->type, rr->ttl, sc->rdata, (uint16_t)l);
 	sc->used[i] = true;
 	if (!ab->overflow && sc->nttl < ANSWER_MAX_RRS) {
 		/* The TTL sits before RDLENGTH and the RDATA just written. */
@@ -556,7 +572,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 	uint16_t extra = 0;
 	bool spliced = false, servfail = false, local_end = false;
 
-	memset(info, 0, sizeof(*info));
+	answer_info_clear(info);
 	sc->nttl = 0;
 	if ((n = parse_response(resp, rlen, sc, &h)) < 0) {
 		answer_error(q, RCODE_SERVFAIL, -1, out, cap, info);
@@ -566,6 +582,9 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 	ab_begin(&ab, s, q, out, cap, limit);
 	ab.rcode = WIRE_RCODE(h.flags);
 	memcpy(cur, q->lname, (size_t)q->qname_len);
+	/* Where CUR lies whole in the reply: the question, until the chain
+	 * moves on. */
+	uint16_t cur_at = QUESTION_OFF;
 
 	bool checked = false;		/* CUR was already looked up locally */
 	for (;;) {
@@ -587,7 +606,8 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			enum lres r;
 
 			ab.rcode = RCODE_NOERROR;
-			r = local_resolve(&ab, cur, NULL, next);
+			r = local_resolve(&ab, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX),
+			    cur_at, NULL, next);
 			if (r == LRES_DONE) {
 				spliced = local_end = true;
 				break;
@@ -607,6 +627,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			if (ab.an != an)
 				spliced = true;
 			memcpy(cur, next, (size_t)wire_name_len(next, WIRE_NAME_MAX));
+			cur_at = 0;
 			checked = true;
 		}
 		/* Follow the upstream's CNAME (or DNAME) for CUR. */
@@ -656,11 +677,12 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 				    wire_name_equal(sc->rrs[i].owner, cur))
 					copy_rr(&ab, resp, rlen, sc, i, 1);
 			wire_name_lower(target, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
-			if (!ab_hop(&ab, cur, target)) {
+			if (!ab_hop(&ab, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX), target)) {
 				servfail = true;
 				break;
 			}
 			memcpy(cur, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
+			cur_at = 0;
 			continue;
 		}
 		/* A CNAME: copy it and its signatures, move to its target. */
@@ -678,11 +700,12 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			    wire_name_equal(sc->rrs[i].owner, cur) &&
 			    rrsig_covers(resp, &sc->rrs[i], TYPE_CNAME))
 				copy_rr(&ab, resp, rlen, sc, i, 1);
-		if (!ab_hop(&ab, cur, target)) {
+		if (!ab_hop(&ab, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX), target)) {
 			servfail = true;
 			break;
 		}
 		memcpy(cur, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
+		cur_at = 0;
 	}
 
 	if (servfail) {

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "snapshot.h"
 #include "wire.h"
@@ -46,12 +47,17 @@ struct answer_info {
 	size_t len;		/* reply length */
 	bool truncated;		/* TC set because the reply did not fit */
 	bool fallback;		/* forwarding for a local name under missing = fallback */
-	uint8_t next[WIRE_NAME_MAX];	/* ANSWER_FORWARD: the name to ask upstream (lower-case) */
 	/* answer_upstream, for keeping the reply (cache_keep_reply): */
 	bool ad_ok;		/* the upstream set AD and nothing was spliced */
 	size_t len_noopt;	/* the reply's length before our OPT */
 	uint16_t ar_noopt;	/* its additional records before our OPT */
+	/* Last, so that answer_info_clear() leaves its 255 octets alone. */
+	uint8_t next[WIRE_NAME_MAX];	/* ANSWER_FORWARD: the name to ask upstream (lower-case) */
 };
+
+/* Zeroes INFO but for NEXT, which is filled whenever it is meant. */
+#define answer_info_clear(info) \
+	memset((info), 0, offsetof(struct answer_info, next))
 
 /* Scratch space for answer_upstream (about 70 KB; one per worker, not per query). */
 struct answer_scratch {

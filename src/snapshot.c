@@ -219,6 +219,7 @@ struct szone {
 	size_t mapcap;			/* a power of two */
 	const struct rrset *soa;
 	uint64_t apex_state;		/* hash_label() over the apex, root first */
+	size_t apex_len;
 };
 
 struct twin {
@@ -358,6 +359,9 @@ zone_nodes_grow(struct szone *z, size_t cap)
 	z->nodes_ready = 0;
 	if (z->nnodes > 0)
 		memcpy(n, z->nodes, z->nnodes * sizeof(*n));
+	for (size_t i = 0; i < z->nnodes; i++)
+		if (z->nodes[i].rrsets == &z->nodes[i].one)
+			n[i].rrsets = &n[i].one;
 	bigmem_free(z->nodes, z->capnodes * sizeof(*n));
 	z->nodes = n;
 	z->capnodes = cap;
@@ -641,6 +645,7 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		z->name = xstrdup(rs->zones[i].name);
 		z->apex = arena_name(&s->arena, rs->zones[i].apex);
 		z->apex_state = name_state(z->apex);
+		z->apex_len = (size_t)wire_name_len(z->apex, WIRE_NAME_MAX);
 		z->missing = rs->zones[i].missing;
 		z->multi = rs->zones[i].multi;
 		z->content_hash = 0xcbf29ce484222325ULL;
@@ -717,7 +722,7 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 			node_prefetch(&s->zones[f->zone], ahead[a].h[0]);
 		}
 		if (n->nrrsets == 0) {
-			struct rrset *set = arena_alloc(&s->arena, sizeof(*set));
+			struct rrset *set = &n->one;
 			set->type = r->type;
 			set->count = 1;
 			set->ttl = r->ttl;
@@ -903,40 +908,44 @@ const struct szone *
 snapshot_route(const struct snapshot *s, const uint8_t *name, uint8_t *plname,
     bool *is_twin)
 {
+	int len = wire_name_len(name, WIRE_NAME_MAX);
 	uint64_t h;
+	size_t pllen;
 
-	return snapshot_route_h(s, name, plname, is_twin, &h);
+	*is_twin = false;
+	if (len < 0)
+		return NULL;
+	return snapshot_route_h(s, name, (size_t)len, plname, &pllen, is_twin, &h);
 }
 
 const struct szone *
-snapshot_route_h(const struct snapshot *s, const uint8_t *name, uint8_t *plname,
-    bool *is_twin, uint64_t *hash)
+snapshot_route_h(const struct snapshot *s, const uint8_t *name, size_t len,
+    uint8_t *plname, size_t *pllen, bool *is_twin, uint64_t *hash)
 {
 	uint8_t off[WIRE_NAME_MAX / 2 + 1];
 	uint64_t h[WIRE_NAME_MAX / 2 + 1];
-	int n, len;
+	int n;
 	uint32_t v;
 
 	*is_twin = false;
 	*hash = 0;
-	if ((len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
-		return NULL;
 	n = suffix_hashes(name, off, h);
 	*hash = h[0];
 	for (int k = 0; k < n; k++) {
 		const uint8_t *p = name + off[k];
-		size_t plen = (size_t)(len - off[k]);
+		size_t plen = len - off[k];
 
 		if (namemap_get_h(&s->zonemap, p, plen, h[k], &v) == 0)
 			return &s->zones[v];
 		if (namemap_get_h(&s->twinmap, p, plen, h[k], &v) == 0) {
 			/* acct.<twin> becomes acct.<zone apex>. */
 			size_t pre = off[k];
-			int alen = wire_name_len(s->zones[v].apex, WIRE_NAME_MAX);
-			if (pre == 0 || pre + (size_t)alen > WIRE_NAME_MAX)
+			size_t alen = s->zones[v].apex_len;
+			if (pre == 0 || pre + alen > WIRE_NAME_MAX)
 				return NULL;	/* the twin apex itself is not ours to answer */
 			memcpy(plname, name, pre);
-			memcpy(plname + pre, s->zones[v].apex, (size_t)alen);
+			memcpy(plname + pre, s->zones[v].apex, alen);
+			*pllen = pre + alen;
 			*is_twin = true;
 			/* The privatelink name's hash goes on from the apex's
 			 * over the labels before the twin. */
@@ -990,14 +999,14 @@ uint32_t szone_serial(const struct szone *z) { return z->serial; }
 size_t szone_nrecords(const struct szone *z) { return z->nrecords; }
 
 const struct node *
-szone_node_h(const struct szone *z, const uint8_t *name, uint64_t hash)
+szone_node_h(const struct szone *z, const uint8_t *name, size_t len,
+    uint64_t hash)
 {
-	int len = wire_name_len(name, WIRE_NAME_MAX);
 	uint32_t v;
 
-	if (len < 0 || z->mapcap == 0)
+	if (z->mapcap == 0)
 		return NULL;
-	v = map_val(z, z->map[node_slot_h(z, name, (size_t)len, hash)]);
+	v = map_val(z, z->map[node_slot_h(z, name, len, hash)]);
 	return v ? &z->nodes[v - 1] : NULL;
 }
 

@@ -35,8 +35,11 @@ struct rrset {
 
 struct node {
 	const uint8_t *owner;		/* wire, lower-case (points into the zone's name pool) */
-	struct rrset *rrsets;
+	struct rrset *rrsets;		/* ONE when there is one */
 	uint16_t nrrsets;
+	/* Most names have one RRset: it lies in the node, not one more
+	 * pointer away, and its data beside the owner in the name pool. */
+	struct rrset one;
 };
 
 struct szone;
@@ -83,10 +86,11 @@ const struct szone *snapshot_route(const struct snapshot *s, const uint8_t *name
 const struct pl_addr *snapshot_upstreams(const struct snapshot *s, size_t *n);
 const struct upstream_tls *snapshot_tls(const struct snapshot *s, size_t *n);
 
-/* snapshot_route() that also gives, for szone_node_h(), the hash of NAME,
- * or for a public twin the hash of its privatelink name. */
+/* snapshot_route() for NAME of LEN octets (its wire_name_len()) that also
+ * gives, for szone_node_h(), the hash of NAME, or for a public twin the
+ * hash of its privatelink name and that name's length in *PLLEN. */
 const struct szone *snapshot_route_h(const struct snapshot *s, const uint8_t *name,
-    uint8_t *plname, bool *is_twin, uint64_t *hash);
+    size_t len, uint8_t *plname, size_t *pllen, bool *is_twin, uint64_t *hash);
 
 /* Longest [forward] rule covering NAME, or NULL (then the default upstreams). */
 const struct forward_conf *snapshot_forward(const struct snapshot *s, const uint8_t *name);
@@ -107,10 +111,11 @@ const struct node *szone_node(const struct szone *z, const uint8_t *name);
 size_t szone_nnodes(const struct szone *z);
 const struct node *szone_node_at(const struct szone *z, size_t i);
 
-/* szone_node() with the hash snapshot_route_h() gave: of the name it
- * routed, or for a public twin of its privatelink name. */
+/* szone_node() for NAME of LEN octets, with the hash snapshot_route_h()
+ * gave: of the name it routed, or for a public twin of its privatelink
+ * name. */
 const struct node *szone_node_h(const struct szone *z, const uint8_t *name,
-    uint64_t hash);
+    size_t len, uint64_t hash);
 
 /* The RRset of TYPE at N, or NULL. */
 const struct rrset *node_rrset(const struct node *n, uint16_t type);

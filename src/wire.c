@@ -5,7 +5,6 @@
 #include "wire.h"
 
 #define WIRE_PTR_HOPS	127
-#define WIRE_PTR_MAXOFF	0x3fff
 /* Payload size advertised in error replies (DNS Flag Day 2020). */
 #define WIRE_ERR_UDP	1232
 
@@ -420,7 +419,8 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 	bool formerr = false;
 	size_t pos = WIRE_HDR_LEN;
 
-	memset(q, 0, sizeof(*q));
+	memset(q, 0, offsetof(struct wire_query, qname));
+	q->qname[0] = q->lname[0] = 0;	/* the root, until a name is read */
 	if (wire_hdr_read(pkt, len, &q->hdr) == -1)
 		return WIRE_DROP;
 	if (q->hdr.flags & WIRE_QR)
@@ -589,12 +589,13 @@ wire_buf_init(struct wire_buf *b, uint8_t *mem, size_t cap)
 	b->len = 0;
 	b->overflow = false;
 	b->ncomp = 0;
+	b->lazy = 0;
 }
 
 struct wire_mark
 wire_buf_mark(const struct wire_buf *b)
 {
-	struct wire_mark m = { b->len, b->ncomp };
+	struct wire_mark m = { b->len, b->ncomp, b->lazy };
 	return m;
 }
 
@@ -606,6 +607,8 @@ wire_buf_rollback(struct wire_buf *b, struct wire_mark m)
 		b->len = m.len;
 	if (m.ncomp >= 0 && m.ncomp <= b->ncomp)
 		b->ncomp = m.ncomp;
+	/* A question entered as targets since the mark waits again. */
+	b->lazy = m.lazy;
 	b->overflow = false;
 }
 
@@ -655,16 +658,6 @@ wire_put_bytes(struct wire_buf *b, const void *p, size_t n)
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
-}
-
-void
-wire_set_u16(struct wire_buf *b, size_t off, uint16_t v)
-{
-	/* A spot lost to an overflow is not written: the caller rolls back. */
-	if (off > b->len || b->len - off < 2)
-		return;
-	b->data[off] = (uint8_t)(v >> 8);
-	b->data[off + 1] = (uint8_t)v;
 }
 
 void
@@ -759,6 +752,60 @@ comp_find(const struct wire_buf *b, const uint8_t *name, size_t nlen,
 	return best;
 }
 
+/* Enters the first UPTO labels of the name of N labels written at START
+ * (LAB[i] = offset of label i) as pointer targets. */
+static void
+comp_add(struct wire_buf *b, size_t start, const uint8_t *lab, int upto, int n)
+{
+	for (int i = 0; i < upto; i++) {
+		size_t at = start + lab[i];
+		if (at > WIRE_PTR_MAXOFF || b->ncomp >= WIRE_COMP_MAX)
+			break;
+		/* Labels from here to the root, those behind a pointer too. */
+		b->compn[b->ncomp] = (uint8_t)(n - i);
+		b->comp[b->ncomp++] = (uint16_t)at;
+	}
+}
+
+/* Enters the labels of the question wire_put_reply_head() wrote as targets. */
+static void
+comp_add_lazy(struct wire_buf *b)
+{
+	uint8_t lab[WIRE_NAME_MAX / 2];
+	const uint8_t *name = b->data + b->lazy;
+	int n = 0;
+
+	for (size_t i = 0; name[i] != 0; i += 1 + name[i])
+		lab[n++] = (uint8_t)i;
+	comp_add(b, b->lazy, lab, n, n);
+	b->lazy = 0;
+}
+
+void
+wire_put_reply_head(struct wire_buf *b, uint16_t id, const uint8_t *qname,
+    size_t qlen, uint16_t qtype, uint16_t qclass)
+{
+	uint8_t *p;
+
+	if (b->len != 0 || !room(b, WIRE_HDR_LEN + qlen + 4)) {
+		b->overflow = true;
+		return;
+	}
+	p = b->data;
+	memset(p, 0, WIRE_HDR_LEN);
+	p[0] = (uint8_t)(id >> 8);
+	p[1] = (uint8_t)id;
+	p[5] = 1;
+	memcpy(p + WIRE_HDR_LEN, qname, qlen);
+	p += WIRE_HDR_LEN + qlen;
+	p[0] = (uint8_t)(qtype >> 8);
+	p[1] = (uint8_t)qtype;
+	p[2] = (uint8_t)(qclass >> 8);
+	p[3] = (uint8_t)qclass;
+	b->lazy = WIRE_HDR_LEN;
+	b->len = WIRE_HDR_LEN + qlen + 4;
+}
+
 void
 wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 {
@@ -766,6 +813,8 @@ wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 	int nlen = wire_name_len(name, WIRE_NAME_MAX), n = 0;
 	uint16_t off = 0;
 
+	if (b->lazy != 0)
+		comp_add_lazy(b);
 	if (nlen == -1) {
 		/* A bad name is the caller's bug; fail the message visibly. */
 		b->overflow = true;
@@ -781,14 +830,7 @@ wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 
 	size_t start = b->len;
 	memcpy(b->data + start, name, head);
-	for (int i = 0; i < keep; i++) {
-		size_t at = start + lab[i];
-		if (at > WIRE_PTR_MAXOFF || b->ncomp >= WIRE_COMP_MAX)
-			break;
-		/* Labels from here to the root, those behind a pointer too. */
-		b->compn[b->ncomp] = (uint8_t)(n - i);
-		b->comp[b->ncomp++] = (uint16_t)at;
-	}
+	comp_add(b, start, lab, keep, n);
 	b->len += head;
 	if (keep < n) {
 		b->data[b->len++] = (uint8_t)(0xc0 | off >> 8);
@@ -807,6 +849,31 @@ wire_put_rr(struct wire_buf *b, const uint8_t *owner, uint16_t type,
 	wire_put_u32(b, ttl);
 	wire_put_u16(b, rdlen);
 	wire_put_bytes(b, rdata, rdlen);
+}
+
+void
+wire_put_rr_at(struct wire_buf *b, uint16_t owner, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	uint8_t *p;
+
+	if (!room(b, 12 + (size_t)rdlen))
+		return;
+	p = b->data + b->len;
+	p[0] = (uint8_t)(0xc0 | owner >> 8);
+	p[1] = (uint8_t)owner;
+	p[2] = (uint8_t)(type >> 8);
+	p[3] = (uint8_t)type;
+	p[4] = (uint8_t)(rclass >> 8);
+	p[5] = (uint8_t)rclass;
+	p[6] = (uint8_t)(ttl >> 24);
+	p[7] = (uint8_t)(ttl >> 16);
+	p[8] = (uint8_t)(ttl >> 8);
+	p[9] = (uint8_t)ttl;
+	p[10] = (uint8_t)(rdlen >> 8);
+	p[11] = (uint8_t)rdlen;
+	memcpy(p + 12, rdata, rdlen);
+	b->len += 12 + (size_t)rdlen;
 }
 
 void

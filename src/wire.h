@@ -126,12 +126,14 @@ struct wire_edns {
 
 struct wire_query {
 	struct wire_hdr hdr;
-	uint8_t qname[WIRE_NAME_MAX];	/* as received: case preserved */
-	uint8_t lname[WIRE_NAME_MAX];	/* lower-cased copy, the lookup key */
 	int qname_len;
 	uint16_t qtype, qclass;
 	size_t question_end;		/* offset just after the question */
 	struct wire_edns edns;
+	/* Last: wire_query_parse() clears what is above, not these 510
+	 * octets, of which only the name's own count. */
+	uint8_t qname[WIRE_NAME_MAX];	/* as received: case preserved */
+	uint8_t lname[WIRE_NAME_MAX];	/* lower-cased copy, the lookup key */
 };
 
 enum wire_verdict {
@@ -185,6 +187,7 @@ int wire_rdata_expand(const uint8_t *pkt, size_t len, const struct wire_rr *rr,
 /* ---- writing ---- */
 
 #define WIRE_COMP_MAX	128
+#define WIRE_PTR_MAXOFF	0x3fff	/* the furthest a compression pointer reaches */
 
 /*
  * A message being written into caller memory.  Names written with
@@ -199,11 +202,14 @@ struct wire_buf {
 	uint16_t comp[WIRE_COMP_MAX];	/* offsets of names written, usable as pointer targets */
 	uint8_t compn[WIRE_COMP_MAX];	/* labels of each (root excluded) */
 	int ncomp;
+	uint16_t lazy;			/* a question written but not yet among
+					   the targets (wire_put_reply_head), or 0 */
 };
 
 struct wire_mark {
 	size_t len;
 	int ncomp;
+	uint16_t lazy;
 };
 
 void wire_buf_init(struct wire_buf *b, uint8_t *mem, size_t cap);
@@ -215,7 +221,15 @@ void wire_put_u16(struct wire_buf *b, uint16_t v);
 void wire_put_u32(struct wire_buf *b, uint32_t v);
 void wire_put_bytes(struct wire_buf *b, const void *p, size_t n);
 /* Overwrites a 16-bit value at OFF (already written). */
-void wire_set_u16(struct wire_buf *b, size_t off, uint16_t v);
+static inline void
+wire_set_u16(struct wire_buf *b, size_t off, uint16_t v)
+{
+	/* A spot lost to an overflow is not written: the caller rolls back. */
+	if (off > b->len || b->len - off < 2)
+		return;
+	b->data[off] = (uint8_t)(v >> 8);
+	b->data[off + 1] = (uint8_t)v;
+}
 
 void wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h);
 
@@ -224,8 +238,23 @@ void wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h);
  * suffixes as targets.  Writing with COMPRESS false still records targets. */
 void wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress);
 
+/*
+ * Starts a reply in an empty B: a header with ID and QDCOUNT 1 (the flags
+ * and other counts 0, for wire_set_u16() later), then the question QNAME
+ * (QLEN octets, uncompressed), QTYPE and QCLASS.  QNAME's labels become
+ * pointer targets only when the next wire_put_name() comes: most replies
+ * never compress against their question, and the ones whose RRs are owned
+ * by it point at it with wire_put_rr_at().
+ */
+void wire_put_reply_head(struct wire_buf *b, uint16_t id, const uint8_t *qname,
+    size_t qlen, uint16_t qtype, uint16_t qclass);
+
 /* Writes a whole RR: owner (compressed), type, class, ttl, rdlen, rdata verbatim. */
 void wire_put_rr(struct wire_buf *b, const uint8_t *owner, uint16_t type,
+    uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+/* wire_put_rr() whose owner is a pointer to the name written whole at OWNER
+ * (at most WIRE_PTR_MAXOFF); the RR adds no targets. */
+void wire_put_rr_at(struct wire_buf *b, uint16_t owner, uint16_t type,
     uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
 
 /*

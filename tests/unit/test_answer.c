@@ -143,6 +143,61 @@ local(struct fixture *f, const char *name, uint16_t type, enum answer_result exp
 	return to_pkt(out, info->len);
 }
 
+/* answer_local() into OUT; returns the reply's length. */
+static size_t
+local_raw(struct fixture *f, const char *name, uint16_t type, uint8_t *out,
+    size_t cap)
+{
+	struct answer_info info;
+	struct wire_query q;
+
+	parse_query(&q, name, type);
+	assert_int_equal(answer_local(f->snap, &q, out, cap, 1232, &info), ANSWER_DONE);
+	return info.len;
+}
+
+/* The owner of the RR at *POS (moved past it), which must be a pointer. */
+static unsigned
+owner_ptr(const uint8_t *out, size_t len, size_t *pos)
+{
+	unsigned ptr;
+
+	assert_true(*pos + 12 <= len);
+	assert_int_equal(out[*pos] & 0xc0, 0xc0);
+	ptr = (unsigned)(out[*pos] & 0x3f) << 8 | out[*pos + 1];
+	*pos += 12 + ((size_t)out[*pos + 10] << 8 | out[*pos + 11]);
+	return ptr;
+}
+
+/*
+ * RRs owned by the question point at it; a CNAME target's RRs point at the
+ * CNAME's RDATA, where the target lies whole.
+ */
+static void
+test_owner_pointers(void **state)
+{
+	uint8_t out[WIRE_MAX_MSG];
+	size_t len, pos, first;
+
+	len = local_raw(*state, "acct.privatelink.blob.core.windows.net", TYPE_A, out,
+	    sizeof(out));
+	pos = 12 + 40 + 4;
+	assert_int_equal(owner_ptr(out, len, &pos), 12);
+	assert_int_equal(pos, len - 11);	/* then our OPT */
+
+	len = local_raw(*state, "acct.blob.core.windows.net", TYPE_A, out, sizeof(out));
+	pos = first = 12 + 28 + 4;
+	assert_int_equal(owner_ptr(out, len, &pos), 12);
+	assert_int_equal(owner_ptr(out, len, &pos), first + 12);
+
+	len = local_raw(*state, "alias.privatelink.blob.core.windows.net", TYPE_A, out,
+	    sizeof(out));
+	pos = first = 12 + 41 + 4;
+	assert_int_equal(owner_ptr(out, len, &pos), 12);
+	assert_int_equal(owner_ptr(out, len, &pos), first + 12);
+	assert_int_equal(pos, len - 11);
+}
+
 static void
 test_local_a(void **state)
 {
@@ -781,6 +836,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_local_a, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_multi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nxdomain_soa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nodata, setup, teardown),

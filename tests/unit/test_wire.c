@@ -1613,6 +1613,59 @@ test_buf_rollback(void **state)
 	assert_memory_equal(out, n2, 11);
 }
 
+/* The question of wire_put_reply_head() is a target only once a name
+ * wants it, and again after a rollback to before that. */
+static void
+test_reply_head(void **state)
+{
+	uint8_t mem[128], q[WIRE_NAME_MAX], n[WIRE_NAME_MAX];
+	struct wire_buf b;
+	int ql;
+
+	(void)state;
+	ql = from_str("WWW.Example.com", q);
+	wire_buf_init(&b, mem, sizeof(mem));
+	wire_put_reply_head(&b, 0xbeef, q, (size_t)ql, TYPE_A, CLASS_IN);
+	assert_false(b.overflow);
+	assert_int_equal(b.len, 12 + ql + 4);
+	assert_memory_equal(mem, "\276\357\0\0\0\1\0\0\0\0\0\0", 12);
+	assert_memory_equal(mem + 12, q, (size_t)ql);
+	assert_memory_equal(mem + 12 + ql, "\0\1\0\1", 4);
+	assert_int_equal(b.ncomp, 0);
+
+	/* An RR owned by the question points at it. */
+	wire_put_rr_at(&b, 12, TYPE_A, CLASS_IN, 300, (const uint8_t *)"\12\0\0\1", 4);
+	assert_memory_equal(mem + 12 + ql + 4,
+	    "\300\014\0\1\0\1\0\0\1\054\0\4\12\0\0\1", 16);
+	assert_int_equal(b.ncomp, 0);
+
+	struct wire_mark m = wire_buf_mark(&b);
+	size_t at = b.len;
+	from_str("mail.example.COM", n);
+	wire_put_name(&b, n, true);	/* "mail" + pointer to "Example" at 16 */
+	assert_int_equal(b.len, at + 5 + 2);
+	assert_memory_equal(mem + at, "\004mail\300\020", 7);
+	assert_true(b.ncomp >= 3);
+	wire_buf_rollback(&b, m);
+	assert_int_equal(b.ncomp, 0);
+	assert_int_equal(b.len, at);
+	from_str("com", n);
+	wire_put_name(&b, n, true);	/* "com" of the question, at 24 */
+	assert_memory_equal(mem + at, "\300\030", 2);
+
+	/* No room: overflow, nothing written. */
+	wire_buf_init(&b, mem, 12 + (size_t)ql + 3);
+	wire_put_reply_head(&b, 1, q, (size_t)ql, TYPE_A, CLASS_IN);
+	assert_true(b.overflow);
+	assert_int_equal(b.len, 0);
+	wire_buf_init(&b, mem, sizeof(mem));
+	wire_put_rr_at(&b, 12, TYPE_A, CLASS_IN, 1, (const uint8_t *)"", 0);
+	b.cap = b.len + 11;
+	wire_put_rr_at(&b, 12, TYPE_A, CLASS_IN, 1, (const uint8_t *)"", 0);
+	assert_true(b.overflow);
+	assert_int_equal(b.len, 12);
+}
+
 static void
 test_put_name_compress(void **state)
 {
@@ -2336,6 +2389,7 @@ main(void)
 		cmocka_unit_test(test_rdata_expand_malformed),
 		cmocka_unit_test(test_buf_overflow),
 		cmocka_unit_test(test_buf_rollback),
+		cmocka_unit_test(test_reply_head),
 		cmocka_unit_test(test_put_name_compress),
 		cmocka_unit_test(test_put_name_case_insensitive),
 		cmocka_unit_test(test_put_name_nested),
