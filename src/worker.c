@@ -131,6 +131,7 @@ struct worker {
 	/* UDP batches. */
 	uint8_t rx[BATCH][4096];
 	struct mmsghdr rmsg[BATCH];
+	int rused;			/* rmsg[0 .. rused) were filled last */
 	struct iovec riov[BATCH];
 	struct sockaddr_storage rsrc[BATCH];
 	uint8_t tx[BATCH][1232 + 64];
@@ -469,7 +470,7 @@ forward_fail(struct worker *w, const struct wire_query *q, const struct wire_que
 			info->len = wire_add_ede(w->out, info->len, sizeof(w->out), 3);
 		return;
 	}
-	memset(info, 0, sizeof(*info));
+	answer_info_clear(info);
 	answer_error(q, RCODE_SERVFAIL, 22 /* No Reachable Authority */, w->out,
 	    sizeof(w->out), info);
 	info->path = PATH_ERROR;
@@ -781,14 +782,20 @@ handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	size_t limit;
 	int rcode = -1, ede = -1;
 
-	memset(&info, 0, sizeof(info));
-	/* Before wire_query_parse(), which takes IXFR's authority SOA for a
-	 * FORMERR and NOTIFY's opcode for a NOTIMP; after the ACL, which
-	 * answers everyone else as for any query. */
+	answer_info_clear(&info);
 	av = acl_check(cfg, (const struct sockaddr *)&client->ss);
-	if (av == ACL_ALLOW && handle_xfr(w, pkt, len, udp_fd, client, conn))
-		return;
 	v = wire_query_parse(pkt, len, &q);
+	/* Zone transfers, NOTIFY and TSIG-signed requests go to xfr, whose
+	 * classing wire_query_parse() makes needless for a plain query: one
+	 * that parsed well, is no transfer and has no record besides its OPT.
+	 * The others are classed before the verdict is acted on, which
+	 * takes IXFR's authority SOA for a FORMERR and NOTIFY's opcode for a
+	 * NOTIMP.  After the ACL, which answers everyone else as for any
+	 * query. */
+	if (av == ACL_ALLOW && (v != WIRE_OK || q.qtype == TYPE_AXFR ||
+	    q.qtype == TYPE_IXFR || q.hdr.arcount > (q.edns.present ? 1 : 0)) &&
+	    handle_xfr(w, pkt, len, udp_fd, client, conn))
+		return;
 	switch (v) {
 	case WIRE_DROP:
 		w->m.dropped++;
@@ -892,10 +899,12 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		int n;
 
 		/* The headers were set up by worker_new; the kernel changes
-		 * only the address lengths (and the flags, an output). */
-		for (int i = 0; i < BATCH; i++)
+		 * only the address lengths of those it fills (and the flags,
+		 * an output). */
+		for (int i = 0; i < w->rused; i++)
 			w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->rsrc[i]);
 		n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		w->rused = n > 0 ? n : 0;
 		if (n <= 0)
 			return;
 		w->now_us = clock_us();
@@ -1322,6 +1331,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 		w->riov[i].iov_base = w->rx[i];
 		w->riov[i].iov_len = sizeof(w->rx[i]);
 		w->rmsg[i].msg_hdr.msg_name = &w->rsrc[i];
+		w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->rsrc[i]);
 		w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
 		w->rmsg[i].msg_hdr.msg_iovlen = 1;
 	}
