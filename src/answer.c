@@ -195,15 +195,6 @@ find_wildcard(const struct szone *z, const uint8_t *name)
 	return szone_node(z, wild);
 }
 
-/* Where snapshot_route_h() sends a name. */
-struct route {
-	const struct szone *z;
-	bool twin;
-	uint64_t h;
-	uint8_t pl[WIRE_NAME_MAX];
-	size_t pllen;
-};
-
 /*
  * Follows NAME (lower-case wire, LEN octets) through local data, writing
  * what it finds.
@@ -216,7 +207,7 @@ struct route {
  */
 static enum lres
 local_resolve(struct ab *ab, const uint8_t *name, size_t len, uint16_t at,
-    const struct route *route, uint8_t *next)
+    const struct answer_route *route, uint8_t *next)
 {
 	const struct config *cfg = snapshot_config(ab->s);
 	uint16_t qtype = ab->q->qtype;
@@ -324,26 +315,60 @@ local_resolve(struct ab *ab, const uint8_t *name, size_t len, uint16_t at,
 	}
 }
 
+void
+answer_route(const struct snapshot *s, const struct wire_query *q,
+    struct answer_route *rt)
+{
+	rt->z = snapshot_route_h(s, q->lname, (size_t)q->qname_len, rt->pl,
+	    &rt->pllen, &rt->twin, &rt->h);
+	rt->guess = NULL;
+	if (rt->z != NULL)
+		szone_prefetch_slot(rt->z, rt->h);
+}
+
+void
+answer_fetch_node(struct answer_route *rt)
+{
+	if (rt->z != NULL)
+		rt->guess = szone_node_guess(rt->z, rt->h);
+}
+
+void
+answer_fetch_owner(const struct answer_route *rt)
+{
+	/* A lone RRset's data lies right after the owner. */
+	if (rt->guess != NULL)
+		__builtin_prefetch(rt->guess->owner);
+}
+
 enum answer_result
 answer_local(const struct snapshot *s, const struct wire_query *q, uint8_t *out,
     size_t cap, size_t limit, struct answer_info *info)
 {
+	struct answer_route rt;
+
+	answer_route(s, q, &rt);
+	return answer_local_routed(s, q, &rt, out, cap, limit, info);
+}
+
+enum answer_result
+answer_local_routed(const struct snapshot *s, const struct wire_query *q,
+    const struct answer_route *rt, uint8_t *out, size_t cap, size_t limit,
+    struct answer_info *info)
+{
 	struct ab ab;
-	struct route rt;
 	uint8_t next[WIRE_NAME_MAX];
 	enum lres r;
 
 	answer_info_clear(info);
 	/* Most forwarded names lie outside every local zone: that is known
 	 * before any reply is set up. */
-	rt.z = snapshot_route_h(s, q->lname, (size_t)q->qname_len, rt.pl, &rt.pllen,
-	    &rt.twin, &rt.h);
-	if (rt.z == NULL) {
+	if (rt->z == NULL) {
 		memcpy(info->next, q->lname, (size_t)q->qname_len);
 		return ANSWER_FORWARD;
 	}
 	ab_begin(&ab, s, q, out, cap, limit);
-	r = local_resolve(&ab, q->lname, (size_t)q->qname_len, QUESTION_OFF, &rt, next);
+	r = local_resolve(&ab, q->lname, (size_t)q->qname_len, QUESTION_OFF, rt, next);
 	if (r != LRES_DONE && r != LRES_SERVFAIL) {
 		/*
 		 * Not (all) local.  Upstream is asked for NEXT: the name itself,

@@ -77,6 +77,28 @@ struct answer_scratch {
 size_t answer_udp_limit(const struct wire_query *q);
 
 /*
+ * Where Q's name lies among the local zones and their public twins: the
+ * first step of answer_local(), apart, so that the lookups of a batch of
+ * queries miss the cache together.  answer_route() routes Q and starts
+ * fetching the node table's slot; once every query of the batch is routed,
+ * answer_fetch_node() starts fetching each node, then answer_fetch_owner()
+ * each node's owner; then answer_local_routed() answers.  Each step reads
+ * only what the one before fetched.
+ */
+struct answer_route {
+	const struct szone *z;		/* NULL: the name is not local */
+	bool twin;			/* a public twin: PL is its privatelink name */
+	uint64_t h;			/* for szone_node_h(): the name's, or PL's */
+	const struct node *guess;	/* the node the lookup will likely read */
+	size_t pllen;
+	uint8_t pl[WIRE_NAME_MAX];
+};
+void answer_route(const struct snapshot *s, const struct wire_query *q,
+    struct answer_route *rt);
+void answer_fetch_node(struct answer_route *rt);
+void answer_fetch_owner(const struct answer_route *rt);
+
+/*
  * Answers Q from the local data of S when it can.  OUT has room for CAP
  * bytes; LIMIT is the largest reply the client accepts (answer_udp_limit()
  * for UDP, 65535 for TCP).  Returns ANSWER_DONE with the reply in OUT and
@@ -87,6 +109,10 @@ size_t answer_udp_limit(const struct wire_query *q);
  */
 enum answer_result answer_local(const struct snapshot *s, const struct wire_query *q,
     uint8_t *out, size_t cap, size_t limit, struct answer_info *info);
+/* answer_local() for Q, routed by answer_route() on S into RT. */
+enum answer_result answer_local_routed(const struct snapshot *s,
+    const struct wire_query *q, const struct answer_route *rt, uint8_t *out,
+    size_t cap, size_t limit, struct answer_info *info);
 
 /*
  * Builds the reply to Q from the upstream response RESP/RLEN (whose ID and

@@ -1010,6 +1010,27 @@ szone_node_h(const struct szone *z, const uint8_t *name, size_t len,
 	return v ? &z->nodes[v - 1] : NULL;
 }
 
+void
+szone_prefetch_slot(const struct szone *z, uint64_t hash)
+{
+	if (z->mapcap > 0)
+		__builtin_prefetch(&z->map[(size_t)hash & (z->mapcap - 1)]);
+}
+
+const struct node *
+szone_node_guess(const struct szone *z, uint64_t hash)
+{
+	uint32_t v;
+
+	if (z->mapcap == 0)
+		return NULL;
+	v = map_val(z, z->map[(size_t)hash & (z->mapcap - 1)]);
+	if (v == 0)
+		return NULL;
+	__builtin_prefetch(&z->nodes[v - 1]);
+	return &z->nodes[v - 1];
+}
+
 const struct node *
 szone_node(const struct szone *z, const uint8_t *name)
 {

@@ -117,6 +117,18 @@ const struct node *szone_node_at(const struct szone *z, size_t i);
 const struct node *szone_node_h(const struct szone *z, const uint8_t *name,
     size_t len, uint64_t hash);
 
+/*
+ * For running the cache misses of several lookups together, each a chain
+ * of three (table slot, node, owner) that would otherwise come one after
+ * another: szone_prefetch_slot() starts fetching the slot szone_node_h()
+ * with HASH reads first; szone_node_guess(), once the slot is in, starts
+ * fetching the node it names and returns it (most likely the node looked
+ * for, maybe another name's, or NULL) so that its owner can follow.  Both
+ * read only what the lookup reads.
+ */
+void szone_prefetch_slot(const struct szone *z, uint64_t hash);
+const struct node *szone_node_guess(const struct szone *z, uint64_t hash);
+
 /* The RRset of TYPE at N, or NULL. */
 const struct rrset *node_rrset(const struct node *n, uint16_t type);
 

@@ -198,6 +198,52 @@ test_owner_pointers(void **state)
 	assert_int_equal(pos, len - 11);
 }
 
+/* Routed first and fetched ahead, as a worker does for a batch: the same
+ * replies, and the node fetched is the one looked for. */
+static void
+test_routed(void **state)
+{
+	static const char *const names[] = {
+		"acct.privatelink.blob.core.windows.net",
+		"acct.blob.core.windows.net",
+		"alias.privatelink.blob.core.windows.net",
+		"nothere.privatelink.blob.core.windows.net",
+		"kv.vault.azure.net",
+		"www.example.com",
+	};
+	struct fixture *f = *state;
+	static uint8_t out1[WIRE_MAX_MSG], out2[WIRE_MAX_MSG];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct answer_info i1, i2;
+		struct answer_route rt;
+		struct wire_query q;
+		enum answer_result r1, r2;
+
+		parse_query(&q, names[i], TYPE_A);
+		r1 = answer_local(f->snap, &q, out1, sizeof(out1), 1232, &i1);
+		answer_route(f->snap, &q, &rt);
+		answer_fetch_node(&rt);
+		answer_fetch_owner(&rt);
+		r2 = answer_local_routed(f->snap, &q, &rt, out2, sizeof(out2), 1232, &i2);
+		assert_int_equal(r1, r2);
+		assert_int_equal(rt.z == NULL, i == 5);
+		if (r1 == ANSWER_DONE) {
+			assert_int_equal(i1.len, i2.len);
+			assert_memory_equal(out1, out2, i1.len);
+		} else
+			assert_memory_equal(i1.next, i2.next, (size_t)q.qname_len);
+		if (i == 0 || i == 2) {
+			assert_non_null(rt.guess);
+			assert_memory_equal(rt.guess->owner, q.lname, (size_t)q.qname_len);
+		}
+		if (i == 1) {
+			assert_non_null(rt.guess);
+			assert_memory_equal(rt.guess->owner, rt.pl, rt.pllen);
+		}
+	}
+}
+
 static void
 test_local_a(void **state)
 {
@@ -837,6 +883,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_local_a, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_pointers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_routed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_multi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nxdomain_soa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nodata, setup, teardown),
