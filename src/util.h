@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+/* C99's bool, even where ldns came first (see configure.ac). */
+_Static_assert((bool)2 == 1, "bool is not C99's bool");
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
