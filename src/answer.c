@@ -607,6 +607,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 	ab_begin(&ab, s, q, out, cap, limit);
 	ab.rcode = WIRE_RCODE(h.flags);
 	memcpy(cur, q->lname, (size_t)q->qname_len);
+	size_t cur_len = (size_t)q->qname_len;
 	/* Where CUR lies whole in the reply: the question, until the chain
 	 * moves on. */
 	uint16_t cur_at = QUESTION_OFF;
@@ -631,8 +632,7 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			enum lres r;
 
 			ab.rcode = RCODE_NOERROR;
-			r = local_resolve(&ab, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX),
-			    cur_at, NULL, next);
+			r = local_resolve(&ab, cur, cur_len, cur_at, NULL, next);
 			if (r == LRES_DONE) {
 				spliced = local_end = true;
 				break;
@@ -651,7 +651,8 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			ab.rcode = rc;
 			if (ab.an != an)
 				spliced = true;
-			memcpy(cur, next, (size_t)wire_name_len(next, WIRE_NAME_MAX));
+			cur_len = (size_t)wire_name_len(next, WIRE_NAME_MAX);
+			memcpy(cur, next, cur_len);
 			cur_at = 0;
 			checked = true;
 		}
@@ -688,9 +689,10 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			const struct wire_rr *rr = &sc->rrs[dname];
 			int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
 			uint8_t target[WIRE_NAME_MAX];
+			int tl;
 
 			copy_rr(&ab, resp, rlen, sc, dname, 1);
-			if (l < 0 || dname_subst(cur, rr->owner, sc->rdata, target) < 0) {
+			if (l < 0 || (tl = dname_subst(cur, rr->owner, sc->rdata, target)) < 0) {
 				servfail = true;
 				break;
 			}
@@ -701,12 +703,13 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 				    sc->rrs[i].type == TYPE_CNAME &&
 				    wire_name_equal(sc->rrs[i].owner, cur))
 					copy_rr(&ab, resp, rlen, sc, i, 1);
-			wire_name_lower(target, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
-			if (!ab_hop(&ab, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX), target)) {
+			wire_name_lower(target, target, (size_t)tl);
+			if (!ab_hop(&ab, cur, cur_len, target)) {
 				servfail = true;
 				break;
 			}
-			memcpy(cur, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
+			cur_len = (size_t)tl;
+			memcpy(cur, target, cur_len);
 			cur_at = 0;
 			continue;
 		}
@@ -714,22 +717,24 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 		const struct wire_rr *rr = &sc->rrs[cname];
 		int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
 		uint8_t target[WIRE_NAME_MAX];
-		if (l < 0 || wire_name_len(sc->rdata, (size_t)l) < 0) {
+		int tl = l < 0 ? -1 : wire_name_len(sc->rdata, (size_t)l);
+		if (tl < 0) {
 			servfail = true;
 			break;
 		}
-		wire_name_lower(target, sc->rdata, (size_t)wire_name_len(sc->rdata, (size_t)l));
+		wire_name_lower(target, sc->rdata, (size_t)tl);
 		copy_rr(&ab, resp, rlen, sc, cname, 1);
 		for (i = 0; i < n; i++)
 			if (sc->section[i] == 1 && !sc->used[i] &&
 			    wire_name_equal(sc->rrs[i].owner, cur) &&
 			    rrsig_covers(resp, &sc->rrs[i], TYPE_CNAME))
 				copy_rr(&ab, resp, rlen, sc, i, 1);
-		if (!ab_hop(&ab, cur, (size_t)wire_name_len(cur, WIRE_NAME_MAX), target)) {
+		if (!ab_hop(&ab, cur, cur_len, target)) {
 			servfail = true;
 			break;
 		}
-		memcpy(cur, target, (size_t)wire_name_len(target, WIRE_NAME_MAX));
+		cur_len = (size_t)tl;
+		memcpy(cur, target, cur_len);
 		cur_at = 0;
 	}
 

@@ -635,8 +635,8 @@ wire_put_u16(struct wire_buf *b, uint16_t v)
 {
 	if (!room(b, 2))
 		return;
-	b->data[b->len++] = (uint8_t)(v >> 8);
-	b->data[b->len++] = (uint8_t)v;
+	wire_write_u16(b->data + b->len, v);
+	b->len += 2;
 }
 
 void
@@ -644,10 +644,8 @@ wire_put_u32(struct wire_buf *b, uint32_t v)
 {
 	if (!room(b, 4))
 		return;
-	b->data[b->len++] = (uint8_t)(v >> 24);
-	b->data[b->len++] = (uint8_t)(v >> 16);
-	b->data[b->len++] = (uint8_t)(v >> 8);
-	b->data[b->len++] = (uint8_t)v;
+	wire_write_u32(b->data + b->len, v);
+	b->len += 4;
 }
 
 void
@@ -670,10 +668,8 @@ wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h)
 	if (!room(b, WIRE_HDR_LEN))
 		return;
 	p = b->data + b->len;
-	for (int i = 0; i < 6; i++) {
-		p[2 * i] = (uint8_t)(v[i] >> 8);
-		p[2 * i + 1] = (uint8_t)v[i];
-	}
+	for (int i = 0; i < 6; i++)
+		wire_write_u16(p + 2 * i, v[i]);
 	b->len += WIRE_HDR_LEN;
 }
 
@@ -767,16 +763,25 @@ comp_add(struct wire_buf *b, size_t start, const uint8_t *lab, int upto, int n)
 	}
 }
 
+/* LAB[i] = offset of label i of the valid uncompressed NAME; returns how
+ * many (the root excluded). */
+static int
+label_offsets(const uint8_t *name, uint8_t *lab)
+{
+	int n = 0;
+
+	for (int i = 0; name[i] != 0; i += 1 + name[i])
+		lab[n++] = (uint8_t)i;
+	return n;
+}
+
 /* Enters the labels of the question wire_put_reply_head() wrote as targets. */
 static void
 comp_add_lazy(struct wire_buf *b)
 {
 	uint8_t lab[WIRE_NAME_MAX / 2];
-	const uint8_t *name = b->data + b->lazy;
-	int n = 0;
+	int n = label_offsets(b->data + b->lazy, lab);
 
-	for (size_t i = 0; name[i] != 0; i += 1 + name[i])
-		lab[n++] = (uint8_t)i;
 	comp_add(b, b->lazy, lab, n, n);
 	b->lazy = 0;
 }
@@ -793,15 +798,12 @@ wire_put_reply_head(struct wire_buf *b, uint16_t id, const uint8_t *qname,
 	}
 	p = b->data;
 	memset(p, 0, WIRE_HDR_LEN);
-	p[0] = (uint8_t)(id >> 8);
-	p[1] = (uint8_t)id;
+	wire_write_u16(p, id);
 	p[5] = 1;
 	memcpy(p + WIRE_HDR_LEN, qname, qlen);
 	p += WIRE_HDR_LEN + qlen;
-	p[0] = (uint8_t)(qtype >> 8);
-	p[1] = (uint8_t)qtype;
-	p[2] = (uint8_t)(qclass >> 8);
-	p[3] = (uint8_t)qclass;
+	wire_write_u16(p, qtype);
+	wire_write_u16(p + 2, qclass);
 	b->lazy = WIRE_HDR_LEN;
 	b->len = WIRE_HDR_LEN + qlen + 4;
 }
@@ -810,7 +812,7 @@ void
 wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 {
 	uint8_t lab[WIRE_NAME_MAX / 2];
-	int nlen = wire_name_len(name, WIRE_NAME_MAX), n = 0;
+	int nlen = wire_name_len(name, WIRE_NAME_MAX), n;
 	uint16_t off = 0;
 
 	if (b->lazy != 0)
@@ -820,8 +822,7 @@ wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 		b->overflow = true;
 		return;
 	}
-	for (int i = 0; name[i] != 0; i += 1 + name[i])
-		lab[n++] = (uint8_t)i;
+	n = label_offsets(name, lab);
 
 	int keep = compress ? comp_find(b, name, (size_t)nlen, lab, n, &off) : n;
 	size_t head = keep < n ? lab[keep] : (size_t)nlen - 1;
@@ -860,18 +861,11 @@ wire_put_rr_at(struct wire_buf *b, uint16_t owner, uint16_t type,
 	if (!room(b, 12 + (size_t)rdlen))
 		return;
 	p = b->data + b->len;
-	p[0] = (uint8_t)(0xc0 | owner >> 8);
-	p[1] = (uint8_t)owner;
-	p[2] = (uint8_t)(type >> 8);
-	p[3] = (uint8_t)type;
-	p[4] = (uint8_t)(rclass >> 8);
-	p[5] = (uint8_t)rclass;
-	p[6] = (uint8_t)(ttl >> 24);
-	p[7] = (uint8_t)(ttl >> 16);
-	p[8] = (uint8_t)(ttl >> 8);
-	p[9] = (uint8_t)ttl;
-	p[10] = (uint8_t)(rdlen >> 8);
-	p[11] = (uint8_t)rdlen;
+	wire_write_u16(p, (uint16_t)(0xc000 | owner));
+	wire_write_u16(p + 2, type);
+	wire_write_u16(p + 4, rclass);
+	wire_write_u32(p + 6, ttl);
+	wire_write_u16(p + 10, rdlen);
 	memcpy(p + 12, rdata, rdlen);
 	b->len += 12 + (size_t)rdlen;
 }

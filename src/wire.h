@@ -220,6 +220,21 @@ void wire_put_u8(struct wire_buf *b, uint8_t v);
 void wire_put_u16(struct wire_buf *b, uint16_t v);
 void wire_put_u32(struct wire_buf *b, uint32_t v);
 void wire_put_bytes(struct wire_buf *b, const void *p, size_t n);
+/* Writes a 16-/32-bit big-endian value at P (caller checked bounds). */
+static inline void
+wire_write_u16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+wire_write_u32(uint8_t *p, uint32_t v)
+{
+	wire_write_u16(p, (uint16_t)(v >> 16));
+	wire_write_u16(p + 2, (uint16_t)v);
+}
+
 /* Overwrites a 16-bit value at OFF (already written). */
 static inline void
 wire_set_u16(struct wire_buf *b, size_t off, uint16_t v)
@@ -227,8 +242,7 @@ wire_set_u16(struct wire_buf *b, size_t off, uint16_t v)
 	/* A spot lost to an overflow is not written: the caller rolls back. */
 	if (off > b->len || b->len - off < 2)
 		return;
-	b->data[off] = (uint8_t)(v >> 8);
-	b->data[off + 1] = (uint8_t)v;
+	wire_write_u16(b->data + off, v);
 }
 
 void wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h);

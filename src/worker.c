@@ -769,26 +769,11 @@ handle_xfr(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 }
 
 /*
- * Handles one query.  Replies made at once go out through reply() (batched
- * for UDP); forwarded queries reply later from forward_done_cb().
+ * Handles one query PKT/LEN, for which wire_query_parse() gave Q and V,
+ * and answer_route() RT (or NULL: answer_local() routes it).  Replies made
+ * at once go out through reply() (batched for UDP); forwarded queries
+ * reply later from forward_done_cb().
  */
-static void handle_parsed(struct worker *w, const uint8_t *pkt, size_t len,
-    int udp_fd, const struct pl_addr *client, struct tcp_conn *conn,
-    const struct wire_query *q, enum wire_verdict v,
-    const struct answer_route *rt);
-
-static void
-handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
-    const struct pl_addr *client, struct tcp_conn *conn)
-{
-	struct wire_query q;
-	enum wire_verdict v = wire_query_parse(pkt, len, &q);
-
-	handle_parsed(w, pkt, len, udp_fd, client, conn, &q, v, NULL);
-}
-
-/* handle_query() for a query wire_query_parse() gave Q and V for, and
- * answer_route() RT (or NULL). */
 static void
 handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
     const struct pl_addr *client, struct tcp_conn *conn,
@@ -885,6 +870,17 @@ handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	}
 	reply(w, udp_fd, client, conn, w->out, info.len, true);
 	account(w, client, q, &info, conn != NULL, start);
+}
+
+/* handle_parsed() for a query not parsed yet. */
+static void
+handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
+    const struct pl_addr *client, struct tcp_conn *conn)
+{
+	struct wire_query q;
+	enum wire_verdict v = wire_query_parse(pkt, len, &q);
+
+	handle_parsed(w, pkt, len, udp_fd, client, conn, &q, v, NULL);
 }
 
 /* Sends the queued replies: one sendmmsg per run of replies on one socket. */
