@@ -24,6 +24,8 @@
 #include "xfr.h"
 
 #define BATCH		32	/* datagrams per recvmmsg */
+#define UDP_ROUNDS	64	/* batches per turn at most */
+#define UDP_TURN_US	1000	/* and no new batch after this long */
 #define RRL_TABLE	65536
 
 struct worker;
@@ -98,6 +100,7 @@ struct worker {
 	/* Mailbox: other threads leave work here and activate ev_mail. */
 	pthread_mutex_t mail_lock;
 	struct event ev_mail;
+	atomic_bool mail_pending;	/* set before ev_mail is activated */
 	struct snapshot *mail_snap;
 	bool mail_flush_all, mail_stop;
 	uint8_t (*mail_flush)[WIRE_NAME_MAX];
@@ -317,7 +320,8 @@ static void
 udp_send(struct worker *w, int fd, const struct pl_addr *client, const uint8_t *msg,
     size_t len)
 {
-	if (sendto(fd, msg, len, 0, (const struct sockaddr *)&client->ss, client->len) < 0)
+	if (sendto(fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)&client->ss,
+	    client->len) < 0)
 		log_ratelimited(LOG_RL_SEND, "sendto: %s", strerror(errno));
 }
 
@@ -894,7 +898,7 @@ udp_flush(struct worker *w)
 
 		while (off + run < w->ntx && w->tfd[off + run] == fd)
 			run++;
-		n = sendmmsg(fd, w->tmsg + off, (unsigned)run, 0);
+		n = sendmmsg(fd, w->tmsg + off, (unsigned)run, MSG_DONTWAIT);
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -908,15 +912,44 @@ udp_flush(struct worker *w)
 	w->ntx = 0;
 }
 
+/*
+ * Whether udp_read_cb may wait for the next datagram in recvmmsg, with the
+ * socket out of the event loop's epoll set.
+ *
+ * While a socket is in an epoll set, every datagram that reaches it runs
+ * epoll's wake-up callback, in the sender's context and under a lock the
+ * worker's epoll_wait takes too, even when the worker is busy and waits for
+ * nothing.  Measured with the benchmark's floor (tests/bench/floor.c): the
+ * same loop with its socket merely registered in an epoll set costs 1.11
+ * times as much CPU per query, as much as all of pldns's own work on a local
+ * answer.  A thread blocked in recvmmsg is woken only when it sleeps.
+ *
+ * So under a stream of datagrams the worker reads its socket alone, for a
+ * turn of UDP_TURN_US at most, and only while nothing else can need it: this
+ * is its only UDP socket, and it has no TCP connection, no query out to an
+ * upstream and no mail.  The last wait ends at the socket's receive timeout
+ * (UDP_TURN_US, which the kernel rounds up to a clock tick): a timer or a
+ * new TCP connection is late by a turn and a tick at most.
+ */
+static bool
+udp_may_wait(struct worker *w)
+{
+	return w->nls == 1 && w->nconns == 0 && w->nfqueries == 0 && !w->stopping &&
+	    !atomic_load_explicit(&w->mail_pending, memory_order_relaxed);
+}
+
 static void
 udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct listener *l = arg;
 	struct worker *w = l->w;
+	int flags = MSG_DONTWAIT;
+	bool alone = false;		/* out of the epoll set */
+	uint64_t since_us = 0;
 
-	/* A few batches at most, so that one busy socket cannot starve
-	 * the others or the mailbox. */
-	for (int round = 0; round < 4; round++) {
+	/* A turn of UDP_TURN_US at most, so that one busy socket cannot
+	 * starve the others, the timers or the mailbox. */
+	for (int round = 0; round < UDP_ROUNDS; round++) {
 		int n;
 
 		/* The headers were set up by worker_new; the kernel changes
@@ -924,11 +957,16 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		 * an output). */
 		for (int i = 0; i < w->rused; i++)
 			w->rmsg[i].msg_hdr.msg_namelen = sizeof(w->rsrc[i]);
-		n = recvmmsg(fd, w->rmsg, BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, w->rmsg, BATCH, flags, NULL);
 		w->rused = n > 0 ? n : 0;
 		if (n <= 0)
-			return;
+			break;		/* drained, or the wait timed out */
 		w->now_us = clock_us();
+		if (round == 0)
+			since_us = w->now_us;
+		else if (alone)
+			/* Timers a query sets start from the loop's clock. */
+			event_base_update_cache_time(w->base);
 		struct pl_addr clients[BATCH];
 		/* The batch's upstream queries leave together, in one
 		 * sendmmsg per server. */
@@ -967,11 +1005,23 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		upstream_pool_flush(w->up);
 		udp_flush(w);
-		/* A short batch drained the socket: reading again would
-		 * almost always be a wasted call (EAGAIN) before epoll. */
-		if (n < BATCH)
-			return;
+		if (w->now_us - since_us >= UDP_TURN_US)
+			break;
+		/* A short batch drained the socket: reading again without
+		 * waiting would almost always be a wasted call (EAGAIN). */
+		if (n == BATCH)
+			flags = MSG_DONTWAIT;
+		else if (udp_may_wait(w))
+			flags = MSG_WAITFORONE;
+		else
+			break;
+		if (flags == MSG_WAITFORONE && !alone) {
+			event_del(&l->udp_ev);
+			alone = true;
+		}
 	}
+	if (alone)
+		event_add(&l->udp_ev, NULL);
 }
 
 /*
@@ -1184,7 +1234,10 @@ open_socket(const struct pl_addr *a, int type, struct diag *d)
 	char buf[64];
 	int fd, on = 1;
 
-	fd = socket(a->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* A UDP socket blocks, so that udp_read_cb can wait in recvmmsg; every
+	 * other call on it passes MSG_DONTWAIT. */
+	fd = socket(a->ss.ss_family, type | (type == SOCK_DGRAM ? 0 : SOCK_NONBLOCK) |
+	    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		diag_add(d, DIAG_ERROR, NULL, 0, "socket for %s: %s",
 		    addr_str(a, buf, sizeof(buf)), strerror(errno));
@@ -1196,8 +1249,12 @@ open_socket(const struct pl_addr *a, int type, struct diag *d)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
 	if (a->ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-	if (type == SOCK_DGRAM)
+	if (type == SOCK_DGRAM) {
+		struct timeval tmo = { 0, UDP_TURN_US };
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
 		udp_no_fragments(fd, a->ss.ss_family);
+	}
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
 		diag_add(d, DIAG_ERROR, NULL, 0, "cannot listen on %s (%s): %s",
 		    addr_str(a, buf, sizeof(buf)), type == SOCK_DGRAM ? "udp" : "tcp",
@@ -1278,6 +1335,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	uint8_t (*names)[WIRE_NAME_MAX];
 	size_t nnames;
 
+	atomic_store_explicit(&w->mail_pending, false, memory_order_relaxed);
 	pthread_mutex_lock(&w->mail_lock);
 	snap = w->mail_snap;
 	w->mail_snap = NULL;
@@ -1310,6 +1368,8 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 static void
 mail_wake(struct worker *w)
 {
+	/* Ends a turn of udp_read_cb sooner (udp_may_wait). */
+	atomic_store_explicit(&w->mail_pending, true, memory_order_relaxed);
 	event_active(&w->ev_mail, EV_READ, 0);
 }
 
@@ -1368,6 +1428,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 	if (w->base == NULL)
 		fatalx("event_base_new failed");
 	pthread_mutex_init(&w->mail_lock, NULL);
+	atomic_init(&w->mail_pending, false);
 	event_assign(&w->ev_mail, w->base, -1, 0, mail_cb, w);
 	for (int i = 0; i < BATCH; i++) {
 		w->riov[i].iov_base = w->rx[i];

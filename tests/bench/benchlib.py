@@ -467,10 +467,12 @@ def _mkdir(base, name):
     return d
 
 
-def floor_server(base, floor_bin, name="floor", cpu=SERVER_CPU):
+def floor_server(base, floor_bin, name="floor", cpu=SERVER_CPU, mode=None):
+    """MODE: None, "epoll" or "spin=NS" (see floor.c)."""
     d = _mkdir(base, name)
     port = free_port()
-    return Server(name, "floor", d, port, [floor_bin, str(port), "7200"],
+    return Server(name, "floor", d, port,
+                  [floor_bin, str(port), "7200"] + ([mode] if mode else []),
                   "probe.floor.", "10.0.0.1", cpu=cpu)
 
 

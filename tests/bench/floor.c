@@ -3,10 +3,13 @@
  * yardstick (issue 10).  recvmmsg a batch, answer each query with its own
  * question and one fixed A record (EDNS dropped), sendmmsg the batch back.
  *
- *     floor PORT [SECONDS]        listens on 127.0.0.1:PORT only
+ *     floor PORT [SECONDS [epoll | spin=NS]]  listens on 127.0.0.1:PORT only
  *
  * Prints "floor ready port=P" when listening; exits after SECONDS (default
- * 3600) or on SIGTERM/SIGINT.
+ * 3600) or on SIGTERM/SIGINT.  For epoll_cost.py: with "epoll" the socket
+ * is also put in an epoll set that is never waited on (what an event loop's
+ * registration alone costs); with "spin=NS" each answer first busy-waits NS
+ * nanoseconds (what more work per query costs).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +28,17 @@
 
 static const unsigned char rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60,
     0, 4, 10, 0, 0, 1 };	/* name ptr, A, IN, TTL 60, 10.0.0.1 */
+
+static void
+busy(long ns)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec < ns);
+}
 
 int
 main(int argc, char **argv)
@@ -35,14 +50,20 @@ main(int argc, char **argv)
 	struct timespec tmo = { 1, 0 };
 	time_t end = time(NULL) + (argc > 2 ? atol(argv[2]) : 3600);
 	int fd = socket(AF_INET, SOCK_DGRAM, 0), n, i, k;
+	long spin = argc > 3 && strncmp(argv[3], "spin=", 5) == 0 ? atol(argv[3] + 5) : 0;
 
 	if (argc < 2)
-		return fprintf(stderr, "usage: floor PORT [SECONDS]\n"), 64;
+		return fprintf(stderr, "usage: floor PORT [SECONDS [epoll | spin=NS]]\n"), 64;
 	sa.sin_port = htons(atoi(argv[1]));
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return perror("floor: bind"), 71;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
+	if (argc > 3 && strcmp(argv[3], "epoll") == 0) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		if (epoll_ctl(epoll_create1(0), EPOLL_CTL_ADD, fd, &ev) < 0)
+			return perror("floor: epoll"), 71;
+	}
 	printf("floor ready port=%s\n", argv[1]);
 	fflush(stdout);
 	while (time(NULL) < end) {
@@ -62,6 +83,8 @@ main(int argc, char **argv)
 			if (len < 17 || p + 5 > len || q[p] != 0 || (q[2] & 0x80))
 				continue;	/* not a plain query: no answer */
 			p += 5;
+			if (spin > 0)
+				busy(spin);
 			memcpy(r, q, p);
 			r[2] = 0x80 | (q[2] & 0x79) | 0x04;	/* QR, AA, RD kept */
 			r[3] = 0x80;				/* RA, NOERROR */

@@ -11,6 +11,7 @@ import random
 import re
 import socket
 import struct
+import threading
 import time
 
 import dns.edns
@@ -20,7 +21,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
-from harness import (Shared, Skip, Timer, eq, expect, expect_empty,
+from harness import (SLOW, Shared, Skip, Timer, eq, expect, expect_empty,
                      expect_flag, expect_rcode, expect_section, free_port,
                      ipv6_ok, make_config, make_query, query, query_wire,
                      question_bytes, run_pldns, send, show, tcp_read_msg,
@@ -705,6 +706,84 @@ def t_burst(t):
         eq(r.question[0].name.to_text().lower(), name, "question of ID %d" % qid)
         ans = [rd.to_text() for rrs in r.answer for rd in rrs]
         eq(ans, [addr], "answer of ID %d (%s)" % (qid, name))
+
+
+@test("UDP stream: TCP, forwarded and slow queries still answered at once")
+def t_udp_stream(t):
+    """Under a stream of datagrams a worker waits for them in recvmmsg,
+    its socket out of the event loop, for a turn of 1 ms at most: with one
+    worker, a TCP client and a forwarded query must not wait for the
+    stream to end."""
+    c = core()
+    port = free_port()
+    conf = make_config(port, upstreams=[c["up"].addr], timeout_ms=1000,
+                       zones=[(BLOB, {"file": "blob.zone"})],
+                       extra=daemon_extra())
+    conf = conf.replace("[server]\n", "[server]\nworkers = 1\n", 1)
+    t.pldns(conf, {"blob.zone": BLOB_ZONE}, port=port)
+    stop = threading.Event()
+    counts = {"sent": 0, "answered": 0}
+
+    def stream():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setblocking(False)
+        w = make_query("acct.%s." % BLOB, "A", qid=7).to_wire()
+        end = time.monotonic() + 3.0
+        try:
+            while not stop.is_set() and time.monotonic() < end:
+                for _ in range(16):
+                    try:
+                        s.sendto(w, ("127.0.0.1", port))
+                        counts["sent"] += 1
+                    except BlockingIOError:
+                        break
+                while True:
+                    try:
+                        s.recv(512)
+                        counts["answered"] += 1
+                    except BlockingIOError:
+                        break
+        finally:
+            s.close()
+
+    th = threading.Thread(target=stream, daemon=True)
+    th.start()
+    try:
+        time.sleep(0.3)
+        before = counts["answered"]
+        worst = 0.0
+        for i in range(5):
+            with Timer() as tm:
+                r = query(port, "acct.%s." % BLOB, proto="tcp", timeout=2.0)
+            worst = max(worst, tm.elapsed)
+            expect_section(r.answer, ["acct.%s. 10 A 10.1.0.5" % BLOB],
+                           "TCP answer %d during the stream" % i)
+        name = "stream-%d.fwd.example.net." % random.randrange(1 << 20)
+        with Timer() as fw:
+            r = query(port, name, timeout=2.0)
+        expect_section(r.answer, ["%s 300 A 192.0.2.10" % name],
+                       "forwarded answer during the stream", ttl="max")
+        slow = "stream-%d.slow.example.net." % random.randrange(1 << 20)
+        with Timer() as sl:
+            r = query(port, slow, timeout=3.0)
+        expect_section(r.answer, ["%s 300 A 192.0.2.1" % slow],
+                       "slow upstream's answer during the stream", ttl="max")
+        during = counts["answered"] - before
+    finally:
+        stop.set()
+        th.join(5)
+    t.note("stream: %d sent, %d answered (%d while the others were asked); "
+           "worst TCP %.3f s, forwarded %.3f s, slow %.3f s" % (
+               counts["sent"], counts["answered"], during, worst,
+               fw.elapsed, sl.elapsed))
+    expect(during > 1000 / SLOW, "the stream went on while the others were asked",
+           got=during)
+    expect(worst < 0.3 * SLOW, "every TCP answer within 0.3 s", got="%.3f s" % worst)
+    expect(fw.elapsed < 0.3 * SLOW, "the forwarded answer within 0.3 s",
+           got="%.3f s" % fw.elapsed)
+    expect(sl.elapsed < 0.8 + 0.3 * SLOW,
+           "the slow answer (800 ms upstream) within 1.1 s",
+           got="%.3f s" % sl.elapsed)
 
 
 # ------------------------------------------------------------------ EDNS
