@@ -8,7 +8,10 @@ scenario: 10,000 privatelink names) against:
   floor         the floor responder (floor.c): waits in recvmmsg;
   floor-epoll   the same, its socket also in an epoll set never waited on;
   floor-spin    the same, each answer first busy-waiting SPIN ns (500);
-  pldns         pldns with workers = 1.
+  pldns         pldns with workers = 1;
+  pldns-2addr   the same, listening on 127.0.0.2 too (dnsperf still asks
+                127.0.0.1): a worker with two UDP sockets cannot wait in
+                recvmmsg, and reads a stream until the socket is empty.
 and prints per round the server's CPU per completed query (us), its ratio
 to the floor's and dnsperf's rate, then the medians.
 
@@ -57,6 +60,16 @@ def main():
                                       mode="spin=%d" % args.spin).start(30))
         servers.append(B.pldns_server(work, args.pldns, None, csv, probe, want,
                                       workers=1, name="pldns").start(60))
+        two = B.pldns_server(work, args.pldns, None, csv, probe, want,
+                             workers=1, name="pldns-2addr")
+        conf = os.path.join(two.dir, "pldns.ini")
+        with open(conf) as f:
+            text = f.read()
+        one = "listen = %s:%d" % (B.HOST, two.port)
+        assert one in text
+        with open(conf, "w") as f:
+            f.write(text.replace(one, "%s, 127.0.0.2:%d" % (one, two.port)))
+        servers.append(two.start(60))
         res = {s.name: [] for s in servers}
         for r in range(args.rounds):
             order = servers if r % 2 == 0 else servers[::-1]
