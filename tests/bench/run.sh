@@ -2,7 +2,7 @@
 # The side-by-side benchmark of issue 10, in one command (not part of
 # make check):
 #
-#     tests/bench/run.sh                 # full run, about 12-15 minutes
+#     tests/bench/run.sh                 # full run, about 20 minutes
 #     BENCH_QUICK=1 tests/bench/run.sh   # one round, shorter runs, 200k rows
 #
 # Installs dnsperf, unbound, bind9, dnsmasq-base and dnsdist from Debian when they
