@@ -1,6 +1,7 @@
 /* worker: a thread's event loop, its sockets and the query path. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -1260,7 +1261,10 @@ open_socket(const struct pl_addr *a, int type, struct diag *d)
 	if (type == SOCK_DGRAM) {
 		struct timeval tmo = { 0, UDP_TURN_US };
 
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
+		/* Without its timeout a wait could outlast a stream for ever;
+		 * a non-blocking socket never waits. */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo)) < 0)
+			(void)fcntl(fd, F_SETFL, O_NONBLOCK);
 		udp_no_fragments(fd, a->ss.ss_family);
 	}
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) < 0) {
