@@ -16,14 +16,14 @@ and prints per round the server's CPU per completed query (us), its ratio
 to the floor's and dnsperf's rate, then the medians.
 
 Two facts come out of it on a machine where dnsperf sets the pace:
-  - work per query shows at about half its cost: floor-spin adds 0.5 us to
-    every answer (a tenth of the floor's CPU per query) and costs about 5%
+  - work per query shows at half its cost or less: floor-spin adds 0.5 us
+    to every answer (a tenth of the floor's CPU per query) and costs 1 to 5%
     more per query, because the server then takes more per recvmmsg and
     makes fewer system calls per query;
   - a socket in an epoll set costs more than that: every datagram that
     reaches it runs epoll's wake-up callback in the sender's context, which
-    slows dnsperf by a tenth and raises the server's CPU per query by 11 to
-    13%.  This is why a pldns worker under a stream of datagrams takes its
+    slows dnsperf by up to a tenth and raises the server's CPU per query by
+    7 to 13%.  This is why a pldns worker under a stream of datagrams takes its
     socket out of the epoll set and waits in recvmmsg (worker.c,
     udp_may_wait).
 127.0.0.1 only; every run is bounded by --dur.
