@@ -796,15 +796,11 @@ handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 
 	answer_info_clear(&info);
 	av = acl_check(cfg, (const struct sockaddr *)&client->ss);
-	/* Zone transfers, NOTIFY and TSIG-signed requests go to xfr, whose
-	 * classing wire_query_parse() makes needless for a plain query: one
-	 * that parsed well, is no transfer and has no record besides its OPT.
-	 * The others are classed before the verdict is acted on, which
-	 * takes IXFR's authority SOA for a FORMERR and NOTIFY's opcode for a
-	 * NOTIMP.  After the ACL, which answers everyone else as for any
-	 * query. */
-	if (av == ACL_ALLOW && (v != WIRE_OK || q->qtype == TYPE_AXFR ||
-	    q->qtype == TYPE_IXFR || q->hdr.arcount > (q->edns.present ? 1 : 0)) &&
+	/* Zone transfers, NOTIFY and TSIG-signed requests go to xfr before
+	 * the verdict is acted on, which takes IXFR's authority SOA for a
+	 * FORMERR and NOTIFY's opcode for a NOTIMP.  After the ACL, which
+	 * answers everyone else as for any query. */
+	if (av == ACL_ALLOW && xfr_may_concern(q, v) &&
 	    handle_xfr(w, pkt, len, udp_fd, client, conn))
 		return;
 	switch (v) {

@@ -59,6 +59,19 @@ enum xfr_kind {
 enum xfr_kind xfr_classify(const uint8_t *pkt, size_t len);
 
 /*
+ * Whether xfr_classify() may find the message for which wire_query_parse()
+ * gave Q and V to be anything but XFR_NONE: a query that parsed well, asks
+ * for no transfer and carries no record besides its OPT cannot be, and
+ * needs no second walk over its bytes.
+ */
+static inline bool
+xfr_may_concern(const struct wire_query *q, enum wire_verdict v)
+{
+	return v != WIRE_OK || q->qtype == TYPE_AXFR || q->qtype == TYPE_IXFR ||
+	    q->hdr.arcount > (q->edns.present ? 1 : 0);
+}
+
+/*
  * Answers a TSIG-signed ordinary query (XFR_SIGNED), such as the SOA query
  * a secondary sends before a transfer: the TSIG is verified against the
  * configured keys (a TSIG error is answered NOTAUTH, RFC 8945 5.3.2, and

@@ -478,21 +478,24 @@ def floor_server(base, floor_bin, name="floor", cpu=SERVER_CPU, mode=None):
 
 def pldns_server(base, pldns_bin, upstream, recs_csv, probe, want=None,
                  workers=1, name=None, extra="", deadline_ms=None,
-                 level="info", miss_up=None):
+                 level="info", miss_up=None, also_listen=()):
     """pldns with records from the CSV file RECS_CSV (a path); MISS_UP:
-    the server MISS_DOMAIN is forwarded to."""
+    the server MISS_DOMAIN is forwarded to; ALSO_LISTEN: more IPv4
+    addresses to listen on, with the same port, besides the one the
+    benchmark asks."""
     name = name or "pldns-w%d" % workers
     d = _mkdir(base, name)
     port = free_port()
     up = "servers = %s\n" % upstream if upstream else ""
     if deadline_ms:
         up += "deadline_ms = %d\n" % deadline_ms
-    conf = ("[server]\nlisten = %s:%d\nworkers = %d\n\n"
+    conf = ("[server]\nlisten = %s\nworkers = %d\n\n"
             "[upstream]\n%s\n"
             "[records]\nsources = %s\nttl = 10\n\n"
             "[control]\nlisten = none\n\n"
             "[log]\nlevel = %s\nquery_log = no\n%s"
-            % (HOST, port, workers, up, os.path.abspath(recs_csv), level,
+            % (", ".join("%s:%d" % (a, port) for a in (HOST,) + tuple(also_listen)),
+               workers, up, os.path.abspath(recs_csv), level,
                extra))
     if miss_up:
         conf += '\n[forward "%s"]\nservers = %s\n' % (MISS_DOMAIN, miss_up)

@@ -315,14 +315,17 @@ def ini(sections):
 
 
 def make_config(port, upstreams=(), timeout_ms=None, deadline_ms=None,
-                forwards=(), zones=(), records=None, listen=None, extra=()):
+                forwards=(), zones=(), records=None, listen=None, extra=(),
+                server=None):
     """The INI text of a pldns config.
 
     upstreams: ["127.0.0.1:P", ...]; forwards: [(name, [servers])];
     zones: [(name, {"file": ..., "missing": ...})]; records: {key: value}
-    for [records]; extra: more (section, {k: v}) pairs.
+    for [records]; server: more [server] keys; extra: more (section,
+    {k: v}) pairs.
     """
-    secs = [("server", {"listen": listen or "127.0.0.1:%d" % port})]
+    secs = [("server", dict({"listen": listen or "127.0.0.1:%d" % port},
+                            **(server or {})))]
     up = {}
     if upstreams:
         up["servers"] = list(upstreams)

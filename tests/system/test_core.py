@@ -755,8 +755,7 @@ def _udp_stream(t, second):
     listen = "127.0.0.1:%d" % port + (", 127.0.0.2:%d" % port if second else "")
     conf = make_config(port, upstreams=[c["up"].addr], timeout_ms=1000,
                        zones=[(BLOB, {"file": "blob.zone"})], listen=listen,
-                       extra=daemon_extra())
-    conf = conf.replace("[server]\n", "[server]\nworkers = 1\n", 1)
+                       server={"workers": 1}, extra=daemon_extra())
     t.pldns(conf, {"blob.zone": BLOB_ZONE}, port=port)
     stop = multiprocessing.Event()
     counts = multiprocessing.Array("q", 2)      # sent, answered
@@ -984,14 +983,8 @@ def _tcp_daemon(t, **server):
     port = free_port()
     conf = make_config(port, upstreams=["127.0.0.1:%d" % free_port()],
                        zones=[(BLOB, {"file": "blob.zone"})],
-                       extra=[("server+", server)] + daemon_extra())
-    # make_config puts [server] first; merge the extra keys into it
-    conf = conf.replace("[server+]\n", "")
-    lines = conf.split("\n")
-    extra = ["%s = %s" % kv for kv in server.items()]
-    lines = [l for l in lines if l not in extra]
-    lines[1:1] = extra
-    t.pldns("\n".join(lines), {"blob.zone": BLOB_ZONE}, port=port)
+                       server=server, extra=daemon_extra())
+    t.pldns(conf, {"blob.zone": BLOB_ZONE}, port=port)
     return port
 
 
