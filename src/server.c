@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -26,6 +27,7 @@
 
 #define RETIRED_MAX	8
 #define RETIRE_CHECK_MS	10
+#define SWAP_WAIT_MS	2000	/* bound on waiting for workers to take a reload */
 
 struct server {
 	struct event_base *base;
@@ -117,6 +119,32 @@ watch_update(struct server *srv)
 	free(paths);
 }
 
+/*
+ * Waits until every worker answers from S.  A reload is done, and its NOTIFY
+ * may go out, only then: a secondary asks for the SOA as soon as NOTIFY
+ * arrives, and a worker still on the old data would answer with the old
+ * serial, which tells the secondary it is up to date.  Workers take their
+ * mail within a turn (about a millisecond) and never wait for this thread,
+ * so the bound is only a safeguard.
+ */
+static void
+wait_workers_serving(struct server *srv, const struct snapshot *s)
+{
+	const struct timespec step = { 0, 100 * 1000 };
+	uint64_t end = now_ms() + SWAP_WAIT_MS;
+
+	for (int i = 0; i < srv->nworkers; i++) {
+		while (!worker_serves(srv->workers[i], s)) {
+			if (now_ms() >= end) {
+				log_warnx("reload: worker %d has not taken the new data "
+				    "after %d ms", i, SWAP_WAIT_MS);
+				return;
+			}
+			nanosleep(&step, NULL);
+		}
+	}
+}
+
 static bool
 listen_changed(const struct config *a, const struct config *b)
 {
@@ -169,6 +197,7 @@ server_reload(struct server *srv, char **text)
 	xfr_journal_update(srv->journal, srv->snap, s);
 	for (int i = 0; i < srv->nworkers; i++)
 		worker_post_snapshot(srv->workers[i], s);
+	wait_workers_serving(srv, s);
 	xfr_notify_changed(srv->notifier, srv->snap, s);
 	xfr_secondary_reconfigure(srv->sec, snapshot_config(s));
 	retire_snapshot(srv, srv->snap);

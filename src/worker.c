@@ -103,6 +103,9 @@ struct worker {
 	pthread_mutex_t mail_lock;
 	struct event ev_mail;
 	atomic_bool mail_pending;	/* set before ev_mail is activated */
+	/* The snapshot this worker answers from, published for the main
+	 * thread (worker_serves); only compared, never dereferenced. */
+	_Atomic(const struct snapshot *) serving;
 	struct snapshot *mail_snap;
 	bool mail_flush_all, mail_stop;
 	uint8_t (*mail_flush)[WIRE_NAME_MAX];
@@ -1360,6 +1363,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 		old = w->snap;
 		w->snap = snap;
 		w->snap_gen++;
+		atomic_store_explicit(&w->serving, snap, memory_order_release);
 		worker_configure_upstreams(w);
 		cache_set_prefetch(w->cache, snapshot_config(snap)->prefetch);
 		snapshot_unref(old);
@@ -1393,6 +1397,12 @@ worker_post_snapshot(struct worker *w, struct snapshot *snap)
 	pthread_mutex_unlock(&w->mail_lock);
 	snapshot_unref(old);
 	mail_wake(w);
+}
+
+bool
+worker_serves(const struct worker *w, const struct snapshot *snap)
+{
+	return atomic_load_explicit(&w->serving, memory_order_acquire) == snap;
 }
 
 void
@@ -1437,6 +1447,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 		fatalx("event_base_new failed");
 	pthread_mutex_init(&w->mail_lock, NULL);
 	atomic_init(&w->mail_pending, false);
+	atomic_init(&w->serving, snap);
 	event_assign(&w->ev_mail, w->base, -1, 0, mail_cb, w);
 	for (int i = 0; i < BATCH; i++) {
 		w->riov[i].iov_base = w->rx[i];

@@ -38,6 +38,9 @@ int worker_start(struct worker *w);
 
 /* From any thread: install SNAP (the worker takes a new reference). */
 void worker_post_snapshot(struct worker *w, struct snapshot *snap);
+
+/* From any thread: true once every query W answers uses SNAP. */
+bool worker_serves(const struct worker *w, const struct snapshot *snap);
 /* From any thread: flush the cache (NAME NULL: all; else lower-case wire). */
 void worker_post_flush(struct worker *w, const uint8_t *name);
 /* From any thread: stop accepting, finish in-flight queries (up to 2 s), exit. */

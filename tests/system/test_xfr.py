@@ -136,9 +136,7 @@ def t_ixfr(ctx):
       todo=not_integrated)
 def t_notify_sent(ctx):
     port = free_port()
-    sec = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sec.bind(("127.0.0.1", 0))
-    sport = sec.getsockname()[1]
+    sec, sport = _udp_socket(port=True)
     try:
         p = ctx.pldns(config(port, [(ZONE, {"file": "z.zone", "key": "xk",
                                             "notify": "127.0.0.1:%d" % sport})],
@@ -164,6 +162,58 @@ def t_notify_sent(ctx):
         expect(not r, "no more NOTIFY once answered")
     finally:
         sec.close()
+
+
+@test("primary: NOTIFY only once every worker serves the new serial",
+      todo=not_integrated)
+def t_notify_after_swap(ctx):
+    # A secondary asks for the SOA the moment NOTIFY arrives; a worker still
+    # on the old data would answer with the old serial and the secondary
+    # would conclude it is up to date (BIND then waits for its refresh).
+    # SOA queries from many source ports reach every worker (SO_REUSEPORT
+    # hashes the source), right after each of 15 reloads.
+    port = free_port()
+    sec, sport = _udp_socket(port=True)
+    askers = []
+    try:
+        for _ in range(16):
+            askers.append(_udp_socket())
+        p = ctx.pldns(config(port, [(ZONE, {"file": "z.zone",
+                                            "notify": "127.0.0.1:%d" % sport})],
+                             server={"workers": "4"}),
+                      {"z.zone": zone_text(1)})
+        m, addr = _recv_notify(sec, 3.0)
+        _answer_notify(sec, m, addr)
+        stale = []
+        for serial in range(2, 17):
+            ctx.dir.write("z.zone", zone_text(serial))
+            hup(p)
+            m, addr = _recv_notify(sec, 5.0)
+            eq(m.answer[0][0].serial, serial, "serial in the NOTIFY")
+            q = dns.message.make_query(ZONE, "SOA")
+            for i, a in enumerate(askers):
+                q.id = i
+                a.sendto(q.to_wire(), ("127.0.0.1", port))
+            _answer_notify(sec, m, addr)
+            for a in askers:
+                r, _, _ = select.select([a], [], [], 2.0 * SLOW)
+                if not r:
+                    raise Fail("no answer to an SOA query after NOTIFY %d" % serial)
+                got = dns.message.from_wire(a.recv(65535)).answer[0][0].serial
+                if got != serial:
+                    stale.append((serial, got))
+        eq(stale, [], "SOA serials older than the NOTIFY just received")
+    finally:
+        sec.close()
+        for a in askers:
+            a.close()
+
+
+def _udp_socket(port=False):
+    """A UDP socket on 127.0.0.1, and with PORT its port number too."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    return (s, s.getsockname()[1]) if port else s
 
 
 def _recv_notify(sock, timeout):
