@@ -40,6 +40,24 @@ rdata_ok(uint16_t type, const uint8_t *rd, size_t len)
 }
 
 /*
+ * True when every domain name of RR, owner and data, is at most 255 octets.
+ * ldns appends $ORIGIN to a relative name without checking the total.
+ */
+static bool
+names_fit(const ldns_rr *rr)
+{
+	if (ldns_rdf_size(ldns_rr_owner(rr)) > WIRE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		if (ldns_rdf_get_type(f) == LDNS_RDF_TYPE_DNAME &&
+		    ldns_rdf_size(f) > WIRE_NAME_MAX)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Reads the zone file PATH for ZONE straight into RS, which is cut back when
  * the file has any error: a zone is served whole or not at all.
  */
@@ -99,6 +117,10 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 			/* ldns takes some garbage lines as a record of type 0. */
 			diag_add(d, DIAG_ERROR, path, at, "not a record: unknown or "
 			    "meta record type");
+			nerr++;
+		} else if (!names_fit(rr)) {
+			diag_add(d, DIAG_ERROR, path, at,
+			    "a name longer than 255 octets (with the origin)");
 			nerr++;
 		} else if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 			diag_add(d, DIAG_ERROR, path, at,

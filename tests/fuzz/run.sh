@@ -47,11 +47,14 @@ if [ -n "${PLDNS_AUTOCONFIG:-}" ]; then
 	autoconfig=$PLDNS_AUTOCONFIG
 else
 	autoconfig=$FUZZ_OUT/autoconfig.h
+	# HAVE_STDBOOL_H as configure defines it: without it <ldns/common.h>
+	# makes bool a signed char (util.h refuses to build with that).
 	version=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' "$top/configure.ac" | head -n 1)
 	cat > "$autoconfig" <<EOF
 #define _GNU_SOURCE 1
 #define PACKAGE_VERSION "${version:-0}"
 #define SYSCONFDIR "/etc"
+#define HAVE_STDBOOL_H 1
 EOF
 fi
 

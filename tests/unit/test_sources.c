@@ -854,6 +854,11 @@ test_zone_source(void **state)
 	/* RFC 3597 form with data an A record cannot hold (found by fuzzing). */
 	expect_msgs(cfg, "zone:bad-rdata.zone", -1,
 	    "bad-rdata.zone:4: bad record data for its type");
+	/* A relative name that the origin makes longer than 255 octets, as
+	 * owner and in data (found by fuzzing: ldns does not check). */
+	expect_msgs(cfg, "zone:bad-longname.zone", -1,
+	    "bad-longname.zone:4: a name longer than 255 octets (with the origin)\n"
+	    "bad-longname.zone:5: a name longer than 255 octets (with the origin)");
 	cfg_free(cfg);
 }
 
