@@ -1,0 +1,361 @@
+/*
+ * worker_tcp: a worker's TCP clients (RFC 7766): accepting them within the
+ * server's connection limits, reading length-prefixed queries with bounds
+ * on slow and idle clients, and closing them once their answers are out.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "acl.h"
+#include "log.h"
+#include "util.h"
+#include "worker_int.h"
+
+/*
+ * TCP connection limits are for the whole server, not per worker, so the
+ * count of connections (in total and per client address) is shared.  Only
+ * accept and close touch it, never a query.
+ */
+struct conn_count {
+	struct sockaddr_storage host;	/* port ignored */
+	unsigned n;
+};
+
+static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct conn_count *conn_counts;
+static size_t nconn_counts, capconn_counts;
+static unsigned conn_total;
+
+static bool
+same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+/* Takes a connection slot for SA; false when a limit says no. */
+static bool
+conn_admit(const struct sockaddr *sa, unsigned max_total, unsigned max_per_client)
+{
+	size_t i;
+	bool ok = false;
+
+	pthread_mutex_lock(&conn_lock);
+	for (i = 0; i < nconn_counts; i++)
+		if (same_host(&conn_counts[i].host, sa))
+			break;
+	if (conn_total >= max_total)
+		goto out;
+	if (i < nconn_counts && max_per_client > 0 && conn_counts[i].n >= max_per_client)
+		goto out;
+	if (i == nconn_counts) {
+		if (nconn_counts == capconn_counts) {
+			capconn_counts = capconn_counts ? capconn_counts * 2 : 64;
+			conn_counts = xreallocarray(conn_counts, capconn_counts,
+			    sizeof(*conn_counts));
+		}
+		memset(&conn_counts[i], 0, sizeof(conn_counts[i]));
+		memcpy(&conn_counts[i].host, sa, sa->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		nconn_counts++;
+	}
+	conn_counts[i].n++;
+	conn_total++;
+	ok = true;
+out:
+	pthread_mutex_unlock(&conn_lock);
+	return ok;
+}
+
+static void
+conn_release(const struct sockaddr_storage *ss)
+{
+	pthread_mutex_lock(&conn_lock);
+	for (size_t i = 0; i < nconn_counts; i++)
+		if (same_host(&conn_counts[i].host, (const struct sockaddr *)ss)) {
+			if (--conn_counts[i].n == 0)
+				conn_counts[i] = conn_counts[--nconn_counts];
+			break;
+		}
+	conn_total--;
+	if (nconn_counts == 0) {
+		free(conn_counts);
+		conn_counts = NULL;
+		capconn_counts = 0;
+	}
+	pthread_mutex_unlock(&conn_lock);
+}
+static void
+conn_free(struct tcp_conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->partial_set)
+		event_del(&c->partial);
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		conn_release(&c->peer.ss);
+	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	free(c);
+}
+
+/* Closes the socket now; the struct lives on while answers are pending. */
+static void
+conn_close(struct tcp_conn *c)
+{
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+		conn_release(&c->peer.ss);
+	}
+	if (c->partial_set) {
+		event_del(&c->partial);
+		c->partial_set = false;
+	}
+	c->closed = true;
+	if (c->pending == 0)
+		conn_free(c);
+}
+
+void
+worker_tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
+{
+	uint8_t lenb[2] = { (uint8_t)(len >> 8), (uint8_t)len };
+	struct evbuffer *out;
+
+	if (c->closed || c->bev == NULL)
+		return;
+	/* Length and message in one buffer, written together (RFC 7766 8). */
+	out = bufferevent_get_output(c->bev);
+	evbuffer_add(out, lenb, 2);
+	evbuffer_add(out, msg, len);
+}
+
+/*
+ * A client that starts a message must finish it within tcp_idle_ms: the
+ * idle timeout alone restarts with every byte, which a slow drip
+ * (slowloris) would use to hold a connection for ever.
+ */
+static void
+tcp_partial_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	c->partial_set = false;
+	c->w->m.tcp_idle_closed++;
+	conn_close(c);
+}
+
+static void
+tcp_partial_arm(struct tcp_conn *c, bool incomplete)
+{
+	const struct config *cfg = snapshot_config(c->w->snap);
+	struct timeval tv = { cfg->tcp_idle_ms / 1000, (cfg->tcp_idle_ms % 1000) * 1000 };
+
+	if (incomplete && !c->partial_set) {
+		evtimer_assign(&c->partial, c->w->base, tcp_partial_cb, c);
+		evtimer_add(&c->partial, &tv);
+		c->partial_set = true;
+	} else if (!incomplete && c->partial_set) {
+		event_del(&c->partial);
+		c->partial_set = false;
+	}
+}
+
+static void
+tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+	struct worker *w = c->w;
+	const struct config *cfg = snapshot_config(w->snap);
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	w->now_us = worker_clock_us();
+	while (!c->closed && !c->draining) {
+		uint8_t lenb[2];
+		size_t len, have = evbuffer_get_length(in);
+
+		if (have < 2) {
+			tcp_partial_arm(c, have > 0);
+			return;
+		}
+		evbuffer_copyout(in, lenb, 2);
+		len = wire_get_u16(lenb);
+		if (len < WIRE_HDR_LEN) {
+			/* Nothing shorter than a header is a query. */
+			conn_close(c);
+			return;
+		}
+		if (have < 2 + len) {
+			tcp_partial_arm(c, true);
+			return;
+		}
+		evbuffer_drain(in, 2);
+		evbuffer_remove(in, w->tcpin, len);
+		c->nqueries++;
+		worker_handle_query(w, w->tcpin, len, -1, &c->peer, c);
+		if (!c->closed && cfg->tcp_max_queries > 0 &&
+		    c->nqueries >= cfg->tcp_max_queries) {
+			/* Stop reading; close once the answers are out. */
+			c->draining = true;
+			bufferevent_disable(bev, EV_READ);
+		}
+	}
+	if (!c->closed)
+		tcp_partial_arm(c, false);
+}
+
+static void
+tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if (c->draining && c->pending == 0)
+		conn_close(c);
+}
+
+static void
+tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct tcp_conn *c = arg;
+
+	if ((what & BEV_EVENT_TIMEOUT) && c->pending > 0) {
+		/* Idle means no query in either direction; answers are due. */
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		c->w->m.tcp_idle_closed++;
+	conn_close(c);
+}
+
+static void
+tcp_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	if (l->tcp != NULL && !l->w->stopping)
+		evconnlistener_enable(l->tcp);
+}
+
+static void
+tcp_accept_error_cb(struct evconnlistener *el, void *arg)
+{
+	struct listener *l = arg;
+	struct timeval tv = { 1, 0 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	log_ratelimited(LOG_RL_ACCEPT, "accept: %s", strerror(err));
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		/* Out of descriptors: pause accepting, or the listener fires
+		 * in a loop; try again in a second. */
+		evconnlistener_disable(el);
+		evtimer_add(&l->tcp_resume, &tv);
+	}
+}
+
+static void
+tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct listener *l = arg;
+	struct worker *w = l->w;
+	const struct config *cfg = snapshot_config(w->snap);
+	struct timeval idle = { cfg->tcp_idle_ms / 1000, (cfg->tcp_idle_ms % 1000) * 1000 };
+	struct tcp_conn *c;
+
+	if (acl_check(cfg, sa) == ACL_DROP) {
+		w->m.dropped_acl++;
+		evutil_closesocket(fd);
+		return;
+	}
+	if (!conn_admit(sa, cfg->tcp_max_conns, cfg->tcp_max_per_client)) {
+		w->m.tcp_rejected++;
+		evutil_closesocket(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->w = w;
+	memcpy(&c->peer.ss, sa, (size_t)salen);
+	c->peer.len = (socklen_t)salen;
+	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		conn_release(&c->peer.ss);
+		free(c);
+		return;
+	}
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	w->m.tcp_accepted++;
+	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
+	/* The same timeout also bounds a slow client's partial length or
+	 * message (slowloris): no byte for tcp_idle_ms closes it. */
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+void
+worker_tcp_listen(struct listener *l, int fd, struct diag *d)
+{
+	evtimer_assign(&l->tcp_resume, l->w->base, tcp_resume_cb, l);
+	if (fd == -1)
+		return;
+	l->tcp = evconnlistener_new(l->w->base, tcp_accept_cb, l, LEV_OPT_CLOSE_ON_FREE,
+	    128, fd);
+	if (l->tcp == NULL) {
+		close(fd);
+		diag_add(d, DIAG_ERROR, NULL, 0, "listen failed");
+	} else
+		evconnlistener_set_error_cb(l->tcp, tcp_accept_error_cb);
+}
+
+void
+worker_tcp_answered(struct tcp_conn *c)
+{
+	c->pending--;
+	if (c->closed && c->pending == 0)
+		conn_free(c);
+	else if (c->draining && c->pending == 0 && c->bev != NULL)
+		bufferevent_enable(c->bev, EV_WRITE);	/* closes after flush */
+}
+
+bool
+worker_tcp_flushed(const struct worker *w)
+{
+	for (const struct tcp_conn *c = w->conns; c != NULL; c = c->next)
+		if (c->bev != NULL &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			return false;
+	return true;
+}
+
+void
+worker_tcp_free_all(struct worker *w)
+{
+	while (w->conns != NULL) {
+		struct tcp_conn *c = w->conns;
+		c->pending = 0;
+		conn_free(c);
+	}
+}
