@@ -289,8 +289,7 @@ handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 			w->m.refused_acl++;
 			answer_error(q, RCODE_REFUSED, 18, w->out, sizeof(w->out), &info);
 			info.path = PATH_REFUSED;
-		} else if (!worker_forward(w, q, info.next, info.fallback, limit, udp_fd, client,
-		    conn, start, &info))
+		} else if (!worker_forward(w, q, limit, udp_fd, client, conn, &info))
 			return;
 	}
 	reply(w, udp_fd, client, conn, w->out, info.len, true);

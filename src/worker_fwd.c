@@ -246,23 +246,25 @@ keep_reply(struct worker *w, const struct wire_query *q, const struct wire_query
 }
 
 bool
-worker_forward(struct worker *w, const struct wire_query *q, const uint8_t *next,
-    bool fallback, size_t limit, int udp_fd, const struct pl_addr *client,
-    struct tcp_conn *conn, uint64_t start, struct answer_info *info)
+worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int udp_fd,
+    const struct pl_addr *client, struct tcp_conn *conn, struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
+	const bool fallback = info->fallback;
+	const uint64_t start = w->now_us;
 	const struct pl_addr *servers;
 	struct fquery *fq, *l;
 	struct wire_query uq;
 	struct cache_hit hit;
 	size_t n, len;
 
-	/* The question for upstream: NEXT, which is Q's name unless a local
-	 * CNAME led out of local data. */
+	/* The question for upstream: INFO's next name, which is Q's name
+	 * unless a local CNAME led out of local data.  Read before anything
+	 * writes INFO. */
 	uq = *q;
-	uq.qname_len = wire_name_len(next, WIRE_NAME_MAX);
-	memcpy(uq.qname, next, (size_t)uq.qname_len);
-	memcpy(uq.lname, next, (size_t)uq.qname_len);
+	uq.qname_len = wire_name_len(info->next, WIRE_NAME_MAX);
+	memcpy(uq.qname, info->next, (size_t)uq.qname_len);
+	memcpy(uq.lname, info->next, (size_t)uq.qname_len);
 	hit.gen = w->snap_gen;
 	hit.room = answer_replay_room(q, limit);
 	hit.fallback = fallback;

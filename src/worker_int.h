@@ -182,13 +182,14 @@ void worker_udp_flush(struct worker *w);
 /* ---- worker_fwd.c ---- */
 
 /*
- * A name that is not (entirely) local: the cache, else upstream, asking
- * for NEXT.  True when the reply is ready in w->out (INFO filled); false
- * when it will be sent when upstream answers.
+ * A name that is not (entirely) local, for which answer_local() left INFO
+ * (next, fallback): the cache, else upstream.  True when the reply is
+ * ready in w->out (INFO filled); false when it will be sent when upstream
+ * answers.  The query's time is w->now_us.
  */
-bool worker_forward(struct worker *w, const struct wire_query *q, const uint8_t *next,
-    bool fallback, size_t limit, int udp_fd, const struct pl_addr *client,
-    struct tcp_conn *conn, uint64_t start, struct answer_info *info);
+bool worker_forward(struct worker *w, const struct wire_query *q, size_t limit,
+    int udp_fd, const struct pl_addr *client, struct tcp_conn *conn,
+    struct answer_info *info);
 
 /* upstream_pool_on_replies() callback: a batch of upstream replies. */
 void worker_upstream_replies(void *arg, bool done);

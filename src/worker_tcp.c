@@ -4,6 +4,7 @@
  * on slow and idle clients, and closing them once their answers are out.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
