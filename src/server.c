@@ -27,7 +27,7 @@
 
 #define RETIRED_MAX	8
 #define RETIRE_CHECK_MS	10
-#define SWAP_WAIT_MS	2000	/* bound on waiting for workers to take a reload */
+#define MAIL_WAIT_MS	2000	/* bound on waiting for workers to act on mail */
 
 struct server {
 	struct event_base *base;
@@ -120,24 +120,25 @@ watch_update(struct server *srv)
 }
 
 /*
- * Waits until every worker answers from S.  A reload is done, and its NOTIFY
- * may go out, only then: a secondary asks for the SOA as soon as NOTIFY
- * arrives, and a worker still on the old data would answer with the old
- * serial, which tells the secondary it is up to date.  Workers take their
- * mail within a turn (about a millisecond) and never wait for this thread,
- * so the bound is only a safeguard.
+ * Waits until every worker has acted on the mail of its TICKETS[i].  A
+ * reload is done, and its NOTIFY may go out, only then: a secondary asks
+ * for the SOA as soon as NOTIFY arrives, and a worker still on the old data
+ * would answer with the old serial, which tells the secondary it is up to
+ * date.  Likewise a flush is done when no worker can answer from what was
+ * flushed.  Workers take their mail within a turn (about a millisecond) and
+ * never wait for this thread, so the bound is only a safeguard.
  */
 static void
-wait_workers_serving(struct server *srv, const struct snapshot *s)
+wait_workers(struct server *srv, const uint64_t *tickets, const char *what)
 {
 	const struct timespec step = { 0, 100 * 1000 };
-	uint64_t end = now_ms() + SWAP_WAIT_MS;
+	uint64_t end = now_ms() + MAIL_WAIT_MS;
 
 	for (int i = 0; i < srv->nworkers; i++) {
-		while (!worker_serves(srv->workers[i], s)) {
+		while (!worker_mail_done(srv->workers[i], tickets[i])) {
 			if (now_ms() >= end) {
-				log_warnx("reload: worker %d has not taken the new data "
-				    "after %d ms", i, SWAP_WAIT_MS);
+				log_warnx("%s: worker %d has not acted on it after %d ms",
+				    what, i, MAIL_WAIT_MS);
 				return;
 			}
 			nanosleep(&step, NULL);
@@ -159,6 +160,7 @@ listen_changed(const struct config *a, const struct config *b)
 int
 server_reload(struct server *srv, char **text)
 {
+	uint64_t tickets[MAX_WORKERS];
 	struct diag d;
 	struct snapshot *s;
 	uint64_t t0 = now_ms();
@@ -196,8 +198,8 @@ server_reload(struct server *srv, char **text)
 	 * up to its serial from it, one on the new data up to the new. */
 	xfr_journal_update(srv->journal, srv->snap, s);
 	for (int i = 0; i < srv->nworkers; i++)
-		worker_post_snapshot(srv->workers[i], s);
-	wait_workers_serving(srv, s);
+		tickets[i] = worker_post_snapshot(srv->workers[i], s);
+	wait_workers(srv, tickets, "reload");
 	xfr_notify_changed(srv->notifier, srv->snap, s);
 	xfr_secondary_reconfigure(srv->sec, snapshot_config(s));
 	retire_snapshot(srv, srv->snap);
@@ -406,20 +408,19 @@ static void
 ctl_flush(void *arg, const char *name)
 {
 	struct server *srv = arg;
+	uint64_t tickets[MAX_WORKERS];
 	uint8_t w[WIRE_NAME_MAX];
 	const char *err;
 	int l;
 
-	if (name == NULL) {
-		for (int i = 0; i < srv->nworkers; i++)
-			worker_post_flush(srv->workers[i], NULL);
-		return;
+	if (name != NULL) {
+		if ((l = wire_name_from_str(name, w, &err)) < 0)
+			return;
+		wire_name_lower(w, w, (size_t)l);
 	}
-	if ((l = wire_name_from_str(name, w, &err)) < 0)
-		return;
-	wire_name_lower(w, w, (size_t)l);
 	for (int i = 0; i < srv->nworkers; i++)
-		worker_post_flush(srv->workers[i], w);
+		tickets[i] = worker_post_flush(srv->workers[i], name != NULL ? w : NULL);
+	wait_workers(srv, tickets, "flush");
 }
 
 static void

@@ -586,6 +586,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	bool flush_all, stop;
 	uint8_t (*names)[WIRE_NAME_MAX];
 	size_t nnames;
+	uint64_t ticket;
 
 	atomic_store_explicit(&w->mail_pending, false, memory_order_relaxed);
 	pthread_mutex_lock(&w->mail_lock);
@@ -598,13 +599,13 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	w->mail_flush = NULL;
 	w->nmail_flush = 0;
 	stop = w->mail_stop;
+	ticket = w->mail_posted;
 	pthread_mutex_unlock(&w->mail_lock);
 
 	if (snap != NULL) {
 		old = w->snap;
 		w->snap = snap;
 		w->snap_gen++;
-		atomic_store_explicit(&w->serving, snap, memory_order_release);
 		worker_configure_upstreams(w);
 		cache_set_prefetch(w->cache, snapshot_config(snap)->prefetch);
 		snapshot_unref(old);
@@ -616,6 +617,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	free(names);
 	if (stop)
 		worker_begin_stop(w);
+	atomic_store_explicit(&w->mail_done, ticket, memory_order_release);
 }
 
 static void
@@ -626,29 +628,34 @@ mail_wake(struct worker *w)
 	event_active(&w->ev_mail, EV_READ, 0);
 }
 
-void
+uint64_t
 worker_post_snapshot(struct worker *w, struct snapshot *snap)
 {
 	struct snapshot *old;
+	uint64_t t;
 
 	snapshot_ref(snap);
 	pthread_mutex_lock(&w->mail_lock);
 	old = w->mail_snap;		/* a newer one replaces one not yet taken */
 	w->mail_snap = snap;
+	t = ++w->mail_posted;
 	pthread_mutex_unlock(&w->mail_lock);
 	snapshot_unref(old);
 	mail_wake(w);
+	return t;
 }
 
 bool
-worker_serves(const struct worker *w, const struct snapshot *snap)
+worker_mail_done(const struct worker *w, uint64_t ticket)
 {
-	return atomic_load_explicit(&w->serving, memory_order_acquire) == snap;
+	return atomic_load_explicit(&w->mail_done, memory_order_acquire) >= ticket;
 }
 
-void
+uint64_t
 worker_post_flush(struct worker *w, const uint8_t *name)
 {
+	uint64_t t;
+
 	pthread_mutex_lock(&w->mail_lock);
 	if (name == NULL)
 		w->mail_flush_all = true;
@@ -658,8 +665,10 @@ worker_post_flush(struct worker *w, const uint8_t *name)
 		memcpy(w->mail_flush[w->nmail_flush++], name,
 		    (size_t)wire_name_len(name, WIRE_NAME_MAX));
 	}
+	t = ++w->mail_posted;
 	pthread_mutex_unlock(&w->mail_lock);
 	mail_wake(w);
+	return t;
 }
 
 void
@@ -688,7 +697,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 		fatalx("event_base_new failed");
 	pthread_mutex_init(&w->mail_lock, NULL);
 	atomic_init(&w->mail_pending, false);
-	atomic_init(&w->serving, snap);
+	atomic_init(&w->mail_done, 0);
 	event_assign(&w->ev_mail, w->base, -1, 0, mail_cb, w);
 	for (int i = 0; i < BATCH; i++) {
 		w->riov[i].iov_base = w->rx[i];

@@ -36,13 +36,18 @@ void worker_set_xfr(struct worker *w, struct xfr_journal *j, struct xfr_secondar
 /* Starts the worker's thread.  0 or -1. */
 int worker_start(struct worker *w);
 
-/* From any thread: install SNAP (the worker takes a new reference). */
-void worker_post_snapshot(struct worker *w, struct snapshot *snap);
+/*
+ * Mail to a worker, from any thread.  Each post returns a ticket: once
+ * worker_mail_done() says so, the worker has acted on it (and on all mail
+ * posted before it), and every query it answers from then on sees it.
+ */
 
-/* From any thread: true once every query W answers uses SNAP. */
-bool worker_serves(const struct worker *w, const struct snapshot *snap);
-/* From any thread: flush the cache (NAME NULL: all; else lower-case wire). */
-void worker_post_flush(struct worker *w, const uint8_t *name);
+/* Install SNAP (the worker takes a new reference). */
+uint64_t worker_post_snapshot(struct worker *w, struct snapshot *snap);
+/* Flush the cache (NAME NULL: all; else lower-case wire). */
+uint64_t worker_post_flush(struct worker *w, const uint8_t *name);
+/* True once W has acted on the mail of TICKET. */
+bool worker_mail_done(const struct worker *w, uint64_t ticket);
 /* From any thread: stop accepting, finish in-flight queries (up to 2 s), exit. */
 void worker_post_stop(struct worker *w);
 

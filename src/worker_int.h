@@ -98,9 +98,10 @@ struct worker {
 	pthread_mutex_t mail_lock;
 	struct event ev_mail;
 	atomic_bool mail_pending;	/* set before ev_mail is activated */
-	/* The snapshot this worker answers from, published for the main
-	 * thread (worker_serves); only compared, never dereferenced. */
-	_Atomic(const struct snapshot *) serving;
+	/* Tickets: mail_posted counts posts (under mail_lock); mail_done is
+	 * the last one handled, published for worker_mail_done(). */
+	uint64_t mail_posted;
+	_Atomic uint64_t mail_done;
 	struct snapshot *mail_snap;
 	bool mail_flush_all, mail_stop;
 	uint8_t (*mail_flush)[WIRE_NAME_MAX];
