@@ -17,16 +17,13 @@
  *     duplicates, the Azure Migrate set); print a table or JSON.
  *
  * Queries go only to the addresses the configuration, --server and
- * resolv.conf name.  The query engine is a small poll() loop over one
- * socket per query (UDP sockets are connected, so that a closed port is
- * seen at once as ECONNREFUSED); TCP connections per server are capped
- * below pldns's tcp_max_per_client default.
+ * resolv.conf name.  The query engine is in doctor_query.c (doctor_int.h),
+ * the report's sorting and printing in doctor_report.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +32,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "addr.h"
 #include "azure_zones.h"
 #include "config.h"
 #include "diag.h"
 #include "doctor.h"
+#include "doctor_int.h"
 #include "records.h"
 #include "util.h"
 #include "verbs.h"
@@ -51,15 +47,7 @@
 #define SYSCONFDIR "/etc"
 #endif
 #define DEFAULT_CONFIG	SYSCONFDIR "/pldns.ini"
-
-#define EXIT_OK		0
-#define EXIT_PROBLEMS	1
-#define EXIT_CANNOT	2
-
 #define DEFAULT_TIMEOUT_MS	1500
-#define MAX_UDP_INFLIGHT	200
-#define MAX_TCP_INFLIGHT	16	/* pldns allows 32 per client by default */
-#define EDNS_SIZE		1232
 
 static const char usage_doctor[] =
 "usage: pldns doctor [-c FILE] [--server ADDR:PORT] [--json] [--name NAME]...\n"
@@ -78,231 +66,6 @@ static const char usage_doctor[] =
 "Environment: PLDNS_RESOLV_CONF names the resolv.conf to check instead of\n"
 "/etc/resolv.conf.\n"
 "Exit status: 0 all well (warnings allowed), 1 problems found, 2 could not run.\n";
-
-/* ------------------------------------------------------------ the report */
-
-void
-doctor_report_init(struct doctor_report *r)
-{
-	memset(r, 0, sizeof(*r));
-}
-
-static void
-finding_clear(struct doctor_finding *f)
-{
-	free(f->check);
-	free(f->zone);
-	free(f->name);
-	free(f->server);
-	free(f->expected);
-	free(f->got);
-	free(f->hint);
-	free(f->where);
-}
-
-void
-doctor_report_clear(struct doctor_report *r)
-{
-	for (size_t i = 0; i < r->n; i++)
-		finding_clear(&r->f[i]);
-	free(r->f);
-	memset(r, 0, sizeof(*r));
-}
-
-void
-doctor_set(char **field, const char *s)
-{
-	free(*field);
-	*field = s != NULL ? xstrdup(s) : NULL;
-}
-
-struct doctor_finding *
-doctor_add(struct doctor_report *r, const char *check, enum doctor_status status,
-    const char *zone, const char *name, const char *expected, const char *got,
-    const char *hint)
-{
-	struct doctor_finding *f;
-
-	if (r->n == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 64;
-		r->f = xreallocarray(r->f, r->cap, sizeof(*r->f));
-	}
-	f = &r->f[r->n++];
-	memset(f, 0, sizeof(*f));
-	f->check = xstrdup(check);
-	f->status = status;
-	doctor_set(&f->zone, zone);
-	doctor_set(&f->name, name);
-	doctor_set(&f->expected, expected);
-	doctor_set(&f->got, got);
-	doctor_set(&f->hint, hint != NULL && *hint != '\0' ? hint : NULL);
-	f->rtt_ms = -1;
-	return f;
-}
-
-void
-doctor_count(const struct doctor_report *r, size_t *ok, size_t *warnings,
-    size_t *problems)
-{
-	size_t c[3] = { 0, 0, 0 };
-
-	for (size_t i = 0; i < r->n; i++)
-		c[r->f[i].status]++;
-	if (ok != NULL)
-		*ok = c[DOCTOR_OK];
-	if (warnings != NULL)
-		*warnings = c[DOCTOR_WARNING];
-	if (problems != NULL)
-		*problems = c[DOCTOR_PROBLEM];
-}
-
-int
-doctor_exit_status(const struct doctor_report *r)
-{
-	size_t problems;
-
-	doctor_count(r, NULL, NULL, &problems);
-	return problems ? EXIT_PROBLEMS : EXIT_OK;
-}
-
-void
-doctor_sort(struct doctor_report *r)
-{
-	struct doctor_finding *out;
-	char **zones;
-	size_t nz = 0, k = 0;
-
-	if (r->n == 0)
-		return;
-	/* Zones in order of first appearance; infrastructure is group 0. */
-	zones = xcalloc(r->n, sizeof(*zones));
-	for (size_t i = 0; i < r->n; i++) {
-		size_t z;
-
-		if (r->f[i].zone == NULL)
-			continue;
-		for (z = 0; z < nz; z++)
-			if (strcmp(zones[z], r->f[i].zone) == 0)
-				break;
-		if (z == nz)
-			zones[nz++] = r->f[i].zone;
-	}
-	out = xcalloc(r->cap, sizeof(*out));
-	for (size_t i = 0; i < r->n; i++)
-		if (r->f[i].zone == NULL)
-			out[k++] = r->f[i];
-	for (size_t z = 0; z < nz; z++)
-		for (size_t i = 0; i < r->n; i++)
-			if (r->f[i].zone != NULL && strcmp(r->f[i].zone, zones[z]) == 0)
-				out[k++] = r->f[i];
-	free(zones);
-	free(r->f);
-	r->f = out;
-}
-
-static const char *const status_words[] = { "ok", "warning", "problem" };
-static const char *const status_marks[] = { "\u2713", "!", "\u2717" };
-
-static json_t *
-jstr(const char *s)
-{
-	return s != NULL ? json_string(s) : json_null();
-}
-
-char *
-doctor_json(const struct doctor_report *r)
-{
-	json_t *a = json_array();
-	char *text, *out;
-
-	for (size_t i = 0; i < r->n; i++) {
-		const struct doctor_finding *f = &r->f[i];
-		json_t *o = json_object();
-
-		json_object_set_new(o, "check", jstr(f->check));
-		json_object_set_new(o, "status", json_string(status_words[f->status]));
-		json_object_set_new(o, "zone", jstr(f->zone));
-		json_object_set_new(o, "name", jstr(f->name));
-		json_object_set_new(o, "server", jstr(f->server));
-		json_object_set_new(o, "expected", jstr(f->expected));
-		json_object_set_new(o, "got", jstr(f->got));
-		json_object_set_new(o, "hint", jstr(f->hint));
-		json_object_set_new(o, "where", jstr(f->where));
-		json_object_set_new(o, "rtt_ms", f->rtt_ms >= 0 ?
-		    json_integer(f->rtt_ms) : json_null());
-		json_array_append_new(a, o);
-	}
-	text = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(a);
-	if (text == NULL)
-		abort();
-	xasprintf(&out, "%s\n", text);
-	free(text);
-	return out;
-}
-
-const char *
-doctor_summary(const struct doctor_report *r, char *buf, size_t len)
-{
-	size_t ok, warnings, problems;
-
-	doctor_count(r, &ok, &warnings, &problems);
-	snprintf(buf, len, "%zu check%s: %zu ok, %zu problem%s, %zu warning%s",
-	    r->n, r->n == 1 ? "" : "s", ok, problems, problems == 1 ? "" : "s",
-	    warnings, warnings == 1 ? "" : "s");
-	return buf;
-}
-
-static size_t
-width_of(const char *s, size_t cap)
-{
-	size_t n = s != NULL ? strlen(s) : 1;
-
-	return n < cap ? n : cap;
-}
-
-void
-doctor_print_table(const struct doctor_report *r, FILE *f)
-{
-	size_t wc = 5, wn = 4, we = 8, wg = 3;
-	const char *group = NULL;
-	char sum[160];
-
-	for (size_t i = 0; i < r->n; i++) {
-		const struct doctor_finding *x = &r->f[i];
-		size_t w;
-
-		if ((w = width_of(x->check, 16)) > wc)
-			wc = w;
-		if ((w = width_of(x->name, 64)) > wn)
-			wn = w;
-		if ((w = width_of(x->expected, 32)) > we)
-			we = w;
-		if ((w = width_of(x->got, 40)) > wg)
-			wg = w;
-	}
-	fprintf(f, "  %-*s  %-*s  %-*s  %-*s  %s\n", (int)wc, "CHECK", (int)wn,
-	    "NAME", (int)we, "EXPECTED", (int)wg, "GOT", "HINT");
-	for (size_t i = 0; i < r->n; i++) {
-		const struct doctor_finding *x = &r->f[i];
-		const char *g = x->zone != NULL ? x->zone : "infrastructure";
-
-		if (group == NULL || strcmp(group, g) != 0) {
-			fprintf(f, "%s%s\n", group == NULL ? "" : "\n", g);
-			group = g;
-		}
-		fprintf(f, "%s %-*s  %-*s  %-*s  ", status_marks[x->status],
-		    (int)wc, x->check, (int)wn, x->name ? x->name : "-",
-		    (int)we, x->expected ? x->expected : "-");
-		/* No trailing blanks when the hint column is empty. */
-		if (x->hint != NULL)
-			fprintf(f, "%-*s  %s\n", (int)wg, x->got ? x->got : "-",
-			    x->hint);
-		else
-			fprintf(f, "%s\n", x->got ? x->got : "-");
-	}
-	fprintf(f, "\n%s\n", doctor_summary(r, sum, sizeof(sum)));
-}
 
 /* ------------------------------------------------------------ replies */
 
@@ -972,347 +735,6 @@ doctor_check_migrate(struct doctor_report *r, const char *const *names, size_t n
 		    "Networking, Private endpoint connections, DNS configuration");
 		check_asr(r, m->asr, names, n);
 	}
-}
-
-/* ------------------------------------------------------------ queries */
-
-enum dq_state { DQ_NEW, DQ_CONNECTING, DQ_SENDING, DQ_READING, DQ_DONE };
-
-/* One query to one server over one transport. */
-struct dq {
-	struct pl_addr server;
-	uint8_t qname[WIRE_NAME_MAX];
-	uint16_t qtype;
-	bool tcp;
-	size_t tag;		/* the caller's: which server or record */
-	struct doctor_reply reply;
-
-	enum dq_state state;
-	int fd;
-	uint16_t id;
-	uint64_t t0, deadline, resend_at;
-	uint8_t msg[2 + 512];	/* TCP length prefix, then the query */
-	size_t msglen;		/* the query without the prefix */
-	size_t sent;		/* TCP: octets of msg sent */
-	uint8_t lenbuf[2];
-	size_t lenhave;
-	uint8_t *in;		/* TCP: the reply being read */
-	size_t inlen, inneed;
-};
-
-struct dqset {
-	struct dq *q;
-	size_t n, cap;
-};
-
-static size_t
-dq_add(struct dqset *s, const struct pl_addr *server, const uint8_t *qname,
-    uint16_t qtype, bool tcp, size_t tag)
-{
-	struct dq *q;
-	int len = wire_name_len(qname, WIRE_NAME_MAX);
-
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 64;
-		s->q = xreallocarray(s->q, s->cap, sizeof(*s->q));
-	}
-	q = &s->q[s->n];
-	memset(q, 0, sizeof(*q));
-	q->server = *server;
-	memcpy(q->qname, qname, len > 0 ? (size_t)len : 1);
-	q->qtype = qtype;
-	q->tcp = tcp;
-	q->tag = tag;
-	q->fd = -1;
-	q->state = DQ_NEW;
-	return s->n++;
-}
-
-static void
-dq_clear(struct dqset *s)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		if (s->q[i].fd != -1)
-			close(s->q[i].fd);
-		free(s->q[i].in);
-	}
-	free(s->q);
-	memset(s, 0, sizeof(*s));
-}
-
-static void
-dq_done(struct dq *q, enum doctor_outcome o, int err)
-{
-	q->reply.outcome = o;
-	q->reply.rtt_ms = (unsigned)(now_ms() - q->t0);
-	if (err != 0 && o != DOCTOR_ANSWER)
-		pl_strlcpy(q->reply.error, strerror(err), sizeof(q->reply.error));
-	if (q->fd != -1)
-		close(q->fd);
-	q->fd = -1;
-	free(q->in);
-	q->in = NULL;
-	q->state = DQ_DONE;
-}
-
-static void
-dq_fail_errno(struct dq *q, int err)
-{
-	dq_done(q, err == ECONNREFUSED ? DOCTOR_CLOSED : DOCTOR_NETERR, err);
-}
-
-static void
-dq_build(struct dq *q)
-{
-	struct wire_buf b;
-	struct wire_hdr h;
-
-	memset(&h, 0, sizeof(h));
-	q->id = random_u16();
-	h.id = q->id;
-	h.flags = WIRE_RD;
-	h.qdcount = 1;
-	h.arcount = 1;
-	wire_buf_init(&b, q->msg + 2, sizeof(q->msg) - 2);
-	wire_put_hdr(&b, &h);
-	wire_put_name(&b, q->qname, false);
-	wire_put_u16(&b, q->qtype);
-	wire_put_u16(&b, CLASS_IN);
-	wire_put_opt(&b, EDNS_SIZE, 0, false, -1);
-	q->msglen = b.len;
-	q->msg[0] = (uint8_t)(b.len >> 8);
-	q->msg[1] = (uint8_t)b.len;
-}
-
-static void
-dq_udp_send(struct dq *q)
-{
-	if (send(q->fd, q->msg + 2, q->msglen, 0) == -1 && errno != EAGAIN)
-		dq_fail_errno(q, errno);
-}
-
-static void
-dq_tcp_send(struct dq *q)
-{
-	while (q->sent < q->msglen + 2) {
-		ssize_t w = send(q->fd, q->msg + q->sent, q->msglen + 2 - q->sent,
-		    MSG_NOSIGNAL);
-
-		if (w == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				dq_fail_errno(q, errno);
-			return;
-		}
-		q->sent += (size_t)w;
-	}
-	q->state = DQ_READING;
-}
-
-static void
-dq_start(struct dq *q, unsigned timeout_ms)
-{
-	int type = (q->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
-
-	q->t0 = now_ms();
-	q->deadline = q->t0 + timeout_ms;
-	/* One resend halfway: a single lost datagram is not a dead server. */
-	q->resend_at = q->tcp ? 0 : q->t0 + timeout_ms / 2;
-	dq_build(q);
-	if ((q->fd = socket(q->server.ss.ss_family, type, 0)) == -1) {
-		dq_done(q, DOCTOR_NETERR, errno);
-		return;
-	}
-	if (connect(q->fd, (const struct sockaddr *)&q->server.ss,
-	    q->server.len) == -1) {
-		if (q->tcp && errno == EINPROGRESS) {
-			q->state = DQ_CONNECTING;
-			return;
-		}
-		dq_fail_errno(q, errno);
-		return;
-	}
-	if (q->tcp) {
-		q->state = DQ_SENDING;
-		dq_tcp_send(q);
-	} else {
-		q->state = DQ_READING;
-		dq_udp_send(q);
-	}
-}
-
-static void
-dq_udp_read(struct dq *q)
-{
-	uint8_t buf[WIRE_MAX_MSG];
-
-	for (;;) {
-		ssize_t n = recv(q->fd, buf, sizeof(buf), 0);
-
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				dq_fail_errno(q, errno);
-			return;
-		}
-		/* Anything not matching ID and question is ignored (RFC 5452). */
-		if (doctor_reply_parse(buf, (size_t)n, q->id, q->qname, q->qtype,
-		    &q->reply) == 0) {
-			dq_done(q, q->reply.outcome, 0);
-			return;
-		}
-	}
-}
-
-static void
-dq_tcp_read(struct dq *q)
-{
-	for (;;) {
-		ssize_t n;
-
-		if (q->lenhave < 2)
-			n = recv(q->fd, q->lenbuf + q->lenhave, 2 - q->lenhave, 0);
-		else
-			n = recv(q->fd, q->in + q->inlen, q->inneed - q->inlen, 0);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				dq_fail_errno(q, errno);
-			return;
-		}
-		if (n == 0) {
-			dq_done(q, DOCTOR_NETERR, 0);
-			pl_strlcpy(q->reply.error, "connection closed without a reply",
-			    sizeof(q->reply.error));
-			return;
-		}
-		if (q->lenhave < 2) {
-			q->lenhave += (size_t)n;
-			if (q->lenhave == 2) {
-				q->inneed = wire_get_u16(q->lenbuf);
-				q->in = xmalloc(q->inneed ? q->inneed : 1);
-				q->inlen = 0;
-			}
-			continue;
-		}
-		q->inlen += (size_t)n;
-		if (q->inlen < q->inneed)
-			continue;
-		if (doctor_reply_parse(q->in, q->inlen, q->id, q->qname, q->qtype,
-		    &q->reply) == -1) {
-			dq_done(q, DOCTOR_BADREPLY, 0);
-			pl_strlcpy(q->reply.error, "a reply to another query",
-			    sizeof(q->reply.error));
-			return;
-		}
-		dq_done(q, q->reply.outcome, 0);
-		return;
-	}
-}
-
-static void
-dq_event(struct dq *q, short revents)
-{
-	int err = 0;
-	socklen_t elen = sizeof(err);
-
-	switch (q->state) {
-	case DQ_CONNECTING:
-		if (getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
-			err = errno;
-		if (err != 0) {
-			dq_fail_errno(q, err);
-			return;
-		}
-		q->state = DQ_SENDING;
-		/* FALLTHROUGH */
-	case DQ_SENDING:
-		dq_tcp_send(q);
-		return;
-	case DQ_READING:
-		if (q->tcp)
-			dq_tcp_read(q);
-		else
-			dq_udp_read(q);
-		return;
-	default:
-		(void)revents;
-		return;
-	}
-}
-
-/* Runs every query of S to its end, concurrently, each within TIMEOUT_MS. */
-static void
-dq_run(struct dqset *s, unsigned timeout_ms)
-{
-	struct pollfd *pfd = xcalloc(s->n ? s->n : 1, sizeof(*pfd));
-	size_t *who = xcalloc(s->n ? s->n : 1, sizeof(*who));
-
-	for (;;) {
-		size_t nudp = 0, ntcp = 0, np = 0, waiting = 0;
-		uint64_t now = now_ms(), wake = UINT64_MAX;
-		int wait;
-
-		for (size_t i = 0; i < s->n; i++) {
-			struct dq *q = &s->q[i];
-
-			if (q->state != DQ_NEW && q->state != DQ_DONE)
-				*(q->tcp ? &ntcp : &nudp) += 1;
-		}
-		for (size_t i = 0; i < s->n; i++) {
-			struct dq *q = &s->q[i];
-
-			if (q->state != DQ_NEW)
-				continue;
-			if (q->tcp ? ntcp >= MAX_TCP_INFLIGHT :
-			    nudp >= MAX_UDP_INFLIGHT) {
-				waiting++;
-				continue;
-			}
-			dq_start(q, timeout_ms);
-			if (q->state != DQ_DONE)
-				*(q->tcp ? &ntcp : &nudp) += 1;
-		}
-		for (size_t i = 0; i < s->n; i++) {
-			struct dq *q = &s->q[i];
-
-			if (q->state == DQ_NEW || q->state == DQ_DONE)
-				continue;
-			pfd[np].fd = q->fd;
-			pfd[np].events = q->state == DQ_READING ? POLLIN : POLLOUT;
-			pfd[np].revents = 0;
-			who[np++] = i;
-			if (q->deadline < wake)
-				wake = q->deadline;
-			if (q->resend_at != 0 && q->resend_at < wake)
-				wake = q->resend_at;
-		}
-		if (np == 0) {
-			if (waiting == 0)
-				break;
-			continue;
-		}
-		now = now_ms();
-		wait = wake <= now ? 0 : (int)(wake - now);
-		if (poll(pfd, np, wait) == -1 && errno != EINTR)
-			wait = 0;
-		for (size_t k = 0; k < np; k++)
-			if (pfd[k].revents != 0)
-				dq_event(&s->q[who[k]], pfd[k].revents);
-		now = now_ms();
-		for (size_t k = 0; k < np; k++) {
-			struct dq *q = &s->q[who[k]];
-
-			if (q->state == DQ_DONE)
-				continue;
-			if (now >= q->deadline) {
-				dq_done(q, DOCTOR_TIMEOUT, 0);
-			} else if (q->resend_at != 0 && now >= q->resend_at) {
-				q->resend_at = 0;
-				if (q->state == DQ_READING)
-					dq_udp_send(q);
-			}
-		}
-	}
-	free(pfd);
-	free(who);
 }
 
 /* ------------------------------------------------------------ the verb */
@@ -2150,24 +1572,24 @@ doctor_main(int argc, char **argv)
 				fprintf(stderr, "pldns: doctor: --timeout %s: "
 				    "milliseconds from 10 to 60000\n", optarg);
 				strv_free(names);
-				return EXIT_CANNOT;
+				return DOCTOR_EXIT_CANNOT;
 			}
 			break;
 		}
 		case 'h':
 			fputs(usage_doctor, stdout);
 			strv_free(names);
-			return EXIT_OK;
+			return DOCTOR_EXIT_OK;
 		default:
 			fputs(usage_doctor, stderr);
 			strv_free(names);
-			return EXIT_CANNOT;
+			return DOCTOR_EXIT_CANNOT;
 		}
 	}
 	if (optind != argc) {
 		fputs(usage_doctor, stderr);
 		strv_free(names);
-		return EXIT_CANNOT;
+		return DOCTOR_EXIT_CANNOT;
 	}
 	if (server != NULL) {
 		const char *err = NULL;
@@ -2176,7 +1598,7 @@ doctor_main(int argc, char **argv)
 			fprintf(stderr, "pldns: doctor: --server %s: %s\n", server,
 			    err);
 			strv_free(names);
-			return EXIT_CANNOT;
+			return DOCTOR_EXIT_CANNOT;
 		}
 	}
 
@@ -2187,7 +1609,7 @@ doctor_main(int argc, char **argv)
 		    "configuration\n", dg.nerrors, dg.nerrors == 1 ? "" : "s");
 		diag_clear(&dg);
 		strv_free(names);
-		return EXIT_CANNOT;
+		return DOCTOR_EXIT_CANNOT;
 	}
 	recset_init(&rs);
 	if (records_load(cfg, &rs, &dg) != 0) {
@@ -2198,7 +1620,7 @@ doctor_main(int argc, char **argv)
 		recset_clear(&rs);
 		config_free(cfg);
 		strv_free(names);
-		return EXIT_CANNOT;
+		return DOCTOR_EXIT_CANNOT;
 	}
 	diag_print(&dg, stderr);
 	diag_clear(&dg);
@@ -2216,7 +1638,7 @@ doctor_main(int argc, char **argv)
 		recset_clear(&rs);
 		config_free(cfg);
 		strv_free(names);
-		return EXIT_CANNOT;
+		return DOCTOR_EXIT_CANNOT;
 	}
 	select_names(&d, names, nnames);
 	for (size_t i = 0; i < d.ne; i++)
@@ -2267,7 +1689,7 @@ doctor_main(int argc, char **argv)
 	}
 	status = doctor_exit_status(&d.rep);
 	if (fflush(stdout) != 0)
-		status = EXIT_CANNOT;
+		status = DOCTOR_EXIT_CANNOT;
 	doctor_free(&d);
 	recset_clear(&rs);
 	config_free(cfg);

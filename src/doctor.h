@@ -64,7 +64,12 @@ void doctor_set(char **field, const char *s);
 void doctor_count(const struct doctor_report *r, size_t *ok, size_t *warnings,
     size_t *problems);
 
-/* 0 when no finding is a problem (warnings allowed), 1 otherwise. */
+/* Exit statuses of "pldns doctor". */
+#define DOCTOR_EXIT_OK		0	/* all well (warnings allowed) */
+#define DOCTOR_EXIT_PROBLEMS	1	/* problems found */
+#define DOCTOR_EXIT_CANNOT	2	/* could not run */
+
+/* DOCTOR_EXIT_OK when no finding is a problem, else DOCTOR_EXIT_PROBLEMS. */
 int doctor_exit_status(const struct doctor_report *r);
 
 /*
