@@ -880,6 +880,15 @@ snapshot_zone_at(const struct snapshot *s, size_t i)
 	return i < s->nzones ? &s->zones[i] : NULL;
 }
 
+const struct szone *
+snapshot_zone_named(const struct snapshot *s, const char *name)
+{
+	for (size_t i = 0; s != NULL && i < s->nzones; i++)
+		if (strcmp(szone_name(&s->zones[i]), name) == 0)
+			return &s->zones[i];
+	return NULL;
+}
+
 size_t
 snapshot_nrecords(const struct snapshot *s)
 {

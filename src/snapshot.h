@@ -64,6 +64,8 @@ int snapshot_refs(const struct snapshot *s);
 const struct config *snapshot_config(const struct snapshot *s);
 size_t snapshot_nzones(const struct snapshot *s);
 const struct szone *snapshot_zone_at(const struct snapshot *s, size_t i);
+/* The zone named NAME (lower-case text, no trailing dot), or NULL; S may be NULL. */
+const struct szone *snapshot_zone_named(const struct snapshot *s, const char *name);
 size_t snapshot_nrecords(const struct snapshot *s);
 
 /* The local zone NAME (lower-case wire) is at or below, longest match, or NULL. */

@@ -29,6 +29,7 @@
 #define WIRE_AD		0x0020
 #define WIRE_CD		0x0010
 #define WIRE_OPCODE(f)	(((f) >> 11) & 0xf)
+#define WIRE_OPCODE_NOTIFY 4	/* RFC 1996 */
 #define WIRE_RCODE(f)	((f) & 0xf)
 
 enum {

@@ -24,7 +24,6 @@
 #include "util.h"
 #include "xfr.h"
 
-#define OPCODE_NOTIFY	4
 #define SOA_TIMEOUT_MS	2000	/* per SOA query try */
 #define SOA_TRIES	2	/* per primary */
 #define XFR_IDLE_S	15	/* a transfer that stalls this long fails */
@@ -1606,7 +1605,7 @@ xfr_secondary_notify(struct xfr_secondary *sec, const uint8_t *pkt, size_t len,
 
 	memset(&rh, 0, sizeof(rh));
 	rh.id = h.id;
-	rh.flags = (uint16_t)(WIRE_QR | (OPCODE_NOTIFY << 11) | WIRE_AA | (rcode & 0xf));
+	rh.flags = (uint16_t)(WIRE_QR | (WIRE_OPCODE_NOTIFY << 11) | WIRE_AA | (rcode & 0xf));
 	rh.qdcount = have_q ? 1 : 0;
 	wire_buf_init(&b, reply, cap - TSIG_RESERVE);
 	wire_put_hdr(&b, &rh);
