@@ -32,8 +32,8 @@ query_log(const struct pl_addr *client, const struct wire_query *q,
 	    a, name, q->qtype, info->rcode, answer_path_names[info->path], us / 1000.0);
 }
 
-static void
-account(struct worker *w, const struct pl_addr *client, const struct wire_query *q,
+void
+worker_account(struct worker *w, const struct pl_addr *client, const struct wire_query *q,
     const struct answer_info *info, bool tcp, uint64_t start_us)
 {
 	/* Answers made within one batch count the batch's time: for local
@@ -48,16 +48,7 @@ account(struct worker *w, const struct pl_addr *client, const struct wire_query 
 		query_log(client, q, info, tcp, lat);
 }
 
-void
-worker_account(struct worker *w, const struct pl_addr *client, const struct wire_query *q,
-    const struct answer_info *info, bool tcp, uint64_t start_us)
-{
-	account(w, client, q, info, tcp, start_us);
-}
-
 /* ---- UDP replies ---- */
-
-static void udp_flush(struct worker *w);
 
 /* Sends a UDP reply now (replies outside a receive batch). */
 static void
@@ -109,7 +100,7 @@ udp_reply(struct worker *w, int fd, const struct pl_addr *client, const uint8_t 
 	}
 	if (batched && len <= sizeof(w->tx[0])) {
 		if (w->ntx == BATCH)
-			udp_flush(w);
+			worker_udp_flush(w);
 		int i = w->ntx++;
 		memcpy(w->tx[i], msg, len);
 		memcpy(&w->taddr[i], &client->ss, client->len);
@@ -126,21 +117,14 @@ udp_reply(struct worker *w, int fd, const struct pl_addr *client, const uint8_t 
 	udp_send(w, fd, client, msg, len);
 }
 
-static void
-reply(struct worker *w, int udp_fd, const struct pl_addr *client, struct tcp_conn *conn,
+void
+worker_reply(struct worker *w, int udp_fd, const struct pl_addr *client, struct tcp_conn *conn,
     const uint8_t *msg, size_t len, bool batched)
 {
 	if (conn != NULL)
 		worker_tcp_send(conn, msg, len);
 	else
 		udp_reply(w, udp_fd, client, msg, len, batched);
-}
-
-void
-worker_reply(struct worker *w, int udp_fd, const struct pl_addr *client,
-    struct tcp_conn *conn, const uint8_t *msg, size_t len, bool batched)
-{
-	reply(w, udp_fd, client, conn, msg, len, batched);
 }
 
 /* ---- the query path ---- */
@@ -193,14 +177,14 @@ handle_xfr(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 		break;
 	}
 	if (olen > 0)
-		reply(w, udp_fd, client, conn, w->out, olen, true);
+		worker_reply(w, udp_fd, client, conn, w->out, olen, true);
 	return true;
 }
 
 /*
  * Handles one query PKT/LEN, for which wire_query_parse() gave Q and V,
  * and answer_route() RT (or NULL: answer_local() routes it).  Replies made
- * at once go out through reply() (batched for UDP); forwarded queries
+ * at once go out through worker_reply() (batched for UDP); forwarded queries
  * reply later from forward_done_cb().
  */
 static void
@@ -265,17 +249,17 @@ handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	if (rcode >= 0) {
 		answer_error(q, rcode, ede, w->out, sizeof(w->out), &info);
 		info.path = rcode == RCODE_REFUSED ? PATH_REFUSED : PATH_ERROR;
-		reply(w, udp_fd, client, conn, w->out, info.len, true);
+		worker_reply(w, udp_fd, client, conn, w->out, info.len, true);
 		if (v == WIRE_OK)
-			account(w, client, q, &info, conn != NULL, start);
+			worker_account(w, client, q, &info, conn != NULL, start);
 		return;
 	}
 	if (xfr_secondary_unavailable(w->snap, q->lname)) {
 		/* A secondary zone not transferred yet, or expired. */
 		answer_error(q, RCODE_SERVFAIL, 22, w->out, sizeof(w->out), &info);
 		info.path = PATH_ERROR;
-		reply(w, udp_fd, client, conn, w->out, info.len, true);
-		account(w, client, q, &info, conn != NULL, start);
+		worker_reply(w, udp_fd, client, conn, w->out, info.len, true);
+		worker_account(w, client, q, &info, conn != NULL, start);
 		return;
 	}
 	limit = conn != NULL ? WIRE_MAX_MSG : answer_udp_limit(q);
@@ -292,8 +276,8 @@ handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 		} else if (!worker_forward(w, q, limit, udp_fd, client, conn, &info))
 			return;
 	}
-	reply(w, udp_fd, client, conn, w->out, info.len, true);
-	account(w, client, q, &info, conn != NULL, start);
+	worker_reply(w, udp_fd, client, conn, w->out, info.len, true);
+	worker_account(w, client, q, &info, conn != NULL, start);
 }
 
 /* handle_parsed() for a query not parsed yet. */
@@ -308,8 +292,8 @@ worker_handle_query(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd
 }
 
 /* Sends the queued replies: one sendmmsg per run of replies on one socket. */
-static void
-udp_flush(struct worker *w)
+void
+worker_udp_flush(struct worker *w)
 {
 	int off = 0;
 
@@ -330,12 +314,6 @@ udp_flush(struct worker *w)
 		off += n;
 	}
 	w->ntx = 0;
-}
-
-void
-worker_udp_flush(struct worker *w)
-{
-	udp_flush(w);
 }
 
 /*
@@ -435,7 +413,7 @@ udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			    &w->rq[i], w->rv[i], w->rv[i] == WIRE_OK ? &w->rr[i] : NULL);
 		}
 		upstream_pool_flush(w->up);
-		udp_flush(w);
+		worker_udp_flush(w);
 		if (w->now_us - since_us >= UDP_TURN_US)
 			break;
 		/* A lone datagram says nothing of the next: reading again

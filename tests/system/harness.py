@@ -486,6 +486,32 @@ def send(port, q, proto="udp", host="127.0.0.1", timeout=2.0):
                     if q.question else "(no question)"))
 
 
+def ask_every_worker(port, qname, rdtype="A", n=16, timeout=3.0):
+    """QNAME/RDTYPE over UDP from N source ports at once (SO_REUSEPORT
+    spreads them over the workers); the N responses, in the order sent."""
+    socks = []
+    try:
+        for i in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            s.settimeout(timeout * SLOW)
+            socks.append(s)
+            q = make_query(qname, rdtype)
+            q.id = i
+            s.sendto(q.to_wire(), ("127.0.0.1", port))
+        out = []
+        for s in socks:
+            try:
+                out.append(dns.message.from_wire(s.recv(65535)))
+            except socket.timeout:
+                raise Fail("no answer within %.1f s for %s %s" %
+                           (timeout * SLOW, qname, rdtype))
+        return out
+    finally:
+        for s in socks:
+            s.close()
+
+
 def query_wire(port, wire, proto="udp", host="127.0.0.1", timeout=1.0):
     """Sends raw bytes; returns the raw reply or None on timeout."""
     _check_dest(host)

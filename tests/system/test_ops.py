@@ -20,7 +20,7 @@ import dns.rcode
 
 import harness
 
-from harness import (daemon_extra, eq, expect, expect_rcode, free_port, main,
+from harness import (ask_every_worker, daemon_extra, eq, expect, expect_rcode, free_port, main,
                      make_config, make_query, pldns_bin, query, test, Skip)
 
 BLOB = "privatelink.blob.core.windows.net"
@@ -170,25 +170,6 @@ def t_ctl(t):
 
 
 
-def _ask_every_worker(port, qname, n=16):
-    """QNAME from N source ports at once (SO_REUSEPORT spreads them over the
-    workers); the answers, in any order."""
-    socks = []
-    try:
-        for i in range(n):
-            so = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            so.bind(("127.0.0.1", 0))
-            so.settimeout(3.0 * harness.SLOW)
-            socks.append(so)
-            q = make_query(qname, "A")
-            q.id = i
-            so.sendto(q.to_wire(), ("127.0.0.1", port))
-        return [dns.message.from_wire(so.recv(65535)) for so in socks]
-    finally:
-        for so in socks:
-            so.close()
-
-
 @test("control: reload and flush return once every worker sees the change")
 def t_ctl_sync(t):
     # A script that reloads (or flushes) and then queries must see the new
@@ -215,20 +196,20 @@ def t_ctl_sync(t):
         for n in range(5):
             with open(d.dir.join("blob.zone"), "a") as f:
                 f.write("new%d A 10.1.0.%d\n" % (n, 10 + n))
-            _ask_every_worker(port, "acct.%s." % BLOB)
+            ask_every_worker(port, "acct.%s." % BLOB)
             post("/reload")
             rcodes = [dns.rcode.to_text(r.rcode()) for r in
-                      _ask_every_worker(port, "new%d.%s." % (n, BLOB))]
+                      ask_every_worker(port, "new%d.%s." % (n, BLOB))]
             eq(rcodes, ["NOERROR"] * 16, "reload %d: the new name from every worker" % n)
 
         # Cached answers count their TTL down; one fetched after the flush
         # has all of it.
-        _ask_every_worker(port, "x.example.net.")
+        ask_every_worker(port, "x.example.net.")
         for n in range(5):
             time.sleep(1.1)
-            _ask_every_worker(port, "x.example.net.")
+            ask_every_worker(port, "x.example.net.")
             post("/cache/flush?name=x.example.net")
-            ttls = sorted(r.answer[0].ttl for r in _ask_every_worker(port, "x.example.net."))
+            ttls = sorted(r.answer[0].ttl for r in ask_every_worker(port, "x.example.net."))
             eq(ttls, [300] * 16, "flush %d: no answer from before it" % n)
     finally:
         hc.close()
