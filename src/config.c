@@ -1491,6 +1491,8 @@ config_load(const char *path, struct diag *d)
 	if (cfg->nupstreams == 0 && !p.global_bad[ks])
 		diag_add(d, DIAG_WARNING, path, p.global_seen[ks], "no upstream "
 		    "servers: forwarding will answer SERVFAIL");
+	cfg->lines = p.global_seen;
+	p.global_seen = NULL;
 	parse_clear(&p);
 
 	if (d->nerrors > errors_before) {
@@ -1558,7 +1560,18 @@ config_free(struct config *cfg)
 		key_free(&cfg->keys[i]);
 	free(cfg->keys);
 	free(cfg->state_dir);
+	free(cfg->lines);
 	free(cfg);
+}
+
+unsigned long
+config_line(const struct config *cfg, const char *section, const char *name)
+{
+	size_t i;
+
+	if (cfg->lines == NULL || key_find(section, name, &i) == NULL)
+		return 0;
+	return cfg->lines[i];
 }
 
 const struct zone_conf *

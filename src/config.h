@@ -137,6 +137,10 @@ struct config {
 	size_t nzones;
 	struct key_conf *keys;
 	size_t nkeys;
+
+	unsigned long *lines;	/* per config_keys[] entry: the line a key of a
+				 * global section was given on, 0 when not given
+				 * (NULL in config_new()); see config_line() */
 };
 
 /* Value types of the key table. */
@@ -206,5 +210,13 @@ const struct key_conf *config_key(const struct config *cfg, const char *name);
  * transfer.
  */
 char *config_secondary_file(const struct config *cfg, const struct zone_conf *z);
+
+/*
+ * The line of CFG's file that gave the key NAME of the global SECTION
+ * ("server", "control", ...), or 0 when the key was not given (its default
+ * is in force) or CFG has no file.  For problems found after loading.
+ */
+unsigned long config_line(const struct config *cfg, const char *section,
+    const char *name);
 
 #endif

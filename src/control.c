@@ -1110,8 +1110,8 @@ request_cb(struct evhttp_request *req, void *arg)
 
 /* ---- set-up ---- */
 
-static int
-read_token(struct control *c, const char *path, struct diag *d)
+char *
+control_read_token(const char *path, const char *loc, struct diag *d)
 {
 	char buf[TOKEN_MAX + 1], *tok;
 	ssize_t n;
@@ -1119,19 +1119,19 @@ read_token(struct control *c, const char *path, struct diag *d)
 	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		diag_add(d, DIAG_ERROR, path, 0, "cannot read the control token: %s",
+		diag_addloc(d, DIAG_ERROR, loc, "cannot read the control token: %s",
 		    strerror(errno));
-		return -1;
+		return NULL;
 	}
 	while (len < sizeof(buf) - 1 &&
 	    (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			diag_add(d, DIAG_ERROR, path, 0,
+			diag_addloc(d, DIAG_ERROR, loc,
 			    "cannot read the control token: %s", strerror(errno));
 			close(fd);
-			return -1;
+			return NULL;
 		}
 		len += (size_t)n;
 	}
@@ -1139,26 +1139,25 @@ read_token(struct control *c, const char *path, struct diag *d)
 	buf[len] = '\0';
 	if (len == sizeof(buf) - 1) {
 		explicit_bzero(buf, sizeof(buf));
-		diag_add(d, DIAG_ERROR, path, 0,
+		diag_addloc(d, DIAG_ERROR, loc,
 		    "the control token is longer than %d bytes", TOKEN_MAX - 1);
-		return -1;
+		return NULL;
 	}
 	tok = str_trim(buf);
 	if (tok[0] == '\0') {
-		diag_add(d, DIAG_ERROR, path, 0, "the control token file is empty");
-		return -1;
+		diag_addloc(d, DIAG_ERROR, loc, "the control token file is empty");
+		return NULL;
 	}
 	for (char *p = tok; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) {
-			diag_add(d, DIAG_ERROR, path, 0, "the control token must be "
+			diag_addloc(d, DIAG_ERROR, loc, "the control token must be "
 			    "one word of printable ASCII characters");
 			explicit_bzero(buf, sizeof(buf));
-			return -1;
+			return NULL;
 		}
-	c->token = xstrdup(tok);
-	c->tokenlen = strlen(tok);
+	tok = xstrdup(tok);
 	explicit_bzero(buf, sizeof(buf));
-	return 0;
+	return tok;
 }
 
 static int
@@ -1199,9 +1198,13 @@ control_new(struct event_base *base, const struct config *cfg,
 	c = xcalloc(1, sizeof(*c));
 	c->ops = *ops;
 	c->last_failed = -1;
-	if (cfg->token_file != NULL && read_token(c, cfg->token_file, d) == -1) {
-		free(c);
-		return NULL;
+	if (cfg->token_file != NULL) {
+		if ((c->token = control_read_token(cfg->token_file,
+		    cfg->token_file, d)) == NULL) {
+			free(c);
+			return NULL;
+		}
+		c->tokenlen = strlen(c->token);
 	}
 	addr_str(&cfg->control_addr, what, sizeof(what));
 	if ((fd = listen_socket(&cfg->control_addr, d, what)) == -1)

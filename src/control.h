@@ -67,6 +67,14 @@ struct control *control_new(struct event_base *base, const struct config *cfg,
     const struct control_ops *ops, struct diag *d);
 void control_free(struct control *c);
 
+/*
+ * The bearer token in the file PATH: one word of printable ASCII, white
+ * space around it trimmed.  NULL when it cannot be read or is not such a
+ * word, with the reason in D located at LOC ("LOC: message").  Caller
+ * frees (and should explicit_bzero() it first).
+ */
+char *control_read_token(const char *path, const char *loc, struct diag *d);
+
 /* Renders the Prometheus exposition of the given state into a new string
  * (caller frees).  Exposed for tests. */
 char *control_render_metrics(const struct metrics *m, const struct upstream_info *up,

@@ -13,11 +13,14 @@
 #include "records.h"
 #include "server.h"
 #include "snapshot.h"
+#include "startup.h"
 #include "util.h"
 #include "verbs.h"
 
 #define EX_OK_		0
 #define EX_USAGE_	64
+#define EX_UNAVAILABLE_	69
+#define EX_OSERR_	71
 #define EX_CONFIG_	78
 
 #ifndef SYSCONFDIR
@@ -70,6 +73,36 @@ wants_help(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The configuration and records of PATH, with what serve needs from the
+ * system (startup.h); NULL when anything is wrong, with every problem in D.
+ * serve and check-config both load through here, so that they refuse the
+ * same things with the same messages.
+ */
+static struct snapshot *
+load_checked(const char *path, struct diag *d)
+{
+	struct snapshot *snap = server_load(path, NULL, d);
+	struct config *cfg;
+	struct diag again;
+
+	if (snap != NULL) {
+		if (startup_check(snapshot_config(snap), d) == 0)
+			return snap;
+		snapshot_unref(snap);
+		return NULL;
+	}
+	/* Bad records do not hide the other problems of a good configuration;
+	 * a bad configuration was reported already. */
+	diag_init(&again);
+	if ((cfg = config_load(path, &again)) != NULL) {
+		startup_check(cfg, d);
+		config_free(cfg);
+	}
+	diag_clear(&again);
+	return NULL;
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -109,7 +142,7 @@ cmd_serve(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	log_init(1, LOG_LVL_INFO);
 	diag_init(&d);
-	snap = server_load(path, NULL, &d);
+	snap = load_checked(path, &d);
 	diag_print(&d, stderr);
 	if (snap == NULL) {
 		fprintf(stderr, "pldns: not starting: %zu error%s in the configuration or records\n",
@@ -123,15 +156,14 @@ cmd_serve(int argc, char **argv)
 
 	diag_init(&d);
 	srv = server_new(path, snap, &d);
-	if (srv == NULL) {
-		diag_print(&d, stderr);
-		diag_clear(&d);
-		return 1;
-	}
 	diag_clear(&d);
+	/* What is left to fail is no configuration error: a port in use, an
+	 * address not on this host (server_new logged why). */
+	if (srv == NULL)
+		return EX_UNAVAILABLE_;
 	if (server_drop_privileges(srv) != 0) {
 		server_free(srv);
-		return 1;
+		return EX_OSERR_;
 	}
 	if (!fg) {
 		/* The workers are threads: daemon() must come before they start
@@ -166,7 +198,7 @@ cmd_check(int argc, char **argv)
 		}
 	}
 	diag_init(&d);
-	snap = server_load(path, NULL, &d);
+	snap = load_checked(path, &d);
 	diag_print(&d, stdout);
 	if (snap == NULL) {
 		diag_clear(&d);

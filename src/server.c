@@ -446,6 +446,16 @@ ctl_cache(void *arg, struct cache_info *out)
 
 /* ---- life cycle ---- */
 
+/* server_new() failed: the reasons go out before server_free() says "stopped". */
+static struct server *
+new_failed(struct server *srv, const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		log_err("%s", d->msgs[i].text);
+	server_free(srv);
+	return NULL;
+}
+
 struct server *
 server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 {
@@ -469,10 +479,8 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 			break;
 		srv->workers[srv->nworkers++] = w;
 	}
-	if (d->nerrors > 0) {
-		server_free(srv);
-		return NULL;
-	}
+	if (d->nerrors > 0)
+		return new_failed(srv, d);
 	srv->journal = xfr_journal_new(XFR_JOURNAL_CHANGES);
 	srv->notifier = xfr_notifier_new(srv->base);
 	srv->sec = xfr_secondary_new(srv->base, cfg, secondary_changed_cb, srv);
@@ -486,10 +494,8 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 		.start_time = srv->start_time,
 	};
 	srv->control = control_new(srv->base, cfg, &ops, d);
-	if (d->nerrors > 0) {
-		server_free(srv);
-		return NULL;
-	}
+	if (d->nerrors > 0)
+		return new_failed(srv, d);
 	for (int i = 0; i < 4; i++) {
 		srv->sig[i] = evsignal_new(srv->base, sigs[i], signal_cb, srv);
 		evsignal_add(srv->sig[i], NULL);

@@ -24,8 +24,9 @@ struct server;
 struct snapshot *server_load(const char *path, const struct snapshot *prev,
     struct diag *d);
 
-/* Binds every listen address in every worker; NULL with reasons in D. Takes
- * the caller's reference to SNAP. */
+/* Binds every listen address in every worker; NULL with reasons in D, which
+ * are also logged (before server_free()'s "stopped"). Takes the caller's
+ * reference to SNAP. */
 struct server *server_new(const char *config_path, struct snapshot *snap,
     struct diag *d);
 

@@ -1382,6 +1382,27 @@ test_warning_only_keeps_config(void **state)
 	diag_clear(&d);
 }
 
+/* config_line: the line a global key was given on, 0 for a default. */
+static void
+test_key_lines(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	cfg = load_ok("[server]\nlisten = 127.0.0.1:5353\nuser = nobody\n\n"
+	    "[control]\nlisten = none\ntoken_file = tok\n");
+	assert_int_equal(config_line(cfg, "server", "listen"), 2);
+	assert_int_equal(config_line(cfg, "server", "user"), 3);
+	assert_int_equal(config_line(cfg, "control", "listen"), 6);
+	assert_int_equal(config_line(cfg, "control", "token_file"), 7);
+	assert_int_equal(config_line(cfg, "server", "state_dir"), 0);
+	assert_int_equal(config_line(cfg, "server", "no_such_key"), 0);
+	config_free(cfg);
+	cfg = config_new();
+	assert_int_equal(config_line(cfg, "server", "listen"), 0);
+	config_free(cfg);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1433,6 +1454,7 @@ main(void)
 		T(test_err_cross_checks),
 		T(test_err_many_together),
 		T(test_warning_only_keeps_config),
+		T(test_key_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
