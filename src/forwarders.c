@@ -12,6 +12,7 @@
  * the public address.  A loaded zone that is not below one of those twins is
  * listed too (a CNAME target a site resolver may look up on its own).
  */
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,6 +39,13 @@ static const char usage_fwd[] =
 "  -s, --server IP    pldns's addresses as the site's DNS servers reach it;\n"
 "                     comma-separated, each with an optional :PORT\n"
 "  -f, --format F     windows (PowerShell), bind, unbound, dnsmasq or coredns\n"
+"  --windows-scope none|domain|forest\n"
+"                     none (default): a forwarder of this DNS server alone, on\n"
+"                     any Windows DNS server; domain, forest: stored in Active\n"
+"                     Directory and replicated (domain controllers only)\n"
+"  --windows-computer NAME\n"
+"                     the DNS server to change (-ComputerName), default this one\n"
+"The Windows script is safe to run again: it updates existing forwarders.\n"
 "Exit status: 0 printed, 64 usage, 65 no zone to forward, 78 configuration error.\n";
 
 enum fmt { F_WINDOWS, F_BIND, F_UNBOUND, F_DNSMASQ, F_COREDNS };
@@ -56,6 +64,16 @@ struct server {
 	char ip[64];		/* address without port or brackets */
 	int port;
 	bool v6;
+	bool loopback;
+};
+
+/* --windows-scope: the -ReplicationScope value, NULL for none. */
+static const char *const scope_names[] = { "none", "domain", "forest" };
+static const char *const scope_values[] = { NULL, "Domain", "Forest" };
+
+struct windows_opts {
+	const char *scope;	/* -ReplicationScope value or NULL */
+	const char *computer;	/* -ComputerName value or NULL */
 };
 
 static bool
@@ -142,6 +160,9 @@ parse_servers(const char *list, struct server **out, size_t *nout)
 		addr_str(&a, buf, sizeof(buf));
 		s[i].port = addr_port(&a);
 		s[i].v6 = a.ss.ss_family == AF_INET6;
+		s[i].loopback = s[i].v6 ?
+		    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&a.ss)->sin6_addr) :
+		    (ntohl(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr) >> 24) == 127;
 		/* addr_str gives "ip:port" or "[ip]:port". */
 		colon = strrchr(buf, ':');
 		*colon = '\0';
@@ -158,17 +179,41 @@ parse_servers(const char *list, struct server **out, size_t *nout)
 	return 0;
 }
 
+/*
+ * One statement per zone that creates the forwarder or, when the zone is
+ * there already (a second run, new addresses), sets its servers, so that
+ * the script can be run again.  Set- takes -MasterServers or
+ * -ReplicationScope, not both: an existing forwarder keeps its scope.
+ */
 static void
-print_windows(char **zones, size_t nz, const struct server *s, size_t ns)
+print_windows(char **zones, size_t nz, const struct server *s, size_t ns,
+    const struct windows_opts *wo)
 {
-	printf("# %s\n", why);
-	for (size_t z = 0; z < nz; z++) {
-		printf("Add-DnsServerConditionalForwarderZone -Name \"%s\" -MasterServers ",
-		    zones[z]);
-		for (size_t i = 0; i < ns; i++)
-			printf("%s%s", i ? "," : "", s[i].ip);
-		printf(" -ReplicationScope Forest\n");
+	char cn[300] = "", *list = xstrdup(""), *t;
+
+	for (size_t i = 0; i < ns; i++) {
+		xasprintf(&t, "%s%s%s", list, i ? "," : "", s[i].ip);
+		free(list);
+		list = t;
 	}
+	if (wo->computer != NULL)
+		snprintf(cn, sizeof(cn), " -ComputerName \"%s\"", wo->computer);
+	printf("# %s\n", why);
+	printf("# Safe to run again: an existing forwarder gets these servers.\n");
+	if (wo->scope == NULL)
+		printf("# Kept by this DNS server alone (no -ReplicationScope), which works on "
+		    "any Windows DNS server; pldns forwarders --windows-scope domain|forest "
+		    "stores them in Active Directory instead.\n");
+	for (size_t z = 0; z < nz; z++) {
+		printf("if (Get-DnsServerZone -Name \"%s\"%s -ErrorAction SilentlyContinue) "
+		    "{ Set-DnsServerConditionalForwarderZone -Name \"%s\"%s -MasterServers %s } "
+		    "else { Add-DnsServerConditionalForwarderZone -Name \"%s\"%s "
+		    "-MasterServers %s", zones[z], cn, zones[z], cn, list, zones[z], cn, list);
+		if (wo->scope != NULL)
+			printf(" -ReplicationScope %s", wo->scope);
+		printf(" }\n");
+	}
+	free(list);
 }
 
 static void
@@ -188,10 +233,28 @@ print_bind(char **zones, size_t nz, const struct server *s, size_t ns)
 	}
 }
 
+/*
+ * private-domain: the answers are private addresses, which an Unbound
+ * hardened with private-address: would otherwise remove (RFC 1918 ranges
+ * are the usual list).  It lives in the server: clause, which may be given
+ * again in an included file.
+ */
 static void
 print_unbound(char **zones, size_t nz, const struct server *s, size_t ns)
 {
+	bool loopback = false;
+
+	for (size_t i = 0; i < ns; i++)
+		loopback = loopback || s[i].loopback;
 	printf("# %s\n", why);
+	printf("# private-domain: the answers are private addresses, which "
+	    "private-address: would remove.\n");
+	printf("server:\n");
+	if (loopback)
+		printf("\t# pldns on this host: Unbound does not query loopback "
+		    "addresses unless told.\n\tdo-not-query-localhost: no\n");
+	for (size_t z = 0; z < nz; z++)
+		printf("\tprivate-domain: \"%s.\"\n", zones[z]);
 	for (size_t z = 0; z < nz; z++) {
 		printf("forward-zone:\n\tname: \"%s.\"\n", zones[z]);
 		for (size_t i = 0; i < ns; i++) {
@@ -203,17 +266,23 @@ print_unbound(char **zones, size_t nz, const struct server *s, size_t ns)
 	}
 }
 
+/* rebind-domain-ok: the answers are private addresses, which
+ * stop-dns-rebind would refuse. */
 static void
 print_dnsmasq(char **zones, size_t nz, const struct server *s, size_t ns)
 {
 	printf("# %s\n", why);
-	for (size_t z = 0; z < nz; z++)
+	printf("# rebind-domain-ok: the answers are private addresses, which "
+	    "stop-dns-rebind would refuse.\n");
+	for (size_t z = 0; z < nz; z++) {
 		for (size_t i = 0; i < ns; i++) {
 			if (s[i].port != 53)
 				printf("server=/%s/%s#%d\n", zones[z], s[i].ip, s[i].port);
 			else
 				printf("server=/%s/%s\n", zones[z], s[i].ip);
 		}
+		printf("rebind-domain-ok=/%s/\n", zones[z]);
+	}
 }
 
 static void
@@ -234,6 +303,50 @@ print_coredns(char **zones, size_t nz, const struct server *s, size_t ns)
 	printf("\n}\n");
 }
 
+/* A -ComputerName that PowerShell takes as one word inside double quotes:
+ * a host name or an address, nothing that could end the string. */
+static bool
+computer_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || s[0] == '-')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_:") == n;
+}
+
+/* Checks --windows-scope SCOPE and --windows-computer into WO; -1 after a
+ * message when they are wrong or given for another format. */
+static int
+windows_options(int f, const char *scope, struct windows_opts *wo)
+{
+	if (f != F_WINDOWS && (scope != NULL || wo->computer != NULL)) {
+		fprintf(stderr, "pldns: forwarders: --windows-scope and "
+		    "--windows-computer go with --format windows\n");
+		return -1;
+	}
+	if (scope != NULL) {
+		size_t i;
+
+		for (i = 0; i < nitems(scope_names); i++)
+			if (strcmp(scope, scope_names[i]) == 0)
+				break;
+		if (i == nitems(scope_names)) {
+			fprintf(stderr, "pldns: forwarders: unknown --windows-scope "
+			    "\"%s\" (none, domain or forest)\n", scope);
+			return -1;
+		}
+		wo->scope = scope_values[i];
+	}
+	if (wo->computer != NULL && !computer_ok(wo->computer)) {
+		fprintf(stderr, "pldns: forwarders: --windows-computer \"%s\": not "
+		    "a host name or address\n", wo->computer);
+		return -1;
+	}
+	return 0;
+}
+
 int
 forwarders_main(int argc, char **argv)
 {
@@ -242,8 +355,12 @@ forwarders_main(int argc, char **argv)
 		{ "server", required_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "windows-scope", required_argument, NULL, 'S' },
+		{ "windows-computer", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
+	struct windows_opts wo = { NULL, NULL };
+	const char *scope = NULL;
 	const char *cfgpath = DEFAULT_CONFIG, *servers = NULL, *format = NULL;
 	struct server *srv = NULL;
 	struct config *cfg;
@@ -267,6 +384,12 @@ forwarders_main(int argc, char **argv)
 		case 'h':
 			fputs(usage_fwd, stdout);
 			return 0;
+		case 'S':
+			scope = optarg;
+			break;
+		case 'C':
+			wo.computer = optarg;
+			break;
 		default:
 			fputs(usage_fwd, stderr);
 			return EX_USAGE;
@@ -284,6 +407,8 @@ forwarders_main(int argc, char **argv)
 		    "bind, unbound, dnsmasq or coredns)\n", format);
 		return EX_USAGE;
 	}
+	if (windows_options(f, scope, &wo) == -1)
+		return EX_USAGE;
 	if (parse_servers(servers, &srv, &ns) == -1)
 		return EX_USAGE;
 	if (f == F_WINDOWS)
@@ -325,7 +450,7 @@ forwarders_main(int argc, char **argv)
 	}
 	switch (f) {
 	case F_WINDOWS:
-		print_windows(zones, nz, srv, ns);
+		print_windows(zones, nz, srv, ns, &wo);
 		break;
 	case F_BIND:
 		print_bind(zones, nz, srv, ns);

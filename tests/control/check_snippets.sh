@@ -22,7 +22,7 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
 diag() { sed 's/^/# /' "$1"; }
 
-echo "1..9"
+echo "1..16"
 
 # forwarders FORMAT SERVERS OUT: runs the verb, records success.
 forwarders() {
@@ -76,13 +76,94 @@ else
 	diag "$tmp/named.conf"
 fi
 
-if forwarders windows 10.0.0.53,10.0.0.54 "$tmp/win.ps1" &&
-    grep -q '^Add-DnsServerConditionalForwarderZone -Name "blob.core.windows.net" -MasterServers 10.0.0.53,10.0.0.54 -ReplicationScope Forest$' "$tmp/win.ps1" &&
-    grep -q '^# ' "$tmp/win.ps1"; then
-	ok "Windows snippet: Add-DnsServerConditionalForwarderZone lines and a note"
+# windows_line ZONE SERVERS [COMPUTER [SCOPE]]: the exact line for one zone.
+windows_line() {
+	cn=""
+	[ -n "${3:-}" ] && cn=" -ComputerName \"$3\""
+	rs=""
+	[ -n "${4:-}" ] && rs=" -ReplicationScope $4"
+	printf 'if (Get-DnsServerZone -Name "%s"%s -ErrorAction SilentlyContinue) { Set-DnsServerConditionalForwarderZone -Name "%s"%s -MasterServers %s } else { Add-DnsServerConditionalForwarderZone -Name "%s"%s -MasterServers %s%s }\n' \
+	    "$1" "$cn" "$1" "$cn" "$2" "$1" "$cn" "$2" "$rs"
+}
+
+# check_windows WHAT COMPUTER SCOPE ARGS...: every zone's line is exact.
+check_windows() {
+	what=$1 computer=$2 scope=$3
+	shift 3
+	if "$bin" forwarders -c "$conf" --server 10.0.0.53,10.0.0.54 --format windows \
+	    "$@" >"$tmp/win.ps1" 2>"$tmp/err"; then
+		: >"$tmp/win.want"
+		for z in $(sed -n 's/^if (Get-DnsServerZone -Name "\([^"]*\)".*/\1/p' "$tmp/win.ps1"); do
+			windows_line "$z" 10.0.0.53,10.0.0.54 "$computer" "$scope" >>"$tmp/win.want"
+		done
+		grep -v '^#' "$tmp/win.ps1" >"$tmp/win.got"
+		if [ -s "$tmp/win.want" ] && grep -q '^#' "$tmp/win.ps1" &&
+		    grep -q '"blob.core.windows.net"' "$tmp/win.want" &&
+		    cmp -s "$tmp/win.want" "$tmp/win.got"; then
+			ok "Windows snippet, $what"
+			return
+		fi
+		diag "$tmp/win.ps1"
+	else
+		diag "$tmp/err"
+	fi
+	not_ok "Windows snippet, $what"
+}
+
+check_windows "default: no -ReplicationScope (any Windows DNS server), safe to run twice" "" ""
+check_windows "--windows-scope none is the default" "" "" --windows-scope none
+check_windows "--windows-scope domain" "" Domain --windows-scope domain
+check_windows "--windows-scope forest and --windows-computer dc1.corp.example" \
+    dc1.corp.example Forest --windows-scope forest --windows-computer dc1.corp.example
+
+# Bad option values are usage errors.
+bad=""
+for args in "--format windows --windows-scope galaxy" \
+    "--format windows --windows-scope" \
+    "--format windows --windows-computer 'dc1;Remove-Item'" \
+    "--format windows --windows-computer ''" \
+    "--format bind --windows-scope domain" \
+    "--format unbound --windows-computer dc1"; do
+	eval "set -- $args"
+	"$bin" forwarders -c "$conf" --server 10.0.0.53 "$@" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 64 ] || bad="$bad [$args: $rc]"
+done
+if [ -z "$bad" ]; then
+	ok "bad --windows-scope / --windows-computer values and misuse exit 64"
 else
-	not_ok "Windows snippet: Add-DnsServerConditionalForwarderZone lines and a note"
-	diag "$tmp/win.ps1"
+	not_ok "bad --windows-scope / --windows-computer values and misuse exit 64:$bad"
+fi
+
+# Resolvers hardened against private answers must let these zones through.
+if forwarders dnsmasq 10.0.0.53 "$tmp/dnsmasq.conf" &&
+    grep -q '^server=/blob.core.windows.net/10.0.0.53$' "$tmp/dnsmasq.conf" &&
+    grep -q '^rebind-domain-ok=/blob.core.windows.net/$' "$tmp/dnsmasq.conf" &&
+    [ "$(grep -c '^server=' "$tmp/dnsmasq.conf")" -eq "$(grep -c '^rebind-domain-ok=' "$tmp/dnsmasq.conf")" ]; then
+	ok "dnsmasq snippet: a rebind-domain-ok line per zone (stop-dns-rebind)"
+else
+	not_ok "dnsmasq snippet: a rebind-domain-ok line per zone (stop-dns-rebind)"
+	diag "$tmp/dnsmasq.conf"
+fi
+if forwarders unbound 10.0.0.53 "$tmp/unbound.conf" &&
+    grep -q '^server:$' "$tmp/unbound.conf" &&
+    grep -q '^	private-domain: "blob.core.windows.net."$' "$tmp/unbound.conf" &&
+    [ "$(grep -c '^	name: ' "$tmp/unbound.conf")" -eq "$(grep -c '^	private-domain: ' "$tmp/unbound.conf")" ] &&
+    ! grep -q 'do-not-query-localhost' "$tmp/unbound.conf"; then
+	ok "Unbound snippet: a private-domain per zone (private-address:)"
+else
+	not_ok "Unbound snippet: a private-domain per zone (private-address:)"
+	diag "$tmp/unbound.conf"
+fi
+# Unbound does not query loopback addresses unless told.
+if forwarders unbound 127.0.0.1:5353 "$tmp/unbound.conf" &&
+    grep -q '^	do-not-query-localhost: no$' "$tmp/unbound.conf" &&
+    unbound-checkconf "$tmp/unbound.conf" >"$tmp/check" 2>&1; then
+	ok "Unbound snippet for pldns on loopback: do-not-query-localhost: no"
+else
+	not_ok "Unbound snippet for pldns on loopback: do-not-query-localhost: no"
+	diag "$tmp/unbound.conf"
+	diag "$tmp/check"
 fi
 
 if forwarders dnsmasq 10.0.0.53:5353 "$tmp/dnsmasq.conf" &&
