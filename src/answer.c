@@ -24,6 +24,7 @@ struct ab {
 	bool aa, synth, overflow;
 	int chain;		/* CNAME hops written */
 	uint8_t seen[ANSWER_MAX_CHAIN + 1][WIRE_NAME_MAX]; /* names visited, for loops */
+	const struct szone *miss;	/* a zone lacked a name of the chain */
 };
 
 /* Outcome of following a name through local data. */
@@ -57,6 +58,7 @@ ab_begin(struct ab *ab, const struct snapshot *s, const struct wire_query *q,
 	ab->rcode = RCODE_NOERROR;
 	ab->aa = ab->synth = ab->overflow = false;
 	ab->chain = 0;
+	ab->miss = NULL;
 	/* Sections are written against a limit that leaves room for our OPT,
 	 * so a reply that fits never loses its OPT. */
 	wire_buf_init(&ab->b, out, ab->limit - (q->edns.present ? OPT_RESERVE : 0));
@@ -270,6 +272,7 @@ local_resolve(struct ab *ab, const uint8_t *name, size_t len, uint16_t at,
 		}
 		known = false;
 		if (n == NULL) {
+			ab->miss = z;
 			if (szone_missing(z) == MISSING_FALLBACK) {
 				memcpy(next, cur, clen);
 				return LRES_FALLBACK;
@@ -378,6 +381,7 @@ answer_local_routed(const struct snapshot *s, const struct wire_query *q,
 		 * current when the answer arrives.
 		 */
 		info->fallback = r == LRES_FALLBACK;
+		info->miss_zone = ab.miss;
 		memcpy(info->next, next, (size_t)wire_name_len(next, WIRE_NAME_MAX));
 		return ANSWER_FORWARD;
 	}
@@ -390,6 +394,7 @@ answer_local_routed(const struct snapshot *s, const struct wire_query *q,
 		ab.aa = false;
 	ab_finish(&ab, 0, -1, info);
 	info->path = ab.synth ? PATH_SYNTH : PATH_LOCAL;
+	info->miss_zone = ab.miss;
 	return ANSWER_DONE;
 }
 
@@ -421,6 +426,7 @@ answer_keepable(const struct wire_query *q, const struct wire_query *uq,
 	r->ad = info->ad_ok;
 	r->spliced = info->path == PATH_SPLICED;
 	r->fallback = fallback;
+	r->miss_zone = info->miss_zone;
 	r->ttloff = sc->ttloff;
 	r->ttl0 = sc->ttl;
 	r->msg = out;
@@ -468,6 +474,7 @@ answer_replay(const struct wire_query *q, const struct cache_reply *r,
 	info->rcode = r->rcode;
 	info->len = b.len;
 	info->path = r->spliced ? PATH_SPLICED : PATH_CACHE;
+	info->miss_zone = r->miss_zone;
 	return true;
 }
 
@@ -772,4 +779,5 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 
 	ab_finish(&ab, extra, -1, info);
 	info->path = spliced ? PATH_SPLICED : PATH_UPSTREAM;
+	info->miss_zone = ab.miss;
 }

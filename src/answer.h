@@ -51,6 +51,11 @@ struct answer_info {
 	bool ad_ok;		/* the upstream set AD and nothing was spliced */
 	size_t len_noopt;	/* the reply's length before our OPT */
 	uint16_t ar_noopt;	/* its additional records before our OPT */
+	/* For the query log and the table of names clients miss (missing.h): */
+	bool stale;		/* made from an expired cache entry (RFC 8767) */
+	const struct szone *miss_zone;	/* the local zone that lacked the name
+					 * asked (NXDOMAIN, or the public answer
+					 * under missing = fallback); NULL */
 	/* Last, so that answer_info_clear() leaves its 255 octets alone. */
 	uint8_t next[WIRE_NAME_MAX];	/* ANSWER_FORWARD: the name to ask upstream (lower-case) */
 };

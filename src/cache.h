@@ -47,6 +47,7 @@
 #define CACHE_PREFETCH_HITS	2
 
 struct cache;
+struct szone;
 
 struct cache_info {
 	uint64_t entries, bytes, max_bytes;
@@ -69,6 +70,9 @@ struct cache_reply {
 	bool ad;		/* the upstream's AD, for clients that ask for it */
 	bool spliced;		/* local data was spliced in */
 	bool fallback;		/* built for a query forwarded by missing = fallback */
+	/* answer_info's miss_zone: a zone of the snapshot of GEN, so valid
+	 * whenever the reply is */
+	const struct szone *miss_zone;
 	const uint16_t *ttloff;	/* where those TTLs are */
 	const uint32_t *ttl0;	/* their values at age 0 */
 	const uint8_t *msg;

@@ -35,6 +35,7 @@
 #include "cache.h"
 #include "control.h"
 #include "log.h"
+#include "missing.h"
 #include "util.h"
 #include "wire.h"
 
@@ -374,6 +375,34 @@ control_render_metrics(const struct metrics *m, const struct upstream_info *up,
 	return out;
 }
 
+/*
+ * No name in a label: the names are unbounded and chosen by whoever sends
+ * queries (a flood of random names under a public twin is one), every new
+ * label value would be a series kept for the whole retention, and a top-N
+ * would churn series as names change rank.  The count of names and of
+ * queries is what an alert needs; /status and pldns doctor give the names.
+ */
+char *
+control_render_missing(uint64_t queries, size_t names)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		abort();
+	counter1(f, "pldns_missing_queries_total",
+	    "Queries for names the local zones lack (NXDOMAIN from local data, "
+	    "the public answer under missing = fallback, NXDOMAIN under a "
+	    "public twin).", queries);
+	gauge1(f, "pldns_missing_names",
+	    "Distinct names held in the workers' tables of names clients miss "
+	    "(at most 1000 per worker; the names are in /status).", names);
+	if (fclose(f) != 0)
+		abort();
+	return out;
+}
+
 /* ---- state gathered for one request ---- */
 
 struct state {
@@ -384,6 +413,7 @@ struct state {
 	struct reload_state rs;
 	const struct cache_info *ci;
 	struct cache_info cibuf;
+	struct missing *missing;	/* or NULL */
 };
 
 /* Follows the reload counters: the one that moved says how the last
@@ -421,6 +451,8 @@ state_get(struct control *c, struct state *st)
 		c->ops.cache(c->ops.arg, &st->cibuf);
 		st->ci = &st->cibuf;
 	}
+	if (c->ops.missing != NULL)
+		st->missing = c->ops.missing(c->ops.arg);
 }
 
 static void
@@ -429,6 +461,7 @@ state_clear(struct state *st)
 	free(st->up);
 	if (st->snap != NULL)
 		snapshot_unref(st->snap);
+	missing_free(st->missing);
 }
 
 /* ---- replies ---- */
@@ -568,14 +601,20 @@ handle_metrics(struct control *c, struct evhttp_request *req)
 	struct state st;
 	char *text, *all;
 
+	char *miss;
+
 	state_get(c, &st);
 	text = control_render_metrics(&st.m, st.up, st.nup, st.snap, &st.rs, st.ci);
+	miss = control_render_missing(st.m.missing,
+	    st.missing != NULL ? missing_size(st.missing) : 0);
 	xasprintf(&all, "%s# HELP pldns_start_time_seconds When pldns started.\n"
 	    "# TYPE pldns_start_time_seconds gauge\n"
-	    "pldns_start_time_seconds %" PRIu64 "\n", text, c->ops.start_time);
+	    "pldns_start_time_seconds %" PRIu64 "\n%s", text, c->ops.start_time,
+	    miss);
 	reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", all,
 	    strlen(all));
 	free(all);
+	free(miss);
 	free(text);
 	state_clear(&st);
 }
@@ -648,6 +687,39 @@ source_errors(const struct control *c, const char *src,
 		}
 	}
 	return a;
+}
+
+/* The names clients miss, most asked first (doc/missing.md). */
+static json_t *
+missing_json(const struct state *st)
+{
+	const struct missing_entry **top;
+	json_t *o = json_object(), *a = json_array();
+	size_t n = 0;
+
+	json_object_set_new(o, "queries", jnum(st->m.missing));
+	json_object_set_new(o, "names",
+	    jnum(st->missing != NULL ? missing_size(st->missing) : 0));
+	json_object_set_new(o, "limit", jnum(MISSING_TOP));
+	top = xcalloc(MISSING_TOP, sizeof(*top));
+	if (st->missing != NULL)
+		n = missing_top(st->missing, top, MISSING_TOP);
+	for (size_t i = 0; i < n; i++) {
+		char name[4 * WIRE_NAME_MAX + 4];
+		int l = wire_name_to_str(top[i]->name, name, sizeof(name));
+
+		if (l > 1)
+			name[l - 1] = '\0';	/* no final dot, as zones are written */
+		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}",
+		    "name", l > 0 ? name : "?", "zone", top[i]->zone,
+		    "count", (json_int_t)top[i]->count,
+		    "error", (json_int_t)top[i]->error,
+		    "first_seen", (json_int_t)top[i]->first_seen,
+		    "last_seen", (json_int_t)top[i]->last_seen));
+	}
+	free(top);
+	json_object_set_new(o, "top", a);
+	return o;
 }
 
 static json_t *
@@ -746,6 +818,7 @@ status_json(const struct control *c, const struct state *st)
 		json_object_set_new(cache, "evictions", jnum(st->ci->evictions));
 	}
 	json_object_set_new(root, "cache", cache);
+	json_object_set_new(root, "missing", missing_json(st));
 	return root;
 }
 
@@ -825,6 +898,10 @@ static const char status_page[] =
 "<section><h2>Zones <span class=\"mut\" id=\"zsum\"></span></h2><table>"
 "<thead><tr><th>Zone</th><th class=\"n\">Records</th><th class=\"n\">Serial</th>"
 "<th>Missing names</th></tr></thead><tbody id=\"zones\"></tbody></table></section>\n"
+"<section><h2>Names clients miss <span class=\"mut\" id=\"msum\"></span></h2>"
+"<table><thead><tr><th>Name</th><th>Zone</th><th class=\"n\">Queries</th>"
+"<th>First seen</th><th>Last seen</th></tr></thead><tbody id=\"missing\">"
+"</tbody></table></section>\n"
 "<section><h2>Record sources</h2><table><thead><tr><th>Source</th>"
 "<th>Last load</th></tr></thead><tbody id=\"sources\"></tbody></table></section>\n"
 "<section><h2>Upstream servers</h2><table><thead><tr><th>Server</th><th>State</th>"
@@ -875,6 +952,15 @@ static const char status_page[] =
 "    '</td><td class=\"n\">' + z.records + '</td><td class=\"n\">' + z.serial +\n"
 "    '</td><td>' + esc(z.missing) + '</td></tr>').join('') ||\n"
 "    '<tr><td colspan=\"4\" class=\"mut\">no zones loaded</td></tr>';\n"
+"  const ms = st.missing || {top: [], names: 0, queries: 0};\n"
+"  $('msum').textContent = ms.names + ' names, ' + ms.queries + ' queries' +\n"
+"    (ms.top.length > 20 ? ' (the first 20; all in /status)' : '');\n"
+"  $('missing').innerHTML = ms.top.slice(0, 20).map((m) => '<tr><td>' +\n"
+"    esc(m.name) + '</td><td>' + esc(m.zone) + '</td><td class=\"n\">' +\n"
+"    m.count + '</td><td>' + esc(when(m.first_seen)) + '</td><td>' +\n"
+"    esc(when(m.last_seen)) + '</td></tr>').join('') ||\n"
+"    '<tr><td colspan=\"5\" class=\"mut\">none: the local zones held every "
+"name asked</td></tr>';\n"
 "  $('sources').innerHTML = st.sources.map((s) => '<tr><td>' + esc(s.source) +\n"
 "    '</td><td>' + (s.result === 'loaded' ? badge(true, 'loaded', '') :\n"
 "    badge(false, '', 'error') + '<pre>' + esc((s.errors || []).join('\\n')) +\n"

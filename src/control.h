@@ -57,6 +57,9 @@ struct control_ops {
 	/* The answer caches, summed over workers. */
 	void (*cache)(void *arg, struct cache_info *out);
 	uint64_t start_time;		/* wall-clock seconds */
+	/* The names clients miss (missing.h), merged over workers, times in
+	 * wall-clock seconds; the caller frees it with missing_free(). */
+	struct missing *(*missing)(void *arg);
 };
 
 struct control;
@@ -80,5 +83,9 @@ char *control_read_token(const char *path, const char *loc, struct diag *d);
 char *control_render_metrics(const struct metrics *m, const struct upstream_info *up,
     size_t nup, const struct snapshot *s, const struct reload_state *rs,
     const struct cache_info *ci);
+
+/* The Prometheus families of the names clients miss: QUERIES (a counter)
+ * and NAMES (distinct names held), as a new string (caller frees). */
+char *control_render_missing(uint64_t queries, size_t names);
 
 #endif

@@ -50,6 +50,9 @@ struct metrics {
 	uint64_t up_sent, up_answered, up_timeouts, up_refused, up_spoofed,
 	    up_tcp_retries, up_failed, up_overflow;
 	uint64_t up_coalesced;		/* queries that joined an identical one in flight */
+
+	/* Names the local zones lack (missing.h): NXDOMAIN or fallback. */
+	uint64_t missing;
 };
 
 /* Counts one answered query. */

@@ -14,6 +14,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "missing.h"
 #include "records.h"
 #include "sdnotify.h"
 #include "server.h"
@@ -444,6 +445,41 @@ ctl_cache(void *arg, struct cache_info *out)
 	}
 }
 
+/*
+ * The workers' tables of names clients miss, merged.  Each worker copies
+ * its own table when its mail asks, so nothing on the query path locks; a
+ * worker that has not acted on the request within the bound is left out
+ * (its copy may still be being written).  Workers count in monotonic
+ * seconds; the result is in wall-clock seconds.
+ */
+static struct missing *
+ctl_missing(void *arg)
+{
+	struct server *srv = arg;
+	uint64_t tickets[MAX_WORKERS];
+	bool done[MAX_WORKERS];
+	struct missing *all;
+	struct timespec ts;
+	size_t total = 0;
+
+	for (int i = 0; i < srv->nworkers; i++)
+		tickets[i] = worker_post_missing(srv->workers[i]);
+	wait_workers(srv, tickets, "missing names");
+	for (int i = 0; i < srv->nworkers; i++) {
+		done[i] = worker_mail_done(srv->workers[i], tickets[i]);
+		if (done[i])
+			total += missing_size(worker_missing(srv->workers[i]));
+	}
+	/* Room for every name of every worker: the merge loses nothing. */
+	all = missing_new(total > 0 ? total : 1);
+	for (int i = 0; i < srv->nworkers; i++)
+		if (done[i])
+			missing_merge(all, worker_missing(srv->workers[i]));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	missing_shift_times(all, (int64_t)now_wall() - (int64_t)ts.tv_sec);
+	return all;
+}
+
 /* ---- life cycle ---- */
 
 /* server_new() failed: the reasons go out before server_free() says "stopped". */
@@ -493,6 +529,7 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 		.reload = ctl_reload, .flush = ctl_flush, .cache = ctl_cache,
 		.start_time = srv->start_time,
 	};
+	ops.missing = ctl_missing;
 	srv->control = control_new(srv->base, cfg, &ops, d);
 	if (d->nerrors > 0)
 		return new_failed(srv, d);

@@ -12,6 +12,7 @@
 
 #include "acl.h"
 #include "log.h"
+#include "querylog.h"
 #include "util.h"
 #include "worker_int.h"
 
@@ -20,16 +21,38 @@
 #define UDP_STREAM	2	/* a batch this long: more is on its way */
 #define RRL_TABLE	65536
 
+/* One line of the query log (querylog.h) for the reply in w->out. */
 static void
-query_log(const struct pl_addr *client, const struct wire_query *q,
+query_log(struct worker *w, const struct pl_addr *client, const struct wire_query *q,
     const struct answer_info *info, bool tcp, uint64_t us)
 {
-	char a[64], name[1024];
+	char line[QUERYLOG_LINE_MAX];
 
-	addr_str(client, a, sizeof(a));
-	wire_name_to_str(q->qname, name, sizeof(name));
-	log_query("query %s %s %s type %u rcode %d path %s %.3f ms", tcp ? "tcp" : "udp",
-	    a, name, q->qtype, info->rcode, answer_path_names[info->path], us / 1000.0);
+	log_query("%s", querylog_format(line, sizeof(line), client, tcp, q, info, w->out,
+	    info->len <= sizeof(w->out) ? info->len : 0, us));
+}
+
+/*
+ * Counts a name the local zones lack (missing.h): answer.c names the zone
+ * when local data had no such name (NXDOMAIN, or fallback to the public
+ * answer); an NXDOMAIN from upstream counts too when the name lies under a
+ * public twin, where a new private endpoint's public name shows first.
+ */
+static void
+note_missing(struct worker *w, const struct wire_query *q, const struct answer_info *info)
+{
+	const struct szone *z = info->miss_zone;
+
+	if (z == NULL) {
+		uint8_t pl[WIRE_NAME_MAX];
+		bool twin = false;
+
+		z = snapshot_route(w->snap, q->lname, pl, &twin);
+		if (z == NULL || !twin)
+			return;
+	}
+	w->m.missing++;
+	missing_note(w->missing, q->lname, szone_name(z), w->now_us / 1000000);
 }
 
 void
@@ -44,8 +67,10 @@ worker_account(struct worker *w, const struct pl_addr *client, const struct wire
 	metrics_answer(&w->m, tcp ? MT_TCP : MT_UDP, q->qtype, info->rcode, info->path, lat);
 	if (info->truncated)
 		w->m.truncated++;
+	if (info->miss_zone != NULL || info->rcode == RCODE_NXDOMAIN)
+		note_missing(w, q, info);
 	if (log_query_enabled())
-		query_log(client, q, info, tcp, lat);
+		query_log(w, client, q, info, tcp, lat);
 }
 
 /* ---- UDP replies ---- */
@@ -561,7 +586,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
 	struct snapshot *snap, *old = NULL;
-	bool flush_all, stop;
+	bool flush_all, stop, copy_missing;
 	uint8_t (*names)[WIRE_NAME_MAX];
 	size_t nnames;
 	uint64_t ticket;
@@ -577,6 +602,8 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	w->mail_flush = NULL;
 	w->nmail_flush = 0;
 	stop = w->mail_stop;
+	copy_missing = w->mail_missing;
+	w->mail_missing = false;
 	ticket = w->mail_posted;
 	pthread_mutex_unlock(&w->mail_lock);
 
@@ -593,6 +620,8 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < nnames; i++)
 		cache_flush(w->cache, names[i]);
 	free(names);
+	if (copy_missing)
+		missing_copy(w->missing_out, w->missing);
 	if (stop)
 		worker_begin_stop(w);
 	atomic_store_explicit(&w->mail_done, ticket, memory_order_release);
@@ -649,6 +678,29 @@ worker_post_flush(struct worker *w, const uint8_t *name)
 	return t;
 }
 
+uint64_t
+worker_post_missing(struct worker *w)
+{
+	uint64_t t;
+
+	/* The copy is made on the reader's first request: most daemons are
+	 * never asked.  The worker sees it through the mail lock. */
+	if (w->missing_out == NULL)
+		w->missing_out = missing_new(MISSING_TOP);
+	pthread_mutex_lock(&w->mail_lock);
+	w->mail_missing = true;
+	t = ++w->mail_posted;
+	pthread_mutex_unlock(&w->mail_lock);
+	mail_wake(w);
+	return t;
+}
+
+const struct missing *
+worker_missing(const struct worker *w)
+{
+	return w->missing_out;
+}
+
 void
 worker_post_stop(struct worker *w)
 {
@@ -692,6 +744,7 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 	cache_set_prefetch(w->cache, cfg->prefetch);
 	w->rrl = rrl_new(cfg->rrl_rate, cfg->rrl_slip, RRL_TABLE);
 	w->scratch = xcalloc(1, sizeof(*w->scratch));
+	w->missing = missing_new(MISSING_TOP);
 	w->ls = xcalloc(cfg->nlisten ? cfg->nlisten : 1, sizeof(*w->ls));
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		struct listener *l = &w->ls[w->nls++];
@@ -772,6 +825,8 @@ worker_join_free(struct worker *w)
 	snapshot_unref(w->snap);
 	pthread_mutex_destroy(&w->mail_lock);
 	free(w->scratch);
+	missing_free(w->missing);
+	missing_free(w->missing_out);
 	free(w);
 }
 

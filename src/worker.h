@@ -51,6 +51,14 @@ bool worker_mail_done(const struct worker *w, uint64_t ticket);
 /* From any thread: stop accepting, finish in-flight queries (up to 2 s), exit. */
 void worker_post_stop(struct worker *w);
 
+struct missing;
+
+/* Copy the table of names clients miss (missing.h) for one reader at a
+ * time.  Once worker_mail_done() says so, worker_missing() is the copy,
+ * which the worker leaves alone until the next post. */
+uint64_t worker_post_missing(struct worker *w);
+const struct missing *worker_missing(const struct worker *w);
+
 /* Waits for the thread to end, then frees everything. */
 void worker_join_free(struct worker *w);
 

@@ -83,6 +83,7 @@ forward_fail(struct worker *w, const struct wire_query *q, const struct wire_que
 		answer_upstream(w->snap, q, w->cbuf, len, false, w->scratch, w->out,
 		    sizeof(w->out), limit, info);
 		info->path = PATH_CACHE;
+		info->stale = true;
 		w->m.cache_stale_served++;
 		/* Extended DNS Error 3, Stale Answer (RFC 8914). */
 		if (q->edns.present)
@@ -111,6 +112,8 @@ forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
 		    w->out, sizeof(w->out), fq->limit, &info);
 	else
 		forward_fail(w, &fq->q, &fq->uq, fq->limit, &info);
+	if (info.miss_zone == NULL)
+		info.miss_zone = fq->miss_zone;
 	worker_reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, w->up_batch);
 	worker_account(w, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_us);
 }
@@ -251,6 +254,7 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 {
 	const struct config *cfg = snapshot_config(w->snap);
 	const bool fallback = info->fallback;
+	const struct szone *miss_zone = info->miss_zone;
 	const uint64_t start = w->now_us;
 	const struct pl_addr *servers;
 	struct fquery *fq, *l;
@@ -303,6 +307,7 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 	fq->start_us = start;
 	fq->servers = servers;
 	fq->hash = fq_hash(&uq, servers);
+	fq->miss_zone = miss_zone;
 	if ((l = fq_find(w, &uq, servers, fq->hash)) != NULL) {
 		/* Join the query already on its way (RFC 5452 9.1: never two
 		 * identical questions outstanding), a prefetch's too. */
@@ -317,6 +322,8 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 			/* No upstream at all, or every one at its in-flight cap. */
 			free(fq);
 			forward_fail(w, q, &uq, limit, info);
+			if (info->miss_zone == NULL)
+				info->miss_zone = miss_zone;
 			return true;
 		}
 		fq->hnext = w->inflight[fq->hash % COALESCE_BUCKETS];

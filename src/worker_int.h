@@ -20,6 +20,7 @@
 
 #include "answer.h"
 #include "diag.h"
+#include "missing.h"
 #include "rrl.h"
 #include "worker.h"
 #include "xfr.h"
@@ -79,6 +80,7 @@ struct fquery {
 	struct fquery *leader;		/* follower: its leader */
 	const struct pl_addr *servers;
 	uint32_t hash;
+	const struct szone *miss_zone;	/* answer_local's, in SNAP */
 };
 
 struct worker {
@@ -150,6 +152,12 @@ struct worker {
 	int tfd[BATCH];				/* the socket of each reply */
 	int ntx;
 	bool up_batch;			/* answering a batch of upstream replies */
+
+	/* Names the local zones lack, counted by this thread only; copied
+	 * into missing_out (the reader's) when mail asks for it. */
+	struct missing *missing;
+	struct missing *missing_out;
+	bool mail_missing;
 };
 
 static inline uint64_t

@@ -7,6 +7,7 @@ endpoint driven by "pldns ctl".
 
 import os
 import pwd
+import re
 import signal
 import socket
 import subprocess
@@ -136,10 +137,12 @@ def t_usr1_querylog(t):
         time.sleep(0.05)
     log = d.log_text()
     expect("stats: queries udp 1" in log, "statistics line with the query count", log[-600:])
-    line = [l for l in log.splitlines() if " query udp " in l]
+    line = [l for l in log.splitlines() if "pldns: client " in l]
     expect(len(line) == 1, "one query-log line", log[-600:])
-    for word in ("127.0.0.1", "acct.%s." % BLOB, "rcode 0", "path local", " ms"):
-        expect(word in line[0], "query log line has %r" % word, line[0])
+    want = r"pldns: client 127\.0\.0\.1#\d+ udp: acct\.%s IN A NOERROR local " \
+        r"\d+\.\d{3}ms 10\.1\.0\.5$" % re.escape(BLOB)
+    expect(re.match(want, line[0]), "query log line (doc: src/querylog.h)",
+           got=line[0], expected=want)
 
 
 @test("pldns ctl: status, stats, reload (good and rejected) and flush against the daemon")
