@@ -907,3 +907,20 @@ ctl_main(int argc, char **argv)
 	free(r.body);
 	return ret;
 }
+
+/* GET TARGET from the control endpoint at A, for other verbs (verbs.h). */
+int
+ctl_http_get(const struct pl_addr *a, const char *target, int *status,
+    char **body, char *err, size_t errlen)
+{
+	struct pl_addr to = *a;
+	struct resp r;
+	int ret;
+
+	unwildcard(&to);
+	if ((ret = http_do(&to, "GET", target, NULL, &r, err, errlen)) != 0)
+		return -1;
+	*status = r.status;
+	*body = r.body;
+	return 0;
+}

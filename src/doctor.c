@@ -780,6 +780,15 @@ struct doctor {
 	char resolv_err[160];
 	struct dqset qs;
 	struct doctor_report rep;
+	/* The names clients miss, from the running pldns's control endpoint,
+	 * with their privatelink and public forms and upstream queries. */
+	struct doctor_missed *missed;
+	size_t nmissed;
+	struct missed_q {
+		char pl[AZURE_NAME_MAX], pub[AZURE_NAME_MAX];
+		bool held;		/* a source holds PL */
+		size_t q0, nq;		/* the upstream queries */
+	} *mq;
 };
 
 static const char *const transports[] = { "udp", "tcp" };
@@ -1491,6 +1500,127 @@ report_records(struct doctor *d)
 	}
 }
 
+/* The privatelink form PL of a name clients miss, and its public name PUB
+ * ("" when its zone has no twin or is not among the sources' zones). */
+static void
+missed_forms(const struct doctor *d, const struct doctor_missed *m, char *pl,
+    char *pub)
+{
+	const struct rzone *z = NULL;
+
+	pl_strlcpy(pl, m->name, AZURE_NAME_MAX);
+	pub[0] = '\0';
+	for (size_t i = 0; i < d->rs->nzones; i++)
+		if (strcmp(d->rs->zones[i].name, m->zone) == 0)
+			z = &d->rs->zones[i];
+	if (z == NULL)
+		return;
+	if (name_below(m->name, z->name)) {
+		if (z->ntwins > 0 && doctor_public_name(m->name, z->name,
+		    z->twins[0], pub) != 0)
+			pub[0] = '\0';
+		return;
+	}
+	for (size_t t = 0; t < z->ntwins; t++) {
+		int head = (int)(strlen(m->name) - strlen(z->twins[t]) - 1);
+
+		if (!name_below(m->name, z->twins[t]))
+			continue;
+		if (snprintf(pl, AZURE_NAME_MAX, "%.*s.%s", head, m->name,
+		    z->name) >= AZURE_NAME_MAX)
+			pl_strlcpy(pl, m->name, AZURE_NAME_MAX);
+		else
+			pl_strlcpy(pub, m->name, AZURE_NAME_MAX);
+		return;
+	}
+}
+
+/*
+ * Asks the running pldns (its [control] listen) for the names clients
+ * miss, and queues, for each one no source holds, its public name to the
+ * upstreams pldns would forward it to.
+ */
+static void
+query_missed(struct doctor *d)
+{
+	char err[256], where[64], got[320], hint[512], *body = NULL;
+	int status = 0;
+
+	if (d->cfg->control_addr.len == 0)
+		return;
+	addr_str(&d->cfg->control_addr, where, sizeof(where));
+	if (ctl_http_get(&d->cfg->control_addr, "/status", &status, &body, err,
+	    sizeof(err)) != 0 || status != 200 ||
+	    doctor_missed_parse(body, &d->missed, &d->nmissed) != 0) {
+		if (body == NULL)
+			snprintf(got, sizeof(got), "%s", err);
+		else if (status != 200)
+			snprintf(got, sizeof(got), "HTTP %d", status);
+		else
+			snprintf(got, sizeof(got), "not pldns's /status");
+		snprintf(hint, sizeof(hint), "the doctor reads the names clients "
+		    "miss from the running pldns's control endpoint ([control] "
+		    "listen in %s): start pldns, or fix [control] listen",
+		    d->cfg->path);
+		doctor_add(&d->rep, "missing-name", DOCTOR_WARNING, NULL, where,
+		    "the names clients miss", got, hint);
+		free(body);
+		return;
+	}
+	free(body);
+	d->mq = xcalloc(d->nmissed + 1, sizeof(*d->mq));
+	for (size_t i = 0; i < d->nmissed; i++) {
+		struct missed_q *mq = &d->mq[i];
+		uint8_t w[WIRE_NAME_MAX];
+		const char *ask, *fz;
+
+		missed_forms(d, &d->missed[i], mq->pl, mq->pub);
+		for (size_t j = 0; j < d->ne; j++)
+			if (strcmp(d->e[j].plname, mq->pl) == 0)
+				mq->held = true;
+		mq->q0 = d->qs.n;
+		ask = mq->pub[0] ? mq->pub : mq->pl;
+		if (mq->held || wire_name_from_str(ask, w, NULL) < 0)
+			continue;
+		fz = forward_zone_for(d->cfg, ask);
+		for (size_t k = 0; k < d->nup; k++)
+			if (d->up[k].alive[0] && d->up[k].fwd == fz)
+				dq_add(&d->qs, &d->up[k].addr, w, TYPE_A, false, k);
+		mq->nq = d->qs.n - mq->q0;
+	}
+}
+
+/* One finding per name clients miss: the first upstream that answered. */
+static void
+report_missed(struct doctor *d)
+{
+	for (size_t i = 0; i < d->nmissed; i++) {
+		const struct missed_q *mq = &d->mq[i];
+		const struct doctor_reply *r = NULL;
+		const struct target *t = NULL;
+		struct doctor_verdict v;
+		struct doctor_finding *f;
+
+		for (size_t k = 0; k < mq->nq; k++) {
+			const struct dq *q = &d->qs.q[mq->q0 + k];
+
+			if (r == NULL || (r->outcome != DOCTOR_ANSWER &&
+			    q->reply.outcome == DOCTOR_ANSWER)) {
+				r = &q->reply;
+				t = &d->up[q->tag];
+			}
+		}
+		doctor_judge_missed(&d->missed[i], mq->pl, mq->held, r, &v);
+		f = add_verdict(d, "missing-name", d->missed[i].zone,
+		    d->missed[i].name, "a record in the sources", &v);
+		if (t != NULL) {
+			doctor_set(&f->server, t->str);
+			if (r->outcome == DOCTOR_ANSWER)
+				f->rtt_ms = (int)r->rtt_ms;
+		}
+	}
+}
+
 static void
 report_migrate(struct doctor *d)
 {
@@ -1513,6 +1643,8 @@ doctor_free(struct doctor *d)
 	free(d->ns);
 	dq_clear(&d->qs);
 	doctor_report_clear(&d->rep);
+	free(d->missed);
+	free(d->mq);
 }
 
 int
@@ -1673,10 +1805,14 @@ doctor_main(int argc, char **argv)
 
 	probe_all(&d);
 	report_infra(&d);
+	if (nnames == 0)
+		query_missed(&d);
 	query_records(&d);
 	report_records(&d);
-	if (nnames == 0)
+	if (nnames == 0) {
+		report_missed(&d);
 		report_migrate(&d);
+	}
 	doctor_sort(&d.rep);
 
 	if (json) {

@@ -199,4 +199,30 @@ int doctor_asr_split(const char *name, char *vault, char *type, char *geo);
 void doctor_check_migrate(struct doctor_report *r, const char *const *names,
     size_t n);
 
+/* ---- names clients miss (doctor_missing.c) ---- */
+
+/* One name of the running pldns's table of names clients miss. */
+struct doctor_missed {
+	char name[AZURE_NAME_MAX];	/* as asked: presentation, lower-case */
+	char zone[AZURE_NAME_MAX];	/* the local zone */
+	uint64_t count;
+};
+
+/*
+ * Reads the names clients miss from the JSON of pldns's GET /status
+ * ("missing": {"top": [{"name", "zone", "count", ...}]}) into *OUT (caller
+ * frees) and *N.  Returns 0, or -1 when JSON is not such a document.
+ */
+int doctor_missed_parse(const char *json, struct doctor_missed **out, size_t *n);
+
+/*
+ * Judges a name clients miss, M, whose privatelink form is PLNAME: HELD
+ * when a source holds PLNAME now; R is the upstream's reply for its public
+ * name (NULL when no upstream could be asked).  A public CNAME into
+ * PLNAME is a problem (a private endpoint no source holds); the rest are
+ * warnings.
+ */
+void doctor_judge_missed(const struct doctor_missed *m, const char *plname,
+    bool held, const struct doctor_reply *r, struct doctor_verdict *v);
+
 #endif
