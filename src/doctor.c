@@ -385,8 +385,8 @@ doctor_judge_pldns(const struct doctor_ip *want, size_t nwant, bool public_name,
 	    "are out of date, download DNS settings again", got, exp);
 }
 
-static bool
-chain_has(const struct doctor_reply *r, const char *name)
+bool
+doctor_chain_has(const struct doctor_reply *r, const char *name)
 {
 	for (size_t i = 0; i < r->nchain; i++)
 		if (str_casecmp(r->chain[i], name) == 0)
@@ -420,7 +420,7 @@ doctor_judge_upstream(const struct doctor_ip *want, size_t nwant,
 	}
 	doctor_ips_str(r->addrs, r->naddrs, got, sizeof(got));
 	doctor_ips_str(want, nwant, exp, sizeof(exp));
-	cname = chain_has(r, plname);
+	cname = doctor_chain_has(r, plname);
 	priv = r->naddrs > 0 && !any_public(r->addrs, r->naddrs);
 
 	if (r->rcode != RCODE_NOERROR && r->rcode != RCODE_NXDOMAIN) {

@@ -132,6 +132,9 @@ struct doctor_reply {
 int doctor_reply_parse(const uint8_t *pkt, size_t len, uint16_t id,
     const uint8_t *qname, uint16_t qtype, struct doctor_reply *r);
 
+/* True when R's CNAME chain holds NAME (presentation, any case). */
+bool doctor_chain_has(const struct doctor_reply *r, const char *name);
+
 /* Status, got and hint of one check. */
 struct doctor_verdict {
 	enum doctor_status status;

@@ -65,15 +65,6 @@ verdict(struct doctor_verdict *v, enum doctor_status st, const char *hint, ...)
 	va_end(ap);
 }
 
-static bool
-chain_reaches(const struct doctor_reply *r, const char *name)
-{
-	for (size_t i = 0; i < r->nchain; i++)
-		if (str_casecmp(r->chain[i], name) == 0)
-			return true;
-	return false;
-}
-
 void
 doctor_judge_missed(const struct doctor_missed *m, const char *plname,
     bool held, const struct doctor_reply *r, struct doctor_verdict *v)
@@ -103,7 +94,7 @@ doctor_judge_missed(const struct doctor_missed *m, const char *plname,
 		    "" : "s");
 		return;
 	}
-	if (chain_reaches(r, plname)) {
+	if (doctor_chain_has(r, plname)) {
 		snprintf(v->got, sizeof(v->got), "%s; public DNS: CNAME to %s",
 		    asked, plname);
 		verdict(v, DOCTOR_PROBLEM, "clients asked for %s %" PRIu64 " time%s; "

@@ -763,6 +763,86 @@ test_table(void **state)
 	doctor_report_clear(&r);
 }
 
+/* ---- names clients miss ---- */
+
+static void
+test_missed_parse(void **state)
+{
+	struct doctor_missed *m;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(doctor_missed_parse("{\"version\": \"1\", \"missing\": "
+	    "{\"queries\": 40, \"names\": 2, \"limit\": 1000, \"top\": ["
+	    "{\"name\": \"acct9.blob.core.windows.net\", \"zone\": "
+	    "\"privatelink.blob.core.windows.net\", \"count\": 37, \"error\": 0, "
+	    "\"first_seen\": 1, \"last_seen\": 2},"
+	    "{\"name\": 7, \"zone\": \"z\", \"count\": 1},"
+	    "{\"name\": \"x.privatelink.vaultcore.azure.net\", \"zone\": "
+	    "\"privatelink.vaultcore.azure.net\", \"count\": 3}]}}", &m, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0].name, "acct9.blob.core.windows.net");
+	assert_string_equal(m[0].zone, "privatelink.blob.core.windows.net");
+	assert_int_equal(m[0].count, 37);
+	assert_string_equal(m[1].name, "x.privatelink.vaultcore.azure.net");
+	assert_int_equal(m[1].count, 3);
+	free(m);
+	/* An older pldns, or not a /status document at all. */
+	assert_int_equal(doctor_missed_parse("{\"version\": \"1\"}", &m, &n), -1);
+	assert_null(m);
+	assert_int_equal(doctor_missed_parse("<html>", &m, &n), -1);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_judge_missed(void **state)
+{
+	struct doctor_missed m = { "acct9.blob.core.windows.net",
+	    "privatelink.blob.core.windows.net", 37 };
+	const char *pl = "acct9.privatelink.blob.core.windows.net";
+	struct doctor_reply r = reply(DOCTOR_ANSWER, RCODE_NOERROR, "20.60.1.1", NULL);
+	struct doctor_verdict v;
+
+	(void)state;
+	r.nchain = 2;
+	pl_strlcpy(r.chain[0], pl, sizeof(r.chain[0]));
+	pl_strlcpy(r.chain[1], "blob.xyz.store.core.windows.net", sizeof(r.chain[1]));
+	doctor_judge_missed(&m, pl, false, &r, &v);
+	assert_int_equal(v.status, DOCTOR_PROBLEM);
+	assert_string_equal(v.got, "asked 37 times; public DNS: CNAME to "
+	    "acct9.privatelink.blob.core.windows.net");
+	assert_string_equal(v.hint, "clients asked for acct9.blob.core.windows.net "
+	    "37 times; public DNS says it has a private endpoint (CNAME to "
+	    "acct9.privatelink.blob.core.windows.net); no source holds it: "
+	    "download DNS settings again");
+	/* Held by a source now: fixed (a reload away at most). */
+	doctor_judge_missed(&m, pl, true, &r, &v);
+	assert_int_equal(v.status, DOCTOR_OK);
+	assert_string_equal(v.got, "asked 37 times; in the sources now");
+	/* No privatelink CNAME: a public resource. */
+	r.nchain = 1;
+	pl_strlcpy(r.chain[0], "blob.xyz.store.core.windows.net", sizeof(r.chain[0]));
+	doctor_judge_missed(&m, pl, false, &r, &v);
+	assert_int_equal(v.status, DOCTOR_WARNING);
+	assert_string_equal(v.got, "asked 37 times; public DNS: no privatelink "
+	    "CNAME, 20.60.1.1");
+	/* NXDOMAIN: a name that does not exist. */
+	m.count = 1;
+	r = reply(DOCTOR_ANSWER, RCODE_NXDOMAIN, NULL, NULL);
+	doctor_judge_missed(&m, pl, false, &r, &v);
+	assert_int_equal(v.status, DOCTOR_WARNING);
+	assert_string_equal(v.got, "asked 1 time; public DNS: NXDOMAIN");
+	assert_non_null(strstr(v.hint, "does not exist"));
+	/* No upstream answered, or none to ask. */
+	r = reply(DOCTOR_TIMEOUT, 0, NULL, NULL);
+	doctor_judge_missed(&m, pl, false, &r, &v);
+	assert_int_equal(v.status, DOCTOR_WARNING);
+	assert_string_equal(v.got, "asked 1 time; public DNS: timeout");
+	doctor_judge_missed(&m, pl, false, NULL, &v);
+	assert_int_equal(v.status, DOCTOR_WARNING);
+	assert_string_equal(v.got, "asked 1 time; public DNS: not asked");
+}
+
 int
 main(void)
 {
@@ -779,6 +859,8 @@ main(void)
 		cmocka_unit_test(test_report_sort_count),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_missed_parse),
+		cmocka_unit_test(test_judge_missed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
