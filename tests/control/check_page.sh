@@ -14,7 +14,7 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-echo "1..3"
+echo "1..4"
 chrome=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chrome" ]; then
 	for i in 1 2 3; do echo "ok $i - status page # SKIP chromium not installed (apt-get install chromium)"; done
@@ -47,7 +47,8 @@ port = int(sys.argv[1])
 end = time.monotonic() + 2.5
 n = 0
 while time.monotonic() < end and n < 3000:
-    q = dns.message.make_query("mig-kv-7f3a.vault.azure.net.", "A")
+    q = dns.message.make_query("mig-kv-7f3a.vault.azure.net." if n % 100 else
+                               "missing-kv.privatelink.vaultcore.azure.net.", "A")
     try:
         dns.query.udp(q, "127.0.0.1", port=port, timeout=1)
     except Exception:
@@ -79,4 +80,10 @@ if [ -s "$out/check_page.png" ]; then
 else
 	echo "not ok 3 - screenshot kept in $out/check_page.png"
 	tail -n 5 "$tmp/chrome.err" | sed 's/^/# /'
+fi
+if grep -q '<td>missing-kv.privatelink.vaultcore.azure.net</td><td>privatelink.vaultcore.azure.net</td>' "$tmp/dom.html"; then
+	echo "ok 4 - the status page lists the names clients miss"
+else
+	echo "not ok 4 - the status page lists the names clients miss"
+	grep -o '<tbody id="missing">.\{0,400\}' "$tmp/dom.html" | sed 's/^/# /'
 fi

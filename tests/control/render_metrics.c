@@ -90,6 +90,10 @@ main(void)
 	text = control_render_metrics(&m, up, 3, s, &rs, &ci);
 	fputs(text, stdout);
 	free(text);
+	/* What handle_metrics appends: the names clients miss. */
+	text = control_render_missing(42, 7);
+	fputs(text, stdout);
+	free(text);
 	snapshot_unref(s);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -42,7 +42,7 @@ KEYS = ["check", "status", "zone", "name", "server", "expected", "got",
         "hint", "where", "rtt_ms"]
 CHECKS = {"listen", "server", "upstream", "resolver", "sources", "privatelink",
           "public", "public-chain", "address", "duplicate-address",
-          "duplicate-name", "migrate", "site-recovery"}
+          "duplicate-name", "migrate", "site-recovery", "missing-name"}
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
 
 
