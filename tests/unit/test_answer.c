@@ -664,6 +664,81 @@ test_upstream_missing_fallback(void **state)
 	snapshot_unref(f.snap);
 }
 
+/*
+ * answer_info's miss_zone names the local zone that lacked the name asked,
+ * for the table of names clients miss: a local NXDOMAIN, a fallback, a
+ * spliced chain that enters a zone at a name it lacks; NULL whenever the
+ * local data had the name, or the name is not local at all.
+ */
+static void
+test_miss_zone(void **state)
+{
+	struct fixture *f = *state, fb = { build(1), f->sc };
+	static const char *const missing_pl[] = {
+		"other.blob.core.windows.net. 60 IN CNAME other.privatelink.blob.core.windows.net.",
+		"other.privatelink.blob.core.windows.net. 60 IN CNAME blob.xyz.store.core.windows.net.",
+		"blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1", NULL };
+	static const char *const found_pl[] = {
+		"acct.blob.core.windows.net. 60 IN CNAME acct.privatelink.blob.core.windows.net.",
+		"acct.privatelink.blob.core.windows.net. 60 IN CNAME blob.xyz.store.core.windows.net.",
+		"blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1", NULL };
+	static const char *const public_only[] = {
+		"www.example.com. 300 IN A 192.0.2.7", NULL };
+	struct answer_info info;
+	uint8_t resp[4096];
+	size_t rl;
+	ldns_pkt *p;
+
+	p = local(f, "nope.privatelink.blob.core.windows.net", TYPE_A, ANSWER_DONE, &info);
+	assert_non_null(info.miss_zone);
+	assert_string_equal(szone_name(info.miss_zone), "privatelink.blob.core.windows.net");
+	ldns_pkt_free(p);
+	/* Found, NODATA, not local, a twin whose privatelink name is unknown
+	 * yet (upstream decides): no miss. */
+	p = local(f, "acct.privatelink.blob.core.windows.net", TYPE_A, ANSWER_DONE, &info);
+	assert_null(info.miss_zone);
+	ldns_pkt_free(p);
+	p = local(f, "acct.privatelink.blob.core.windows.net", TYPE_TXT, ANSWER_DONE, &info);
+	assert_null(info.miss_zone);
+	ldns_pkt_free(p);
+	local(f, "www.example.com", TYPE_A, ANSWER_FORWARD, &info);
+	assert_null(info.miss_zone);
+	local(f, "other.blob.core.windows.net", TYPE_A, ANSWER_FORWARD, &info);
+	assert_null(info.miss_zone);
+	/* missing = fallback: forwarded, and missed. */
+	local(&fb, "nope.privatelink.blob.core.windows.net", TYPE_A, ANSWER_FORWARD, &info);
+	assert_true(info.fallback);
+	assert_non_null(info.miss_zone);
+	assert_string_equal(szone_name(info.miss_zone), "privatelink.blob.core.windows.net");
+
+	/* Upstream's chain enters the zone at a name it lacks: NXDOMAIN, or
+	 * the public answer under fallback; both missed. */
+	rl = mkresponse(resp, "other.blob.core.windows.net.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, missing_pl, NULL);
+	p = upstream(f, "other.blob.core.windows.net", TYPE_A, resp, rl, &info);
+	assert_int_equal(info.rcode, RCODE_NXDOMAIN);
+	assert_non_null(info.miss_zone);
+	assert_string_equal(szone_name(info.miss_zone), "privatelink.blob.core.windows.net");
+	ldns_pkt_free(p);
+	p = upstream(&fb, "other.blob.core.windows.net", TYPE_A, resp, rl, &info);
+	assert_int_equal(info.rcode, RCODE_NOERROR);
+	assert_non_null(info.miss_zone);
+	ldns_pkt_free(p);
+	/* Spliced at a name the zone holds, or all upstream's: no miss. */
+	rl = mkresponse(resp, "acct.blob.core.windows.net.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, found_pl, NULL);
+	p = upstream(f, "acct.blob.core.windows.net", TYPE_A, resp, rl, &info);
+	assert_int_equal(info.path, PATH_SPLICED);
+	assert_null(info.miss_zone);
+	ldns_pkt_free(p);
+	rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+	    public_only, NULL);
+	p = upstream(f, "www.example.com", TYPE_A, resp, rl, &info);
+	assert_null(info.miss_zone);
+	ldns_pkt_free(p);
+	snapshot_unref(fb.snap);
+}
+
 static void
 test_upstream_twin_without_cname(void **state)
 {
@@ -803,6 +878,8 @@ replay_matches_fresh(struct fixture *f, const uint8_t *resp, size_t rl,
 	assert_memory_equal(out2, out3, i3.len);
 	assert_int_equal(i2.rcode, i3.rcode);
 	assert_int_equal(i2.path, i3.path);
+	/* A kept reply remembers the zone that lacked the name. */
+	assert_ptr_equal(i2.miss_zone, i3.miss_zone);
 	cache_free(c);
 }
 
@@ -841,6 +918,16 @@ test_replay_spliced(void **state)
 	    TYPE_A, 1, 1232, 0, 0x4242, 30, true);
 	replay_matches_fresh(*state, resp, rl, "acct2.contoso.com", "acct2.contoso.com",
 	    TYPE_A, 0, 0, 0, 0x4243, 59, true);
+
+	/* Spliced at a name the zone lacks: NXDOMAIN, kept with its zone. */
+	static const char *const missing[] = {
+		"other.blob.core.windows.net. 60 IN CNAME other.privatelink.blob.core.windows.net.",
+		"other.privatelink.blob.core.windows.net. 60 IN CNAME blob.xyz.store.core.windows.net.",
+		"blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1", NULL };
+	rl = mkresponse(resp, "other.blob.core.windows.net.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, missing, NULL);
+	replay_matches_fresh(*state, resp, rl, "other.blob.core.windows.net",
+	    "OTHER.blob.core.windows.net", TYPE_A, 1, 1232, 0, 0x4244, 30, true);
 }
 
 static void
@@ -882,6 +969,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_local_a, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_miss_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_multi, setup, teardown),
