@@ -76,7 +76,8 @@ void missing_copy(struct missing *dst, const struct missing *src);
  */
 void missing_merge(struct missing *dst, const struct missing *src);
 
-/* Adds DELTA to every first and last seen time (a clock change).  */
+/* Adds DELTA to every first and last seen time: from the workers'
+ * monotonic clock to the wall clock. */
 void missing_shift_times(struct missing *m, int64_t delta);
 
 /*
