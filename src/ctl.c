@@ -478,6 +478,30 @@ print_indented(const char *indent, const char *text)
 	}
 }
 
+/* The most asked of the names clients miss (doc/missing.md). */
+static void
+show_missing(const json_t *m)
+{
+	const json_t *a = json_object_get(m, "top"), *v;
+	size_t i;
+
+	if (json_array_size(a) == 0)
+		return;
+	printf("\nnames clients miss: %lld, in %lld queries (pldns doctor checks "
+	    "them)\n", (long long)jint(m, "names"), (long long)jint(m, "queries"));
+	printf("  %-50s %8s  %s\n", "NAME", "QUERIES", "LAST SEEN");
+	json_array_foreach(a, i, v) {
+		if (i == 10) {
+			printf("  (%zu more in GET /status)\n", json_array_size(a) - i);
+			break;
+		}
+		printf("  %-50s %8lld  ", jstr(v, "name", "?"),
+		    (long long)jint(v, "count"));
+		print_time("", jint(v, "last_seen"));
+		printf("\n");
+	}
+}
+
 static int
 show_status(const char *where, const char *body)
 {
@@ -540,6 +564,8 @@ show_status(const char *where, const char *body)
 		    (long long)jint(v, "sent"), (long long)jint(v, "answered"),
 		    (long long)jint(v, "timeouts"), (long long)jint(v, "refused"));
 	}
+
+	show_missing(json_object_get(st, "missing"));
 
 	rl = json_object_get(st, "reload");
 	printf("\nreloads: %lld succeeded, %lld rejected; ",

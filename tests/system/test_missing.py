@@ -183,6 +183,13 @@ def t_status_metrics(t):
     expect("\npldns_missing_names %d\n" % len(MISSED) in met, "pldns_missing_names",
            got=[l for l in met.splitlines() if "missing" in l])
     expect("other.blob" not in met, "no name in a metric label")
+    ctl = subprocess.run([pldns_bin(), "ctl", "-c", s["pldns"].conf, "status"],
+                         capture_output=True, text=True, timeout=20)
+    eq(ctl.returncode, 0, "pldns ctl status exit")
+    expect("names clients miss: %d, in %d queries" % (len(MISSED), m["queries"])
+           in ctl.stdout, "pldns ctl status sums them up", got=ctl.stdout)
+    expect(re.search(r"\n  other\.blob\.core\.windows\.net +18  ", ctl.stdout),
+           "pldns ctl status lists the most asked", got=ctl.stdout)
 
 
 def doctor(s, args=()):
