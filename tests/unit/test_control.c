@@ -656,6 +656,23 @@ test_render_metrics_empty(void **state)
 	free(text);
 }
 
+/* The names clients miss: a counter and a gauge, never a name in a label. */
+static void
+test_render_missing(void **state)
+{
+	char *text;
+
+	(void)state;
+	text = control_render_missing(37, 3);
+	check_exposition(text);
+	assert_line(text, "# TYPE pldns_missing_queries_total counter");
+	assert_line(text, "pldns_missing_queries_total 37");
+	assert_line(text, "# TYPE pldns_missing_names gauge");
+	assert_line(text, "pldns_missing_names 3");
+	assert_null(strchr(text, '{'));
+	free(text);
+}
+
 /* ---- the endpoint ---- */
 
 static void
@@ -1370,6 +1387,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_render_metrics),
+		cmocka_unit_test(test_render_missing),
 		cmocka_unit_test(test_render_metrics_empty),
 		cmocka_unit_test_setup_teardown(test_get_metrics, setup_token, teardown),
 		cmocka_unit_test_setup_teardown(test_health_ready, setup_token, teardown),
