@@ -145,8 +145,12 @@ MISSED = [
 
 
 def ask_missed(port):
-    """MISSED's queries from many source ports (both workers) and two over
-    TCP; queries for names that are found, which must not count."""
+    """MISSED's queries from many source ports and one over TCP each;
+    queries for names that are found, which must not count.  The kernel
+    spreads source ports over both workers' sockets (SO_REUSEPORT): with
+    2 to 17 queries per name, the chance that one worker got them all is
+    small, and the counts only add up when the workers' tables are
+    merged."""
     for name, count, _ in MISSED:
         for r in ask_every_worker(port, name, n=count - 1):
             expect(r.rcode() in (0, 3), "an answer for %s" % name, got=r)
