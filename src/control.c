@@ -298,7 +298,8 @@ render_upstreams(FILE *f, const struct metrics *m,
 		sample(f, "pldns_upstream_timeouts_total", "server", names[i],
 		    up[i].timeouts);
 	family(f, "pldns_upstream_refused_total", "counter",
-	    "Tries to the upstream server refused by ICMP or REFUSED.");
+	    "Tries to the upstream server refused by ICMP or REFUSED, or that "
+	    "could not be sent (no route).");
 	for (size_t i = 0; i < nup; i++)
 		sample(f, "pldns_upstream_refused_total", "server", names[i],
 		    up[i].refused);
@@ -311,6 +312,11 @@ render_upstreams(FILE *f, const struct metrics *m,
 	    "Queries waiting for an answer from the upstream server.");
 	for (size_t i = 0; i < nup; i++)
 		sample(f, "pldns_upstream_inflight", "server", names[i], up[i].inflight);
+	family(f, "pldns_upstream_errors_total", "counter",
+	    "Tries the upstream server answered SERVFAIL, NOTIMP or FORMERR.");
+	for (size_t i = 0; i < nup; i++)
+		sample(f, "pldns_upstream_errors_total", "server", names[i],
+		    up[i].errors);
 	free(names);
 }
 
@@ -766,7 +772,7 @@ status_json(const struct control *c, const struct state *st)
 	for (size_t i = 0; i < st->nup; i++) {
 		const struct upstream_info *u = &st->up[i];
 		json_array_append_new(ups, json_pack(
-		    "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		    "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		    "server", addr_str(&u->addr, buf, sizeof(buf)),
 		    "up", u->up,
 		    "rtt_ms", (json_int_t)u->rtt_ms,
@@ -775,7 +781,8 @@ status_json(const struct control *c, const struct state *st)
 		    "timeouts", (json_int_t)u->timeouts,
 		    "refused", (json_int_t)u->refused,
 		    "spoofed", (json_int_t)u->spoofed,
-		    "inflight", (json_int_t)u->inflight));
+		    "inflight", (json_int_t)u->inflight,
+		    "errors", (json_int_t)u->errors));
 	}
 	json_object_set_new(root, "upstreams", ups);
 

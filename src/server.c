@@ -377,6 +377,7 @@ ctl_upstreams(void *arg, struct upstream_info *out, size_t max)
 			out[m].refused += tmp[j].refused;
 			out[m].spoofed += tmp[j].spoofed;
 			out[m].inflight += tmp[j].inflight;
+			out[m].errors += tmp[j].errors;
 		}
 	}
 	return n;

@@ -27,6 +27,9 @@
 #define UPSTREAM_MAX_SERVERS	16
 #define UPSTREAM_DOWN_AFTER	3	/* consecutive failures */
 #define UPSTREAM_DOWN_MS	10000	/* then tried last for this long */
+#define UPSTREAM_NOEDNS_MS	900000	/* asked without EDNS this long after a
+					 * FORMERR to EDNS (Unbound's
+					 * edns-lameness lasts as long) */
 #define COOKIE_CLIENT_LEN	8
 #define COOKIE_SERVER_MAX	32
 #define RCODE_BADCOOKIE		23
@@ -77,6 +80,7 @@ struct srvstate {
 	uint32_t srtt_us;		/* smoothed RTT, microseconds; 0 unknown */
 	unsigned fails;			/* consecutive failed tries */
 	uint64_t down_until;		/* ms; sorted last until then */
+	uint64_t noedns_until;		/* ms; asked without EDNS until then */
 	char tls_name[256];		/* with info.tls: certificate name, "" = IP */
 	struct dot_conn *conn;		/* with info.tls: the connection, if any */
 	uint8_t ccookie[COOKIE_CLIENT_LEN];	/* our client cookie for it */
@@ -95,7 +99,11 @@ struct upstream_req {
 	struct srvstate *st;			/* state of the current try's server */
 	uint64_t sent_ms;			/* when the current try was sent */
 	unsigned tries;
-	unsigned refused;			/* tries refused outright */
+	uint32_t failed;			/* bit I: servers[I] failed outright
+						 * (no point asking it again) */
+	bool not_net;				/* a try timed out or had an error
+						 * rcode: not only network errors */
+	bool noedns;				/* this try's query has no OPT */
 	unsigned timeout_ms;
 	bool badcookie_retried;
 	upstream_cb cb;
@@ -322,6 +330,30 @@ srv_failed(struct srvstate *s)
 		s->down_until = now_ms() + UPSTREAM_DOWN_MS;
 }
 
+/*
+ * The system could not even send to server A (S may be NULL): no route, a
+ * firewall, a closed port reported by ICMP.  Logged; a server the system
+ * has no route to is down at once, since asking it again soon cannot help.
+ * The caller counts the failed try.
+ */
+static void
+srv_neterr(struct srvstate *s, const struct pl_addr *a, const char *what, int err)
+{
+	char buf[64];
+
+	log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: %s: %s",
+	    addr_str(a, buf, sizeof(buf)), what, strerror(err));
+	if (s == NULL)
+		return;
+	switch (err) {
+	case ENETUNREACH: case EHOSTUNREACH: case ENETDOWN: case EACCES:
+	case EPERM: case EADDRNOTAVAIL: case EAFNOSUPPORT:
+		s->fails = UPSTREAM_DOWN_AFTER;
+		s->down_until = now_ms() + UPSTREAM_DOWN_MS;
+		break;
+	}
+}
+
 static void
 srv_answered(struct srvstate *s, uint64_t sent_ms)
 {
@@ -409,6 +441,14 @@ req_build(struct upstream_req *r, struct srvstate *st, bool tls)
 	r->msglen = upstream_build_query(&r->q, id, r->msg, sizeof(r->msg));
 	if (r->msglen == 0)
 		return;
+	r->noedns = st != NULL && st->noedns_until > now_ms();
+	if (r->noedns) {
+		/* It answered FORMERR to EDNS: the OPT (last, 11 octets)
+		 * goes, and with it the cookie and the padding. */
+		r->msglen -= 11;
+		r->msg[WIRE_OFF_AR] = 0;
+		r->msg[WIRE_OFF_AR + 1] = 0;
+	}
 	if (p->opts.case_randomization) {
 		/* Each letter of the question gets a random case; a reply
 		 * must echo it exactly (upstream_reply_matches). */
@@ -430,6 +470,8 @@ req_build(struct upstream_req *r, struct srvstate *st, bool tls)
 			}
 		}
 	}
+	if (r->noedns)
+		return;
 	/* The OPT RR is last: root(1) type(2) class(2) ttl(4) rdlen(2). */
 	opt_start = r->msglen - 11;
 	optlen_off = opt_start + 9;
@@ -651,7 +693,8 @@ bind_random_port(int fd, int family)
 /*
  * A socket connected to SRV, so that the kernel drops datagrams from any
  * other source and reports the server's ICMP port unreachable as
- * ECONNREFUSED.  NULL when the system refuses (no socket, no route).
+ * ECONNREFUSED.  NULL with errno set when the system refuses (no socket,
+ * no route).
  */
 static struct usock *
 usock_new(struct upstream_pool *p, const struct pl_addr *srv, struct srvstate *st)
@@ -659,13 +702,13 @@ usock_new(struct upstream_pool *p, const struct pl_addr *srv, struct srvstate *s
 	struct usock *us;
 	int fd = socket(srv->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	if (fd < 0) {
-		log_ratelimited(LOG_RL_UPSTREAM, "upstream socket: %s", strerror(errno));
+	if (fd < 0)
 		return NULL;
-	}
 	bind_random_port(fd, srv->ss.ss_family);
 	if (connect(fd, (const struct sockaddr *)&srv->ss, srv->len) < 0) {
+		int err = errno;	/* for the caller's log line */
 		close(fd);
+		errno = err;
 		return NULL;
 	}
 	us = xcalloc(1, sizeof(*us));
@@ -871,20 +914,52 @@ req_done(struct upstream_req *r, enum upstream_status st, const uint8_t *resp,
 
 static void req_try(struct upstream_req *r);
 
+/* Whether every server of the request has failed outright. */
+static bool
+req_all_failed(const struct upstream_req *r)
+{
+	return r->failed == (uint32_t)((1ULL << r->nservers) - 1);
+}
+
+/* Steps R->cur to the next server that has not failed outright (back to
+ * the current one when it is the only one left). */
+static void
+req_advance(struct upstream_req *r)
+{
+	for (size_t i = 0; i < r->nservers; i++) {
+		r->cur = (r->cur + 1) % r->nservers;
+		if (!(r->failed & (1u << r->order[r->cur])))
+			return;
+	}
+}
+
 /* The current try failed: on to the next server at once. */
 static void
 req_next(struct upstream_req *r)
 {
 	req_close_try(r);
-	r->cur = (r->cur + 1) % r->nservers;
+	req_advance(r);
 	req_try(r);
 }
 
 /*
- * The server refused (ICMP port unreachable, TCP RST, TLS failure).  When
- * every server has refused there is nobody to wait for: fail now instead of
- * spinning until the deadline.
+ * The current server failed outright (refused, unreachable, an error
+ * rcode): it is not asked again for this request.  When every server has
+ * failed there is nobody to wait for: fail now instead of spinning until
+ * the deadline, as unreachable when nothing but the network failed.
  */
+static void
+req_server_failed(struct upstream_req *r)
+{
+	r->failed |= 1u << r->order[r->cur];
+	if (req_all_failed(r)) {
+		req_done(r, r->not_net ? UPSTREAM_FAIL : UPSTREAM_UNREACHABLE, NULL, 0);
+		return;
+	}
+	req_next(r);
+}
+
+/* The server refused (ICMP port unreachable, TCP RST, TLS failure). */
 static void
 req_refused(struct upstream_req *r)
 {
@@ -892,11 +967,33 @@ req_refused(struct upstream_req *r)
 	if (r->st != NULL)
 		r->st->info.refused++;
 	srv_failed(r->st);
-	if (++r->refused >= r->nservers) {
-		req_done(r, UPSTREAM_FAIL, NULL, 0);
-		return;
+	req_server_failed(r);
+}
+
+/*
+ * The server answered, but not with an answer: SERVFAIL (its own upstreams
+ * or its validation failed), REFUSED (it will not serve us), NOTIMP, or
+ * FORMERR to a query it should have understood.  Another server may do
+ * better, as with BIND and Unbound; passing the rcode on would make the
+ * client take the upstream's policy or parse error for pldns's own.
+ */
+static void
+req_rcode_failed(struct upstream_req *r, int rcode)
+{
+	char a[64];
+
+	r->pool->stats.rcode_failures++;
+	if (r->st != NULL) {
+		if (rcode == RCODE_REFUSED)
+			r->st->info.refused++;
+		else
+			r->st->info.errors++;
 	}
-	req_next(r);
+	srv_failed(r->st);
+	log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: answered rcode %d, trying the next server",
+	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)), rcode);
+	r->not_net = true;
+	req_server_failed(r);
 }
 
 /*
@@ -909,11 +1006,32 @@ req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
 {
 	struct upstream_pool *p = r->pool;
 
-	if (reply_rcode(resp, len) == RCODE_BADCOOKIE && !r->badcookie_retried) {
+	int rcode = reply_rcode(resp, len);
+
+	if (rcode == RCODE_BADCOOKIE && !r->badcookie_retried) {
 		p->stats.badcookie++;
 		r->badcookie_retried = true;
 		req_close_try(r);
 		req_try(r);
+		return;
+	}
+	if (rcode == RCODE_FORMERR && !r->noedns && r->st != NULL) {
+		/* RFC 6891 7: a server that does not know EDNS answers
+		 * FORMERR to it.  Ask it again at once without, and keep
+		 * doing so for a while rather than pay a round trip each
+		 * time. */
+		char a[64];
+		log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: FORMERR to EDNS; "
+		    "asking it without EDNS for %u minutes",
+		    addr_str(&r->st->info.addr, a, sizeof(a)), UPSTREAM_NOEDNS_MS / 60000);
+		r->st->noedns_until = now_ms() + UPSTREAM_NOEDNS_MS;
+		req_close_try(r);
+		req_try(r);
+		return;
+	}
+	if (rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED || rcode == RCODE_NOTIMP ||
+	    rcode == RCODE_FORMERR || rcode == RCODE_BADVERS) {
+		req_rcode_failed(r, rcode);
 		return;
 	}
 	if (!stream && (resp[2] & 0x02)) {
@@ -996,8 +1114,10 @@ req_tcp(struct upstream_req *r)
 	bufferevent_write(r->tcp, r->msg, r->msglen);
 	event_add(&r->ev_try, pool_timeout(r->pool, r->timeout_ms));
 	if (bufferevent_socket_connect(r->tcp, (const struct sockaddr *)&srv->ss,
-	    (int)srv->len) < 0)
+	    (int)srv->len) < 0) {
+		srv_neterr(r->st, srv, "cannot connect over TCP", EVUTIL_SOCKET_ERROR());
 		req_refused(r);
+	}
 }
 
 /* ---- DNS over TLS ---- */
@@ -1146,8 +1266,12 @@ dot_send(struct upstream_req *r, struct srvstate *st)
 	uint8_t lenb[2];
 
 	if (c == NULL && (c = dot_connect(r->pool, st)) == NULL) {
-		/* Not even a socket: the try timer moves on. */
+		/* Not even a socket, or no route: on to the next server from
+		 * the event loop (no callback may run here). */
+		srv_neterr(st, &st->info.addr, "cannot connect over TLS", EVUTIL_SOCKET_ERROR());
 		r->pool->stats.tls_failures++;
+		r->send_failed = true;
+		event_active(&r->ev_try, EV_TIMEOUT, 1);
 		return;
 	}
 	/* IDs must be unique among the queries waiting on one connection. */
@@ -1299,6 +1423,8 @@ upstream_pool_flush(struct upstream_pool *p)
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS ||
 			    errno == EINTR)
 				continue;
+			if (us->st != NULL)
+				srv_neterr(us->st, &us->st->info.addr, "cannot send", errno);
 			p->stats.refused++;
 			usock_refuse_later(us);	/* the rest of the batch too */
 			break;
@@ -1330,12 +1456,14 @@ try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		/* Its socket's port was found closed while sending (see
 		 * usock_refuse_later), or every server refused in req_try. */
 		r->send_failed = false;
-		if (r->refused >= r->nservers)
-			req_done(r, UPSTREAM_FAIL, NULL, 0);
+		if (req_all_failed(r))
+			req_done(r, r->not_net ? UPSTREAM_FAIL : UPSTREAM_UNREACHABLE,
+			    NULL, 0);
 		else
 			req_refused(r);
 		return;
 	}
+	r->not_net = true;
 	r->pool->stats.timeouts++;
 	if (r->st != NULL)
 		r->st->info.timeouts++;
@@ -1373,6 +1501,7 @@ req_try(struct upstream_req *r)
 		return;
 	}
 	if (!usock_attach(r, srv, st)) {
+		srv_neterr(st, srv, "cannot reach", errno);
 		r->pool->stats.refused++;
 		goto refused;
 	}
@@ -1386,6 +1515,7 @@ req_try(struct upstream_req *r)
 		 * route): on to the next server now, or failure from the
 		 * event loop when none remains. */
 		struct usock *us = r->us;
+		srv_neterr(st, srv, "cannot send", errno);
 		r->pool->stats.refused++;
 		us->refs++;		/* kept for usock_refuse_later */
 		usock_detach(r);
@@ -1402,9 +1532,13 @@ req_try(struct upstream_req *r)
 	r->sent_ms = now_ms();
 	return;
 refused:
-	if (++r->refused < r->nservers) {
+	if (st != NULL)
+		st->info.refused++;
+	srv_failed(st);
+	r->failed |= 1u << r->order[r->cur];
+	if (!req_all_failed(r)) {
 		event_del(&r->ev_try);
-		r->cur = (r->cur + 1) % r->nservers;
+		req_advance(r);
 		req_try(r);
 		return;
 	}

@@ -7,8 +7,13 @@
  * after a hundred-odd queries; the query ID comes from a CSPRNG.  A reply
  * is taken only when its source, ID and question match (RFC 5452); anything
  * else is counted as spoofed and ignored.  TC=1 repeats the question over
- * TCP to the same server.  A try that times out or is refused moves to the
- * next server at once; the whole request ends at its deadline.
+ * TCP to the same server.  A try that times out, is refused (ICMP, no
+ * route) or is answered SERVFAIL, REFUSED or NOTIMP moves to the next
+ * server at once; a server that failed outright is not asked again for the
+ * same request, and when every server has, the request fails at once.
+ * FORMERR to a query with EDNS is asked again without EDNS, and that server
+ * is asked without EDNS for the next 15 minutes (RFC 6891 7).  The whole
+ * request ends at its deadline.
  *
  * One pool per worker, used only from that worker's event loop.
  */
@@ -29,7 +34,11 @@ struct upstream_req;
 
 enum upstream_status {
 	UPSTREAM_OK,		/* RESP holds a validated response */
-	UPSTREAM_FAIL		/* every try failed before the deadline */
+	UPSTREAM_FAIL,		/* no server gave an answer before the deadline:
+				 * they timed out or answered SERVFAIL, REFUSED,
+				 * NOTIMP or FORMERR */
+	UPSTREAM_UNREACHABLE	/* every server failed in the network: no route,
+				 * port unreachable, connection reset, TLS */
 };
 
 /* RESP is valid only during the call.  The request is freed after it returns. */
@@ -39,6 +48,8 @@ typedef void (*upstream_cb)(void *arg, enum upstream_status st,
 struct upstream_stats {
 	unsigned long sent, answered, timeouts, refused, spoofed, tcp_retries,
 	    failed, overflow, tls_failures, badcookie;
+	unsigned long rcode_failures;	/* answers with SERVFAIL, REFUSED, NOTIMP,
+					 * FORMERR: failed tries */
 };
 
 /* A DNS over TLS upstream: its address and the name its certificate must
@@ -71,6 +82,8 @@ struct upstream_info {
 	bool tls;			/* DNS over TLS */
 	uint32_t rtt_ms;		/* smoothed round-trip time, 0 when unknown */
 	uint64_t sent, answered, timeouts, refused, spoofed, inflight;
+	uint64_t errors;		/* answered SERVFAIL, NOTIMP or FORMERR
+					 * (REFUSED counts in refused) */
 };
 
 struct upstream_pool *upstream_pool_new(struct event_base *base);

@@ -68,10 +68,16 @@ fquery_free(struct fquery *fq)
 	free(fq);
 }
 
-/* Answers Q from the stale cache entry for UQ when allowed, else SERVFAIL. */
+/*
+ * Answers Q from the stale cache entry for UQ when allowed, else SERVFAIL
+ * with an Extended DNS Error (RFC 8914) that says why: 23 Network Error
+ * when no server could even be reached over the network (no route, port
+ * unreachable), 22 No Reachable Authority otherwise (they did not answer,
+ * or answered SERVFAIL, REFUSED...).
+ */
 static void
 forward_fail(struct worker *w, const struct wire_query *q, const struct wire_query *uq,
-    size_t limit, struct answer_info *info)
+    size_t limit, enum upstream_status st, struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
 	size_t len;
@@ -91,7 +97,7 @@ forward_fail(struct worker *w, const struct wire_query *q, const struct wire_que
 		return;
 	}
 	answer_info_clear(info);
-	answer_error(q, RCODE_SERVFAIL, 22 /* No Reachable Authority */, w->out,
+	answer_error(q, RCODE_SERVFAIL, st == UPSTREAM_UNREACHABLE ? 23 : 22, w->out,
 	    sizeof(w->out), info);
 	info->path = PATH_ERROR;
 }
@@ -111,7 +117,7 @@ forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
 		answer_upstream(w->snap, &fq->q, resp, len, fq->fallback, w->scratch,
 		    w->out, sizeof(w->out), fq->limit, &info);
 	else
-		forward_fail(w, &fq->q, &fq->uq, fq->limit, &info);
+		forward_fail(w, &fq->q, &fq->uq, fq->limit, st, &info);
 	if (info.miss_zone == NULL)
 		info.miss_zone = fq->miss_zone;
 	worker_reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, w->up_batch);
@@ -321,7 +327,7 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 		if (fq->req == NULL) {
 			/* No upstream at all, or every one at its in-flight cap. */
 			free(fq);
-			forward_fail(w, q, &uq, limit, info);
+			forward_fail(w, q, &uq, limit, UPSTREAM_FAIL, info);
 			if (info->miss_zone == NULL)
 				info->miss_zone = miss_zone;
 			return true;

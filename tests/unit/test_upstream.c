@@ -14,7 +14,9 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ struct result {
 	enum upstream_status st;
 	char qname[256];		/* question of the response */
 	uint8_t addr[4];		/* its first A record */
+	int rcode;			/* its RCODE */
 };
 
 static void
@@ -108,6 +111,9 @@ done_cb(void *arg, enum upstream_status st, const uint8_t *resp, size_t len)
 		return;
 	assert_true(wire_name_read(resp, len, &pos, name) >= 0);
 	wire_name_to_str(name, r->qname, sizeof(r->qname));
+	r->rcode = WIRE_RCODE(wire_get_u16(resp + 2));
+	if (wire_get_u16(resp + 6) == 0)
+		return;		/* no answer: ADDR stays 0 */
 	/* question type and class, then the answer's pointer, type, class,
 	 * TTL and length */
 	pos += 4 + 2 + 2 + 2 + 4 + 2;
@@ -141,14 +147,14 @@ struct got {
 
 /* Reads what the server has been sent (waiting up to MS for the first). */
 static size_t
-srv_read(struct env *e, struct got *g, size_t max, unsigned ms)
+srv_read_fd(int fd, struct got *g, size_t max, unsigned ms)
 {
 	uint64_t end = now_ms() + ms;
 	size_t n = 0;
 
 	while (n < max) {
 		socklen_t fl = sizeof(g[n].from);
-		ssize_t k = recvfrom(e->sfd, g[n].msg, sizeof(g[n].msg), 0,
+		ssize_t k = recvfrom(fd, g[n].msg, sizeof(g[n].msg), 0,
 		    (struct sockaddr *)&g[n].from, &fl);
 		if (k < 0) {
 			if (n > 0 || now_ms() >= end)
@@ -161,11 +167,20 @@ srv_read(struct env *e, struct got *g, size_t max, unsigned ms)
 	return n;
 }
 
-/* Answers G with one A record, 192.0.2.LAST, under ID. */
-static void
-srv_answer(struct env *e, const struct got *g, uint16_t id, uint8_t last)
+static size_t
+srv_read(struct env *e, struct got *g, size_t max, unsigned ms)
 {
-	uint8_t out[600];
+	return srv_read_fd(e->sfd, g, max, ms);
+}
+
+/*
+ * Writes into OUT a reply to G under ID with RCODE: for NOERROR one A
+ * record, 192.0.2.LAST; for anything else no record.  Returns its length.
+ * The question is G's, as sent (tests change it to play a spoofer).
+ */
+static size_t
+mkreply(const struct got *g, uint16_t id, uint8_t rcode, uint8_t last, uint8_t *out)
+{
 	size_t pos = WIRE_HDR_LEN;
 	uint8_t name[WIRE_NAME_MAX];
 	static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
@@ -177,12 +192,31 @@ srv_answer(struct env *e, const struct got *g, uint16_t id, uint8_t last)
 	out[0] = (uint8_t)(id >> 8);
 	out[1] = (uint8_t)id;
 	out[2] = 0x81;			/* QR, RD */
-	out[3] = 0x80;			/* RA */
+	out[3] = (uint8_t)(0x80 | rcode);	/* RA */
 	memcpy(out + 4, "\0\1\0\1\0\0\0\0", 8);
+	if (rcode != 0) {
+		out[7] = 0;		/* no answer */
+		return pos;
+	}
 	memcpy(out + pos, rr, sizeof(rr));
 	out[pos + sizeof(rr)] = last;
-	assert_true(sendto(e->sfd, out, pos + sizeof(rr) + 1, 0,
-	    (const struct sockaddr *)&g->from, sizeof(g->from)) > 0);
+	return pos + sizeof(rr) + 1;
+}
+
+static void
+srv_send(int fd, const uint8_t *msg, size_t len, const struct got *g)
+{
+	assert_true(sendto(fd, msg, len, 0, (const struct sockaddr *)&g->from,
+	    sizeof(g->from)) > 0);
+}
+
+/* Answers G with one A record, 192.0.2.LAST, under ID. */
+static void
+srv_answer(struct env *e, const struct got *g, uint16_t id, uint8_t last)
+{
+	uint8_t out[600];
+
+	srv_send(e->sfd, out, mkreply(g, id, 0, last, out), g);
 }
 
 static struct upstream_req *
@@ -348,6 +382,27 @@ test_sockets_rotate(void **state)
 	assert_true(nids >= N - 30);
 }
 
+/*
+ * Sends the forged reply OUT/LEN to the query G: it is ignored and counted
+ * as spoofed; then the real answer (192.0.2.7) is the one taken.
+ */
+static void
+forged_then_real(struct env *e, struct result *res, const struct got *g,
+    const uint8_t *out, size_t len)
+{
+	unsigned long spoofed = upstream_pool_stats(e->pool)->spoofed;
+
+	srv_send(e->sfd, out, len, g);
+	run_until(e, res, 1, 100);
+	assert_false(res->done);
+	assert_int_equal(upstream_pool_stats(e->pool)->spoofed, spoofed + 1);
+	srv_answer(e, g, wire_get_u16(g->msg), 7);
+	run_until(e, res, 1, 1000);
+	assert_true(res->done);
+	assert_int_equal(res->st, UPSTREAM_OK);
+	assert_int_equal(res->addr[3], 7);
+}
+
 /* A reply with another ID is counted and ignored; the real one is taken. */
 static void
 test_wrong_id_ignored(void **state)
@@ -355,18 +410,12 @@ test_wrong_id_ignored(void **state)
 	struct env *e = *state;
 	struct result res = { 0 };
 	struct got g;
+	uint8_t out[600];
 
 	assert_non_null(send_one(e, "spoof.example.net", &res, 1000, 2000));
 	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
-	srv_answer(e, &g, (uint16_t)(wire_get_u16(g.msg) ^ 0x5a5a), 66);
-	run_until(e, &res, 1, 100);
-	assert_false(res.done);
-	assert_int_equal(upstream_pool_stats(e->pool)->spoofed, 1);
-	srv_answer(e, &g, wire_get_u16(g.msg), 7);
-	run_until(e, &res, 1, 1000);
-	assert_true(res.done);
-	assert_int_equal(res.st, UPSTREAM_OK);
-	assert_int_equal(res.addr[3], 7);
+	forged_then_real(e, &res, &g, out,
+	    mkreply(&g, (uint16_t)(wire_get_u16(g.msg) ^ 0x5a5a), 0, 66, out));
 }
 
 /* A try that timed out is asked again with a new ID; the late reply to
@@ -428,10 +477,339 @@ test_refused_fast(void **state)
 	run_until(e, res, 21, 3000);
 	for (int i = 0; i < 21; i++) {
 		assert_true(res[i].done);
-		assert_int_equal(res[i].st, UPSTREAM_FAIL);
+		assert_int_equal(res[i].st, UPSTREAM_UNREACHABLE);	/* not a timeout */
 	}
 	assert_true(now_ms() - t0 < 500);
 	assert_true(upstream_pool_stats(e->pool)->refused >= 2);
+}
+
+
+/* ---- replies that are not answers ---- */
+
+/* A second fake server on 127.0.0.1: its socket, its address in *A. */
+static int
+srv_second(struct pl_addr *a)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+	socklen_t len = sizeof(*sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	memset(a, 0, sizeof(*a));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)sin, len), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	a->len = len;
+	return fd;
+}
+
+/* The pool's view of server A. */
+static struct upstream_info
+info_of(struct env *e, const struct pl_addr *a)
+{
+	struct upstream_info inf[8];
+	size_t n = upstream_pool_info(e->pool, inf, 8);
+
+	for (size_t i = 0; i < n; i++)
+		if (addr_equal(&inf[i].addr, a))
+			return inf[i];
+	fail_msg("no state for the server");
+	return inf[0];
+}
+
+/*
+ * SERVFAIL, REFUSED and NOTIMP are failed tries: the next server answers,
+ * and the one that failed three times in a row is down.
+ */
+static void
+test_rcode_failover(void **state)
+{
+	struct env *e = *state;
+	static const uint8_t rcodes[] = { RCODE_SERVFAIL, RCODE_REFUSED, RCODE_NOTIMP };
+	struct pl_addr srv[2];
+	int fd2 = srv_second(&srv[1]);
+
+	srv[0] = e->srv;
+	for (size_t i = 0; i < sizeof(rcodes); i++) {
+		struct result res = { 0 };
+		struct wire_query q;
+		struct got g;
+		uint8_t out[600];
+
+		query_for(&q, "fo.example.net");
+		assert_non_null(upstream_send(e->pool, srv, 2, 1000, 5000, &q, done_cb,
+		    &res));
+		assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+		srv_send(e->sfd, out, mkreply(&g, wire_get_u16(g.msg), rcodes[i], 0, out),
+		    &g);
+		run_until(e, &res, 1, 300);
+		assert_false(res.done);		/* not the first server's rcode */
+		assert_int_equal(srv_read_fd(fd2, &g, 1, 1000), 1);
+		srv_send(fd2, out, mkreply(&g, wire_get_u16(g.msg), 0, 9, out), &g);
+		run_until(e, &res, 1, 1000);
+		assert_true(res.done);
+		assert_int_equal(res.st, UPSTREAM_OK);
+		assert_int_equal(res.addr[3], 9);
+	}
+	assert_false(info_of(e, &srv[0]).up);
+	assert_true(info_of(e, &srv[1]).up);
+	close(fd2);
+}
+
+/* Every server answered REFUSED: failure at once, not at the deadline. */
+static void
+test_rcode_all_fail(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 };
+	struct got g;
+	uint8_t out[600];
+	uint64_t t0 = now_ms();
+
+	assert_non_null(send_one(e, "acl.example.net", &res, 1000, 5000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	srv_send(e->sfd, out, mkreply(&g, wire_get_u16(g.msg), RCODE_REFUSED, 0, out), &g);
+	run_until(e, &res, 1, 3000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_FAIL);
+	assert_true(now_ms() - t0 < 900);
+	assert_int_equal(upstream_pool_stats(e->pool)->answered, 0);
+}
+
+/* The ARCOUNT of a query the server read (1: it carried our OPT). */
+#define ARCOUNT(g)	wire_get_u16((g).msg + WIRE_OFF_AR)
+
+/*
+ * FORMERR to a query with EDNS: asked again at once without EDNS (RFC 6891
+ * 7), and the server is then asked without EDNS; FORMERR to a query
+ * without EDNS is a failed try like any other.
+ */
+static void
+test_formerr_edns(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 }, res2 = { 0 };
+	struct got g;
+	uint8_t out[600];
+
+	assert_non_null(send_one(e, "old.example.net", &res, 1000, 5000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	assert_int_equal(ARCOUNT(g), 1);
+	srv_send(e->sfd, out, mkreply(&g, wire_get_u16(g.msg), RCODE_FORMERR, 0, out), &g);
+	run_until(e, &res, 1, 100);
+	assert_false(res.done);
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	assert_int_equal(ARCOUNT(g), 0);
+	srv_answer(e, &g, wire_get_u16(g.msg), 5);
+	run_until(e, &res, 1, 1000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_OK);
+	assert_int_equal(res.addr[3], 5);
+
+	/* Remembered: the next query goes without EDNS from the start. */
+	assert_non_null(send_one(e, "old2.example.net", &res2, 1000, 5000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	assert_int_equal(ARCOUNT(g), 0);
+	srv_send(e->sfd, out, mkreply(&g, wire_get_u16(g.msg), RCODE_FORMERR, 0, out), &g);
+	run_until(e, &res2, 1, 1000);
+	assert_true(res2.done);
+	assert_int_equal(res2.st, UPSTREAM_FAIL);
+}
+
+/* A reply for another QTYPE or QCLASS is a spoof: ignored, counted. */
+static void
+test_wrong_qtype_qclass_ignored(void **state)
+{
+	struct env *e = *state;
+
+	for (int k = 0; k < 2; k++) {
+		struct result res = { 0 };
+		struct got g;
+		uint8_t out[600];
+		size_t len, qend = WIRE_HDR_LEN;
+		uint8_t name[WIRE_NAME_MAX];
+
+		assert_non_null(send_one(e, "qt.example.net", &res, 1000, 2000));
+		assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+		len = mkreply(&g, wire_get_u16(g.msg), 0, 66, out);
+		assert_true(wire_name_read(out, len, &qend, name) >= 0);
+		if (k == 0)
+			out[qend + 1] = TYPE_AAAA;	/* QTYPE */
+		else
+			out[qend + 3] = 3;		/* QCLASS CH */
+		forged_then_real(e, &res, &g, out, len);
+	}
+}
+
+/* The same, checked on the matching function itself. */
+static void
+test_reply_matches_question(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 };
+	struct got g;
+	uint8_t out[600];
+	size_t len, qend = WIRE_HDR_LEN;
+	uint8_t name[WIRE_NAME_MAX];
+
+	assert_non_null(send_one(e, "m.example.net", &res, 1000, 2000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	len = mkreply(&g, wire_get_u16(g.msg), 0, 1, out);
+	assert_true(wire_name_read(out, len, &qend, name) >= 0);
+	assert_true(upstream_reply_matches(g.msg, g.len, out, len));
+	out[qend + 1] ^= 0x40;
+	assert_false(upstream_reply_matches(g.msg, g.len, out, len));
+	out[qend + 1] ^= 0x40;
+	out[qend + 3] = 3;
+	assert_false(upstream_reply_matches(g.msg, g.len, out, len));
+	out[qend + 3] = 1;
+	out[1] ^= 1;
+	assert_false(upstream_reply_matches(g.msg, g.len, out, len));
+}
+
+/* With 0x20, a reply whose question comes back in another case is a spoof. */
+static void
+test_case_mismatch_ignored(void **state)
+{
+	struct env *e = *state;
+	struct upstream_opts o = { .cookies = false, .case_randomization = true };
+	struct result res = { 0 };
+	struct got g;
+	uint8_t out[600];
+	size_t len;
+	int letters = 0;
+
+	upstream_pool_configure(e->pool, &o);
+	assert_non_null(send_one(e, "casematters.example.net", &res, 1000, 2000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	len = mkreply(&g, wire_get_u16(g.msg), 0, 66, out);
+	for (size_t i = WIRE_HDR_LEN; out[i] != 0; i += 1 + out[i])
+		for (size_t j = 1; j <= out[i]; j++)
+			if (isalpha(out[i + j])) {
+				out[i + j] ^= 0x20;
+				letters++;
+			}
+	assert_true(letters > 10);
+	forged_then_real(e, &res, &g, out, len);
+}
+
+/* Accepts one TCP connection on LFD and reads one query from it. */
+static int
+tcp_take_query(struct env *e, int lfd, struct got *g)
+{
+	uint64_t end = now_ms() + 2000;
+	int c = -1;
+	size_t have = 0;
+	uint8_t buf[600];
+
+	while (now_ms() < end) {
+		event_base_loop(e->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		if (c < 0)
+			c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+		if (c >= 0) {
+			ssize_t k = read(c, buf + have, sizeof(buf) - have);
+			if (k > 0)
+				have += (size_t)k;
+			if (have >= 2 && have >= 2 + (size_t)wire_get_u16(buf))
+				break;
+		}
+		nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+	}
+	assert_true(c >= 0 && have >= 2);
+	g->len = wire_get_u16(buf);
+	assert_true(g->len <= sizeof(g->msg) && have >= 2 + g->len);
+	memcpy(g->msg, buf + 2, g->len);
+	return c;
+}
+
+/*
+ * Truncated over UDP, then over TCP a reply with another ID: not taken.
+ * The question is asked again and the real answer is the one used.
+ */
+static void
+test_tcp_wrong_id_ignored(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 };
+	struct got g, tg;
+	uint8_t out[600], framed[602];
+	size_t len;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), c;
+
+	assert_true(lfd >= 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+	assert_int_equal(bind(lfd, (const struct sockaddr *)&e->srv.ss, e->srv.len), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	assert_non_null(send_one(e, "tcpid.example.net", &res, 1000, 5000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	len = mkreply(&g, wire_get_u16(g.msg), 0, 1, out);
+	out[2] |= 0x02;			/* TC */
+	srv_send(e->sfd, out, len, &g);
+	c = tcp_take_query(e, lfd, &tg);
+	assert_int_equal(upstream_pool_stats(e->pool)->tcp_retries, 1);
+	len = mkreply(&tg, (uint16_t)(wire_get_u16(tg.msg) ^ 0x0101), 0, 66, out);
+	framed[0] = (uint8_t)(len >> 8);
+	framed[1] = (uint8_t)len;
+	memcpy(framed + 2, out, len);
+	assert_int_equal(write(c, framed, len + 2), (ssize_t)(len + 2));
+	run_until(e, &res, 1, 300);
+	if (res.done)
+		assert_int_not_equal(res.addr[3], 66);
+	assert_false(res.done);
+	assert_true(upstream_pool_stats(e->pool)->spoofed >= 1);
+	/* Asked again: this time the answer fits. */
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	srv_answer(e, &g, wire_get_u16(g.msg), 8);
+	run_until(e, &res, 1, 1000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_OK);
+	assert_int_equal(res.addr[3], 8);
+	close(c);
+	close(lfd);
+}
+
+/*
+ * A server the system has no route to (connect fails: here the broadcast
+ * address, which a UDP socket may not connect to, so nothing is sent) is
+ * a failed try: the next server answers, and the first is down at once.
+ * Alone, it fails the request at once, as unreachable.
+ */
+static void
+test_unreachable(void **state)
+{
+	struct env *e = *state;
+	struct pl_addr srv[2];
+	struct sockaddr_in *sin = (struct sockaddr_in *)&srv[0].ss;
+	struct result res = { 0 }, res2 = { 0 };
+	struct wire_query q;
+	struct got g;
+	uint64_t t0;
+
+	memset(&srv[0], 0, sizeof(srv[0]));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+	sin->sin_port = htons(53);
+	srv[0].len = sizeof(*sin);
+	srv[1] = e->srv;
+	query_for(&q, "noroute.example.net");
+	assert_non_null(upstream_send(e->pool, srv, 2, 1000, 5000, &q, done_cb, &res));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	srv_answer(e, &g, wire_get_u16(g.msg), 4);
+	run_until(e, &res, 1, 1000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_OK);
+	assert_int_equal(res.addr[3], 4);
+	assert_false(info_of(e, &srv[0]).up);
+	assert_true(info_of(e, &srv[0]).refused >= 1);
+	assert_true(info_of(e, &srv[1]).up);
+
+	t0 = now_ms();
+	assert_non_null(upstream_send(e->pool, srv, 1, 1000, 5000, &q, done_cb, &res2));
+	run_until(e, &res2, 1, 3000);
+	assert_true(res2.done);
+	assert_int_equal(res2.st, UPSTREAM_UNREACHABLE);
+	assert_true(now_ms() - t0 < 500);
 }
 
 int
@@ -446,6 +824,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_id_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_reply_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_fast, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rcode_failover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rcode_all_fail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_formerr_edns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_qtype_qclass_ignored, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_reply_matches_question, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_case_mismatch_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tcp_wrong_id_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
