@@ -522,22 +522,25 @@ parse_response(const uint8_t *resp, size_t rlen, struct answer_scratch *sc,
 	return n;
 }
 
-/* Copies upstream RR I into the reply with its names expanded. */
+/* Copies upstream RR I into the reply with its names expanded, and its
+ * TTL as the cache would keep it (the first reply says no more). */
 static void
 copy_rr(struct ab *ab, const uint8_t *resp, size_t rlen, struct answer_scratch *sc,
     int i, int section)
 {
+	const struct config *cfg = snapshot_config(ab->s);
 	const struct wire_rr *rr = &sc->rrs[i];
 	int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
+	uint32_t ttl = cache_ttl_clean(rr->ttl, cfg->cache_min_ttl, cfg->cache_max_ttl);
 
 	if (l < 0 || ab->overflow)
 		return;
-	ab_rr(ab, section, rr->owner, 0, rr->type, rr->ttl, sc->rdata, (uint16_t)l);
+	ab_rr(ab, section, rr->owner, 0, rr->type, ttl, sc->rdata, (uint16_t)l);
 	sc->used[i] = true;
 	if (!ab->overflow && sc->nttl < ANSWER_MAX_RRS) {
 		/* The TTL sits before RDLENGTH and the RDATA just written. */
 		sc->ttloff[sc->nttl] = (uint16_t)(ab->b.len - (size_t)l - 6);
-		sc->ttl[sc->nttl++] = rr->ttl;
+		sc->ttl[sc->nttl++] = ttl;
 	}
 }
 
@@ -769,8 +772,10 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 				continue;
 			copy_rr(&ab, resp, rlen, sc, i, 3);
 		}
-		/* AD only for data that is all upstream's (RFC 6840 5.8). */
-		info->ad_ok = !spliced && (h.flags & WIRE_AD);
+		/* AD only for data that is all upstream's (RFC 6840 5.8),
+		 * from an upstream trusted to validate: pldns does not. */
+		info->ad_ok = !spliced && (h.flags & WIRE_AD) &&
+		    snapshot_config(s)->trust_ad;
 		if (info->ad_ok && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
 			extra |= WIRE_AD;
 	}

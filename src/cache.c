@@ -11,8 +11,9 @@
  *
  * Choices worth knowing:
  *  - Each RR's TTL is rewritten when stored: clamped to [min_ttl, max_ttl]
- *    (a TTL with the high bit set is taken as a huge positive value, as RFC
- *    8767 4 says, so it becomes max_ttl), and the SOA of a negative answer
+ *    (a TTL with the high bit set means 0, as RFC 2181 8 says and Unbound
+ *    does: answer.c tells clients the same of a first, uncached reply), and
+ *    the SOA of a negative answer
  *    gets the negative TTL itself (RFC 2308 5).  A hit then only subtracts
  *    the age, stopping at 0.  Additional-section TTLs take no part in the
  *    entry's lifetime, so they may reach 0 before the entry expires.
@@ -271,7 +272,7 @@ struct scan {
 static inline uint32_t
 ttl_value(uint32_t t)
 {
-	return (t & 0x80000000u) ? UINT32_MAX : t;
+	return cache_ttl_clean(t, 0, UINT32_MAX);
 }
 
 /* Checks the SOA's RDATA shape and returns its MINIMUM, or -1. */
@@ -385,11 +386,7 @@ scan_response(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 static uint32_t
 clamp_ttl(const struct cache *c, uint32_t t)
 {
-	if (t < c->min_ttl)
-		t = c->min_ttl;
-	if (t > c->max_ttl)
-		t = c->max_ttl;
-	return t;
+	return cache_ttl_clean(t, c->min_ttl, c->max_ttl);
 }
 
 /* Doubles the bucket array (when allowed), rehashing every entry. */
@@ -502,7 +499,7 @@ cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 	}
 	for (unsigned i = 0; i < s.nttl; i++) {
 		uint8_t *p = msg + offs[i];
-		uint32_t t = clamp_ttl(c, ttl_value(wire_get_u32(p)));
+		uint32_t t = clamp_ttl(c, wire_get_u32(p));
 		/* The type field sits 4 octets before the TTL. */
 		if (s.negative && i >= s.an && i < s.an + s.ns &&
 		    wire_get_u16(p - 4) == TYPE_SOA)

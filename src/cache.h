@@ -12,7 +12,7 @@
  *     applies its own short back-off, RFC 9520);
  *   - TC=1 responses are never stored.
  * A lookup copies the response out with every TTL decreased by its age
- * (RFC 2181 8).  Splicing is applied by the caller after the lookup, so local
+ * (RFC 2181 8); TTLs are stored as cache_ttl_clean() makes them.  Splicing is applied by the caller after the lookup, so local
  * data changes answers at once even for cached entries.
  * Entries past their TTL are served only as stale (RFC 8767) when asked, for
  * up to STALE_MAX seconds, with every TTL set to 30.
@@ -90,6 +90,19 @@ struct cache_hit {
 	bool prefetch;		/* refresh the entry now (see above) */
 	const struct cache_reply *reply;	/* the kept reply for GEN, if any */
 };
+
+/*
+ * An upstream TTL as pldns stores and passes it on, on every path: a TTL
+ * with the top bit set means 0 (RFC 2181 8; Unbound reads it so too), and
+ * the rest is bounded by [MIN, MAX] ([cache] min_ttl and max_ttl).
+ */
+static inline uint32_t
+cache_ttl_clean(uint32_t ttl, uint32_t min, uint32_t max)
+{
+	if (ttl & 0x80000000u)
+		ttl = 0;
+	return ttl < min ? min : ttl > max ? max : ttl;
+}
 
 /* SIZE 0 gives a cache that stores nothing. */
 struct cache *cache_new(size_t size, uint32_t min_ttl, uint32_t max_ttl);

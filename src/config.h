@@ -103,6 +103,7 @@ struct config {
 	bool case_randomization;	/* 0x20 on upstream questions, default no */
 	bool cookies;		/* DNS cookies towards upstreams, default yes */
 	bool upstreams_from_resolv_conf;	/* servers absent: upstreams came from resolv.conf */
+	bool trust_ad;		/* pass the upstreams' AD bit on, default no */
 
 	/* [cache] */
 	size_t cache_size;	/* bytes, default 64M; "64M", "1G", "0" disables */

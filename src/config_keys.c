@@ -118,6 +118,12 @@ const struct config_key config_keys[] = {
 	    "Maximum number of queries waiting for an answer from one upstream "
 	    "server at the same time.",
 	    .min = 1, .max = 65535, CFG(max_inflight) },
+	{ "upstream", "trust_ad", CT_BOOL, "no",
+	    "Pass the AD (authentic data) bit of upstream answers on to clients: "
+	    "say yes only when every upstream server validates DNSSEC and the "
+	    "path to it is trusted, since pldns does not validate; by default "
+	    "pldns clears AD, as BIND and Unbound do when they do not validate.",
+	    CFG(trust_ad) },
 
 	/* [cache] */
 	{ "cache", "size", CT_SIZE, "64M",
@@ -126,11 +132,13 @@ const struct config_key config_keys[] = {
 	    CFG(cache_size) },
 	{ "cache", "min_ttl", CT_UINT, "0",
 	    "Shortest time, in seconds, that pldns keeps an upstream answer, "
-	    "whatever its TTL says.",
+	    "whatever its TTL says; clients are told at least this TTL.",
 	    .min = 0, .max = TTL_MAX, CFG(cache_min_ttl) },
 	{ "cache", "max_ttl", CT_UINT, "86400",
 	    "Longest time, in seconds, that pldns keeps an upstream answer, "
-	    "whatever its TTL says.",
+	    "whatever its TTL says; clients are never told a longer TTL, not "
+	    "even on the first, uncached answer (a TTL with the top bit set is "
+	    "taken as 0, RFC 2181 section 8).",
 	    .min = 0, .max = TTL_MAX, CFG(cache_max_ttl) },
 	{ "cache", "serve_stale", CT_BOOL, "yes",
 	    "Whether pldns answers from expired cache entries when no upstream "

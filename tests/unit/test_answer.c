@@ -26,7 +26,7 @@ struct fixture {
 };
 
 static struct snapshot *
-build(int missing_fallback)
+build_with(int missing_fallback, bool trust_ad, uint32_t min_ttl, uint32_t max_ttl)
 {
 	struct config *cfg = config_new();
 	struct recset rs;
@@ -34,6 +34,9 @@ build(int missing_fallback)
 	struct snapshot *s;
 
 	cfg->missing = missing_fallback ? MISSING_FALLBACK : MISSING_NXDOMAIN;
+	cfg->trust_ad = trust_ad;
+	cfg->cache_min_ttl = min_ttl;
+	cfg->cache_max_ttl = max_ttl;
 	recset_init(&rs);
 	diag_init(&d);
 	assert_int_equal(source_zone_file(cfg, "privatelink.blob.core.windows.net",
@@ -46,6 +49,12 @@ build(int missing_fallback)
 	assert_non_null(s);
 	diag_clear(&d);
 	return s;
+}
+
+static struct snapshot *
+build(int missing_fallback)
+{
+	return build_with(missing_fallback, false, 0, 86400);
 }
 
 static int
@@ -964,12 +973,155 @@ test_replay_too_big(void **state)
 	    TYPE_A, 1, 1232, 0, 0x2222, 2, true);
 }
 
+
+/* ---- what upstream data may not pass on as it came ---- */
+
+/* Replaces the TTL value FROM (unique in the message) by TO. */
+static void
+patch_ttl(uint8_t *msg, size_t len, uint32_t from, uint32_t to)
+{
+	uint8_t f[4] = { (uint8_t)(from >> 24), (uint8_t)(from >> 16), (uint8_t)(from >> 8),
+	    (uint8_t)from };
+	int found = 0;
+
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (memcmp(msg + i, f, 4) == 0) {
+			msg[i] = (uint8_t)(to >> 24);
+			msg[i + 1] = (uint8_t)(to >> 16);
+			msg[i + 2] = (uint8_t)(to >> 8);
+			msg[i + 3] = (uint8_t)to;
+			found++;
+		}
+	assert_int_equal(found, 1);
+}
+
+/*
+ * The first, uncached reply tells clients what a cache hit would: a TTL
+ * with the top bit set is 0 (RFC 2181 8), and max_ttl bounds the rest;
+ * the TTLs kept for replays are those.
+ */
+static void
+test_upstream_ttl_cleaned(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const an[] = { "www.example.com. 11111 IN A 192.0.2.7",
+		"www.example.com. 22222 IN A 192.0.2.8",
+		"www.example.com. 300 IN A 192.0.2.9", NULL };
+	static const char *const ns[] = { "example.com. 33333 IN NS ns.example.com.", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, ns);
+	struct answer_info info;
+	struct cache_reply r;
+	struct wire_query q;
+	ldns_pkt *p;
+
+	patch_ttl(resp, rl, 11111, 0x80000010u);
+	patch_ttl(resp, rl, 22222, 0x7fffffffu);
+	patch_ttl(resp, rl, 33333, 0xffffffffu);
+	p = upstream(f, "www.example.com", TYPE_A, resp, rl, &info);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 0);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 1)), 86400);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 2)), 300);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_authority(p), 0)), 0);
+	ldns_pkt_free(p);
+	parse_query(&q, "www.example.com", TYPE_A);
+	info.path = PATH_CACHE;
+	assert_true(answer_keepable(&q, &q, false, &info, f->sc,
+	    (const uint8_t *)"", 1, &r));
+	assert_int_equal(r.nttl, 4);
+	assert_int_equal(r.ttl0[0], 0);
+	assert_int_equal(r.ttl0[1], 86400);
+	assert_int_equal(r.ttl0[2], 300);
+	assert_int_equal(r.ttl0[3], 0);
+}
+
+/* max_ttl and min_ttl as configured bound the first reply too. */
+static void
+test_upstream_ttl_bounds(void **state)
+{
+	(void)state;
+	static const char *const an[] = { "www.example.com. 7200 IN A 192.0.2.7",
+		"www.example.com. 5 IN A 192.0.2.8", NULL };
+	uint8_t resp[4096], out[WIRE_MAX_MSG];
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, NULL);
+	struct fixture f = { build_with(0, false, 60, 3600), xcalloc(1, sizeof(*f.sc)) };
+	struct answer_info info;
+	struct wire_query q;
+	ldns_pkt *p;
+
+	parse_query(&q, "www.example.com", TYPE_A);
+	answer_upstream(f.snap, &q, resp, rl, false, f.sc, out, sizeof(out), 1232, &info);
+	p = to_pkt(out, info.len);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 3600);
+	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 1)), 60);
+	ldns_pkt_free(p);
+	snapshot_unref(f.snap);
+	free(f.sc);
+}
+
+/* An upstream response with AD set, for a DO query. */
+static size_t
+ad_response(uint8_t *resp)
+{
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, NULL);
+
+	resp[3] |= 0x20;	/* AD */
+	return rl;
+}
+
+/*
+ * pldns does not validate: the upstream's AD bit reaches clients only when
+ * [upstream] trust_ad says the upstream validates for us, on fresh answers
+ * and on replies kept with a cache entry alike.
+ */
+static void
+test_upstream_ad(void **state)
+{
+	(void)state;
+	static uint8_t out[WIRE_MAX_MSG], out2[WIRE_MAX_MSG];
+	uint8_t resp[4096], qb[512];
+	size_t rl = ad_response(resp);
+
+	for (int trust = 0; trust < 2; trust++) {
+		struct fixture f = { build_with(0, trust, 0, 86400),
+		    xcalloc(1, sizeof(*f.sc)) };
+		struct answer_info info, info2;
+		struct cache_reply r;
+		struct wire_query q;
+		ldns_pkt *p;
+
+		assert_int_equal(wire_query_parse(qb, mkquery(qb, "www.example.com", TYPE_A,
+		    1, 1232, 1), &q), WIRE_OK);
+		answer_upstream(f.snap, &q, resp, rl, false, f.sc, out, sizeof(out), 1232,
+		    &info);
+		p = to_pkt(out, info.len);
+		assert_int_equal(ldns_pkt_ad(p), trust);
+		ldns_pkt_free(p);
+		info.path = PATH_CACHE;
+		assert_true(answer_keepable(&q, &q, false, &info, f.sc, out, 1, &r));
+		assert_true(answer_replay(&q, &r, 1, out2, sizeof(out2), 1232, &info2));
+		p = to_pkt(out2, info2.len);
+		assert_int_equal(ldns_pkt_ad(p), trust);
+		ldns_pkt_free(p);
+		snapshot_unref(f.snap);
+		free(f.sc);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_local_a, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_miss_zone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_ttl_cleaned, setup, teardown),
+		cmocka_unit_test(test_upstream_ttl_bounds),
+		cmocka_unit_test(test_upstream_ad),
 		cmocka_unit_test_setup_teardown(test_owner_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_multi, setup, teardown),

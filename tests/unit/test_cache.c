@@ -307,16 +307,31 @@ test_clamps(void **state)
 	assert_int_equal(first_ttl(c, &q, 0), 3600);
 	assert_int_equal(first_ttl(c, &q, 3600 * MS), -1);
 
-	/* A TTL with the high bit set is a large positive value (RFC 8767
-	 * 4), so max_ttl; ldns refuses to print one, so patch the wire. */
+	/* A TTL with the high bit set means 0 (RFC 2181 8, as Unbound
+	 * reads it), so min_ttl; ldns refuses to print one, so patch the
+	 * wire.  2^31 - 1 is a TTL like any other: max_ttl. */
 	query(&q, "huge.example.", TYPE_A);
 	n = simple_a(resp, "huge.example.", "huge.example. 1 IN A 192.0.2.1");
 	size_t off[2];
 	assert_int_equal(rrs_of(resp, n, NULL, NULL, off, 2), 1);
 	resp[off[0]] = 0x80;
 	cache_store(c, &q, resp, n, 0);
+	assert_int_equal(first_ttl(c, &q, 0), 60);
+	assert_int_equal(first_ttl(c, &q, 10 * MS), 50);
+	query(&q, "max.example.", TYPE_A);
+	n = simple_a(resp, "max.example.", "max.example. 2147483647 IN A 192.0.2.1");
+	cache_store(c, &q, resp, n, 0);
 	assert_int_equal(first_ttl(c, &q, 0), 3600);
-	assert_int_equal(first_ttl(c, &q, 10 * MS), 3590);
+	cache_free(c);
+
+	/* min_ttl 0: a top-bit TTL is not stored, like a TTL of 0. */
+	c = mkcache();
+	query(&q, "huge.example.", TYPE_A);
+	n = simple_a(resp, "huge.example.", "huge.example. 1 IN A 192.0.2.1");
+	assert_int_equal(rrs_of(resp, n, NULL, NULL, off, 2), 1);
+	resp[off[0]] = 0x80;
+	cache_store(c, &q, resp, n, 0);
+	assert_int_equal(count(c, ENTRIES), 0);
 	cache_free(c);
 
 	/* min_ttl 0: a TTL of 0 is not stored at all. */

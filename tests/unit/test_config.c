@@ -196,6 +196,7 @@ check_defaults(const struct config *cfg)
 	assert_int_equal(cfg->timeout_ms, 1500);
 	assert_int_equal(cfg->deadline_ms, 2000);
 	assert_int_equal(cfg->max_inflight, 1000);
+	assert_false(cfg->trust_ad);
 
 	assert_int_equal(cfg->cache_size, 64 * 1024 * 1024);
 	assert_int_equal(cfg->cache_min_ttl, 0);
@@ -263,7 +264,7 @@ test_key_table(void **state)
 			assert_false(strcmp(o->section, k->section) == 0 &&
 			    strcmp(o->name, k->name) == 0);
 	}
-	assert_int_equal(n, 46);
+	assert_int_equal(n, 47);
 }
 
 static void
@@ -341,7 +342,8 @@ test_upstream_section(void **state)
 	    " tls://192.0.2.4:853\n"
 	    "timeout_ms = 500\n"
 	    "deadline_ms = 5000\n"
-	    "max_inflight = 200\n");
+	    "max_inflight = 200\n"
+	    "trust_ad = yes\n");
 	static const char *const specs[] = {
 		"192.0.2.1", "192.0.2.2:5300", "[2001:db8::1]:53", "2001:db8::2",
 		"tls://192.0.2.3#dns.example.net", "tls://[2001:db8::3]:8853",
@@ -362,6 +364,7 @@ test_upstream_section(void **state)
 	assert_int_equal(cfg->timeout_ms, 500);
 	assert_int_equal(cfg->deadline_ms, 5000);
 	assert_int_equal(cfg->max_inflight, 200);
+	assert_true(cfg->trust_ad);
 	config_free(cfg);
 }
 
