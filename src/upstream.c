@@ -1077,7 +1077,11 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 	evbuffer_drain(in, 2);
 	evbuffer_remove(in, r->pool->rbuf, len);
 	if (!req_accepts(r, r->pool->rbuf, len)) {
-		req_next(r);
+		/* On a connection of our own a reply that does not match is
+		 * the server's doing, not a forger's: it is not asked again. */
+		srv_failed(r->st);
+		r->not_net = true;
+		req_server_failed(r);
 		return;
 	}
 	req_reply(r, r->pool->rbuf, len, true);

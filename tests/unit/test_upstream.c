@@ -694,6 +694,38 @@ test_case_mismatch_ignored(void **state)
 	forged_then_real(e, &res, &g, out, len);
 }
 
+/*
+ * A TCP listener on the fake server's port: the UDP socket moves to the
+ * port the listener got, which may already be taken for UDP; a few tries.
+ */
+static int
+tcp_listener(struct env *e)
+{
+	for (int i = 0; i < 20; i++) {
+		struct pl_addr a = e->srv;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&a.ss;
+		int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		socklen_t len = sizeof(*sin);
+
+		assert_true(lfd >= 0 && ufd >= 0);
+		sin->sin_port = 0;
+		assert_int_equal(bind(lfd, (struct sockaddr *)sin, len), 0);
+		assert_int_equal(getsockname(lfd, (struct sockaddr *)sin, &len), 0);
+		if (bind(ufd, (struct sockaddr *)sin, len) == 0) {
+			assert_int_equal(listen(lfd, 4), 0);
+			close(e->sfd);
+			e->sfd = ufd;
+			e->srv = a;
+			return lfd;
+		}
+		close(lfd);
+		close(ufd);
+	}
+	fail_msg("no port free for both UDP and TCP");
+	return -1;
+}
+
 /* Accepts one TCP connection on LFD and reads one query from it. */
 static int
 tcp_take_query(struct env *e, int lfd, struct got *g)
@@ -724,8 +756,8 @@ tcp_take_query(struct env *e, int lfd, struct got *g)
 }
 
 /*
- * Truncated over UDP, then over TCP a reply with another ID: not taken.
- * The question is asked again and the real answer is the one used.
+ * Truncated over UDP, then over TCP a reply with another ID: not taken,
+ * and the server, which sent it on our own connection, is not asked again.
  */
 static void
 test_tcp_wrong_id_ignored(void **state)
@@ -735,12 +767,8 @@ test_tcp_wrong_id_ignored(void **state)
 	struct got g, tg;
 	uint8_t out[600], framed[602];
 	size_t len;
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), c;
+	int lfd = tcp_listener(e), c;
 
-	assert_true(lfd >= 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
-	assert_int_equal(bind(lfd, (const struct sockaddr *)&e->srv.ss, e->srv.len), 0);
-	assert_int_equal(listen(lfd, 4), 0);
 	assert_non_null(send_one(e, "tcpid.example.net", &res, 1000, 5000));
 	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
 	len = mkreply(&g, wire_get_u16(g.msg), 0, 1, out);
@@ -753,18 +781,11 @@ test_tcp_wrong_id_ignored(void **state)
 	framed[1] = (uint8_t)len;
 	memcpy(framed + 2, out, len);
 	assert_int_equal(write(c, framed, len + 2), (ssize_t)(len + 2));
-	run_until(e, &res, 1, 300);
-	if (res.done)
-		assert_int_not_equal(res.addr[3], 66);
-	assert_false(res.done);
-	assert_true(upstream_pool_stats(e->pool)->spoofed >= 1);
-	/* Asked again: this time the answer fits. */
-	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
-	srv_answer(e, &g, wire_get_u16(g.msg), 8);
 	run_until(e, &res, 1, 1000);
 	assert_true(res.done);
-	assert_int_equal(res.st, UPSTREAM_OK);
-	assert_int_equal(res.addr[3], 8);
+	assert_int_not_equal(res.addr[3], 66);
+	assert_int_equal(res.st, UPSTREAM_FAIL);
+	assert_int_equal(upstream_pool_stats(e->pool)->spoofed, 1);
 	close(c);
 	close(lfd);
 }
