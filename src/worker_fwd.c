@@ -294,12 +294,26 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 			keep_reply(w, q, &uq, fallback, info, hit.age);
 		}
 		/* After the answer is made: the refresh only sends a query,
-		 * and the reply goes out with this batch all the same. */
+		 * and the reply goes out with this batch all the same.  It
+		 * keeps an entry fresh for everyone, so an RD=0 hit asks for
+		 * it too (the cache hands the refresh out once). */
 		if (hit.prefetch)
 			prefetch(w, &uq);
 		return true;
 	}
 	w->m.cache_misses++;
+	if (!(q->hdr.flags & WIRE_RD)) {
+		/*
+		 * RD clear: the client wants what pldns knows, not a lookup
+		 * (RFC 1034 4.3.1, 5.3.1).  Nothing in the cache: REFUSED with
+		 * Extended DNS Error 20, Not Authoritative (RFC 8914), as
+		 * Unbound does; never an upstream query, not even one joined.
+		 */
+		answer_info_clear(info);
+		answer_error(q, RCODE_REFUSED, 20, w->out, sizeof(w->out), info);
+		info->path = PATH_REFUSED;
+		return true;
+	}
 	servers = forward_servers(w, &uq, &n);
 	fq = xcalloc(1, sizeof(*fq));
 	fq->w = w;
