@@ -41,8 +41,19 @@ Behaviours (also --behaviour, applying to every query):
                   the real reply 50 ms later
   spoof-qname     same, the bogus reply for another question
   spoof-port      same, the bogus reply (right ID) from another source port
+  wrong-qtype     same, the bogus reply (right ID) with another QTYPE in
+                  its question (A for AAAA, AAAA for anything else)
+  wrong-qclass    same, the bogus reply with QCLASS CH
+  wrong-case      same, the bogus reply with every letter of the question
+                  in the other case (caught by 0x20)
+  tcp-wrong-id    UDP: TC=1 with empty sections; TCP: only the bogus reply
+                  (wrong ID, A 6.6.6.6)
   servfail | refused | nxdomain | notimp | formerr   that rcode, no records
   noedns          answer without OPT even when the query had one
+  formerr-edns    FORMERR (without OPT) to a query with EDNS, as a server
+                  that does not know EDNS does; a normal answer otherwise
+  ttl-topbit      answer records with the top bit of their TTL set
+  ad              the AD bit set, as a validating resolver does
   close           TCP: close the connection instead of answering; UDP: drop
   tc-always       TC=1 over UDP and TCP (an upstream that never gives it)
 
@@ -88,8 +99,10 @@ ROOT_SOA = ("a.root-servers.net. nstld.verisign-grs.com. "
 RCODES = {"servfail": dns.rcode.SERVFAIL, "refused": dns.rcode.REFUSED,
           "nxdomain": dns.rcode.NXDOMAIN, "notimp": dns.rcode.NOTIMP,
           "formerr": dns.rcode.FORMERR}
-SIMPLE = {"drop", "truncate", "spoof", "spoof-qname", "spoof-port",
-          "noedns", "close", "tc-always"} | set(RCODES)
+SPOOFS = ("spoof", "spoof-qname", "spoof-port", "wrong-qtype", "wrong-qclass",
+          "wrong-case")
+SIMPLE = {"drop", "truncate", "noedns", "close", "tc-always", "formerr-edns",
+          "ttl-topbit", "ad", "tcp-wrong-id"} | set(SPOOFS) | set(RCODES)
 
 
 class DataError(Exception):
@@ -298,6 +311,29 @@ class Data:
             if name in seen:
                 break
         return (dns.rcode.NOERROR, False, answer, [], [])
+
+
+def top_bit_ttls(wire):
+    """WIRE with the top bit set in the TTL of every answer record."""
+    out = bytearray(wire)
+    an = struct.unpack("!H", wire[6:8])[0]
+    pos = 12
+
+    def skip_name(pos):
+        while True:
+            n = out[pos]
+            if n == 0:
+                return pos + 1
+            if n >= 0xc0:
+                return pos + 2
+            pos += 1 + n
+    pos = skip_name(pos) + 4            # the question
+    for _ in range(an):
+        pos = skip_name(pos) + 4        # owner, type, class
+        out[pos] |= 0x80
+        rdlen = struct.unpack("!H", out[pos + 4:pos + 6])[0]
+        pos += 6 + rdlen
+    return bytes(out)
 
 
 def load_data(path):
@@ -558,17 +594,22 @@ class Server:
         limit = 65535
         if transport == "udp":
             limit = max(512, q.payload) if q.edns >= 0 else 512
-        if ("truncate" in b and transport == "udp") or "tc-always" in b:
+        if "tcp-wrong-id" in b and transport == "tcp":
+            return [(delay, "main", self.bogus(q, "spoof"))]
+        if (("truncate" in b or "tcp-wrong-id" in b) and transport == "udp") or \
+                "tc-always" in b:
             r.flags |= dns.flags.TC
             r.answer, r.authority, r.additional = [], [], []
         out = self.to_wire(r, limit)
+        if "ttl-topbit" in b:
+            out = top_bit_ttls(out)
         if fk is not None and not bl and out[12:qend].lower() == fk[2]:
             if len(self.fast) >= 100000:
                 self.fast.clear()
             self.fast[fk] = (out, key)
         replies = []
         if transport == "udp":
-            spoof = [k for k in ("spoof", "spoof-qname", "spoof-port") if k in b]
+            spoof = [k for k in SPOOFS if k in b]
             if spoof:
                 replies.append((delay, "alt" if spoof[0] == "spoof-port"
                                 else "main", self.bogus(q, spoof[0])))
@@ -582,8 +623,13 @@ class Server:
             (q.flags & (dns.flags.RD | dns.flags.CD))
         r.set_opcode(q.opcode())
         r.question = q.question
+        if "formerr-edns" in b and q.edns >= 0:
+            r.set_rcode(dns.rcode.FORMERR)
+            return r
         if q.edns >= 0 and "noedns" not in b:
             r.use_edns(0, q.ednsflags & dns.flags.DO, 1232)
+        if "ad" in b:
+            r.flags |= dns.flags.AD
         for k, rc in RCODES.items():
             if k in b:
                 r.set_rcode(rc)
@@ -618,9 +664,17 @@ class Server:
         b.flags = dns.flags.QR | dns.flags.RA | (q.flags & dns.flags.RD)
         qq = q.question[0]
         name = qq.name
+        qtype, qclass = qq.rdtype, qq.rdclass
         if kind == "spoof-qname":
             name = dns.name.from_text("spoofed", origin=qq.name)
-        b.question = [dns.rrset.RRset(name, qq.rdclass, qq.rdtype)]
+        elif kind == "wrong-case":
+            name = dns.name.from_text(qq.name.to_text().swapcase())
+        elif kind == "wrong-qtype":
+            qtype = dns.rdatatype.A if qtype == dns.rdatatype.AAAA else \
+                dns.rdatatype.AAAA
+        elif kind == "wrong-qclass":
+            qclass = dns.rdataclass.CH
+        b.question = [dns.rrset.RRset(name, qclass, qtype)]
         if q.edns >= 0:
             b.use_edns(0, 0, 1232)
         if qq.rdtype in (dns.rdatatype.A, dns.rdatatype.ANY):

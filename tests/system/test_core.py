@@ -13,6 +13,7 @@ import socket
 import multiprocessing
 import struct
 import time
+import urllib.request
 
 import dns.edns
 import dns.flags
@@ -620,6 +621,240 @@ def t_upstream_tc(t):
                    "answer", ttl="max")
     last = c["up"].last("tc.example.net")
     eq(last and last["transport"], "tcp", "transport of pldns's last query for tc.example.net")
+
+
+# ------------------------------------------------- upstream failures, upstream data
+
+FAIL_DATA = {
+    "records": [
+        "example.net. 3600 SOA ns.example.net. hostmaster.example.net. 1 3600 300 2419200 300",
+        "*.fwd.example.net. 300 A 192.0.2.10",
+        "wq.example.net. 300 A 192.0.2.21",
+        "wc.example.net. 300 A 192.0.2.22",
+        "case.example.net. 300 A 192.0.2.23",
+        "tcpid.example.net. 300 A 192.0.2.24",
+        "huge.example.net. 300 A 192.0.2.25",
+        "max.example.net. 2147483647 A 192.0.2.26",
+        "ad.example.net. 300 A 192.0.2.27",
+    ],
+    "behaviours": {
+        "wq.example.net.": ["wrong-qtype"],
+        "wc.example.net.": ["wrong-qclass"],
+        "case.example.net.": ["wrong-case"],
+        "tcpid.example.net.": ["tcp-wrong-id"],
+        "huge.example.net.": ["ttl-topbit"],
+        "ad.example.net.": ["ad"],
+    },
+}
+
+
+def ede_codes(r):
+    return [o.code for o in r.options if o.otype == dns.edns.EDE]
+
+
+def raw_answer_ttls(wire):
+    """The TTL fields of the answer records of WIRE, as sent."""
+    def skip_name(pos):
+        while wire[pos] != 0:
+            if wire[pos] >= 0xc0:
+                return pos + 2
+            pos += 1 + wire[pos]
+        return pos + 1
+    an = struct.unpack("!H", wire[6:8])[0]
+    pos = skip_name(12) + 4
+    out = []
+    for _ in range(an):
+        pos = skip_name(pos) + 4
+        ttl, rdlen = struct.unpack("!IH", wire[pos:pos + 6])
+        out.append(ttl)
+        pos += 6 + rdlen
+    return out
+
+
+def with_upstream_keys(conf, **kw):
+    """CONF with more keys in its [upstream] section."""
+    more = "".join("%s = %s\n" % kv for kv in kw.items())
+    return conf.replace("[upstream]\n", "[upstream]\n" + more, 1)
+
+
+@test("upstream answering REFUSED, SERVFAIL or NOTIMP: the next server answers 6/6")
+def t_rcode_failover(t):
+    good = t.fakeup(FAIL_DATA, name="good")
+    for mode in ("refused", "servfail", "notimp"):
+        bad = t.fakeup(FAIL_DATA, behaviours=[mode], name="bad-" + mode)
+        port = _one_daemon(t, [bad.addr, good.addr], 1000, 2000)
+        got = []
+        for i in range(6):
+            name = "%s%d-%d.fwd.example.net." % (mode, i, random.randrange(1 << 20))
+            r = query(port, name, timeout=3)
+            got.append(dns.rcode.to_text(r.rcode()))
+            if r.rcode() == dns.rcode.NOERROR:
+                expect_section(r.answer, ["%s 300 A 192.0.2.10" % name],
+                               "answer (%s)" % mode, ttl="max")
+        eq(got, ["NOERROR"] * 6, "rcodes with the first server answering %s" % mode)
+        expect(bad.count() >= 1, "the %s server was asked" % mode, got=bad.count())
+
+
+@test("every upstream fails with an rcode: SERVFAIL + EDE 22 at once, not their REFUSED/FORMERR")
+def t_rcode_all_fail(t):
+    refused = t.fakeup(FAIL_DATA, behaviours=["refused"], name="refused")
+    formerr = t.fakeup(FAIL_DATA, behaviours=["formerr"], name="formerr")
+    port = _one_daemon(t, [refused.addr, formerr.addr], 1000, 2000)
+    for proto in ("udp", "tcp"):
+        with Timer() as tm:
+            r = query(port, "x%d.fwd.example.net." % random.randrange(1 << 20),
+                      proto=proto, timeout=5)
+        expect_rcode(r, "SERVFAIL", proto)
+        eq(ede_codes(r), [22], "EDE (%s)" % proto)
+        expect(tm.elapsed < 0.5, "at once, not at deadline_ms (%s)" % proto,
+               got="%.3f s" % tm.elapsed)
+    expect(refused.count() >= 1 and formerr.count() >= 1, "both servers asked",
+           got=(refused.count(), formerr.count()))
+
+
+@test("upstream without EDNS (FORMERR to EDNS): asked again without, and remembered")
+def t_formerr_edns(t):
+    old = t.fakeup(FAIL_DATA, behaviours=["formerr-edns"], name="old")
+    port = _one_daemon(t, [old.addr], 1000, 2000, server={"workers": "1"})
+    for i in range(2):
+        name = "e%d-%d.fwd.example.net." % (i, random.randrange(1 << 20))
+        r = query(port, name, do=True, timeout=3)
+        expect_rcode(r, "NOERROR", name)
+        expect_section(r.answer, ["%s 300 A 192.0.2.10" % name], "answer", ttl="max")
+        expect(r.edns == 0, "the client still gets our OPT", got=r.edns)
+        eq(old.qcount(name), 2 if i == 0 else 1,
+           "queries for %s (first: with EDNS, then without)" % name)
+        eq(old.last(name)["edns"], "-1", "the last query carried no OPT")
+
+
+@test("upstream replies with another QTYPE, QCLASS or letter case are ignored (0x20)")
+def t_spoof_question(t):
+    up = t.fakeup(FAIL_DATA, name="up")
+    port = free_port()
+    conf = make_config(port, upstreams=[up.addr], timeout_ms=1000, deadline_ms=2000,
+                       zones=[(BLOB, {"file": "blob.zone"})], extra=daemon_extra())
+    t.pldns(with_upstream_keys(conf, case_randomization="yes"),
+            {"blob.zone": BLOB_ZONE}, port=port)
+    for name, addr in (("wq", 21), ("wc", 22), ("case", 23)):
+        r = query(port, "%s.example.net." % name, timeout=3)
+        expect_rcode(r, "NOERROR", name)
+        expect_section(r.answer, ["%s.example.net. 300 A 192.0.2.%d" % (name, addr)],
+                       "the real answer, not the forged one (%s)" % name, ttl="max")
+
+
+@test("TCP retry: a reply with another ID is not taken (SERVFAIL, not its data)")
+def t_tcp_wrong_id(t):
+    up = t.fakeup(FAIL_DATA, name="up")
+    port = _one_daemon(t, [up.addr], 1000, 2000)
+    r = query(port, "tcpid.example.net.", timeout=4)
+    t.note(show(r))
+    expect(not any("6.6.6.6" in x.to_text() for x in r.answer),
+           "the wrong-ID reply's data is not passed on", got=show(r))
+    expect_rcode(r, "SERVFAIL")
+    eq(up.last("tcpid.example.net")["transport"], "tcp", "asked over TCP")
+
+
+@test("upstream TTLs: top bit means 0, max_ttl bounds the first answer and cached ones")
+def t_upstream_ttls(t):
+    up = t.fakeup(FAIL_DATA, name="up")
+    port = free_port()
+    conf = make_config(port, upstreams=[up.addr], timeout_ms=1000, deadline_ms=2000,
+                       zones=[(BLOB, {"file": "blob.zone"})], server={"workers": "1"},
+                       extra=daemon_extra() + [("cache", {"max_ttl": 3600})])
+    t.pldns(conf, {"blob.zone": BLOB_ZONE}, port=port)
+    for i in range(2):
+        for proto in ("udp", "tcp"):
+            # dnspython reads a top-bit TTL as 0 itself: look at the octets.
+            w = query_wire(port, make_query("huge.example.net.").to_wire(), proto,
+                           timeout=3)
+            eq(raw_answer_ttls(w), [0], "TTL 0x8000012c as 0 (%s, %d)" % (proto, i))
+            r = query(port, "max.example.net.", proto=proto)
+            expect(len(r.answer) == 1 and 3590 <= r.answer[0].ttl <= 3600,
+                   "TTL 2^31-1 bounded by max_ttl (%s, %d)" % (proto, i), got=show(r))
+
+
+@test("AD from upstream: cleared unless [upstream] trust_ad = yes (fresh, cached, kept)")
+def t_upstream_ad(t):
+    up = t.fakeup(FAIL_DATA, name="up")
+    for trust in ("no", "yes"):
+        port = free_port()
+        conf = make_config(port, upstreams=[up.addr], timeout_ms=1000, deadline_ms=2000,
+                           zones=[(BLOB, {"file": "blob.zone"})], server={"workers": "1"},
+                           extra=daemon_extra())
+        if trust == "yes":
+            conf = with_upstream_keys(conf, trust_ad="yes")
+        t.pldns(conf, {"blob.zone": BLOB_ZONE}, port=port)
+        for i in range(3):
+            r = query(port, "ad.example.net.", do=True)
+            expect_rcode(r, "NOERROR")
+            expect_flag(r, dns.flags.AD, trust == "yes",
+                        "trust_ad = %s, answer %d" % (trust, i))
+
+
+@test("RD=0: answered from cache only, else REFUSED with EDE 20; never forwarded")
+def t_rd0(t):
+    up = t.fakeup(FAIL_DATA, name="up")
+    port = _one_daemon(t, [up.addr], 1000, 2000, server={"workers": "1"})
+    name = "rd0-%d.fwd.example.net." % random.randrange(1 << 20)
+    for proto in ("udp", "tcp"):
+        r = query(port, name, rd=False, proto=proto)
+        expect_rcode(r, "REFUSED", "not cached (%s)" % proto)
+        eq(ede_codes(r), [20], "EDE Not Authoritative (%s)" % proto)
+    eq(up.qcount(name), 0, "upstream queries for an RD=0 question")
+    r = query(port, name)
+    expect_rcode(r, "NOERROR", "RD=1")
+    for proto in ("udp", "tcp"):
+        r = query(port, name, rd=False, proto=proto)
+        expect_rcode(r, "NOERROR", "cached (%s)" % proto)
+        expect_section(r.answer, ["%s 300 A 192.0.2.10" % name], "from the cache",
+                       ttl="max")
+    eq(up.qcount(name), 1, "upstream queries: the RD=1 one only")
+    r = query(port, "acct.%s." % BLOB, rd=False)
+    expect_rcode(r, "NOERROR", "local data is answered with RD=0")
+
+
+@test("upstream the system cannot reach (no route): next server, logged, down in /status")
+def t_unreachable(t):
+    good = t.fakeup(FAIL_DATA, name="good")
+    # The broadcast address: a UDP socket may not connect to it (EACCES),
+    # so nothing leaves the machine.
+    port, cport = free_port(), free_port()
+    conf = make_config(port, upstreams=["255.255.255.255:53", good.addr], timeout_ms=1000,
+                       deadline_ms=2000, zones=[(BLOB, {"file": "blob.zone"})],
+                       extra=daemon_extra())
+    conf = conf.replace("[control]\nlisten = none", "[control]\nlisten = 127.0.0.1:%d" % cport)
+    d = t.pldns(conf, {"blob.zone": BLOB_ZONE}, port=port)
+    for i in range(3):
+        name = "nr%d-%d.fwd.example.net." % (i, random.randrange(1 << 20))
+        with Timer() as tm:
+            r = query(port, name, timeout=3)
+        expect_rcode(r, "NOERROR", name)
+        expect(tm.elapsed < 0.5, "answered at once", got="%.3f s" % tm.elapsed)
+    st = json.loads(urllib.request.urlopen("http://127.0.0.1:%d/status" % cport,
+                                           timeout=5).read())
+    ups = {u["server"]: u for u in st["upstreams"]}
+    t.note(json.dumps(st["upstreams"]))
+    bad = ups.get("255.255.255.255:53") or ups.get("255.255.255.255")
+    expect(bad is not None, "the unreachable server is in /status", got=list(ups))
+    eq(bad["up"], False, "/status: up")
+    expect(bad["refused"] >= 1, "/status: its failed tries counted", got=bad["refused"])
+    metrics = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % cport,
+                                     timeout=5).read().decode()
+    expect(re.search(r'pldns_upstream_up\{server="255\.255\.255\.255(:53)?"\} 0', metrics),
+           "metrics: pldns_upstream_up 0", got=[l for l in metrics.split("\n")
+                                                if "upstream_up" in l])
+    expect("255.255.255.255" in d.log_text(), "logged", got=d.log_text()[-1500:])
+
+
+@test("only unreachable upstreams: SERVFAIL with EDE 23 (Network Error) at once")
+def t_unreachable_only(t):
+    port = _one_daemon(t, ["255.255.255.255:53", "127.0.0.1:%d" % free_port()], 1500, 2000)
+    for proto in ("udp", "tcp"):
+        with Timer() as tm:
+            r = query(port, "www.example.net.", proto=proto, timeout=5)
+        expect_rcode(r, "SERVFAIL", proto)
+        eq(ede_codes(r), [23], "EDE (%s)" % proto)
+        expect(tm.elapsed < 0.5, "at once (%s)" % proto, got="%.3f s" % tm.elapsed)
 
 
 @test("forwarded queries use random IDs; source ports are shared by a few, then replaced")
