@@ -1092,9 +1092,11 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct upstream_req *r = arg;
 
-	if (what & BEV_EVENT_ERROR)
+	if (what & BEV_EVENT_ERROR) {
+		srv_neterr(r->st, &r->servers[r->order[r->cur]], "over TCP",
+		    EVUTIL_SOCKET_ERROR());
 		req_refused(r);
-	else if (what & BEV_EVENT_EOF)
+	} else if (what & BEV_EVENT_EOF)
 		req_next(r);
 }
 
@@ -1330,10 +1332,8 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 			usock_retire(us);
 		for (size_t b = 0; b < USOCK_BUCKETS; b++)
 			while ((r = us->byid[b]) != NULL) {
-				char a[64];
-				log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: %s",
-				    addr_str(&r->servers[r->order[r->cur]], a,
-				    sizeof(a)), strerror(err));
+				srv_neterr(r->st, &r->servers[r->order[r->cur]],
+				    "no answer", err);
 				req_refused(r);
 			}
 		us->refs--;

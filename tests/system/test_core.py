@@ -531,6 +531,7 @@ def t_upstream_dead(t):
             r = query(port, "www.example.net.", proto=proto, timeout=5)
         t.note("%s: %s after %.3f s" % (proto, dns.rcode.to_text(r.rcode()), tm.elapsed))
         expect_rcode(r, "SERVFAIL", proto)
+        eq(ede_codes(r), [22], "EDE No Reachable Authority (%s)" % proto)
         expect(tm.elapsed <= 0.8 + 0.4, "answered within deadline_ms 800 + 400 ms slack",
                got="%.3f s" % tm.elapsed)
     expect(dead.count() >= 1, "the dead upstream was asked", got=dead.count())
@@ -547,6 +548,7 @@ def t_upstream_closed(t):
             r = query(port, "www.example.net.", proto=proto, timeout=5)
         t.note("%s: %s after %.3f s" % (proto, dns.rcode.to_text(r.rcode()), tm.elapsed))
         expect_rcode(r, "SERVFAIL", proto)
+        eq(ede_codes(r), [23], "EDE Network Error (%s)" % proto)
         expect(tm.elapsed < 0.5, "SERVFAIL in < 0.5 s (ICMP port unreachable)",
                got="%.3f s" % tm.elapsed)
 
