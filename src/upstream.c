@@ -981,6 +981,9 @@ static void
 req_rcode_failed(struct upstream_req *r, int rcode)
 {
 	char a[64];
+	const char *name = rcode == RCODE_SERVFAIL ? "SERVFAIL" :
+	    rcode == RCODE_REFUSED ? "REFUSED" : rcode == RCODE_NOTIMP ? "NOTIMP" :
+	    rcode == RCODE_FORMERR ? "FORMERR" : "BADVERS";
 
 	r->pool->stats.rcode_failures++;
 	if (r->st != NULL) {
@@ -990,8 +993,8 @@ req_rcode_failed(struct upstream_req *r, int rcode)
 			r->st->info.errors++;
 	}
 	srv_failed(r->st);
-	log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: answered rcode %d, trying the next server",
-	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)), rcode);
+	log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: answered %s, trying the next server",
+	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)), name);
 	r->not_net = true;
 	req_server_failed(r);
 }
@@ -1005,7 +1008,6 @@ static void
 req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
 {
 	struct upstream_pool *p = r->pool;
-
 	int rcode = reply_rcode(resp, len);
 
 	if (rcode == RCODE_BADCOOKIE && !r->badcookie_retried) {

@@ -2,7 +2,8 @@
  * worker_fwd: a worker's questions to upstream servers: the answer cache
  * first, then one upstream query per distinct question in flight (clients
  * asking the same join it), replies spliced against the current local data,
- * stale answers when upstream fails, and prefetch of popular entries.
+ * stale answers when upstream fails, and prefetch of popular entries.  A
+ * query with RD clear gets the cache or REFUSED, never an upstream query.
  */
 #include <stdlib.h>
 #include <string.h>
