@@ -522,8 +522,12 @@ parse_response(const uint8_t *resp, size_t rlen, struct answer_scratch *sc,
 	return n;
 }
 
-/* Copies upstream RR I into the reply with its names expanded, and its
- * TTL as the cache would keep it (the first reply says no more). */
+/*
+ * Copies upstream RR I into the reply with its names expanded, and its TTL
+ * cleaned as the cache cleans it (top bit, max_ttl), so that the first,
+ * uncached reply says no more than a cache hit would.  min_ttl stays the
+ * cache's: it must not lift the 30 s of a stale answer (RFC 8767).
+ */
 static void
 copy_rr(struct ab *ab, const uint8_t *resp, size_t rlen, struct answer_scratch *sc,
     int i, int section)
@@ -531,7 +535,7 @@ copy_rr(struct ab *ab, const uint8_t *resp, size_t rlen, struct answer_scratch *
 	const struct config *cfg = snapshot_config(ab->s);
 	const struct wire_rr *rr = &sc->rrs[i];
 	int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
-	uint32_t ttl = cache_ttl_clean(rr->ttl, cfg->cache_min_ttl, cfg->cache_max_ttl);
+	uint32_t ttl = cache_ttl_clean(rr->ttl, 0, cfg->cache_max_ttl);
 
 	if (l < 0 || ab->overflow)
 		return;

@@ -12,8 +12,9 @@
  *     applies its own short back-off, RFC 9520);
  *   - TC=1 responses are never stored.
  * A lookup copies the response out with every TTL decreased by its age
- * (RFC 2181 8); TTLs are stored as cache_ttl_clean() makes them.  Splicing is applied by the caller after the lookup, so local
- * data changes answers at once even for cached entries.
+ * (RFC 2181 8); TTLs are stored as cache_ttl_clean() makes them.
+ * Splicing is applied by the caller after the lookup, so local data changes
+ * answers at once even for cached entries.
  * Entries past their TTL are served only as stale (RFC 8767) when asked, for
  * up to STALE_MAX seconds, with every TTL set to 30.
  * Memory is bounded by SIZE bytes (entry overhead included); CLOCK eviction.

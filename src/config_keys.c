@@ -132,7 +132,7 @@ const struct config_key config_keys[] = {
 	    CFG(cache_size) },
 	{ "cache", "min_ttl", CT_UINT, "0",
 	    "Shortest time, in seconds, that pldns keeps an upstream answer, "
-	    "whatever its TTL says; clients are told at least this TTL.",
+	    "whatever its TTL says.",
 	    .min = 0, .max = TTL_MAX, CFG(cache_min_ttl) },
 	{ "cache", "max_ttl", CT_UINT, "86400",
 	    "Longest time, in seconds, that pldns keeps an upstream answer, "
