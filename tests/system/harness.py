@@ -692,6 +692,25 @@ def question_bytes(wire):
     return wire[12:pos + 4]
 
 
+def answer_ttls(wire):
+    """The TTL fields of the answer records of WIRE as sent (dnspython reads
+    a TTL with the top bit set as 0 itself)."""
+    def skip_name(pos):
+        while wire[pos] != 0:
+            if wire[pos] >= 0xc0:
+                return pos + 2
+            pos += 1 + wire[pos]
+        return pos + 1
+    pos = skip_name(12) + 4
+    out = []
+    for _ in range(struct.unpack("!H", wire[6:8])[0]):
+        pos = skip_name(pos) + 4
+        ttl, rdlen = struct.unpack("!IH", wire[pos:pos + 6])
+        out.append(ttl)
+        pos += 6 + rdlen
+    return out
+
+
 # ---------------------------------------------------------------- shared fixtures
 
 class Shared:

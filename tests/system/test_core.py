@@ -22,7 +22,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdatatype
 
-from harness import (SLOW, Shared, Skip, Timer, eq, expect, expect_empty,
+from harness import (SLOW, Shared, Skip, Timer, answer_ttls, eq, expect, expect_empty,
                      expect_flag, expect_rcode, expect_section, free_port,
                      ipv6_ok, make_config, make_query, query, query_wire,
                      question_bytes, run_pldns, send, show, tcp_read_msg,
@@ -654,25 +654,6 @@ def ede_codes(r):
     return [o.code for o in r.options if o.otype == dns.edns.EDE]
 
 
-def raw_answer_ttls(wire):
-    """The TTL fields of the answer records of WIRE, as sent."""
-    def skip_name(pos):
-        while wire[pos] != 0:
-            if wire[pos] >= 0xc0:
-                return pos + 2
-            pos += 1 + wire[pos]
-        return pos + 1
-    an = struct.unpack("!H", wire[6:8])[0]
-    pos = skip_name(12) + 4
-    out = []
-    for _ in range(an):
-        pos = skip_name(pos) + 4
-        ttl, rdlen = struct.unpack("!IH", wire[pos:pos + 6])
-        out.append(ttl)
-        pos += 6 + rdlen
-    return out
-
-
 def with_upstream_keys(conf, **kw):
     """CONF with more keys in its [upstream] section."""
     more = "".join("%s = %s\n" % kv for kv in kw.items())
@@ -769,7 +750,7 @@ def t_upstream_ttls(t):
             # dnspython reads a top-bit TTL as 0 itself: look at the octets.
             w = query_wire(port, make_query("huge.example.net.").to_wire(), proto,
                            timeout=3)
-            eq(raw_answer_ttls(w), [0], "TTL 0x8000012c as 0 (%s, %d)" % (proto, i))
+            eq(answer_ttls(w), [0], "TTL 0x8000012c as 0 (%s, %d)" % (proto, i))
             r = query(port, "max.example.net.", proto=proto)
             expect(len(r.answer) == 1 and 3590 <= r.answer[0].ttl <= 3600,
                    "TTL 2^31-1 bounded by max_ttl (%s, %d)" % (proto, i), got=show(r))

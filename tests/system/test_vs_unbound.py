@@ -16,8 +16,8 @@ import dns.flags
 import dns.rcode
 
 import harness
-from harness import (Skip, daemon_extra, eq, expect, free_port, make_config,
-                     main, query, query_wire, make_query, test)
+from harness import (Skip, answer_ttls, daemon_extra, eq, expect, free_port,
+                     make_config, main, query, query_wire, make_query, test)
 
 UNBOUND = "/usr/sbin/unbound"
 BLOB = "privatelink.blob.core.windows.net"
@@ -122,25 +122,6 @@ def t_failover(t):
             t.note("%s, first server %s: %s" % (who, mode, got))
             eq(got, ["NOERROR"] * 6, "%s with the first server answering %s" % (who, mode))
         expect(bad.count() >= 1, "the %s server was asked" % mode, got=bad.count())
-
-
-def answer_ttls(wire):
-    import struct
-
-    def skip(pos):
-        while wire[pos] != 0:
-            if wire[pos] >= 0xc0:
-                return pos + 2
-            pos += 1 + wire[pos]
-        return pos + 1
-    pos = skip(12) + 4
-    out = []
-    for _ in range(struct.unpack("!H", wire[6:8])[0]):
-        pos = skip(pos) + 4
-        ttl, rdlen = struct.unpack("!IH", wire[pos:pos + 6])
-        out.append(ttl)
-        pos += 6 + rdlen
-    return out
 
 
 @test("upstream TTLs (top bit set, 2^31-1) and AD: pldns tells clients what Unbound does")
