@@ -427,8 +427,8 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 		return WIRE_DROP;
 
 	const struct wire_hdr *h = &q->hdr;
-	if (h->qdcount != 1 || h->ancount != 0 || h->nscount != 0 ||
-	    (h->flags & WIRE_TC))
+	/* TC in a query means nothing (BIND and Unbound answer it). */
+	if (h->qdcount != 1 || h->ancount != 0 || h->nscount != 0)
 		formerr = true;
 
 	/*
@@ -449,6 +449,10 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 			q->qtype = wire_get_u16(pkt + pos);
 			q->qclass = wire_get_u16(pkt + pos + 2);
 			q->question_end = pos + 4;
+			/* The meta classes ANY and NONE (RFC 6895 3.2) and
+			 * the reserved 0 ask for nothing: FORMERR, as BIND. */
+			if (q->qclass == 0 || q->qclass == 254 || q->qclass == CLASS_ANY)
+				formerr = true;
 		}
 		pos += 4;
 	}
@@ -910,8 +914,16 @@ wire_error_reply(struct wire_buf *b, const struct wire_query *q,
 
 	memset(&h, 0, sizeof(h));
 	h.id = q->hdr.id;
-	h.flags = (uint16_t)(WIRE_QR | (q->hdr.flags & (0xf << 11)) |
-	    (q->hdr.flags & WIRE_RD) | WIRE_RA | (rcode & 0xf));
+	/*
+	 * As BIND 9.18: RA only where resolution was tried and failed
+	 * (SERVFAIL); an unknown opcode gets QR and the opcode alone, since
+	 * what RD means there is not known.
+	 */
+	h.flags = (uint16_t)(WIRE_QR | (q->hdr.flags & (0xf << 11)) | (rcode & 0xf));
+	if (rcode != RCODE_NOTIMP)
+		h.flags |= q->hdr.flags & WIRE_RD;
+	if (rcode == RCODE_SERVFAIL)
+		h.flags |= WIRE_RA;
 	h.qdcount = q->question_end != 0 ? 1 : 0;
 	h.arcount = q->edns.present ? 1 : 0;
 	wire_put_hdr(b, &h);

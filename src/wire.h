@@ -151,7 +151,7 @@ enum wire_verdict {
  *  - opcode != QUERY: WIRE_NOTIMP (q->hdr filled; the question is parsed
  *    when present so the reply can echo it);
  *  - qdcount != 1, ancount != 0, nscount != 0, a bad name, a
- *    truncated question, TC set, more than one OPT, an OPT not in the
+ *    truncated question, class 0, NONE or ANY, more than one OPT, an OPT not in the
  *    additional section or not owned by the root, trailing garbage:
  *    WIRE_FORMERR;
  *  - an OPT with version != 0: WIRE_BADVERS.
@@ -291,7 +291,8 @@ void wire_count_inc(struct wire_buf *b, size_t off);
 
 /*
  * Builds a complete error reply to query Q (parsed, maybe partially) in B:
- * ID and opcode copied, QR set, RD copied, RA set, the question echoed when it
+ * ID and opcode copied, QR set, RD copied but for NOTIMP, RA set for
+ * SERVFAIL alone (as BIND 9.18 answers), the question echoed when it
  * was parsed, an OPT when the query had one (BADVERS uses the extended rcode).
  * EDE >= 0 adds an Extended DNS Error option.
  */

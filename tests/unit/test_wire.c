@@ -1022,9 +1022,36 @@ test_query_tc(void **state)
 	struct wire_query q;
 
 	(void)state;
+	/* TC means nothing in a query (RFC 1035 4.1.1 speaks of messages
+	 * truncated in transit): answered, as BIND and Unbound do. */
 	p_query(&p, WIRE_TC | WIRE_RD, "example.com", TYPE_A, false);
-	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_FORMERR);
-	assert_int_equal(q.question_end, p.n);	/* still echoed */
+	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_OK);
+	assert_int_equal(q.question_end, p.n);
+}
+
+/* The meta classes ANY and NONE and the reserved class 0 cannot be asked
+ * for in a question: FORMERR, as BIND 9.18 answers.  CH and HS are real
+ * classes, left to the server to refuse. */
+static void
+test_query_meta_class(void **state)
+{
+	static const uint16_t bad[] = { 0, 254, 255 }, good[] = { 3, 4, 2 };
+	struct pkt p;
+	struct wire_query q;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		p_query(&p, WIRE_RD, "example.com", TYPE_A, false);
+		p.b[p.n - 1] = (uint8_t)bad[i];
+		p.b[p.n - 2] = (uint8_t)(bad[i] >> 8);
+		assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_FORMERR);
+		assert_int_equal(q.qclass, bad[i]);
+		assert_int_equal(q.question_end, p.n);	/* echoed */
+		p.b[p.n - 1] = (uint8_t)good[i];
+		p.b[p.n - 2] = 0;
+		assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_OK);
+		assert_int_equal(q.qclass, good[i]);
+	}
 }
 
 static void
@@ -1994,7 +2021,9 @@ test_error_reply_plain(void **state)
 	wire_error_reply(&b, &q, RCODE_FORMERR, 5);
 	assert_false(b.overflow);
 	assert_int_equal(b.len, 12);
-	assert_memory_equal(mem, "\022\064\201\201\0\0\0\0\0\0\0\0", 12);
+	/* RA clear: nothing was resolved (BIND 9.18 sets it on none of its
+	 * error replies but SERVFAIL); RD echoed, as BIND does. */
+	assert_memory_equal(mem, "\022\064\201\001\0\0\0\0\0\0\0\0", 12);
 }
 
 static void
@@ -2025,7 +2054,7 @@ test_error_reply_question_edns(void **state)
 	q.edns.flags = 0;
 	wire_error_reply(&b, &q, RCODE_REFUSED, -1);
 	assert_int_equal(b.len, 12 + 17 + 11);
-	assert_memory_equal(mem + 2, "\201\205", 2);
+	assert_memory_equal(mem + 2, "\201\005", 2);
 	assert_memory_equal(mem + 29, "\000\000\051\004\320\000\000\000\000\000\000", 11);
 }
 
@@ -2045,7 +2074,7 @@ test_error_reply_badvers(void **state)
 	wire_buf_init(&b, mem, sizeof(mem));
 	wire_error_reply(&b, &q, RCODE_BADVERS, -1);
 	static const uint8_t want[] =
-	    "\276\357\200\200\000\001\000\000\000\000\000\001"
+	    "\276\357\200\000\000\001\000\000\000\000\000\001"
 	    "\001a\000\000\020\000\001"
 	    "\000\000\051\004\320\001\000\200\000\000\000";
 	assert_int_equal(b.len, sizeof(want) - 1);
@@ -2074,8 +2103,9 @@ test_error_reply_notimp(void **state)
 	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_NOTIMP);
 	wire_buf_init(&b, mem, sizeof(mem));
 	wire_error_reply(&b, &q, RCODE_NOTIMP, 0);	/* no OPT: no EDE */
+	/* The opcode echoed, RD and RA not (BIND 9.18: "QR" and the opcode). */
 	static const uint8_t want[] =
-	    "\276\357\221\204\000\001\000\000\000\000\000\000"
+	    "\276\357\220\004\000\001\000\000\000\000\000\000"
 	    "\001x\007Example\000\000\001\000\001";
 	assert_int_equal(b.len, sizeof(want) - 1);
 	assert_memory_equal(mem, want, b.len);
@@ -2373,6 +2403,7 @@ main(void)
 		cmocka_unit_test(test_query_qdcount),
 		cmocka_unit_test(test_query_notimp),
 		cmocka_unit_test(test_query_tc),
+		cmocka_unit_test(test_query_meta_class),
 		cmocka_unit_test(test_query_answer_authority),
 		cmocka_unit_test(test_query_opt_twice),
 		cmocka_unit_test(test_query_opt_in_answer),
