@@ -9,7 +9,11 @@ const char *const answer_path_names[PATH_COUNT] = {
 	"local", "synthesized", "spliced", "upstream", "cache", "refused", "error"
 };
 
-#define OPT_RESERVE	(11 + 6)	/* OPT RR with room for one EDE option */
+/* Our OPT RR without options.  An EDE option (6 more octets) gets room
+ * only when one is added: a reply that fits with the plain OPT is never
+ * truncated for an option it does not carry. */
+#define OPT_RESERVE	11
+#define EDE_LEN		6
 #define QUESTION_OFF	WIRE_HDR_LEN
 
 /* A reply under construction. */
@@ -147,6 +151,9 @@ ab_finish(struct ab *ab, uint16_t extra_flags, int ede, struct answer_info *info
 	info->ar_noopt = ab->ar;
 	if (q->edns.present) {
 		ab->b.cap = ab->limit;
+		/* An EDE that does not fit is left out, never the OPT. */
+		if (ede >= 0 && ab->b.cap - ab->b.len < OPT_RESERVE + EDE_LEN)
+			ede = -1;
 		wire_put_opt(&ab->b, 1232, (uint8_t)(ab->rcode >> 4),
 		    (q->edns.flags & EDNS_DO) != 0, ede);
 		wire_set_u16(&ab->b, WIRE_OFF_AR, (uint16_t)(ab->ar + 1));

@@ -94,7 +94,7 @@ forward_fail(struct worker *w, const struct wire_query *q, const struct wire_que
 		w->m.cache_stale_served++;
 		/* Extended DNS Error 3, Stale Answer (RFC 8914). */
 		if (q->edns.present)
-			info->len = wire_add_ede(w->out, info->len, sizeof(w->out), 3);
+			info->len = wire_add_ede(w->out, info->len, limit, 3);
 		return;
 	}
 	answer_info_clear(info);

@@ -1112,6 +1112,34 @@ test_upstream_ad(void **state)
 		snapshot_unref(f.snap);
 		free(f.sc);
 	}
+/*
+ * A reply that fits the client's buffer with our plain OPT is sent whole:
+ * no room is kept for an EDE option that is not added.
+ */
+static void
+test_fits_exactly(void **state)
+{
+	static uint8_t out[WIRE_MAX_MSG];
+	struct answer_info info;
+	struct wire_query q;
+	size_t full;
+
+	parse_query(&q, "big.privatelink.blob.core.windows.net", TYPE_TXT);
+	assert_int_equal(answer_local(((struct fixture *)*state)->snap, &q, out,
+	    sizeof(out), WIRE_MAX_MSG, &info), ANSWER_DONE);
+	assert_false(info.truncated);
+	full = info.len;
+	assert_int_equal(answer_local(((struct fixture *)*state)->snap, &q, out,
+	    sizeof(out), full, &info), ANSWER_DONE);
+	assert_false(info.truncated);
+	assert_int_equal(info.len, full);
+	/* One octet less does not fit: TC, and the OPT still there. */
+	assert_int_equal(answer_local(((struct fixture *)*state)->snap, &q, out,
+	    sizeof(out), full - 1, &info), ANSWER_DONE);
+	assert_true(info.truncated);
+	assert_true(info.len <= full - 1);
+	/* A cached reply as long is replayed under the same limit. */
+	assert_int_equal(answer_replay_room(&q, full), full - 11);
 }
 
 int
@@ -1140,6 +1168,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_forward_decisions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fits_exactly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_passthrough, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_local_owner_any_case, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_spliced, setup, teardown),
