@@ -798,11 +798,13 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		}
 		for (j = 0; j < z->nnodes; j++) {
 			const struct node *n = &z->nodes[j];
-			if (node_rrset(n, TYPE_CNAME) != NULL && n->nrrsets > 1) {
+			const struct rrset *cn = node_rrset(n, TYPE_CNAME);
+			if (cn != NULL && (n->nrrsets > 1 || cn->count > 1)) {
 				char buf[1024];
 				wire_name_to_str(n->owner, buf, sizeof(buf));
-				diag_add(d, DIAG_ERROR, NULL, 0,
-				    "%s: a CNAME cannot coexist with other data (RFC 2181 10.1)", buf);
+				diag_add(d, DIAG_ERROR, NULL, 0, n->nrrsets > 1 ?
+				    "%s: a CNAME cannot coexist with other data (RFC 2181 10.1)" :
+				    "%s: more than one CNAME record (RFC 2181 10.1)", buf);
 			}
 		}
 		s->nrecords += z->nrecords;

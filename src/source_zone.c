@@ -57,6 +57,125 @@ names_fit(const ldns_rr *rr)
 	return true;
 }
 
+/* Record indexes ordered by owner, then by position in the file. */
+static int
+by_owner_cmp(const void *a, const void *b, void *arg)
+{
+	const struct rec *recs = arg, *x = &recs[*(const size_t *)a],
+	    *y = &recs[*(const size_t *)b];
+	int xl = wire_name_len(x->owner, WIRE_NAME_MAX);
+	int yl = wire_name_len(y->owner, WIRE_NAME_MAX);
+	int c;
+
+	if (xl != yl)
+		return xl < yl ? -1 : 1;
+	if ((c = memcmp(x->owner, y->owner, (size_t)xl)) != 0)
+		return c;
+	return *(const size_t *)a < *(const size_t *)b ? -1 :
+	    *(const size_t *)a > *(const size_t *)b;
+}
+
+/* Positions in the index array IX, by the record index they hold. */
+static int
+pos_cmp(const void *a, const void *b, void *arg)
+{
+	const size_t *ix = arg;
+	size_t x = ix[*(const size_t *)a], y = ix[*(const size_t *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+/* DNSSEC's own records may stand beside a CNAME (RFC 4035 2.5). */
+static bool
+beside_cname_ok(uint16_t type)
+{
+	return type == TYPE_CNAME || type == TYPE_RRSIG || type == TYPE_NSEC ||
+	    type == 50 /* NSEC3 */;
+}
+
+static void
+owner_error(struct diag *d, const char *path, const struct rec *r,
+    const char *what, const struct rec *first)
+{
+	char name[1024];
+
+	if (wire_name_to_str(r->owner, name, sizeof(name)) < 0)
+		pl_strlcpy(name, "?", sizeof(name));
+	diag_add(d, DIAG_ERROR, path, r->line, "%s%s (first at line %lu)", name,
+	    what, (unsigned long)first->line);
+}
+
+/*
+ * The rules about what may share a name (RFC 2181 10.1, RFC 6672 2.4), for
+ * the records RS->recs[FROM..] of one zone file: one CNAME and nothing else
+ * but DNSSEC records beside it; one DNAME.  A record given twice is one
+ * record, not a second one.  Returns the number of errors.
+ */
+static int
+singletons_check(struct recset *rs, size_t from, const char *path, struct diag *d)
+{
+	size_t n = rs->nrecs - from, i, j, *ix;
+	bool any = false;
+	int nerr = 0;
+
+	for (i = from; i < rs->nrecs && !any; i++)
+		any = rs->recs[i].type == TYPE_CNAME || rs->recs[i].type == TYPE_DNAME;
+	if (!any)
+		return 0;
+	ix = xreallocarray(NULL, n, sizeof(*ix));
+	for (i = 0; i < n; i++)
+		ix[i] = from + i;
+	qsort_r(ix, n, sizeof(*ix), by_owner_cmp, rs->recs);
+	/* The names in the order they first come in the file, so that the
+	 * messages come in file order. */
+	size_t *gs = xreallocarray(NULL, n + 1, sizeof(*gs)), ng = 0;
+	for (i = 0; i < n; i++)
+		if (i == 0 || !wire_name_equal(rs->recs[ix[i - 1]].owner,
+		    rs->recs[ix[i]].owner))
+			gs[ng++] = i;
+	qsort_r(gs, ng, sizeof(*gs), pos_cmp, ix);
+	for (size_t g = 0; g < ng; g++) {
+		const struct rec *cname = NULL, *dname = NULL, *other = NULL;
+		bool dup_c = false, dup_d = false, mixed = false;
+		size_t key = ix[gs[g]];
+
+		for (j = gs[g]; j < n && wire_name_equal(rs->recs[key].owner,
+		    rs->recs[ix[j]].owner); j++) {
+			const struct rec *r = &rs->recs[ix[j]];
+			const struct rec **first = r->type == TYPE_CNAME ? &cname :
+			    r->type == TYPE_DNAME ? &dname : NULL;
+			bool *dup = r->type == TYPE_CNAME ? &dup_c : &dup_d;
+
+			if (first != NULL && *first != NULL) {
+				if (!*dup && (r->rdlen != (*first)->rdlen ||
+				    memcmp(r->rdata, (*first)->rdata, r->rdlen) != 0)) {
+					owner_error(d, path, r, r->type == TYPE_CNAME ?
+					    " has more than one CNAME record" :
+					    " has more than one DNAME record", *first);
+					*dup = true;
+					nerr++;
+				}
+				continue;
+			}
+			if (first != NULL)
+				*first = r;
+			if (!beside_cname_ok(r->type) && other == NULL)
+				other = r;
+			/* The later of a CNAME and other data is the error. */
+			if (!mixed && cname != NULL && other != NULL) {
+				const struct rec *late = cname > other ? cname : other;
+				owner_error(d, path, late, ": CNAME and other data",
+				    late == cname ? other : cname);
+				mixed = true;
+				nerr++;
+			}
+		}
+	}
+	free(gs);
+	free(ix);
+	return nerr;
+}
+
 /*
  * Reads the zone file PATH for ZONE straight into RS, which is cut back when
  * the file has any error: a zone is served whole or not at all.
@@ -147,6 +266,18 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 				nerr++;
 			} else {
 				uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+				if (type == TYPE_NS && !wire_name_equal(ldns_rdf_data(owner),
+				    apex)) {
+					/* Azure Private DNS has no delegations, and a
+					 * forwarder has no way to refer a stub to one:
+					 * served, it would be answered as our own. */
+					char *o = ldns_rdf2str(owner);
+					diag_add(d, DIAG_ERROR, path, at, "NS record for %s "
+					    "below the zone apex: a delegation, which pldns "
+					    "does not serve", o ? o : "?");
+					free(o);
+					nerr++;
+				}
 				if (type == TYPE_SOA) {
 					if (!wire_name_equal(ldns_rdf_data(owner), apex)) {
 						diag_add(d, DIAG_ERROR, path, at,
@@ -170,6 +301,7 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 	ldns_rdf_deep_free(origin);
 	ldns_rdf_deep_free(prev);
 
+	nerr += singletons_check(rs, mark.nrecs, path, d);
 	if (nerr != 0) {
 		recset_rewind(rs, &mark);
 		return -1;

@@ -790,6 +790,23 @@ xfr_message(struct pull *p, const uint8_t *msg, size_t len)
 			return -1;
 		}
 		wire_name_lower(owner, rr.owner, (size_t)rr.owner_len);
+		if (rr.type == TYPE_NS && !wire_name_equal(owner, z->apex) &&
+		    wire_name_under(owner, z->apex)) {
+			/* A delegation: Azure Private DNS has none, and a
+			 * forwarder cannot refer its clients to one, so served
+			 * it would be answered as our own data.  The zone keeps
+			 * what it had. */
+			char nb[1024];
+			if (wire_name_to_str(owner, nb, sizeof(nb)) < 0)
+				pl_strlcpy(nb, "?", sizeof(nb));
+			free(rd);
+			log_warnx("secondary zone %s: %s from %s refused: NS records "
+			    "for %s below the zone apex (a delegation, which pldns "
+			    "does not serve); keeping serial %u", z->name,
+			    p->ixfr ? "IXFR" : "AXFR", paddr(p, a, sizeof(a)), nb,
+			    soa_field(&z->soa, 0));
+			return -1;
+		}
 		if (rr.rclass != CLASS_IN || !wire_name_under(owner, z->apex) ||
 		    take_rr(p, owner, rr.type, rr.ttl, rd, (uint16_t)rdlen) == -1) {
 			free(rd);

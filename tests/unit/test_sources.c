@@ -862,6 +862,43 @@ test_zone_source(void **state)
 	cfg_free(cfg);
 }
 
+/* NS below the apex is a delegation: a forwarder cannot refer its clients
+ * to it and Azure Private DNS has none, so it is refused, not served as
+ * local data.  NS at the apex is fine. */
+static void
+test_zone_delegation(void **state)
+{
+	struct config *cfg = cfg_new();
+
+	(void)state;
+	expect_msgs(cfg, "zone:bad-delegation.zone", -1,
+	    "bad-delegation.zone:5: NS record for sub.privatelink.azconfig.io. "
+	    "below the zone apex: a delegation, which pldns does not serve\n"
+	    "bad-delegation.zone:6: NS record for sub.privatelink.azconfig.io. "
+	    "below the zone apex: a delegation, which pldns does not serve");
+	cfg_free(cfg);
+}
+
+/* RFC 2181 10.1 and RFC 6672 2.4: one CNAME (one DNAME) per name, and no
+ * other data beside a CNAME; the same record twice is one record. */
+static void
+test_zone_singletons(void **state)
+{
+	struct config *cfg = cfg_new();
+
+	(void)state;
+	expect_msgs(cfg, "zone:bad-cname.zone", -1,
+	    "bad-cname.zone:5: two.privatelink.azconfig.io. has more than one "
+	    "CNAME record (first at line 4)\n"
+	    "bad-cname.zone:9: both.privatelink.azconfig.io.: CNAME and other "
+	    "data (first at line 8)\n"
+	    "bad-cname.zone:11: d.privatelink.azconfig.io. has more than one "
+	    "DNAME record (first at line 10)\n"
+	    "bad-cname.zone:13: dc.privatelink.azconfig.io.: CNAME and other "
+	    "data (first at line 12)");
+	cfg_free(cfg);
+}
+
 static void
 test_detect(void **state)
 {
@@ -1604,6 +1641,8 @@ main(void)
 		cmocka_unit_test(test_json_record_sets),
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_zone_source),
+		cmocka_unit_test(test_zone_delegation),
+		cmocka_unit_test(test_zone_singletons),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_prefix_forcing),
 		cmocka_unit_test(test_malformed),

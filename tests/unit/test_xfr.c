@@ -1807,6 +1807,84 @@ test_secondary_pull(void **state)
 	event_base_free(base);
 }
 
+/*
+ * A primary whose zone carries a delegation (NS below the apex, which no
+ * pldns zone file may hold, so added to the snapshot by hand): the transfer
+ * is refused and the secondary keeps serving the serial it had.
+ */
+static void
+test_secondary_refuses_delegation(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct primary p;
+	struct config *cfg;
+	struct xfr_secondary *sec;
+	struct xfr_zone_status st;
+	struct diag d;
+	struct recset rs;
+	struct config *pcfg;
+	uint8_t q[512], r[1024], owner[WIRE_NAME_MAX], ns[WIRE_NAME_MAX];
+	const char *err;
+	size_t l, rl, zi;
+	int nl;
+
+	(void)state;
+	write_file("z.zone", zone_v1);
+	write_file("c.zone", closed_zone);
+	write_file("k.zone", keyed_zone);
+	prim_start(&p, base, load_snap(base_ini, NULL));
+	cfg = sec_config(p.port, SECRET);
+	nchanged = 0;
+	sec = xfr_secondary_new(base, cfg, changed_cb, base);
+	for (int i = 0; i < 100; i++) {
+		xfr_secondary_status(sec, "xfr.example", &st);
+		if (st.have_data)
+			break;
+		run_for(base, 50);
+	}
+	assert_true(st.have_data);
+	assert_int_equal(st.serial, 1);
+
+	/* Serial 2 with "sub NS ns.example.net." */
+	write_file("z.zone", zone_v2);
+	write_file("pldns.ini", base_ini);
+	diag_init(&d);
+	pcfg = config_load("pldns.ini", &d);
+	assert_non_null(pcfg);
+	recset_init(&rs);
+	assert_int_equal(records_load(pcfg, &rs, &d), 0);
+	for (zi = 0; strcmp(rs.zones[zi].name, "xfr.example") != 0; zi++)
+		;
+	assert_true(wire_name_from_str("sub.xfr.example", owner, &err) > 0);
+	assert_true((nl = wire_name_from_str("ns.example.net", ns, &err)) > 0);
+	recset_add(&rs, zi, owner, TYPE_NS, 300, ns, (uint16_t)nl, "test");
+	prim_set(&p, snapshot_new(pcfg, &rs, p.snap, &d));
+	assert_non_null(p.snap);
+	diag_clear(&d);
+
+	l = make_notify(q, sizeof(q), 63, "xfr.example");
+	assert_int_equal(xfr_secondary_notify(sec, q, l, peer("127.0.0.1"), r, sizeof(r),
+	    &rl), 0);
+	for (int i = 0; i < 40; i++) {
+		run_for(base, 50);
+		xfr_secondary_status(sec, "xfr.example", &st);
+		if (!st.refreshing)
+			break;
+	}
+	xfr_secondary_status(sec, "xfr.example", &st);
+	assert_false(st.refreshing);
+	assert_true(st.have_data);
+	assert_int_equal(st.serial, 1);
+	assert_int_equal(st.transfers, 1);
+
+	xfr_secondary_free(sec);
+	config_free(cfg);
+	prim_stop(&p);
+	snapshot_unref(p.snap);
+	xfr_journal_free(p.j);
+	event_base_free(base);
+}
+
 static void
 test_secondary_wrong_key_and_expiry(void **state)
 {
@@ -1899,6 +1977,7 @@ main(void)
 		T(test_notify),
 		T(test_unavailable),
 		T(test_secondary_pull),
+		T(test_secondary_refuses_delegation),
 		T(test_secondary_wrong_key_and_expiry),
 	};
 
