@@ -411,6 +411,34 @@ edns_read(const uint8_t *pkt, const struct wire_rr *rr, struct wire_edns *e)
 	return 0;
 }
 
+int
+wire_msg_edns(const uint8_t *pkt, size_t len, struct wire_edns *e)
+{
+	struct wire_hdr h;
+	struct wire_rr rr;
+	size_t pos = WIRE_HDR_LEN;
+	unsigned n;
+
+	memset(e, 0, sizeof(*e));
+	if (wire_hdr_read(pkt, len, &h) == -1)
+		return -1;
+	for (unsigned i = 0; i < h.qdcount; i++) {
+		if (wire_name_skip(pkt, len, &pos) == -1 || len - pos < 4)
+			return -1;
+		pos += 4;
+	}
+	n = (unsigned)h.ancount + h.nscount + h.arcount;
+	for (unsigned i = 0; i < n; i++) {
+		if (wire_rr_read(pkt, len, &pos, &rr) == -1)
+			return -1;
+		if (rr.type == TYPE_OPT && i >= n - h.arcount && rr.owner[0] == 0) {
+			(void)edns_read(pkt, &rr, e);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 enum wire_verdict
 wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 {

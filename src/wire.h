@@ -160,6 +160,13 @@ enum wire_verdict {
 enum wire_verdict wire_query_parse(const uint8_t *pkt, size_t len,
     struct wire_query *q);
 
+/*
+ * Finds the OPT RR in the additional section of any message PKT/LEN (a
+ * transfer request, a NOTIFY), whatever else is wrong with it: 0 with E
+ * filled, or -1 (E cleared) when there is none or it cannot be reached.
+ */
+int wire_msg_edns(const uint8_t *pkt, size_t len, struct wire_edns *e);
+
 /* ---- resource records (reading responses) ---- */
 
 struct wire_rr {

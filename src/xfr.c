@@ -58,6 +58,7 @@ struct xreq {
 	uint32_t serial;		/* IXFR: the client's */
 	int tsig;			/* 1 the request carries a TSIG RR */
 	struct tsig_rr t;
+	struct wire_edns edns;		/* its OPT: every reply carries one then */
 };
 
 /* The serial of an SOA RDATA (uncompressed), or false. */
@@ -88,6 +89,8 @@ req_parse(const uint8_t *pkt, size_t len, struct xreq *r)
 		return RCODE_FORMERR;
 	r->id = h.id;
 	r->flags = h.flags;
+	/* Looked for first, so that even a FORMERR carries OPT (RFC 6891 7). */
+	(void)wire_msg_edns(pkt, len, &r->edns);
 	if (h.qdcount != 1 || (n = wire_name_read(pkt, len, &pos, r->qname)) == -1 ||
 	    len - pos < 4)
 		return RCODE_FORMERR;
@@ -119,6 +122,8 @@ req_parse(const uint8_t *pkt, size_t len, struct xreq *r)
 
 /* ---- writing transfer messages ---- */
 
+#define XFR_OPT_LEN	11	/* an OPT RR without options */
+
 struct out {
 	const struct xreq *rq;
 	struct tsig_ctx *tsig;		/* NULL: unsigned */
@@ -140,6 +145,14 @@ struct out {
 	size_t prev_off;		/* where PREV_OWNER is written, 0 none */
 };
 
+/* The OPT of a reply to RQ, which had one: counted in ARCOUNT (so far 0). */
+static void
+xfr_put_opt(struct wire_buf *b, const struct xreq *rq, int rcode)
+{
+	wire_put_opt(b, 1232, (uint8_t)(rcode >> 4), (rq->edns.flags & EDNS_DO) != 0, -1);
+	wire_set_u16(b, WIRE_OFF_AR, 1);
+}
+
 static void
 out_begin(struct out *o)
 {
@@ -151,7 +164,8 @@ out_begin(struct out *o)
 	    (o->rcode == 0 ? WIRE_AA : 0) | (o->rcode & 0xf));
 	/* The question goes in the first message only (RFC 5936 2.2.1). */
 	h.qdcount = o->nmsg == 0 && o->rq->have_q ? 1 : 0;
-	wire_buf_init(&o->b, o->buf, WIRE_MAX_MSG - TSIG_RESERVE);
+	wire_buf_init(&o->b, o->buf, WIRE_MAX_MSG - TSIG_RESERVE -
+	    (o->rq->edns.present ? XFR_OPT_LEN : 0));
 	wire_put_hdr(&o->b, &h);
 	o->apex_off = 0;
 	o->prev_owner = NULL;
@@ -178,6 +192,11 @@ out_flush(struct out *o)
 	if (o->b.overflow) {
 		o->failed = true;
 		return;
+	}
+	if (o->rq->edns.present) {
+		/* In every message, after the records and before the TSIG. */
+		o->b.cap += XFR_OPT_LEN;
+		xfr_put_opt(&o->b, o->rq, o->rcode);
 	}
 	len = o->b.len;
 	if (o->tsig != NULL && tsig_sign(o->tsig, o->buf, &len, WIRE_MAX_MSG,
@@ -285,7 +304,7 @@ static void
 emit_error(const struct xreq *rq, int rcode, struct tsig_ctx *tsig, uint16_t tsig_error,
     void (*emit)(void *, const uint8_t *, size_t), void *arg)
 {
-	uint8_t buf[WIRE_HDR_LEN + WIRE_NAME_MAX + 4 + TSIG_RESERVE];
+	uint8_t buf[WIRE_HDR_LEN + WIRE_NAME_MAX + 4 + XFR_OPT_LEN + TSIG_RESERVE];
 	struct wire_buf b;
 	struct wire_hdr h;
 	size_t len;
@@ -302,6 +321,8 @@ emit_error(const struct xreq *rq, int rcode, struct tsig_ctx *tsig, uint16_t tsi
 		wire_put_u16(&b, rq->qtype);
 		wire_put_u16(&b, rq->qclass);
 	}
+	if (rq->edns.present)
+		xfr_put_opt(&b, rq, rcode);
 	len = b.len;
 	if (tsig != NULL && tsig->active)
 		(void)tsig_sign(tsig, buf, &len, sizeof(buf), tsig_error, now_wall());

@@ -1573,6 +1573,7 @@ xfr_secondary_notify(struct xfr_secondary *sec, const uint8_t *pkt, size_t len,
 	uint16_t qtype = 0, qclass = 0, te = TSIG_NOERROR;
 	size_t pos = WIRE_HDR_LEN;
 	struct wire_buf b;
+	struct wire_edns edns;
 	bool have_q = false, wake = false;
 	int rcode = RCODE_NOERROR, ts, n = -1;
 	struct szn *z;
@@ -1636,6 +1637,16 @@ xfr_secondary_notify(struct xfr_secondary *sec, const uint8_t *pkt, size_t len,
 		rh.qdcount = 0;
 		wire_buf_init(&b, reply, cap - TSIG_RESERVE);
 		wire_put_hdr(&b, &rh);
+	}
+	if (wire_msg_edns(pkt, len, &edns) == 0) {
+		/* RFC 6891 7: OPT in the reply to a request with one. */
+		struct wire_mark m = wire_buf_mark(&b);
+		wire_put_opt(&b, 1232, (uint8_t)(rcode >> 4),
+		    (edns.flags & EDNS_DO) != 0, -1);
+		if (b.overflow)
+			wire_buf_rollback(&b, m);
+		else
+			wire_set_u16(&b, WIRE_OFF_AR, 1);
 	}
 	*reply_len = b.len;
 	if (ctx.active)

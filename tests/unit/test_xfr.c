@@ -1807,6 +1807,107 @@ test_secondary_pull(void **state)
 	event_base_free(base);
 }
 
+/* Appends an OPT RR (payload 1232, DO as asked) to the query Q of *L octets. */
+static void
+add_opt(uint8_t *q, size_t *l, size_t cap, bool do_bit)
+{
+	struct wire_buf b;
+
+	wire_buf_init(&b, q, cap);
+	b.len = *l;
+	wire_put_opt(&b, 1232, 0, do_bit, -1);
+	assert_false(b.overflow);
+	q[11]++;
+	*l = b.len;
+}
+
+/* The OPT RR of message M/LEN, which must be the last RR but a TSIG:
+ * returns its TTL field (extended rcode, version, flags). */
+static uint32_t
+opt_of(const uint8_t *m, size_t len)
+{
+	ldns_pkt *p = NULL;
+	uint32_t v;
+
+	assert_int_equal(ldns_wire2pkt(&p, m, len), LDNS_STATUS_OK);
+	assert_true(ldns_pkt_edns(p));
+	v = (uint32_t)ldns_pkt_edns_extended_rcode(p) << 24 |
+	    (uint32_t)ldns_pkt_edns_version(p) << 16 | ldns_pkt_edns_z(p) |
+	    (ldns_pkt_edns_do(p) ? EDNS_DO : 0);
+	ldns_pkt_free(p);
+	return v;
+}
+
+/* RFC 6891 7: a request with OPT gets OPT in its response: every message
+ * of a transfer (the first too), errors, and replies to NOTIFY. */
+static void
+test_xfr_opt(void **state)
+{
+	char *zone = big_zone("xfr.example", 9, 3000);
+	struct snapshot *s = load_base(zone, NULL);
+	uint8_t q[512], r[1024];
+	size_t l, rl;
+	struct cap c;
+
+	(void)state;
+	free(zone);
+	l = make_query(q, sizeof(q), 7, "xfr.example", TYPE_AXFR, CLASS_IN, -1);
+	add_opt(q, &l, sizeof(q), true);
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &c), RCODE_NOERROR);
+	assert_true(c.n > 1);
+	for (size_t i = 0; i < c.n; i++) {
+		assert_int_equal(hdr_of(&c, i).arcount, 1);
+		assert_int_equal(opt_of(c.msg[i], c.len[i]), EDNS_DO);
+	}
+	cap_free(&c);
+	/* Without OPT in the request, none in the reply. */
+	l = make_query(q, sizeof(q), 7, "xfr.example", TYPE_AXFR, CLASS_IN, -1);
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &c), RCODE_NOERROR);
+	assert_int_equal(hdr_of(&c, 0).arcount, 0);
+	cap_free(&c);
+
+	/* IXFR over UDP (the SOA alone), and refusals. */
+	l = make_query(q, sizeof(q), 8, "xfr.example", TYPE_IXFR, CLASS_IN, 3);
+	add_opt(q, &l, sizeof(q), false);
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", false, &c), RCODE_NOERROR);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(opt_of(c.msg[0], c.len[0]), 0);
+	cap_free(&c);
+	l = make_query(q, sizeof(q), 9, "closed.example", TYPE_AXFR, CLASS_IN, -1);
+	add_opt(q, &l, sizeof(q), false);
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &c), RCODE_REFUSED);
+	assert_int_equal(hdr_of(&c, 0).arcount, 1);
+	assert_int_equal(opt_of(c.msg[0], c.len[0]), 0);
+	cap_free(&c);
+
+	/* A NOTIFY to a secondary that has no such zone: NOTAUTH, with OPT. */
+	l = make_notify(q, sizeof(q), 10, "xfr.example");
+	add_opt(q, &l, sizeof(q), false);
+	xfr_secondary_notify(NULL, q, l, peer("127.0.0.1"), r, sizeof(r), &rl);
+	assert_true(rl > 12);
+	assert_int_equal(WIRE_RCODE(wire_get_u16(r + 2)), RCODE_NOTAUTH);
+	assert_int_equal(wire_get_u16(r + 10), 1);
+	assert_int_equal(opt_of(r, rl), 0);
+
+	/* Signed: the OPT before the TSIG, which stays last and verifies. */
+	struct tsig_key k = key_of("xfr-key", KEY_HMAC_SHA256, SECRET);
+	struct tsig_ctx t;
+	l = make_query(q, sizeof(q), 11, "keyed.example", TYPE_AXFR, CLASS_IN, -1);
+	add_opt(q, &l, sizeof(q), false);
+	tsig_ctx_init(&t, &k);
+	assert_int_equal(tsig_sign(&t, q, &l, sizeof(q), 0, now_wall()), 0);
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &c), RCODE_NOERROR);
+	for (size_t i = 0; i < c.n; i++) {
+		assert_int_equal(hdr_of(&c, i).arcount, 2);
+		assert_int_equal(tsig_verify_response(&t, c.msg[i], c.len[i], now_wall()),
+		    0);
+		assert_int_equal(opt_of(c.msg[i], c.len[i]), 0);
+	}
+	tsig_ctx_clear(&t);
+	cap_free(&c);
+	snapshot_unref(s);
+}
+
 /*
  * A primary whose zone carries a delegation (NS below the apex, which no
  * pldns zone file may hold, so added to the snapshot by hand): the transfer
@@ -1978,6 +2079,7 @@ main(void)
 		T(test_unavailable),
 		T(test_secondary_pull),
 		T(test_secondary_refuses_delegation),
+		T(test_xfr_opt),
 		T(test_secondary_wrong_key_and_expiry),
 	};
 
