@@ -205,6 +205,61 @@ find_wildcard(const struct szone *z, const uint8_t *name)
 }
 
 /*
+ * The node of the DNAME that NAME (strictly) lies below in Z, or NULL.  The
+ * one nearest the apex wins: what lies below a DNAME is occluded (RFC 6672
+ * 2.3).  Names below a DNAME have no node of their own, so the walk goes up
+ * through the closest encloser to the apex; zones without a DNAME skip it.
+ */
+static const struct node *
+find_dname(const struct szone *z, const uint8_t *name)
+{
+	const uint8_t *apex = szone_apex(z);
+	const struct node *found = NULL, *n;
+
+	if (!szone_has_dname(z))
+		return NULL;
+	for (const uint8_t *p = wire_name_parent(name);
+	    p != NULL && wire_name_under(p, apex); p = wire_name_parent(p))
+		if ((n = szone_node(z, p)) != NULL && node_rrset(n, TYPE_DNAME) != NULL)
+			found = n;
+	return found;
+}
+
+static int dname_subst(const uint8_t *name, const uint8_t *owner,
+    const uint8_t *target, uint8_t *out);
+
+/*
+ * NAME (LEN octets, lower-case) lies below the DNAME at DN: writes the DNAME
+ * and the CNAME it synthesizes (RFC 6672 3.1, with the DNAME's TTL), owned by
+ * NAME at AT; the substituted name goes to OUT (lower-case) and *OUT_AT is
+ * where it lies whole in the reply.  Returns its length, 0 when the
+ * substitution is too long (YXDOMAIN set, RFC 6672 2.2), or -1 for bad data.
+ */
+static int
+ab_dname(struct ab *ab, const struct node *dn, const uint8_t *name, uint16_t at,
+    uint8_t *out, uint16_t *out_at)
+{
+	const struct rrset *rs = node_rrset(dn, TYPE_DNAME);
+	int tl = wire_name_len(rs->data + 2, wire_get_u16(rs->data)), nl;
+
+	if (tl < 0)
+		return -1;
+	ab->aa = !ab->synth;
+	ab_rr(ab, 1, dn->owner, 0, TYPE_DNAME, rs->ttl, rs->data + 2, (uint16_t)tl);
+	if ((nl = dname_subst(name, dn->owner, rs->data + 2, out)) < 0) {
+		ab->rcode = RCODE_YXDOMAIN;
+		return 0;
+	}
+	/* In the client's case where NAME is the question. */
+	if (at == QUESTION_OFF)
+		memcpy(out, ab->q->qname, (size_t)(ab->q->qname_len -
+		    wire_name_len(dn->owner, WIRE_NAME_MAX)));
+	*out_at = ab_rr(ab, 1, name, at, TYPE_CNAME, rs->ttl, out, (uint16_t)nl);
+	wire_name_lower(out, out, (size_t)nl);
+	return nl;
+}
+
+/*
  * Follows NAME (lower-case wire, LEN octets) through local data, writing
  * what it finds.
  * ROUTE, if not NULL, is where NAME was routed already (answer_local does
@@ -278,6 +333,22 @@ local_resolve(struct ab *ab, const uint8_t *name, size_t len, uint16_t at,
 				n = find_wildcard(z, cur);
 		}
 		known = false;
+		const struct node *dn = find_dname(z, cur);
+		if (dn != NULL) {
+			uint8_t target[WIRE_NAME_MAX];
+			int tl = ab_dname(ab, dn, cur, at, target, &at);
+
+			if (tl < 0)
+				return LRES_SERVFAIL;
+			if (tl == 0 || qtype == TYPE_CNAME || qtype == TYPE_ANY)
+				return LRES_DONE;
+			if (!ab_hop(ab, cur, clen, target))
+				return LRES_SERVFAIL;
+			memcpy(buf, target, (size_t)tl);
+			cur = buf;
+			clen = (size_t)tl;
+			continue;
+		}
 		if (n == NULL) {
 			ab->miss = z;
 			if (szone_missing(z) == MISSING_FALLBACK) {

@@ -220,6 +220,8 @@ struct szone {
 	const struct rrset *soa;
 	uint64_t apex_state;		/* hash_label() over the apex, root first */
 	size_t apex_len;
+	bool has_dname;			/* some name holds a DNAME: lookups look
+					   for one above the name (RFC 6672) */
 };
 
 struct twin {
@@ -798,6 +800,8 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		}
 		for (j = 0; j < z->nnodes; j++) {
 			const struct node *n = &z->nodes[j];
+			if (node_rrset(n, TYPE_DNAME) != NULL)
+				z->has_dname = true;
 			const struct rrset *cn = node_rrset(n, TYPE_CNAME);
 			if (cn != NULL && (n->nrrsets > 1 || cn->count > 1)) {
 				char buf[1024];
@@ -1006,6 +1010,7 @@ const char *szone_name(const struct szone *z) { return z->name; }
 const uint8_t *szone_apex(const struct szone *z) { return z->apex; }
 const struct rrset *szone_soa(const struct szone *z) { return z->soa; }
 int szone_missing(const struct szone *z) { return z->missing; }
+bool szone_has_dname(const struct szone *z) { return z->has_dname; }
 uint32_t szone_serial(const struct szone *z) { return z->serial; }
 size_t szone_nrecords(const struct szone *z) { return z->nrecords; }
 

@@ -102,6 +102,8 @@ const char *szone_name(const struct szone *z);
 const uint8_t *szone_apex(const struct szone *z);
 const struct rrset *szone_soa(const struct szone *z);
 int szone_missing(const struct szone *z);
+/* Whether some name of Z holds a DNAME (then names below it are substituted). */
+bool szone_has_dname(const struct szone *z);
 uint32_t szone_serial(const struct szone *z);
 size_t szone_nrecords(const struct szone *z);
 /* The node for NAME (lower-case wire, inside Z), or NULL.  Empty

@@ -1112,6 +1112,139 @@ test_upstream_ad(void **state)
 		snapshot_unref(f.snap);
 		free(f.sc);
 	}
+/* The answer fixture with a zone of DNAMEs besides. */
+static struct snapshot *
+build_dname(void)
+{
+	struct config *cfg = config_new();
+	struct recset rs;
+	struct diag d;
+	struct snapshot *s;
+	static const char *const zones[] = { "privatelink.blob.core.windows.net",
+	    "privatelink.vaultcore.azure.net", "privatelink.redis.cache.windows.net" };
+
+	recset_init(&rs);
+	diag_init(&d);
+	for (size_t i = 0; i < 3; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), TEST_DATA_DIR "/answer/%s.zone", zones[i]);
+		assert_int_equal(source_zone_file(cfg, zones[i], path, &rs, &d), 0);
+	}
+	s = snapshot_new(cfg, &rs, NULL, &d);
+	assert_non_null(s);
+	diag_clear(&d);
+	return s;
+}
+
+#define REDIS	"privatelink.redis.cache.windows.net"
+#define BLOB	"privatelink.blob.core.windows.net"
+
+/* RFC 6672: the DNAME, the CNAME it synthesizes, then the chain followed as
+ * for a CNAME: through local data, or upstream. */
+static void
+test_dname(void **state)
+{
+	struct fixture f = { build_dname(), NULL };
+	struct answer_info info;
+	ldns_pkt *p;
+
+	(void)state;
+	p = local(&f, "acct.old." REDIS, TYPE_A, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_rr(ldns_pkt_answer(p), 0, "old." REDIS ". 20 IN DNAME " BLOB ".");
+	assert_rr(ldns_pkt_answer(p), 1, "acct.old." REDIS ". 20 IN CNAME acct." BLOB ".");
+	assert_rr(ldns_pkt_answer(p), 2, "acct." BLOB ". 10 IN A 10.1.0.5");
+	assert_int_equal(info.path, PATH_LOCAL);
+	ldns_pkt_free(p);
+
+	/* Within the zone; the name's case is kept in the synthesized CNAME. */
+	p = local(&f, "X.self." REDIS, TYPE_A, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_rr(ldns_pkt_answer(p), 1, "X.self." REDIS ". 10 IN CNAME X.new." REDIS ".");
+	assert_rr(ldns_pkt_answer(p), 2, "X.new." REDIS ". 10 IN A 10.2.0.2");
+	ldns_pkt_free(p);
+
+	/* Nothing at the target: NXDOMAIN for it, its zone's SOA. */
+	p = local(&f, "nothere.old." REDIS, TYPE_A, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)),
+	    LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(p);
+
+	/* Data below a DNAME is occluded (RFC 6672 2.3). */
+	p = local(&f, "occl.old." REDIS, TYPE_A, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_rr(ldns_pkt_answer(p), 1, "occl.old." REDIS ". 20 IN CNAME occl." BLOB ".");
+	ldns_pkt_free(p);
+
+	/* Asked for the CNAME: the DNAME and the CNAME, not followed. */
+	p = local(&f, "acct.old." REDIS, TYPE_CNAME, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	ldns_pkt_free(p);
+
+	/* The DNAME's own name: its own data. */
+	p = local(&f, "old." REDIS, TYPE_DNAME, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	p = local(&f, "old." REDIS, TYPE_A, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+
+	/* Out of local data: upstream is asked for the substituted name, and
+	 * its answer follows the DNAME and the CNAME. */
+	local(&f, "www.Ext." REDIS, TYPE_A, ANSWER_FORWARD, &info);
+	assert_memory_equal(info.next, "\003www\007example\003com", 17);
+	{
+		static const char *const an[] = {
+		    "www.example.com. 300 IN A 192.0.2.1", NULL };
+		uint8_t resp[1024];
+		size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an, NULL);
+
+		f.sc = xcalloc(1, sizeof(*f.sc));
+		p = upstream(&f, "www.Ext." REDIS, TYPE_A, resp, rl, &info);
+		assert_int_equal(ldns_pkt_ancount(p), 3);
+		assert_rr(ldns_pkt_answer(p), 0, "Ext." REDIS ". 10 IN DNAME example.com.");
+		assert_rr(ldns_pkt_answer(p), 1, "www.Ext." REDIS ". 10 IN CNAME www.example.com.");
+		assert_rr(ldns_pkt_answer(p), 2, "www.example.com. 300 IN A 192.0.2.1");
+		assert_false(ldns_pkt_aa(p));
+		ldns_pkt_free(p);
+		free(f.sc);
+	}
+	snapshot_unref(f.snap);
+}
+
+/* RFC 6672 2.2: a substituted name over 255 octets is YXDOMAIN, with the
+ * DNAME that made it. */
+static void
+test_dname_too_long(void **state)
+{
+	struct fixture f = { build_dname(), NULL };
+	struct answer_info info;
+	char name[300];
+	ldns_pkt *p;
+
+	(void)state;
+	snprintf(name, sizeof(name), "%063d.%08d.long." REDIS, 0, 0);
+	p = local(&f, name, TYPE_A, ANSWER_DONE, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_YXDOMAIN);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), 0)),
+	    LDNS_RR_TYPE_DNAME);
+	ldns_pkt_free(p);
+	/* Short enough: forwarded for the long name. */
+	local(&f, "a.long." REDIS, TYPE_A, ANSWER_FORWARD, &info);
+	assert_int_equal(wire_name_len(info.next, WIRE_NAME_MAX), 2 + 3 * 61 + 9);
+	snapshot_unref(f.snap);
+}
+
 /*
  * A reply that fits the client's buffer with our plain OPT is sent whole:
  * no room is kept for an EDE option that is not added.
@@ -1169,6 +1302,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fallback_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fits_exactly, setup, teardown),
+		cmocka_unit_test(test_dname),
+		cmocka_unit_test(test_dname_too_long),
 		cmocka_unit_test_setup_teardown(test_upstream_passthrough, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_local_owner_any_case, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_spliced, setup, teardown),
