@@ -9,10 +9,11 @@ const char *const answer_path_names[PATH_COUNT] = {
 	"local", "synthesized", "spliced", "upstream", "cache", "refused", "error"
 };
 
-/* Our OPT RR without options.  An EDE option (6 more octets) gets room
- * only when one is added: a reply that fits with the plain OPT is never
- * truncated for an option it does not carry. */
-#define OPT_RESERVE	11
+/* Our OPT RR (wire_reply_opt_len(): 11 octets, and the client's cookie
+ * when it sent one).  An EDE option (6 more octets) gets room only when one
+ * is added: a reply that fits with the plain OPT is never truncated for an
+ * option it does not carry. */
+#define OPT_RESERVE(q)	((q)->edns.present ? wire_reply_opt_len(q) : 0)
 #define EDE_LEN		6
 #define QUESTION_OFF	WIRE_HDR_LEN
 
@@ -65,7 +66,7 @@ ab_begin(struct ab *ab, const struct snapshot *s, const struct wire_query *q,
 	ab->miss = NULL;
 	/* Sections are written against a limit that leaves room for our OPT,
 	 * so a reply that fits never loses its OPT. */
-	wire_buf_init(&ab->b, out, ab->limit - (q->edns.present ? OPT_RESERVE : 0));
+	wire_buf_init(&ab->b, out, ab->limit - OPT_RESERVE(q));
 	wire_put_reply_head(&ab->b, q->hdr.id, q->qname, (size_t)q->qname_len,
 	    q->qtype, q->qclass);
 	ab->after_q = wire_buf_mark(&ab->b);
@@ -152,10 +153,9 @@ ab_finish(struct ab *ab, uint16_t extra_flags, int ede, struct answer_info *info
 	if (q->edns.present) {
 		ab->b.cap = ab->limit;
 		/* An EDE that does not fit is left out, never the OPT. */
-		if (ede >= 0 && ab->b.cap - ab->b.len < OPT_RESERVE + EDE_LEN)
+		if (ede >= 0 && ab->b.cap - ab->b.len < OPT_RESERVE(q) + EDE_LEN)
 			ede = -1;
-		wire_put_opt(&ab->b, 1232, (uint8_t)(ab->rcode >> 4),
-		    (q->edns.flags & EDNS_DO) != 0, ede);
+		wire_put_reply_opt(&ab->b, q, (uint8_t)(ab->rcode >> 4), ede);
 		wire_set_u16(&ab->b, WIRE_OFF_AR, (uint16_t)(ab->ar + 1));
 	} else
 		wire_set_u16(&ab->b, WIRE_OFF_AR, ab->ar);
@@ -479,7 +479,7 @@ answer_local_routed(const struct snapshot *s, const struct wire_query *q,
 size_t
 answer_replay_room(const struct wire_query *q, size_t limit)
 {
-	size_t opt = q->edns.present ? OPT_RESERVE : 0;
+	size_t opt = OPT_RESERVE(q);
 
 	return limit > opt ? limit - opt : 0;
 }
@@ -544,8 +544,7 @@ answer_replay(const struct wire_query *q, const struct cache_reply *r,
 		out[r->ttloff[i] + 3] = (uint8_t)t;
 	}
 	if (q->edns.present) {
-		wire_put_opt(&b, 1232, (uint8_t)(r->rcode >> 4),
-		    (q->edns.flags & EDNS_DO) != 0, -1);
+		wire_put_reply_opt(&b, q, (uint8_t)(r->rcode >> 4), -1);
 		wire_set_u16(&b, WIRE_OFF_AR, (uint16_t)(r->ar + 1));
 	} else
 		wire_set_u16(&b, WIRE_OFF_AR, r->ar);

@@ -27,6 +27,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "cookie.h"
 #include "util.h"
 
 #define DNS_PORT	53
@@ -594,6 +595,16 @@ parse_value(struct parse *p, const struct config_key *k, const char *text,
 		break;
 	case CT_STRLIST:
 		out->v = strv_split(text, seps, &out->n);
+		for (size_t i = 0; (k->flags & CK_SECRET) && i < out->n; i++)
+			if (!cookie_secret_ok(out->v[i])) {
+				bad_value(p, k, "\"%s\": not 32 hexadecimal digits",
+				    out->v[i]);
+				bad = 1;
+			}
+		if ((k->flags & CK_SECRET) && out->n > COOKIE_MAX_SECRETS) {
+			bad_value(p, k, "more than %d secrets", COOKIE_MAX_SECRETS);
+			bad = 1;
+		}
 		if (k->flags & CK_DOMAIN) {
 			for (size_t i = 0; i < out->n; i++) {
 				char *name = name_normalize(out->v[i], &err);
@@ -1544,6 +1555,7 @@ config_free(struct config *cfg)
 	free(cfg->allow);
 	free(cfg->allow_forward);
 	strv_free(cfg->upstream_specs);
+	strv_free(cfg->cookie_secret);
 	free(cfg->upstreams);
 	strv_free(cfg->sources);
 	free(cfg->control_listen);

@@ -88,6 +88,8 @@ struct config {
 	int refuse_action;	/* enum refuse_action */
 	unsigned rrl_rate;	/* responses per second per /24 or /56; 0 = off */
 	unsigned rrl_slip;	/* default 2 */
+	char **cookie_secret;	/* hex secrets for server cookies, NULL terminated */
+	size_t ncookie_secret;	/* 0: a random secret per process */
 	char *state_dir;	/* secondary zones' files; default <dir>/secondary
 				 * (NULL in config_new()) */
 
@@ -174,6 +176,7 @@ struct config_key {
 #define CK_DOMAIN	0x20	/* CT_STRLIST: each entry a domain name (lower-cased, no trailing dot) */
 #define CK_SPACES	0x40	/* lists: entries may be separated by white space too */
 #define CK_NONEMPTY	0x80	/* lists: an empty list is an error */
+#define CK_SECRET	0x100	/* CT_STRLIST: each entry a cookie secret (cookie.h) */
 
 /* The key table, terminated by an entry whose section is NULL. */
 extern const struct config_key config_keys[];

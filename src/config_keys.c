@@ -75,6 +75,16 @@ const struct config_key config_keys[] = {
 	    "dropped is sent truncated instead, so that genuine clients retry "
 	    "over TCP; 0 drops them all.",
 	    .min = 0, .max = 10, CFG(rrl_slip) },
+	{ "server", "cookie_secret", CT_STRLIST, "a random secret made at start",
+	    "Secrets for the server DNS cookies (RFC 7873, in the form of "
+	    "RFC 9018) that pldns gives its clients, each 32 hexadecimal digits "
+	    "(128 bits) and at most 4, of which the first makes cookies and all "
+	    "are accepted, so that the servers of an anycast pair given the same "
+	    "secret accept each other's cookies and the previous secret, listed "
+	    "second, still holds while a new one is rolled out (pldns never "
+	    "requires a cookie, and counts valid and invalid ones in its metrics).",
+	    .flags = CK_UNSET | CK_SPACES | CK_SECRET,
+	    CFGL(cookie_secret, ncookie_secret) },
 	{ "server", "state_dir", CT_PATH,
 	    "the directory secondary next to the configuration file",
 	    "Directory where pldns keeps the zones it pulls from a primary "

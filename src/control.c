@@ -213,6 +213,13 @@ render_protocol(FILE *f, const struct metrics *m)
 	counter1(f, "pldns_tcp_connections_idle_closed_total",
 	    "TCP connections closed after tcp_idle_ms without a query.",
 	    m->tcp_idle_closed);
+
+	family(f, "pldns_cookies_total", "counter",
+	    "DNS cookies (RFC 7873) in queries: a valid server cookie of ours, "
+	    "an invalid or expired one, or a client cookie alone.");
+	sample(f, "pldns_cookies_total", "result", "valid", m->cookies_valid);
+	sample(f, "pldns_cookies_total", "result", "invalid", m->cookies_invalid);
+	sample(f, "pldns_cookies_total", "result", "new", m->cookies_new);
 }
 
 static void

@@ -53,6 +53,9 @@ struct metrics {
 
 	/* Names the local zones lack (missing.h): NXDOMAIN or fallback. */
 	uint64_t missing;
+	/* Server cookies (RFC 7873) clients sent: ours and valid, or not. */
+	uint64_t cookies_valid, cookies_invalid;
+	uint64_t cookies_new;		/* a client cookie alone: one handed out */
 };
 
 /* Counts one answered query. */

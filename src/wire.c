@@ -455,8 +455,9 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 		return WIRE_DROP;
 
 	const struct wire_hdr *h = &q->hdr;
-	/* TC in a query means nothing (BIND and Unbound answer it). */
-	if (h->qdcount != 1 || h->ancount != 0 || h->nscount != 0)
+	/* TC in a query means nothing (BIND and Unbound answer it).  No
+	 * question is a query for a cookie, or FORMERR (decided below). */
+	if (h->qdcount > 1 || h->ancount != 0 || h->nscount != 0)
 		formerr = true;
 
 	/*
@@ -512,6 +513,8 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 		return WIRE_FORMERR;
 	if (q->edns.present && q->edns.version != 0)
 		return WIRE_BADVERS;
+	if (h->qdcount == 0)
+		return q->edns.cookie != NULL ? WIRE_COOKIE : WIRE_FORMERR;
 	return WIRE_OK;
 }
 
@@ -923,6 +926,28 @@ wire_put_opt(struct wire_buf *b, uint16_t udp_size, uint8_t ext_rcode,
 }
 
 void
+wire_put_reply_opt(struct wire_buf *b, const struct wire_query *q,
+    uint8_t ext_rcode, int ede)
+{
+	size_t rdlen_at;
+
+	wire_put_opt(b, WIRE_ERR_UDP, ext_rcode, (q->edns.flags & EDNS_DO) != 0, ede);
+	if (q->cookie_reply_len == 0 || b->overflow)
+		return;
+	rdlen_at = b->len - (ede >= 0 ? 8 : 2);
+	wire_put_u16(b, EDNS_OPT_COOKIE);
+	wire_put_u16(b, q->cookie_reply_len);
+	wire_put_bytes(b, q->cookie_reply, q->cookie_reply_len);
+	wire_set_u16(b, rdlen_at, (uint16_t)(b->len - rdlen_at - 2));
+}
+
+size_t
+wire_reply_opt_len(const struct wire_query *q)
+{
+	return 11 + (q->cookie_reply_len ? 4u + q->cookie_reply_len : 0);
+}
+
+void
 wire_count_inc(struct wire_buf *b, size_t off)
 {
 	if (off > b->len || b->len - off < 2)
@@ -961,8 +986,7 @@ wire_error_reply(struct wire_buf *b, const struct wire_query *q,
 		wire_put_u16(b, q->qclass);
 	}
 	if (q->edns.present)
-		wire_put_opt(b, WIRE_ERR_UDP, (uint8_t)(rcode >> 4),
-		    (q->edns.flags & EDNS_DO) != 0, ede);
+		wire_put_reply_opt(b, q, (uint8_t)(rcode >> 4), ede);
 }
 
 size_t

@@ -36,7 +36,8 @@ enum {
 	RCODE_NOERROR = 0, RCODE_FORMERR = 1, RCODE_SERVFAIL = 2,
 	RCODE_NXDOMAIN = 3, RCODE_NOTIMP = 4, RCODE_REFUSED = 5,
 	RCODE_YXDOMAIN = 6,
-	RCODE_BADVERS = 16	/* extended: needs OPT */
+	RCODE_BADVERS = 16,	/* extended: needs OPT */
+	RCODE_BADCOOKIE = 23	/* extended (RFC 7873) */
 };
 
 enum {
@@ -132,6 +133,10 @@ struct wire_query {
 	uint16_t qtype, qclass;
 	size_t question_end;		/* offset just after the question */
 	struct wire_edns edns;
+	/* The COOKIE option data to answer with (the client cookie and our
+	 * server cookie), set by the server after parsing; 0: none. */
+	uint8_t cookie_reply_len;
+	uint8_t cookie_reply[24];
 	/* Last: wire_query_parse() clears what is above, not these 510
 	 * octets, of which only the name's own count. */
 	uint8_t qname[WIRE_NAME_MAX];	/* as received: case preserved */
@@ -143,7 +148,9 @@ enum wire_verdict {
 	WIRE_DROP,		/* do not answer (too short for a header, QR set) */
 	WIRE_FORMERR,		/* answer FORMERR */
 	WIRE_NOTIMP,		/* answer NOTIMP (opcode other than QUERY) */
-	WIRE_BADVERS		/* answer BADVERS (EDNS version != 0) */
+	WIRE_BADVERS,		/* answer BADVERS (EDNS version != 0) */
+	WIRE_COOKIE		/* no question, a COOKIE option: a query for a
+				   server cookie (RFC 7873 5.4) */
 };
 
 /*
@@ -155,7 +162,8 @@ enum wire_verdict {
  *    truncated question, class 0, NONE or ANY, more than one OPT, an OPT not in the
  *    additional section or not owned by the root, trailing garbage:
  *    WIRE_FORMERR;
- *  - an OPT with version != 0: WIRE_BADVERS.
+ *  - an OPT with version != 0: WIRE_BADVERS;
+ *  - no question but a COOKIE option (and nothing else wrong): WIRE_COOKIE.
  * q->question_end tells whether the question was parsed (non-zero).
  */
 enum wire_verdict wire_query_parse(const uint8_t *pkt, size_t len,
@@ -288,6 +296,15 @@ void wire_put_rr_at(struct wire_buf *b, uint16_t owner, uint16_t type,
  */
 void wire_put_opt(struct wire_buf *b, uint16_t udp_size, uint8_t ext_rcode,
     bool do_bit, int ede);
+
+/*
+ * Writes the OPT RR of a reply to Q (which had one): payload 1232, EXT_RCODE,
+ * Q's DO bit, an EDE option when EDE >= 0, then Q's cookie_reply when set.
+ * wire_reply_opt_len() is its length without the EDE (6 octets more).
+ */
+void wire_put_reply_opt(struct wire_buf *b, const struct wire_query *q,
+    uint8_t ext_rcode, int ede);
+size_t wire_reply_opt_len(const struct wire_query *q);
 
 /* Increments the 16-bit count at header offset OFF (4 qd, 6 an, 8 ns, 10 ar). */
 void wire_count_inc(struct wire_buf *b, size_t off);

@@ -212,10 +212,43 @@ handle_xfr(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
  * at once go out through worker_reply() (batched for UDP); forwarded queries
  * reply later from forward_done_cb().
  */
+/* The secrets of the configuration now in use (cookie.h). */
+static void
+cookie_configure(struct worker *w)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+
+	(void)cookie_secrets_set(&w->csec, cfg->cookie_secret, cfg->ncookie_secret);
+}
+
+/*
+ * Q carries a well-formed COOKIE option: judges it and puts the option to
+ * answer with into Q, so that every reply with OPT carries it (RFC 7873
+ * 5.2).  Returns the verdict; cookies are counted, never required.
+ */
+static enum cookie_verdict
+cookie_take(struct worker *w, struct wire_query *q, const struct pl_addr *client)
+{
+	enum cookie_verdict cv;
+
+	if (w->cmac == NULL)
+		return COOKIE_CLIENT_ONLY;
+	cv = cookie_check(w->cmac, &w->csec, q->edns.cookie, q->edns.cookie_len,
+	    (const struct sockaddr *)&client->ss, (uint32_t)time(NULL), q->cookie_reply);
+	q->cookie_reply_len = COOKIE_REPLY_LEN;
+	if (cv == COOKIE_VALID)
+		w->m.cookies_valid++;
+	else if (cv == COOKIE_BAD)
+		w->m.cookies_invalid++;
+	else
+		w->m.cookies_new++;
+	return cv;
+}
+
 static void
 handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
     const struct pl_addr *client, struct tcp_conn *conn,
-    const struct wire_query *q, enum wire_verdict v,
+    struct wire_query *q, enum wire_verdict v,
     const struct answer_route *rt)
 {
 	const struct config *cfg = snapshot_config(w->snap);
@@ -235,6 +268,9 @@ handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	if (av == ACL_ALLOW && xfr_may_concern(q, v) &&
 	    handle_xfr(w, pkt, len, udp_fd, client, conn))
 		return;
+	enum cookie_verdict cv = COOKIE_CLIENT_ONLY;
+	if (q->edns.cookie != NULL && v != WIRE_DROP && av == ACL_ALLOW)
+		cv = cookie_take(w, q, client);
 	switch (v) {
 	case WIRE_DROP:
 		w->m.dropped++;
@@ -250,6 +286,11 @@ handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	case WIRE_BADVERS:
 		w->m.badvers++;
 		rcode = RCODE_BADVERS;
+		break;
+	case WIRE_COOKIE:
+		/* RFC 7873 5.4: the cookie alone, NOERROR, or BADCOOKIE when
+		 * the server cookie sent was not good. */
+		rcode = cv == COOKIE_BAD ? RCODE_BADCOOKIE : RCODE_NOERROR;
 		break;
 	case WIRE_OK:
 		break;
@@ -611,6 +652,7 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 		old = w->snap;
 		w->snap = snap;
 		w->snap_gen++;
+		cookie_configure(w);
 		worker_configure_upstreams(w);
 		cache_set_prefetch(w->cache, snapshot_config(snap)->prefetch);
 		snapshot_unref(old);
@@ -722,6 +764,10 @@ worker_new(int id, struct snapshot *snap, struct diag *d)
 	w->snap = snap;
 	w->snap_gen = 1;
 	snapshot_ref(snap);
+	/* Without SipHash, no cookies: queries are answered all the same. */
+	if ((w->cmac = cookie_mac_new()) == NULL)
+		log_warnx("worker %d: no SipHash in OpenSSL: no DNS cookies", id);
+	cookie_configure(w);
 	w->base = event_base_new();
 	if (w->base == NULL)
 		fatalx("event_base_new failed");
@@ -827,6 +873,7 @@ worker_join_free(struct worker *w)
 	free(w->scratch);
 	missing_free(w->missing);
 	missing_free(w->missing_out);
+	cookie_mac_free(w->cmac);
 	free(w);
 }
 

@@ -19,6 +19,7 @@
 #include <event2/listener.h>
 
 #include "answer.h"
+#include "cookie.h"
 #include "diag.h"
 #include "missing.h"
 #include "rrl.h"
@@ -95,6 +96,8 @@ struct worker {
 	struct listener *ls;
 	size_t nls;
 	struct metrics m;
+	struct cookie_mac *cmac;	/* server cookies: SipHash */
+	struct cookie_secrets csec;	/* from the snapshot's configuration */
 
 	/* Mailbox: other threads leave work here and activate ev_mail. */
 	pthread_mutex_t mail_lock;

@@ -1275,6 +1275,41 @@ test_fits_exactly(void **state)
 	assert_int_equal(answer_replay_room(&q, full), full - 11);
 }
 
+/* A client that sent a cookie gets ours in the OPT of every reply, and the
+ * room for it is kept: a reply that fits with it is whole. */
+static void
+test_cookie_in_reply(void **state)
+{
+	static uint8_t out[WIRE_MAX_MSG];
+	struct fixture *f = *state;
+	struct answer_info info;
+	struct wire_query q;
+	size_t full;
+	ldns_pkt *p;
+
+	parse_query(&q, "big.privatelink.blob.core.windows.net", TYPE_TXT);
+	for (int i = 0; i < 24; i++)
+		q.cookie_reply[i] = (uint8_t)i;
+	q.cookie_reply_len = 24;
+	assert_int_equal(answer_local(f->snap, &q, out, sizeof(out), WIRE_MAX_MSG,
+	    &info), ANSWER_DONE);
+	full = info.len;
+	/* The OPT ends the reply: 11 octets, then the option. */
+	assert_memory_equal(out + full - 28, "\000\012\000\030", 4);
+	assert_memory_equal(out + full - 24, q.cookie_reply, 24);
+	p = to_pkt(out, full);
+	assert_int_equal(ldns_pkt_ancount(p), 6);
+	ldns_pkt_free(p);
+	assert_int_equal(answer_local(f->snap, &q, out, sizeof(out), full, &info),
+	    ANSWER_DONE);
+	assert_false(info.truncated);
+	assert_int_equal(answer_local(f->snap, &q, out, sizeof(out), full - 1, &info),
+	    ANSWER_DONE);
+	assert_true(info.truncated);
+	assert_memory_equal(out + info.len - 24, q.cookie_reply, 24);
+	assert_int_equal(answer_replay_room(&q, full), full - 11 - 28);
+}
+
 int
 main(void)
 {
@@ -1302,6 +1337,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fallback_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fits_exactly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_in_reply, setup, teardown),
 		cmocka_unit_test(test_dname),
 		cmocka_unit_test(test_dname_too_long),
 		cmocka_unit_test_setup_teardown(test_upstream_passthrough, setup, teardown),

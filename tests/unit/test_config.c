@@ -1080,6 +1080,29 @@ test_err_bad_bool_and_enum(void **state)
 }
 
 static void
+test_cookie_secret(void **state)
+{
+	struct config *cfg = load_ok("[server]\ncookie_secret = "
+	    "e5e973e5a6b2a43f48e7dc849e37bfcf, 445536BCD2513298075A5D379663C962\n");
+
+	(void)state;
+	assert_int_equal(cfg->ncookie_secret, 2);
+	assert_string_equal(cfg->cookie_secret[1], "445536BCD2513298075A5D379663C962");
+	config_free(cfg);
+	cfg = load_ok("");
+	assert_int_equal(cfg->ncookie_secret, 0);
+	config_free(cfg);
+	assert_load_fails("[server]\ncookie_secret = e5e973e5a6b2a43f48e7dc849e37bfc\n",
+	    "pldns.ini:2: bad value for cookie_secret: "
+	    "\"e5e973e5a6b2a43f48e7dc849e37bfc\": not 32 hexadecimal digits");
+	assert_load_fails("[server]\ncookie_secret = "
+	    "00000000000000000000000000000000 00000000000000000000000000000001 "
+	    "00000000000000000000000000000002 00000000000000000000000000000003 "
+	    "00000000000000000000000000000004\n",
+	    "pldns.ini:2: bad value for cookie_secret: more than 4 secrets");
+}
+
+static void
 test_err_bad_addresses(void **state)
 {
 	(void)state;
@@ -1442,6 +1465,7 @@ main(void)
 		T(test_err_bad_numbers),
 		T(test_err_bad_size),
 		T(test_err_bad_bool_and_enum),
+		T(test_cookie_secret),
 		T(test_err_bad_addresses),
 		T(test_err_empty_lists),
 		T(test_err_bad_cidrs),

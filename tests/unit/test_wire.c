@@ -2116,6 +2116,65 @@ test_error_reply_notimp(void **state)
 	assert_true(b.overflow);
 }
 
+/* RFC 7873 5.4: a query with no question and a COOKIE option asks for a
+ * server cookie; without the option it is still FORMERR. */
+static void
+test_query_cookie_only(void **state)
+{
+	static const uint8_t ck[] = { 0, EDNS_OPT_COOKIE, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct pkt p;
+	struct wire_query q;
+
+	(void)state;
+	p_hdr(&p, 1, WIRE_RD, 0, 0, 0, 1);
+	p_opt(&p, 1232, 0, ck, sizeof(ck));
+	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_COOKIE);
+	assert_int_equal(q.question_end, 0);
+	assert_int_equal(q.edns.cookie_len, 8);
+	/* Version 1: BADVERS first. */
+	p_hdr(&p, 1, 0, 0, 0, 0, 1);
+	p_opt(&p, 1232, 1u << 16, ck, sizeof(ck));
+	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_BADVERS);
+	/* Other sections, or another opcode: not a cookie query. */
+	p_hdr(&p, 1, 0, 0, 0, 0, 1);
+	p_opt(&p, 1232, 0, ck, sizeof(ck));
+	p.b[7] = 1;
+	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_FORMERR);
+	p_hdr(&p, 1, 2 << 11, 0, 0, 0, 1);
+	p_opt(&p, 1232, 0, ck, sizeof(ck));
+	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_NOTIMP);
+}
+
+/* The server cookie a query was given goes in every OPT we send it, after
+ * any EDE; the room for it is counted. */
+static void
+test_reply_cookie(void **state)
+{
+	static const uint8_t ck[] = { 0, EDNS_OPT_COOKIE, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct pkt p;
+	struct wire_query q;
+	uint8_t mem[512];
+	struct wire_buf b;
+
+	(void)state;
+	p_hdr(&p, 1, 0, 0, 0, 0, 1);
+	p_opt(&p, 1232, 0, ck, sizeof(ck));
+	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_COOKIE);
+	assert_int_equal(wire_reply_opt_len(&q), 11);
+	for (int i = 0; i < 24; i++)
+		q.cookie_reply[i] = (uint8_t)(0xa0 + i);
+	q.cookie_reply_len = 24;
+	assert_int_equal(wire_reply_opt_len(&q), 11 + 28);
+	wire_buf_init(&b, mem, sizeof(mem));
+	wire_error_reply(&b, &q, 23 /* BADCOOKIE */, 1);
+	assert_int_equal(b.len, 12 + 11 + 6 + 28);
+	/* Header rcode 7, extended rcode 1: 23. */
+	assert_memory_equal(mem + 2, "\200\007\000\000\000\000\000\000\000\001", 10);
+	assert_memory_equal(mem + 12, "\000\000\051\004\320\001\000\000\000\000\042"
+	    "\000\017\000\002\000\001\000\012\000\030", 21);
+	assert_memory_equal(mem + 33, q.cookie_reply, 24);
+}
+
 /* ---- robustness ---- */
 
 static void
@@ -2404,6 +2463,8 @@ main(void)
 		cmocka_unit_test(test_query_notimp),
 		cmocka_unit_test(test_query_tc),
 		cmocka_unit_test(test_query_meta_class),
+		cmocka_unit_test(test_query_cookie_only),
+		cmocka_unit_test(test_reply_cookie),
 		cmocka_unit_test(test_query_answer_authority),
 		cmocka_unit_test(test_query_opt_twice),
 		cmocka_unit_test(test_query_opt_in_answer),
