@@ -179,9 +179,9 @@ def t_bind_secondary_wrong_key(ctx):
 
 # ---------------------------------------------------------------- BIND primary
 
-def _bind_primary(ctx, secret):
+def _bind_primary(ctx, secret, extra=""):
     bport, sport = free_port(), free_port()
-    body = "".join("b%d A 10.8.0.%d\n" % (i, i) for i in range(1, 100))
+    body = "".join("b%d A 10.8.0.%d\n" % (i, i) for i in range(1, 100)) + extra
     n = named(ctx, "bind-primary", bport, """zone "%s" {
   type primary;
   file "%s.zone";
@@ -242,6 +242,21 @@ def t_pldns_secondary_wrong_key(ctx):
         dns.query.tcp(u, "127.0.0.1", port=bport, timeout=5 * SLOW)
         time.sleep(1.0 * SLOW)
         expect_rcode(query(sport, "upd." + BIND_ZONE), "SERVFAIL", "still no data")
+    except Fail:
+        _notes(ctx, n)
+        raise
+
+
+@test("pldns secondary refuses a zone from BIND that delegates a name (NS below the apex)")
+def t_pldns_secondary_refuses_delegation(ctx):
+    n, bport, s, sport = _bind_primary(ctx, SECRET, "sub NS ns.example.net.\n")
+    try:
+        wait_for(lambda: "NS records for sub.%s. below the zone apex" % BIND_ZONE
+                 in s.log_text(), 10.0, "pldns logging the refused delegation")
+        expect_rcode(query(sport, "b5." + BIND_ZONE), "SERVFAIL",
+                     "nothing served from the refused transfer")
+        expect_rcode(query(sport, "x.sub." + BIND_ZONE), "SERVFAIL",
+                     "no authoritative answer for the delegated name")
     except Fail:
         _notes(ctx, n)
         raise
