@@ -141,20 +141,21 @@ cookie_check(struct cookie_mac *m, const struct cookie_secrets *cs,
 		/* Serial arithmetic: a timestamp a little ahead is negative. */
 		int32_t age = (int32_t)(now - wire_get_u32(rs + 4));
 		uint8_t h[8];
+		size_t i = 0;
 
 		v = COOKIE_BAD;
 		/* Another format or version, or out of its time: not ours.
 		 * The reserved octets are hashed as received (RFC 9018 4.2). */
 		if (len == COOKIE_CLIENT_LEN + COOKIE_SERVER_LEN && rs[0] == 1 &&
 		    age >= -COOKIE_SKEW && age <= COOKIE_LIFETIME) {
-			for (size_t i = 0; i < cs->n && v == COOKIE_BAD; i++)
+			for (; i < cs->n; i++)
 				if (cookie_hash(m, cs->key[i], opt, rs, ip, iplen, h) &&
-				    CRYPTO_memcmp(h, rs + 8, 8) == 0)
+				    CRYPTO_memcmp(h, rs + 8, 8) == 0) {
 					v = COOKIE_VALID;
+					break;
+				}
 		}
-		if (v == COOKIE_VALID && age < COOKIE_RENEW &&
-		    cookie_hash(m, cs->key[0], opt, rs, ip, iplen, h) &&
-		    CRYPTO_memcmp(h, rs + 8, 8) == 0) {
+		if (v == COOKIE_VALID && age < COOKIE_RENEW && i == 0) {
 			/* Ours, with the current secret, and young: the same. */
 			memcpy(sc, rs, COOKIE_SERVER_LEN);
 			return v;
