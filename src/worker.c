@@ -206,12 +206,6 @@ handle_xfr(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	return true;
 }
 
-/*
- * Handles one query PKT/LEN, for which wire_query_parse() gave Q and V,
- * and answer_route() RT (or NULL: answer_local() routes it).  Replies made
- * at once go out through worker_reply() (batched for UDP); forwarded queries
- * reply later from forward_done_cb().
- */
 /* The secrets of the configuration now in use (cookie.h). */
 static void
 cookie_configure(struct worker *w)
@@ -245,6 +239,12 @@ cookie_take(struct worker *w, struct wire_query *q, const struct pl_addr *client
 	return cv;
 }
 
+/*
+ * Handles one query PKT/LEN, for which wire_query_parse() gave Q and V,
+ * and answer_route() RT (or NULL: answer_local() routes it).  Replies made
+ * at once go out through worker_reply() (batched for UDP); forwarded queries
+ * reply later from forward_done_cb().
+ */
 static void
 handle_parsed(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
     const struct pl_addr *client, struct tcp_conn *conn,
