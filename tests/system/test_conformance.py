@@ -27,8 +27,8 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 
-from harness import (Fail, Fakeup, Dir, Pldns, Shared, eq, expect, free_port,
-                     ini, main, make_query, query_wire, send, test)
+from harness import (Fail, Fakeup, Dir, Pldns, Shared, Skip, eq, expect, free_port,
+                     ini, main, make_query, query_wire, test)
 
 BLOB = "privatelink.blob.core.windows.net"
 SECRET = "e5e973e5a6b2a43f48e7dc849e37bfcf"
@@ -77,9 +77,10 @@ def hdr(w):
     return struct.unpack("!6H", w[:12])
 
 
-def ask(q, proto, wire=None):
-    """Raw reply bytes to Q (a Message) or WIRE, over PROTO."""
-    w = query_wire(port(), wire if wire is not None else q.to_wire(), proto,
+def ask(q, proto, wire=None, to=None):
+    """Raw reply bytes to Q (a Message) or WIRE, over PROTO, from pldns or
+    the server on port TO."""
+    w = query_wire(to or port(), wire if wire is not None else q.to_wire(), proto,
                    timeout=3.0)
     if w is None:
         raise Fail("no reply over %s" % proto)
@@ -412,6 +413,76 @@ def t_cookie_twin(ctx):
     q.use_edns(0, 0, 1232, options=[dns.edns.GenericOption(COOKIE, cookie)])
     w = query_wire(port2, q.to_wire(), "udp", timeout=3.0)
     eq(cookie_of(parse(w), "twin"), cookie, "the twin hands the same cookie back")
+
+
+# ---------------------------------------------------------------- BIND
+
+def observe(to, proto):
+    """What a server does with the cases where the RFCs leave a choice."""
+    seen = {}
+    for cls in ("CH", "HS", "ANY", "NONE", 0):
+        q = make_query(BLOB, "SOA", edns=0)
+        w = bytearray(q.to_wire())
+        num = dns.rdataclass.from_text(cls) if isinstance(cls, str) else cls
+        w[-13:-11] = struct.pack("!H", num)
+        seen["class %s rcode" % cls] = hdr(ask(None, proto, bytes(w), to))[1] & 0xf
+    seen["opcodeflg flags"] = hex(hdr(ask(None, proto, opcode15(
+        BLOB, None, 0x0200 | 0x0100 | 0x0080 | 0x0020 | 0x0010 | 0x0040), to))[1])
+    q = make_query(BLOB, "SOA", edns=0)
+    q.flags |= dns.flags.TC | 0x0040
+    h = hdr(ask(q, proto, None, to))
+    seen["tc and z: rcode, TC, Z"] = (h[1] & 0xf, h[1] & 0x0200, h[1] & 0x0040)
+    w = make_query(BLOB, "SOA", edns=None).to_wire()
+    h = hdr(ask(None, proto, w[:4] + b"\x00\x02" + w[6:] + w[12:], to))
+    seen["two questions: rcode, RD, RA"] = (h[1] & 0xf, h[1] & 0x0100, h[1] & 0x0080)
+    seen["edns1 rcode"] = parse(ask(make_query(BLOB, "SOA", edns=1), proto, None,
+                                    to)).rcode()
+    w = bytes.fromhex("12340100000000000000000100002904d000000000000c000a0008") + \
+        b"clientck"
+    seen["cookie alone rcode"] = hdr(ask(None, proto, w, to))[1] & 0xf
+    return seen
+
+
+@test("side by side with BIND 9.18: the same answers where the RFCs leave a choice")
+def t_bind(ctx):
+    import shutil
+    import subprocess
+    import time
+    import harness
+    named = shutil.which("named") or "/usr/sbin/named"
+    if not os.access(named, os.X_OK):
+        raise Skip("named not installed (apt-get install bind9)")
+    bport = free_port()
+    d = ctx.dir.join("bind")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "blob.zone"), "w") as f:
+        f.write(ZONE)
+    with open(os.path.join(d, "named.conf"), "w") as f:
+        f.write("""options { directory "%s"; pid-file "%s/named.pid";
+  listen-on port %d { 127.0.0.1; }; listen-on-v6 { none; };
+  recursion no; dnssec-validation no; };
+controls { };
+zone "%s" { type primary; file "blob.zone"; };
+""" % (d, d, bport, BLOB))
+    args = [named, "-g", "-c", os.path.join(d, "named.conf")]
+    if os.geteuid() == 0:
+        args += ["-u", "root"]
+    log = open(os.path.join(d, "named.log"), "w")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    harness._procs.append(proc)
+    try:
+        end = time.monotonic() + 15
+        while time.monotonic() < end and "running" not in open(log.name).read():
+            time.sleep(0.05)
+        for proto in PROTOS:
+            ours, bind = observe(None, proto), observe(bport, proto)
+            for k in bind:
+                eq(ours[k], bind[k], "%s over %s, as BIND" % (k, proto))
+    finally:
+        harness._kill(proc, 5.0)
+        harness._procs.remove(proc)
+        log.close()
 
 
 if __name__ == "__main__":
