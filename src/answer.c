@@ -489,7 +489,10 @@ answer_keepable(const struct wire_query *q, const struct wire_query *uq,
     bool fallback, const struct answer_info *info, const struct answer_scratch *sc,
     const uint8_t *out, uint64_t gen, struct cache_reply *r)
 {
-	if (info->truncated || (info->path != PATH_CACHE && info->path != PATH_UPSTREAM &&
+	/* A reply built from follow-ups too would also have to age and go
+	 * with their entries. */
+	if (info->truncated || info->nparts > 1 ||
+	    (info->path != PATH_CACHE && info->path != PATH_UPSTREAM &&
 	    info->path != PATH_SPLICED) ||
 	    uq->qname_len != q->qname_len ||
 	    memcmp(uq->lname, q->lname, (size_t)q->qname_len) != 0 ||
@@ -568,20 +571,42 @@ answer_error(const struct wire_query *q, int rcode, int ede, uint8_t *out,
 	info->truncated = false;
 }
 
-/* Reads every RR of the response into SC; the number of RRs or -1. */
+/*
+ * One upstream response, being read: its records in the scratch space, its
+ * question, and the route pldns asks that question through (the [forward]
+ * rule, NULL for the default upstreams): what the server speaks for.
+ */
+struct upart {
+	const uint8_t *msg;
+	size_t len;
+	int n;				/* its records, in SC */
+	struct wire_hdr h;
+	const struct forward_conf *fw;
+	uint8_t qname[WIRE_NAME_MAX];	/* lower-case */
+};
+
+/* Reads every RR of PART into SC, and its question; 0, or -1 when it is
+ * malformed or has more than ANSWER_MAX_RRS records. */
 static int
-parse_response(const uint8_t *resp, size_t rlen, struct answer_scratch *sc,
-    struct wire_hdr *h)
+part_read(const struct snapshot *s, const struct answer_part *part,
+    struct answer_scratch *sc, struct upart *up)
 {
-	size_t pos = WIRE_HDR_LEN;
+	const uint8_t *resp = part->msg;
+	size_t rlen = part->len, pos = WIRE_HDR_LEN;
+	struct wire_hdr *h = &up->h;
 	uint8_t tmp[WIRE_NAME_MAX];
 	int n = 0;
 
+	up->msg = resp;
+	up->len = rlen;
+	up->qname[0] = 0;
 	if (wire_hdr_read(resp, rlen, h) < 0)
 		return -1;
 	for (int i = 0; i < h->qdcount; i++) {
 		if (wire_name_read(resp, rlen, &pos, tmp) < 0 || pos + 4 > rlen)
 			return -1;
+		if (i == 0)
+			wire_name_lower(up->qname, tmp, (size_t)wire_name_len(tmp, WIRE_NAME_MAX));
 		pos += 4;
 	}
 	int counts[3] = { h->ancount, h->nscount, h->arcount };
@@ -596,7 +621,9 @@ parse_response(const uint8_t *resp, size_t rlen, struct answer_scratch *sc,
 			n++;
 		}
 	}
-	return n;
+	up->n = n;
+	up->fw = snapshot_forward(s, up->qname);
+	return 0;
 }
 
 /*
@@ -649,75 +676,111 @@ dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *target,
 	return pre + tl;
 }
 
-/* True when upstream's RR owner lies inside a local zone (any case). */
+/*
+ * True when pldns answers OWNER (any case) from local data: a name in a
+ * local zone, or a public name whose privatelink twin has data, the names
+ * where a chain is cut.  Upstream data about them is never passed on.
+ */
 static bool
 owner_is_local(const struct snapshot *s, const uint8_t *owner)
 {
-	uint8_t low[WIRE_NAME_MAX];
+	uint8_t low[WIRE_NAME_MAX], pl[WIRE_NAME_MAX];
 	int l = wire_name_len(owner, WIRE_NAME_MAX);
+	const struct szone *z;
+	const struct node *n;
+	bool twin;
 
 	if (l < 0)
 		return true;	/* unreadable: treat as untrusted */
 	wire_name_lower(low, owner, (size_t)l);
-	return snapshot_find_zone(s, low) != NULL;
+	if ((z = snapshot_route(s, low, pl, &twin)) == NULL)
+		return false;
+	if (!twin)
+		return true;
+	/* As local_resolve() decides whether a twin is answered locally. */
+	if ((n = szone_node(z, pl)) == NULL)
+		n = find_wildcard(z, pl);
+	return n != NULL && n->nrrsets > 0;
 }
 
-/* True when the upstream answer has a CNAME (not yet used) owned by NAME. */
+/*
+ * True when UP speaks for NAME (lower-case): pldns routes NAME to the
+ * server UP came from, and, when local data (rather than UP's own chain)
+ * led to NAME, UP answers NAME or holds records owned by it.
+ */
 static bool
-upstream_cname(const struct answer_scratch *sc, int n, const struct wire_query *q,
-    const uint8_t *name)
+part_speaks_for(const struct snapshot *s, const struct upart *up,
+    const struct answer_scratch *sc, const uint8_t *name, bool from_local)
 {
-	if (q->qtype == TYPE_CNAME)
+	if (snapshot_forward(s, name) != up->fw)
 		return false;
-	for (int i = 0; i < n; i++)
-		if (sc->section[i] == 1 && !sc->used[i] && sc->rrs[i].type == TYPE_CNAME &&
-		    wire_name_equal(sc->rrs[i].owner, name))
+	if (!from_local || wire_name_equal(name, up->qname))
+		return true;
+	for (int i = 0; i < up->n; i++)
+		if (sc->section[i] == 1 && wire_name_equal(sc->rrs[i].owner, name))
 			return true;
 	return false;
 }
 
-void
+/*
+ * True when an authority or additional RR of UP, which answered a chain
+ * that ended at END, may go to the client: not about a name answered
+ * locally, and about a name pldns routes to UP's server (or the SOA of a
+ * zone above END, which a negative answer carries).
+ */
+static bool
+section_rr_ok(const struct snapshot *s, const struct upart *up, const struct wire_rr *rr,
+    const uint8_t *end)
+{
+	uint8_t low[WIRE_NAME_MAX];
+	int l;
+
+	if (rr->type == TYPE_OPT || rr->type == 250 /* TSIG */ ||
+	    owner_is_local(s, rr->owner))
+		return false;
+	if ((l = wire_name_len(rr->owner, WIRE_NAME_MAX)) < 0)
+		return false;
+	wire_name_lower(low, rr->owner, (size_t)l);
+	return snapshot_forward(s, low) == up->fw ||
+	    (rr->type == TYPE_SOA && wire_name_under(end, low));
+}
+
+enum answer_result
 answer_upstream(const struct snapshot *s, const struct wire_query *q,
-    const uint8_t *resp, size_t rlen, bool fallback, struct answer_scratch *sc,
-    uint8_t *out, size_t cap, size_t limit, struct answer_info *info)
+    const struct answer_part *parts, int nparts, bool fallback,
+    struct answer_scratch *sc, uint8_t *out, size_t cap, size_t limit,
+    struct answer_info *info)
 {
 	struct ab ab;
-	struct wire_hdr h;
+	struct upart up;
 	uint8_t cur[WIRE_NAME_MAX], next[WIRE_NAME_MAX];
-	int n, i;
+	int i, k = -1;		/* the response read (PARTS[K]), none yet */
 	uint16_t extra = 0;
-	bool spliced = false, servfail = false, local_end = false;
+	bool spliced = false, servfail = false, local_end = false, more = false;
+	bool ad = true;
 
+	(void)fallback;
 	answer_info_clear(info);
 	sc->nttl = 0;
-	if ((n = parse_response(resp, rlen, sc, &h)) < 0) {
-		answer_error(q, RCODE_SERVFAIL, -1, out, cap, info);
-		info->path = PATH_ERROR;
-		return;
-	}
 	ab_begin(&ab, s, q, out, cap, limit);
-	ab.rcode = WIRE_RCODE(h.flags);
 	memcpy(cur, q->lname, (size_t)q->qname_len);
 	size_t cur_len = (size_t)q->qname_len;
 	/* Where CUR lies whole in the reply: the question, until the chain
 	 * moves on. */
 	uint16_t cur_at = QUESTION_OFF;
 
-	bool checked = false;		/* CUR was already looked up locally */
 	for (;;) {
-		bool twin;
+		bool twin, from_local = false;
 		uint8_t pl[WIRE_NAME_MAX];
-		const struct szone *z = checked ? NULL : snapshot_route(s, cur, pl, &twin);
+		const struct szone *z = snapshot_route(s, cur, pl, &twin);
 
-		checked = false;
-		if (z != NULL && twin && upstream_cname(sc, n, q, cur))
-			/* A public name with local data, but the upstream's
-			 * chain goes on from it: keep the upstream's CNAME
-			 * (and its TTL); the cut comes at the privatelink name. */
-			z = NULL;
 		if (z != NULL) {
-			/* The chain enters local data: cut it here and finish
-			 * locally. */
+			/*
+			 * The chain reached a name with local data (a public
+			 * name whose twin is local included, whatever the
+			 * upstream's chain goes on to): cut it here and finish
+			 * as a direct query of CUR would.
+			 */
 			int rc = ab.rcode;
 			uint16_t an = ab.an;
 			enum lres r;
@@ -742,11 +805,45 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			ab.rcode = rc;
 			if (ab.an != an)
 				spliced = true;
-			cur_len = (size_t)wire_name_len(next, WIRE_NAME_MAX);
+			size_t nl = (size_t)wire_name_len(next, WIRE_NAME_MAX);
+			from_local = nl != cur_len || memcmp(next, cur, nl) != 0;
+			cur_len = nl;
 			memcpy(cur, next, cur_len);
 			cur_at = 0;
-			checked = true;
 		}
+		/*
+		 * Upstream data for CUR: from the response read, when it
+		 * speaks for CUR; else from the next one, which must answer
+		 * CUR; else that response is still to be asked for.
+		 */
+		if (k < 0 || !part_speaks_for(s, &up, sc, cur, from_local)) {
+			if (k + 1 >= ANSWER_MAX_PARTS) {
+				servfail = true;
+				break;
+			}
+			if (k + 1 >= nparts) {
+				more = true;
+				break;
+			}
+			k++;
+			if (part_read(s, &parts[k], sc, &up) < 0) {
+				servfail = true;
+				break;
+			}
+			if (!wire_name_equal(up.qname, cur)) {
+				/* Not for this chain (local data changed
+				 * since it was asked): ask again. */
+				more = true;
+				k--;
+				break;
+			}
+			ab.rcode = WIRE_RCODE(up.h.flags);
+			ad = ad && (up.h.flags & WIRE_AD);
+		}
+		const uint8_t *resp = up.msg;
+		size_t rlen = up.len;
+		int n = up.n;
+
 		/* Follow the upstream's CNAME (or DNAME) for CUR. */
 		int cname = -1, dname = -1;
 		for (i = 0; i < n; i++) {
@@ -829,33 +926,29 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 		cur_at = 0;
 	}
 
+	if (more) {
+		/* CUR through its own route; ANSWER_MAX_PARTS bounds the
+		 * follow-ups as ANSWER_MAX_CHAIN bounds the hops. */
+		memcpy(info->next, cur, cur_len);
+		info->nparts = k + 1;
+		return ANSWER_FORWARD;
+	}
 	if (servfail) {
 		answer_error(q, RCODE_SERVFAIL, -1, out, cap, info);
 		info->path = PATH_ERROR;
-		return;
+		return ANSWER_DONE;
 	}
 	if (!local_end) {
-		/* Authority and additional data pass through, except anything
-		 * about names inside local zones: upstream is never trusted
-		 * there. */
-		for (i = 0; i < n; i++) {
-			const struct wire_rr *rr = &sc->rrs[i];
-			if (sc->section[i] != 2 || rr->type == TYPE_OPT ||
-			    owner_is_local(s, rr->owner))
-				continue;
-			copy_rr(&ab, resp, rlen, sc, i, 2);
-		}
-		for (i = 0; i < n; i++) {
-			const struct wire_rr *rr = &sc->rrs[i];
-			if (sc->section[i] != 3 || rr->type == TYPE_OPT ||
-			    rr->type == 250 /* TSIG */ ||
-			    owner_is_local(s, rr->owner))
-				continue;
-			copy_rr(&ab, resp, rlen, sc, i, 3);
-		}
+		/* Authority and additional data of the response that ended
+		 * the chain pass through, but only what it may speak for. */
+		for (int sec = 2; sec <= 3; sec++)
+			for (i = 0; i < up.n; i++)
+				if (sc->section[i] == sec &&
+				    section_rr_ok(s, &up, &sc->rrs[i], cur))
+					copy_rr(&ab, up.msg, up.len, sc, i, sec);
 		/* AD only for data that is all upstream's (RFC 6840 5.8),
 		 * from an upstream trusted to validate: pldns does not. */
-		info->ad_ok = !spliced && (h.flags & WIRE_AD) &&
+		info->ad_ok = !spliced && ad &&
 		    snapshot_config(s)->trust_ad;
 		if (info->ad_ok && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
 			extra |= WIRE_AD;
@@ -864,6 +957,8 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 	ab.aa = false;
 
 	ab_finish(&ab, extra, -1, info);
+	info->nparts = k + 1;
 	info->path = spliced ? PATH_SPLICED : PATH_UPSTREAM;
 	info->miss_zone = ab.miss;
+	return ANSWER_DONE;
 }

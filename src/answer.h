@@ -7,10 +7,15 @@
  *    negative answers, wildcards, CNAMEs followed through local zones) and
  *    public names whose privatelink twin has local data (CNAME public ->
  *    privatelink, then the local RRset; AA clear).
- *  - answer_upstream(): turns an upstream response into the client's reply:
+ *  - answer_upstream(): turns upstream responses into the client's reply:
  *    the client's ID and question case, our own OPT, and splicing: a CNAME
- *    chain that enters a local zone is cut there and completed from local
- *    data; upstream data about names inside local zones is dropped.
+ *    chain is cut at the first name pldns answers from local data (a local
+ *    zone's, or a public name whose privatelink twin is local) and completed
+ *    as a direct query of that name would be; upstream data about such names
+ *    is dropped from every section.  An upstream speaks only for the names
+ *    pldns routes to it: where its chain leaves them, the chain goes on
+ *    with the response to a follow-up query for that name (see
+ *    answer_upstream()).
  */
 #ifndef PLDNS_ANSWER_H
 #define PLDNS_ANSWER_H
@@ -40,6 +45,15 @@ enum answer_result {
 #define ANSWER_MAX_CHAIN	16
 /* Upstream responses with more records than this are answered SERVFAIL. */
 #define ANSWER_MAX_RRS		256
+/* Upstream responses one reply is built from: the first and the follow-ups
+ * for chains that leave what the server asked speaks for. */
+#define ANSWER_MAX_PARTS	8
+
+/* One upstream response (whose ID and question were checked). */
+struct answer_part {
+	const uint8_t *msg;
+	size_t len;
+};
 
 struct answer_info {
 	enum answer_path path;
@@ -56,8 +70,13 @@ struct answer_info {
 	const struct szone *miss_zone;	/* the local zone that lacked the name
 					 * asked (NXDOMAIN, or the public answer
 					 * under missing = fallback); NULL */
+	/* answer_upstream: on ANSWER_DONE, the responses the reply was built
+	 * from; on ANSWER_FORWARD, how many of those given to keep, the
+	 * response for NEXT to come after them. */
+	int nparts;
 	/* Last, so that answer_info_clear() leaves its 255 octets alone. */
-	uint8_t next[WIRE_NAME_MAX];	/* ANSWER_FORWARD: the name to ask upstream (lower-case) */
+	uint8_t next[WIRE_NAME_MAX];	/* ANSWER_FORWARD: the name to ask upstream (lower-case),
+					 * through the route pldns uses for it */
 };
 
 /* Zeroes INFO but for NEXT, which is filled whenever it is meant. */
@@ -120,15 +139,24 @@ enum answer_result answer_local_routed(const struct snapshot *s,
     size_t cap, size_t limit, struct answer_info *info);
 
 /*
- * Builds the reply to Q from the upstream response RESP/RLEN (whose ID and
- * question were already checked).  FALLBACK: the query was forwarded because
- * of missing = fallback, so the chain is not cut at that zone.  Always
- * produces a reply (SERVFAIL when the response is malformed, a CNAME loop or a
- * chain over ANSWER_MAX_CHAIN).
+ * Builds the reply to Q from the upstream responses PARTS[0 .. NPARTS): the
+ * first answers the name answer_local() left in its INFO->next, each next
+ * one the name a previous answer_upstream() asked for.  FALLBACK: the
+ * query was forwarded because of missing = fallback (kept for the cache).
+ * An upstream is trusted only for names that pldns routes to it (a
+ * [forward] rule's suffix; the default upstreams for every name no rule
+ * covers) and, after local data redirected the chain, only for names its
+ * response holds records for.  Returns ANSWER_DONE with the reply in OUT
+ * (SERVFAIL when a response is malformed, on a CNAME loop, a chain over
+ * ANSWER_MAX_CHAIN or over ANSWER_MAX_PARTS responses), or ANSWER_FORWARD
+ * when the chain reached a name none of PARTS speaks for: INFO->next is
+ * that name, to ask through its own route, and the call is to be made
+ * again with PARTS[0 .. INFO->nparts) and that response after them.
  */
-void answer_upstream(const struct snapshot *s, const struct wire_query *q,
-    const uint8_t *resp, size_t rlen, bool fallback, struct answer_scratch *sc,
-    uint8_t *out, size_t cap, size_t limit, struct answer_info *info);
+enum answer_result answer_upstream(const struct snapshot *s, const struct wire_query *q,
+    const struct answer_part *parts, int nparts, bool fallback,
+    struct answer_scratch *sc, uint8_t *out, size_t cap, size_t limit,
+    struct answer_info *info);
 
 struct cache_reply;
 
@@ -147,7 +175,8 @@ size_t answer_replay_room(const struct wire_query *q, size_t limit);
 /*
  * After answer_upstream built OUT for Q from a cache entry for UQ's
  * question: whether that reply can be kept with the entry (Q asked the
- * entry's own question, not after a local CNAME, and the reply is whole),
+ * entry's own question, not after a local CNAME, the reply is whole and
+ * built from that entry alone),
  * and if so R describes it, for local data generation GEN (R points into
  * SC and OUT until cache_keep_reply copies it).
  */

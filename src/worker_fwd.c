@@ -49,6 +49,37 @@ fq_unhash(struct worker *w, struct fquery *fq)
 		}
 }
 
+/* Drops CH's responses from the N-th on. */
+static void
+chain_cut(struct fchain *ch, int n)
+{
+	while (ch->n > n)
+		free((void *)ch->parts[--ch->n].msg);
+}
+
+static void
+chain_free(struct fchain *ch)
+{
+	if (ch != NULL) {
+		chain_cut(ch, 0);
+		free(ch);
+	}
+}
+
+/* Appends a copy of MSG to CH; false when out of memory. */
+static bool
+chain_add(struct fchain *ch, const uint8_t *msg, size_t len)
+{
+	uint8_t *m;
+
+	if (ch->n >= ANSWER_MAX_PARTS || (m = malloc(len)) == NULL)
+		return false;
+	memcpy(m, msg, len);
+	ch->parts[ch->n].msg = m;
+	ch->parts[ch->n++].len = len;
+	return true;
+}
+
 static void
 fquery_free(struct fquery *fq)
 {
@@ -66,36 +97,48 @@ fquery_free(struct fquery *fq)
 	if (fq->conn != NULL)
 		worker_tcp_answered(fq->conn);
 	snapshot_unref(fq->snap);
+	chain_free(fq->chain);
 	free(fq);
 }
 
 /*
- * Answers Q from the stale cache entry for UQ when allowed, else SERVFAIL
- * with an Extended DNS Error (RFC 8914) that says why: 23 Network Error
- * when no server could even be reached over the network (no route, port
+ * Answers Q from the stale cache entry for UQ when allowed, after the
+ * responses of CH (NULL: none) when UQ is a follow-up; else SERVFAIL with
+ * an Extended DNS Error (RFC 8914) that says why: 23 Network Error when no
+ * server could even be reached over the network (no route, port
  * unreachable), 22 No Reachable Authority otherwise (they did not answer,
  * or answered SERVFAIL, REFUSED...).
  */
 static void
 forward_fail(struct worker *w, const struct wire_query *q, const struct wire_query *uq,
-    size_t limit, enum upstream_status st, struct answer_info *info)
+    const struct fchain *ch, size_t limit, enum upstream_status st,
+    struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
+	struct answer_part parts[ANSWER_MAX_PARTS];
+	int n = ch != NULL ? ch->n : 0;
 	size_t len;
 
-	if (cfg->serve_stale && cache_lookup(w->cache, uq, w->now_us / 1000, true, w->cbuf,
+	if (cfg->serve_stale && n < ANSWER_MAX_PARTS &&
+	    cache_lookup(w->cache, uq, w->now_us / 1000, true, w->cbuf,
 	    sizeof(w->cbuf), &len, NULL) == CACHE_STALE) {
+		if (n > 0)
+			memcpy(parts, ch->parts, (size_t)n * sizeof(parts[0]));
+		parts[n].msg = w->cbuf;
+		parts[n].len = len;
 		/* RFC 8767: an expired answer beats no answer.  Spliced now,
-		 * like every answer. */
-		answer_upstream(w->snap, q, w->cbuf, len, false, w->scratch, w->out,
-		    sizeof(w->out), limit, info);
-		info->path = PATH_CACHE;
-		info->stale = true;
-		w->m.cache_stale_served++;
-		/* Extended DNS Error 3, Stale Answer (RFC 8914). */
-		if (q->edns.present)
-			info->len = wire_add_ede(w->out, info->len, limit, 3);
-		return;
+		 * like every answer; one that needs yet another upstream
+		 * answer is none. */
+		if (answer_upstream(w->snap, q, parts, n + 1, false, w->scratch, w->out,
+		    sizeof(w->out), limit, info) == ANSWER_DONE) {
+			info->path = PATH_CACHE;
+			info->stale = true;
+			w->m.cache_stale_served++;
+			/* Extended DNS Error 3, Stale Answer (RFC 8914). */
+			if (q->edns.present)
+				info->len = wire_add_ede(w->out, info->len, limit, 3);
+			return;
+		}
 	}
 	answer_info_clear(info);
 	answer_error(q, RCODE_SERVFAIL, st == UPSTREAM_UNREACHABLE ? 23 : 22, w->out,
@@ -103,22 +146,48 @@ forward_fail(struct worker *w, const struct wire_query *q, const struct wire_que
 	info->path = PATH_ERROR;
 }
 
-/* Replies to one waiting query with the upstream's outcome. */
+static bool forward_follow(struct worker *w, const struct fquery *from,
+    struct fchain *ch, struct answer_info *info);
+
+/* Replies to one waiting query with the upstream's outcome, or asks the
+ * follow-up its chain needs. */
 static void
 forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
     const uint8_t *resp, size_t len)
 {
+	struct answer_part parts[ANSWER_MAX_PARTS];
 	struct answer_info info;
+	int n = fq->chain != NULL ? fq->chain->n : 0;
 
 	if (fq->conn != NULL && fq->conn->closed)
 		return;
-	if (st == UPSTREAM_OK)
+	if (st == UPSTREAM_OK) {
+		if (n > 0)
+			memcpy(parts, fq->chain->parts, (size_t)n * sizeof(parts[0]));
+		parts[n].msg = resp;
+		parts[n].len = len;
 		/* Spliced against the data current now, not when the query
 		 * arrived: a reload takes effect at once. */
-		answer_upstream(w->snap, &fq->q, resp, len, fq->fallback, w->scratch,
-		    w->out, sizeof(w->out), fq->limit, &info);
-	else
-		forward_fail(w, &fq->q, &fq->uq, fq->limit, st, &info);
+		if (answer_upstream(w->snap, &fq->q, parts, n + 1, fq->fallback, w->scratch,
+		    w->out, sizeof(w->out), fq->limit, &info) == ANSWER_FORWARD) {
+			/* The chain goes on elsewhere: the responses it
+			 * keeps go with the follow-up. */
+			struct fchain *ch = xcalloc(1, sizeof(*ch));
+			bool ok = true;
+
+			for (int i = 0; i < info.nparts && ok; i++)
+				ok = chain_add(ch, parts[i].msg, parts[i].len);
+			if (!ok) {
+				chain_free(ch);
+				answer_info_clear(&info);
+				answer_error(&fq->q, RCODE_SERVFAIL, -1, w->out,
+				    sizeof(w->out), &info);
+				info.path = PATH_ERROR;
+			} else if (!forward_follow(w, fq, ch, &info))
+				return;
+		}
+	} else
+		forward_fail(w, &fq->q, &fq->uq, fq->chain, fq->limit, st, &info);
 	if (info.miss_zone == NULL)
 		info.miss_zone = fq->miss_zone;
 	worker_reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, w->up_batch);
@@ -255,81 +324,62 @@ keep_reply(struct worker *w, const struct wire_query *q, const struct wire_query
 		cache_keep_reply(w->cache, uq, &r, age);
 }
 
-bool
-worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int udp_fd,
-    const struct pl_addr *client, struct tcp_conn *conn, struct answer_info *info)
+/* UQ: Q's question for the name NAME (lower-case). */
+static void
+follow_question(struct wire_query *uq, const struct wire_query *q, const uint8_t *name)
+{
+	*uq = *q;
+	uq->qname_len = wire_name_len(name, WIRE_NAME_MAX);
+	memcpy(uq->qname, name, (size_t)uq->qname_len);
+	memcpy(uq->lname, name, (size_t)uq->qname_len);
+}
+
+/*
+ * Sends UQ upstream (or joins the same question on its way) for the client
+ * of FROM, with the earlier responses of its chain CH (owned from now on;
+ * NULL: none).  False: the reply goes when upstream answers.  True: it is
+ * in w->out now (INFO filled), because no upstream can be asked or the
+ * client's deadline has passed.
+ */
+static bool
+fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq,
+    struct fchain *ch, struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
-	const bool fallback = info->fallback;
-	const struct szone *miss_zone = info->miss_zone;
-	const uint64_t start = w->now_us;
 	const struct pl_addr *servers;
 	struct fquery *fq, *l;
-	struct wire_query uq;
-	struct cache_hit hit;
-	size_t n, len;
+	uint64_t spent = (w->now_us - from->start_us) / 1000;
+	size_t n;
 
-	/* The question for upstream: INFO's next name, which is Q's name
-	 * unless a local CNAME led out of local data.  Read before anything
-	 * writes INFO. */
-	uq = *q;
-	uq.qname_len = wire_name_len(info->next, WIRE_NAME_MAX);
-	memcpy(uq.qname, info->next, (size_t)uq.qname_len);
-	memcpy(uq.lname, info->next, (size_t)uq.qname_len);
-	hit.gen = w->snap_gen;
-	hit.room = answer_replay_room(q, limit);
-	hit.fallback = fallback;
-	if (cache_lookup(w->cache, &uq, w->now_us / 1000, false, w->cbuf, sizeof(w->cbuf), &len,
-	    &hit) == CACHE_HIT) {
-		w->m.cache_hits++;
-		if (hit.reply == NULL || !answer_replay(q, hit.reply, hit.age, w->out,
-		    sizeof(w->out), limit, info)) {
-			if (hit.reply != NULL)
-				/* Not replayable after all: the entry itself. */
-				cache_lookup(w->cache, &uq, w->now_us / 1000, false,
-				    w->cbuf, sizeof(w->cbuf), &len, NULL);
-			answer_upstream(w->snap, q, w->cbuf, len, fallback, w->scratch,
-			    w->out, sizeof(w->out), limit, info);
-			if (info->path == PATH_UPSTREAM)
-				info->path = PATH_CACHE;
-			keep_reply(w, q, &uq, fallback, info, hit.age);
-		}
-		/* After the answer is made: the refresh only sends a query,
-		 * and the reply goes out with this batch all the same.  It
-		 * keeps an entry fresh for everyone, so an RD=0 hit asks for
-		 * it too (the cache hands the refresh out once). */
-		if (hit.prefetch)
-			prefetch(w, &uq);
-		return true;
-	}
-	w->m.cache_misses++;
-	if (!(q->hdr.flags & WIRE_RD)) {
+	if (!(from->q.hdr.flags & WIRE_RD)) {
 		/*
 		 * RD clear: the client wants what pldns knows, not a lookup
 		 * (RFC 1034 4.3.1, 5.3.1).  Nothing in the cache: REFUSED with
 		 * Extended DNS Error 20, Not Authoritative (RFC 8914), as
 		 * Unbound does; never an upstream query, not even one joined.
 		 */
+		chain_free(ch);
 		answer_info_clear(info);
-		answer_error(q, RCODE_REFUSED, 20, w->out, sizeof(w->out), info);
+		answer_error(&from->q, RCODE_REFUSED, 20, w->out, sizeof(w->out), info);
 		info->path = PATH_REFUSED;
 		return true;
 	}
-	servers = forward_servers(w, &uq, &n);
+	servers = forward_servers(w, uq, &n);
 	fq = xcalloc(1, sizeof(*fq));
 	fq->w = w;
-	fq->q = *q;
-	fq->uq = uq;
-	fq->fallback = fallback;
-	fq->limit = limit;
-	fq->udp_fd = udp_fd;
-	fq->client = *client;
-	fq->conn = conn;
-	fq->start_us = start;
+	fq->q = from->q;
+	fq->uq = *uq;
+	fq->chain = ch;
+	fq->fallback = from->fallback;
+	fq->limit = from->limit;
+	fq->udp_fd = from->udp_fd;
+	fq->client = from->client;
+	fq->conn = from->conn;
+	fq->start_us = from->start_us;
+	fq->miss_zone = from->miss_zone;
 	fq->servers = servers;
-	fq->hash = fq_hash(&uq, servers);
-	fq->miss_zone = miss_zone;
-	if ((l = fq_find(w, &uq, servers, fq->hash)) != NULL) {
+	fq->hash = fq_hash(uq, servers);
+	if ((l = fq_find(w, uq, servers, fq->hash)) != NULL) {
 		/* Join the query already on its way (RFC 5452 9.1: never two
 		 * identical questions outstanding), a prefetch's too. */
 		fq->leader = l;
@@ -337,23 +387,130 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 		l->followers = fq;
 		w->coalesced++;
 	} else {
-		fq->req = upstream_send(w->up, servers, n, cfg->timeout_ms, cfg->deadline_ms,
-		    &uq, forward_done_cb, fq);
+		/* A follow-up has what is left of the client's deadline. */
+		if (spent < cfg->deadline_ms)
+			fq->req = upstream_send(w->up, servers, n, cfg->timeout_ms,
+			    cfg->deadline_ms - (unsigned)spent, uq, forward_done_cb, fq);
 		if (fq->req == NULL) {
-			/* No upstream at all, or every one at its in-flight cap. */
-			free(fq);
-			forward_fail(w, q, &uq, limit, UPSTREAM_FAIL, info);
+			/* No upstream at all, every one at its in-flight cap,
+			 * or no time left. */
+			forward_fail(w, &from->q, uq, ch, from->limit, UPSTREAM_FAIL, info);
 			if (info->miss_zone == NULL)
-				info->miss_zone = miss_zone;
+				info->miss_zone = from->miss_zone;
+			chain_free(ch);
+			free(fq);
 			return true;
 		}
 		fq->hnext = w->inflight[fq->hash % COALESCE_BUCKETS];
 		w->inflight[fq->hash % COALESCE_BUCKETS] = fq;
 	}
-	if (conn != NULL)
-		conn->pending++;
+	if (fq->conn != NULL)
+		fq->conn->pending++;
 	fq_link(w, fq);
 	return false;
+}
+
+/*
+ * The chain of FROM's client goes on at INFO->next after the responses
+ * CH[0 .. INFO->nparts) (CH owned from now on): from the cache while it
+ * has the follow-ups, else upstream.  Returns as fq_send() does.
+ */
+static bool
+forward_follow(struct worker *w, const struct fquery *from, struct fchain *ch,
+    struct answer_info *info)
+{
+	/* Each round adds a response that answer_upstream() keeps, up to
+	 * ANSWER_MAX_PARTS; the bound is for safety only. */
+	for (int round = 0; round < 2 * ANSWER_MAX_PARTS; round++) {
+		struct wire_query uq;
+		struct cache_hit hit;
+		size_t len;
+
+		chain_cut(ch, info->nparts);
+		follow_question(&uq, &from->q, info->next);
+		memset(&hit, 0, sizeof(hit));
+		hit.gen = w->snap_gen;	/* room 0: the entry, never a kept reply */
+		hit.fallback = from->fallback;
+		if (cache_lookup(w->cache, &uq, w->now_us / 1000, false, w->cbuf,
+		    sizeof(w->cbuf), &len, &hit) != CACHE_HIT) {
+			w->m.cache_misses++;
+			return fq_send(w, from, &uq, ch, info);
+		}
+		w->m.cache_hits++;
+		if (hit.prefetch)
+			prefetch(w, &uq);
+		if (!chain_add(ch, w->cbuf, len))
+			break;
+		if (answer_upstream(w->snap, &from->q, ch->parts, ch->n, from->fallback,
+		    w->scratch, w->out, sizeof(w->out), from->limit, info) == ANSWER_DONE) {
+			if (info->path == PATH_UPSTREAM)
+				info->path = PATH_CACHE;
+			chain_free(ch);
+			return true;
+		}
+	}
+	chain_free(ch);
+	answer_info_clear(info);
+	answer_error(&from->q, RCODE_SERVFAIL, -1, w->out, sizeof(w->out), info);
+	info->path = PATH_ERROR;
+	return true;
+}
+
+bool
+worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int udp_fd,
+    const struct pl_addr *client, struct tcp_conn *conn, struct answer_info *info)
+{
+	struct fquery from = { .w = w, .q = *q, .fallback = info->fallback,
+	    .miss_zone = info->miss_zone, .limit = limit, .udp_fd = udp_fd, .client = *client, .conn = conn,
+	    .start_us = w->now_us };
+	struct wire_query uq;
+	struct cache_hit hit;
+	bool done = true;
+	size_t len;
+
+	/* The question for upstream: INFO's next name, which is Q's name
+	 * unless a local CNAME led out of local data.  Read before anything
+	 * writes INFO. */
+	follow_question(&uq, q, info->next);
+	hit.gen = w->snap_gen;
+	hit.room = answer_replay_room(q, limit);
+	hit.fallback = from.fallback;
+	if (cache_lookup(w->cache, &uq, w->now_us / 1000, false, w->cbuf, sizeof(w->cbuf), &len,
+	    &hit) == CACHE_HIT) {
+		w->m.cache_hits++;
+		if (hit.reply == NULL || !answer_replay(q, hit.reply, hit.age, w->out,
+		    sizeof(w->out), limit, info)) {
+			struct answer_part part;
+
+			if (hit.reply != NULL)
+				/* Not replayable after all: the entry itself. */
+				cache_lookup(w->cache, &uq, w->now_us / 1000, false,
+				    w->cbuf, sizeof(w->cbuf), &len, NULL);
+			part.msg = w->cbuf;
+			part.len = len;
+			if (answer_upstream(w->snap, q, &part, 1, from.fallback, w->scratch,
+			    w->out, sizeof(w->out), limit, info) == ANSWER_FORWARD) {
+				struct fchain *ch = xcalloc(1, sizeof(*ch));
+
+				if (info->nparts > 0 && !chain_add(ch, w->cbuf, len))
+					info->nparts = 0;
+				done = forward_follow(w, &from, ch, info);
+			} else {
+				if (info->path == PATH_UPSTREAM)
+					info->path = PATH_CACHE;
+				keep_reply(w, q, &uq, from.fallback, info, hit.age);
+			}
+		}
+		/* After the answer is made: the refresh only sends a query,
+		 * and the reply goes out with this batch all the same.  It
+		 * keeps an entry fresh for everyone, so an RD=0 hit asks for
+		 * it too (the cache hands the refresh out once). */
+		if (hit.prefetch)
+			prefetch(w, &uq);
+		return done;
+	}
+	w->m.cache_misses++;
+	return fq_send(w, &from, &uq, NULL, info);
 }
 
 void

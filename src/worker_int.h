@@ -54,6 +54,15 @@ struct tcp_conn {
 };
 
 /*
+ * The upstream responses a chain has had so far (each a copy owned here),
+ * while it waits for a follow-up (answer_upstream()'s ANSWER_FORWARD).
+ */
+struct fchain {
+	int n;
+	struct answer_part parts[ANSWER_MAX_PARTS];
+};
+
+/*
  * A query waiting for an upstream answer.  A prefetch (a refresh of a cache
  * entry that no client waits for) is one too, with no client of its own:
  * it leads like any other, so that a client asking the same question while
@@ -65,6 +74,7 @@ struct fquery {
 	struct snapshot *snap;		/* keeps the server list alive */
 	struct wire_query q;		/* the client's question */
 	struct wire_query uq;		/* the question asked upstream */
+	struct fchain *chain;		/* a follow-up's earlier responses, else NULL */
 	bool fallback;
 	bool prefetch;			/* no client: only refreshes the cache */
 	size_t limit;

@@ -105,8 +105,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		s = fuzz_snapshot((v & 16) ? MISSING_FALLBACK : MISSING_NXDOMAIN);
 		limit = (v & 4) ? WIRE_MAX_MSG : answer_udp_limit(&q);
-		answer_upstream(s, &q, resp, size, (v & 32) != 0, &sc, out,
-		    sizeof(out), limit, &info);
+		struct answer_part part = { resp, size };
+		/* A chain that needs a follow-up has no reply yet. */
+		if (answer_upstream(s, &q, &part, 1, (v & 32) != 0, &sc, out,
+		    sizeof(out), limit, &info) != ANSWER_DONE)
+			break;
 		clean = 0;
 		if (info.path == PATH_UPSTREAM)
 			clean = (v & 16) ? 1 : 2;

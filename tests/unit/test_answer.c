@@ -12,6 +12,7 @@
 
 #include <ldns/ldns.h>
 
+#include "addr.h"
 #include "answer.h"
 #include "cache.h"
 #include "config.h"
@@ -523,9 +524,21 @@ test_truncation(void **state)
 
 /* ---- upstream answers ---- */
 
+static void
+push_rrs(ldns_pkt *p, ldns_pkt_section sec, const char *const *rrs)
+{
+	for (; rrs && *rrs; rrs++) {
+		ldns_rr *rr;
+		assert_int_equal(ldns_rr_new_frm_str(&rr, *rrs, 0, NULL, NULL), LDNS_STATUS_OK);
+		ldns_pkt_push_rr(p, sec, rr);
+	}
+}
+
+/* An upstream response with records in each section. */
 static size_t
-mkresponse(uint8_t *out, const char *qname, ldns_rr_type type, ldns_pkt_rcode rcode,
-    const char *const *answer, const char *const *authority)
+mkresponse3(uint8_t *out, const char *qname, ldns_rr_type type, ldns_pkt_rcode rcode,
+    const char *const *answer, const char *const *authority,
+    const char *const *additional)
 {
 	ldns_pkt *p = ldns_pkt_query_new(ldns_dname_new_frm_str(qname), type,
 	    LDNS_RR_CLASS_IN, LDNS_RD);
@@ -536,21 +549,21 @@ mkresponse(uint8_t *out, const char *qname, ldns_rr_type type, ldns_pkt_rcode rc
 	ldns_pkt_set_ra(p, true);
 	ldns_pkt_set_id(p, 0x9999);
 	ldns_pkt_set_rcode(p, rcode);
-	for (; answer && *answer; answer++) {
-		ldns_rr *rr;
-		assert_int_equal(ldns_rr_new_frm_str(&rr, *answer, 0, NULL, NULL), LDNS_STATUS_OK);
-		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
-	}
-	for (; authority && *authority; authority++) {
-		ldns_rr *rr;
-		assert_int_equal(ldns_rr_new_frm_str(&rr, *authority, 0, NULL, NULL), LDNS_STATUS_OK);
-		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, rr);
-	}
+	push_rrs(p, LDNS_SECTION_ANSWER, answer);
+	push_rrs(p, LDNS_SECTION_AUTHORITY, authority);
+	push_rrs(p, LDNS_SECTION_ADDITIONAL, additional);
 	assert_int_equal(ldns_pkt2wire(&wire, p, &len), LDNS_STATUS_OK);
 	memcpy(out, wire, len);
 	free(wire);
 	ldns_pkt_free(p);
 	return len;
+}
+
+static size_t
+mkresponse(uint8_t *out, const char *qname, ldns_rr_type type, ldns_pkt_rcode rcode,
+    const char *const *answer, const char *const *authority)
+{
+	return mkresponse3(out, qname, type, rcode, answer, authority, NULL);
 }
 
 static ldns_pkt *
@@ -560,8 +573,11 @@ upstream(struct fixture *f, const char *qname, uint16_t qtype, const uint8_t *re
 	static uint8_t out[WIRE_MAX_MSG];
 	struct wire_query q;
 
+	struct answer_part part = { resp, rlen };
+
 	parse_query(&q, qname, qtype);
-	answer_upstream(f->snap, &q, resp, rlen, false, f->sc, out, sizeof(out), 1232, info);
+	assert_int_equal(answer_upstream(f->snap, &q, &part, 1, false, f->sc, out,
+	    sizeof(out), 1232, info), ANSWER_DONE);
 	return to_pkt(out, info->len);
 }
 
@@ -618,13 +634,14 @@ test_upstream_spliced(void **state)
 	struct answer_info info;
 	ldns_pkt *p = upstream(*state, "acct2.contoso.com", TYPE_A, resp, rl, &info);
 
-	/* The upstream's chain is kept, with its TTLs, up to the privatelink
-	 * name; the cut comes there and the rest is local. */
+	/* The upstream's chain is kept, with its TTLs, up to the public
+	 * name whose twin is local; the cut comes there and the rest is what
+	 * a direct query of that name gives. */
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	assert_int_equal(ldns_pkt_ancount(p), 3);
 	assert_rr(ldns_pkt_answer(p), 0, "acct2.contoso.com. 60 IN CNAME acct.blob.core.windows.net.");
 	assert_rr(ldns_pkt_answer(p), 1,
-	    "acct.blob.core.windows.net. 60 IN CNAME acct.privatelink.blob.core.windows.net.");
+	    "acct.blob.core.windows.net. 10 IN CNAME acct.privatelink.blob.core.windows.net.");
 	assert_rr(ldns_pkt_answer(p), 2, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
 	assert_int_equal(info.path, PATH_SPLICED);
 	ldns_pkt_free(p);
@@ -815,6 +832,557 @@ test_upstream_malformed(void **state)
 	ldns_pkt_free(p);
 }
 
+/* ---- one answer per name, however it is reached ---- */
+
+/* The RRs of section SEC of P from FROM on, one string each. */
+static void
+assert_same_rrs(ldns_rr_list *a, size_t from, ldns_rr_list *b)
+{
+	assert_int_equal(ldns_rr_list_rr_count(a) - from, ldns_rr_list_rr_count(b));
+	for (size_t i = 0; i < ldns_rr_list_rr_count(b); i++) {
+		char *x = rr_str(a, from + i), *y = rr_str(b, i);
+		assert_string_equal(x, y);
+		free(x);
+		free(y);
+	}
+}
+
+/*
+ * P answers a chain that reached NAME after SKIP records: from there on it
+ * holds what a direct query for NAME/TYPE gives (answer and authority
+ * sections, rcode).
+ */
+static void
+assert_tail_is_direct(struct fixture *f, ldns_pkt *p, size_t skip, const char *name,
+    uint16_t type)
+{
+	struct answer_info info;
+	ldns_pkt *d = local(f, name, type, ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), ldns_pkt_get_rcode(d));
+	assert_same_rrs(ldns_pkt_answer(p), skip, ldns_pkt_answer(d));
+	assert_same_rrs(ldns_pkt_authority(p), 0, ldns_pkt_authority(d));
+	ldns_pkt_free(d);
+}
+
+/*
+ * A custom domain's CNAME to a public name whose privatelink twin is local,
+ * where the upstream's chain does not pass through privatelink (a stale or
+ * re-created endpoint, a resolver that flattens chains): the public
+ * address must never reach the client; the chain is cut at the public
+ * name, and completed as a direct query of it would be.
+ */
+static void
+test_chain_twin_without_privatelink(void **state)
+{
+	static const uint16_t types[] = { TYPE_A, TYPE_AAAA, TYPE_TXT };
+	static const struct {
+		const char *twin, *target;
+	} cases[] = {
+		{ "acct.blob.core.windows.net", "blob.xyz.store.core.windows.net" },
+		{ "kv.vault.azure.net", "data.vault.azure.net" },
+	};
+	struct fixture *f = *state;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+			char r0[256], r1[256], r2[256], r3[256];
+			const char *an[] = { r0, r1, r2, NULL };
+			const char *ar[] = { r3, NULL };
+			uint8_t resp[4096];
+			struct answer_info info;
+			const char *tn = types[t] == TYPE_A ? "A 52.239.1.1" :
+			    types[t] == TYPE_AAAA ? "AAAA 2603:1000::1" : "TXT \"public\"";
+
+			snprintf(r0, sizeof(r0), "files.contoso.com. 60 IN CNAME %s.", cases[c].twin);
+			snprintf(r1, sizeof(r1), "%s. 60 IN CNAME %s.", cases[c].twin, cases[c].target);
+			snprintf(r2, sizeof(r2), "%s. 60 IN %s", cases[c].target, tn);
+			snprintf(r3, sizeof(r3), "%s. 60 IN %s", cases[c].target, tn);
+			size_t rl = mkresponse3(resp, "files.contoso.com.", types[t],
+			    LDNS_RCODE_NOERROR, an, NULL, ar);
+			ldns_pkt *p = upstream(f, "files.contoso.com", types[t], resp, rl, &info);
+
+			assert_rr(ldns_pkt_answer(p), 0, r0);
+			assert_tail_is_direct(f, p, 1, cases[c].twin, types[t]);
+			assert_int_equal(ldns_pkt_arcount(p), 0);
+			assert_int_equal(info.path, PATH_SPLICED);
+			ldns_pkt_free(p);
+		}
+}
+
+/* The same when the upstream flattened the twin to a public address. */
+static void
+test_chain_twin_flattened(void **state)
+{
+	static const char *const an[] = {
+		"files.contoso.com. 60 IN CNAME acct.blob.core.windows.net.",
+		"acct.blob.core.windows.net. 60 IN A 52.239.1.1", NULL };
+	static const char *const ar[] = { "acct.blob.core.windows.net. 60 IN A 52.239.1.1", NULL };
+	uint8_t resp[4096];
+	struct answer_info info;
+	size_t rl = mkresponse3(resp, "files.contoso.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+	    an, NULL, ar);
+	ldns_pkt *p = upstream(*state, "files.contoso.com", TYPE_A, resp, rl, &info);
+
+	assert_tail_is_direct(*state, p, 1, "acct.blob.core.windows.net", TYPE_A);
+	assert_int_equal(ldns_pkt_arcount(p), 0);
+	ldns_pkt_free(p);
+}
+
+/*
+ * Records about names pldns answers from local data, public twins with
+ * local data included, are dropped from the authority and additional
+ * sections of an ordinary forwarded answer.  Other public names of a twin
+ * zone (no local data) are the upstream's to speak for.
+ */
+static void
+test_sections_local_names_dropped(void **state)
+{
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	static const char *const ns[] = {
+		"example.com. 300 IN NS ns.example.com.",
+		"acct.blob.core.windows.net. 300 IN NS ns.evil.example.",
+		"kv.vault.azure.net. 300 IN NS ns.evil.example.", NULL };
+	static const char *const ar[] = {
+		"ns.example.com. 300 IN A 192.0.2.53",
+		"acct.blob.core.windows.net. 300 IN A 52.239.1.1",
+		"ACCT.Blob.Core.Windows.Net. 300 IN AAAA 2603:1000::1",
+		"kv.vault.azure.net. 300 IN A 52.239.2.2",
+		"x.wild.blob.core.windows.net. 300 IN A 52.239.3.3",
+		"acct.privatelink.blob.core.windows.net. 300 IN A 52.239.4.4",
+		"other.blob.core.windows.net. 300 IN A 52.239.5.5", NULL };
+	uint8_t resp[4096];
+	struct answer_info info;
+	size_t rl = mkresponse3(resp, "www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+	    an, ns, ar);
+	ldns_pkt *p = upstream(*state, "www.example.com", TYPE_A, resp, rl, &info);
+
+	assert_int_equal(info.path, PATH_UPSTREAM);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_rr(ldns_pkt_authority(p), 0, "example.com. 300 IN NS ns.example.com.");
+	assert_int_equal(ldns_pkt_arcount(p), 2);
+	assert_rr(ldns_pkt_additional(p), 0, "ns.example.com. 300 IN A 192.0.2.53");
+	assert_rr(ldns_pkt_additional(p), 1, "other.blob.core.windows.net. 300 IN A 52.239.5.5");
+	ldns_pkt_free(p);
+}
+
+/* And in a negative answer: the upstream's SOA stays, the rest goes. */
+static void
+test_sections_negative(void **state)
+{
+	static const char *const ns[] = {
+		"example.com. 900 IN SOA ns.example.com. host.example.com. 1 3600 600 86400 300",
+		"acct.blob.core.windows.net. 300 IN A 52.239.1.1", NULL };
+	static const char *const ar[] = { "kv.vault.azure.net. 300 IN A 52.239.2.2", NULL };
+	uint8_t resp[4096];
+	struct answer_info info;
+	size_t rl = mkresponse3(resp, "nx.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN,
+	    NULL, ns, ar);
+	ldns_pkt *p = upstream(*state, "nx.example.com", TYPE_A, resp, rl, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)),
+	    LDNS_RR_TYPE_SOA);
+	assert_int_equal(ldns_pkt_arcount(p), 0);
+	ldns_pkt_free(p);
+}
+
+/* The fixture's data, and [forward "partner.example"]. */
+static struct snapshot *
+build_fwd(void)
+{
+	struct config *cfg = config_new();
+	struct forward_conf *fw;
+	struct recset rs;
+	struct diag d;
+	struct snapshot *s;
+	const char *err;
+
+	recset_init(&rs);
+	diag_init(&d);
+	assert_int_equal(source_zone_file(cfg, "privatelink.blob.core.windows.net",
+	    TEST_DATA_DIR "/answer/privatelink.blob.core.windows.net.zone", &rs, &d), 0);
+	cfg->forwards = xcalloc(1, sizeof(*cfg->forwards));
+	cfg->nforwards = 1;
+	fw = &cfg->forwards[0];
+	fw->name = xstrdup("partner.example");
+	fw->where = xstrdup("test:1");
+	fw->servers = xcalloc(1, sizeof(*fw->servers));
+	fw->nservers = 1;
+	assert_int_equal(addr_parse("127.0.0.1", 5300, &fw->servers[0], &err), 0);
+	s = snapshot_new(cfg, &rs, NULL, &d);
+	assert_non_null(s);
+	diag_clear(&d);
+	return s;
+}
+
+/*
+ * answer_upstream() for QNAME/QTYPE with the responses PARTS: the result,
+ * and on ANSWER_DONE the reply in *P.
+ */
+static enum answer_result
+chain(struct fixture *f, const char *qname, uint16_t qtype, const struct answer_part *parts,
+    int n, struct answer_info *info, ldns_pkt **p)
+{
+	static uint8_t out[WIRE_MAX_MSG];
+	struct wire_query q;
+	enum answer_result r;
+
+	parse_query(&q, qname, qtype);
+	r = answer_upstream(f->snap, &q, parts, n, false, f->sc, out, sizeof(out), 1232, info);
+	*p = r == ANSWER_DONE ? to_pkt(out, info->len) : NULL;
+	return r;
+}
+
+/* INFO asks for NAME after N responses. */
+static void
+assert_follow(const struct answer_info *info, const char *name, int n)
+{
+	uint8_t w[WIRE_NAME_MAX];
+	const char *err;
+	int l = wire_name_from_str(name, w, &err);
+
+	assert_true(l > 0);
+	assert_memory_equal(info->next, w, (size_t)l);
+	assert_int_equal(info->nparts, n);
+}
+
+/* No record of P, in any section, has this address. */
+static void
+assert_no_addr(ldns_pkt *p, const char *addr)
+{
+	ldns_rr_list *secs[] = { ldns_pkt_answer(p), ldns_pkt_authority(p),
+		ldns_pkt_additional(p) };
+
+	for (size_t i = 0; i < 3; i++)
+		for (size_t j = 0; j < ldns_rr_list_rr_count(secs[i]); j++) {
+			char *x = rr_str(secs[i], j);
+			assert_null(strstr(x, addr));
+			free(x);
+		}
+}
+
+/*
+ * A [forward] server speaks for its suffix only.  What it says about a
+ * name outside it (a CNAME target it "resolved" itself, additional and
+ * authority records) is not passed on: the chain goes on with the answer
+ * of the route pldns uses for the target, here the default upstreams.
+ */
+static void
+test_bailiwick_forward_leaves(void **state)
+{
+	struct fixture f = { build_fwd(), ((struct fixture *)*state)->sc };
+	static const char *const an0[] = {
+		"www.partner.example. 60 IN CNAME www.other.com.",
+		"www.other.com. 60 IN A 6.6.6.6", NULL };
+	static const char *const ns0[] = { "other.com. 60 IN NS ns.evil.example.", NULL };
+	static const char *const ar0[] = { "www.other.com. 60 IN A 6.6.6.6",
+		"ns.evil.example. 60 IN A 6.6.6.6", NULL };
+	static const char *const an1[] = { "www.other.com. 300 IN A 192.0.2.10", NULL };
+	static const char *const ns1[] = { "other.com. 300 IN NS ns.other.com.", NULL };
+	static const char *const ar1[] = { "ns.other.com. 300 IN A 192.0.2.53", NULL };
+	uint8_t r0[4096], r1[4096];
+	struct answer_part parts[2] = {
+		{ r0, mkresponse3(r0, "www.partner.example.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an0, ns0, ar0) },
+		{ r1, mkresponse3(r1, "www.other.com.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an1, ns1, ar1) },
+	};
+	struct answer_info info;
+	ldns_pkt *p;
+
+	assert_int_equal(chain(&f, "www.partner.example", TYPE_A, parts, 1, &info, &p),
+	    ANSWER_FORWARD);
+	assert_follow(&info, "www.other.com", 1);
+	assert_int_equal(chain(&f, "www.partner.example", TYPE_A, parts, 2, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_rr(ldns_pkt_answer(p), 0, "www.partner.example. 60 IN CNAME www.other.com.");
+	assert_rr(ldns_pkt_answer(p), 1, "www.other.com. 300 IN A 192.0.2.10");
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_rr(ldns_pkt_authority(p), 0, "other.com. 300 IN NS ns.other.com.");
+	assert_int_equal(ldns_pkt_arcount(p), 1);
+	assert_no_addr(p, "6.6.6.6");
+	assert_int_equal(info.nparts, 2);
+	assert_int_equal(info.path, PATH_UPSTREAM);
+	ldns_pkt_free(p);
+	/* The same over a DNAME the server sends for a name outside it. */
+	static const char *const an2[] = {
+		"partner.example. 60 IN DNAME other.com.",
+		"www.partner.example. 60 IN CNAME www.other.com.",
+		"www.other.com. 60 IN A 6.6.6.6", NULL };
+	parts[0].len = mkresponse(r0, "www.partner.example.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an2, NULL);
+	assert_int_equal(chain(&f, "www.partner.example", TYPE_A, parts, 1, &info, &p),
+	    ANSWER_FORWARD);
+	assert_follow(&info, "www.other.com", 1);
+	snapshot_unref(f.snap);
+}
+
+/* An injected chain through a public twin is cut there, whoever sent it. */
+static void
+test_bailiwick_twin_injection(void **state)
+{
+	struct fixture f = { build_fwd(), ((struct fixture *)*state)->sc };
+	static const char *const an[] = {
+		"www.partner.example. 60 IN CNAME acct.blob.core.windows.net.",
+		"acct.blob.core.windows.net. 60 IN CNAME evil.example.",
+		"evil.example. 60 IN A 6.6.6.6", NULL };
+	static const char *const ar[] = { "acct.blob.core.windows.net. 60 IN A 6.6.6.6",
+		"evil.example. 60 IN A 6.6.6.6", NULL };
+	uint8_t r0[4096];
+	struct answer_part part = { r0, mkresponse3(r0, "www.partner.example.",
+	    LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL, ar) };
+	struct answer_info info;
+	ldns_pkt *p;
+
+	assert_int_equal(chain(&f, "www.partner.example", TYPE_A, &part, 1, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_tail_is_direct(&f, p, 1, "acct.blob.core.windows.net", TYPE_A);
+	assert_int_equal(ldns_pkt_arcount(p), 0);
+	assert_no_addr(p, "6.6.6.6");
+	ldns_pkt_free(p);
+	snapshot_unref(f.snap);
+}
+
+/* The default upstreams' chain into a [forward] suffix goes on there. */
+static void
+test_bailiwick_default_into_forward(void **state)
+{
+	struct fixture f = { build_fwd(), ((struct fixture *)*state)->sc };
+	static const char *const an0[] = {
+		"www.example.com. 60 IN CNAME x.partner.example.",
+		"x.partner.example. 60 IN A 6.6.6.6", NULL };
+	static const char *const an1[] = { "x.partner.example. 60 IN AAAA 2001:db8::1", NULL };
+	static const char *const ns1[] = { "partner.example. 60 IN SOA ns.partner.example. "
+		"h.partner.example. 1 3600 600 86400 30", NULL };
+	uint8_t r0[4096], r1[4096];
+	struct answer_part parts[2] = {
+		{ r0, mkresponse(r0, "www.example.com.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an0, NULL) },
+		{ r1, mkresponse(r1, "x.partner.example.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an1, ns1) },
+	};
+	struct answer_info info;
+	ldns_pkt *p;
+
+	assert_int_equal(chain(&f, "www.example.com", TYPE_A, parts, 1, &info, &p),
+	    ANSWER_FORWARD);
+	assert_follow(&info, "x.partner.example", 1);
+	/* NODATA there: the chain, and the partner's SOA. */
+	assert_int_equal(chain(&f, "www.example.com", TYPE_A, parts, 2, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_authority(p), 0)),
+	    LDNS_RR_TYPE_SOA);
+	ldns_pkt_free(p);
+	snapshot_unref(f.snap);
+}
+
+/* Within its suffix the server is trusted, in every section. */
+static void
+test_bailiwick_in_domain(void **state)
+{
+	struct fixture f = { build_fwd(), ((struct fixture *)*state)->sc };
+	static const char *const an[] = {
+		"www.partner.example. 60 IN CNAME b.partner.example.",
+		"b.partner.example. 60 IN A 198.51.100.1", NULL };
+	static const char *const ns[] = { "partner.example. 60 IN NS ns.partner.example.",
+		"example. 60 IN NS ns.evil.example.", NULL };
+	static const char *const ar[] = { "ns.partner.example. 60 IN A 198.51.100.53",
+		"ns.evil.example. 60 IN A 6.6.6.6", NULL };
+	static const char *const nsneg[] = { "example. 60 IN SOA ns.example. "
+		"h.example. 1 3600 600 86400 30", NULL };
+	uint8_t r0[4096];
+	struct answer_part part = { r0, mkresponse3(r0, "www.partner.example.",
+	    LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, ns, ar) };
+	struct answer_info info;
+	ldns_pkt *p;
+
+	assert_int_equal(chain(&f, "www.partner.example", TYPE_A, &part, 1, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	assert_rr(ldns_pkt_authority(p), 0, "partner.example. 60 IN NS ns.partner.example.");
+	assert_int_equal(ldns_pkt_arcount(p), 1);
+	assert_rr(ldns_pkt_additional(p), 0, "ns.partner.example. 60 IN A 198.51.100.53");
+	ldns_pkt_free(p);
+	/* The SOA of a zone above the name, in a negative answer, stays. */
+	part.len = mkresponse(r0, "nx.partner.example.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NXDOMAIN, NULL, nsneg);
+	assert_int_equal(chain(&f, "nx.partner.example", TYPE_A, &part, 1, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_nscount(p), 1);
+	ldns_pkt_free(p);
+	snapshot_unref(f.snap);
+}
+
+/* A loop across follow-ups, and too many of them: SERVFAIL. */
+static void
+test_follow_bounded(void **state)
+{
+	struct fixture f = { build_fwd(), ((struct fixture *)*state)->sc };
+	static const char *const an0[] = { "a.partner.example. 60 IN CNAME b.other.com.", NULL };
+	static const char *const an1[] = { "b.other.com. 60 IN CNAME a.partner.example.", NULL };
+	static uint8_t r[ANSWER_MAX_PARTS + 1][1024];
+	struct answer_part parts[ANSWER_MAX_PARTS + 1] = {
+		{ r[0], mkresponse(r[0], "a.partner.example.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an0, NULL) },
+		{ r[1], mkresponse(r[1], "b.other.com.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an1, NULL) },
+	};
+	struct answer_info info;
+	ldns_pkt *p;
+
+	assert_int_equal(chain(&f, "a.partner.example", TYPE_A, parts, 2, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	ldns_pkt_free(p);
+
+	/* n0.partner.example -> n1.other.com -> n2.partner.example ...: every
+	 * hop a follow-up. */
+	for (int i = 0; i <= ANSWER_MAX_PARTS; i++) {
+		char q[64], rr[128];
+		const char *an[] = { rr, NULL };
+		snprintf(q, sizeof(q), "n%d.%s.", i, i % 2 ? "other.com" : "partner.example");
+		snprintf(rr, sizeof(rr), "%s 60 IN CNAME n%d.%s.", q, i + 1,
+		    i % 2 ? "partner.example" : "other.com");
+		parts[i].msg = r[i];
+		parts[i].len = mkresponse(r[i], q, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	}
+	for (int n = 1; n < ANSWER_MAX_PARTS; n++) {
+		assert_int_equal(chain(&f, "n0.partner.example", TYPE_A, parts, n, &info, &p),
+		    ANSWER_FORWARD);
+		assert_int_equal(info.nparts, n);
+	}
+	assert_int_equal(chain(&f, "n0.partner.example", TYPE_A, parts, ANSWER_MAX_PARTS,
+	    &info, &p), ANSWER_DONE);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	ldns_pkt_free(p);
+	snapshot_unref(f.snap);
+}
+
+/* A follow-up that answers another name (the chain changed since it was
+ * asked) is asked again. */
+static void
+test_follow_other_question(void **state)
+{
+	struct fixture f = { build_fwd(), ((struct fixture *)*state)->sc };
+	static const char *const an0[] = { "www.partner.example. 60 IN CNAME www.other.com.", NULL };
+	static const char *const an1[] = { "www.stale.com. 60 IN A 192.0.2.1", NULL };
+	uint8_t r0[1024], r1[1024];
+	struct answer_part parts[2] = {
+		{ r0, mkresponse(r0, "www.partner.example.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an0, NULL) },
+		{ r1, mkresponse(r1, "www.stale.com.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an1, NULL) },
+	};
+	struct answer_info info;
+	ldns_pkt *p;
+
+	assert_int_equal(chain(&f, "www.partner.example", TYPE_A, parts, 2, &info, &p),
+	    ANSWER_FORWARD);
+	assert_follow(&info, "www.other.com", 1);
+	snapshot_unref(f.snap);
+}
+
+/*
+ * A local CNAME leads out of local data; the upstream's chain for its
+ * target comes back into a local zone: cut there too.
+ */
+static void
+test_chain_back_into_local(void **state)
+{
+	static const char *const an[] = {
+		"www.elsewhere.example. 60 IN CNAME acct.privatelink.blob.core.windows.net.",
+		"acct.privatelink.blob.core.windows.net. 60 IN A 52.239.1.1", NULL };
+	uint8_t r0[1024];
+	struct answer_part part = { r0, mkresponse(r0, "www.elsewhere.example.",
+	    LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL) };
+	struct answer_info info;
+	ldns_pkt *p;
+
+	local(*state, "ext.privatelink.blob.core.windows.net", TYPE_A, ANSWER_FORWARD, &info);
+	assert_follow(&info, "www.elsewhere.example", 0);
+	assert_int_equal(chain(*state, "ext.privatelink.blob.core.windows.net", TYPE_A,
+	    &part, 1, &info, &p), ANSWER_DONE);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_rr(ldns_pkt_answer(p), 2, "acct.privatelink.blob.core.windows.net. 10 IN A 10.1.0.5");
+	assert_no_addr(p, "52.239.1.1");
+	ldns_pkt_free(p);
+}
+
+/*
+ * Inside an upstream chain, local data redirects it to a name that the
+ * upstream's response says nothing about: that name is asked for.
+ */
+static void
+test_chain_local_redirect(void **state)
+{
+	static const char *const an0[] = {
+		"files.contoso.com. 60 IN CNAME ext.privatelink.blob.core.windows.net.",
+		"ext.privatelink.blob.core.windows.net. 60 IN A 52.239.1.1", NULL };
+	static const char *const an1[] = { "www.elsewhere.example. 60 IN A 192.0.2.99", NULL };
+	uint8_t r0[1024], r1[1024];
+	struct answer_part parts[2] = {
+		{ r0, mkresponse(r0, "files.contoso.com.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an0, NULL) },
+		{ r1, mkresponse(r1, "www.elsewhere.example.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an1, NULL) },
+	};
+	struct answer_info info;
+	ldns_pkt *p;
+
+	assert_int_equal(chain(*state, "files.contoso.com", TYPE_A, parts, 1, &info, &p),
+	    ANSWER_FORWARD);
+	assert_follow(&info, "www.elsewhere.example", 1);
+	assert_int_equal(chain(*state, "files.contoso.com", TYPE_A, parts, 2, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_ancount(p), 3);
+	assert_rr(ldns_pkt_answer(p), 1,
+	    "ext.privatelink.blob.core.windows.net. 10 IN CNAME www.elsewhere.example.");
+	assert_rr(ldns_pkt_answer(p), 2, "www.elsewhere.example. 60 IN A 192.0.2.99");
+	assert_int_equal(info.path, PATH_SPLICED);
+	ldns_pkt_free(p);
+}
+
+/* A public twin without local data, reached through a custom domain: the
+ * zone's missing policy, as for a direct query of the name. */
+static void
+test_chain_twin_missing_policy(void **state)
+{
+	struct fixture fb = { build(1), ((struct fixture *)*state)->sc };
+	static const char *const an[] = {
+		"files.contoso.com. 60 IN CNAME other.blob.core.windows.net.",
+		"other.blob.core.windows.net. 60 IN CNAME other.privatelink.blob.core.windows.net.",
+		"other.privatelink.blob.core.windows.net. 60 IN CNAME blob.xyz.store.core.windows.net.",
+		"blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1", NULL };
+	uint8_t r0[1024];
+	struct answer_part part = { r0, mkresponse(r0, "files.contoso.com.",
+	    LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL) };
+	struct answer_info info;
+	ldns_pkt *p;
+
+	assert_int_equal(chain(*state, "files.contoso.com", TYPE_A, &part, 1, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	ldns_pkt_free(p);
+	assert_int_equal(chain(&fb, "files.contoso.com", TYPE_A, &part, 1, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 4);
+	assert_rr(ldns_pkt_answer(p), 3, "blob.xyz.store.core.windows.net. 60 IN A 20.60.1.1");
+	ldns_pkt_free(p);
+	snapshot_unref(fb.snap);
+}
+
 /* ---- replies kept with cache entries ---- */
 
 /*
@@ -849,7 +1417,9 @@ replay_matches_fresh(struct fixture *f, const uint8_t *resp, size_t rl,
 	assert_int_equal(cache_lookup(c, &q1, 1000, false, cbuf, sizeof(cbuf), &len, &hit),
 	    CACHE_HIT);
 	assert_null(hit.reply);
-	answer_upstream(f->snap, &q1, cbuf, len, false, f->sc, out1, sizeof(out1), 1232, &i1);
+	struct answer_part part = { cbuf, len };
+	assert_int_equal(answer_upstream(f->snap, &q1, &part, 1, false, f->sc, out1,
+	    sizeof(out1), 1232, &i1), ANSWER_DONE);
 	if (i1.path == PATH_UPSTREAM)
 		i1.path = PATH_CACHE;
 	assert_true(answer_keepable(&q1, &q1, false, &i1, f->sc, out1, 7, &r));
@@ -879,7 +1449,9 @@ replay_matches_fresh(struct fixture *f, const uint8_t *resp, size_t rl,
 	assert_int_equal(cache_lookup(c, &q2, age * 1000ull, false, cbuf, sizeof(cbuf), &len,
 	    &hit), CACHE_HIT);
 	assert_null(hit.reply);
-	answer_upstream(f->snap, &q2, cbuf, len, false, f->sc, out3, sizeof(out3), limit, &i3);
+	part.len = len;
+	assert_int_equal(answer_upstream(f->snap, &q2, &part, 1, false, f->sc, out3,
+	    sizeof(out3), limit, &i3), ANSWER_DONE);
 	if (i3.path == PATH_UPSTREAM)
 		i3.path = PATH_CACHE;
 
@@ -1053,8 +1625,10 @@ test_upstream_ttl_bounds(void **state)
 	struct wire_query q;
 	ldns_pkt *p;
 
+	struct answer_part part = { resp, rl };
+
 	parse_query(&q, "www.example.com", TYPE_A);
-	answer_upstream(f.snap, &q, resp, rl, false, f.sc, out, sizeof(out), 1232, &info);
+	answer_upstream(f.snap, &q, &part, 1, false, f.sc, out, sizeof(out), 1232, &info);
 	p = to_pkt(out, info.len);
 	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 3600);
 	assert_int_equal(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 1)), 5);
@@ -1098,7 +1672,9 @@ test_upstream_ad(void **state)
 
 		assert_int_equal(wire_query_parse(qb, mkquery(qb, "www.example.com", TYPE_A,
 		    1, 1232, 1), &q), WIRE_OK);
-		answer_upstream(f.snap, &q, resp, rl, false, f.sc, out, sizeof(out), 1232,
+		struct answer_part part = { resp, rl };
+
+		answer_upstream(f.snap, &q, &part, 1, false, f.sc, out, sizeof(out), 1232,
 		    &info);
 		p = to_pkt(out, info.len);
 		assert_int_equal(ldns_pkt_ad(p), trust);
@@ -1112,6 +1688,8 @@ test_upstream_ad(void **state)
 		snapshot_unref(f.snap);
 		free(f.sc);
 	}
+}
+
 /* The answer fixture with a zone of DNAMEs besides. */
 static struct snapshot *
 build_dname(void)
@@ -1310,6 +1888,60 @@ test_cookie_in_reply(void **state)
 	assert_int_equal(answer_replay_room(&q, full), full - 11 - 28);
 }
 
+/*
+ * A reply kept with a cache entry and sent again carries no more than a
+ * fresh build: nothing about locally answered names in any section.
+ */
+static void
+test_replay_sections(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	static const char *const ns[] = { "acct.blob.core.windows.net. 300 IN NS ns.evil.example.",
+		NULL };
+	static const char *const ar[] = { "acct.blob.core.windows.net. 300 IN A 52.239.1.1",
+		"kv.privatelink.vaultcore.azure.net. 300 IN A 52.239.2.2", NULL };
+	static uint8_t out[WIRE_MAX_MSG], cbuf[WIRE_MAX_MSG];
+	struct cache *c = cache_new(1u << 20, 0, 86400);
+	uint8_t resp[4096], qb[512];
+	size_t rl = mkresponse3(resp, "www.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, ns, ar);
+	struct answer_info info;
+	struct cache_hit hit;
+	struct cache_reply r;
+	struct wire_query q;
+	size_t len;
+
+	assert_int_equal(wire_query_parse(qb, mkquery(qb, "www.example.com", TYPE_A, 1, 1232,
+	    0), &q), WIRE_OK);
+	cache_store(c, &q, resp, rl, 0);
+	memset(&hit, 0, sizeof(hit));
+	hit.gen = 1;
+	hit.room = answer_replay_room(&q, 1232);
+	assert_int_equal(cache_lookup(c, &q, 1000, false, cbuf, sizeof(cbuf), &len, &hit),
+	    CACHE_HIT);
+	struct answer_part part = { cbuf, len };
+	assert_int_equal(answer_upstream(f->snap, &q, &part, 1, false, f->sc, out,
+	    sizeof(out), 1232, &info), ANSWER_DONE);
+	assert_true(answer_keepable(&q, &q, false, &info, f->sc, out, 1, &r));
+	cache_keep_reply(c, &q, &r, hit.age);
+	/* Built from more than the entry: never kept. */
+	info.nparts = 2;
+	assert_false(answer_keepable(&q, &q, false, &info, f->sc, out, 1, &r));
+
+	assert_int_equal(cache_lookup(c, &q, 2000, false, cbuf, sizeof(cbuf), &len, &hit),
+	    CACHE_HIT);
+	assert_non_null(hit.reply);
+	assert_true(answer_replay(&q, hit.reply, hit.age, out, sizeof(out), 1232, &info));
+	ldns_pkt *p = to_pkt(out, info.len);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	assert_int_equal(ldns_pkt_arcount(p), 0);
+	assert_no_addr(p, "52.239.");
+	ldns_pkt_free(p);
+	cache_free(c);
+}
+
 int
 main(void)
 {
@@ -1349,10 +1981,24 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upstream_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_long_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_twin_without_privatelink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_twin_flattened, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sections_local_names_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sections_negative, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bailiwick_forward_leaves, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bailiwick_twin_injection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bailiwick_default_into_forward, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bailiwick_in_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follow_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follow_other_question, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_back_into_local, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_local_redirect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_twin_missing_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_spliced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_negative, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_too_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_sections, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
