@@ -722,6 +722,19 @@ part_speaks_for(const struct snapshot *s, const struct upart *up,
 	return false;
 }
 
+/* True when pldns routes OWNER (any case) to the server UP came from. */
+static bool
+owner_routed_to(const struct snapshot *s, const struct upart *up, const uint8_t *owner)
+{
+	uint8_t low[WIRE_NAME_MAX];
+	int l = wire_name_len(owner, WIRE_NAME_MAX);
+
+	if (l < 0)
+		return false;
+	wire_name_lower(low, owner, (size_t)l);
+	return snapshot_forward(s, low) == up->fw;
+}
+
 /*
  * True when an authority or additional RR of UP, which answered a chain
  * that ended at END, may go to the client: not about a name answered
@@ -732,17 +745,11 @@ static bool
 section_rr_ok(const struct snapshot *s, const struct upart *up, const struct wire_rr *rr,
     const uint8_t *end)
 {
-	uint8_t low[WIRE_NAME_MAX];
-	int l;
-
 	if (rr->type == TYPE_OPT || rr->type == 250 /* TSIG */ ||
 	    owner_is_local(s, rr->owner))
 		return false;
-	if ((l = wire_name_len(rr->owner, WIRE_NAME_MAX)) < 0)
-		return false;
-	wire_name_lower(low, rr->owner, (size_t)l);
-	return snapshot_forward(s, low) == up->fw ||
-	    (rr->type == TYPE_SOA && wire_name_under(end, low));
+	return owner_routed_to(s, up, rr->owner) ||
+	    (rr->type == TYPE_SOA && wire_name_under(end, rr->owner));
 }
 
 enum answer_result
@@ -857,7 +864,8 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 			}
 			if (rr->type == TYPE_DNAME && q->qtype != TYPE_DNAME &&
 			    !wire_name_equal(rr->owner, cur) &&
-			    wire_name_under(cur, rr->owner) && dname < 0)
+			    wire_name_under(cur, rr->owner) && dname < 0 &&
+			    owner_routed_to(s, &up, rr->owner))
 				dname = i;
 		}
 		if (cname < 0 && dname < 0) {

@@ -1119,6 +1119,17 @@ test_bailiwick_forward_leaves(void **state)
 	assert_int_equal(chain(&f, "www.partner.example", TYPE_A, parts, 1, &info, &p),
 	    ANSWER_FORWARD);
 	assert_follow(&info, "www.other.com", 1);
+	/* A DNAME above its suffix is not the server's to give. */
+	static const char *const an3[] = {
+		"example. 60 IN DNAME evil.test.",
+		"www.partner.evil.test. 60 IN A 6.6.6.6", NULL };
+	parts[0].len = mkresponse(r0, "www.partner.example.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an3, NULL);
+	assert_int_equal(chain(&f, "www.partner.example", TYPE_A, parts, 1, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_no_addr(p, "6.6.6.6");
+	ldns_pkt_free(p);
 	snapshot_unref(f.snap);
 }
 
