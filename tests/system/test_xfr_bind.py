@@ -19,9 +19,6 @@ skipped when named is not installed.
 Run: PLDNS_BIN=/path/to/pldns /usr/bin/python3 test_xfr_bind.py [NAME...]
 """
 
-import os
-import shutil
-import subprocess
 import time
 
 import dns.query
@@ -29,83 +26,28 @@ import dns.rcode
 import dns.tsigkeyring
 import dns.update
 
-import harness
-from harness import SLOW, Fail, Skip, eq, expect, expect_rcode, free_port, main, query, test
+import named_common
+from harness import SLOW, Fail, eq, expect, expect_rcode, free_port, main, query, test
 from xfr_common import (SECRET, WRONG, ZONE, config, hup, not_integrated, wait_for,
                         wait_serial, zone_text)
 
-NAMED = shutil.which("named") or "/usr/sbin/named"
 KEYRING = dns.tsigkeyring.from_text({"xk": ("hmac-sha256", SECRET)})
 BIND_ZONE = "bind.example"
 
 
-class Named:
-    """named -g with a generated configuration, in DIR/NAME."""
-
-    def __init__(self, d, name, port, zones_conf, files=None, secret=SECRET):
-        if not os.access(NAMED, os.X_OK):
-            raise Skip("named not installed (apt-get install bind9)")
-        self.dir = d.join(name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = port
-        for fname, text in (files or {}).items():
-            with open(os.path.join(self.dir, fname), "w") as f:
-                f.write(text)
-        self.conf = os.path.join(self.dir, "named.conf")
-        with open(self.conf, "w") as f:
-            f.write("""options {
-  directory "%(dir)s";
-  pid-file "%(dir)s/named.pid";
-  session-keyfile "%(dir)s/session.key";
-  managed-keys-directory "%(dir)s";
-  listen-on port %(port)d { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
+# What the transfer tests need of named: no recursion, NOTIFY at once, SOA
+# queries after a NOTIFY not held back (see above), the TSIG key.
+XFR_OPTIONS = """  recursion no;
   dnssec-validation no;
   notify-delay 0;
   serial-query-rate 1000;
-};
-controls { };
-key "xk" { algorithm hmac-sha256; secret "%(secret)s"; };
-%(zones)s
-""" % {"dir": self.dir, "port": port, "secret": secret, "zones": zones_conf})
-        self.logpath = os.path.join(self.dir, "named.log")
-        self.log = open(self.logpath, "w")
-        args = [NAMED, "-g", "-c", self.conf]
-        if os.geteuid() == 0:
-            args += ["-u", "root"]
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        harness._procs.append(self.proc)
-        end = time.monotonic() + 15 * SLOW
-        while time.monotonic() < end:
-            if "running" in self.log_text():
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        text = self.log_text()
-        self.stop()
-        raise Fail("named did not start:\n" + text[-3000:])
-
-    def log_text(self):
-        try:
-            with open(self.logpath, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stop(self):
-        harness._kill(self.proc, 5.0)
-        if self.proc in harness._procs:
-            harness._procs.remove(self.proc)
-        self.log.close()
+"""
 
 
-def named(ctx, *a, **kw):
-    n = Named(ctx.dir, *a, **kw)
-    ctx.owned.append(n)
-    return n
+def named(ctx, name, port, zones_conf, files=None, secret=SECRET):
+    return named_common.named(
+        ctx, name, port, zones_conf, files=files, options=XFR_OPTIONS,
+        extra='key "xk" { algorithm hmac-sha256; secret "%s"; };' % secret)
 
 
 def _notes(ctx, *daemons):
