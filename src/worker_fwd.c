@@ -2,8 +2,7 @@
  * worker_fwd: a worker's questions to upstream servers: the answer cache
  * first, then one upstream query per distinct question in flight (clients
  * asking the same join it), replies spliced against the current local data,
- * stale answers when upstream fails, and prefetch of popular entries.  A
- * query with RD clear gets the cache or REFUSED, never an upstream query.
+ * stale answers when upstream fails, and prefetch of popular entries.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -103,16 +102,11 @@ fquery_free(struct fquery *fq)
 
 /*
  * Answers Q from the stale cache entry for UQ when allowed, after the
- * responses of CH (NULL: none) when UQ is a follow-up; else SERVFAIL with
- * an Extended DNS Error (RFC 8914) that says why: 23 Network Error when no
- * server could even be reached over the network (no route, port
- * unreachable), 22 No Reachable Authority otherwise (they did not answer,
- * or answered SERVFAIL, REFUSED...).
+ * responses of CH (NULL: none) when UQ is a follow-up; else SERVFAIL.
  */
 static void
 forward_fail(struct worker *w, const struct wire_query *q, const struct wire_query *uq,
-    const struct fchain *ch, size_t limit, enum upstream_status st,
-    struct answer_info *info)
+    const struct fchain *ch, size_t limit, struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
 	struct answer_part parts[ANSWER_MAX_PARTS];
@@ -132,16 +126,15 @@ forward_fail(struct worker *w, const struct wire_query *q, const struct wire_que
 		if (answer_upstream(w->snap, q, parts, n + 1, false, w->scratch, w->out,
 		    sizeof(w->out), limit, info) == ANSWER_DONE) {
 			info->path = PATH_CACHE;
-			info->stale = true;
 			w->m.cache_stale_served++;
 			/* Extended DNS Error 3, Stale Answer (RFC 8914). */
 			if (q->edns.present)
-				info->len = wire_add_ede(w->out, info->len, limit, 3);
+				info->len = wire_add_ede(w->out, info->len, sizeof(w->out), 3);
 			return;
 		}
 	}
 	answer_info_clear(info);
-	answer_error(q, RCODE_SERVFAIL, st == UPSTREAM_UNREACHABLE ? 23 : 22, w->out,
+	answer_error(q, RCODE_SERVFAIL, 22 /* No Reachable Authority */, w->out,
 	    sizeof(w->out), info);
 	info->path = PATH_ERROR;
 }
@@ -187,9 +180,7 @@ forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
 				return;
 		}
 	} else
-		forward_fail(w, &fq->q, &fq->uq, fq->chain, fq->limit, st, &info);
-	if (info.miss_zone == NULL)
-		info.miss_zone = fq->miss_zone;
+		forward_fail(w, &fq->q, &fq->uq, fq->chain, fq->limit, &info);
 	worker_reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, w->up_batch);
 	worker_account(w, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_us);
 }
@@ -324,6 +315,23 @@ keep_reply(struct worker *w, const struct wire_query *q, const struct wire_query
 		cache_keep_reply(w->cache, uq, &r, age);
 }
 
+/* Sets in F what fq_send() and forward_follow() read of a client (the
+ * rest stays as it is: a cache hit does not pay for clearing it all). */
+static void
+fq_client(struct fquery *f, const struct wire_query *q, bool fallback,
+    const struct szone *miss_zone, size_t limit, int udp_fd, const struct pl_addr *client,
+    struct tcp_conn *conn, uint64_t start)
+{
+	f->q = *q;
+	f->fallback = fallback;
+	f->miss_zone = miss_zone;
+	f->limit = limit;
+	f->udp_fd = udp_fd;
+	f->client = *client;
+	f->conn = conn;
+	f->start_us = start;
+}
+
 /* UQ: Q's question for the name NAME (lower-case). */
 static void
 follow_question(struct wire_query *uq, const struct wire_query *q, const uint8_t *name)
@@ -351,19 +359,6 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 	uint64_t spent = (w->now_us - from->start_us) / 1000;
 	size_t n;
 
-	if (!(from->q.hdr.flags & WIRE_RD)) {
-		/*
-		 * RD clear: the client wants what pldns knows, not a lookup
-		 * (RFC 1034 4.3.1, 5.3.1).  Nothing in the cache: REFUSED with
-		 * Extended DNS Error 20, Not Authoritative (RFC 8914), as
-		 * Unbound does; never an upstream query, not even one joined.
-		 */
-		chain_free(ch);
-		answer_info_clear(info);
-		answer_error(&from->q, RCODE_REFUSED, 20, w->out, sizeof(w->out), info);
-		info->path = PATH_REFUSED;
-		return true;
-	}
 	servers = forward_servers(w, uq, &n);
 	fq = xcalloc(1, sizeof(*fq));
 	fq->w = w;
@@ -376,7 +371,6 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 	fq->client = from->client;
 	fq->conn = from->conn;
 	fq->start_us = from->start_us;
-	fq->miss_zone = from->miss_zone;
 	fq->servers = servers;
 	fq->hash = fq_hash(uq, servers);
 	if ((l = fq_find(w, uq, servers, fq->hash)) != NULL) {
@@ -394,9 +388,7 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 		if (fq->req == NULL) {
 			/* No upstream at all, every one at its in-flight cap,
 			 * or no time left. */
-			forward_fail(w, &from->q, uq, ch, from->limit, UPSTREAM_FAIL, info);
-			if (info->miss_zone == NULL)
-				info->miss_zone = from->miss_zone;
+			forward_fail(w, &from->q, uq, ch, from->limit, info);
 			chain_free(ch);
 			free(fq);
 			return true;
@@ -460,9 +452,9 @@ bool
 worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int udp_fd,
     const struct pl_addr *client, struct tcp_conn *conn, struct answer_info *info)
 {
-	struct fquery from = { .w = w, .q = *q, .fallback = info->fallback,
-	    .miss_zone = info->miss_zone, .limit = limit, .udp_fd = udp_fd, .client = *client, .conn = conn,
-	    .start_us = w->now_us };
+	const bool fallback = info->fallback;
+	const struct szone *miss_zone = info->miss_zone;
+	struct fquery from;	/* the client, for fq_send() and forward_follow() */
 	struct wire_query uq;
 	struct cache_hit hit;
 	bool done = true;
@@ -474,7 +466,7 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 	follow_question(&uq, q, info->next);
 	hit.gen = w->snap_gen;
 	hit.room = answer_replay_room(q, limit);
-	hit.fallback = from.fallback;
+	hit.fallback = fallback;
 	if (cache_lookup(w->cache, &uq, w->now_us / 1000, false, w->cbuf, sizeof(w->cbuf), &len,
 	    &hit) == CACHE_HIT) {
 		w->m.cache_hits++;
@@ -488,28 +480,29 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 				    w->cbuf, sizeof(w->cbuf), &len, NULL);
 			part.msg = w->cbuf;
 			part.len = len;
-			if (answer_upstream(w->snap, q, &part, 1, from.fallback, w->scratch,
+			if (answer_upstream(w->snap, q, &part, 1, fallback, w->scratch,
 			    w->out, sizeof(w->out), limit, info) == ANSWER_FORWARD) {
 				struct fchain *ch = xcalloc(1, sizeof(*ch));
 
 				if (info->nparts > 0 && !chain_add(ch, w->cbuf, len))
 					info->nparts = 0;
+				fq_client(&from, q, fallback, miss_zone, limit, udp_fd, client, conn,
+				    w->now_us);
 				done = forward_follow(w, &from, ch, info);
 			} else {
 				if (info->path == PATH_UPSTREAM)
 					info->path = PATH_CACHE;
-				keep_reply(w, q, &uq, from.fallback, info, hit.age);
+				keep_reply(w, q, &uq, fallback, info, hit.age);
 			}
 		}
 		/* After the answer is made: the refresh only sends a query,
-		 * and the reply goes out with this batch all the same.  It
-		 * keeps an entry fresh for everyone, so an RD=0 hit asks for
-		 * it too (the cache hands the refresh out once). */
+		 * and the reply goes out with this batch all the same. */
 		if (hit.prefetch)
 			prefetch(w, &uq);
 		return done;
 	}
 	w->m.cache_misses++;
+	fq_client(&from, q, fallback, miss_zone, limit, udp_fd, client, conn, w->now_us);
 	return fq_send(w, &from, &uq, NULL, info);
 }
 
