@@ -22,6 +22,7 @@ Every answer is checked over UDP and TCP, fresh and from the cache.
 Run: PLDNS_BIN=/path/to/pldns /usr/bin/python3 test_chain.py [NAME...]
 """
 
+import threading
 import time
 
 import dns.name
@@ -75,6 +76,7 @@ blob.def  A 52.239.4.4
 www    A 192.0.2.80
 mail   A 192.0.2.25
 loop   CNAME loop.partner.example.
+slow   A 192.0.2.81
 """,
 }
 PUBLIC_ADDRS = ("52.239.1.1", "52.239.2.2", "52.239.3.3", "52.239.4.4", "6.6.6.6")
@@ -104,6 +106,12 @@ PARTNER = {
             "authority": [_rr("other.com", "NS", "ns.evil.example.")],
             "additional": [_rr("www.other.com", "A", "6.6.6.6"),
                            _rr("ns.evil.example", "A", "6.6.6.6")]},
+        "slow.partner.example. A": {
+            "answer": [_rr("slow.partner.example", "CNAME", "slow.other.com."),
+                       _rr("slow.other.com", "A", "6.6.6.6")]},
+        "www2.partner.example. A": {
+            "answer": [_rr("www2.partner.example", "CNAME", "www.other.com."),
+                       _rr("www.other.com", "A", "6.6.6.6")]},
         "inj.partner.example. A": {
             "answer": [_rr("inj.partner.example", "CNAME", "acct.blob.core.windows.net."),
                        _rr("acct.blob.core.windows.net", "CNAME", "evil.example."),
@@ -118,6 +126,7 @@ PARTNER = {
         "hole.partner.example. A": {
             "answer": [_rr("hole.partner.example", "CNAME", "x.blackhole.example.")]},
     },
+    "behaviours": {"slow.partner.example.": ["delay 300"]},
 }
 DEADLINE_MS = 1500
 
@@ -150,7 +159,9 @@ def _env():
                        timeout_ms=500, deadline_ms=DEADLINE_MS,
                        forwards=[("partner.example", [partner.addr]),
                                  ("blackhole.example", [hole.addr])],
-                       zones=[(BLOB, {"file": "blob.zone"})], extra=daemon_extra())
+                       zones=[(BLOB, {"file": "blob.zone"})],
+                       server={"workers": 1},      # one in-flight table: coalescing is seen
+                       extra=daemon_extra())
     p = Pldns(d, conf, {"blob.zone": LOCAL_ZONE}, port=port)
     watch(p)
     return {"port": port, "pldns": p, "auth": auth, "rec": rec, "rec_port": rec_port,
@@ -281,6 +292,41 @@ def t_bailiwick_cname(ctx):
             expect("evil" not in rrs.to_text(), "no injected NS (%s)" % what, got=show(r))
     answers("www.partner.example.", "A", ["www.partner.example. 300 CNAME www.other.com.",
                                           "www.other.com. 300 A 192.0.2.80"], no_injected)
+
+
+@test("[forward] server's chain out of its suffix, the follow-up already in the cache")
+def t_bailiwick_cached(ctx):
+    # www.other.com is cached before the partner's answer arrives: the
+    # follow-up is answered at once, inside the upstream's reply.
+    expect_section(query(env()["port"], "www.other.com.").answer,
+                   ["www.other.com. 300 A 192.0.2.80"], "direct", ttl="max")
+    answers("www2.partner.example.", "A", ["www2.partner.example. 300 CNAME www.other.com.",
+                                           "www.other.com. 300 A 192.0.2.80"])
+
+
+@test("clients asking the same name at once share the query and its follow-up")
+def t_coalesced(ctx):
+    e = env()
+    want = ["slow.partner.example. 300 CNAME slow.other.com.",
+            "slow.other.com. 300 A 192.0.2.81"]
+    results = [None] * 6
+
+    def ask(i):
+        try:
+            results[i] = query(e["port"], "slow.partner.example.",
+                               proto="tcp" if i % 2 else "udp", timeout=3 * SLOW)
+        except Exception as x:          # reported below, in the test's thread
+            results[i] = x
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, r in enumerate(results):
+        expect(not isinstance(r, Exception), "client %d answered" % i, got=r)
+        expect_rcode(r, "NOERROR", "client %d" % i)
+        expect_section(r.answer, want, "client %d" % i, ttl="max", order=True)
+    eq(e["partner"].qcount("slow.partner.example"), 1, "queries to the partner")
 
 
 @test("[forward] server's chain through a public twin: cut there, the private address")
