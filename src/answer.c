@@ -766,7 +766,6 @@ answer_upstream(const struct snapshot *s, const struct wire_query *q,
 	bool spliced = false, servfail = false, local_end = false, more = false;
 	bool ad = true;
 
-	(void)fallback;
 	answer_info_clear(info);
 	sc->nttl = 0;
 	ab_begin(&ab, s, q, out, cap, limit);
