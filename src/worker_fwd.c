@@ -2,7 +2,8 @@
  * worker_fwd: a worker's questions to upstream servers: the answer cache
  * first, then one upstream query per distinct question in flight (clients
  * asking the same join it), replies spliced against the current local data,
- * stale answers when upstream fails, and prefetch of popular entries.
+ * stale answers when upstream fails, and prefetch of popular entries.  A
+ * query with RD clear gets the cache or REFUSED, never an upstream query.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -102,11 +103,16 @@ fquery_free(struct fquery *fq)
 
 /*
  * Answers Q from the stale cache entry for UQ when allowed, after the
- * responses of CH (NULL: none) when UQ is a follow-up; else SERVFAIL.
+ * responses of CH (NULL: none) when UQ is a follow-up; else SERVFAIL with
+ * an Extended DNS Error (RFC 8914) that says why: 23 Network Error when no
+ * server could even be reached over the network (no route, port
+ * unreachable), 22 No Reachable Authority otherwise (they did not answer,
+ * or answered SERVFAIL, REFUSED...).
  */
 static void
 forward_fail(struct worker *w, const struct wire_query *q, const struct wire_query *uq,
-    const struct fchain *ch, size_t limit, struct answer_info *info)
+    const struct fchain *ch, size_t limit, enum upstream_status st,
+    struct answer_info *info)
 {
 	const struct config *cfg = snapshot_config(w->snap);
 	struct answer_part parts[ANSWER_MAX_PARTS];
@@ -126,15 +132,16 @@ forward_fail(struct worker *w, const struct wire_query *q, const struct wire_que
 		if (answer_upstream(w->snap, q, parts, n + 1, false, w->scratch, w->out,
 		    sizeof(w->out), limit, info) == ANSWER_DONE) {
 			info->path = PATH_CACHE;
+			info->stale = true;
 			w->m.cache_stale_served++;
 			/* Extended DNS Error 3, Stale Answer (RFC 8914). */
 			if (q->edns.present)
-				info->len = wire_add_ede(w->out, info->len, sizeof(w->out), 3);
+				info->len = wire_add_ede(w->out, info->len, limit, 3);
 			return;
 		}
 	}
 	answer_info_clear(info);
-	answer_error(q, RCODE_SERVFAIL, 22 /* No Reachable Authority */, w->out,
+	answer_error(q, RCODE_SERVFAIL, st == UPSTREAM_UNREACHABLE ? 23 : 22, w->out,
 	    sizeof(w->out), info);
 	info->path = PATH_ERROR;
 }
@@ -180,7 +187,9 @@ forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
 				return;
 		}
 	} else
-		forward_fail(w, &fq->q, &fq->uq, fq->chain, fq->limit, &info);
+		forward_fail(w, &fq->q, &fq->uq, fq->chain, fq->limit, st, &info);
+	if (info.miss_zone == NULL)
+		info.miss_zone = fq->miss_zone;
 	worker_reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, w->up_batch);
 	worker_account(w, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_us);
 }
@@ -359,6 +368,19 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 	uint64_t spent = (w->now_us - from->start_us) / 1000;
 	size_t n;
 
+	if (!(from->q.hdr.flags & WIRE_RD)) {
+		/*
+		 * RD clear: the client wants what pldns knows, not a lookup
+		 * (RFC 1034 4.3.1, 5.3.1).  Nothing in the cache: REFUSED with
+		 * Extended DNS Error 20, Not Authoritative (RFC 8914), as
+		 * Unbound does; never an upstream query, not even one joined.
+		 */
+		chain_free(ch);
+		answer_info_clear(info);
+		answer_error(&from->q, RCODE_REFUSED, 20, w->out, sizeof(w->out), info);
+		info->path = PATH_REFUSED;
+		return true;
+	}
 	servers = forward_servers(w, uq, &n);
 	fq = xcalloc(1, sizeof(*fq));
 	fq->w = w;
@@ -371,6 +393,7 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 	fq->client = from->client;
 	fq->conn = from->conn;
 	fq->start_us = from->start_us;
+	fq->miss_zone = from->miss_zone;
 	fq->servers = servers;
 	fq->hash = fq_hash(uq, servers);
 	if ((l = fq_find(w, uq, servers, fq->hash)) != NULL) {
@@ -388,7 +411,9 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 		if (fq->req == NULL) {
 			/* No upstream at all, every one at its in-flight cap,
 			 * or no time left. */
-			forward_fail(w, &from->q, uq, ch, from->limit, info);
+			forward_fail(w, &from->q, uq, ch, from->limit, UPSTREAM_FAIL, info);
+			if (info->miss_zone == NULL)
+				info->miss_zone = from->miss_zone;
 			chain_free(ch);
 			free(fq);
 			return true;
@@ -496,7 +521,9 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 			}
 		}
 		/* After the answer is made: the refresh only sends a query,
-		 * and the reply goes out with this batch all the same. */
+		 * and the reply goes out with this batch all the same.  It
+		 * keeps an entry fresh for everyone, so an RD=0 hit asks for
+		 * it too (the cache hands the refresh out once). */
 		if (hit.prefetch)
 			prefetch(w, &uq);
 		return done;

@@ -264,7 +264,7 @@ test_key_table(void **state)
 			assert_false(strcmp(o->section, k->section) == 0 &&
 			    strcmp(o->name, k->name) == 0);
 	}
-	assert_int_equal(n, 47);
+	assert_int_equal(n, 48);
 }
 
 static void
