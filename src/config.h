@@ -120,6 +120,8 @@ struct config {
 	bool allow_public;	/* default no */
 	bool strict;		/* default yes */
 	int missing;		/* enum missing_policy, default MISSING_NXDOMAIN */
+	bool allow_empty;	/* a source without records is accepted, default no */
+	unsigned max_drop;	/* percent of records a reload may remove, default 10 */
 
 	/* [log] */
 	int log_level;		/* 0 err, 1 warn, 2 info, 3 debug; default 2 */

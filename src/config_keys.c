@@ -185,6 +185,19 @@ const struct config_key config_keys[] = {
 	    "hold: nxdomain answers NXDOMAIN, fallback forwards the query "
 	    "upstream.",
 	    .values = "nxdomain|fallback", CFG(missing) },
+	{ "records", "allow_empty", CT_BOOL, "no",
+	    "Whether a record source that yields no records is accepted; by "
+	    "default it is an error (an empty export, an interrupted download "
+	    "or a truncated file would otherwise make every name of its zones "
+	    "disappear), and on a reload it holds the new data back.",
+	    CFG(allow_empty) },
+	{ "records", "max_drop", CT_UINT, "10",
+	    "Percentage of all records that a reload may remove before pldns "
+	    "holds it back and keeps serving the data it has, until pldns ctl "
+	    "reload --force (or POST /reload?force=1) applies it; a reload may "
+	    "always remove 2 records, and one that removes every record of a "
+	    "zone is always held.",
+	    .min = 0, .max = 100, CFG(max_drop) },
 
 	/* [log] */
 	{ "log", "level", CT_ENUM, "info",

@@ -515,3 +515,15 @@ records_load(const struct config *cfg, struct recset *rs, struct diag *d)
 		rc = -1;
 	return rc;
 }
+
+int
+records_load_held(const struct config *cfg, struct recset *rs, struct diag *d,
+    struct diag *empty)
+{
+	int rc;
+
+	rs->empty = empty;
+	rc = records_load(cfg, rs, d);
+	rs->empty = NULL;
+	return rc;
+}

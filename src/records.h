@@ -103,6 +103,9 @@ struct recset {
 	struct recpool strs;		/* interned locations */
 	const char *last_file;		/* the location interned last */
 	struct recidx idx;
+	struct diag *empty;		/* NULL, or where sources that yield no
+					   records are reported instead of
+					   failing the load (records_load_held) */
 };
 
 /* A recset's size, to go back to when a source fails. */
@@ -197,5 +200,14 @@ void recset_release(struct recset *rs, size_t upto);
  * used (it may be partly filled; clear it).
  */
 int records_load(const struct config *cfg, struct recset *rs, struct diag *d);
+
+/*
+ * records_load(), except that a source yielding no records (without
+ * allow_empty) is not an error of the load: its message goes to EMPTY, as
+ * an error there, and the load goes on.  A reload holds its data back on
+ * such messages instead of rejecting it, so that --force can apply it.
+ */
+int records_load_held(const struct config *cfg, struct recset *rs,
+    struct diag *d, struct diag *empty);
 
 #endif

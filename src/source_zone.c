@@ -8,6 +8,7 @@
 
 #include "records.h"
 #include "sources.h"
+#include "sources_int.h"
 #include "util.h"
 
 /*
@@ -307,5 +308,7 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 		return -1;
 	}
 	rs->zones[z].from_file = true;
+	if (rs->nrecs == mark.nrecs)
+		return source_empty(cfg, path, "no records found", rs, d);
 	return 0;
 }

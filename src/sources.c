@@ -1048,13 +1048,31 @@ source_load(const struct config *cfg, const char *spec, struct recset *rs,
 		recset_rewind(rs, &s.mark);
 		return -1;
 	}
-	if (nrecs == 0 && fmt == SRC_HOSTS)
-		diag_add(d, DIAG_WARNING, path, 0, "no privatelink names "
-		    "found (%zu other name%s skipped)", s.nskipped,
-		    s.nskipped == 1 ? "" : "s");
-	else if (nrecs == 0)
-		diag_add(d, DIAG_WARNING, path, 0, "no records found");
+	if (nrecs == 0 && fmt == SRC_HOSTS) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "no privatelink names found (%zu "
+		    "other name%s skipped)", s.nskipped, s.nskipped == 1 ? "" : "s");
+		return source_empty(cfg, path, what, rs, d);
+	}
+	if (nrecs == 0)
+		return source_empty(cfg, path, "no records found", rs, d);
 	return 0;
+}
+
+int
+source_empty(const struct config *cfg, const char *path, const char *what,
+    struct recset *rs, struct diag *d)
+{
+	/* Line 1: where the records should have started, so that the
+	 * message reads as every other "file:line:" problem. */
+	if (cfg->allow_empty)
+		diag_add(d, DIAG_WARNING, path, 0, "%s", what);
+	else
+		diag_add(rs->empty != NULL ? rs->empty : d, DIAG_ERROR, path, 1,
+		    "%s (an empty source is an error unless [records] "
+		    "allow_empty = yes)", what);
+	return rs->empty != NULL || cfg->allow_empty ? 0 : -1;
 }
 
 /* ---- checks across sources ---- */

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "diag.h"
+#include "records.h"
 
 /* One source being loaded (opaque to the importers). */
 struct source;
@@ -50,6 +51,14 @@ void source_error(struct source *s, const char *loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void source_warning(struct source *s, const char *loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * A source at PATH gave no records (WHAT says so): a warning with
+ * allow_empty; otherwise an error, in RS->empty when the caller collects
+ * them there (then 0 is returned), else in D (-1).
+ */
+int source_empty(const struct config *cfg, const char *path, const char *what,
+    struct recset *rs, struct diag *d);
 
 /* Parses a TTL written as decimal digits (0 .. 2147483647, RFC 2181). */
 int source_parse_ttl(const char *text, uint32_t *ttl);

@@ -209,6 +209,8 @@ check_defaults(const struct config *cfg)
 	assert_int_equal(cfg->nsources, 0);
 	assert_int_equal(cfg->record_ttl, 10);
 	assert_false(cfg->allow_public);
+	assert_false(cfg->allow_empty);
+	assert_int_equal(cfg->max_drop, 10);
 	assert_true(cfg->strict);
 	assert_int_equal(cfg->missing, MISSING_NXDOMAIN);
 
@@ -420,7 +422,9 @@ test_records_section(void **state)
 	    "ttl = 300\n"
 	    "allow_public = yes\n"
 	    "strict = off\n"
-	    "missing = fallback\n", tmpdir);
+	    "missing = fallback\n"
+	    "allow_empty = yes\n"
+	    "max_drop = 25\n", tmpdir);
 	cfg = load_ok(text);
 	assert_int_equal(cfg->nsources, 5);
 	snprintf(expect, sizeof(expect), "csv:%s/data/a.csv", tmpdir);
@@ -437,6 +441,8 @@ test_records_section(void **state)
 	assert_true(cfg->allow_public);
 	assert_false(cfg->strict);
 	assert_int_equal(cfg->missing, MISSING_FALLBACK);
+	assert_true(cfg->allow_empty);
+	assert_int_equal(cfg->max_drop, 25);
 	config_free(cfg);
 }
 
@@ -1022,6 +1028,8 @@ test_err_bad_numbers(void **state)
 	assert_load_fails("[upstream]\ndeadline_ms = 120001\n",
 	    "pldns.ini:2: bad value for deadline_ms: 120001 is out of range "
 	    "(100..120000)");
+	assert_load_fails("[records]\nmax_drop = 101\n",
+	    "pldns.ini:2: bad value for max_drop: 101 is out of range (0..100)");
 	assert_load_fails("[upstream]\ntimeout_ms = -5\n",
 	    "pldns.ini:2: bad value for timeout_ms: \"-5\" is not a number");
 	assert_load_fails("[upstream]\ntimeout_ms = 1500ms\n",

@@ -48,6 +48,8 @@
 	"192.168/16, 100.64/10 or fc00::/7; allow_public = yes accepts it)"
 #define OUTSIDE		" is outside every known privatelink zone (add a [zone] " \
 	"section for its zone, or set strict = no to skip such names)"
+#define EMPTY_TAIL	" (an empty source is an error unless [records] " \
+	"allow_empty = yes)"
 #define ONE_ADDR(z)	"; a private endpoint name has one address (multi = yes " \
 	"in [zone \"" z "\"] allows several)"
 
@@ -437,7 +439,54 @@ test_csv_header_only(void **state)
 	struct config *cfg = cfg_new();
 
 	(void)state;
+	/* An empty export, an interrupted download or a truncated file: an
+	 * error, or every name of its zones would vanish. */
+	expect_msgs(cfg, "headeronly.csv", -1, "headeronly.csv:1: no records found"
+	    EMPTY_TAIL);
+	/* allow_empty = yes accepts it, with a warning. */
+	cfg->allow_empty = true;
 	expect_msgs(cfg, "headeronly.csv", 0, "headeronly.csv: warning: no records found");
+	cfg_free(cfg);
+}
+
+/* Through records_load, an empty source goes to the diag given for it (a
+ * reload holds on it) instead of failing the load. */
+static void
+test_empty_source_held(void **state)
+{
+	struct config *cfg = cfg_new();
+	struct recset rs;
+	struct diag d, empty;
+	char *m;
+
+	(void)state;
+	cfg->sources = xcalloc(3, sizeof(char *));
+	cfg->sources[0] = xstrdup("tab.csv");
+	cfg->sources[1] = xstrdup("headeronly.csv");
+	cfg->nsources = 2;
+	recset_init(&rs);
+	diag_init(&d);
+	diag_init(&empty);
+	assert_int_equal(records_load_held(cfg, &rs, &d, &empty), 0);
+	assert_int_equal(d.n, 0);
+	m = diag_join(&empty);
+	assert_string_equal(m, "headeronly.csv:1: no records found" EMPTY_TAIL);
+	free(m);
+	assert_true(rs.nrecs > 0);
+	recset_clear(&rs);
+	diag_clear(&empty);
+
+	/* Without a diag for them they are errors. */
+	recset_init(&rs);
+	assert_int_equal(records_load(cfg, &rs, &d), -1);
+	m = diag_join(&d);
+	assert_string_equal(m, "headeronly.csv:1: no records found" EMPTY_TAIL);
+	free(m);
+	recset_clear(&rs);
+	diag_clear(&d);
+	strv_free(cfg->sources);
+	cfg->sources = NULL;
+	cfg->nsources = 0;
 	cfg_free(cfg);
 }
 
@@ -801,7 +850,8 @@ test_json_record_sets(void **state)
 	    "warning: record set without addresses skipped");
 
 	/* An empty list from az: no private endpoints. */
-	expect_msgs(cfg, "empty-list.json", 0, "empty-list.json: warning: no records found");
+	expect_msgs(cfg, "empty-list.json", -1, "empty-list.json:1: no records found"
+	    EMPTY_TAIL);
 	cfg_free(cfg);
 }
 
@@ -827,6 +877,9 @@ test_hosts(void **state)
 	    "privatelink.blob.core.windows.net", 10, "appliance.hosts:8");
 	recset_clear(&rs);
 
+	expect_msgs(cfg, "localhost.hosts", -1, "localhost.hosts:1: no "
+	    "privatelink names found (3 other names skipped)" EMPTY_TAIL);
+	cfg->allow_empty = true;
 	expect_msgs(cfg, "localhost.hosts", 0, "localhost.hosts: warning: no "
 	    "privatelink names found (3 other names skipped)");
 	cfg_free(cfg);
@@ -1296,9 +1349,9 @@ test_options(void **state)
 	(void)state;
 	/* strict = no: a name outside every zone is a warning, skipped. */
 	cfg->strict = false;
-	expect_msgs(cfg, "bad-outside.csv", 0, "bad-outside.csv:2: warning: "
+	expect_msgs(cfg, "bad-outside.csv", -1, "bad-outside.csv:2: warning: "
 	    "www.example.com is outside every known privatelink zone; skipped\n"
-	    "bad-outside.csv: warning: no records found");
+	    "bad-outside.csv:1: no records found" EMPTY_TAIL);
 	cfg->strict = true;
 
 	/* allow_public = yes */
@@ -1632,6 +1685,7 @@ main(void)
 		cmocka_unit_test(test_csv_ipv6),
 		cmocka_unit_test(test_csv_sep_titles_dups),
 		cmocka_unit_test(test_csv_header_only),
+		cmocka_unit_test(test_empty_source_held),
 		cmocka_unit_test_setup_teardown(test_csv_fast_path, tmp_setup,
 		    tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_csv_fast_path_resumes,
