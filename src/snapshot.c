@@ -222,7 +222,11 @@ struct szone {
 	size_t apex_len;
 	bool has_dname;			/* some name holds a DNAME: lookups look
 					   for one above the name (RFC 6672) */
+	uint8_t synth;			/* SYNTH_SOA, SYNTH_NS: made up, not loaded */
 };
+
+#define SYNTH_SOA	0x01
+#define SYNTH_NS	0x02
 
 struct twin {
 	const uint8_t *suffix;		/* public suffix, lower-case wire */
@@ -569,6 +573,7 @@ zone_synth_soa_ns(struct szone *z, struct recpool *a, uint32_t serial)
 		before = z->nrecords;
 		node_fill(z, a, &z->nodes[apex], &r, 1);
 		z->nrecords = before;
+		z->synth |= SYNTH_SOA;
 	}
 	if (node_rrset(&z->nodes[apex], TYPE_NS) == NULL) {
 		r.type = TYPE_NS;
@@ -578,6 +583,7 @@ zone_synth_soa_ns(struct szone *z, struct recpool *a, uint32_t serial)
 		before = z->nrecords;
 		node_fill(z, a, &z->nodes[apex], &r, 1);
 		z->nrecords = before;
+		z->synth |= SYNTH_NS;
 	}
 	z->soa = node_rrset(&z->nodes[apex], TYPE_SOA);
 }
@@ -1013,6 +1019,16 @@ int szone_missing(const struct szone *z) { return z->missing; }
 bool szone_has_dname(const struct szone *z) { return z->has_dname; }
 uint32_t szone_serial(const struct szone *z) { return z->serial; }
 size_t szone_nrecords(const struct szone *z) { return z->nrecords; }
+uint64_t szone_content_hash(const struct szone *z) { return z->content_hash; }
+
+bool
+szone_synthesized(const struct szone *z, const struct node *n, uint16_t type)
+{
+	if (n->owner != z->apex && !wire_name_equal(n->owner, z->apex))
+		return false;
+	return (type == TYPE_SOA && (z->synth & SYNTH_SOA)) ||
+	    (type == TYPE_NS && (z->synth & SYNTH_NS));
+}
 
 const struct node *
 szone_node_h(const struct szone *z, const uint8_t *name, size_t len,

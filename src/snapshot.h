@@ -106,6 +106,13 @@ int szone_missing(const struct szone *z);
 bool szone_has_dname(const struct szone *z);
 uint32_t szone_serial(const struct szone *z);
 size_t szone_nrecords(const struct szone *z);
+/* A hash of the records Z loaded (equal content, equal hash), which is
+ * what decides whether its serial moves. */
+uint64_t szone_content_hash(const struct szone *z);
+/* Whether the RRset of TYPE at N (a node of Z) was made up by pldns
+ * (Azure's default SOA and NS at the apex of a zone without them) rather
+ * than loaded. */
+bool szone_synthesized(const struct szone *z, const struct node *n, uint16_t type);
 /* The node for NAME (lower-case wire, inside Z), or NULL.  Empty
  * non-terminals exist as nodes without RRsets. */
 const struct node *szone_node(const struct szone *z, const uint8_t *name);
