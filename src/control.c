@@ -349,6 +349,18 @@ render_zones(FILE *f, const struct snapshot *s)
 	}
 }
 
+/* The reload guard (doc/guard.md). */
+static void
+render_guard(FILE *f, const struct reload_state *rs)
+{
+	gauge1(f, "pldns_reload_held",
+	    "Whether the last reload was held back by the guard (1: older data "
+	    "is being served than the files hold).", rs->held ? 1 : 0);
+	counter1(f, "pldns_reloads_held_total",
+	    "Reloads held back by the guard (a zone or a source emptied, or "
+	    "more than max_drop of the records removed).", rs->holds);
+}
+
 static void
 render_reload(FILE *f, const struct reload_state *rs)
 {
@@ -361,6 +373,7 @@ render_reload(FILE *f, const struct reload_state *rs)
 	    "When the last successful reload happened (0: never).", rs->last_success);
 	gauge1(f, "pldns_last_reload_attempt_timestamp_seconds",
 	    "When the last reload was tried (0: never).", rs->last_attempt);
+	render_guard(f, rs);
 }
 
 char *
@@ -664,6 +677,8 @@ reload_word(const struct control *c, const struct reload_state *rs)
 {
 	if (rs->last_attempt == 0)
 		return "never";
+	if (rs->held)
+		return "held";
 	if (c->last_failed != -1)
 		return c->last_failed ? "failed" : "ok";
 	/* Unknown: a failure in the same second as the last success is
@@ -733,6 +748,90 @@ missing_json(const struct state *st)
 	free(top);
 	json_object_set_new(o, "top", a);
 	return o;
+}
+
+static json_t *
+change_json(const struct reload_change *ch)
+{
+	json_t *o, *a;
+
+	if (ch == NULL)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "time", jnum(ch->time));
+	json_object_set_new(o, "added", jnum(ch->added));
+	json_object_set_new(o, "removed", jnum(ch->removed));
+	json_object_set_new(o, "changed", jnum(ch->changed));
+	json_object_set_new(o, "records_before", jnum(ch->before));
+	json_object_set_new(o, "records_after", jnum(ch->after));
+	if (ch->reasons != NULL) {
+		a = json_array();
+		for (size_t i = 0; ch->reasons[i] != NULL; i++)
+			json_array_append_new(a, json_string(ch->reasons[i]));
+		json_object_set_new(o, "reasons", a);
+	}
+	a = json_array();
+	for (size_t i = 0; ch->diff != NULL && ch->diff[i] != NULL; i++)
+		json_array_append_new(a, json_string(ch->diff[i]));
+	json_object_set_new(o, "diff", a);
+	json_object_set_new(o, "more", jnum(ch->more));
+	return o;
+}
+
+/*
+ * Whether what is served is less than it should be, and why: the last
+ * reload failed or was held (older data than the files hold), a source
+ * could not be read, or no upstream server answers.  /readyz does not
+ * change: pldns still answers.
+ */
+static json_t *
+degraded_reasons(const struct control *c, const struct state *st)
+{
+	json_t *a = json_array();
+	size_t up = 0;
+	char *r, *nl;
+
+	if (strcmp(reload_word(c, &st->rs), "failed") == 0) {
+		const char *e = st->rs.last_error != NULL ? st->rs.last_error : "";
+
+		nl = strchr(e, '\n');
+		xasprintf(&r, "the last reload failed (still serving the previous "
+		    "data): %.*s", nl != NULL ? (int)(nl - e) : (int)strlen(e), e);
+		json_array_append_new(a, json_string(r));
+		free(r);
+	}
+	if (st->rs.held && st->rs.held_change != NULL) {
+		const struct reload_change *h = st->rs.held_change;
+
+		xasprintf(&r, "a reload is held (still serving the previous data): "
+		    "%s", h->reasons != NULL && h->reasons[0] != NULL ?
+		    h->reasons[0] : "held");
+		json_array_append_new(a, json_string(r));
+		free(r);
+	}
+	for (size_t i = 0; st->rs.stale != NULL && st->rs.stale[i] != NULL; i++)
+		json_array_append_new(a, json_string(st->rs.stale[i]));
+	for (size_t i = 0; i < st->nup; i++)
+		up += st->up[i].up;
+	if (st->nup > 0 && up == 0)
+		json_array_append_new(a, json_string("every upstream server is down"));
+	return a;
+}
+
+/* The guard's part of /status: in ROOT and in its reload object RL. */
+static void
+status_guard(const struct control *c, const struct state *st, json_t *root,
+    json_t *rl)
+{
+	json_t *reasons = degraded_reasons(c, st);
+
+	json_object_set_new(rl, "holds", jnum(st->rs.holds));
+	json_object_set_new(rl, "held", change_json(st->rs.held ?
+	    st->rs.held_change : NULL));
+	json_object_set_new(rl, "last_change", change_json(st->rs.last_change));
+	json_object_set_new(root, "status", json_string(
+	    json_array_size(reasons) > 0 ? "degraded" : "ok"));
+	json_object_set_new(root, "reasons", reasons);
 }
 
 static json_t *
@@ -833,6 +932,7 @@ status_json(const struct control *c, const struct state *st)
 	}
 	json_object_set_new(root, "cache", cache);
 	json_object_set_new(root, "missing", missing_json(st));
+	status_guard(c, st, root, rl);
 	return root;
 }
 
@@ -887,6 +987,7 @@ static const char status_page[] =
 ".ok{background:var(--ok)}.bad{background:var(--bad)}.warn{background:var(--warn)}\n"
 "pre{white-space:pre-wrap;margin:6px 0;padding:8px;background:#fff8f8;"
 "border:1px solid #f1c0c0;border-radius:4px;font-size:12px}\n"
+"pre.diff{background:#f6f8fa;border-color:var(--line)}\n"
 "canvas{width:100%;height:220px;display:block}\n"
 ".kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px}\n"
 ".kv dt{color:var(--mut)}.kv dd{margin:0}\n"
@@ -898,13 +999,16 @@ static const char status_page[] =
 ".mut{color:var(--mut)}\n"
 "</style></head><body>\n"
 "<header><h1>pldns</h1><span class=\"sub\" id=\"ver\"></span>"
-"<span id=\"ready\"></span><span class=\"sub\" id=\"up\"></span>"
+"<span id=\"ready\"></span><span id=\"health\"></span>"
+"<span class=\"sub\" id=\"up\"></span>"
 "<span class=\"sub\" id=\"conn\">connecting&hellip;</span></header>\n"
 "<main>\n"
+"<section id=\"degraded\" hidden><h2>Degraded</h2><ul id=\"reasons\"></ul>"
+"</section>\n"
 "<section><h2>Queries per second <span class=\"mut\" id=\"qps\"></span></h2>"
 "<canvas id=\"chart\" width=\"1000\" height=\"220\"></canvas></section>\n"
 "<section><h2>Reload</h2><dl class=\"kv\" id=\"reload\"></dl>"
-"<div id=\"reloaderr\"></div>\n"
+"<div id=\"reloaderr\"></div><div id=\"changes\"></div>\n"
 "<div class=\"row\"><button id=\"bt-reload\">Reload now</button>"
 "<button id=\"bt-flush\">Flush cache</button>"
 "<input id=\"token\" type=\"password\" placeholder=\"bearer token (if configured)\" "
@@ -945,12 +1049,32 @@ static const char status_page[] =
 "  return '<span class=\"badge ' + (ok ? 'ok' : 'bad') + '\">' + (ok ? yes : no) +\n"
 "    '</span>';\n"
 "}\n"
+"function diffBlock(title, c) {\n"
+"  if (!c) return '';\n"
+"  return '<div class=\"mut\">' + esc(title) + ': ' + c.added + ' added, ' +\n"
+"    c.removed + ' removed, ' + c.changed + ' changed, ' + esc(when(c.time)) +\n"
+"    '</div>' + ((c.reasons || []).length ? '<ul>' + c.reasons.map((x) =>\n"
+"    '<li>' + esc(x) + '</li>').join('') + '</ul>' : '') +\n"
+"    (c.diff.length ? '<pre class=\"diff\">' + esc(c.diff.join('\\n') +\n"
+"    (c.more ? '\\nand ' + c.more + ' more' : '')) + '</pre>' : '');\n"
+"}\n"
+"function renderGuard(st) {\n"
+"  const bad = st.status === 'degraded', r = st.reload;\n"
+"  $('health').innerHTML = bad ? badge(false, '', 'degraded') : badge(true, 'ok', '');\n"
+"  $('health').title = (st.reasons || []).join('\\n');\n"
+"  $('degraded').hidden = !bad;\n"
+"  $('reasons').innerHTML = (st.reasons || []).map((x) => '<li>' + esc(x) +\n"
+"    '</li>').join('');\n"
+"  $('changes').innerHTML = diffBlock('Held back (pldns ctl reload --force ' +\n"
+"    'applies it)', r.held) + diffBlock('Last change', r.last_change);\n"
+"}\n"
 "function render(st) {\n"
 "  $('ver').textContent = 'version ' + st.version;\n"
 "  $('ready').innerHTML = badge(st.ready, 'ready', 'not ready');\n"
 "  $('up').textContent = 'up ' + dur(st.uptime_seconds);\n"
 "  const r = st.reload;\n"
 "  const stateb = r.state === 'failed' ? badge(false, '', 'last reload failed') :\n"
+"    r.state === 'held' ? '<span class=\"badge warn\">last reload held</span>' :\n"
 "    r.state === 'ok' ? badge(true, 'ok', '') :\n"
 "    '<span class=\"badge warn\">no reload yet</span>';\n"
 "  $('reload').innerHTML = '<dt>State</dt><dd>' + stateb + '</dd>' +\n"
@@ -958,6 +1082,7 @@ static const char status_page[] =
 "    ' rejected</dd><dt>Last success</dt><dd>' + esc(when(r.last_success)) +\n"
 "    '</dd><dt>Last attempt</dt><dd>' + esc(when(r.last_attempt)) + '</dd>' +\n"
 "    (st.config ? '<dt>Configuration</dt><dd>' + esc(st.config) + '</dd>' : '');\n"
+"  renderGuard(st);\n"
 "  $('reloaderr').innerHTML = r.last_error ?\n"
 "    '<div class=\"mut\">Last error' + (r.state === 'failed' ? '' :\n"
 "    ' (since resolved)') + ':</div><pre>' + esc(r.last_error) + '</pre>' : '';\n"
@@ -1082,26 +1207,52 @@ handle_page(struct control *c, struct evhttp_request *req)
 	    sizeof(status_page) - 1);
 }
 
+/* Whether POST /reload asks for ?force=1 (or force=yes, force=true). */
+static bool
+reload_forced(struct evhttp_request *req)
+{
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	const char *v;
+	bool force = false;
+
+	TAILQ_INIT(&params);
+	if (query == NULL || evhttp_parse_query_str(query, &params) != 0)
+		return false;
+	if ((v = evhttp_find_header(&params, "force")) != NULL)
+		force = strcmp(v, "1") == 0 || str_casecmp(v, "yes") == 0 ||
+		    str_casecmp(v, "true") == 0;
+	evhttp_clear_headers(&params);
+	return force;
+}
+
 static void
 handle_reload(struct control *c, struct evhttp_request *req)
 {
 	char *text = NULL;
 	int r;
 
-	if (c->ops.reload == NULL) {
+	int (*fn)(void *, char **) = reload_forced(req) ? c->ops.reload_force :
+	    c->ops.reload;
+
+	if (fn == NULL) {
 		reply_text(req, 503, "Service Unavailable", "reload is not available");
 		return;
 	}
-	r = c->ops.reload(c->ops.arg, &text);
+	r = fn(c->ops.arg, &text);
 	if (c->ops.reload_state != NULL) {
 		struct reload_state rs;
 
 		c->ops.reload_state(c->ops.arg, &rs);
 		reload_track(c, &rs);
-		c->last_failed = r != 0;
+		/* A held reload neither failed nor succeeded. */
+		if (r != 1)
+			c->last_failed = r != 0;
 	}
 	if (r == 0)
 		reply_text(req, 200, "OK", text != NULL ? text : "reloaded");
+	else if (r == 1)
+		reply_text(req, 409, "Conflict", text != NULL ? text : "reload held");
 	else
 		reply_text(req, 500, "Internal Server Error",
 		    text != NULL ? text : "reload failed");

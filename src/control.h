@@ -28,6 +28,17 @@
 #include "snapshot.h"
 #include "upstream.h"
 
+/* What a reload changed, or would have changed had it not been held
+ * (doc/guard.md).  Owned by the server. */
+struct reload_change {
+	uint64_t time;			/* wall-clock seconds */
+	size_t added, removed, changed;	/* records */
+	size_t before, after;		/* records in service, and in the new data */
+	char **reasons;			/* why it is held (NULL-terminated), or NULL */
+	char **diff;			/* the first lines of the diff (NULL-terminated) */
+	size_t more;			/* lines of the diff left out */
+};
+
 /* What the last reloads did. */
 struct reload_state {
 	uint64_t reloads;		/* successful reloads since start */
@@ -36,6 +47,14 @@ struct reload_state {
 	uint64_t last_attempt;		/* wall-clock seconds, 0 never */
 	const char *last_error;		/* text of the last failure, or NULL (owned by the server) */
 	bool ready;			/* data loaded and serving */
+	/* The reload guard. */
+	bool held;			/* the last reload was held back */
+	uint64_t holds;			/* reloads held since start */
+	const struct reload_change *held_change;	/* what is held, when HELD */
+	const struct reload_change *last_change;	/* the last change put in
+							   service, or NULL */
+	char *const *stale;		/* record sources that could not be read at
+					   the last reload (NULL-terminated), or NULL */
 };
 
 struct control_ops {
@@ -49,7 +68,8 @@ struct control_ops {
 	struct snapshot *(*snapshot)(void *arg);
 	void (*reload_state)(void *arg, struct reload_state *out);
 	/* Reloads now.  Returns 0 when the new data is in service, -1 when it
-	 * was rejected; *TEXT (caller frees) is the human-readable result. */
+	 * was rejected, 1 when the guard held it back (doc/guard.md); *TEXT
+	 * (caller frees) is the human-readable result. */
 	int (*reload)(void *arg, char **text);
 	/* Flushes the answer cache: everything when NAME is NULL, else the
 	 * entries for NAME (presentation form) and below. */
@@ -60,6 +80,9 @@ struct control_ops {
 	/* The names clients miss (missing.h), merged over workers, times in
 	 * wall-clock seconds; the caller frees it with missing_free(). */
 	struct missing *(*missing)(void *arg);
+	/* Reloads even when the guard would hold the new data back; returns
+	 * as reload does. */
+	int (*reload_force)(void *arg, char **text);
 };
 
 struct control;

@@ -51,6 +51,8 @@ static const char usage_ctl[] =
 "commands:\n"
 "  status        what is being served: zones, sources, upstreams, reloads\n"
 "  reload        reload the configuration and every record source now\n"
+"  reload --force   reload even what the guard holds back (a zone or a\n"
+"                source emptied, more than max_drop of the records removed)\n"
 "  flush [NAME]  flush the answer cache, or NAME and the names below it\n"
 "  stats         query, cache and upstream counters\n"
 "options:\n"
@@ -58,7 +60,8 @@ static const char usage_ctl[] =
 "                       (default " DEFAULT_CONFIG ")\n"
 "  -s, --server ADDR:PORT   the endpoint's address (port 8053 when none)\n"
 "  -t, --token-file FILE    bearer token for reload and flush\n"
-"Exit status: 0 done, 1 the server reported a failure, 64 usage,\n"
+"Exit status: 0 done, 1 the server reported a failure (or held a reload),\n"
+"64 usage, "
 "69 cannot reach the endpoint, 76 bad answer, 78 configuration error.\n";
 
 struct resp {
@@ -502,6 +505,51 @@ show_missing(const json_t *m)
 	}
 }
 
+/* A reload's change (held or applied): its counts and its first lines. */
+static void
+print_change(json_t *c)
+{
+	json_t *v;
+	size_t i;
+
+	printf("    %lld added, %lld removed, %lld changed\n",
+	    (long long)jint(c, "added"), (long long)jint(c, "removed"),
+	    (long long)jint(c, "changed"));
+	json_array_foreach(json_object_get(c, "diff"), i, v)
+		printf("    %s\n", json_string_value(v));
+	if (jint(c, "more") > 0)
+		printf("    and %lld more\n", (long long)jint(c, "more"));
+}
+
+/* The reload guard's part of the status: held data, the last change and
+ * why the server calls itself degraded. */
+static void
+show_guard(json_t *st, json_t *rl)
+{
+	json_t *held = json_object_get(rl, "held"), *last = json_object_get(rl,
+	    "last_change"), *v;
+	size_t i;
+
+	if (json_is_object(held)) {
+		print_time("a reload was HELD at", jint(held, "time"));
+		printf(" (still serving the previous data; pldns ctl reload --force "
+		    "applies it):\n");
+		json_array_foreach(json_object_get(held, "reasons"), i, v)
+			printf("    %s\n", json_string_value(v));
+		print_change(held);
+	}
+	if (json_is_object(last)) {
+		print_time("last change", jint(last, "time"));
+		printf(":\n");
+		print_change(last);
+	}
+	if (strcmp(jstr(st, "status", "ok"), "degraded") == 0) {
+		printf("\nDEGRADED:\n");
+		json_array_foreach(json_object_get(st, "reasons"), i, v)
+			printf("  %s\n", json_string_value(v));
+	}
+}
+
 static int
 show_status(const char *where, const char *body)
 {
@@ -577,6 +625,7 @@ show_status(const char *where, const char *body)
 		printf(" (still serving the previous data):\n");
 		print_indented("    ", jstr(rl, "last_error", "(no reason given)"));
 	}
+	show_guard(st, rl);
 	json_decref(st);
 	return ready ? 0 : 1;
 }
@@ -804,6 +853,8 @@ post_result(const char *cmd, const struct resp *r)
 	if (r->status == 401)
 		fprintf(stderr, "pldns: ctl: %s: not authorized (HTTP 401): give the "
 		    "token with --token-file or [control] token_file\n", cmd);
+	else if (r->status == 409)
+		fprintf(stderr, "pldns: ctl: %s held (HTTP 409):\n", cmd);
 	else
 		fprintf(stderr, "pldns: ctl: %s failed (HTTP %d):\n", cmd, r->status);
 	while (*b != '\0') {
@@ -824,8 +875,10 @@ ctl_main(int argc, char **argv)
 		{ "server", required_argument, NULL, 's' },
 		{ "token-file", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
+	bool force = false;
 	const char *cfgpath = NULL, *server = NULL, *cmd, *name = NULL, *err = NULL;
 	char *token_file = NULL, *token = NULL, *target = NULL;
 	char where[64], msg[512];
@@ -848,6 +901,9 @@ ctl_main(int argc, char **argv)
 		case 'h':
 			fputs(usage_ctl, stdout);
 			return 0;
+		case 'F':
+			force = true;
+			break;
 		default:
 			fputs(usage_ctl, stderr);
 			return EX_USAGE;
@@ -865,6 +921,10 @@ ctl_main(int argc, char **argv)
 	    strcmp(cmd, "stats") != 0)) {
 		fprintf(stderr, "pldns: ctl: unknown command or extra arguments\n%s",
 		    usage_ctl);
+		return EX_USAGE;
+	}
+	if (force && strcmp(cmd, "reload") != 0) {
+		fprintf(stderr, "pldns: ctl: --force is for reload only\n%s", usage_ctl);
 		return EX_USAGE;
 	}
 	post = strcmp(cmd, "reload") == 0 || strcmp(cmd, "flush") == 0;
@@ -902,7 +962,7 @@ ctl_main(int argc, char **argv)
 	else if (strcmp(cmd, "stats") == 0)
 		target = xstrdup("/metrics");
 	else if (strcmp(cmd, "reload") == 0)
-		target = xstrdup("/reload");
+		target = xstrdup(force ? "/reload?force=1" : "/reload");
 	else if (name == NULL)
 		target = xstrdup("/cache/flush");
 	else {

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "diag.h"
 #include "import.h"
+#include "rdiff.h"
 #include "records.h"
 #include "sources.h"
 #include "util.h"
@@ -52,6 +53,8 @@ struct irec {
 	uint32_t ttl;
 	uint16_t rdlen;
 	uint8_t *rdata;
+	const char *file;	/* where a new record came from (the recset's), or NULL */
+	uint32_t line;
 };
 
 struct zrecs {
@@ -62,6 +65,20 @@ struct zrecs {
 struct zdiff {
 	size_t total, added, changed, removed;
 };
+
+/* R as rdiff sees it (pointing into R). */
+static void
+irec_rdiff(const struct irec *r, struct rdiff_rec *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->owner = r->owner;
+	out->rdata = r->rdata;
+	out->rdlen = r->rdlen;
+	out->type = r->type;
+	out->ttl = r->ttl;
+	out->file = r->file;
+	out->line = r->line;
+}
 
 static void
 irec_key(struct irec *r)
@@ -100,6 +117,8 @@ zrecs_push(struct zrecs *z, const uint8_t *owner, uint16_t type, uint32_t ttl,
 	r->rdlen = rdlen;
 	r->rdata = xmalloc(rdlen ? rdlen : 1);
 	memcpy(r->rdata, rdata, rdlen);
+	r->file = NULL;
+	r->line = 0;
 	irec_key(r);
 }
 
@@ -142,63 +161,24 @@ irec_cmp(const void *x, const void *y)
 	return memcmp(a->rdata, b->rdata, a->rdlen);
 }
 
-/* End of the (owner, type) group starting at I. */
-static size_t
-group_end(const struct zrecs *z, size_t i)
-{
-	size_t j = i + 1;
-
-	while (j < z->n && key_cmp(&z->v[i], &z->v[j]) == 0)
-		j++;
-	return j;
-}
-
-static bool
-groups_equal(const struct zrecs *a, size_t ai, size_t aj, const struct zrecs *b,
-    size_t bi, size_t bj)
-{
-	if (aj - ai != bj - bi)
-		return false;
-	for (size_t k = 0; k < aj - ai; k++) {
-		const struct irec *x = &a->v[ai + k], *y = &b->v[bi + k];
-		if (irec_cmp(x, y) != 0 || x->ttl != y->ttl)
-			return false;
-	}
-	return true;
-}
-
-/* Compares the sorted record lists OLD and NEW group by group. */
+/*
+ * Adds to DF what changes from OLD to NW (records of one zone).  A "record"
+ * of the summary is an RRset: DF's sets_* counts.
+ */
 static void
-zone_diff(const struct zrecs *old, const struct zrecs *nw, struct zdiff *df)
+zone_diff(const struct zrecs *old, const struct zrecs *nw, struct rdiff *df)
 {
-	size_t i = 0, j = 0;
+	struct rdiff_rec *o = xcalloc(old->n + 1, sizeof(*o));
+	struct rdiff_rec *n = xcalloc(nw->n + 1, sizeof(*n));
 
-	memset(df, 0, sizeof(*df));
-	while (i < old->n || j < nw->n) {
-		int c;
-
-		if (i == old->n)
-			c = 1;
-		else if (j == nw->n)
-			c = -1;
-		else
-			c = key_cmp(&old->v[i], &nw->v[j]);
-		if (c < 0) {
-			df->removed++;
-			i = group_end(old, i);
-		} else if (c > 0) {
-			df->added++;
-			df->total++;
-			j = group_end(nw, j);
-		} else {
-			size_t ie = group_end(old, i), je = group_end(nw, j);
-			if (!groups_equal(old, i, ie, nw, j, je))
-				df->changed++;
-			df->total++;
-			i = ie;
-			j = je;
-		}
-	}
+	for (size_t i = 0; i < old->n; i++)
+		irec_rdiff(&old->v[i], &o[i]);
+	for (size_t i = 0; i < nw->n; i++)
+		irec_rdiff(&nw->v[i], &n[i]);
+	rdiff_recs(df, o, old->n, n, nw->n);
+	/* The changes point into OLD and NW, not into these arrays. */
+	free(o);
+	free(n);
 }
 
 /*
@@ -428,6 +408,125 @@ zone_write(FILE *fp, const char *zone, uint32_t serial, uint32_t defttl,
 	return ferror(fp) ? -1 : 0;
 }
 
+/* RRsets of the new data of DF: what the summary calls records. */
+static size_t
+zdiff_total(const struct rdiff *df)
+{
+	return df->sets_added + df->sets_changed + df->sets_same;
+}
+
+static void
+sum_add(struct zdiff *sum, const struct rdiff *df)
+{
+	sum->total += zdiff_total(df);
+	sum->added += df->sets_added;
+	sum->changed += df->sets_changed;
+	sum->removed += df->sets_removed;
+}
+
+/* Every change of DF, sorted, one a line. */
+static void
+print_changes(FILE *out, struct rdiff *df)
+{
+	char *text;
+
+	rdiff_sort(df);
+	text = rdiff_text(df, SIZE_MAX);
+	fputs(text, out);
+	free(text);
+}
+
+/* The last line: the counts. */
+static void
+print_sum(FILE *out, size_t nzones, const struct zdiff *sum, bool dry_run)
+{
+	fprintf(out, "%zu zone%s, %zu record%s: %zu added, %zu changed, %zu removed%s\n",
+	    nzones, nzones == 1 ? "" : "s", sum->total, sum->total == 1 ? "" : "s",
+	    sum->added, sum->changed, sum->removed,
+	    dry_run ? " (dry run: nothing written)" : "");
+}
+
+/* The zone of RS named NAME, or SIZE_MAX. */
+static size_t
+zone_index(const struct recset *rs, const char *name)
+{
+	for (size_t z = 0; z < rs->nzones; z++)
+		if (strcmp(rs->zones[z].name, name) == 0)
+			return z;
+	return SIZE_MAX;
+}
+
+/*
+ * --dry-run -c: the records of RS (by zone: ZR) against what CFG's
+ * [records] sources give now, zone by zone, and the zones they would
+ * empty.  Returns an exit code.
+ */
+static int
+compare_with_config(const struct config *cfg, const struct recset *rs,
+    struct zrecs *zr, FILE *out, FILE *err)
+{
+	struct recset base;
+	struct diag d;
+	struct zdiff sum = { 0, 0, 0, 0 };
+	size_t nzones = 0;
+	int rc = IMPORT_OK;
+
+	recset_init(&base);
+	diag_init(&d);
+	for (size_t i = 0; i < cfg->nsources; i++)
+		(void)source_load(cfg, cfg->sources[i], &base, &d);
+	if (d.nerrors == 0)
+		(void)sources_finish(cfg, &base, &d);
+	if (d.nerrors > 0) {
+		diag_print(&d, err);
+		fprintf(err, "pldns import: the sources of %s have %zu error%s; "
+		    "nothing to compare with\n", cfg->path, d.nerrors,
+		    d.nerrors == 1 ? "" : "s");
+		rc = IMPORT_DATAERR;
+		goto out;
+	}
+	/* Zones of the new data, then those only the configuration has. */
+	for (size_t k = 0; k < rs->nzones + base.nzones; k++) {
+		const char *name = k < rs->nzones ? rs->zones[k].name :
+		    base.zones[k - rs->nzones].name;
+		size_t bz = zone_index(&base, name);
+		struct zrecs old = { 0 }, none = { 0 };
+		const struct zrecs *nw = k < rs->nzones ? &zr[k] : &none;
+		struct rdiff df;
+
+		if (k >= rs->nzones && zone_index(rs, name) != SIZE_MAX)
+			continue;
+		for (size_t i = 0; bz != SIZE_MAX && i < base.nrecs; i++) {
+			const struct rec *r = &base.recs[i];
+			if (r->zone == bz)
+				zrecs_push(&old, r->owner, r->type, r->ttl, r->rdata,
+				    r->rdlen);
+		}
+		if (nw->n == 0 && old.n == 0)
+			continue;
+		nzones++;
+		rdiff_init(&df);
+		zone_diff(&old, nw, &df);
+		sum_add(&sum, &df);
+		print_changes(out, &df);
+		if (df.n == 0)
+			fprintf(out, "%s: %zu record%s, unchanged\n", name,
+			    zdiff_total(&df), zdiff_total(&df) == 1 ? "" : "s");
+		else
+			fprintf(out, "%s: %zu record%s (%zu added, %zu changed, "
+			    "%zu removed)\n", name, zdiff_total(&df),
+			    zdiff_total(&df) == 1 ? "" : "s", df.sets_added,
+			    df.sets_changed, df.sets_removed);
+		rdiff_clear(&df);
+		zrecs_free(&old, false);
+	}
+	print_sum(out, nzones, &sum, true);
+out:
+	recset_clear(&base);
+	diag_clear(&d);
+	return rc;
+}
+
 /* Replaces PATH atomically with the zone.  Returns 0 or -1 (errno set). */
 static int
 zone_replace(const char *dir, const char *path, const char *zone,
@@ -533,6 +632,9 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 	bool *fed = NULL;
 	size_t nzones = 0, nwritten = 0;
 	int rc = IMPORT_OK, bad = 0;
+	/* --dry-run with a configuration compares with what its sources give
+	 * now (what a reload would change), not with the zone files. */
+	bool against_cfg = dry_run && config_path != NULL;
 
 	diag_init(&d);
 	cfg = config_path != NULL ? config_load(config_path, &d) : config_new();
@@ -588,9 +690,11 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 	fed = xcalloc((rs.nzones ? rs.nzones : 1) * nspecs, sizeof(*fed));
 	for (size_t i = 0, last = SIZE_MAX; i < rs.nrecs; i++) {
 		const struct rec *rr = &rs.recs[i];
+		struct zrecs *z = &zr[rr->zone];
 
-		zrecs_push(&zr[rr->zone], rr->owner, rr->type, rr->ttl, rr->rdata,
-		    rr->rdlen);
+		zrecs_push(z, rr->owner, rr->type, rr->ttl, rr->rdata, rr->rdlen);
+		z->v[z->n - 1].file = rr->file;
+		z->v[z->n - 1].line = rr->line;
 		/* A source's records come together: look up only on change. */
 		if (last == SIZE_MAX || !where_from(rr, spec_path(specs[last]))) {
 			last = SIZE_MAX;
@@ -601,11 +705,15 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 		if (last != SIZE_MAX)
 			fed[rr->zone * nspecs + last] = true;
 	}
+	if (against_cfg) {
+		rc = compare_with_config(cfg, &rs, zr, out, err);
+		goto done;
+	}
 
 	for (size_t zi = 0; zi < rs.nzones; zi++) {
 		const struct rzone *rz = &rs.zones[zi];
 		struct zrecs *nw = &zr[zi], old = { 0 };
-		struct zdiff df;
+		struct rdiff df;
 		char **srcs = NULL, *path, why[512];
 		size_t nsrcs = 0;
 		uint32_t oserial = 0, serial;
@@ -631,23 +739,21 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 			    "file (%s); it is replaced\n", path, why);
 			zrecs_free(&old, true);
 		}
-		if (old.n > 0)
-			qsort(old.v, old.n, sizeof(*old.v), irec_cmp);
+		rdiff_init(&df);
 		zone_diff(&old, nw, &df);
-		sum.total += df.total;
-		sum.added += df.added;
-		sum.changed += df.changed;
-		sum.removed += df.removed;
+		sum_add(&sum, &df);
+		if (dry_run)
+			print_changes(out, &df);
 
-		if (r == 1 && df.added == 0 && df.changed == 0 && df.removed == 0) {
+		if (r == 1 && df.n == 0) {
 			fprintf(out, "%s: %zu record%s, unchanged\n", rz->name,
-			    df.total, df.total == 1 ? "" : "s");
+			    zdiff_total(&df), zdiff_total(&df) == 1 ? "" : "s");
 		} else {
 			serial = next_serial(has_serial, oserial);
 			fprintf(out, "%s: %zu record%s (%zu added, %zu changed, "
-			    "%zu removed), serial %u", rz->name, df.total,
-			    df.total == 1 ? "" : "s", df.added, df.changed,
-			    df.removed, serial);
+			    "%zu removed), serial %u", rz->name, zdiff_total(&df),
+			    zdiff_total(&df) == 1 ? "" : "s", df.sets_added,
+			    df.sets_changed, df.sets_removed, serial);
 			if (dry_run)
 				fprintf(out, ", would write %s\n", path);
 			else if (zone_replace(dir, path, rz->name, serial,
@@ -661,14 +767,12 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 				nwritten++;
 			}
 		}
+		rdiff_clear(&df);
 		free(path);
 		free(srcs);
 		zrecs_free(&old, true);
 	}
-	fprintf(out, "%zu zone%s, %zu record%s: %zu added, %zu changed, %zu removed%s\n",
-	    nzones, nzones == 1 ? "" : "s", sum.total, sum.total == 1 ? "" : "s",
-	    sum.added, sum.changed, sum.removed,
-	    dry_run ? " (dry run: nothing written)" : "");
+	print_sum(out, nzones, &sum, dry_run);
 	(void)nwritten;
 done:
 	for (size_t zi = 0; zr != NULL && zi < rs.nzones; zi++)

@@ -361,6 +361,104 @@ rdiff_snapshots(struct rdiff *df, const struct snapshot *old,
 	}
 }
 
+void
+rdiff_origins_init(struct rdiff_origins *o, size_t max)
+{
+	memset(o, 0, sizeof(*o));
+	o->max = max;
+}
+
+void
+rdiff_origins_clear(struct rdiff_origins *o)
+{
+	for (size_t i = 0; i < o->nfiles; i++)
+		free(o->files[i]);
+	free(o->files);
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Whether OZ holds R (owner, type, data and TTL) as it is. */
+static bool
+holds(const struct szone *oz, const struct rec *r)
+{
+	const struct node *n;
+	const struct rrset *set;
+	const uint8_t *p;
+
+	if (oz == NULL || (n = szone_node(oz, r->owner)) == NULL ||
+	    (set = loaded_rrset(oz, n, r->type)) == NULL || set->ttl != r->ttl)
+		return false;
+	p = set->data;
+	for (uint16_t k = 0; k < set->count; k++) {
+		uint16_t l = (uint16_t)(p[0] << 8 | p[1]);
+
+		if (l == r->rdlen && memcmp(p + 2, r->rdata, l) == 0)
+			return true;
+		p += 2 + l;
+	}
+	return false;
+}
+
+void
+rdiff_origins_collect(struct rdiff_origins *o, const struct recset *rs,
+    const struct snapshot *old)
+{
+	const struct szone **zones = xcalloc(rs->nzones ? rs->nzones : 1,
+	    sizeof(*zones));
+	const char *last = NULL;
+
+	for (size_t z = 0; z < rs->nzones; z++)
+		zones[z] = snapshot_zone_named(old, rs->zones[z].name);
+	for (size_t i = 0; i < rs->nrecs && o->n < o->max; i++) {
+		const struct rec *r = &rs->recs[i];
+		struct rdiff_rec *x;
+
+		if (holds(zones[r->zone], r))
+			continue;
+		if (o->n == o->cap) {
+			o->cap = o->cap ? o->cap * 2 : 64;
+			o->v = xreallocarray(o->v, o->cap, sizeof(*o->v));
+		}
+		/* A source's records come together: one copy per run. */
+		if (r->file != NULL && r->file != last) {
+			o->files = xreallocarray(o->files, o->nfiles + 1,
+			    sizeof(*o->files));
+			o->files[o->nfiles++] = xstrdup(r->file);
+			last = r->file;
+		}
+		x = &o->v[o->n++];
+		memset(x, 0, sizeof(*x));
+		x->owner = r->owner;
+		x->rdata = r->rdata;
+		x->rdlen = r->rdlen;
+		x->type = r->type;
+		x->ttl = r->ttl;
+		x->file = r->file != NULL ? o->files[o->nfiles - 1] : NULL;
+		x->line = r->line;
+	}
+	free(zones);
+	if (o->n > 1)
+		qsort(o->v, o->n, sizeof(*o->v), rec_qcmp);
+}
+
+void
+rdiff_origins_apply(struct rdiff *df, const struct rdiff_origins *o)
+{
+	for (size_t i = 0; i < df->n && o->n > 0; i++) {
+		struct rdiff_change *c = &df->v[i];
+		const struct rdiff_rec *f;
+
+		if (c->op == RDIFF_DEL)
+			continue;
+		f = bsearch(&c->nw, o->v, o->n, sizeof(*o->v), rec_qcmp);
+		if (f != NULL) {
+			c->nw.file = f->file;
+			c->nw.line = f->line;
+		}
+	}
+}
+
 char **
 rdiff_emptied_zones(const struct snapshot *old, const struct snapshot *nw)
 {

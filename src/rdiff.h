@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "records.h"
 #include "snapshot.h"
 
 /* One record.  Pointers are borrowed: what they point at must outlive
@@ -90,6 +91,29 @@ const char *rdiff_format(const struct rdiff_change *c, char *buf, size_t len);
 /* The first MAX changes, one a line, then "and N more" when there are
  * more; "" when there are none.  Caller frees. */
 char *rdiff_text(const struct rdiff *df, size_t max);
+
+/*
+ * Where the records that a change adds came from.  A snapshot keeps no
+ * origins, and building it consumes the recset that has them, so they are
+ * taken before: every record of RS that OLD does not hold as it is (at
+ * most MAX of them) is remembered with its file and line.  One lookup in
+ * OLD per record.
+ */
+struct rdiff_origins {
+	struct rdiff_rec *v;		/* sorted once collected */
+	size_t n, cap, max;
+	char **files;			/* copies of the file names (RS's go) */
+	size_t nfiles;
+};
+
+void rdiff_origins_init(struct rdiff_origins *o, size_t max);
+void rdiff_origins_clear(struct rdiff_origins *o);
+/* Collects the origins of RS's records that OLD (may be NULL) lacks. */
+void rdiff_origins_collect(struct rdiff_origins *o, const struct recset *rs,
+    const struct snapshot *old);
+/* Gives DF's additions and changes their origin from O, when it has it.
+ * DF then borrows O's file names: O must outlive it. */
+void rdiff_origins_apply(struct rdiff *df, const struct rdiff_origins *o);
 
 /*
  * The zones that hold records in OLD and none in NW (absent or empty),

@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "control.h"
 #include "log.h"
 #include "missing.h"
+#include "rdiff.h"
 #include "records.h"
 #include "sdnotify.h"
 #include "server.h"
@@ -29,6 +31,9 @@
 #define RETIRED_MAX	8
 #define RETIRE_CHECK_MS	10
 #define MAIL_WAIT_MS	2000	/* bound on waiting for workers to act on mail */
+#define LOG_DIFF_MAX	10	/* lines of a reload's diff in the log */
+#define STATUS_DIFF_MAX	50	/* lines of a reload's diff kept for /status */
+#define ORIGINS_MAX	100000	/* new records whose file:line a reload keeps */
 
 struct server {
 	struct event_base *base;
@@ -50,12 +55,19 @@ struct server {
 	char *last_error;
 	uint64_t start_time;
 	int status;
+	struct reload_change held;	/* what the guard holds back (rs.held) */
+	struct reload_change last;	/* the last change put in service */
+	char **stale;			/* sources unreadable at the last reload */
 };
 
 static void retire_snapshot(struct server *srv, struct snapshot *s);
 
-struct snapshot *
-server_load(const char *path, const struct snapshot *prev, struct diag *d)
+/* server_load(); sources without records go to EMPTY when it is not NULL
+ * (records_load_held), and the origins of what changes against PREV to
+ * ORIGINS when it is not NULL. */
+static struct snapshot *
+load(const char *path, const struct snapshot *prev, struct diag *d,
+    struct diag *empty, struct rdiff_origins *origins)
 {
 	struct config *cfg;
 	struct recset rs;
@@ -65,17 +77,25 @@ server_load(const char *path, const struct snapshot *prev, struct diag *d)
 	struct snapshot *s;
 
 	recset_init(&rs);
-	if (records_load(cfg, &rs, d) != 0) {
+	if (records_load_held(cfg, &rs, d, empty) != 0) {
 		recset_clear(&rs);
 		config_free(cfg);
 		malloc_trim(0);
 		return NULL;
 	}
+	if (origins != NULL)
+		rdiff_origins_collect(origins, &rs, prev);
 	s = snapshot_new(cfg, &rs, prev, d);
 	/* Loading a large source leaves much freed heap behind: give it back,
 	 * so that steady memory is the snapshot's and not the loader's peak. */
 	malloc_trim(0);
 	return s;
+}
+
+struct snapshot *
+server_load(const char *path, const struct snapshot *prev, struct diag *d)
+{
+	return load(path, prev, d, NULL, NULL);
 }
 
 static int
@@ -158,24 +178,189 @@ listen_changed(const struct config *a, const struct config *b)
 	return false;
 }
 
+/* ---- the reload guard (doc/guard.md) ---- */
+
+static void
+change_clear(struct reload_change *c)
+{
+	strv_free(c->reasons);
+	strv_free(c->diff);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Remembers what DF changes from BEFORE to AFTER records, with REASONS
+ * (taken over) when it is held. */
+static void
+change_set(struct reload_change *c, const struct rdiff *df, size_t before,
+    size_t after, char **reasons)
+{
+	char line[2048];
+	size_t n = df->n < STATUS_DIFF_MAX ? df->n : STATUS_DIFF_MAX;
+
+	change_clear(c);
+	c->time = now_wall();
+	c->added = df->added;
+	c->removed = df->removed;
+	c->changed = df->changed;
+	c->before = before;
+	c->after = after;
+	c->reasons = reasons;
+	c->diff = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		c->diff[i] = xstrdup(rdiff_format(&df->v[i], line, sizeof(line)));
+	c->more = df->n - n;
+}
+
+/* V's strings joined by SEP (caller frees). */
+static char *
+strv_join(char *const *v, const char *sep)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		abort();
+	for (size_t i = 0; v[i] != NULL; i++)
+		fprintf(f, "%s%s", i ? sep : "", v[i]);
+	if (fclose(f) != 0)
+		abort();
+	return out;
+}
+
+static void
+strv_push(char ***v, size_t *n, char *s)
+{
+	*v = xreallocarray(*v, *n + 2, sizeof(char *));
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+/*
+ * Why the change from OLD to NW (DF) must not go into service unasked:
+ * sources that gave nothing (EMPTY), zones it empties, or more records
+ * removed than max_drop allows.  NULL-terminated (caller frees), or NULL.
+ */
+static char **
+guard_reasons(const struct snapshot *old, const struct snapshot *nw,
+    const struct rdiff *df, const struct diag *empty)
+{
+	const struct config *cfg = snapshot_config(nw);
+	size_t before = snapshot_nrecords(old), n = 0;
+	char **v = NULL, **gone, *r;
+
+	for (size_t i = 0; i < empty->n; i++)
+		strv_push(&v, &n, xstrdup(empty->msgs[i].text));
+	if ((gone = rdiff_emptied_zones(old, nw)) != NULL) {
+		for (size_t i = 0; gone[i] != NULL; i++) {
+			xasprintf(&r, "would remove every record of zone %s", gone[i]);
+			strv_push(&v, &n, r);
+		}
+		strv_free(gone);
+	}
+	if (rdiff_drop_exceeds(before, df->removed, cfg->max_drop)) {
+		xasprintf(&r, "would remove %zu of %zu records (more than max_drop "
+		    "= %u%%)", df->removed, before, cfg->max_drop);
+		strv_push(&v, &n, r);
+	}
+	return v;
+}
+
+/* Logs the first lines of DF, at LEVEL (a log function). */
+static void
+log_diff(const struct rdiff *df, void (*logf)(const char *, ...))
+{
+	char line[2048];
+
+	for (size_t i = 0; i < df->n && i < LOG_DIFF_MAX; i++)
+		logf("  %s", rdiff_format(&df->v[i], line, sizeof(line)));
+	if (df->n > LOG_DIFF_MAX)
+		logf("  and %zu more", df->n - LOG_DIFF_MAX);
+}
+
+/* Sources of CFG (and its zone files) that cannot be read now: their
+ * records in service come from an earlier load. */
+static void
+stale_update(struct server *srv, const struct config *cfg)
+{
+	size_t n = 0;
+
+	strv_free(srv->stale);
+	srv->stale = NULL;
+	for (size_t i = 0; i < cfg->nsources + cfg->nzones; i++) {
+		const char *p;
+		char *r;
+
+		if (i < cfg->nsources) {
+			const char *colon = strchr(cfg->sources[i], ':');
+			p = cfg->sources[i];
+			if (colon != NULL && colon - p <= 5 && colon[1] == '/')
+				p = colon + 1;
+		} else if ((p = cfg->zones[i - cfg->nsources].file) == NULL ||
+		    cfg->zones[i - cfg->nsources].nprimaries > 0)
+			continue;
+		if (access(p, R_OK) == 0)
+			continue;
+		xasprintf(&r, "record source %s cannot be read (%s); its records "
+		    "are from an earlier load", p, strerror(errno));
+		strv_push(&srv->stale, &n, r);
+	}
+	srv->rs.stale = srv->stale;
+}
+
+/* The text a held reload answers with (caller frees). */
+static char *
+held_text(const struct reload_change *c)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		abort();
+	fprintf(f, "reload held: still serving the previous data; pldns ctl "
+	    "reload --force (POST /reload?force=1) applies it\n");
+	for (size_t i = 0; c->reasons != NULL && c->reasons[i] != NULL; i++)
+		fprintf(f, "  %s\n", c->reasons[i]);
+	fprintf(f, "%zu added, %zu removed, %zu changed (%zu records in service, "
+	    "%zu in the new data)\n", c->added, c->removed, c->changed, c->before,
+	    c->after);
+	for (size_t i = 0; c->diff[i] != NULL; i++)
+		fprintf(f, "%s\n", c->diff[i]);
+	if (c->more > 0)
+		fprintf(f, "and %zu more\n", c->more);
+	if (fclose(f) != 0)
+		abort();
+	return out;
+}
+
 int
-server_reload(struct server *srv, char **text)
+server_reload(struct server *srv, bool force, char **text)
 {
 	uint64_t tickets[MAX_WORKERS];
-	struct diag d;
+	struct diag d, empty;
 	struct snapshot *s;
+	struct rdiff df;
+	struct rdiff_origins origins;
 	uint64_t t0 = now_ms();
-	char *msg = NULL;
+	char *msg = NULL, **reasons;
+	size_t before = snapshot_nrecords(srv->snap);
 
 	sdnotify_reloading();
 	srv->rs.last_attempt = now_wall();
 	diag_init(&d);
-	s = server_load(srv->config_path, srv->snap, &d);
+	diag_init(&empty);
+	rdiff_origins_init(&origins, ORIGINS_MAX);
+	s = load(srv->config_path, srv->snap, &d, &empty, &origins);
 	for (size_t i = 0; i < d.n; i++)
 		log_warnx("%s", d.msgs[i].text);
+	stale_update(srv, snapshot_config(s != NULL ? s : srv->snap));
 	if (s == NULL) {
 		char *all = diag_join(&d);
 		srv->rs.failures++;
+		/* Whatever was held is now behind a newer, broken state. */
+		srv->rs.held = false;
+		srv->rs.held_change = NULL;
 		free(srv->last_error);
 		xasprintf(&srv->last_error, "%s", all ? all : "reload failed");
 		srv->rs.last_error = srv->last_error;
@@ -185,6 +370,8 @@ server_reload(struct server *srv, char **text)
 		    d.nerrors);
 		free(all);
 		diag_clear(&d);
+		diag_clear(&empty);
+		rdiff_origins_clear(&origins);
 		sdnotify_ready();
 		if (text != NULL)
 			*text = msg;
@@ -193,6 +380,39 @@ server_reload(struct server *srv, char **text)
 		return -1;
 	}
 	diag_clear(&d);
+	rdiff_init(&df);
+	rdiff_snapshots(&df, srv->snap, s);
+	rdiff_sort(&df);
+	rdiff_origins_apply(&df, &origins);
+	reasons = guard_reasons(srv->snap, s, &df, &empty);
+	if (reasons != NULL && !force) {
+		char *why = strv_join(reasons, "; ");
+
+		change_set(&srv->held, &df, before, snapshot_nrecords(s), reasons);
+		srv->rs.held = true;
+		srv->rs.holds++;
+		srv->rs.held_change = &srv->held;
+		log_warnx("reload held: %s; still serving the previous data "
+		    "(pldns ctl reload --force applies it)", why);
+		log_diff(&df, log_warnx);
+		free(why);
+		msg = held_text(&srv->held);
+		rdiff_clear(&df);
+		rdiff_origins_clear(&origins);
+		diag_clear(&empty);
+		snapshot_unref(s);
+		sdnotify_ready();
+		if (text != NULL)
+			*text = msg;
+		else
+			free(msg);
+		return 1;
+	}
+	if (reasons != NULL)
+		for (size_t i = 0; reasons[i] != NULL; i++)
+			log_warnx("reload forced: %s", reasons[i]);
+	strv_free(reasons);
+	diag_clear(&empty);
 	if (listen_changed(snapshot_config(srv->snap), snapshot_config(s)))
 		log_warnx("listen addresses changed: they take effect at the next restart");
 	/* The journal first: a worker still on the old data can serve IXFR
@@ -203,6 +423,14 @@ server_reload(struct server *srv, char **text)
 	wait_workers(srv, tickets, "reload");
 	xfr_notify_changed(srv->notifier, srv->snap, s);
 	xfr_secondary_reconfigure(srv->sec, snapshot_config(s));
+	/* The diff points into the old snapshot: keep it as text first. */
+	change_clear(&srv->held);
+	srv->rs.held = false;
+	srv->rs.held_change = NULL;
+	if (df.n > 0) {
+		change_set(&srv->last, &df, before, snapshot_nrecords(s), NULL);
+		srv->rs.last_change = &srv->last;
+	}
 	retire_snapshot(srv, srv->snap);
 	srv->snap = s;
 	log_setlevel(snapshot_config(s)->log_level);
@@ -213,6 +441,20 @@ server_reload(struct server *srv, char **text)
 	xasprintf(&msg, "reloaded: %zu zones, %zu records in %llu ms\n", snapshot_nzones(s),
 	    snapshot_nrecords(s), (unsigned long long)(now_ms() - t0));
 	log_info("%.*s", (int)strlen(msg) - 1, msg);
+	if (df.n > 0) {
+		char *lines = rdiff_text(&df, LOG_DIFF_MAX), *all;
+
+		log_info("changed: %zu added, %zu removed, %zu changed", df.added,
+		    df.removed, df.changed);
+		log_diff(&df, log_info);
+		xasprintf(&all, "%s%zu added, %zu removed, %zu changed\n%s", msg,
+		    df.added, df.removed, df.changed, lines);
+		free(lines);
+		free(msg);
+		msg = all;
+	}
+	rdiff_clear(&df);
+	rdiff_origins_clear(&origins);
 	sdnotify_ready();
 	if (text != NULL)
 		*text = msg;
@@ -270,14 +512,14 @@ retire_snapshot(struct server *srv, struct snapshot *s)
 static void
 secondary_changed_cb(void *arg)
 {
-	server_reload(arg, NULL);
+	server_reload(arg, false, NULL);
 }
 
 static void
 watch_fired_cb(void *arg)
 {
 	log_info("a configuration or record file changed: reloading");
-	server_reload(arg, NULL);
+	server_reload(arg, false, NULL);
 }
 
 static void
@@ -324,7 +566,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		event_base_loopexit(srv->base, NULL);
 		break;
 	case SIGHUP:
-		server_reload(srv, NULL);
+		server_reload(srv, false, NULL);
 		break;
 	case SIGUSR1:
 		log_stats(srv);
@@ -403,7 +645,13 @@ ctl_reload_state(void *arg, struct reload_state *out)
 static int
 ctl_reload(void *arg, char **text)
 {
-	return server_reload(arg, text);
+	return server_reload(arg, false, text);
+}
+
+static int
+ctl_reload_force(void *arg, char **text)
+{
+	return server_reload(arg, true, text);
 }
 
 static void
@@ -529,6 +777,7 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 		.snapshot = ctl_snapshot, .reload_state = ctl_reload_state,
 		.reload = ctl_reload, .flush = ctl_flush, .cache = ctl_cache,
 		.start_time = srv->start_time,
+		.reload_force = ctl_reload_force,
 	};
 	ops.missing = ctl_missing;
 	srv->control = control_new(srv->base, cfg, &ops, d);
@@ -619,6 +868,9 @@ server_free(struct server *srv)
 	for (int i = 0; i < srv->nretired; i++)
 		snapshot_unref(srv->retired[i]);
 	snapshot_unref(srv->snap);
+	change_clear(&srv->held);
+	change_clear(&srv->last);
+	strv_free(srv->stale);
 	free(srv->last_error);
 	free(srv->config_path);
 	free(srv);

@@ -11,6 +11,8 @@
 #ifndef PLDNS_SERVER_H
 #define PLDNS_SERVER_H
 
+#include <stdbool.h>
+
 #include "diag.h"
 #include "snapshot.h"
 
@@ -37,8 +39,13 @@ int server_drop_privileges(struct server *srv);
 int server_run(struct server *srv);
 void server_free(struct server *srv);
 
-/* Reloads now (what SIGHUP does).  Returns 0 when the new data is in
- * service; *TEXT, when not NULL, gets the result (caller frees). */
-int server_reload(struct server *srv, char **text);
+/*
+ * Reloads now (what SIGHUP does).  Returns 0 when the new data is in
+ * service, -1 when it was rejected, 1 when the reload guard held it back
+ * (it empties a zone or a source, or removes more than [records]
+ * max_drop; doc/guard.md) unless FORCE; *TEXT, when not NULL, gets the
+ * result (caller frees).
+ */
+int server_reload(struct server *srv, bool force, char **text);
 
 #endif

@@ -1547,9 +1547,15 @@ test_import(void **state)
 	const char *files2[] = { src, NULL };
 	rc = run_import(dir, true, files2, &out, &err);
 	assert_int_equal(rc, IMPORT_OK);
-	xasprintf(&want, "privatelink.siterecovery.windowsazure.com: 5 records (1 added, 1 changed, 1 removed), serial %u, would write %s\n"
+	/* Record by record, in canonical order, with where additions come
+	 * from; then the zone; the counts last. */
+	xasprintf(&want,
+	    "~ 3456789012345678901-asr-pod01-id1-.eus.privatelink.siterecovery.windowsazure.com A 10.10.1.7 -> 10.10.1.70\n"
+	    "+ 3456789012345678901-asr-pod01-new1-.eus.privatelink.siterecovery.windowsazure.com A 10.10.1.20 (%s:6)\n"
+	    "- 3456789012345678901-asr-pod01-tel1-.eus.privatelink.siterecovery.windowsazure.com A 10.10.1.11\n"
+	    "privatelink.siterecovery.windowsazure.com: 5 records (1 added, 1 changed, 1 removed), serial %u, would write %s\n"
 	    "1 zone, 5 records: 1 added, 1 changed, 1 removed (dry run: nothing written)\n",
-	    serial + 1, kv);
+	    src, serial + 1, kv);
 	assert_string_equal(out, want);
 	free(want);
 	free(out);
