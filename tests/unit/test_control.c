@@ -102,6 +102,13 @@ struct fake {
 	atomic_int reloads;
 	atomic_int flushes;
 	char flushed[256];		/* "(all)" for a whole flush */
+	/* The reload guard. */
+	bool hold;			/* a plain reload is held */
+	bool held, ups_down;
+	uint64_t holds;
+	atomic_int forced;
+	struct reload_change change;
+	char **stale;
 };
 
 static void
@@ -118,11 +125,10 @@ fake_metrics(void *arg, struct metrics *m)
 static size_t
 fake_upstreams(void *arg, struct upstream_info *out, size_t max)
 {
-	(void)arg;
 	assert_true(max >= 1);
 	memset(out, 0, sizeof(*out));
 	assert_int_equal(addr_parse("192.0.2.1", 53, &out[0].addr, NULL), 0);
-	out[0].up = true;
+	out[0].up = !((struct fake *)arg)->ups_down;
 	out[0].rtt_ms = 12;
 	out[0].sent = 40;
 	out[0].answered = 39;
@@ -151,6 +157,10 @@ fake_reload_state(void *arg, struct reload_state *out)
 	out->last_error = f->last_error;
 	out->last_attempt = f->last_attempt;
 	out->last_success = f->last_success;
+	out->held = f->held;
+	out->holds = f->holds;
+	out->held_change = f->held ? &f->change : NULL;
+	out->stale = f->stale;
 }
 
 static int
@@ -164,7 +174,24 @@ fake_reload(void *arg, char **text)
 		    "reload rejected: 1 error");
 		return -1;
 	}
+	if (f->hold) {
+		f->held = true;
+		f->holds++;
+		*text = xstrdup("reload held: still serving the previous data");
+		return 1;
+	}
 	*text = xstrdup("reloaded 2 zones, 3 records");
+	return 0;
+}
+
+static int
+fake_reload_force(void *arg, char **text)
+{
+	struct fake *f = arg;
+
+	f->forced++;
+	f->held = false;
+	*text = xstrdup("reloaded 1 zone, 0 records");
 	return 0;
 }
 
@@ -258,6 +285,7 @@ setup_common(void **state, bool with_token)
 		.flush = fake_flush,
 		.cache = fake_cache,
 		.start_time = now_wall() - 3725,
+		.reload_force = fake_reload_force,
 	};
 	snprintf(f->tokpath, sizeof(f->tokpath), "/tmp/test_control_token.%d",
 	    (int)getpid());
@@ -298,6 +326,9 @@ teardown(void **state)
 	config_free(f->cfg);
 	event_base_free(f->base);
 	snapshot_unref(f->fake.snap);
+	strv_free(f->fake.change.reasons);
+	strv_free(f->fake.change.diff);
+	strv_free(f->fake.stale);
 	unlink(f->tokpath);
 	free(f);
 	return 0;
@@ -858,6 +889,146 @@ test_reload_state_tracking(void **state)
 	assert_reload_state(f, "ok");
 }
 
+/* The /status field STATUS ("ok" or "degraded") and its REASONS (caller
+ * frees the JSON). */
+static json_t *
+get_status(struct fixture *f)
+{
+	struct result r = request(f, EVHTTP_REQ_GET, "/status", NULL);
+	json_t *st;
+
+	assert_int_equal(r.code, 200);
+	st = json_loads(r.body, 0, NULL);
+	assert_non_null(st);
+	result_free(&r);
+	return st;
+}
+
+static const char *
+jreason(json_t *st, size_t i)
+{
+	return json_string_value(json_array_get(json_object_get(st, "reasons"), i));
+}
+
+/* A held reload: 409, "held" in /status with what it would change,
+ * degraded, the metric; ?force=1 applies it. */
+static void
+test_guard_held(void **state)
+{
+	struct fixture *f = *state;
+	struct result r;
+	json_t *st, *held;
+	size_t n;
+
+	st = get_status(f);
+	assert_string_equal(json_string_value(json_object_get(st, "status")), "ok");
+	assert_int_equal(json_array_size(json_object_get(st, "reasons")), 0);
+	assert_true(json_is_null(json_object_get(json_object_get(st, "reload"), "held")));
+	json_decref(st);
+
+	f->fake.hold = true;
+	f->fake.last_attempt = now_wall();
+	f->fake.change.time = 1700000000;
+	f->fake.change.removed = 3;
+	f->fake.change.before = 3;
+	f->fake.change.reasons = strv_split("would remove every record of zone "
+	    VAULT, "|", &n);
+	f->fake.change.diff = strv_split("- kv." VAULT " A 10.1.0.7|- acct." BLOB
+	    " A 10.1.0.5", "|", &n);
+	f->fake.change.more = 1;
+	r = request(f, EVHTTP_REQ_POST, "/reload", "Authorization: Bearer " TOKEN, NULL);
+	assert_int_equal(r.code, 409);
+	assert_string_equal(r.body, "reload held: still serving the previous data\n");
+	result_free(&r);
+
+	st = get_status(f);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(st,
+	    "reload"), "state")), "held");
+	held = json_object_get(json_object_get(st, "reload"), "held");
+	assert_int_equal(json_integer_value(json_object_get(held, "removed")), 3);
+	assert_int_equal(json_integer_value(json_object_get(held, "more")), 1);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(held,
+	    "diff"), 1)), "- acct." BLOB " A 10.1.0.5");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(held,
+	    "reasons"), 0)), "would remove every record of zone " VAULT);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(st,
+	    "reload"), "holds")), 1);
+	assert_string_equal(json_string_value(json_object_get(st, "status")), "degraded");
+	assert_string_equal(jreason(st, 0), "a reload is held (still serving the "
+	    "previous data): would remove every record of zone " VAULT);
+	json_decref(st);
+
+	r = request(f, EVHTTP_REQ_GET, "/metrics", NULL);
+	check_exposition(r.body);
+	assert_line(r.body, "# TYPE pldns_reload_held gauge");
+	assert_line(r.body, "pldns_reload_held 1");
+	assert_line(r.body, "# TYPE pldns_reloads_held_total counter");
+	assert_line(r.body, "pldns_reloads_held_total 1");
+	result_free(&r);
+	/* /readyz does not change. */
+	r = request(f, EVHTTP_REQ_GET, "/readyz", NULL);
+	assert_int_equal(r.code, 200);
+	result_free(&r);
+
+	/* ?force=1 needs the token as well. */
+	r = request(f, EVHTTP_REQ_POST, "/reload?force=1", NULL);
+	assert_int_equal(r.code, 401);
+	result_free(&r);
+	assert_int_equal(f->fake.forced, 0);
+	/* force=0 is a plain reload. */
+	r = request(f, EVHTTP_REQ_POST, "/reload?force=0", "Authorization: Bearer "
+	    TOKEN, NULL);
+	assert_int_equal(r.code, 409);
+	result_free(&r);
+	assert_int_equal(f->fake.forced, 0);
+	r = request(f, EVHTTP_REQ_POST, "/reload?force=1", "Authorization: Bearer "
+	    TOKEN, NULL);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(r.body, "reloaded 1 zone, 0 records\n");
+	result_free(&r);
+	assert_int_equal(f->fake.forced, 1);
+	st = get_status(f);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(st,
+	    "reload"), "state")), "ok");
+	assert_string_equal(json_string_value(json_object_get(st, "status")), "ok");
+	json_decref(st);
+	r = request(f, EVHTTP_REQ_GET, "/metrics", NULL);
+	assert_line(r.body, "pldns_reload_held 0");
+	result_free(&r);
+}
+
+/* Degraded: the last reload failed, a source could not be read, every
+ * upstream is down; each with its reason. */
+static void
+test_guard_degraded(void **state)
+{
+	struct fixture *f = *state;
+	json_t *st;
+	size_t n;
+
+	f->fake.ups_down = true;
+	st = get_status(f);
+	assert_string_equal(json_string_value(json_object_get(st, "status")), "degraded");
+	assert_int_equal(json_array_size(json_object_get(st, "reasons")), 1);
+	assert_string_equal(jreason(st, 0), "every upstream server is down");
+	json_decref(st);
+
+	f->fake.ups_down = false;
+	f->fake.last_attempt = now_wall();
+	f->fake.failures = 1;
+	f->fake.last_error = "/data/pe.json: cannot read: No such file or directory\n"
+	    "second line";
+	f->fake.stale = strv_split("record source /data/pe.json cannot be read",
+	    "|", &n);
+	st = get_status(f);
+	assert_string_equal(json_string_value(json_object_get(st, "status")), "degraded");
+	assert_int_equal(json_array_size(json_object_get(st, "reasons")), 2);
+	assert_string_equal(jreason(st, 0), "the last reload failed (still serving "
+	    "the previous data): /data/pe.json: cannot read: No such file or directory");
+	assert_string_equal(jreason(st, 1), "record source /data/pe.json cannot be read");
+	json_decref(st);
+}
+
 static void
 test_page(void **state)
 {
@@ -870,6 +1041,10 @@ test_page(void **state)
 	assert_non_null(strstr(r.body, "<canvas id=\"chart\""));
 	assert_non_null(strstr(r.body, "fetch('status'"));
 	assert_non_null(strstr(r.body, "setInterval(poll, 1000)"));
+	/* The header tells a degraded state, with its reasons. */
+	assert_non_null(strstr(r.body, "id=\"health\""));
+	assert_non_null(strstr(r.body, "'degraded'"));
+	assert_non_null(strstr(r.body, "id=\"reasons\""));
 	assert_non_null(strstr(r.body, "</html>"));
 	/* Self-contained: nothing to load from anywhere. */
 	assert_null(strstr(r.body, "http://"));
@@ -1246,6 +1421,26 @@ test_ctl(void **state)
 	assert_non_null(strstr(err, "reload failed (HTTP 500):\n  /data/pe.json:3: "));
 	free(out);
 	free(err);
+	f->fake.reload_fails = false;
+
+	/* Held by the guard: exit 1, and --force applies it. */
+	f->fake.hold = true;
+	assert_int_equal(run_ctl(f, &out, &err, "-t", f->tokpath, "reload", NULL), 1);
+	assert_string_equal(err, "pldns: ctl: reload held (HTTP 409):\n"
+	    "  reload held: still serving the previous data\n");
+	free(out);
+	free(err);
+	assert_int_equal(run_ctl(f, &out, &err, "-t", f->tokpath, "reload",
+	    "--force", NULL), 0);
+	assert_string_equal(out, "reloaded 1 zone, 0 records\n");
+	assert_int_equal(f->fake.forced, 1);
+	free(out);
+	free(err);
+	assert_int_equal(run_ctl(f, &out, &err, "--force", "flush", NULL), 64);
+	assert_non_null(strstr(err, "--force is for reload only"));
+	free(out);
+	free(err);
+	f->fake.hold = false;
 
 	/* flush */
 	assert_int_equal(run_ctl(f, &out, &err, "-t", f->tokpath, "flush",
@@ -1395,6 +1590,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reload_state_tracking, setup_token,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_page, setup_token, teardown),
+		cmocka_unit_test_setup_teardown(test_guard_held, setup_token, teardown),
+		cmocka_unit_test_setup_teardown(test_guard_degraded, setup_token,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_not_found_and_methods, setup_token,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reload_token, setup_token, teardown),

@@ -348,6 +348,69 @@ test_snapshots(void **state)
 	config_free(cfg);
 }
 
+/* What a reload adds shows where it came from, taken from the recset
+ * before the snapshot consumes it. */
+static void
+test_origins(void **state)
+{
+	struct config *cfg = config_new();
+	struct recset rs;
+	struct snapshot *a, *b;
+	struct rdiff df;
+	struct rdiff_origins o;
+	uint8_t w[WIRE_NAME_MAX], ip[4];
+	const char *err;
+	char *t;
+	size_t z;
+
+	(void)state;
+	recset_init(&rs);
+	z = recset_zone(&rs, cfg, BLOB, "test");
+	add_a(&rs, z, "acct." BLOB, "10.1.0.5");
+	add_a(&rs, z, "gone." BLOB, "10.1.0.6");
+	a = snap(&rs);
+
+	recset_init(&rs);
+	z = recset_zone(&rs, cfg, BLOB, "test");
+	assert_true(wire_name_from_str("acct." BLOB, w, &err) > 0);
+	assert_int_equal(inet_pton(AF_INET, "10.1.0.9", ip), 1);
+	assert_non_null(recset_add_at(&rs, z, w, TYPE_A, 10, ip, 4, "dns.csv", 7));
+	assert_true(wire_name_from_str("new." BLOB, w, &err) > 0);
+	assert_int_equal(inet_pton(AF_INET, "10.1.0.10", ip), 1);
+	assert_non_null(recset_add_at(&rs, z, w, TYPE_A, 10, ip, 4, "dns.csv", 8));
+	rdiff_origins_init(&o, 100);
+	rdiff_origins_collect(&o, &rs, a);
+	assert_int_equal(o.n, 2);
+	b = snap(&rs);
+
+	rdiff_init(&df);
+	rdiff_snapshots(&df, a, b);
+	rdiff_sort(&df);
+	rdiff_origins_apply(&df, &o);
+	t = all_lines(&df);
+	assert_string_equal(t,
+	    "~ acct." BLOB " A 10.1.0.5 -> 10.1.0.9\n"
+	    "- gone." BLOB " A 10.1.0.6\n"
+	    "+ new." BLOB " A 10.1.0.10 (dns.csv:8)\n");
+	free(t);
+	rdiff_clear(&df);
+	rdiff_origins_clear(&o);
+
+	/* Bounded: beyond MAX, additions have no origin. */
+	recset_init(&rs);
+	z = recset_zone(&rs, cfg, BLOB, "test");
+	assert_non_null(recset_add_at(&rs, z, w, TYPE_A, 10, ip, 4, "dns.csv", 3));
+	rdiff_origins_init(&o, 0);
+	rdiff_origins_collect(&o, &rs, a);
+	assert_int_equal(o.n, 0);
+	rdiff_origins_clear(&o);
+	recset_clear(&rs);
+
+	snapshot_unref(a);
+	snapshot_unref(b);
+	config_free(cfg);
+}
+
 /* ---- the drop rule ---- */
 
 static void
@@ -387,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_recs_order),
 		cmocka_unit_test(test_text_capped),
 		cmocka_unit_test(test_snapshots),
+		cmocka_unit_test(test_origins),
 		cmocka_unit_test(test_drop_rule),
 	};
 
