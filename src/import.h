@@ -18,7 +18,10 @@
  * CONFIG_PATH may be NULL (defaults: ttl 10, strict, no allow_public).
  * FILES are source specs as in [records] sources (relative to the current
  * directory).  Writes zone files into ZONE_DIR (created if missing) unless
- * DRY_RUN; prints the summary to OUT and problems to ERR.  Returns an exit code.
+ * DRY_RUN; prints the summary to OUT and problems to ERR.  A DRY_RUN
+ * prints every change record by record before the counts: against the
+ * zone files in ZONE_DIR, or, with CONFIG_PATH, against what the
+ * configuration's [records] sources give now.  Returns an exit code.
  */
 int import_run(const char *config_path, const char *zone_dir, bool dry_run,
     char *const *files, int nfiles, FILE *out, FILE *err);

@@ -36,7 +36,7 @@ static const char usage_main[] =
 "  check-config -c FILE        check the configuration and every record source\n"
 "  import [-c FILE] [--zone-dir DIR] [--dry-run] FILE...\n"
 "                              validate record sources, write privatelink zone files\n"
-"  ctl [-c FILE] status|reload|flush [NAME]|stats\n"
+"  ctl [-c FILE] status|reload [--force]|flush [NAME]|stats\n"
 "                              talk to a running pldns through its control endpoint\n"
 "  doctor -c FILE [--server ADDR:PORT] [--json] [--name NAME...]\n"
 "                              check that every private endpoint name resolves right\n"
@@ -62,7 +62,10 @@ static const char usage_import[] =
 "Reads record sources (portal CSV, az/PowerShell JSON, hosts, zone files),\n"
 "validates them and writes one zone file per privatelink zone into DIR\n"
 "(default: the current directory).  Exit status: 0 ok, 65 data error,\n"
-"66 no input, 73 cannot write.\n";
+"66 no input, 73 cannot write.\n"
+"--dry-run writes nothing and prints every change, record by record, against\n"
+"the zone files in DIR, or with -c against what the configuration's sources\n"
+"give now.\n";
 
 static int
 wants_help(int argc, char **argv)

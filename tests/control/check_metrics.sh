@@ -104,7 +104,7 @@ for fam in pldns_queries_total pldns_queries_by_qtype_total \
     pldns_zones pldns_records pldns_zone_records pldns_zone_serial \
     pldns_reloads_total pldns_reload_failures_total \
     pldns_last_reload_success_timestamp_seconds pldns_queries_dropped_total \
-    pldns_spoofed_replies_total; do
+    pldns_spoofed_replies_total pldns_reload_held pldns_reloads_held_total; do
 	grep -q "^# TYPE $fam " "$tmp/metrics.txt" || missing="$missing $fam"
 done
 if [ -z "$missing" ]; then

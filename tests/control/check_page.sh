@@ -14,10 +14,10 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-echo "1..4"
+echo "1..5"
 chrome=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chrome" ]; then
-	for i in 1 2 3; do echo "ok $i - status page # SKIP chromium not installed (apt-get install chromium)"; done
+	for i in 1 2 3 4; do echo "ok $i - status page # SKIP chromium not installed (apt-get install chromium)"; done
 	exit 0
 fi
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -86,4 +86,12 @@ if grep -q '<td>missing-kv.privatelink.vaultcore.azure.net</td><td>privatelink.v
 else
 	echo "not ok 4 - the status page lists the names clients miss"
 	grep -o '<tbody id="missing">.\{0,400\}' "$tmp/dom.html" | sed 's/^/# /'
+fi
+# The header says whether pldns is degraded (here it is not: its data loaded
+# and no upstream has failed yet).
+if grep -q 'id="health"[^>]*><span class="badge ok">ok</span>' "$tmp/dom.html"; then
+	echo "ok 5 - the header shows the health badge"
+else
+	echo "not ok 5 - the header shows the health badge"
+	grep -o '<header>.*</header>' "$tmp/dom.html" | head -c 1500 | sed 's/^/# /'
 fi
