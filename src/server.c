@@ -236,31 +236,60 @@ strv_push(char ***v, size_t *n, char *s)
 	(*v)[*n] = NULL;
 }
 
+/* Whether zone Z (of a snapshot) is a secondary zone in CFG or OLD_CFG. */
+static bool
+is_secondary(const struct szone *z, const struct config *cfg,
+    const struct config *old_cfg)
+{
+	const struct zone_conf *a = config_zone(cfg, szone_name(z));
+	const struct zone_conf *b = config_zone(old_cfg, szone_name(z));
+
+	return (a != NULL && a->nprimaries > 0) || (b != NULL && b->nprimaries > 0);
+}
+
 /*
  * Why the change from OLD to NW (DF) must not go into service unasked:
  * sources that gave nothing (EMPTY), zones it empties, or more records
- * removed than max_drop allows.  NULL-terminated (caller frees), or NULL.
+ * removed than max_drop allows.  Secondary zones do not count: their data
+ * is what their primary transferred, not a local file.  NULL-terminated
+ * (caller frees), or NULL.
  */
 static char **
 guard_reasons(const struct snapshot *old, const struct snapshot *nw,
     const struct rdiff *df, const struct diag *empty)
 {
-	const struct config *cfg = snapshot_config(nw);
-	size_t before = snapshot_nrecords(old), n = 0;
+	const struct config *cfg = snapshot_config(nw), *ocfg = snapshot_config(old);
+	size_t before = snapshot_nrecords(old), removed = 0, n = 0;
 	char **v = NULL, **gone, *r;
 
+	for (size_t i = 0; i < snapshot_nzones(old); i++) {
+		const struct szone *z = snapshot_zone_at(old, i);
+		if (is_secondary(z, cfg, ocfg))
+			before -= szone_nrecords(z);
+	}
+	for (size_t i = 0; i < df->n; i++) {
+		const struct szone *z;
+		if (df->v[i].op != RDIFF_DEL)
+			continue;
+		z = snapshot_find_zone(old, df->v[i].old.owner);
+		if (z == NULL || !is_secondary(z, cfg, ocfg))
+			removed++;
+	}
 	for (size_t i = 0; i < empty->n; i++)
 		strv_push(&v, &n, xstrdup(empty->msgs[i].text));
 	if ((gone = rdiff_emptied_zones(old, nw)) != NULL) {
 		for (size_t i = 0; gone[i] != NULL; i++) {
+			const struct szone *z = snapshot_zone_named(old, gone[i]);
+			if (z != NULL && is_secondary(z, cfg, ocfg))
+				continue;
 			xasprintf(&r, "would remove every record of zone %s", gone[i]);
 			strv_push(&v, &n, r);
 		}
 		strv_free(gone);
 	}
-	if (rdiff_drop_exceeds(before, df->removed, cfg->max_drop)) {
+	if (rdiff_drop_exceeds(before, removed, cfg->max_drop)) {
 		xasprintf(&r, "would remove %zu of %zu records (more than max_drop "
-		    "= %u%%)", df->removed, before, cfg->max_drop);
+		    "= %u%%)", removed, before, cfg->max_drop);
 		strv_push(&v, &n, r);
 	}
 	return v;

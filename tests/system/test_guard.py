@@ -313,6 +313,36 @@ def t_degraded(t):
     expect("degraded" in page, "the page knows the degraded state", "")
 
 
+@test("a secondary zone follows its primary: the guard holds local files, not transfers")
+def t_secondary_not_held(t):
+    from xfr_common import ZONE, big_body, config, wait_serial, zone_text
+    pport, sport, cport = free_port(), free_port(), free_port()
+    pconf = config(pport, [(ZONE, {"file": "z.zone", "allow_transfer": "127.0.0.0/8",
+                                   "notify": "127.0.0.1:%d" % sport})])
+    pconf = pconf.replace("[control]\nlisten = none", "[control]\nlisten = 127.0.0.1:%d" % cport)
+    prim = t.pldns(pconf, {"z.zone": zone_text(1, big_body(50))}, name="primary")
+    sec = t.pldns(config(sport, [(ZONE, {"primary": "127.0.0.1:%d" % pport})],
+                         server={"state_dir": "sec-state"}), name="secondary")
+    wait_serial(sport, 1, 10)
+    # The primary's own file loses 50 of its 54 records: held there ...
+    t.dir.write("z.zone", zone_text(2))
+    prim.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload held" in prim.log_text(), "the primary holding its file")
+    expect(query(pport, "host-00010." + ZONE).rcode() == 0, "the primary still serves it")
+    # ... until forced; then the secondary takes the transfer as it is.
+    hc = http.client.HTTPConnection("127.0.0.1", cport, timeout=20)
+    hc.request("POST", "/reload?force=1")
+    r = hc.getresponse()
+    body = r.read().decode()
+    hc.close()
+    eq(r.status, 200, "force on the primary: %s" % body)
+    wait_serial(pport, 2, 10)
+    wait_serial(sport, 2, 10)
+    eq(query(sport, "host-00010." + ZONE).rcode(), 3, "the secondary follows the primary")
+    expect("reload held" not in sec.log_text(), "the secondary held nothing",
+           sec.log_text()[-1500:])
+
+
 @test("pldns import --dry-run prints every change record by record, then the counts")
 def t_import_dry_run(t):
     d = t.dir
