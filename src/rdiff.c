@@ -12,6 +12,7 @@
 #include "wire.h"
 
 #define GROUP_STACK	16	/* records per side of a group kept on the stack */
+#define ORIGINS_AHEAD	16	/* lookups in flight when collecting origins */
 
 void
 rdiff_init(struct rdiff *df)
@@ -378,15 +379,16 @@ rdiff_origins_clear(struct rdiff_origins *o)
 	memset(o, 0, sizeof(*o));
 }
 
-/* Whether OZ holds R (owner, type, data and TTL) as it is. */
+/* Whether OZ holds R (owner of LEN octets with HASH, type, data and TTL)
+ * as it is. */
 static bool
-holds(const struct szone *oz, const struct rec *r)
+holds(const struct szone *oz, const struct rec *r, size_t len, uint64_t hash)
 {
 	const struct node *n;
 	const struct rrset *set;
 	const uint8_t *p;
 
-	if (oz == NULL || (n = szone_node(oz, r->owner)) == NULL ||
+	if (oz == NULL || (n = szone_node_h(oz, r->owner, len, hash)) == NULL ||
 	    (set = loaded_rrset(oz, n, r->type)) == NULL || set->ttl != r->ttl)
 		return false;
 	p = set->data;
@@ -400,6 +402,19 @@ holds(const struct szone *oz, const struct rec *r)
 	return false;
 }
 
+/* The hash and length of record I's owner, its table slot on the way. */
+static void
+fetch_ahead(const struct recset *rs, const struct szone **zones, size_t i,
+    uint64_t *hash, size_t *len)
+{
+	const struct rec *r = &rs->recs[i];
+
+	*len = (size_t)wire_name_len(r->owner, WIRE_NAME_MAX);
+	*hash = szone_name_hash(r->owner, *len);
+	if (zones[r->zone] != NULL)
+		szone_prefetch_slot(zones[r->zone], *hash);
+}
+
 void
 rdiff_origins_collect(struct rdiff_origins *o, const struct recset *rs,
     const struct snapshot *old)
@@ -408,13 +423,31 @@ rdiff_origins_collect(struct rdiff_origins *o, const struct recset *rs,
 	    sizeof(*zones));
 	const char *last = NULL;
 
+	struct {
+		uint64_t hash;
+		size_t len;
+	} ahead[ORIGINS_AHEAD];
+
 	for (size_t z = 0; z < rs->nzones; z++)
 		zones[z] = snapshot_zone_named(old, rs->zones[z].name);
+	/*
+	 * One lookup in OLD per record, each a chain of cache misses (table
+	 * slot, node, owner) in a table far larger than the caches: the
+	 * hash and the slot of the record ORIGINS_AHEAD places on are taken
+	 * first, so that the misses of several lookups overlap.
+	 */
+	for (size_t i = 0; i < rs->nrecs && i < ORIGINS_AHEAD; i++)
+		fetch_ahead(rs, zones, i, &ahead[i].hash, &ahead[i].len);
 	for (size_t i = 0; i < rs->nrecs && o->n < o->max; i++) {
 		const struct rec *r = &rs->recs[i];
 		struct rdiff_rec *x;
+		size_t a = i % ORIGINS_AHEAD;
+		bool held = holds(zones[r->zone], r, ahead[a].len, ahead[a].hash);
 
-		if (holds(zones[r->zone], r))
+		if (i + ORIGINS_AHEAD < rs->nrecs)
+			fetch_ahead(rs, zones, i + ORIGINS_AHEAD, &ahead[a].hash,
+			    &ahead[a].len);
+		if (held)
 			continue;
 		if (o->n == o->cap) {
 			o->cap = o->cap ? o->cap * 2 : 64;

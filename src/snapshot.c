@@ -1020,6 +1020,7 @@ bool szone_has_dname(const struct szone *z) { return z->has_dname; }
 uint32_t szone_serial(const struct szone *z) { return z->serial; }
 size_t szone_nrecords(const struct szone *z) { return z->nrecords; }
 uint64_t szone_content_hash(const struct szone *z) { return z->content_hash; }
+uint64_t szone_name_hash(const uint8_t *name, size_t len) { return name_hash(name, len); }
 
 bool
 szone_synthesized(const struct szone *z, const struct node *n, uint16_t type)

@@ -109,6 +109,9 @@ size_t szone_nrecords(const struct szone *z);
 /* A hash of the records Z loaded (equal content, equal hash), which is
  * what decides whether its serial moves. */
 uint64_t szone_content_hash(const struct szone *z);
+/* The hash szone_node_h() takes for NAME (LEN octets, lower-case), for
+ * lookups that fetch ahead with szone_prefetch_slot(). */
+uint64_t szone_name_hash(const uint8_t *name, size_t len);
 /* Whether the RRset of TYPE at N (a node of Z) was made up by pldns
  * (Azure's default SOA and NS at the apex of a zone without them) rather
  * than loaded. */
