@@ -17,12 +17,13 @@ trap cleanup EXIT INT TERM
 echo "1..5"
 chrome=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chrome" ]; then
-	for i in 1 2 3 4; do echo "ok $i - status page # SKIP chromium not installed (apt-get install chromium)"; done
+	for i in 1 2 3 4 5; do echo "ok $i - status page # SKIP chromium not installed (apt-get install chromium)"; done
 	exit 0
 fi
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 dns=$(port)
 ctl=$(port)
+cp "$top/zones/example-dns-settings.csv" "$tmp/dns.csv"
 cat > "$tmp/pldns.ini" <<EOC
 [server]
 listen = 127.0.0.1:$dns
@@ -32,7 +33,7 @@ servers = 127.0.0.1:$(port)
 timeout_ms = 200
 deadline_ms = 400
 [records]
-sources = $top/zones/example-dns-settings.csv
+sources = $tmp/dns.csv
 [control]
 listen = 127.0.0.1:$ctl
 EOC
@@ -94,4 +95,19 @@ if grep -q 'id="health"[^>]*><span class="badge ok">ok</span>' "$tmp/dom.html"; 
 else
 	echo "not ok 5 - the header shows the health badge"
 	grep -o '<header>.*</header>' "$tmp/dom.html" | head -c 1500 | sed 's/^/# /'
+fi
+# A reload that would empty every zone is held: the page says degraded, why,
+# and what the held reload would remove.
+head -n 1 "$tmp/dns.csv" > "$tmp/dns.csv.new" && mv "$tmp/dns.csv.new" "$tmp/dns.csv"
+i=0
+while ! grep -q "reload held" "$tmp/pldns.log" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+timeout 60 "$chrome" $flags --dump-dom "$url" > "$tmp/dom2.html" 2>> "$tmp/chrome.err"
+if grep -q 'id="health"[^>]*><span class="badge bad">degraded</span>' "$tmp/dom2.html" &&
+    grep -q '<li>a reload is held (still serving the previous data)' "$tmp/dom2.html" &&
+    grep -q -- '- mig-kv-7f3a.privatelink.vaultcore.azure.net A ' "$tmp/dom2.html"; then
+	echo "ok 5 - a held reload: the page says degraded, why, and what it would remove"
+else
+	echo "not ok 5 - a held reload: the page says degraded, why, and what it would remove"
+	grep -o '<header>.*</header>' "$tmp/dom2.html" | head -c 1500 | sed 's/^/# /'
+	tail -n 5 "$tmp/pldns.log" | sed 's/^/# /'
 fi

@@ -181,6 +181,12 @@ def t_empty_reload_held(t):
     code, _ = dm.http("GET", "/readyz")
     eq(code, 200, "/readyz stays ready")
 
+    r = dm.ctl("status")
+    eq(r.returncode, 0, "ctl status exit (still ready)")
+    expect("a reload was HELD at" in r.stdout and "- kv.%s A 10.1.2.3" % VAULT in r.stdout,
+           "ctl status shows the held reload and its changes", r.stdout)
+    expect("\nDEGRADED:\n" in r.stdout, "ctl status says degraded", r.stdout)
+
     # A plain reload holds again; the data stays.
     r = dm.ctl("reload")
     eq(r.returncode, 1, "ctl reload exit while the data would empty a zone")
