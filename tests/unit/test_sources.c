@@ -1680,6 +1680,64 @@ test_import_errors(void **state)
 	free(dir);
 }
 
+/* --dry-run -c: against what the configuration's sources give now, zones
+ * that only the configuration has included (their records would go). */
+static void
+test_import_against_config(void **state)
+{
+	char *conf = tmp_path("pldns.ini"), *src = tmp_path("new.csv"), *text;
+	char *out, *err, *want;
+	const char *files[] = { src, NULL };
+	size_t ol, el;
+	FILE *o, *e;
+	int rc;
+
+	(void)state;
+	xasprintf(&text, "[records]\nsources = %s/sources/tab.csv, %s/sources/dups.csv\n",
+	    TEST_DATA_DIR, TEST_DATA_DIR);
+	write_file(conf, text);
+	free(text);
+	write_file(src, "FQDN,IP Address\n"
+	    "db1.privatelink.postgres.database.azure.com,10.1.1.4\n"
+	    "db2.privatelink.postgres.database.azure.com,10.1.1.50\n"
+	    "db3.postgres.database.azure.com,10.1.1.6\n");
+	o = open_memstream(&out, &ol);
+	e = open_memstream(&err, &el);
+	rc = import_run(conf, NULL, true, (char *const *)(uintptr_t)files, 1, o, e);
+	fclose(o);
+	fclose(e);
+	assert_string_equal(err, "");
+	assert_int_equal(rc, IMPORT_OK);
+	xasprintf(&want,
+	    "~ db2.privatelink.postgres.database.azure.com A 10.1.1.5 -> 10.1.1.50\n"
+	    "+ db3.privatelink.postgres.database.azure.com A 10.1.1.6 (%s:4)\n"
+	    "privatelink.postgres.database.azure.com: 3 records (1 added, 1 changed, 0 removed)\n"
+	    "- acct3.privatelink.blob.core.windows.net A 10.4.0.4\n"
+	    "privatelink.blob.core.windows.net: 0 records (0 added, 0 changed, 1 removed)\n"
+	    "2 zones, 3 records: 1 added, 1 changed, 1 removed (dry run: nothing written)\n",
+	    src);
+	assert_string_equal(out, want);
+	free(want);
+	free(out);
+	free(err);
+
+	/* The configuration's own sources: nothing changes. */
+	o = open_memstream(&out, &ol);
+	e = open_memstream(&err, &el);
+	rc = import_run(conf, NULL, true, NULL, 0, o, e);
+	fclose(o);
+	fclose(e);
+	assert_int_equal(rc, IMPORT_OK);
+	assert_string_equal(out,
+	    "privatelink.postgres.database.azure.com: 2 records, unchanged\n"
+	    "privatelink.blob.core.windows.net: 1 record, unchanged\n"
+	    "2 zones, 3 records: 0 added, 0 changed, 0 removed (dry run: nothing written)\n");
+	free(out);
+	free(err);
+	free(conf);
+	free(src);
+}
+
 int
 main(void)
 {
@@ -1716,6 +1774,8 @@ main(void)
 		cmocka_unit_test(test_recset_rewind),
 		cmocka_unit_test_setup_teardown(test_error_cap, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_import, tmp_setup, tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_import_against_config,
+		    tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_import_serial_and_existing,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_import_errors, tmp_setup,
