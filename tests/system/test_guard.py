@@ -18,7 +18,7 @@ import signal
 import subprocess
 import time
 
-from harness import (eq, expect, free_port, main, make_config, pldns_bin, query,
+from harness import (SLOW, eq, expect, free_port, main, make_config, pldns_bin, query,
                      run_pldns, test, StartError)
 
 VAULT = "privatelink.vaultcore.azure.net"
@@ -38,7 +38,7 @@ def a_of(port, name, proto="udp"):
 
 
 def wait_for(pred, what, timeout=8.0):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + timeout * SLOW
     last = None
     while time.monotonic() < end:
         last = pred()
@@ -88,7 +88,7 @@ class Daemon:
         self.csv = self.d.dir.join("dns.csv")
 
     def http(self, method, path, token=None):
-        hc = http.client.HTTPConnection("127.0.0.1", self.cport, timeout=20)
+        hc = http.client.HTTPConnection("127.0.0.1", self.cport, timeout=20 * SLOW)
         try:
             h = {}
             if token is not None:
@@ -112,7 +112,7 @@ class Daemon:
 
     def ctl(self, *args):
         return subprocess.run([pldns_bin(), "ctl", "-c", self.d.conf] + list(args),
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30 * SLOW)
 
     def log(self):
         return self.d.log_text()
