@@ -111,11 +111,10 @@ nworkers_for(const struct config *cfg)
 	return n > MAX_WORKERS ? MAX_WORKERS : (int)n;
 }
 
-/* Every file whose change should trigger a reload. */
+/* Every file of CFG whose change should trigger a reload. */
 static void
-watch_update(struct server *srv)
+watch_update(struct server *srv, const struct config *cfg)
 {
-	const struct config *cfg = snapshot_config(srv->snap);
 	char **paths = xcalloc(cfg->nzones + cfg->nsources + 1, sizeof(char *));
 	size_t n = 0;
 
@@ -425,6 +424,8 @@ server_reload(struct server *srv, bool force, char **text)
 		    "(pldns ctl reload --force applies it)", why);
 		log_diff(&df, log_warnx);
 		free(why);
+		/* The files to fix are those of the held configuration. */
+		watch_update(srv, snapshot_config(s));
 		msg = held_text(&srv->held);
 		rdiff_clear(&df);
 		rdiff_origins_clear(&origins);
@@ -466,7 +467,7 @@ server_reload(struct server *srv, bool force, char **text)
 	log_query_enable(snapshot_config(s)->query_log);
 	srv->rs.reloads++;
 	srv->rs.last_success = now_wall();
-	watch_update(srv);
+	watch_update(srv, snapshot_config(s));
 	xasprintf(&msg, "reloaded: %zu zones, %zu records in %llu ms\n", snapshot_nzones(s),
 	    snapshot_nrecords(s), (unsigned long long)(now_ms() - t0));
 	log_info("%.*s", (int)strlen(msg) - 1, msg);
@@ -818,7 +819,7 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	srv->watch = watch_new(srv->base, watch_fired_cb, srv);
-	watch_update(srv);
+	watch_update(srv, snapshot_config(srv->snap));
 	srv->rs.ready = true;
 	return srv;
 }

@@ -215,6 +215,20 @@ def t_empty_sighup(t):
     expect(dm.held(), "/status held")
 
 
+@test("a held configuration's new source is watched: fixing it reloads by itself")
+def t_held_watch(t):
+    dm = Daemon(t, [("kv.vault.azure.net", "10.1.2.3")])
+    b = dm.d.dir.write("b.csv", HEADER)
+    conf = open(dm.d.conf).read().replace("sources = dns.csv", "sources = dns.csv, b.csv")
+    write_atomic(dm.d.conf, conf)
+    wait_for(lambda: "b.csv:1: no records found" in dm.log(), "the held reload")
+    expect(dm.held(), "/status held")
+    write_atomic(b, csv([("acct.blob.core.windows.net", "10.1.2.9")]))
+    wait_for(lambda: a_of(dm.port, "acct.%s." % BLOB) == ["10.1.2.9"],
+             "the fixed source loaded without a signal")
+    expect(not dm.held(), "no longer held")
+
+
 @test("POST /reload?force=1 needs the same authorization as POST /reload")
 def t_force_post_token(t):
     dm = Daemon(t, [("kv.vault.azure.net", "10.1.2.3")], token=True)
