@@ -420,8 +420,9 @@ server_reload(struct server *srv, bool force, char **text)
 		srv->rs.held = true;
 		srv->rs.holds++;
 		srv->rs.held_change = &srv->held;
-		log_warnx("reload held: %s; still serving the previous data "
-		    "(pldns ctl reload --force applies it)", why);
+		log_warnx("reload held: %s; %zu added, %zu removed, %zu changed; "
+		    "still serving the previous data (pldns ctl reload --force "
+		    "applies it)", why, df.added, df.removed, df.changed);
 		log_diff(&df, log_warnx);
 		free(why);
 		/* The files to fix are those of the held configuration. */
