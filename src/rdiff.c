@@ -12,7 +12,7 @@
 #include "wire.h"
 
 #define GROUP_STACK	16	/* records per side of a group kept on the stack */
-#define ORIGINS_AHEAD	16	/* lookups in flight when collecting origins */
+#define LOOKUPS_AHEAD	16	/* lookups in flight when walking a table */
 
 void
 rdiff_init(struct rdiff *df)
@@ -309,18 +309,70 @@ set_diff(struct rdiff *df, const uint8_t *owner, const struct rrset *old,
 	free(n);
 }
 
+/*
+ * Looks the nodes of Z up in OTHER (may be NULL) in order, fetching the
+ * table slots of the lookups LOOKUPS_AHEAD nodes on, so that their cache
+ * misses overlap: each call gives node I's twin in OTHER, or NULL.
+ */
+struct walk {
+	const struct szone *z, *other;
+	uint64_t hash[LOOKUPS_AHEAD];
+	size_t len[LOOKUPS_AHEAD];
+};
+
+static void
+walk_fetch(struct walk *w, size_t i)
+{
+	const struct node *n;
+	size_t a = i % LOOKUPS_AHEAD;
+
+	if (w->other == NULL || i >= szone_nnodes(w->z))
+		return;
+	n = szone_node_at(w->z, i);
+	w->len[a] = (size_t)wire_name_len(n->owner, WIRE_NAME_MAX);
+	w->hash[a] = szone_name_hash(n->owner, w->len[a]);
+	szone_prefetch_slot(w->other, w->hash[a]);
+}
+
+static void
+walk_init(struct walk *w, const struct szone *z, const struct szone *other)
+{
+	w->z = z;
+	w->other = other;
+	for (size_t i = 0; i < LOOKUPS_AHEAD; i++)
+		walk_fetch(w, i);
+}
+
+static const struct node *
+walk_twin(struct walk *w, size_t i)
+{
+	size_t a = i % LOOKUPS_AHEAD;
+	const struct node *n;
+
+	if (w->other == NULL)
+		return NULL;
+	n = szone_node_h(w->other, szone_node_at(w->z, i)->owner, w->len[a],
+	    w->hash[a]);
+	walk_fetch(w, i + LOOKUPS_AHEAD);
+	return n;
+}
+
 /* Zone OZ against NZ (either NULL, not both). */
 static void
 zone_diff(struct rdiff *df, const struct szone *oz, const struct szone *nz)
 {
+	struct walk w;
+
 	if (oz != NULL && nz != NULL &&
 	    szone_content_hash(oz) == szone_content_hash(nz) &&
 	    szone_nrecords(oz) == szone_nrecords(nz))
 		return;
 	/* What OZ has, against NZ; then what only NZ has. */
+	if (oz != NULL)
+		walk_init(&w, oz, nz);
 	for (size_t i = 0; oz != NULL && i < szone_nnodes(oz); i++) {
 		const struct node *on = szone_node_at(oz, i);
-		const struct node *nn = nz != NULL ? szone_node(nz, on->owner) : NULL;
+		const struct node *nn = walk_twin(&w, i);
 
 		for (uint16_t k = 0; k < on->nrrsets; k++) {
 			const struct rrset *os = &on->rrsets[k];
@@ -330,9 +382,11 @@ zone_diff(struct rdiff *df, const struct szone *oz, const struct szone *nz)
 			set_diff(df, on->owner, os, loaded_rrset(nz, nn, os->type));
 		}
 	}
+	if (nz != NULL)
+		walk_init(&w, nz, oz);
 	for (size_t i = 0; nz != NULL && i < szone_nnodes(nz); i++) {
 		const struct node *nn = szone_node_at(nz, i);
-		const struct node *on = oz != NULL ? szone_node(oz, nn->owner) : NULL;
+		const struct node *on = walk_twin(&w, i);
 
 		for (uint16_t k = 0; k < nn->nrrsets; k++) {
 			const struct rrset *ns = &nn->rrsets[k];
@@ -426,26 +480,26 @@ rdiff_origins_collect(struct rdiff_origins *o, const struct recset *rs,
 	struct {
 		uint64_t hash;
 		size_t len;
-	} ahead[ORIGINS_AHEAD];
+	} ahead[LOOKUPS_AHEAD];
 
 	for (size_t z = 0; z < rs->nzones; z++)
 		zones[z] = snapshot_zone_named(old, rs->zones[z].name);
 	/*
 	 * One lookup in OLD per record, each a chain of cache misses (table
 	 * slot, node, owner) in a table far larger than the caches: the
-	 * hash and the slot of the record ORIGINS_AHEAD places on are taken
+	 * hash and the slot of the record LOOKUPS_AHEAD places on are taken
 	 * first, so that the misses of several lookups overlap.
 	 */
-	for (size_t i = 0; i < rs->nrecs && i < ORIGINS_AHEAD; i++)
+	for (size_t i = 0; i < rs->nrecs && i < LOOKUPS_AHEAD; i++)
 		fetch_ahead(rs, zones, i, &ahead[i].hash, &ahead[i].len);
 	for (size_t i = 0; i < rs->nrecs && o->n < o->max; i++) {
 		const struct rec *r = &rs->recs[i];
 		struct rdiff_rec *x;
-		size_t a = i % ORIGINS_AHEAD;
+		size_t a = i % LOOKUPS_AHEAD;
 		bool held = holds(zones[r->zone], r, ahead[a].len, ahead[a].hash);
 
-		if (i + ORIGINS_AHEAD < rs->nrecs)
-			fetch_ahead(rs, zones, i + ORIGINS_AHEAD, &ahead[a].hash,
+		if (i + LOOKUPS_AHEAD < rs->nrecs)
+			fetch_ahead(rs, zones, i + LOOKUPS_AHEAD, &ahead[a].hash,
 			    &ahead[a].len);
 		if (held)
 			continue;
