@@ -160,7 +160,8 @@ def t_empty_reload_held(t):
     kv_private(dm, "before")
     eq(dm.metric(HELD_METRIC), 0, "held metric before")
     write_atomic(dm.csv, HEADER)
-    wait_for(lambda: "reload held" in dm.log(), "a held reload in the log")
+    # The diff follows the "reload held" line, one log line each.
+    wait_for(lambda: "- kv.%s A 10.1.2.3" % VAULT in dm.log(), "a held reload in the log")
     kv_private(dm, "held")
     log = dm.log()
     expect("would remove every record of zone %s" % VAULT in log, "the log names the emptied zone",
@@ -259,7 +260,8 @@ def t_shrink(t):
     dm = Daemon(t, many(100))
     # 80 of 100: 20 removed, 20% > 10%.
     write_atomic(dm.csv, csv(many(80)))
-    wait_for(lambda: "reload held" in dm.log(), "a held reload in the log")
+    # The diff follows the "reload held" line, one log line each.
+    wait_for(lambda: "and 10 more" in dm.log(), "a held reload in the log, its diff last")
     eq(a_of(dm.port, "h95.%s." % BLOB), ["10.2.0.96"], "a removed name still answers")
     eq(a_of(dm.port, "h95.%s." % BLOB, "tcp"), ["10.2.0.96"], "... over TCP")
     log = dm.log()
