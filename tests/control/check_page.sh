@@ -14,7 +14,7 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-echo "1..5"
+echo "1..6"
 chrome=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chrome" ]; then
 	for i in 1 2 3 4 5; do echo "ok $i - status page # SKIP chromium not installed (apt-get install chromium)"; done
@@ -105,9 +105,9 @@ timeout 60 "$chrome" $flags --dump-dom "$url" > "$tmp/dom2.html" 2>> "$tmp/chrom
 if grep -q 'id="health"[^>]*><span class="badge bad">degraded</span>' "$tmp/dom2.html" &&
     grep -q '<li>a reload is held (still serving the previous data)' "$tmp/dom2.html" &&
     grep -q -- '- mig-kv-7f3a.privatelink.vaultcore.azure.net A ' "$tmp/dom2.html"; then
-	echo "ok 5 - a held reload: the page says degraded, why, and what it would remove"
+	echo "ok 6 - a held reload: the page says degraded, why, and what it would remove"
 else
-	echo "not ok 5 - a held reload: the page says degraded, why, and what it would remove"
+	echo "not ok 6 - a held reload: the page says degraded, why, and what it would remove"
 	grep -o '<header>.*</header>' "$tmp/dom2.html" | head -c 1500 | sed 's/^/# /'
 	tail -n 5 "$tmp/pldns.log" | sed 's/^/# /'
 fi

@@ -266,7 +266,7 @@ test_key_table(void **state)
 			assert_false(strcmp(o->section, k->section) == 0 &&
 			    strcmp(o->name, k->name) == 0);
 	}
-	assert_int_equal(n, 48);
+	assert_int_equal(n, 50);
 }
 
 static void
