@@ -93,28 +93,6 @@ def _dead():
 LIVE = Shared(_live)
 DEAD = Shared(_dead)
 
-_todo = []
-
-
-def split_todo():
-    """A reason to mark failures TODO when the daemon has no split horizon
-    at all yet (the synthesized answer with no upstream is missing)."""
-    if not _todo:
-        reason = None
-        try:
-            r = query(DEAD.get()["port"], "acct.blob.core.windows.net.", timeout=2)
-            if not any(rr.rdtype == dns.rdatatype.CNAME for rr in r.answer):
-                reason = "split horizon (issue 4) not implemented yet"
-        except Exception as e:
-            reason = "split horizon (issue 4) not implemented yet (%s)" % e
-        _todo.append(reason)
-    return _todo[0]
-
-
-def stest(name, **kw):
-    return test(name, todo=split_todo, **kw)
-
-
 def synth(public, plname, tail, ttl=RECORDS_TTL):
     """Expected answer: public CNAME plname, then TAIL lines."""
     return ["%s %d CNAME %s" % (public, ttl, plname)] + tail
@@ -148,7 +126,7 @@ MIG = synth(MIG_PUBLIC, MIG_PL, ["%s 10 A 10.3.0.4" % MIG_PL])
 
 # ------------------------------------------------------------------ synthesis
 
-@stest("synthesized answer with every upstream dead (blob, vault, Migrate)")
+@test("synthesized answer with every upstream dead (blob, vault, Migrate)")
 def t_synth_dead(t):
     c = DEAD.get()
     for proto in ("udp", "tcp"):
@@ -165,7 +143,7 @@ def t_synth_dead(t):
     eq(c["up"].count(), 0, "queries that reached the (dead) upstream")
 
 
-@stest("synthesized answer does not query the upstream when it is alive")
+@test("synthesized answer does not query the upstream when it is alive")
 def t_synth_live(t):
     c = LIVE.get()
     c["up"].reset()
@@ -178,7 +156,7 @@ def t_synth_live(t):
     eq(c["up"].qcount("kv.vault.azure.net"), 0, "upstream queries for kv")
 
 
-@stest("upstream NXDOMAIN for a public name with local data: local wins")
+@test("upstream NXDOMAIN for a public name with local data: local wins")
 def t_gone(t):
     for c in (LIVE.get(), DEAD.get()):
         r = query(c["port"], "gone.blob.core.windows.net.")
@@ -199,7 +177,7 @@ FILES_CHAIN = ["files.contoso.example.com. 120 CNAME acct.blob.core.windows.net.
                "acct.%s. 10 A 10.1.0.5" % BLOB]
 
 
-@stest("spliced: upstream chain cut at the local name, finished locally (UDP, TCP)")
+@test("spliced: upstream chain cut at the local name, finished locally (UDP, TCP)")
 def t_splice(t):
     c = LIVE.get()
     for proto in ("udp", "tcp"):
@@ -214,7 +192,7 @@ def t_splice(t):
     expect(c["up"].qcount("files.contoso.example.com") >= 1, "it was forwarded")
 
 
-@stest("spliced TTLs: upstream TTLs for the kept part, local TTLs for the local part")
+@test("spliced TTLs: upstream TTLs for the kept part, local TTLs for the local part")
 def t_splice_ttls(t):
     # The chain is cut at the public name whose twin is local, and the rest
     # is what a direct query of it gives: the public->privatelink CNAME
@@ -231,7 +209,7 @@ def t_splice_ttls(t):
     expect_section(r.answer[8:], ["myai.%s. 10 A 10.5.0.8" % OPENAI], "8-hop local part")
 
 
-@stest("spliced again from cache: same answer (splice at answer time)")
+@test("spliced again from cache: same answer (splice at answer time)")
 def t_splice_cached(t):
     c = LIVE.get()
     name = "files.contoso.example.com."
@@ -242,7 +220,7 @@ def t_splice_cached(t):
         no_public(r)
 
 
-@stest("spliced: upstream authority/additional about the cut part dropped")
+@test("spliced: upstream authority/additional about the cut part dropped")
 def t_splice_sections(t):
     c = LIVE.get()
     r = query(c["port"], "shop.contoso.example.com.")
@@ -258,7 +236,7 @@ def t_splice_sections(t):
     no_public(r, "20.60.0.53")
 
 
-@stest("Site Recovery: public name spliced at the '-.' privatelink name")
+@test("Site Recovery: public name spliced at the '-.' privatelink name")
 def t_asr(t):
     c = LIVE.get()
     pl = "vid-asr-pod01-srs1-.eus.%s." % ASR
@@ -274,7 +252,7 @@ def t_asr(t):
     expect_section(r.answer, [pl + " 10 A 10.4.0.7"], "direct answer")
 
 
-@stest("Migrate: public name synthesized, privatelink name authoritative")
+@test("Migrate: public name synthesized, privatelink name authoritative")
 def t_migrate(t):
     c = LIVE.get()
     r = query(c["port"], MIG_PUBLIC)
@@ -291,7 +269,7 @@ HOPS = ["chat.contoso-ai.example.com. 300 CNAME hop1.contoso-ai.example.com."] +
      "myai.openai.azure.com. %d CNAME myai.%s." % (RECORDS_TTL, OPENAI)]
 
 
-@stest("8-hop CNAME chain into a local zone (Azure OpenAI)")
+@test("8-hop CNAME chain into a local zone (Azure OpenAI)")
 def t_8hop(t):
     c = LIVE.get()
     eq(len(HOPS), 8, "(test) hops")
@@ -305,7 +283,7 @@ def t_8hop(t):
         no_public(r)
 
 
-@stest("16-CNAME chain into a local zone is still followed")
+@test("16-CNAME chain into a local zone is still followed")
 def t_16hop(t):
     c = LIVE.get()
     chain = ["l%d.chain16.example.com. 300 CNAME l%d.chain16.example.com." % (i, i + 1)
@@ -328,12 +306,12 @@ def _loops(names):
     expect(c["pldns"].alive(), "daemon alive after loops")
 
 
-@stest("CNAME loops: SERVFAIL (upstream loop, loop inside a local zone)")
+@test("CNAME loops: SERVFAIL (upstream loop, loop inside a local zone)")
 def t_loops(t):
     _loops(["loop1.example.net.", "loopa.%s." % BLOB])
 
 
-@stest("CNAME loop through a local zone and back out to the public name: SERVFAIL")
+@test("CNAME loop through a local zone and back out to the public name: SERVFAIL")
 def t_loops_mixed(t):
     # loopy.example.net -> loopy.blob.core.windows.net -> (local)
     # loopy.privatelink.blob.core.windows.net -> loopy.example.net
@@ -344,7 +322,7 @@ def t_loops_mixed(t):
     _loops(["loopy.example.net.", "loopy.blob.core.windows.net."])
 
 
-@stest("DNAME into a local zone is spliced; a public DNAME passes through")
+@test("DNAME into a local zone is spliced; a public DNAME passes through")
 def t_dname(t):
     c = LIVE.get()
     r = query(c["port"], "acct.dn.example.com.")
@@ -365,7 +343,7 @@ def t_dname(t):
 
 # ------------------------------------------------------------------ missing names
 
-@stest("missing name, missing = nxdomain: chain + NXDOMAIN + local SOA (RFC 6604)")
+@test("missing name, missing = nxdomain: chain + NXDOMAIN + local SOA (RFC 6604)")
 def t_missing_nxdomain(t):
     c = LIVE.get()
     for proto in ("udp", "tcp"):
@@ -377,7 +355,7 @@ def t_missing_nxdomain(t):
         no_public(r)
 
 
-@stest("missing name, missing = fallback: the upstream's public answer")
+@test("missing name, missing = fallback: the upstream's public answer")
 def t_missing_fallback(t):
     c = LIVE.get()
     for qname in ("other-kv.vault.azure.net.", "other-kv.%s." % VAULT):
@@ -394,7 +372,7 @@ def t_missing_fallback(t):
     expect_section(r.answer, KV, "kv (local data) in the fallback zone", order=True)
 
 
-@stest("public name without private endpoint: public answer passed on")
+@test("public name without private endpoint: public answer passed on")
 def t_no_pe(t):
     c = LIVE.get()
     r = query(c["port"], "nope.blob.core.windows.net.")
@@ -404,7 +382,7 @@ def t_no_pe(t):
                    "answer", ttl="max", order=True)
 
 
-@stest("not authoritative for public zones: unknown public name forwarded")
+@test("not authoritative for public zones: unknown public name forwarded")
 def t_public_nx(t):
     c = LIVE.get()
     name = "zz%d.blob.core.windows.net." % random.randrange(1 << 20)
@@ -416,7 +394,7 @@ def t_public_nx(t):
     expect(c["up"].qcount(name) >= 1, "asked upstream")
 
 
-@stest("[records] missing = fallback as the default; a zone's own setting wins")
+@test("[records] missing = fallback as the default; a zone's own setting wins")
 def t_missing_default(t):
     up = t.fakeup(AZURE, name="azure")
     port = free_port()
@@ -438,7 +416,7 @@ def t_missing_default(t):
     soa_check(r, VAULT, "vault NXDOMAIN")
 
 
-@stest("a change of local data changes cached spliced answers at once (reload)")
+@test("a change of local data changes cached spliced answers at once (reload)")
 def t_reload_splice(t):
     up = t.fakeup(AZURE, name="azure")
     port = free_port()
@@ -473,7 +451,7 @@ def t_reload_splice(t):
 
 # ------------------------------------------------------------------ types
 
-@stest("AAAA: chain + NODATA with the local SOA, never the public AAAA")
+@test("AAAA: chain + NODATA with the local SOA, never the public AAAA")
 def t_aaaa(t):
     for c in (LIVE.get(), DEAD.get()):
         r = query(c["port"], "acct.blob.core.windows.net.", "AAAA")
@@ -490,7 +468,7 @@ def t_aaaa(t):
     no_public(r)
 
 
-@stest("CNAME qtype: the synthesized CNAME alone")
+@test("CNAME qtype: the synthesized CNAME alone")
 def t_cname_qtype(t):
     for c in (LIVE.get(), DEAD.get()):
         r = query(c["port"], "acct.blob.core.windows.net.", "CNAME")
@@ -498,7 +476,7 @@ def t_cname_qtype(t):
         expect_section(r.answer, ACCT[:1], "answer")
 
 
-@stest("other types (TXT, MX): chain + NODATA; ANY minimal")
+@test("other types (TXT, MX): chain + NODATA; ANY minimal")
 def t_other_types(t):
     c = DEAD.get()
     for typ in ("TXT", "MX", "SRV"):
@@ -514,7 +492,7 @@ def t_other_types(t):
 
 # ------------------------------------------------------------------ case, EDNS, TCP
 
-@stest("mixed case: question echoed byte for byte, chain names match")
+@test("mixed case: question echoed byte for byte, chain names match")
 def t_case(t):
     c = LIVE.get()
     for qname, want, ttl in (("AcCt.BLOB.Core.Windows.NET.", ACCT, "exact"),
@@ -531,7 +509,7 @@ def t_case(t):
                            ttl=ttl, order=True)
 
 
-@stest("EDNS and DO: own OPT, DO passed upstream, answer unchanged, no RRSIGs")
+@test("EDNS and DO: own OPT, DO passed upstream, answer unchanged, no RRSIGs")
 def t_edns_do(t):
     c = LIVE.get()
     r = query(c["port"], "acct.blob.core.windows.net.", do=True)
@@ -553,7 +531,7 @@ def t_edns_do(t):
     expect_section(r.answer, ACCT, "answer without EDNS", order=True)
 
 
-@stest("synthesized answers survive a small client UDP size (512)")
+@test("synthesized answers survive a small client UDP size (512)")
 def t_small_udp(t):
     c = LIVE.get()
     r = query(c["port"], MIG_PUBLIC, edns=None)

@@ -25,14 +25,13 @@ import dns.xfr
 from harness import (SLOW, Fail, ask_every_worker, eq, expect, expect_rcode, free_port,
                      main, query, test)
 from xfr_common import (KEYRING, SECRET, WRONG, WRONG_KEYRING, ZONE, _answer_types,
-                        axfr_records, not_integrated, big_body, config, hup, raw_tcp, raw_udp,
+                        axfr_records, big_body, config, hup, raw_tcp, raw_udp,
                         rcode_of, serial_of, tsig_error_of, wait_for, wait_serial,
                         xfr_query, zone_text)
 
 # ---------------------------------------------------------------- primary
 
-@test("primary: AXFR of a zone, SOA first and last, every record once",
-      todo=not_integrated)
+@test("primary: AXFR of a zone, SOA first and last, every record once")
 def t_axfr(ctx):
     port = free_port()
     ctx.pldns(config(port, [(ZONE, {"file": "z.zone",
@@ -47,8 +46,7 @@ def t_axfr(ctx):
     expect(any(r[0] == "host-02999.xfr.example." for r in recs), "last host present")
 
 
-@test("primary: allow_transfer refuses other clients; AXFR over UDP refused",
-      todo=not_integrated)
+@test("primary: allow_transfer refuses other clients; AXFR over UDP refused")
 def t_refused(ctx):
     port = free_port()
     ctx.pldns(config(port, [(ZONE, {"file": "z.zone", "allow_transfer": "127.0.0.2"}),
@@ -70,7 +68,7 @@ def t_refused(ctx):
 
 
 @test("primary: TSIG: unsigned refused, right key served and signed, "
-      "wrong key NOTAUTH/BADSIG, unknown key BADKEY", todo=not_integrated)
+      "wrong key NOTAUTH/BADSIG, unknown key BADKEY")
 def t_tsig(ctx):
     port = free_port()
     ctx.pldns(config(port, [(ZONE, {"file": "z.zone", "allow_transfer": "127.0.0.0/8",
@@ -98,8 +96,7 @@ def t_tsig(ctx):
     expect(r.had_tsig, "the SOA answer is signed")
 
 
-@test("primary: IXFR of one change among 20000 records is one message under 1 KB",
-      todo=not_integrated)
+@test("primary: IXFR of one change among 20000 records is one message under 1 KB")
 def t_ixfr(ctx):
     port = free_port()
     p = ctx.pldns(config(port, [(ZONE, {"file": "z.zone",
@@ -133,8 +130,7 @@ def t_ixfr(ctx):
     eq(len(recs), 20000 + 5, "IXFR fallback to a full zone")
 
 
-@test("primary: NOTIFY to notify= targets on change, signed, repeated until answered",
-      todo=not_integrated)
+@test("primary: NOTIFY to notify= targets on change, signed, repeated until answered")
 def t_notify_sent(ctx):
     port = free_port()
     sec, sport = _udp_socket()
@@ -165,8 +161,7 @@ def t_notify_sent(ctx):
         sec.close()
 
 
-@test("primary: NOTIFY only once every worker serves the new serial",
-      todo=not_integrated)
+@test("primary: NOTIFY only once every worker serves the new serial")
 def t_notify_after_swap(ctx):
     # A secondary asks for the SOA the moment NOTIFY arrives; a worker still
     # on the old data would answer with the old serial and the secondary
@@ -242,8 +237,7 @@ def _primary_and_secondary(ctx, body="", key=True, sec_secret=SECRET,
     return prim, pport, sec, sport, sconf
 
 
-@test("secondary: pulls on start, then an IXFR on NOTIFY within 1 s (TSIG)",
-      todo=not_integrated)
+@test("secondary: pulls on start, then an IXFR on NOTIFY within 1 s (TSIG)")
 def t_secondary(ctx):
     prim, pport, sec, sport, _ = _primary_and_secondary(ctx, big_body(500))
     wait_serial(sport, 1, 10)
@@ -262,8 +256,7 @@ def t_secondary(ctx):
              "the primary logging an IXFR")
 
 
-@test("secondary: a restart serves the zone from disk at once, primary down",
-      todo=not_integrated)
+@test("secondary: a restart serves the zone from disk at once, primary down")
 def t_secondary_restart(ctx):
     prim, pport, sec, sport, sconf = _primary_and_secondary(ctx)
     wait_serial(sport, 1, 10)
@@ -276,7 +269,7 @@ def t_secondary_restart(ctx):
     expect(sec2.alive(), "secondary running without its primary")
 
 
-@test("secondary: no refresh within expire: SERVFAIL", todo=not_integrated)
+@test("secondary: no refresh within expire: SERVFAIL")
 def t_secondary_expire(ctx):
     prim, pport, sec, sport, _ = _primary_and_secondary(ctx, refresh=1, retry=1,
                                                          expire=5)
@@ -289,8 +282,7 @@ def t_secondary_expire(ctx):
     ctx.note("SERVFAIL %.1f s after the primary stopped" % (time.monotonic() - t0))
 
 
-@test("secondary: a wrong key gets nothing; NOTIFY with a wrong key is NOTAUTH",
-      todo=not_integrated)
+@test("secondary: a wrong key gets nothing; NOTIFY with a wrong key is NOTAUTH")
 def t_secondary_wrong_key(ctx):
     prim, pport, sec, sport, _ = _primary_and_secondary(ctx, sec_secret=WRONG)
     wait_for(lambda: "BADSIG" in sec.log_text() or "BADSIG" in prim.log_text(),

@@ -28,7 +28,7 @@ import dns.update
 
 import named_common
 from harness import SLOW, Fail, eq, expect, expect_rcode, free_port, main, query, test
-from xfr_common import (SECRET, WRONG, ZONE, config, hup, not_integrated, wait_for,
+from xfr_common import (SECRET, WRONG, ZONE, config, hup, wait_for,
                         wait_serial, zone_text)
 
 KEYRING = dns.tsigkeyring.from_text({"xk": ("hmac-sha256", SECRET)})
@@ -74,8 +74,7 @@ def _bind_secondary(ctx, secret):
     return p, pport, n, bport
 
 
-@test("BIND secondary: AXFR from pldns with TSIG, then IXFR on NOTIFY within 1 s",
-      todo=not_integrated)
+@test("BIND secondary: AXFR from pldns with TSIG, then IXFR on NOTIFY within 1 s")
 def t_bind_secondary(ctx):
     p, pport, n, bport = _bind_secondary(ctx, SECRET)
     try:
@@ -105,7 +104,7 @@ def t_bind_secondary(ctx):
         raise
 
 
-@test("BIND secondary with a wrong TSIG key is refused", todo=not_integrated)
+@test("BIND secondary with a wrong TSIG key is refused")
 def t_bind_secondary_wrong_key(ctx):
     p, pport, n, bport = _bind_secondary(ctx, WRONG)
     try:
@@ -139,8 +138,7 @@ def _bind_primary(ctx, secret, extra=""):
     return n, bport, s, sport
 
 
-@test("pldns secondary: AXFR from BIND with TSIG, then IXFR on BIND's NOTIFY within 1 s",
-      todo=not_integrated)
+@test("pldns secondary: AXFR from BIND with TSIG, then IXFR on BIND's NOTIFY within 1 s")
 def t_pldns_secondary_of_bind(ctx):
     n, bport, s, sport = _bind_primary(ctx, SECRET)
     try:
@@ -171,7 +169,7 @@ def serial_at(port):
     return query(port, BIND_ZONE, "SOA").answer[0][0].serial
 
 
-@test("pldns secondary with a wrong TSIG key gets nothing from BIND", todo=not_integrated)
+@test("pldns secondary with a wrong TSIG key gets nothing from BIND")
 def t_pldns_secondary_wrong_key(ctx):
     n, bport, s, sport = _bind_primary(ctx, WRONG)
     try:

@@ -15,9 +15,7 @@ import dns.rdatatype
 import dns.rrset
 import dns.tsigkeyring
 
-import os
-
-from harness import SLOW, Fail, daemon_extra, ini, pldns_bin, query
+from harness import SLOW, Fail, daemon_extra, ini, query
 
 ZONE = "xfr.example"
 SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I="
@@ -25,20 +23,6 @@ WRONG = "b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3Q="
 KEYRING = dns.tsigkeyring.from_text({"xk": ("hmac-sha256", SECRET)})
 WRONG_KEYRING = dns.tsigkeyring.from_text({"xk": ("hmac-sha256", WRONG)})
 DEAD_UPSTREAM = "127.0.0.1:9"     # never asked: every name here is local
-
-
-def not_integrated():
-    """A TODO reason while the pldns under test has no zone transfers yet
-    (its binary lacks their log text), else None: failures then count."""
-    # Under valgrind PLDNS_BIN is a wrapper script: look at the real binary.
-    path = os.environ.get("PLDNS_VALGRIND_BIN") or pldns_bin()
-    try:
-        with open(path, "rb") as f:
-            if b"IXFR (as AXFR)" in f.read():
-                return None
-    except OSError:
-        return None
-    return "zone transfers are not integrated in this pldns binary yet"
 
 
 def zone_text(serial, body="", origin=ZONE, refresh=3600, retry=600,
