@@ -1,5 +1,6 @@
 /* Unit tests for rrl: token buckets per /24 and /56 driven by a fake clock,
- * SLIP, table reuse, counters; prints the cost of one rrl_check. */
+ * SLIP, table reuse, counters.  What one rrl_check costs is measured by
+ * tests/bench/rrl_cost.c (make bench). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include "rrl.h"
 
@@ -325,66 +325,6 @@ test_other_family(void **state)
 	rrl_free(NULL);
 }
 
-static double
-elapsed_ns(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) * 1e9 + (double)(b->tv_nsec - a->tv_nsec);
-}
-
-/* Not a pass/fail test: prints what one rrl_check costs. */
-static void
-test_cost(void **state)
-{
-	enum { N = 2000000 };
-	struct rrl *r = rrl_new(100, 2, 16384);
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-	struct timespec t0, t1;
-	struct rrl_info info;
-
-	(void)state;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	memset(&sin6, 0, sizeof(sin6));
-	sin6.sin6_family = AF_INET6;
-
-	sin.sin_addr.s_addr = htonl(0xc0000201);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (uint32_t i = 0; i < N; i++)
-		(void)rrl_check(r, (struct sockaddr *)&sin, i / 1000);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	print_message("rrl_check, one client: %.1f ns\n", elapsed_ns(&t0, &t1) / N);
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (uint32_t i = 0; i < N; i++) {
-		/* 65536 networks over a 16384-bucket table */
-		sin.sin_addr.s_addr = htonl(0x0a000000 | (i * 2654435761u & 0xffff) << 8);
-		(void)rrl_check(r, (struct sockaddr *)&sin, i / 1000);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	print_message("rrl_check, 65536 IPv4 networks: %.1f ns\n",
-	    elapsed_ns(&t0, &t1) / N);
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (uint32_t i = 0; i < N; i++) {
-		uint32_t n = i * 2654435761u & 0xfff;
-
-		sin6.sin6_addr.s6_addr[0] = 0x20;
-		sin6.sin6_addr.s6_addr[1] = 0x01;
-		sin6.sin6_addr.s6_addr[5] = (uint8_t)(n >> 8);
-		sin6.sin6_addr.s6_addr[6] = (uint8_t)n;
-		sin6.sin6_addr.s6_addr[15] = (uint8_t)i;
-		(void)rrl_check(r, (struct sockaddr *)&sin6, i / 1000);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	print_message("rrl_check, 4096 IPv6 networks: %.1f ns\n",
-	    elapsed_ns(&t0, &t1) / N);
-
-	rrl_get_info(r, &info);
-	assert_int_equal(info.sent + info.slipped + info.dropped, 3 * (uint64_t)N);
-	rrl_free(r);
-}
-
 int
 main(void)
 {
@@ -399,7 +339,6 @@ main(void)
 		cmocka_unit_test(test_stalest_reused),
 		cmocka_unit_test(test_table_churn),
 		cmocka_unit_test(test_other_family),
-		cmocka_unit_test(test_cost),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
