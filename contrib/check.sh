@@ -4,10 +4,15 @@
 #      warnings as errors under AddressSanitizer and UBSan;
 #   2. the system tests again under valgrind (no leaks, no invalid reads)
 #      in ./build-valgrind, built without sanitizers;
-#   3. with CI=true (or PLDNS_FUZZ_SECONDS=N), every libFuzzer harness for
+#   3. the system tests that run several threads at once (workers, reloads,
+#      the control endpoint, flush) under ThreadSanitizer in ./build-tsan;
+#   4. with CI=true (or PLDNS_FUZZ_SECONDS=N), every libFuzzer harness for
 #      60 s (N s) each; a harness that ran without a crash counts as passed.
 # Ends with one line: "N passed, N failed".  Exit status 0 only when
-# nothing failed.  PLDNS_VALGRIND=0 skips step 2.
+# nothing failed.  PLDNS_VALGRIND=0 skips step 2, PLDNS_TSAN=0 step 3.
+#
+# "contrib/check.sh mutate [ARGS]" runs mutation testing instead
+# (tests/mutate.py ARGS; not part of CI: about half an hour).
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -20,9 +25,24 @@ else
 fi
 [ -x configure ] || autoreconf -fi
 
+if [ "${1:-}" = mutate ]; then
+	shift
+	exec /usr/bin/python3 tests/mutate.py "$@"
+fi
+
 pass=0
 fail=0
 add() { pass=$((pass + $1)); fail=$((fail + $2)); }
+# Counts TAP file $1 of system tests into the totals as "$2" and shows what
+# failed; a file without a single "ok" counts as a failure.
+count_tap() {
+	p=$(grep -c '^ok ' "$1" || true)
+	f=$(grep -cE '^(not ok|Bail out)' "$1" || true)
+	[ "$p" -gt 0 ] || f=$((f + 1))
+	echo "$2: $p passed, $f failed ($(basename "$PWD")/$1)"
+	grep -E '^(not ok|Bail out|#   |# WARNING: ThreadSanitizer)' "$1" | head -n 60 || true
+	add "$p" "$f"
+}
 
 # 1. make check under ASan + UBSan
 mkdir -p build-check
@@ -61,16 +81,30 @@ if [ "${PLDNS_VALGRIND:-1}" != 0 ]; then
 	    sh "$top/tests/system/run_system_tests.sh" test_core.py test_split.py \
 	    test_reload.py > valgrind.tap 2>&1
 	set -e
-	p=$(grep -c '^ok ' valgrind.tap || true)
-	f=$(grep -cE '^(not ok|Bail out)' valgrind.tap || true)
-	[ "$p" -gt 0 ] || f=$((f + 1))
-	echo "valgrind: $p passed, $f failed (build-valgrind/valgrind.tap)"
-	grep -E '^(not ok|Bail out|#   )' valgrind.tap | head -n 60 || true
-	add "$p" "$f"
+	count_tap valgrind.tap valgrind
 	cd "$top"
 fi
 
-# 3. fuzzing
+# 3. system tests under ThreadSanitizer: the files whose daemons run several
+# workers beside the main thread's reloads, control requests, flushes,
+# statistics and zone transfers (about 3 minutes with the build).
+# Suppressions (each with its reason) in tests/system/tsan.supp.
+if [ "${PLDNS_TSAN:-1}" != 0 ]; then
+	mkdir -p build-tsan
+	cd build-tsan
+	[ -f Makefile ] || ../configure --enable-werror --enable-tsan
+	make -j2 pldns
+	set +e
+	TSAN_OPTIONS="suppressions=$top/tests/system/tsan.supp history_size=4" \
+	    PLDNS_BIN="$PWD/pldns" PLDNS_TIME_SCALE=5 PLDNS_START_TIMEOUT=60 \
+	    sh "$top/tests/system/run_system_tests.sh" test_ops.py test_reload.py \
+	    test_safety.py test_prefetch.py test_xfr.py test_core.py > tsan.tap 2>&1
+	set -e
+	count_tap tsan.tap tsan
+	cd "$top"
+fi
+
+# 4. fuzzing
 if [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" != 0 ]; then
 	cd build-check
 	set +e

@@ -1,6 +1,7 @@
 /* log: stderr or syslog, levels, rate-limited repeats. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,16 @@
 #include "util.h"
 
 static int log_fg = 1;
-static int log_level = LOG_LVL_INFO;
-static int log_qlog;
+/* Set by the main thread (start, reload), read by every worker: relaxed
+ * atomics, which cost a worker what a plain load does. */
+static _Atomic int log_level = LOG_LVL_INFO;
+static _Atomic int log_qlog;
 
 void
 log_init(int foreground, int level)
 {
 	log_fg = foreground;
-	log_level = level;
+	atomic_store_explicit(&log_level, level, memory_order_relaxed);
 	if (!foreground)
 		openlog("pldns", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	tzset();
@@ -27,13 +30,13 @@ log_init(int foreground, int level)
 void
 log_setlevel(int level)
 {
-	log_level = level;
+	atomic_store_explicit(&log_level, level, memory_order_relaxed);
 }
 
 int
 log_getlevel(void)
 {
-	return log_level;
+	return atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
 static void log_vwrite(int, const char *, va_list, int)
@@ -61,7 +64,7 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 
 #define LOG_BODY(lvl, pri, witherr) do {			\
 	va_list ap;						\
-	if (log_level < (lvl))					\
+	if (log_getlevel() < (lvl))				\
 		return;						\
 	va_start(ap, fmt);					\
 	log_vwrite((pri), fmt, ap, (witherr));			\
@@ -109,7 +112,7 @@ log_ratelimited(enum log_rl_key key, const char *fmt, ...)
 	uint64_t now = now_ms();
 	unsigned long sup;
 
-	if (log_level < LOG_LVL_WARN)
+	if (log_getlevel() < LOG_LVL_WARN)
 		return;
 	pthread_mutex_lock(&rl_lock);
 	if (rl[key].last != 0 && now - rl[key].last < 10000) {
@@ -131,13 +134,13 @@ log_ratelimited(enum log_rl_key key, const char *fmt, ...)
 void
 log_query_enable(int on)
 {
-	log_qlog = on;
+	atomic_store_explicit(&log_qlog, on, memory_order_relaxed);
 }
 
 int
 log_query_enabled(void)
 {
-	return log_qlog;
+	return atomic_load_explicit(&log_qlog, memory_order_relaxed);
 }
 
 void
@@ -145,7 +148,7 @@ log_query(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!log_qlog)
+	if (!log_query_enabled())
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_INFO, fmt, ap, 0);

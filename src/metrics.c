@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "util.h"
 #include "wire.h"
 
 const char *const metrics_qtype_names[METRICS_QTYPES] = {
@@ -37,25 +38,26 @@ metrics_answer(struct metrics *m, enum metrics_transport t, uint16_t qtype,
 {
 	int b = 0;
 
-	m->queries[t]++;
-	m->qtype[metrics_qtype_index(qtype)]++;
+	COUNTER_INC(m->queries[t]);
+	COUNTER_INC(m->qtype[metrics_qtype_index(qtype)]);
 	if (rcode >= 0 && rcode < 24)
-		m->rcode[rcode]++;
-	m->path[path]++;
+		COUNTER_INC(m->rcode[rcode]);
+	COUNTER_INC(m->path[path]);
 	while (b < METRICS_LAT_BUCKETS - 1 && latency_us > metrics_lat_bounds_us[b])
 		b++;
-	m->latency[b]++;
-	m->latency_sum_us += latency_us;
-	m->answers++;
+	COUNTER_INC(m->latency[b]);
+	COUNTER_ADD(m->latency_sum_us, latency_us);
+	COUNTER_INC(m->answers);
 }
 
 void
 metrics_add(struct metrics *dst, const struct metrics *src)
 {
-	/* Every field is a uint64_t, so the struct is an array of them. */
-	uint64_t *d = (uint64_t *)dst;
-	const uint64_t *s = (const uint64_t *)src;
+	/* Every field is an _Atomic uint64_t, so the struct is an array of
+	 * them.  DST is the caller's own. */
+	_Atomic uint64_t *d = (_Atomic uint64_t *)dst;
+	const _Atomic uint64_t *s = (const _Atomic uint64_t *)src;
 
 	for (size_t i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
-		d[i] += s[i];
+		COUNTER_ADD(d[i], COUNTER_GET(s[i]));
 }

@@ -77,9 +77,9 @@ struct dot_conn {
 /* What the pool knows of one server: health, speed, load, transport. */
 struct srvstate {
 	struct upstream_info info;
-	uint32_t srtt_us;		/* smoothed RTT, microseconds; 0 unknown */
+	_Atomic uint32_t srtt_us;	/* smoothed RTT, microseconds; 0 unknown */
 	unsigned fails;			/* consecutive failed tries */
-	uint64_t down_until;		/* ms; sorted last until then */
+	_Atomic uint64_t down_until;	/* ms; sorted last until then */
 	uint64_t noedns_until;		/* ms; asked without EDNS until then */
 	char tls_name[256];		/* with info.tls: certificate name, "" = IP */
 	struct dot_conn *conn;		/* with info.tls: the connection, if any */
@@ -137,7 +137,7 @@ struct upstream_pool {
 	size_t npending;
 	struct upstream_stats stats;
 	struct srvstate servers[UPSTREAM_MAX_SERVERS * 2];
-	size_t nservers;
+	_Atomic size_t nservers;	/* a slot is filled before it is counted */
 	struct upstream_opts opts;
 	struct upstream_tls *tls;		/* copy of opts.tls */
 	char *ca_file;
@@ -241,12 +241,26 @@ upstream_pool_pending(const struct upstream_pool *p)
 size_t
 upstream_pool_info(const struct upstream_pool *p, struct upstream_info *out, size_t max)
 {
-	size_t n = p->nservers < max ? p->nservers : max;
+	/* The main thread asks while the worker counts: every figure is read
+	 * on its own, atomically, and slots are read only once filled. */
+	size_t n = atomic_load_explicit(&p->nservers, memory_order_acquire);
 
+	if (n > max)
+		n = max;
 	for (size_t i = 0; i < n; i++) {
-		out[i] = p->servers[i].info;
-		out[i].rtt_ms = p->servers[i].srtt_us / 1000;
-		out[i].up = p->servers[i].down_until <= now_ms();
+		const struct srvstate *s = &p->servers[i];
+
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].addr = s->info.addr;
+		out[i].tls = COUNTER_GET(s->info.tls);
+		out[i].rtt_ms = COUNTER_GET(s->srtt_us) / 1000;
+		out[i].up = COUNTER_GET(s->down_until) <= now_ms();
+		out[i].sent = COUNTER_GET(s->info.sent);
+		out[i].answered = COUNTER_GET(s->info.answered);
+		out[i].timeouts = COUNTER_GET(s->info.timeouts);
+		out[i].refused = COUNTER_GET(s->info.refused);
+		out[i].spoofed = COUNTER_GET(s->info.spoofed);
+		out[i].inflight = COUNTER_GET(s->info.inflight);
 	}
 	return n;
 }
@@ -260,11 +274,12 @@ srv_state(struct upstream_pool *p, const struct pl_addr *a)
 			return &p->servers[i];
 	if (p->nservers == sizeof(p->servers) / sizeof(p->servers[0]))
 		return NULL;
-	struct srvstate *s = &p->servers[p->nservers++];
+	struct srvstate *s = &p->servers[p->nservers];
 	memset(s, 0, sizeof(*s));
 	s->info.addr = *a;
 	s->info.up = true;
 	random_bytes(s->ccookie, sizeof(s->ccookie));
+	atomic_store_explicit(&p->nservers, p->nservers + 1, memory_order_release);
 	return s;
 }
 
@@ -362,10 +377,12 @@ srv_answered(struct srvstate *s, uint64_t sent_ms)
 	if (s == NULL)
 		return;
 	rtt = (uint32_t)((now_ms() - sent_ms) * 1000);
-	s->srtt_us = s->srtt_us == 0 ? rtt : (s->srtt_us * 7 + rtt) / 8;
+	uint32_t srtt = COUNTER_GET(s->srtt_us);
+	atomic_store_explicit(&s->srtt_us, srtt == 0 ? rtt : (srtt * 7 + rtt) / 8,
+	    memory_order_relaxed);
 	s->fails = 0;
-	s->down_until = 0;
-	s->info.answered++;
+	atomic_store_explicit(&s->down_until, 0, memory_order_relaxed);
+	COUNTER_INC(s->info.answered);
 }
 
 /*
@@ -862,7 +879,7 @@ req_close_try(struct upstream_req *r)
 		txq_remove(r);
 	r->send_failed = false;
 	if (r->st != NULL) {
-		r->st->info.inflight--;
+		COUNTER_ADD(r->st->info.inflight, -1);
 		r->st = NULL;
 	}
 	usock_detach(r);
@@ -904,7 +921,7 @@ req_done(struct upstream_req *r, enum upstream_status st, const uint8_t *resp,
 	void *arg = r->arg;
 
 	if (st == UPSTREAM_OK) {
-		r->pool->stats.answered++;
+		COUNTER_INC(r->pool->stats.answered);
 		srv_answered(r->st, r->sent_ms);
 	} else
 		r->pool->stats.failed++;
@@ -1499,9 +1516,9 @@ req_try(struct upstream_req *r)
 	event_add(&r->ev_try, pool_timeout(r->pool, r->timeout_ms));
 	if (st != NULL && st->info.tls) {
 		r->st = st;
-		st->info.sent++;
-		st->info.inflight++;
-		r->pool->stats.sent++;
+		COUNTER_INC(st->info.sent);
+		COUNTER_INC(st->info.inflight);
+		COUNTER_INC(r->pool->stats.sent);
 		r->sent_ms = now_ms();
 		dot_send(r, st);
 		return;
@@ -1529,11 +1546,11 @@ req_try(struct upstream_req *r)
 		usock_refuse_later(us);
 		goto refused;
 	}
-	r->pool->stats.sent++;
+	COUNTER_INC(r->pool->stats.sent);
 	r->st = st;
 	if (st != NULL) {
-		st->info.sent++;
-		st->info.inflight++;
+		COUNTER_INC(st->info.sent);
+		COUNTER_INC(st->info.inflight);
 	}
 	r->sent_ms = now_ms();
 	return;

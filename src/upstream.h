@@ -45,8 +45,9 @@ enum upstream_status {
 typedef void (*upstream_cb)(void *arg, enum upstream_status st,
     const uint8_t *resp, size_t len);
 
+/* Counted by the pool's worker, read by the main thread (util.h, COUNTER_ADD). */
 struct upstream_stats {
-	unsigned long sent, answered, timeouts, refused, spoofed, tcp_retries,
+	_Atomic unsigned long sent, answered, timeouts, refused, spoofed, tcp_retries,
 	    failed, overflow, tls_failures, badcookie;
 	unsigned long rcode_failures;	/* answers with SERVFAIL, REFUSED, NOTIMP,
 					 * FORMERR: failed tries */
@@ -79,10 +80,12 @@ struct upstream_opts {
 struct upstream_info {
 	struct pl_addr addr;
 	bool up;			/* false after consecutive failures, until a probe answers */
-	bool tls;			/* DNS over TLS */
+	_Atomic bool tls;		/* DNS over TLS */
 	uint32_t rtt_ms;		/* smoothed round-trip time, 0 when unknown */
-	uint64_t sent, answered, timeouts, refused, spoofed, inflight;
-	uint64_t errors;		/* answered SERVFAIL, NOTIMP or FORMERR
+	/* The pool's own copy is counted by its worker while the main
+	 * thread reads it (upstream_pool_info). */
+	_Atomic uint64_t sent, answered, timeouts, refused, spoofed, inflight;
+	_Atomic uint64_t errors;	/* answered SERVFAIL, NOTIMP or FORMERR
 					 * (REFUSED counts in refused) */
 };
 

@@ -5,6 +5,7 @@
 #ifndef PLDNS_UTIL_H
 #define PLDNS_UTIL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -79,5 +80,21 @@ char *path_join(const char *dir, const char *path);
 char *path_dirname(const char *path);
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Statistics that one thread counts and another reads (a worker's metrics,
+ * its upstream pool's figures) are _Atomic, so that a reader sees a whole
+ * value, perhaps one event old, and ThreadSanitizer can check the rest.
+ * Their single writer counts with COUNTER_ADD: a relaxed load and a relaxed
+ * store, on x86 the very instructions of a plain increment.  "c++" on such
+ * a counter is a locked read-modify-write instead: correct, and left to
+ * rare events (errors, refusals), never the per-query path.
+ */
+#define COUNTER_ADD(c, n)						\
+	atomic_store_explicit(&(c),					\
+	    atomic_load_explicit(&(c), memory_order_relaxed) + (n),	\
+	    memory_order_relaxed)
+#define COUNTER_INC(c)	COUNTER_ADD(c, 1)
+#define COUNTER_GET(c)	atomic_load_explicit(&(c), memory_order_relaxed)
 
 #endif

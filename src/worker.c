@@ -51,7 +51,7 @@ note_missing(struct worker *w, const struct wire_query *q, const struct answer_i
 		if (z == NULL || !twin)
 			return;
 	}
-	w->m.missing++;
+	COUNTER_INC(w->m.missing);
 	missing_note(w->missing, q->lname, szone_name(z), w->now_us / 1000000);
 }
 
@@ -231,11 +231,11 @@ cookie_take(struct worker *w, struct wire_query *q, const struct pl_addr *client
 	    (const struct sockaddr *)&client->ss, (uint32_t)time(NULL), q->cookie_reply);
 	q->cookie_reply_len = COOKIE_REPLY_LEN;
 	if (cv == COOKIE_VALID)
-		w->m.cookies_valid++;
+		COUNTER_INC(w->m.cookies_valid);
 	else if (cv == COOKIE_BAD)
-		w->m.cookies_invalid++;
+		COUNTER_INC(w->m.cookies_invalid);
 	else
-		w->m.cookies_new++;
+		COUNTER_INC(w->m.cookies_new);
 	return cv;
 }
 
@@ -882,7 +882,8 @@ worker_metrics(const struct worker *w, struct metrics *out)
 {
 	const struct upstream_stats *u = upstream_pool_stats(w->up);
 
-	*out = w->m;
+	memset(out, 0, sizeof(*out));
+	metrics_add(out, &w->m);
 	out->up_sent = u->sent;
 	out->up_answered = u->answered;
 	out->up_timeouts = u->timeouts;

@@ -450,10 +450,10 @@ forward_follow(struct worker *w, const struct fquery *from, struct fchain *ch,
 		hit.fallback = from->fallback;
 		if (cache_lookup(w->cache, &uq, w->now_us / 1000, false, w->cbuf,
 		    sizeof(w->cbuf), &len, &hit) != CACHE_HIT) {
-			w->m.cache_misses++;
+			COUNTER_INC(w->m.cache_misses);
 			return fq_send(w, from, &uq, ch, info);
 		}
-		w->m.cache_hits++;
+		COUNTER_INC(w->m.cache_hits);
 		if (hit.prefetch)
 			prefetch(w, &uq);
 		if (!chain_add(ch, w->cbuf, len))
@@ -494,7 +494,7 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 	hit.fallback = fallback;
 	if (cache_lookup(w->cache, &uq, w->now_us / 1000, false, w->cbuf, sizeof(w->cbuf), &len,
 	    &hit) == CACHE_HIT) {
-		w->m.cache_hits++;
+		COUNTER_INC(w->m.cache_hits);
 		if (hit.reply == NULL || !answer_replay(q, hit.reply, hit.age, w->out,
 		    sizeof(w->out), limit, info)) {
 			struct answer_part part;
@@ -528,7 +528,7 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 			prefetch(w, &uq);
 		return done;
 	}
-	w->m.cache_misses++;
+	COUNTER_INC(w->m.cache_misses);
 	fq_client(&from, q, fallback, miss_zone, limit, udp_fd, client, conn, w->now_us);
 	return fq_send(w, &from, &uq, NULL, info);
 }

@@ -132,7 +132,7 @@ struct worker {
 	size_t nfqueries;
 	size_t nprefetch;		/* of nfqueries, prefetches */
 	struct fquery *inflight[COALESCE_BUCKETS];
-	uint64_t coalesced;
+	_Atomic uint64_t coalesced;	/* read by the main thread */
 	uint64_t snap_gen;		/* counts snapshots taken: replies kept in
 					 * the cache are for one of them */
 
