@@ -1,0 +1,785 @@
+#!/usr/bin/python3
+"""Mutation testing: do the tests notice when the code that decides what
+clients are told goes wrong?
+
+Each row of MUTANTS below changes one line (or a few) of src/: a bound off
+by one, a check left out, a flag not copied.  For each, the mutant is
+applied to a scratch copy of the tree, built, and run against tests that
+should fail because of it.  A mutant the tests notice is "killed"; one they
+do not is a "survivor": either a test is missing (write it) or the mutant
+behaves exactly like the original ("equivalent": say why in its row, and it
+is left out of the score).
+
+  tests/mutate.py                  every row, then the score
+  tests/mutate.py answer- wire-    rows whose id contains a word
+  tests/mutate.py --list           the table, without building anything
+  contrib/check.sh mutate [ARGS]   the same, after installing what tests need
+
+How a run goes.  The tree (every file git knows, as it is now, committed or
+not) is copied into the work directory (--workdir, default
+/tmp/pldns-mutate-$USER), configured once without sanitizers, and built;
+later runs copy only files that changed, so make rebuilds only those.  Every
+row's snippet must occur exactly once in its file, or the run stops before
+building anything: when the code moves, re-anchor the row (keep a snippet
+long enough to be unique, short enough to survive unrelated edits).  Then,
+per mutant: patch, make, run its unit tests (stop at the first failure),
+then every other unit test, and for the survivors of all unit tests, after
+one run of the same system tests on the unchanged build (a test that fails
+there would "kill" every mutant), the row's system tests (all of them when
+the row names none, or with --thorough).  The file is put back after each
+mutant.  A test that hangs past its time limit kills the mutant.
+
+A row:
+  M(id, file, snippet, replacement, unit=[...], system=[...], why=...)
+    unit     unit test programs (tests/unit/NAME), tried first
+    system   (test file, [words]) pairs: the file's tests whose names
+             contain one of the words ([] for all of them)
+    why      what the mutant breaks, as a client would see it
+    equivalent  instead of a test: why no test can tell it apart (not run
+             unless --run-equivalent, not counted)
+    owner    a note that another change is reworking that code
+
+Exit status: 0 when every mutant run was killed, 1 when some survived,
+2 when the table or the build is broken.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = "/usr/bin/python3"
+UNIT_TIMEOUT = 120
+SYSTEM_TIMEOUT = 600
+
+
+class M:
+    def __init__(self, id, file, old, new, unit=(), system=(), why="",
+                 equivalent=None, owner=None):
+        self.id = id
+        self.file = "src/" + file
+        self.old = old
+        self.new = new
+        self.unit = list(unit)
+        self.system = list(system)
+        self.why = why
+        self.equivalent = equivalent
+        self.owner = owner
+
+
+REPLY_CHECKS = "reply matching in upstream.c/worker_fwd.c is being reworked"
+
+# Snippets are exact text of src/FILE, tabs included ("\t").
+MUTANTS = [
+    # ---- answer.c: local answers, synthesis, splicing, replay ----
+    M("answer-udp-cap", "answer.c",
+      "return l > 1232 ? 1232 : l;", "return l;",
+      unit=["test_answer"], system=[("test_core.py", ["EDNS"])],
+      why="UDP answers as large as the client offers, past 1232 (fragments)"),
+    M("answer-udp-floor", "answer.c",
+      "l = q->edns.udp_size < 512 ? 512 : q->edns.udp_size;",
+      "l = q->edns.udp_size;",
+      unit=["test_answer"],
+      why="an EDNS UDP size below 512 shrinks answers below what DNS promises"),
+    M("answer-neg-ttl", "answer.c",
+      "ttl = soa->ttl < min ? soa->ttl : min;", "ttl = soa->ttl;",
+      unit=["test_answer"], system=[("test_core.py", ["NXDOMAIN carries"])],
+      why="negative answers cached for the SOA TTL, not MINIMUM (RFC 2308 3)"),
+    M("answer-synth-aa", "answer.c",
+      "\tif (ab.synth)\n\t\tab.aa = false;\n", "",
+      equivalent="local_resolve() sets aa = !synth at every node it answers "
+      "from and at NXDOMAIN, after synth is set; the one return right after "
+      "synthesis (a CNAME or ANY query) comes before any node, with aa still "
+      "false from ab_begin(), since such queries follow no local CNAME"),
+    M("answer-nx-aa", "answer.c",
+      "\t\t\tab->rcode = RCODE_NXDOMAIN;\n\t\t\tab->aa = !ab->synth;",
+      "\t\t\tab->rcode = RCODE_NXDOMAIN;\n\t\t\tab->aa = true;",
+      unit=["test_answer"], system=[("test_split.py", ["missing = nxdomain"])],
+      why="NXDOMAIN at the end of a synthesized chain claims authority"),
+    M("answer-chain-max", "answer.c",
+      "if (ab->chain >= ANSWER_MAX_CHAIN)", "if (ab->chain > ANSWER_MAX_CHAIN)",
+      unit=["test_answer"],
+      why="one CNAME hop more than the limit is followed"),
+    M("answer-loop-self", "answer.c",
+      "return !ab_seen(ab, target) && !wire_name_equal(from, target);",
+      "return !ab_seen(ab, target);",
+      equivalent="FROM is stored in seen[] just before ab_seen() runs, so a "
+      "CNAME to itself is caught by ab_seen() alone; the second test is a "
+      "cheap early exit"),
+    M("answer-loop-seen", "answer.c",
+      "return !ab_seen(ab, target) && !wire_name_equal(from, target);",
+      "return !wire_name_equal(from, target);",
+      unit=["test_answer"], system=[("test_split.py", ["loop"])],
+      why="a CNAME loop of two names is followed to the hop limit"),
+    M("answer-twin-ent", "answer.c",
+      "if (n == NULL || n->nrrsets == 0) {", "if (n == NULL) {",
+      unit=["test_answer"],
+      why="a public name whose privatelink twin is an empty non-terminal "
+      "is synthesized into a chain to nothing"),
+    M("answer-twin-cname-qtype", "answer.c",
+      "\t\t\t\tif (qtype == TYPE_CNAME || qtype == TYPE_ANY)\n\t\t\t\t\treturn LRES_DONE;",
+      "\t\t\t\tif (qtype == TYPE_ANY)\n\t\t\t\t\treturn LRES_DONE;",
+      unit=["test_answer"], system=[("test_split.py", ["CNAME qtype"])],
+      why="a CNAME query for a public name gets more than the CNAME"),
+    M("answer-cd-copy", "answer.c",
+      "uint16_t flags = WIRE_QR | WIRE_RA | (q->hdr.flags & (WIRE_RD | WIRE_CD)) | extra_flags;",
+      "uint16_t flags = WIRE_QR | WIRE_RA | (q->hdr.flags & WIRE_RD) | extra_flags;",
+      unit=["test_answer"],
+      why="the CD bit of the query is not echoed in local answers (RFC 6840 5.9)"),
+    M("answer-upstream-cname-first", "answer.c",
+      "if (z != NULL && twin && upstream_cname(sc, n, q, cur))",
+      "if (0 && z != NULL && twin && upstream_cname(sc, n, q, cur))",
+      unit=["test_answer"], system=[("test_split.py", ["Site Recovery", "spliced"])],
+      why="a public name's upstream CNAME is cut at the public name, "
+      "losing the upstream's part of the chain"),
+    M("answer-authority-local", "answer.c",
+      "\t\t\tif (sc->section[i] != 2 || rr->type == TYPE_OPT ||\n\t\t\t    owner_is_local(s, rr->owner))",
+      "\t\t\tif (sc->section[i] != 2 || rr->type == TYPE_OPT)",
+      unit=["test_answer"], system=[("test_split.py", ["authority", "fallback"])],
+      why="upstream authority records about names in local zones reach clients"),
+    M("answer-additional-tsig", "answer.c",
+      "\t\t\t    rr->type == 250 /* TSIG */ ||\n", "",
+      unit=["test_answer"],
+      why="an upstream's TSIG record is passed on to the client"),
+    M("answer-ad-spliced", "answer.c",
+      "info->ad_ok = !spliced && (h.flags & WIRE_AD);",
+      "info->ad_ok = (h.flags & WIRE_AD);",
+      unit=["test_answer"],
+      why="a spliced answer (partly local data) keeps the upstream's AD bit"),
+    M("answer-forward-aa", "answer.c",
+      "\t/* A forwarder's reply is never authoritative, spliced or not. */\n\tab.aa = false;\n",
+      "",
+      unit=["test_answer"], system=[("test_split.py", ["spliced"])],
+      why="a spliced answer claims authority"),
+    M("answer-replay-age", "answer.c",
+      "uint32_t t = r->ttl0[i] > age ? r->ttl0[i] - age : 0;",
+      "uint32_t t = r->ttl0[i];",
+      unit=["test_answer", "test_cache"], system=[("test_split.py", ["from cache"])],
+      why="a replayed cached answer does not age its TTLs"),
+    M("answer-replay-room", "answer.c",
+      "if (r->len > answer_replay_room(q, limit) ||",
+      "if (r->len > limit ||",
+      unit=["test_answer"],
+      why="a replayed answer that fits only without our OPT loses it, or "
+      "is cut"),
+    M("answer-keep-truncated", "answer.c",
+      "if (info->truncated || (info->path != PATH_CACHE",
+      "if ((info->path != PATH_CACHE",
+      unit=["test_answer"],
+      why="a truncated answer is kept for replay to other clients"),
+    M("answer-rrsig-type", "answer.c",
+      "\t\t\t\tif (q->qtype == TYPE_ANY || rr->type == q->qtype ||\n\t\t\t\t    rrsig_covers(resp, rr, q->qtype))",
+      "\t\t\t\tif (q->qtype == TYPE_ANY || rr->type == q->qtype ||\n\t\t\t\t    rr->type == TYPE_RRSIG)",
+      unit=["test_answer"],
+      why="signatures of other types at the end of the chain are passed on"),
+    M("answer-dname-self", "answer.c",
+      "\t\t\t    !wire_name_equal(rr->owner, cur) &&\n", "",
+      unit=["test_answer"], system=[("test_split.py", ["DNAME"])],
+      why="a DNAME is applied to its own owner name (RFC 6672 2.3 says not)"),
+
+    # ---- upstream.c: queries out, replies in ----
+    M("upstream-cd", "upstream.c",
+      ".flags = WIRE_RD | (q->hdr.flags & WIRE_CD),", ".flags = WIRE_RD,",
+      unit=["test_upstream"],
+      why="the client's CD bit is not passed upstream"),
+    M("upstream-do", "upstream.c",
+      "wire_put_opt(&b, 1232, 0, (q->edns.flags & EDNS_DO) != 0, -1);",
+      "wire_put_opt(&b, 1232, 0, false, -1);",
+      unit=["test_upstream"], system=[("test_core.py", ["DO bit"])],
+      why="the client's DO bit is not passed upstream"),
+    M("upstream-match-qtype", "upstream.c",
+      "return wire_name_equal(qn, rn) && memcmp(query + qp, resp + rp, 4) == 0;",
+      "return wire_name_equal(qn, rn);",
+      unit=["test_upstream"], system=[("test_core.py", ["another question"])],
+      why="a reply for another type or class is taken as the answer",
+      owner=REPLY_CHECKS),
+    M("upstream-match-case", "upstream.c",
+      "\treturn memcmp(qn, rn, (size_t)l) == 0;\n}",
+      "\treturn true;\n}",
+      unit=["test_upstream"], system=[("test_safety.py", ["0x20"])],
+      why="with case_randomization a reply with the wrong case is accepted",
+      owner=REPLY_CHECKS),
+    M("upstream-match-id", "upstream.c",
+      "if (memcmp(query, resp, 2) != 0 || !(resp[2] & 0x80))",
+      "if (!(resp[2] & 0x80))",
+      unit=["test_upstream"], system=[("test_core.py", ["TC=1", "wrong ID"])],
+      why="a TCP reply with another ID is taken as the answer",
+      owner=REPLY_CHECKS),
+    M("upstream-match-noquestion", "upstream.c",
+      "\tif (wire_get_u16(resp + 4) != 1)\n\t\treturn false;\n", "",
+      unit=["test_upstream"],
+      why="a reply with two questions is matched on its first"),
+    M("upstream-tc-tcp", "upstream.c",
+      "if (!stream && (resp[2] & 0x02)) {", "if (0) {",
+      unit=["test_upstream"], system=[("test_core.py", ["TC=1"])],
+      why="a truncated upstream reply is passed on instead of asking over TCP"),
+    M("upstream-refused-all", "upstream.c",
+      "if (++r->refused >= r->nservers) {", "if (++r->refused > r->nservers) {",
+      unit=["test_upstream"], system=[("test_core.py", ["port closed"])],
+      why="when every server refused, pldns waits for the deadline"),
+    M("upstream-cookie-client", "upstream.c",
+      "\t\t\t\tif (len < COOKIE_CLIENT_LEN ||\n\t\t\t\t    memcmp(o + 4, st->ccookie, COOKIE_CLIENT_LEN) != 0)",
+      "\t\t\t\tif (len < COOKIE_CLIENT_LEN)",
+      unit=["test_upstream"], system=[("test_safety.py", ["cookies"])],
+      why="a reply with another client cookie is accepted (RFC 7873 5.3)"),
+
+    # ---- wire.c: parsing bounds ----
+    M("wire-ptr-forward", "wire.c",
+      "if (target >= limit || ++hops > WIRE_PTR_HOPS)", "if (++hops > WIRE_PTR_HOPS)",
+      unit=["test_wire"],
+      why="compression pointers may point forward (loops bounded only by hops)"),
+    M("wire-name-max", "wire.c",
+      "if (p + 1 + c > len || olen + 1 + c + 1 > WIRE_NAME_MAX)",
+      "if (p + 1 + c > len || olen + 1 + c > WIRE_NAME_MAX)",
+      unit=["test_wire"],
+      why="a 256-octet name is read"),
+    M("wire-label-max", "wire.c",
+      "\t\tif (c > WIRE_LABEL_MAX)\n\t\t\treturn -1;\n\t\ti += 1 + (size_t)c;",
+      "\t\ti += 1 + (size_t)c;",
+      unit=["test_wire"],
+      why="wire_name_len takes a label length octet above 63"),
+    M("wire-query-ancount", "wire.c",
+      "if (h->qdcount != 1 || h->ancount != 0 || h->nscount != 0 ||",
+      "if (h->qdcount != 1 || h->nscount != 0 ||",
+      unit=["test_wire"],
+      why="a query with an answer section is not FORMERR"),
+    M("wire-question-short", "wire.c",
+      "if (n == -1 || len - pos < 4) {", "if (n == -1) {",
+      unit=["test_wire"],
+      why="a question without its type and class is read past the packet"),
+    M("wire-qr-drop", "wire.c",
+      "\tif (q->hdr.flags & WIRE_QR)\n\t\treturn WIRE_DROP;\n", "",
+      unit=["test_wire"], system=[("test_core.py", ["QR set"])],
+      why="a response sent to pldns is answered (reflection loops)"),
+    M("wire-edns-optlen", "wire.c",
+      "\t\tif (olen > end - p)\n\t\t\treturn -1;\n", "",
+      unit=["test_wire"],
+      why="an EDNS option longer than its OPT RR is accepted"),
+    M("wire-two-opt", "wire.c",
+      "if (i < first_ar || seen_opt || rr.owner[0] != 0) {",
+      "if (i < first_ar || rr.owner[0] != 0) {",
+      unit=["test_wire"],
+      why="a query with two OPT records is not FORMERR (RFC 6891 6.1.1)"),
+    M("wire-trailing", "wire.c",
+      "if (!complete || pos != len)", "if (!complete)",
+      unit=["test_wire"],
+      why="trailing garbage after the last record is accepted"),
+    M("wire-rdlen", "wire.c",
+      "\tif (rr->rdlen > len - p)\n\t\treturn -1;\n", "",
+      unit=["test_wire"],
+      why="an RR whose RDLENGTH runs past the message is read"),
+
+    # ---- cache.c: what is stored, for how long ----
+    M("cache-max-ttl", "cache.c",
+      "\tif (t > c->max_ttl)\n\t\tt = c->max_ttl;\n", "",
+      unit=["test_cache"],
+      why="max_ttl is not applied"),
+    M("cache-min-ttl", "cache.c",
+      "\tif (t < c->min_ttl)\n\t\tt = c->min_ttl;\n", "",
+      unit=["test_cache"],
+      why="min_ttl is not applied"),
+    M("cache-ttl-highbit", "cache.c",
+      "return (t & 0x80000000u) ? UINT32_MAX : t;", "return t;",
+      equivalent="a TTL with the high bit set is at least 2^31 either way, "
+      "above any max_ttl the config accepts, so the clamp gives max_ttl in "
+      "both; the mapping only states RFC 8767's reading"),
+    M("cache-neg-soa-min", "cache.c",
+      "\t\tif (soa_min < min)\n\t\t\tmin = soa_min;\n", "",
+      unit=["test_cache"],
+      why="a negative answer is kept past the SOA MINIMUM (RFC 2308 5)"),
+    M("cache-neg-soa-ttl", "cache.c",
+      "\t\t    wire_get_u16(p - 4) == TYPE_SOA)\n\t\t\tt = ttl;\n",
+      "\t\t    wire_get_u16(p - 4) == TYPE_SOA)\n\t\t\t;\n",
+      unit=["test_cache"],
+      why="the SOA of a cached negative answer shows its own TTL, not the "
+      "negative TTL"),
+    M("cache-age", "cache.c",
+      "put_u32(p, t > age ? t - age : 0);", "put_u32(p, t);",
+      unit=["test_cache"],
+      why="cached answers do not age"),
+    M("cache-qtype", "cache.c",
+      "\t    wire_get_u16(resp + pos) != q->qtype ||\n", "",
+      unit=["test_cache"],
+      why="an answer for another type is stored under the question's key"),
+    M("cache-tc", "cache.c",
+      "(h.flags & WIRE_TC) || h.qdcount != 1 ||", "h.qdcount != 1 ||",
+      unit=["test_cache"],
+      why="a truncated answer is cached"),
+    M("cache-neg-no-soa", "cache.c",
+      "\t\tif (!has_soa)\n\t\t\treturn -1;\n", "",
+      unit=["test_cache"],
+      why="a negative answer without SOA is cached (RFC 2308 5: must not)"),
+    M("cache-ttl-zero", "cache.c",
+      "\tif (ttl == 0)\n\t\treturn;\n", "",
+      unit=["test_cache"],
+      why="an answer with TTL 0 is stored"),
+
+    # ---- acl.c and addr.c: who is answered, what is private ----
+    M("acl-forward-narrows", "acl.c",
+      "\tif (acl_check(cfg, sa) != ACL_ALLOW)\n\t\treturn false;\n", "",
+      unit=["test_acl"],
+      why="allow_forward admits a client that allow refuses"),
+    M("acl-forward-default", "acl.c",
+      "\tif (cfg->nallow_forward == 0)\n\t\treturn true;\n", "",
+      unit=["test_acl"], system=[("test_safety.py", ["access control"])],
+      why="without allow_forward nobody may forward"),
+    M("acl-drop", "acl.c",
+      "return cfg->refuse_action == REFUSE_DROP ? ACL_DROP : ACL_REFUSE;",
+      "return ACL_REFUSE;",
+      unit=["test_acl"], system=[("test_safety.py", ["drop"])],
+      why="refuse_action = drop answers REFUSED"),
+    M("acl-every-prefix", "acl.c",
+      "if (cidr_match(&list[i], sa))", "if (cidr_match(&list[0], sa))",
+      unit=["test_acl"],
+      why="only the first prefix of allow counts"),
+    M("addr-ula", "addr.c",
+      "return (a[0] & 0xfe) == 0xfc;", "return a[0] == 0xfc;",
+      unit=["test_addr", "test_sources"],
+      why="fd00::/8 (the ULA half in use) is not private"),
+    M("addr-172-12", "addr.c",
+      "(a[0] == 172 && (a[1] & 0xf0) == 16) ||",
+      "(a[0] == 172 && (a[1] & 0xf8) == 16) ||",
+      unit=["test_addr", "test_sources"],
+      why="172.24.0.0/13 is not private"),
+    M("addr-cgnat", "addr.c",
+      "(a[0] == 100 && (a[1] & 0xc0) == 64);", "(a[0] == 100);",
+      unit=["test_addr", "test_sources"],
+      why="all of 100/8 is private, not only 100.64/10"),
+    M("addr-v4mapped-private", "addr.c",
+      "\t\tif (memcmp(a, v4mapped, sizeof(v4mapped)) != 0)\n\t\t\treturn (a[0] & 0xfe) == 0xfc;\n\t\ta += 12;",
+      "\t\treturn (a[0] & 0xfe) == 0xfc;",
+      unit=["test_addr"],
+      why="::ffff:10.0.0.1 is not private"),
+    M("addr-prefix-bits", "addr.c",
+      "return ((a[whole] ^ b[whole]) & (uint8_t)(0xff << (8 - rest))) == 0;",
+      "return true;",
+      unit=["test_addr", "test_acl"],
+      why="a prefix whose length is not a multiple of 8 matches too much"),
+    M("addr-v6-client-v4-prefix", "addr.c",
+      "\t\t\tif (memcmp(a, v4mapped, sizeof(v4mapped)) != 0)\n\t\t\t\treturn false;\n\t\t\ta += 12;",
+      "\t\t\ta += 12;",
+      unit=["test_addr", "test_acl"],
+      why="an IPv6 client matches an IPv4 prefix by its last 32 bits"),
+    M("addr-prefix-range", "addr.c",
+      "\t\tif (v > max) {", "\t\tif (v > 128) {",
+      unit=["test_addr"],
+      why="192.0.2.0/33 is accepted"),
+
+    # ---- sources.c: what record data is accepted ----
+    M("sources-private", "sources.c",
+      "if (!s->cfg->allow_public && !addr_is_private(type == TYPE_A ?",
+      "if (0 && !addr_is_private(type == TYPE_A ?",
+      unit=["test_sources"],
+      why="a public address in the portal CSV is served as a private endpoint"),
+    M("sources-ttl-merge", "sources.c",
+      "\t\t\tif (ttl < o->ttl)\n\t\t\t\to->ttl = ttl;\n", "",
+      unit=["test_sources"],
+      why="a repeated record keeps its first TTL, not the lowest"),
+    M("sources-ttl-cross", "sources.c",
+      "\t\tif (r->ttl < minttl)\n\t\t\tminttl = r->ttl;\n", "",
+      unit=["test_sources"],
+      why="the records of one RRset across sources keep different TTLs"),
+    M("sources-ttl-range", "sources.c",
+      "if (v > 2147483647ULL)", "if (v > 4294967295ULL)",
+      unit=["test_sources"],
+      why="a TTL above 2^31-1 is accepted (RFC 2181 8)"),
+    M("sources-conflict", "sources.c",
+      "if (v - 1 < s->entry_first && !rs->zones[zone].multi) {",
+      "if (0 && v - 1 < s->entry_first && !rs->zones[zone].multi) {",
+      unit=["test_sources"],
+      why="one name with two addresses in one source is not reported"),
+
+    # ---- tsig.c: who may transfer zones ----
+    M("tsig-mac", "tsig.c",
+      "\tif (n != full || CRYPTO_memcmp(mac, t->mac, full) != 0)\n\t\treturn TSIG_BADSIG;\n\tmemcpy(c->mac, t->mac, full);",
+      "\tif (n != full)\n\t\treturn TSIG_BADSIG;\n\tmemcpy(c->mac, t->mac, full);",
+      unit=["test_xfr"], system=[("test_xfr.py", ["TSIG"])],
+      why="a request signed with the wrong secret is served"),
+    M("tsig-alg", "tsig.c",
+      "\t\t    wire_name_equal(algs[keys[i].alg].name, t->alg)) {",
+      "\t\t    1) {",
+      unit=["test_xfr"],
+      why="a key is found whatever algorithm the request names"),
+    M("tsig-time", "tsig.c",
+      "return (a > b ? a - b : b - a) > fudge;", "return (a > b ? a - b : 0) > fudge;",
+      unit=["test_xfr"],
+      why="a request signed in the future is accepted (replays)"),
+    M("tsig-truncated", "tsig.c",
+      "\t\treturn t->mac_len == 0 ? TSIG_BADSIG : TSIG_BADTRUNC;",
+      "\t\treturn TSIG_BADSIG;",
+      unit=["test_xfr"],
+      why="a truncated MAC is answered BADSIG, not BADTRUNC (RFC 8945 5.2.2.1)"),
+    M("tsig-first-unsigned", "tsig.c",
+      "if (first || c->nunsigned >= MAX_UNSIGNED)",
+      "if (c->nunsigned >= MAX_UNSIGNED)",
+      unit=["test_xfr"],
+      why="a transfer whose first message is unsigned is accepted"),
+    M("tsig-response-mac", "tsig.c",
+      "\tif (n != full || CRYPTO_memcmp(mac, t.mac, full) != 0)\n\t\treturn TSIG_BADSIG;\n\tmemcpy(c->mac, mac, full);",
+      "\tif (n != full)\n\t\treturn TSIG_BADSIG;\n\tmemcpy(c->mac, mac, full);",
+      unit=["test_xfr"], system=[("test_xfr.py", ["wrong key"])],
+      why="a transfer response signed with the wrong secret is accepted"),
+
+    # ---- worker.c: the query path ----
+    M("worker-allow-forward", "worker.c",
+      "if (!acl_may_forward(cfg, (const struct sockaddr *)&client->ss)) {",
+      "if (0) {",
+      system=[("test_safety.py", ["allow_forward"])],
+      why="allow_forward is not applied"),
+    M("worker-xfr-acl", "worker.c",
+      "if (av == ACL_ALLOW && xfr_may_concern(q, v) &&",
+      "if (xfr_may_concern(q, v) &&",
+      system=[("test_safety.py", ["access control"]), ("test_xfr.py", ["primary"])],
+      why="a client outside allow gets zone transfers and NOTIFY handled"),
+    M("worker-class", "worker.c",
+      "if (rcode < 0 && (q->qclass != CLASS_IN || q->qtype == TYPE_AXFR ||",
+      "if (rcode < 0 && (q->qtype == TYPE_AXFR ||",
+      system=[("test_core.py", ["malformed", "other record types"])],
+      why="a CHAOS or HS query is answered from IN data"),
+    M("worker-udp-limit", "worker.c",
+      "limit = conn != NULL ? WIRE_MAX_MSG : answer_udp_limit(q);",
+      "limit = WIRE_MAX_MSG;",
+      system=[("test_core.py", ["larger than the client"]),
+              ("test_split.py", ["512"])],
+      why="UDP answers are never truncated to the client's size"),
+    M("worker-slip-tc", "worker.c",
+      "\t\tslip[2] |= 0x02;\n", "",
+      system=[("test_safety.py", ["rate limiting"])],
+      why="a slipped (rate-limited) answer has no TC bit: the client does "
+      "not retry over TCP"),
+    M("worker-acl-drop", "worker.c",
+      "\tcase ACL_DROP:\n\t\tw->m.dropped_acl++;\n\t\treturn;\n",
+      "\tcase ACL_DROP:\n\t\tw->m.dropped_acl++;\n",
+      system=[("test_safety.py", ["drop"])],
+      why="refuse_action = drop answers REFUSED"),
+]
+
+
+# ---------------------------------------------------------------- running
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def sh(args, cwd, timeout=None, env=None, quiet=True):
+    """Runs ARGS; returns (exit status or 'timeout', output tail)."""
+    try:
+        p = subprocess.run(args, cwd=cwd, env=env, timeout=timeout,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout or b""
+        return "timeout", out.decode(errors="replace")[-3000:]
+    out = p.stdout.decode(errors="replace")
+    if not quiet:
+        sys.stdout.write(out)
+    return p.returncode, out[-3000:]
+
+
+def tracked_files():
+    r = subprocess.run(["git", "-C", TOP, "ls-files", "-co", "--exclude-standard", "-z"],
+                       stdout=subprocess.PIPE, check=True)
+    out = []
+    for f in r.stdout.decode().split("\0"):
+        # Build directories are not ignored everywhere: never copy them.
+        if f and not f.startswith(("build", ".git")) and \
+                os.path.isfile(os.path.join(TOP, f)):
+            out.append(f)
+    return out
+
+
+def sync(work):
+    """Copies every changed file of the tree into WORK/tree; returns how
+    many were copied."""
+    tree = os.path.join(work, "tree")
+    n = 0
+    for f in tracked_files():
+        src, dst = os.path.join(TOP, f), os.path.join(tree, f)
+        with open(src, "rb") as a:
+            data = a.read()
+        try:
+            with open(dst, "rb") as b:
+                if b.read() == data:
+                    continue
+        except OSError:
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+        with open(dst, "wb") as b:
+            b.write(data)
+        shutil.copymode(src, dst)
+        n += 1
+    return n
+
+
+def check_table(tree, rows):
+    """Every snippet occurs exactly once in its file; ids are unique."""
+    bad = []
+    seen = set()
+    for m in rows:
+        if m.id in seen:
+            bad.append("%s: id used twice" % m.id)
+        seen.add(m.id)
+        try:
+            with open(os.path.join(tree, m.file)) as f:
+                text = f.read()
+        except OSError as e:
+            bad.append("%s: %s" % (m.id, e))
+            continue
+        k = text.count(m.old)
+        if k != 1:
+            bad.append("%s: snippet found %d times in %s (re-anchor it):\n    %r"
+                       % (m.id, k, m.file, m.old))
+    return bad
+
+
+class Run:
+    def __init__(self, work, jobs):
+        self.work = work
+        self.tree = os.path.join(work, "tree")
+        self.build = os.path.join(work, "build")
+        self.jobs = jobs
+        self.env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP",
+                        PLDNS_BIN=os.path.join(self.build, "pldns"),
+                        PLDNS_SRCDIR=self.tree, PLDNS_BUILDDIR=self.build,
+                        PYTHONDONTWRITEBYTECODE="1")
+        self.env.pop("MAKEFLAGS", None)
+        self.env.pop("PLDNS_TIME_SCALE", None)
+
+    def configure(self):
+        if os.path.exists(os.path.join(self.build, "Makefile")):
+            return
+        log("configuring %s (once; later runs reuse it)" % self.build)
+        st, out = sh(["autoreconf", "-fi"], self.tree)
+        if st != 0:
+            raise SystemExit("autoreconf failed:\n" + out)
+        os.makedirs(self.build, exist_ok=True)
+        st, out = sh([os.path.join(self.tree, "configure")], self.build)
+        if st != 0:
+            raise SystemExit("configure failed:\n" + out)
+
+    def make(self, targets):
+        return sh(["nice", "make", "-j%d" % self.jobs] + targets, self.build)
+
+    def unit(self, name):
+        st, out = sh([os.path.join(self.build, "tests", "unit", name)], self.build,
+                     timeout=UNIT_TIMEOUT, env=self.env)
+        return st == 0, out
+
+    def system(self, fname, words):
+        st, out = sh([PY, os.path.join(self.tree, "tests", "system", fname)] + words,
+                     os.path.join(self.tree, "tests", "system"),
+                     timeout=SYSTEM_TIMEOUT, env=self.env)
+        return st == 0, out
+
+
+def unit_names(tree):
+    with open(os.path.join(tree, "Makefile.am")) as f:
+        text = f.read()
+    start = text.index("UNIT_TESTS =")
+    block = text[start:text.index("\n\n", start)]
+    return [w.split("/")[-1] for w in block.split() if w.startswith("tests/unit/")]
+
+
+def system_names(tree):
+    d = os.path.join(tree, "tests", "system")
+    return sorted(f for f in os.listdir(d) if f.startswith("test_") and f.endswith(".py"))
+
+
+def first_failure(out):
+    for line in out.splitlines():
+        if line.startswith("not ok"):
+            return line[:120]
+    return out.strip().splitlines()[-1][:120] if out.strip() else ""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("ids", nargs="*", help="run only rows whose id contains one of these")
+    ap.add_argument("--list", action="store_true", help="print the table and exit")
+    ap.add_argument("--workdir", default=os.path.join(
+        os.environ.get("TMPDIR", "/tmp"), "pldns-mutate-%s" % os.environ.get("USER", os.getuid())))
+    ap.add_argument("--jobs", "-j", type=int, default=2)
+    ap.add_argument("--thorough", action="store_true",
+                    help="survivors of their own system tests face every system test")
+    ap.add_argument("--no-system", action="store_true", help="unit tests only")
+    ap.add_argument("--run-equivalent", action="store_true",
+                    help="run the rows marked equivalent too (they should survive)")
+    a = ap.parse_args()
+
+    rows = [m for m in MUTANTS if not a.ids or any(w in m.id for w in a.ids)]
+    if a.list:
+        for m in rows:
+            tag = "equivalent" if m.equivalent else ("owner: " + m.owner if m.owner else "")
+            log("%-28s %-11s %s%s" % (m.id, m.file[4:], m.why or m.equivalent,
+                                      "  [%s]" % tag if tag else ""))
+        log("%d mutants (%d marked equivalent)" % (len(rows), sum(1 for m in rows if m.equivalent)))
+        return 0
+    if not rows:
+        log("no row matches %s" % " ".join(a.ids))
+        return 2
+
+    t_start = time.monotonic()
+    run = Run(a.workdir, a.jobs)
+    os.makedirs(run.tree, exist_ok=True)
+    n = sync(a.workdir)
+    log("work tree %s: %d file(s) copied from %s" % (run.tree, n, TOP))
+    bad = check_table(run.tree, MUTANTS)
+    if bad:
+        log("the mutant table no longer fits the code:")
+        for b in bad:
+            log("  " + b)
+        return 2
+    run.configure()
+    units = unit_names(run.tree)
+    st, out = run.make(["pldns"] + ["tests/unit/" + u for u in units])
+    if st != 0:
+        log("the unchanged tree does not build:\n" + out)
+        return 2
+    for u in units:
+        ok, out = run.unit(u)
+        if not ok:
+            log("unit test %s fails on the unchanged tree: fix that first\n%s" % (u, out))
+            return 2
+    log("unchanged tree: built, %d unit test programs pass (%.0f s)" %
+        (len(units), time.monotonic() - t_start))
+
+    todo = [m for m in rows if a.run_equivalent or not m.equivalent]
+    # Grouped by file, so that putting one back and patching the next
+    # recompile one file.
+    todo.sort(key=lambda m: m.file)
+    results = {}        # id -> (verdict, by, seconds)
+    pending = []        # survivors of the unit tests, for the system phase
+
+    def apply(m):
+        path = os.path.join(run.tree, m.file)
+        with open(path) as f:
+            orig = f.read()
+        with open(path, "w") as f:
+            f.write(orig.replace(m.old, m.new, 1))
+        return path, orig
+
+    def restore(path, orig):
+        with open(path, "w") as f:
+            f.write(orig)
+
+    def build(targets):
+        st, out = run.make(targets)
+        if st != 0:
+            return "build failed: " + out.strip().splitlines()[-1][:200] if out.strip() else "build failed"
+        return None
+
+    # Phase 1: unit tests, the row's own first.
+    for i, m in enumerate(todo, 1):
+        t0 = time.monotonic()
+        path, orig = apply(m)
+        try:
+            order = [u for u in m.unit if u in units] + \
+                [u for u in units if u not in m.unit]
+            verdict, by = "survived", ""
+            for u in order:
+                err = build(["tests/unit/" + u])
+                if err:
+                    verdict, by = "error", err
+                    break
+                ok, out = run.unit(u)
+                if not ok:
+                    verdict, by = "killed", "%s (%s)" % (u, first_failure(out))
+                    break
+        finally:
+            restore(path, orig)
+        dt = time.monotonic() - t0
+        if verdict == "survived" and not a.no_system:
+            pending.append(m)
+            log("[%d/%d] %-28s unit tests pass: system tests later (%.0f s)"
+                % (i, len(todo), m.id, dt))
+            results[m.id] = ("survived", "", dt)
+            continue
+        results[m.id] = (verdict, by, dt)
+        log("[%d/%d] %-28s %-8s %s (%.0f s)" % (i, len(todo), m.id, verdict, by, dt))
+
+    # Phase 2: system tests for the survivors, after a run of the same
+    # selections on the unchanged tree.
+    if pending:
+        err = build(["pldns"])
+        if err:
+            log("the unchanged tree does not build pldns: " + err)
+            return 2
+        sysfiles = system_names(run.tree)
+
+        def selections(m):
+            sel = list(m.system)
+            if not sel or a.thorough:
+                sel += [(f, []) for f in sysfiles if (f, []) not in sel]
+            return sel
+
+        base = []
+        for m in pending:
+            for s in selections(m):
+                if s not in base:
+                    base.append(s)
+        broken = set()
+        for f, words in base:
+            ok, out = run.system(f, words)
+            if not ok:
+                log("system tests %s %s fail on the unchanged tree; not used:\n  %s"
+                    % (f, " ".join(words), first_failure(out)))
+                broken.add((f, tuple(words)))
+        log("unchanged tree: %d system test selection(s) run" % len(base))
+        for i, m in enumerate(pending, 1):
+            t0 = time.monotonic()
+            path, orig = apply(m)
+            try:
+                verdict, by = "survived", ""
+                err = build(["pldns"])
+                if err:
+                    verdict, by = "error", err
+                else:
+                    for f, words in selections(m):
+                        if (f, tuple(words)) in broken:
+                            continue
+                        ok, out = run.system(f, words)
+                        if not ok:
+                            verdict = "killed"
+                            by = "%s %s (%s)" % (f, " ".join(repr(w) for w in words),
+                                                 first_failure(out))
+                            break
+            finally:
+                restore(path, orig)
+            dt = time.monotonic() - t0 + results[m.id][2]
+            results[m.id] = (verdict, by, dt)
+            log("[system %d/%d] %-28s %-8s %s (%.0f s)" % (i, len(pending), m.id, verdict, by, dt))
+        build(["pldns"])
+
+    # Summary.
+    killed = [m for m in todo if results[m.id][0] == "killed" and not m.equivalent]
+    survived = [m for m in todo if results[m.id][0] == "survived" and not m.equivalent]
+    errors = [m for m in todo if results[m.id][0] == "error"]
+    equiv = [m for m in rows if m.equivalent]
+    log("")
+    log("%-28s %-9s %s" % ("mutant", "verdict", "by"))
+    for m in sorted(todo, key=lambda m: MUTANTS.index(m)):
+        v, by, dt = results[m.id]
+        if m.equivalent:
+            v += " (equivalent)"
+        log("%-28s %-9s %s" % (m.id, v, by))
+    for m in survived:
+        log("SURVIVED %s (%s): %s%s" % (m.id, m.file, m.why,
+                                        "  [%s]" % m.owner if m.owner else ""))
+    for m in errors:
+        log("ERROR %s: %s" % (m.id, results[m.id][1]))
+    total = len(killed) + len(survived)
+    log("")
+    log("mutation score: %d/%d killed (%.0f%%); %d survived, %d equivalent "
+        "(not run), %d did not build; %.1f min" % (
+            len(killed), total, 100.0 * len(killed) / total if total else 0,
+            len(survived), len([m for m in equiv if m not in todo]), len(errors),
+            (time.monotonic() - t_start) / 60))
+    if errors:
+        return 2
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
