@@ -1953,6 +1953,267 @@ test_replay_sections(void **state)
 	cache_free(c);
 }
 
+/* ---- what mutation testing showed no test checked (tests/mutate.py) ---- */
+
+static void
+test_udp_limit(void **state)
+{
+	static const struct { int edns; uint16_t size; size_t limit; } cases[] = {
+		{ 0, 0, 512 },		/* no EDNS: RFC 1035's 512 */
+		{ 1, 100, 512 },	/* less than 512 means 512 (RFC 6891 6.2.5) */
+		{ 1, 1000, 1000 },
+		{ 1, 4096, 1232 },	/* never more than 1232: no fragments */
+	};
+	uint8_t buf[512];
+	struct wire_query q;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = mkquery(buf, "acct.blob.core.windows.net", TYPE_A, cases[i].edns,
+		    cases[i].size, 0);
+		assert_int_equal(wire_query_parse(buf, len, &q), WIRE_OK);
+		assert_int_equal(answer_udp_limit(&q), cases[i].limit);
+	}
+}
+
+/* RFC 6840 5.9: a reply echoes the query's CD bit. */
+static void
+test_cd_echoed(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t buf[512], out[WIRE_MAX_MSG];
+	struct wire_query q;
+	struct answer_info info;
+	size_t len = mkquery(buf, "acct.privatelink.blob.core.windows.net", TYPE_A, 1, 1232, 0);
+
+	buf[3] |= 0x10;		/* CD */
+	assert_int_equal(wire_query_parse(buf, len, &q), WIRE_OK);
+	assert_int_equal(answer_local(f->snap, &q, out, sizeof(out), 1232, &info), ANSWER_DONE);
+	ldns_pkt *p = to_pkt(out, info.len);
+	assert_true(ldns_pkt_cd(p));
+	assert_true(ldns_pkt_rd(p));
+	ldns_pkt_free(p);
+	buf[3] &= (uint8_t)~0x10;
+	assert_int_equal(wire_query_parse(buf, len, &q), WIRE_OK);
+	assert_int_equal(answer_local(f->snap, &q, out, sizeof(out), 1232, &info), ANSWER_DONE);
+	p = to_pkt(out, info.len);
+	assert_false(ldns_pkt_cd(p));
+	ldns_pkt_free(p);
+}
+
+/* A synthesized chain that ends in NXDOMAIN is no more authoritative
+ * than one that ends in data. */
+static void
+test_twin_nxdomain_not_aa(void **state)
+{
+	struct answer_info info;
+	ldns_pkt *p = local(*state, "dangling.blob.core.windows.net", TYPE_A, ANSWER_DONE, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_false(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(info.path, PATH_SYNTH);
+	ldns_pkt_free(p);
+	/* The privatelink name itself is ours: authoritative. */
+	p = local(*state, "dangling.privatelink.blob.core.windows.net", TYPE_A, ANSWER_DONE,
+	    &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+}
+
+/* A public name whose twin is an empty non-terminal has no private
+ * endpoint: it is forwarded, not synthesized into a chain to nothing. */
+static void
+test_twin_empty_non_terminal(void **state)
+{
+	struct answer_info info;
+
+	local(*state, "a.b.blob.core.windows.net", TYPE_A, ANSWER_FORWARD, &info);
+}
+
+/* An upstream chain of ANSWER_MAX_CHAIN CNAMEs is followed; one more is
+ * SERVFAIL. */
+static void
+upstream_chain(struct fixture *f, int hops, int rcode)
+{
+	char rrs[ANSWER_MAX_CHAIN + 2][128];
+	const char *an[ANSWER_MAX_CHAIN + 3];
+	uint8_t resp[4096];
+	struct answer_info info;
+
+	for (int i = 0; i < hops; i++) {
+		snprintf(rrs[i], sizeof(rrs[i]), "h%d.example.com. 60 IN CNAME h%d.example.com.",
+		    i, i + 1);
+		an[i] = rrs[i];
+	}
+	snprintf(rrs[hops], sizeof(rrs[hops]), "h%d.example.com. 60 IN A 192.0.2.1", hops);
+	an[hops] = rrs[hops];
+	an[hops + 1] = NULL;
+	size_t rl = mkresponse(resp, "h0.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	ldns_pkt *p = upstream(f, "h0.example.com", TYPE_A, resp, rl, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), rcode);
+	if (rcode == LDNS_RCODE_NOERROR)
+		assert_int_equal(ldns_pkt_ancount(p), hops + 1);
+	ldns_pkt_free(p);
+}
+
+static void
+test_upstream_chain_limit(void **state)
+{
+	upstream_chain(*state, ANSWER_MAX_CHAIN, LDNS_RCODE_NOERROR);
+	upstream_chain(*state, ANSWER_MAX_CHAIN + 1, LDNS_RCODE_SERVFAIL);
+}
+
+/* Appends a TSIG RR (root owner, class ANY) to the additional section. */
+static size_t
+add_tsig(uint8_t *resp, size_t rl)
+{
+	static const uint8_t tsig[] = {
+		0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 29,
+		11, 'h', 'm', 'a', 'c', '-', 's', 'h', 'a', '2', '5', '6', 0,
+		0, 0, 0, 0, 0, 1,	/* time signed */
+		1, 44,			/* fudge */
+		0, 0,			/* MAC size (none) */
+		0x99, 0x99, 0, 0, 0, 0	/* original ID, error, other length */
+	};
+
+	memcpy(resp + rl, tsig, sizeof(tsig));
+	resp[11]++;
+	return rl + sizeof(tsig);
+}
+
+/* The upstream's transaction signature is about its message to us: never
+ * passed on. */
+static void
+test_upstream_tsig_dropped(void **state)
+{
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p;
+
+	rl = add_tsig(resp, rl);
+	p = upstream(*state, "www.example.com", TYPE_A, resp, rl, &info);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_int_equal(ldns_pkt_arcount(p), 0);	/* ldns counts OPT apart */
+	assert_null(ldns_pkt_tsig(p));
+	ldns_pkt_free(p);
+}
+
+/* RFC 6840 5.8: AD only for data that is all the upstream's. */
+static void
+upstream_ad(struct fixture *f, const char *qname, const char *const *an, bool want)
+{
+	uint8_t resp[4096], buf[512];
+	static uint8_t out[WIRE_MAX_MSG];
+	struct wire_query q;
+	struct answer_info info;
+	char rq[256];
+	size_t rl;
+
+	snprintf(rq, sizeof(rq), "%s.", qname);
+	rl = mkresponse(resp, rq, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	resp[3] |= 0x20;	/* AD */
+	assert_int_equal(wire_query_parse(buf, mkquery(buf, qname, TYPE_A, 1, 1232, 1), &q),
+	    WIRE_OK);
+	answer_upstream(f->snap, &q, &(struct answer_part){ resp, rl }, 1, false, f->sc, out,
+	    sizeof(out), 1232, &info);
+	ldns_pkt *p = to_pkt(out, info.len);
+	assert_int_equal(ldns_pkt_ad(p), want);
+	assert_int_equal(info.ad_ok, want);
+	ldns_pkt_free(p);
+}
+
+static void
+test_upstream_ad_spliced(void **state)
+{
+	static const char *const plain[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	static const char *const spliced[] = {
+		"acct2.contoso.com. 60 IN CNAME acct.blob.core.windows.net.",
+		"acct.blob.core.windows.net. 60 IN CNAME acct.privatelink.blob.core.windows.net.",
+		"acct.privatelink.blob.core.windows.net. 60 IN A 20.60.1.1", NULL };
+
+	/* An upstream trusted to validate ([upstream] trust_ad): its AD
+	 * passes on plain data, never on a spliced chain. */
+	struct fixture f = { build_with(0, true, 0, 86400), xcalloc(1, sizeof(*f.sc)) };
+
+	(void)state;
+	upstream_ad(&f, "www.example.com", plain, true);
+	upstream_ad(&f, "acct2.contoso.com", spliced, false);
+	snapshot_unref(f.snap);
+	free(f.sc);
+}
+
+/* Only signatures over the type asked for end the chain. */
+static void
+test_upstream_rrsig_types(void **state)
+{
+	static const char *const an[] = {
+		"www.example.com. 300 IN A 192.0.2.7",
+		"www.example.com. 300 IN RRSIG A 8 3 300 20300101000000 20200101000000 "
+		    "12345 example.com. AAAA",
+		"www.example.com. 300 IN RRSIG TXT 8 3 300 20300101000000 20200101000000 "
+		    "12345 example.com. AAAA", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "www.example.com", TYPE_A, resp, rl, &info);
+
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_rr(ldns_pkt_answer(p), 0, "www.example.com. 300 IN A 192.0.2.7");
+	assert_int_equal(ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_answer(p), 1)),
+	    LDNS_RR_TYPE_RRSIG);
+	ldns_pkt_free(p);
+}
+
+/* RFC 6672 2.3: a DNAME does not apply to its own owner name. */
+static void
+test_upstream_dname_owner(void **state)
+{
+	static const char *const an[] = {
+		"d.example.com. 300 IN DNAME x.example.net.",
+		"d.example.com. 300 IN A 192.0.2.9", NULL };
+	uint8_t resp[4096];
+	size_t rl = mkresponse(resp, "d.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p = upstream(*state, "d.example.com", TYPE_A, resp, rl, &info);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_rr(ldns_pkt_answer(p), 0, "d.example.com. 300 IN A 192.0.2.9");
+	ldns_pkt_free(p);
+}
+
+/* A kept reply is replayed only when it fits with our OPT, and a
+ * truncated reply is never kept. */
+static void
+test_replay_room_and_truncated(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	static uint8_t resp[4096], out[WIRE_MAX_MSG], out2[WIRE_MAX_MSG];
+	uint8_t qb[512];
+	struct wire_query q;
+	struct answer_info info, i2;
+	struct cache_reply r;
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, an, NULL);
+
+	assert_int_equal(wire_query_parse(qb, mkquery(qb, "www.example.com", TYPE_A, 1, 1232, 0),
+	    &q), WIRE_OK);
+	answer_upstream(f->snap, &q, &(struct answer_part){ resp, rl }, 1, false, f->sc, out,
+	    sizeof(out), 1232, &info);
+	assert_true(answer_keepable(&q, &q, false, &info, f->sc, out, 1, &r));
+	/* Room for the message but not for the OPT after it (no room is kept
+	 * for an EDE option that is not added). */
+	assert_false(answer_replay(&q, &r, 0, out2, sizeof(out2), r.len + 10, &i2));
+	assert_true(answer_replay(&q, &r, 0, out2, sizeof(out2), r.len + 11, &i2));
+	assert_int_equal(i2.len, r.len + 11);
+	info.truncated = true;
+	assert_false(answer_keepable(&q, &q, false, &info, f->sc, out, 1, &r));
+}
+
 int
 main(void)
 {
@@ -2010,6 +2271,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_replay_negative, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_sections, setup, teardown),
+		cmocka_unit_test(test_udp_limit),
+		cmocka_unit_test_setup_teardown(test_cd_echoed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_twin_nxdomain_not_aa, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_twin_empty_non_terminal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_chain_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_tsig_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_ad_spliced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_rrsig_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_dname_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_room_and_truncated, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -517,6 +517,28 @@ test_tc_not_cached(void **state)
 	cache_free(c);
 }
 
+/* A response must be to the question asked: another name, type or class
+ * is not stored under the question's key. */
+static void
+test_other_question_not_cached(void **state)
+{
+	(void)state;
+	struct cache *c = mkcache();
+	struct wire_query q;
+	uint8_t resp[4096];
+	struct resp type = { .qname = "www.example.com.", .qtype = TYPE_TXT,
+	    .an = { "www.example.com. 300 IN A 192.0.2.1" } };
+	struct resp name = { .qname = "other.example.com.", .qtype = TYPE_A,
+	    .an = { "www.example.com. 300 IN A 192.0.2.1" } };
+
+	query(&q, "www.example.com.", TYPE_A);
+	cache_store(c, &q, resp, build(&type, resp, sizeof(resp)), 0);
+	cache_store(c, &q, resp, build(&name, resp, sizeof(resp)), 0);
+	assert_int_equal(first_ttl(c, &q, 0), -1);
+	assert_int_equal(count(c, ENTRIES), 0);
+	cache_free(c);
+}
+
 static void
 test_key_bits(void **state)
 {
@@ -1357,6 +1379,7 @@ main(void)
 		cmocka_unit_test(test_failures_not_cached),
 		cmocka_unit_test(test_extended_rcode_not_cached),
 		cmocka_unit_test(test_tc_not_cached),
+		cmocka_unit_test(test_other_question_not_cached),
 		cmocka_unit_test(test_key_bits),
 		cmocka_unit_test(test_expiry_and_stale),
 		cmocka_unit_test(test_flush),

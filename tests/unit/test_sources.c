@@ -1738,6 +1738,61 @@ test_import_against_config(void **state)
 	free(src);
 }
 
+/*
+ * TTLs: a name and address given twice keeps the lower TTL, within one
+ * source and across sources; a TTL above 2^31 - 1 is an error (RFC 2181 8).
+ */
+static void
+test_ttls(void **state)
+{
+	struct config *cfg = cfg_new();
+	char *a = tmp_path("ttl-a.csv"), *b = tmp_path("ttl-b.csv"), *big = tmp_path("ttl-big.csv");
+	const char *one[] = { a, NULL }, *both[] = { a, b, NULL }, *toobig[] = { big, NULL };
+	struct recset rs;
+	char want[PATH_MAX + 128];
+	int rc;
+	char *m;
+
+	(void)state;
+	write_file(a, "FQDN,IP Address,TTL\n"
+	    "ttl1.blob.core.windows.net,10.0.0.1,300\n"
+	    "ttl1.blob.core.windows.net,10.0.0.1,60\n"
+	    "ttl2.blob.core.windows.net,10.0.0.2,2147483647\n");
+	write_file(b, "FQDN,IP Address,TTL\n"
+	    "ttl2.blob.core.windows.net,10.0.0.2,30\n");
+	write_file(big, "FQDN,IP Address,TTL\n"
+	    "ttl3.blob.core.windows.net,10.0.0.3,2147483648\n");
+	recset_init(&rs);
+	m = load_v(cfg, &rs, &rc, one);
+	assert_null(m);
+	assert_int_equal(rc, 0);
+	expect(&rs, "ttl1.privatelink.blob.core.windows.net", "10.0.0.1",
+	    "privatelink.blob.core.windows.net", 60, NULL);
+	expect(&rs, "ttl2.privatelink.blob.core.windows.net", "10.0.0.2",
+	    "privatelink.blob.core.windows.net", 2147483647, NULL);
+	recset_clear(&rs);
+	recset_init(&rs);
+	m = load_v(cfg, &rs, &rc, both);
+	assert_null(m);
+	assert_int_equal(rc, 0);
+	expect(&rs, "ttl2.privatelink.blob.core.windows.net", "10.0.0.2",
+	    "privatelink.blob.core.windows.net", 30, NULL);
+	recset_clear(&rs);
+	recset_init(&rs);
+	m = load_v(cfg, &rs, &rc, toobig);
+	snprintf(want, sizeof(want), "%s:2: bad TTL \"2147483648\" (0 to 2147483647 seconds)",
+	    big);
+	assert_non_null(m);
+	assert_string_equal(m, want);
+	assert_int_equal(rc, -1);
+	free(m);
+	recset_clear(&rs);
+	free(a);
+	free(b);
+	free(big);
+	cfg_free(cfg);
+}
+
 int
 main(void)
 {
@@ -1752,6 +1807,7 @@ main(void)
 		cmocka_unit_test(test_empty_source_held),
 		cmocka_unit_test_setup_teardown(test_csv_fast_path, tmp_setup,
 		    tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_ttls, tmp_setup, tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_csv_fast_path_resumes,
 		    tmp_setup, tmp_teardown),
 		cmocka_unit_test(test_json_private_endpoints),

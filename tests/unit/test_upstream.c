@@ -833,6 +833,72 @@ test_unreachable(void **state)
 	assert_true(now_ms() - t0 < 500);
 }
 
+/* The query sent upstream carries the client's CD and DO bits and nothing
+ * it did not ask for (RFC 6840 5.9, RFC 3225 3). */
+static void
+test_query_bits(void **state)
+{
+	uint8_t mem[512], out[512];
+	struct wire_buf b;
+	struct wire_query q, sent;
+	size_t len;
+
+	(void)state;
+	for (int cd = 0; cd < 2; cd++)
+		for (int dob = 0; dob < 2; dob++) {
+			struct wire_hdr h = { 0x1234, (uint16_t)(WIRE_RD | (cd ? WIRE_CD : 0)),
+			    1, 0, 0, 1 };
+			wire_buf_init(&b, mem, sizeof(mem));
+			wire_put_hdr(&b, &h);
+			wire_put_name(&b, (const uint8_t *)"\3www\7example\3com", false);
+			wire_put_u16(&b, TYPE_A);
+			wire_put_u16(&b, CLASS_IN);
+			wire_put_opt(&b, 4096, 0, dob, -1);
+			assert_int_equal(wire_query_parse(mem, b.len, &q), WIRE_OK);
+			len = upstream_build_query(&q, 0x4321, out, sizeof(out));
+			assert_true(len > 0);
+			assert_int_equal(wire_query_parse(out, len, &sent), WIRE_OK);
+			assert_int_equal(sent.hdr.id, 0x4321);
+			assert_int_equal(sent.hdr.flags & WIRE_CD, cd ? WIRE_CD : 0);
+			assert_true(sent.hdr.flags & WIRE_RD);
+			assert_true(sent.edns.present);
+			assert_int_equal(sent.edns.flags & EDNS_DO, dob ? EDNS_DO : 0);
+		}
+}
+
+/* A reply whose question section does not hold exactly our question is
+ * not ours, even when its first question is (RFC 5452 9.1). */
+static void
+test_reply_two_questions(void **state)
+{
+	uint8_t q[512], r[512];
+	struct wire_buf b;
+	struct wire_hdr qh = { 0x1234, WIRE_RD, 1, 0, 0, 0 };
+	struct wire_hdr rh = { 0x1234, WIRE_QR | WIRE_RD, 2, 0, 0, 0 };
+	const uint8_t *name = (const uint8_t *)"\3www\7example\3com";
+	size_t ql;
+
+	(void)state;
+	wire_buf_init(&b, q, sizeof(q));
+	wire_put_hdr(&b, &qh);
+	wire_put_name(&b, name, false);
+	wire_put_u16(&b, TYPE_A);
+	wire_put_u16(&b, CLASS_IN);
+	ql = b.len;
+	memcpy(r, q, ql);
+	r[2] |= 0x80;
+	assert_true(upstream_reply_matches(q, ql, r, ql));
+	wire_buf_init(&b, r, sizeof(r));
+	wire_put_hdr(&b, &rh);
+	wire_put_name(&b, name, false);
+	wire_put_u16(&b, TYPE_A);
+	wire_put_u16(&b, CLASS_IN);
+	wire_put_name(&b, (const uint8_t *)"\5other\7example\3com", false);
+	wire_put_u16(&b, TYPE_A);
+	wire_put_u16(&b, CLASS_IN);
+	assert_false(upstream_reply_matches(q, ql, r, b.len));
+}
+
 int
 main(void)
 {
@@ -854,6 +920,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_case_mismatch_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_wrong_id_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+		cmocka_unit_test(test_query_bits),
+		cmocka_unit_test(test_reply_two_questions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

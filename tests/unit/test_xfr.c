@@ -1169,6 +1169,26 @@ test_tsig_errors(void **state)
 	tsig_ctx_clear(&c);
 	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &cp), RCODE_FORMERR);
 	cap_free(&cp);
+	/* Signed an hour from now: BADTIME too (RFC 8945 5.2.3 looks both
+	 * ways: a request from the future could be replayed later). */
+	l = make_query(q, sizeof(q), 26, "keyed.example", TYPE_AXFR, CLASS_IN, -1);
+	tsig_ctx_init(&c, &good);
+	assert_int_equal(tsig_sign(&c, q, &l, sizeof(q), 0, now_wall() + 3600), 0);
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &cp), RCODE_NOTAUTH);
+	assert_tsig_error(&cp, 26, TSIG_BADTIME, true);
+	tsig_ctx_clear(&c);
+	cap_free(&cp);
+	/* A response changed on the way (one letter's case): BADSIG at the
+	 * client. */
+	l = make_query(q, sizeof(q), 27, "keyed.example", TYPE_AXFR, CLASS_IN, -1);
+	tsig_ctx_init(&c, &good);
+	assert_int_equal(tsig_sign(&c, q, &l, sizeof(q), 0, now_wall()), 0);
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &cp), 0);
+	cp.msg[0][WIRE_HDR_LEN + 1] ^= 0x20;
+	assert_int_equal(tsig_verify_response(&c, cp.msg[0], cp.len[0], now_wall()),
+	    TSIG_BADSIG);
+	tsig_ctx_clear(&c);
+	cap_free(&cp);
 	snapshot_unref(s);
 }
 
