@@ -397,6 +397,17 @@ def t_other_types(t):
     expect_section(r.answer, ["%s. 3600 NS azureprivatedns.net." % BLOB], "NS at apex")
 
 
+@test("other classes (CH, HS): REFUSED, never answered from IN data")
+def t_other_classes(t):
+    c = core()
+    for cls in ("CH", "HS"):
+        for proto in ("udp", "tcp"):
+            r = query(c["port"], make_query("acct.%s." % BLOB, "A", rdclass=cls),
+                      proto=proto)
+            expect_rcode(r, "REFUSED", "class %s over %s" % (cls, proto))
+            expect_empty(r.answer, "class %s answer" % cls)
+
+
 @test("zone without SOA/NS: synthesized SOA with Azure's defaults")
 def t_synth_soa(t):
     c = core()

@@ -67,6 +67,21 @@ def t_refused(ctx):
     expect_rcode(r, "REFUSED", "AXFR over UDP")
 
 
+@test("primary: [server] allow comes first: a client outside it gets no transfer")
+def t_allow_first(ctx):
+    port = free_port()
+    ctx.pldns(config(port, [(ZONE, {"file": "z.zone", "allow_transfer": "127.0.0.0/8"})],
+                     server={"allow": "127.0.0.2/32"}),
+              {"z.zone": zone_text(1)})
+    for src, want in (("127.0.0.1", "REFUSED"), ("127.0.0.2", "NOERROR")):
+        try:
+            axfr_records(port, source=src)
+            got = "NOERROR"
+        except dns.xfr.TransferError as e:
+            got = dns.rcode.to_text(e.rcode)
+        eq(got, want, "AXFR from %s" % src)
+
+
 @test("primary: TSIG: unsigned refused, right key served and signed, "
       "wrong key NOTAUTH/BADSIG, unknown key BADKEY")
 def t_tsig(ctx):

@@ -2135,6 +2135,11 @@ test_upstream_ad_spliced(void **state)
 		"acct.blob.core.windows.net. 60 IN CNAME acct.privatelink.blob.core.windows.net.",
 		"acct.privatelink.blob.core.windows.net. 60 IN A 20.60.1.1", NULL };
 
+	/* Through local data and out again: the local CNAME is ours. */
+	static const char *const through[] = {
+		"x.contoso.com. 60 IN CNAME out.privatelink.blob.core.windows.net.",
+		"out.privatelink.blob.core.windows.net. 60 IN CNAME www.example.com.",
+		"www.example.com. 300 IN A 192.0.2.7", NULL };
 	/* An upstream trusted to validate ([upstream] trust_ad): its AD
 	 * passes on plain data, never on a spliced chain. */
 	struct fixture f = { build_with(0, true, 0, 86400), xcalloc(1, sizeof(*f.sc)) };
@@ -2142,6 +2147,7 @@ test_upstream_ad_spliced(void **state)
 	(void)state;
 	upstream_ad(&f, "www.example.com", plain, true);
 	upstream_ad(&f, "acct2.contoso.com", spliced, false);
+	upstream_ad(&f, "x.contoso.com", through, false);
 	snapshot_unref(f.snap);
 	free(f.sc);
 }

@@ -1178,6 +1178,26 @@ test_tsig_errors(void **state)
 	assert_tsig_error(&cp, 26, TSIG_BADTIME, true);
 	tsig_ctx_clear(&c);
 	cap_free(&cp);
+	/* A truncated MAC is BADTRUNC (RFC 8945 5.2.2.1: not accepted here),
+	 * no MAC at all BADSIG. */
+	l = make_query(q, sizeof(q), 28, "keyed.example", TYPE_AXFR, CLASS_IN, -1);
+	tsig_ctx_init(&c, &good);
+	assert_int_equal(tsig_sign(&c, q, &l, sizeof(q), 0, now_wall()), 0);
+	tsig_ctx_clear(&c);
+	{
+		struct tsig_rr t;
+		struct tsig_ctx sc;
+
+		assert_int_equal(tsig_find(q, l, &t), 1);
+		t.mac_len = 16;
+		assert_int_equal(tsig_verify_request(&sc, &good, 1, q, l, &t, now_wall()),
+		    TSIG_BADTRUNC);
+		tsig_ctx_clear(&sc);
+		t.mac_len = 0;
+		assert_int_equal(tsig_verify_request(&sc, &good, 1, q, l, &t, now_wall()),
+		    TSIG_BADSIG);
+		tsig_ctx_clear(&sc);
+	}
 	/* A response changed on the way (one letter's case): BADSIG at the
 	 * client. */
 	l = make_query(q, sizeof(q), 27, "keyed.example", TYPE_AXFR, CLASS_IN, -1);
