@@ -899,6 +899,90 @@ test_reply_two_questions(void **state)
 	assert_false(upstream_reply_matches(q, ql, r, b.len));
 }
 
+/* Answers G (one A record, 192.0.2.LAST) with an OPT carrying a cookie:
+ * client part CC, then an 8-octet server part. */
+static void
+srv_answer_cookie(struct env *e, const struct got *g, const uint8_t *cc, uint8_t last)
+{
+	uint8_t out[600];
+	size_t pos = WIRE_HDR_LEN;
+	uint8_t name[WIRE_NAME_MAX];
+	static const uint8_t rr[] = { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4,
+	    192, 0, 2 };
+	static const uint8_t opt[] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 20,
+	    0, 10, 0, 16 };
+
+	assert_true(wire_name_read(g->msg, g->len, &pos, name) >= 0);
+	pos += 4;
+	memcpy(out, g->msg, pos);
+	out[2] = 0x81;
+	out[3] = 0x80;
+	memcpy(out + 4, "\0\1\0\1\0\0\0\1", 8);
+	memcpy(out + pos, rr, sizeof(rr));
+	pos += sizeof(rr);
+	out[pos++] = last;
+	memcpy(out + pos, opt, sizeof(opt));
+	pos += sizeof(opt);
+	memcpy(out + pos, cc, 8);
+	memcpy(out + pos + 8, "servercK", 8);
+	pos += 16;
+	assert_true(sendto(e->sfd, out, pos, 0, (const struct sockaddr *)&g->from,
+	    sizeof(g->from)) > 0);
+}
+
+/* With cookies on, a reply whose cookie names another client is not ours
+ * (RFC 7873 5.3); the one with ours is. */
+static void
+test_cookie_checked(void **state)
+{
+	struct env *e = *state;
+	struct upstream_opts o = { .cookies = true };
+	struct result res = { 0 };
+	struct got g;
+	uint8_t cc[8];
+
+	upstream_pool_configure(e->pool, &o);
+	assert_non_null(send_one(e, "cookie.example.net", &res, 1000, 2000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	/* The query ends with our OPT's cookie option: the client part alone. */
+	assert_true(g.len > 12 + 8);
+	assert_int_equal(wire_get_u16(g.msg + g.len - 12), 10);
+	assert_int_equal(wire_get_u16(g.msg + g.len - 10), 8);
+	memcpy(cc, g.msg + g.len - 8, 8);
+	cc[0] ^= 0xff;
+	srv_answer_cookie(e, &g, cc, 66);
+	run_until(e, &res, 1, 100);
+	assert_false(res.done);
+	assert_int_equal(upstream_pool_stats(e->pool)->spoofed, 1);
+	cc[0] ^= 0xff;
+	srv_answer_cookie(e, &g, cc, 7);
+	run_until(e, &res, 1, 1000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_OK);
+	assert_int_equal(res.addr[3], 7);
+}
+
+/* When every server has refused, the request fails then: it does not ask
+ * the refusing server again. */
+static void
+test_refused_once(void **state)
+{
+	struct env *e = *state;
+	struct pl_addr dead = e->srv;
+	struct result res = { 0 };
+	struct wire_query q;
+
+	close(e->sfd);		/* the port is now closed */
+	e->sfd = socket(AF_INET, SOCK_DGRAM, 0);
+	query_for(&q, "once.example.net");
+	assert_non_null(upstream_send(e->pool, &dead, 1, 1000, 5000, &q, done_cb, &res));
+	run_until(e, &res, 1, 3000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_FAIL);
+	assert_int_equal(upstream_pool_stats(e->pool)->sent, 1);
+	assert_int_equal(upstream_pool_stats(e->pool)->refused, 1);
+}
+
 int
 main(void)
 {
@@ -920,7 +1004,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_case_mismatch_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_wrong_id_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_once, setup, teardown),
 		cmocka_unit_test(test_query_bits),
+		cmocka_unit_test_setup_teardown(test_cookie_checked, setup, teardown),
 		cmocka_unit_test(test_reply_two_questions),
 	};
 
