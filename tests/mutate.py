@@ -568,6 +568,10 @@ class Run:
                         PLDNS_BIN=os.path.join(self.build, "pldns"),
                         PLDNS_SRCDIR=self.tree, PLDNS_BUILDDIR=self.build,
                         PYTHONDONTWRITEBYTECODE="1")
+        # A killed mutant fails system tests, which keep their temp dirs:
+        # they go in the work directory, emptied before each run.
+        self.tmp = os.path.join(work, "tmp")
+        self.env["TMPDIR"] = self.tmp
         self.env.pop("MAKEFLAGS", None)
         self.env.pop("PLDNS_TIME_SCALE", None)
 
@@ -592,6 +596,8 @@ class Run:
         return st == 0, out
 
     def system(self, fname, words):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        os.makedirs(self.tmp)
         st, out = sh([PY, os.path.join(self.tree, "tests", "system", fname)] + words,
                      os.path.join(self.tree, "tests", "system"),
                      timeout=SYSTEM_TIMEOUT, env=self.env)
