@@ -962,8 +962,8 @@ test_cookie_checked(void **state)
 	assert_int_equal(res.addr[3], 7);
 }
 
-/* When every server has refused, the request fails then: it does not ask
- * the refusing server again. */
+/* When every server has refused (here: ICMP port unreachable, a network
+ * error), the request fails then: it does not ask the refusing server again. */
 static void
 test_refused_once(void **state)
 {
@@ -978,7 +978,7 @@ test_refused_once(void **state)
 	assert_non_null(upstream_send(e->pool, &dead, 1, 1000, 5000, &q, done_cb, &res));
 	run_until(e, &res, 1, 3000);
 	assert_true(res.done);
-	assert_int_equal(res.st, UPSTREAM_FAIL);
+	assert_int_equal(res.st, UPSTREAM_UNREACHABLE);
 	assert_int_equal(upstream_pool_stats(e->pool)->sent, 1);
 	assert_int_equal(upstream_pool_stats(e->pool)->refused, 1);
 }
