@@ -44,8 +44,22 @@
  *  - Entries are bounded by bytes counting the entry header, key, offsets,
  *    message and an estimate of the allocator's own overhead; the bucket
  *    array and the cache structure come out of the same budget.
+ *
+ * Sharing with the other workers' caches (cache_link): the owner is the
+ * only thread that changes a cache, and it reads it without a lock.  What a
+ * sibling reads -- the bucket array, the chains, an entry's key, times and
+ * message -- the owner changes only while holding the cache's mutex
+ * (storing, evicting, growing, flushing, dropping a dead entry), and a
+ * sibling reads it only while holding that mutex.  What the owner changes
+ * on a hit without the mutex (reference bit, hit count, prefetch bit, the
+ * kept reply, the counters) no sibling reads: those are fields of their own,
+ * not sharing a memory location with anything a sibling reads.  So the hit
+ * path is as it was, the owner pays an uncontended lock per store, and the
+ * lock is contended only while a sibling looks, which happens only when an
+ * upstream has failed or is late.
  */
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,9 +118,30 @@ struct cache {
 	bool		  prefetch;
 	uint64_t	  seed[4];
 	uint64_t	  hits, misses, stale_hits, inserts, evictions, expired;
-	uint64_t	  prefetches;
+	uint64_t	  prefetches, sibling_hits;
+	/* Sharing (see the top): LOCK guards what siblings read; SHARED
+	 * is set once, before any thread but the creator uses the cache. */
+	pthread_mutex_t	  lock;
+	bool		  shared;
+	struct cache	**sibs;		/* the other workers' caches */
+	size_t		  nsibs;
 	uint16_t	  scratch[MAX_RRS];	/* TTL offsets while storing */
 };
+
+/* Changes to what siblings read are made under the owner's lock. */
+static inline void
+wlock(struct cache *c)
+{
+	if (c->shared)
+		pthread_mutex_lock(&c->lock);
+}
+
+static inline void
+wunlock(struct cache *c)
+{
+	if (c->shared)
+		pthread_mutex_unlock(&c->lock);
+}
 
 /* ---- keys ---- */
 
@@ -220,6 +255,7 @@ cache_new(size_t size, uint32_t min_ttl, uint32_t max_ttl)
 	struct cache *c = xcalloc(1, sizeof(*c));
 	size_t n = 16;
 
+	pthread_mutex_init(&c->lock, NULL);
 	c->size = size;
 	c->min_ttl = min_ttl;
 	c->max_ttl = max_ttl;
@@ -248,7 +284,25 @@ cache_free(struct cache *c)
 		return;
 	cache_flush(c, NULL);
 	free(c->buckets);
+	free(c->sibs);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+void
+cache_link(struct cache *const *caches, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cache *c = caches[i];
+
+		free(c->sibs);
+		c->sibs = n > 1 ? xcalloc(n - 1, sizeof(*c->sibs)) : NULL;
+		c->nsibs = 0;
+		for (size_t j = 0; j < n; j++)
+			if (j != i)
+				c->sibs[c->nsibs++] = caches[j];
+		c->shared = n > 1;
+	}
 }
 
 void
@@ -436,6 +490,53 @@ make_room(struct cache *c, size_t need, uint64_t now)
 	}
 }
 
+/* Fills E (not linked yet) with the response RESP as S scanned it. */
+static void
+fill_entry(struct cache *c, struct entry *e, const struct wire_query *q,
+    const uint8_t *resp, const struct scan *s, uint64_t h, uint32_t ttl,
+    size_t charge, uint64_t now)
+{
+	e->stored = now;
+	e->expire = now + (uint64_t)ttl * 1000;
+	e->dead = e->expire + (uint64_t)CACHE_STALE_MAX * 1000;
+	e->tag = (uint32_t)(h >> 32);
+	e->ttl = ttl;
+	e->charge = (uint32_t)charge;
+	e->qtype = q->qtype;
+	e->qclass = q->qclass;
+	e->nttl = (uint16_t)s->nttl;
+	e->msglen = (uint16_t)s->keep;
+	e->keylen = (uint8_t)q->qname_len;
+	e->flags = key_flags(q);
+	e->ref = 0;
+	e->hits = 0;
+	e->prefetched = 0;
+	e->reply = NULL;
+	memcpy(e->data, q->lname, e->keylen);
+	if (key_room(e->keylen) != e->keylen)
+		e->data[e->keylen] = 0;
+
+	uint16_t *offs = entry_offs(e);
+	uint8_t *msg = entry_msg(e);
+	memcpy(offs, c->scratch, s->nttl * sizeof(uint16_t));
+	memcpy(msg, resp, s->keep);
+	if (s->dropped > 0) {
+		uint16_t ar = (uint16_t)(wire_get_u16(msg + WIRE_OFF_AR) -
+		    s->dropped);
+		msg[WIRE_OFF_AR] = (uint8_t)(ar >> 8);
+		msg[WIRE_OFF_AR + 1] = (uint8_t)ar;
+	}
+	for (unsigned i = 0; i < s->nttl; i++) {
+		uint8_t *p = msg + offs[i];
+		uint32_t t = clamp_ttl(c, wire_get_u32(p));
+		/* The type field sits 4 octets before the TTL. */
+		if (s->negative && i >= s->an && i < s->an + s->ns &&
+		    wire_get_u16(p - 4) == TYPE_SOA)
+			t = ttl;
+		put_u32(p, t);
+	}
+}
+
 void
 cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
     size_t len, uint64_t now)
@@ -450,73 +551,65 @@ cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 	uint8_t flags = key_flags(q);
 	uint64_t h = key_hash(c, q->lname, (size_t)q->qname_len, q->qtype,
 	    q->qclass, flags);
-	struct entry **pp = find(c, q, flags, h);
-	if (*pp != NULL)
-		unlink_entry(c, pp);
-
 	uint32_t ttl = clamp_ttl(c, s.ttl);
-	if (ttl == 0)
-		return;
 	size_t body = key_room((size_t)q->qname_len) +
 	    s.nttl * sizeof(uint16_t) + s.keep;
 	size_t charge = sizeof(struct entry) + body + MALLOC_OVERHEAD;
-	if (charge > c->budget / ENTRY_SHARE)
-		return;
-	make_room(c, charge, now);
-	struct entry *e = malloc(sizeof(*e) + body);
-	if (e == NULL)
-		return;		/* the query path does not abort on OOM */
+	/* Filled before it is linked: siblings see it whole or not at all. */
+	struct entry *e = NULL;
+	if (ttl != 0 && charge <= c->budget / ENTRY_SHARE &&
+	    (e = malloc(sizeof(*e) + body)) != NULL)
+		fill_entry(c, e, q, resp, &s, h, ttl, charge, now);
 
-	e->stored = now;
-	e->expire = now + (uint64_t)ttl * 1000;
-	e->dead = e->expire + (uint64_t)CACHE_STALE_MAX * 1000;
-	e->tag = (uint32_t)(h >> 32);
-	e->ttl = ttl;
-	e->charge = (uint32_t)charge;
-	e->qtype = q->qtype;
-	e->qclass = q->qclass;
-	e->nttl = (uint16_t)s.nttl;
-	e->msglen = (uint16_t)s.keep;
-	e->keylen = (uint8_t)q->qname_len;
-	e->flags = flags;
-	e->ref = 0;
-	e->hits = 0;
-	e->prefetched = 0;
-	e->reply = NULL;
-	memcpy(e->data, q->lname, e->keylen);
-	if (key_room(e->keylen) != e->keylen)
-		e->data[e->keylen] = 0;
-
-	uint16_t *offs = entry_offs(e);
-	uint8_t *msg = entry_msg(e);
-	memcpy(offs, c->scratch, s.nttl * sizeof(uint16_t));
-	memcpy(msg, resp, s.keep);
-	if (s.dropped > 0) {
-		uint16_t ar = (uint16_t)(wire_get_u16(msg + WIRE_OFF_AR) -
-		    s.dropped);
-		msg[WIRE_OFF_AR] = (uint8_t)(ar >> 8);
-		msg[WIRE_OFF_AR + 1] = (uint8_t)ar;
+	wlock(c);
+	struct entry **pp = find(c, q, flags, h);
+	if (*pp != NULL)
+		unlink_entry(c, pp);
+	if (e != NULL) {
+		make_room(c, charge, now);
+		if (c->nentries >= c->mask + 1)
+			grow(c);
+		e->next = c->buckets[h & c->mask];
+		c->buckets[h & c->mask] = e;
+		c->used += charge;
+		c->nentries++;
+		c->inserts++;
 	}
-	for (unsigned i = 0; i < s.nttl; i++) {
-		uint8_t *p = msg + offs[i];
-		uint32_t t = clamp_ttl(c, wire_get_u32(p));
-		/* The type field sits 4 octets before the TTL. */
-		if (s.negative && i >= s.an && i < s.an + s.ns &&
-		    wire_get_u16(p - 4) == TYPE_SOA)
-			t = ttl;
-		put_u32(p, t);
-	}
-
-	if (c->nentries >= c->mask + 1)
-		grow(c);
-	e->next = c->buckets[h & c->mask];
-	c->buckets[h & c->mask] = e;
-	c->used += charge;
-	c->nentries++;
-	c->inserts++;
+	wunlock(c);
 }
 
+
 /* ---- lookups ---- */
+
+/* Seconds since E was stored; a clock that went backwards counts as none. */
+static inline uint32_t
+entry_age(const struct entry *e, uint64_t now)
+{
+	return now > e->stored ? (uint32_t)((now - e->stored) / 1000) : 0;
+}
+
+/* The TTLs of E's message copied to OUT, each less AGE (stopping at 0). */
+static inline void
+put_aged(uint8_t *out, struct entry *e, uint32_t age)
+{
+	const uint16_t *offs = entry_offs(e);
+
+	for (unsigned i = 0; i < e->nttl; i++) {
+		uint8_t *p = out + offs[i];
+		uint32_t t = wire_get_u32(p);
+		put_u32(p, t > age ? t - age : 0);
+	}
+}
+
+/* The TTLs of E's message copied to OUT, all CACHE_STALE_TTL. */
+static inline void
+put_stale(uint8_t *out, struct entry *e)
+{
+	const uint16_t *offs = entry_offs(e);
+
+	for (unsigned i = 0; i < e->nttl; i++)
+		put_u32(out + offs[i], CACHE_STALE_TTL);
+}
 
 enum cache_result
 cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
@@ -536,7 +629,9 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 	bool stale = now >= e->expire;
 	if (stale) {
 		if (now >= e->dead) {
+			wlock(c);
 			unlink_entry(c, pp);
+			wunlock(c);
 			c->expired++;
 			goto miss;
 		}
@@ -549,14 +644,12 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 	if (!replay && e->msglen > cap)
 		goto miss;
 
-	const uint16_t *offs = entry_offs(e);
 	uint32_t left, age = 0;
 	bool prefetch = false;
 	if (!replay)
 		memcpy(out, entry_msg(e), e->msglen);
 	if (stale) {
-		for (unsigned i = 0; i < e->nttl; i++)
-			put_u32(out + offs[i], CACHE_STALE_TTL);
+		put_stale(out, e);
 		left = 0;
 		c->stale_hits++;
 	} else {
@@ -572,13 +665,9 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 			prefetch = true;
 			c->prefetches++;
 		}
-		/* A clock that went backwards counts as no age. */
-		age = now > e->stored ? (uint32_t)((now - e->stored) / 1000) : 0;
-		for (unsigned i = 0; i < e->nttl && !replay; i++) {
-			uint8_t *p = out + offs[i];
-			uint32_t t = wire_get_u32(p);
-			put_u32(p, t > age ? t - age : 0);
-		}
+		age = entry_age(e, now);
+		if (!replay)
+			put_aged(out, e, age);
 		left = e->ttl - age;
 		c->hits++;
 	}
@@ -598,6 +687,50 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 miss:
 	c->misses++;
 	return CACHE_MISS;
+}
+
+enum cache_result
+cache_lookup_siblings(struct cache *c, const struct wire_query *q,
+    uint64_t now, bool stale_ok, uint8_t *out, size_t cap, size_t *len)
+{
+	enum cache_result best = CACHE_MISS;
+	uint64_t best_expire = 0;
+
+	if (q->qname_len <= 0)
+		return CACHE_MISS;
+	uint8_t flags = key_flags(q);
+	for (size_t i = 0; i < c->nsibs && best != CACHE_HIT; i++) {
+		struct cache *s = c->sibs[i];
+		uint64_t h = key_hash(s, q->lname, (size_t)q->qname_len,
+		    q->qtype, q->qclass, flags);	/* the seed never changes */
+		struct entry *e;
+
+		pthread_mutex_lock(&s->lock);
+		if (s->buckets == NULL || s->nentries == 0 ||
+		    (e = *find(s, q, flags, h)) == NULL || now >= e->dead ||
+		    e->msglen > cap) {
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
+		/* The latest expiry wins: a fresh entry over any stale one,
+		 * and of two stale ones the more recent. */
+		bool stale = now >= e->expire;
+		if ((!stale || stale_ok) &&
+		    (best == CACHE_MISS || e->expire > best_expire)) {
+			memcpy(out, entry_msg(e), e->msglen);
+			if (stale)
+				put_stale(out, e);
+			else
+				put_aged(out, e, entry_age(e, now));
+			*len = e->msglen;
+			best = stale ? CACHE_STALE : CACHE_HIT;
+			best_expire = e->expire;
+		}
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (best != CACHE_MISS)
+		c->sibling_hits++;
+	return best;
 }
 
 /* ---- the rest ---- */
@@ -654,6 +787,7 @@ cache_flush(struct cache *c, const uint8_t *name)
 {
 	if (c->buckets == NULL)
 		return;
+	wlock(c);
 	for (size_t b = 0; b <= c->mask; b++) {
 		struct entry **pp = &c->buckets[b], *e;
 		while ((e = *pp) != NULL) {
@@ -663,6 +797,7 @@ cache_flush(struct cache *c, const uint8_t *name)
 				pp = &e->next;
 		}
 	}
+	wunlock(c);
 }
 
 void
@@ -679,4 +814,5 @@ cache_get_info(const struct cache *c, struct cache_info *out)
 	out->evictions = c->evictions;
 	out->expired = c->expired;
 	out->prefetches = c->prefetches;
+	out->sibling_hits = c->sibling_hits;
 }

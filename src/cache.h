@@ -1,5 +1,8 @@
 /*
- * cache: a bounded cache of upstream responses, one per worker (no locks).
+ * cache: a bounded cache of upstream responses, one per worker.  The owner
+ * reads its cache without a lock; the other workers' caches, linked with
+ * cache_link(), can be read too (cache_lookup_siblings) when an upstream
+ * fails or is late.
  *
  * Keyed by (lower-cased qname, qtype, qclass, DO).  It stores upstream
  * responses as received (any OPT removed: it is hop-by-hop, RFC 6891), with
@@ -54,6 +57,7 @@ struct cache_info {
 	uint64_t entries, bytes, max_bytes;
 	uint64_t hits, misses, stale_hits, inserts, evictions, expired;
 	uint64_t prefetches;	/* refreshes handed out by cache_lookup */
+	uint64_t sibling_hits;	/* answers found by cache_lookup_siblings */
 };
 
 /*
@@ -109,6 +113,14 @@ cache_ttl_clean(uint32_t ttl, uint32_t min, uint32_t max)
 struct cache *cache_new(size_t size, uint32_t min_ttl, uint32_t max_ttl);
 void cache_free(struct cache *c);
 
+/*
+ * Links the N caches of CACHES (one per worker thread) so that each can
+ * look into the others with cache_lookup_siblings().  Called once, before
+ * any of them is used by another thread; from then on none may be freed
+ * before every thread using any of them is done.
+ */
+void cache_link(struct cache *const *caches, size_t n);
+
 /* Prefetch on or off (off when created); see above. */
 void cache_set_prefetch(struct cache *c, bool on);
 
@@ -132,6 +144,20 @@ enum cache_result { CACHE_MISS, CACHE_HIT, CACHE_STALE };
 enum cache_result cache_lookup(struct cache *c, const struct wire_query *q,
     uint64_t now, bool stale_ok, uint8_t *out, size_t cap, size_t *len,
     struct cache_hit *hit);
+
+/*
+ * Looks up Q's question in the caches linked with C (not in C itself), for
+ * a worker whose own cache missed and whose upstream failed or is late.
+ * Safe against their owners storing and evicting meanwhile: it takes each
+ * sibling's lock, which owners take only to change what it reads (never on
+ * a hit).  Returns and copies as cache_lookup() does, without HIT: the
+ * freshest entry found (CACHE_HIT), else the most recently expired one
+ * when STALE_OK (CACHE_STALE).  Changes nothing in the siblings (no hit
+ * counts, no reference bits, no prefetch).
+ */
+enum cache_result cache_lookup_siblings(struct cache *c,
+    const struct wire_query *q, uint64_t now, bool stale_ok, uint8_t *out,
+    size_t cap, size_t *len);
 
 /*
  * With HIT given and a fresh entry holding a reply kept for HIT->gen that

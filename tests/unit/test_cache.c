@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1324,6 +1326,192 @@ test_grow(void **state)
 	cache_free(c);
 }
 
+/* ---- other workers' caches ---- */
+
+/* The last octet of the A record in OUT/LEN (the test answers' address). */
+static int
+last_octet(const uint8_t *out, size_t len)
+{
+	return out[len - 1];
+}
+
+static void
+store_a(struct cache *c, const char *name, int octet, uint64_t now,
+    uint32_t ttl)
+{
+	struct wire_query q;
+	uint8_t resp[4096];
+	char rr[128];
+
+	snprintf(rr, sizeof(rr), "%s %u IN A 192.0.2.%d", name, ttl, octet);
+	query(&q, name, TYPE_A);
+	cache_store(c, &q, resp, simple_a(resp, name, rr), now);
+}
+
+static void
+test_siblings(void **state)
+{
+	(void)state;
+	struct cache *cs[3] = { mkcache(), mkcache(), mkcache() };
+	struct cache *lone = mkcache();
+	struct wire_query q;
+	uint8_t out[4096];
+	uint32_t ttl[4];
+	size_t len = 0;
+
+	cache_link(cs, 3);
+	query(&q, "a.example.com.", TYPE_A);
+	assert_int_equal(cache_lookup_siblings(cs[0], &q, 0, true, out,
+	    sizeof(out), &len), CACHE_MISS);
+
+	/* Fresh in worker 1: worker 0 and 2 find it, aged like a hit. */
+	store_a(cs[1], "a.example.com.", 1, 0, 300);
+	assert_int_equal(lookup(cs[0], &q, 0, true, out, &len), CACHE_MISS);
+	assert_int_equal(cache_lookup_siblings(cs[0], &q, 100 * MS, false, out,
+	    sizeof(out), &len), CACHE_HIT);
+	assert_int_equal(rrs_of(out, len, ttl, NULL, NULL, 4), 1);
+	assert_int_equal(ttl[0], 200);
+	assert_int_equal(last_octet(out, len), 1);
+	assert_int_equal(cache_lookup_siblings(cs[2], &q, 0, false, out,
+	    sizeof(out), &len), CACHE_HIT);
+	/* Not itself: worker 1's siblings do not have it. */
+	assert_int_equal(cache_lookup_siblings(cs[1], &q, 0, true, out,
+	    sizeof(out), &len), CACHE_MISS);
+	/* Nor a cache that was never linked. */
+	assert_int_equal(cache_lookup_siblings(lone, &q, 0, true, out,
+	    sizeof(out), &len), CACHE_MISS);
+	/* Too small a buffer: nothing copied. */
+	assert_int_equal(cache_lookup_siblings(cs[0], &q, 0, true, out, 10,
+	    &len), CACHE_MISS);
+
+	/* Expired: stale only when asked for, TTLs CACHE_STALE_TTL. */
+	assert_int_equal(cache_lookup_siblings(cs[0], &q, 300 * MS, false, out,
+	    sizeof(out), &len), CACHE_MISS);
+	assert_int_equal(cache_lookup_siblings(cs[0], &q, 300 * MS, true, out,
+	    sizeof(out), &len), CACHE_STALE);
+	assert_int_equal(rrs_of(out, len, ttl, NULL, NULL, 4), 1);
+	assert_int_equal(ttl[0], CACHE_STALE_TTL);
+
+	/* A fresh entry elsewhere beats a stale one, whatever the order;
+	 * of two stale ones the later expiry wins. */
+	store_a(cs[2], "a.example.com.", 2, 200 * MS, 300);
+	assert_int_equal(cache_lookup_siblings(cs[0], &q, 400 * MS, true, out,
+	    sizeof(out), &len), CACHE_HIT);
+	assert_int_equal(last_octet(out, len), 2);
+	assert_int_equal(cache_lookup_siblings(cs[0], &q, 600 * MS, true, out,
+	    sizeof(out), &len), CACHE_STALE);
+	assert_int_equal(last_octet(out, len), 2);
+	store_a(cs[0], "a.example.com.", 3, 100 * MS, 300);
+	assert_int_equal(cache_lookup_siblings(cs[2], &q, 700 * MS, true, out,
+	    sizeof(out), &len), CACHE_STALE);
+	assert_int_equal(last_octet(out, len), 3);
+
+	/* Past the stale window: a miss, and the owner's entry is left to
+	 * the owner (the look changes nothing there). */
+	uint64_t dead = 200 * MS + (300 + CACHE_STALE_MAX) * MS;
+	assert_int_equal(cache_lookup_siblings(cs[1], &q, dead, true, out,
+	    sizeof(out), &len), CACHE_MISS);
+	assert_int_equal(count(cs[2], ENTRIES), 1);
+	assert_int_equal(count(cs[2], EXPIRED), 0);
+
+	/* The siblings' counters did not move; the asker's did. */
+	assert_int_equal(count(cs[1], HITS), 0);
+	assert_int_equal(count(cs[1], STALE_HITS), 0);
+	assert_int_equal(count(cs[1], MISSES), 0);
+	struct cache_info info;
+	cache_get_info(cs[0], &info);
+	assert_int_equal(info.sibling_hits, 4);
+	assert_int_equal(info.hits, 0);
+
+	/* A flushed name is gone for the siblings too. */
+	cache_flush(cs[2], NULL);
+	cache_flush(cs[0], NULL);
+	assert_int_equal(cache_lookup_siblings(cs[1], &q, 400 * MS, true, out,
+	    sizeof(out), &len), CACHE_MISS);
+	for (int i = 0; i < 3; i++)
+		cache_free(cs[i]);
+	cache_free(lone);
+}
+
+#define RACE_NAMES	600
+#define RACE_ROUNDS	40
+
+struct race {
+	struct cache *owner;
+	struct wire_query *qs;
+	uint8_t (*resp)[128];
+	size_t *rlen;
+	atomic_bool done;
+};
+
+/* The owner: stores every name again and again into a cache too small
+ * for them all (eviction, replacement), growing it and flushing it. */
+static void *
+race_owner(void *arg)
+{
+	struct race *r = arg;
+
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		for (int k = 0; k < RACE_NAMES; k++)
+			cache_store(r->owner, &r->qs[k], r->resp[k], r->rlen[k],
+			    (uint64_t)round * MS);
+		if (round % 10 == 9)
+			cache_flush(r->owner, NULL);
+	}
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+static void
+test_siblings_race(void **state)
+{
+	(void)state;
+	/* Room for about a third of the names. */
+	struct cache *cs[2] = { mkcache(), cache_new(64 << 10, 0, 86400) };
+	static struct wire_query qs[RACE_NAMES];
+	static uint8_t resp[RACE_NAMES][128];
+	static size_t rlen[RACE_NAMES];
+	struct race r = { cs[1], qs, resp, rlen, false };
+	uint8_t big[4096], out[4096];
+	char name[64], rr[128];
+	pthread_t t;
+	int found = 0, looked = 0;
+
+	cache_link(cs, 2);
+	for (int k = 0; k < RACE_NAMES; k++) {
+		snprintf(name, sizeof(name), "r%d.example.com.", k);
+		snprintf(rr, sizeof(rr), "%s 300 IN A 10.9.%d.%d", name, k / 256,
+		    k % 256);
+		query(&qs[k], name, TYPE_A);
+		rlen[k] = simple_a(big, name, rr);
+		assert_true(rlen[k] <= sizeof(resp[k]));
+		memcpy(resp[k], big, rlen[k]);
+	}
+	assert_int_equal(pthread_create(&t, NULL, race_owner, &r), 0);
+	/* Every answer found while the owner writes is the whole, right one
+	 * (bounded: the owner's work is). */
+	for (int i = 0; !atomic_load(&r.done) && i < 20000000; i++) {
+		int k = (i * 7) % RACE_NAMES;
+
+		looked++;
+		size_t len = 0;
+		enum cache_result res = cache_lookup_siblings(cs[0], &qs[k],
+		    (uint64_t)RACE_ROUNDS * MS, true, out, sizeof(out), &len);
+
+		if (res == CACHE_MISS)
+			continue;
+		found++;
+		assert_int_equal(len, rlen[k]);
+		assert_same_but_ttls(resp[k], rlen[k], out, len);
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	print_message("# %d of %d sibling lookups found their name\n", found,
+	    looked);
+	assert_true(found > 0);
+	cache_free(cs[0]);
+	cache_free(cs[1]);
+}
+
 static void
 test_bench(void **state)
 {
@@ -1396,6 +1584,8 @@ main(void)
 		cmocka_unit_test(test_prefetch_failure_keeps_entry),
 		cmocka_unit_test(test_prefetch_off),
 		cmocka_unit_test(test_grow),
+		cmocka_unit_test(test_siblings),
+		cmocka_unit_test(test_siblings_race),
 		cmocka_unit_test(test_bench),
 	};
 
