@@ -112,6 +112,7 @@ struct config {
 	uint32_t cache_min_ttl, cache_max_ttl;	/* default 0 and 86400 */
 	bool serve_stale;	/* default yes */
 	bool prefetch;		/* refresh popular entries near expiry, default yes */
+	unsigned stale_client_timeout_ms;	/* RFC 8767 client response timer, default 1000 */
 
 	/* [records] */
 	char **sources;		/* resolved paths, each maybe prefixed "csv:" etc. (NULL terminated) */

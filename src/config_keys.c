@@ -160,6 +160,14 @@ const struct config_key config_keys[] = {
 	    "a tenth of its TTL left is asked for again upstream in the "
 	    "background, once, while the client gets the cached answer at once.",
 	    CFG(prefetch) },
+	{ "cache", "stale_answer_client_timeout_ms", CT_UINT, "1000",
+	    "Milliseconds a client waits for the upstream before pldns answers "
+	    "it from an expired cache entry, with serve_stale on and such an "
+	    "entry in the cache of any worker (RFC 8767's client response "
+	    "timer); the upstream query goes on and refreshes the cache when "
+	    "its answer comes.  0 gives the expired answer at once; a value not "
+	    "less than deadline_ms leaves it to the deadline.",
+	    .min = 0, .max = 120000, CFG(stale_client_timeout_ms) },
 
 	/* [records] */
 	{ "records", "sources", CT_PATHLIST, "",

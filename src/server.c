@@ -797,6 +797,7 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 	}
 	if (d->nerrors > 0)
 		return new_failed(srv, d);
+	worker_share_caches(srv->workers, srv->nworkers);
 	srv->journal = xfr_journal_new(XFR_JOURNAL_CHANGES);
 	srv->notifier = xfr_notifier_new(srv->base);
 	srv->sec = xfr_secondary_new(srv->base, cfg, secondary_changed_cb, srv);
@@ -880,7 +881,10 @@ server_free(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	/* Joining waits for each worker's graceful stop. */
+	/* Joining waits for each worker's graceful stop; all of them before
+	 * any is freed, since each may read the others' caches until then. */
+	for (int i = 0; i < srv->nworkers; i++)
+		worker_join(srv->workers[i]);
 	for (int i = 0; i < srv->nworkers; i++)
 		worker_join_free(srv->workers[i]);
 	/* After the workers: they read the journal and hand NOTIFY over. */

@@ -840,12 +840,30 @@ worker_start(struct worker *w)
 }
 
 void
+worker_share_caches(struct worker *const *ws, int n)
+{
+	struct cache **cs = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*cs));
+
+	for (int i = 0; i < n; i++)
+		cs[i] = ws[i]->cache;
+	cache_link(cs, (size_t)n);
+	free(cs);
+}
+
+void
+worker_join(struct worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+}
+
+void
 worker_join_free(struct worker *w)
 {
 	if (w == NULL)
 		return;
-	if (w->started)
-		pthread_join(w->thread, NULL);
+	worker_join(w);
 	worker_forward_free_all(w);
 	worker_tcp_free_all(w);
 	for (size_t i = 0; i < w->nls; i++) {

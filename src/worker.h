@@ -29,6 +29,15 @@ struct worker *worker_new(int id, struct snapshot *snap, struct diag *d);
 struct xfr_journal;
 struct xfr_secondary;
 
+/* Before worker_start(): lets the N workers of WS answer from each
+ * other's caches when an upstream fails or is late (cache_link()).  The
+ * caches must then outlive every one of the workers: worker_join() them
+ * all before the first worker_join_free(). */
+void worker_share_caches(struct worker *const *ws, int n);
+
+/* Waits for W's thread to end (after worker_post_stop()). */
+void worker_join(struct worker *w);
+
 /* Before worker_start(): the IXFR journal and the secondary zones that
  * transfers and NOTIFY go to (either may be NULL; not owned). */
 void worker_set_xfr(struct worker *w, struct xfr_journal *j, struct xfr_secondary *sec);

@@ -2,8 +2,9 @@
  * worker_fwd: a worker's questions to upstream servers: the answer cache
  * first, then one upstream query per distinct question in flight (clients
  * asking the same join it), replies spliced against the current local data,
- * stale answers when upstream fails, and prefetch of popular entries.  A
- * query with RD clear gets the cache or REFUSED, never an upstream query.
+ * stale answers when upstream fails or is late (RFC 8767), from this
+ * worker's cache or another's, and prefetch of popular entries.  A query
+ * with RD clear gets the cache or REFUSED, never an upstream query.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,8 @@ fquery_free(struct fquery *fq)
 	w->nfqueries--;
 	if (fq->prefetch)
 		w->nprefetch--;
+	if (fq->stale_armed)
+		evtimer_del(&fq->stale_ev);
 	if (fq->conn != NULL)
 		worker_tcp_answered(fq->conn);
 	snapshot_unref(fq->snap);
@@ -102,44 +105,67 @@ fquery_free(struct fquery *fq)
 }
 
 /*
- * Answers Q from the stale cache entry for UQ when allowed, after the
- * responses of CH (NULL: none) when UQ is a follow-up; else SERVFAIL with
- * an Extended DNS Error (RFC 8914) that says why: 23 Network Error when no
- * server could even be reached over the network (no route, port
- * unreachable), 22 No Reachable Authority otherwise (they did not answer,
- * or answered SERVFAIL, REFUSED...).
+ * Answers Q in w->out (INFO filled) from what a cache holds for UQ, after
+ * the responses of CH (NULL: none) when UQ is a follow-up, for a client
+ * whose upstream failed or is late: this worker's entry, else another
+ * worker's; a fresh one, else (when allowed) a stale one.  False when
+ * there is none.
+ */
+static bool
+forward_stale(struct worker *w, const struct wire_query *q, const struct wire_query *uq,
+    const struct fchain *ch, size_t limit, struct answer_info *info)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+	struct answer_part parts[ANSWER_MAX_PARTS];
+	int n = ch != NULL ? ch->n : 0;
+	uint64_t now = w->now_us / 1000;
+	enum cache_result r;
+	size_t len;
+
+	if (n >= ANSWER_MAX_PARTS)
+		return false;
+	r = cache_lookup(w->cache, uq, now, cfg->serve_stale, w->cbuf,
+	    sizeof(w->cbuf), &len, NULL);
+	/* The client landed on this worker, the name may have been asked
+	 * through another (SO_REUSEPORT spreads clients by port). */
+	if (r == CACHE_MISS)
+		r = cache_lookup_siblings(w->cache, uq, now, cfg->serve_stale,
+		    w->cbuf, sizeof(w->cbuf), &len);
+	if (r == CACHE_MISS)
+		return false;
+	if (n > 0)
+		memcpy(parts, ch->parts, (size_t)n * sizeof(parts[0]));
+	parts[n].msg = w->cbuf;
+	parts[n].len = len;
+	/* RFC 8767: an expired answer beats no answer.  Spliced now, like
+	 * every answer; one that needs yet another upstream answer is none. */
+	if (answer_upstream(w->snap, q, parts, n + 1, false, w->scratch, w->out,
+	    sizeof(w->out), limit, info) != ANSWER_DONE)
+		return false;
+	info->path = PATH_CACHE;
+	if (r == CACHE_STALE) {
+		w->m.cache_stale_served++;
+		/* Extended DNS Error 3, Stale Answer (RFC 8914). */
+		if (q->edns.present)
+			info->len = wire_add_ede(w->out, info->len, sizeof(w->out), 3);
+	}
+	return true;
+}
+
+/*
+ * Answers Q as forward_stale() does, else with SERVFAIL and an Extended DNS
+ * Error (RFC 8914) that says why: 23 Network Error when no server could
+ * even be reached over the network (no route, port unreachable), 22 No
+ * Reachable Authority otherwise (they did not answer, or answered
+ * SERVFAIL, REFUSED...).
  */
 static void
 forward_fail(struct worker *w, const struct wire_query *q, const struct wire_query *uq,
     const struct fchain *ch, size_t limit, enum upstream_status st,
     struct answer_info *info)
 {
-	const struct config *cfg = snapshot_config(w->snap);
-	struct answer_part parts[ANSWER_MAX_PARTS];
-	int n = ch != NULL ? ch->n : 0;
-	size_t len;
-
-	if (cfg->serve_stale && n < ANSWER_MAX_PARTS &&
-	    cache_lookup(w->cache, uq, w->now_us / 1000, true, w->cbuf,
-	    sizeof(w->cbuf), &len, NULL) == CACHE_STALE) {
-		if (n > 0)
-			memcpy(parts, ch->parts, (size_t)n * sizeof(parts[0]));
-		parts[n].msg = w->cbuf;
-		parts[n].len = len;
-		/* RFC 8767: an expired answer beats no answer.  Spliced now,
-		 * like every answer; one that needs yet another upstream
-		 * answer is none. */
-		if (answer_upstream(w->snap, q, parts, n + 1, false, w->scratch, w->out,
-		    sizeof(w->out), limit, info) == ANSWER_DONE) {
-			info->path = PATH_CACHE;
-			info->stale = true;
-			w->m.cache_stale_served++;
-			/* Extended DNS Error 3, Stale Answer (RFC 8914). */
-			if (q->edns.present)
-				info->len = wire_add_ede(w->out, info->len, limit, 3);
-			return;
-		}
-	}
+	if (forward_stale(w, q, uq, ch, limit, info))
+		return;
 	answer_info_clear(info);
 	answer_error(q, RCODE_SERVFAIL, st == UPSTREAM_UNREACHABLE ? 23 : 22, w->out,
 	    sizeof(w->out), info);
@@ -159,7 +185,7 @@ forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
 	struct answer_info info;
 	int n = fq->chain != NULL ? fq->chain->n : 0;
 
-	if (fq->conn != NULL && fq->conn->closed)
+	if (fq->answered || (fq->conn != NULL && fq->conn->closed))
 		return;
 	if (st == UPSTREAM_OK) {
 		if (n > 0)
@@ -351,6 +377,53 @@ follow_question(struct wire_query *uq, const struct wire_query *q, const uint8_t
 	memcpy(uq->lname, name, (size_t)uq->qname_len);
 }
 
+/* The client response timer of FQ fired: the client gets a cached answer
+ * now if any worker has one; the query goes on for the cache. */
+static void
+stale_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fquery *fq = arg;
+	struct worker *w = fq->w;
+	struct answer_info info;
+
+	(void)fd;
+	(void)what;
+	fq->stale_armed = false;
+	if (fq->conn != NULL && fq->conn->closed)
+		return;
+	w->now_us = worker_clock_us();
+	if (!forward_stale(w, &fq->q, &fq->uq, fq->chain, fq->limit, &info))
+		return;
+	worker_reply(w, fq->udp_fd, &fq->client, fq->conn, w->out, info.len, false);
+	worker_account(w, &fq->client, &fq->q, &info, fq->conn != NULL, fq->start_us);
+	fq->answered = true;
+	if (fq->conn != NULL) {
+		/* Answered as far as the connection goes. */
+		worker_tcp_answered(fq->conn);
+		fq->conn = NULL;
+	}
+}
+
+/* Starts FQ's client response timer, which runs from the client's query:
+ * not when a stale answer would not come before the deadline anyway. */
+static void
+stale_timer_start(struct worker *w, struct fquery *fq)
+{
+	const struct config *cfg = snapshot_config(w->snap);
+	uint64_t spent = (w->now_us - fq->start_us) / 1000, wait;
+	struct timeval tv;
+
+	if (!cfg->serve_stale || cfg->stale_client_timeout_ms >= cfg->deadline_ms)
+		return;
+	wait = spent < cfg->stale_client_timeout_ms ?
+	    cfg->stale_client_timeout_ms - spent : 0;
+	tv.tv_sec = (time_t)(wait / 1000);
+	tv.tv_usec = (suseconds_t)(wait % 1000 * 1000);
+	evtimer_assign(&fq->stale_ev, w->base, stale_timer_cb, fq);
+	evtimer_add(&fq->stale_ev, &tv);
+	fq->stale_armed = true;
+}
+
 /*
  * Sends UQ upstream (or joins the same question on its way) for the client
  * of FROM, with the earlier responses of its chain CH (owned from now on;
@@ -424,6 +497,7 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 	if (fq->conn != NULL)
 		fq->conn->pending++;
 	fq_link(w, fq);
+	stale_timer_start(w, fq);
 	return false;
 }
 

@@ -92,6 +92,12 @@ struct fquery {
 	const struct pl_addr *servers;
 	uint32_t hash;
 	const struct szone *miss_zone;	/* answer_local's, in SNAP */
+	/* RFC 8767's client response timer: when it fires, the client gets
+	 * a cached answer (stale, or another worker's) if there is one, and
+	 * the query waits on, with no client, to refresh the cache. */
+	struct event stale_ev;
+	bool stale_armed;
+	bool answered;			/* the client has had its answer */
 };
 
 struct worker {

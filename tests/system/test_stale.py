@@ -153,7 +153,7 @@ def t_dead_upstream(t):
     dead_upstream(t, None)
 
 
-@test("upstream gone, stale_answer_client_timeout_ms = 0: the same at once",
+@test("upstream gone, stale_answer_client_timeout_ms = 0: the same",
       timeout=120)
 def t_dead_upstream_zero(t):
     dead_upstream(t, 0)
