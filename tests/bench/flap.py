@@ -195,107 +195,62 @@ def run_load(port, a):
     return c
 
 
-def unbound_conf(d, port, up_port, client_ms):
-    lines = [
-        "server:",
-        "  interface: %s@%d" % (bl.HOST, port),
-        "  port: %d" % port,
-        "  do-ip6: no",
-        "  num-threads: 2",
-        "  username: \"\"",
-        "  chroot: \"\"",
-        "  directory: \"%s\"" % d,
-        "  pidfile: \"%s/unbound.pid\"" % d,
-        "  use-syslog: no",
-        "  logfile: \"\"",
-        "  verbosity: 1",
-        "  module-config: \"iterator\"",
-        "  do-not-query-localhost: no",
-        "  access-control: 127.0.0.0/8 allow",
-        "  so-reuseport: yes",
-        "  qname-minimisation: no",
-        "  serve-expired: yes",
-        "  serve-expired-client-timeout: %d" % client_ms,
-        "forward-zone:",
-        "  name: \".\"",
-        "  forward-addr: %s@%d" % (bl.HOST, up_port),
-        "remote-control:",
-        "  control-enable: no",
-        "",
-    ]
-    conf = os.path.join(d, "unbound.conf")
+def unbound(base, up, a):
+    """benchlib's Unbound, with two threads and serve-expired."""
+    srv = bl.unbound_server(base, up, [], [], name_of(0), addr_of(0))
+    conf = srv.argv[-1]
+    with open(conf) as f:
+        text = f.read()
+    text = text.replace("  num-threads: 1\n", "  num-threads: 2\n"
+                        "  serve-expired: yes\n"
+                        "  serve-expired-client-timeout: %d\n" % a.client_ms)
     with open(conf, "w") as f:
-        f.write("\n".join(lines))
-    return ["/usr/sbin/unbound", "-d", "-c", conf]
+        f.write(text.replace("so-reuseport: no", "so-reuseport: yes"))
+    return srv
 
 
-def bind_conf(d, port, up_port, client_ms):
-    conf = os.path.join(d, "named.conf")
-    with open(conf, "w") as f:
-        f.write("""options {
-	directory "%(d)s";
-	pid-file "%(d)s/named.pid";
-	session-keyfile "%(d)s/session.key";
-	managed-keys-directory "%(d)s";
-	listen-on port %(port)d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	recursion yes;
-	allow-query { 127.0.0.0/8; };
-	allow-recursion { 127.0.0.0/8; };
-	forwarders { 127.0.0.1 port %(up)d; };
-	forward only;
-	dnssec-validation no;
-	qname-minimization off;
-	empty-zones-enable no;
-	querylog no;
-	notify no;
-	stale-answer-enable yes;
-	stale-cache-enable yes;
-	stale-answer-client-timeout %(cms)d;
-};
-controls { };
-""" % {"d": d, "port": port, "up": up_port, "cms": client_ms})
-    return ["/usr/sbin/named", "-g", "-n", "2", "-c", conf]
+def bind(base, up, a):
+    """benchlib's BIND, with two threads and stale answers."""
+    srv = bl.bind_server(base, up, [], [], name_of(0), addr_of(0), options=(
+        "stale-answer-enable yes; stale-cache-enable yes; "
+        "stale-answer-client-timeout %d;" % a.client_ms))
+    srv.argv[srv.argv.index("-n") + 1] = "2"
+    return srv
 
 
-def pldns_conf(d, port, up_port, client_ms, pldns):
+def pldns(base, up, a, binary):
+    d = os.path.join(base, "pldns")
+    os.makedirs(d, exist_ok=True)
+    port = bl.free_port()
     conf = os.path.join(d, "pldns.ini")
+    timer = "" if a.old_pldns else \
+        "stale_answer_client_timeout_ms = %d\n" % a.client_ms
     with open(conf, "w") as f:
         f.write("[server]\nlisten = %s:%d\nworkers = 2\n\n"
-                "[upstream]\nservers = %s:%d\n\n"
-                "[cache]\nserve_stale = yes\n"
-                "stale_answer_client_timeout_ms = %d\n\n"
+                "[upstream]\nservers = %s\n\n"
+                "[cache]\nserve_stale = yes\n%s\n"
                 "[control]\nlisten = none\n\n[log]\nquery_log = no\n"
-                % (bl.HOST, port, bl.HOST, up_port, client_ms))
-    return [pldns, "serve", "-f", "-c", conf]
+                % (bl.HOST, port, up, timer))
+    return bl.Server("pldns", "pldns", d, port,
+                     [binary, "serve", "-f", "-c", conf], name_of(0), addr_of(0))
 
 
-def one(kind, base, a, pldns=None):
-    d = os.path.join(base, kind)
-    os.makedirs(d, exist_ok=True)
-    port, up_port = bl.free_port(), bl.free_port()
-    data = fakeup_data(a.names, a.ttl)
-    dur = a.queries / a.rate
-    flap = Flapper(d, up_port, data, a.up, a.down, time.monotonic() + dur + 60)
+def one(kind, base, a):
+    up_port = bl.free_port()
+    up = "%s:%d" % (bl.HOST, up_port)
     if kind == "pldns":
-        argv = pldns_conf(d, port, up_port, a.client_ms, pldns)
-        if a.old_pldns:
-            # a pldns from before the key: the same without it
-            with open(argv[-1]) as f:
-                text = f.read()
-            with open(argv[-1], "w") as f:
-                f.write(text.replace("stale_answer_client_timeout_ms = %d\n"
-                                     % a.client_ms, ""))
+        srv = pldns(base, up, a, a.pldns)
     elif kind == "unbound":
-        argv = unbound_conf(d, port, up_port, a.client_ms)
+        srv = unbound(base, up, a)
     else:
-        argv = bind_conf(d, port, up_port, a.client_ms)
-    srv = bl.Server(kind, kind, d, port, argv, name_of(0), addr_of(0))
+        srv = bind(base, up, a)
+    flap = Flapper(srv.dir, up_port, fakeup_data(a.names, a.ttl), a.up, a.down,
+                   time.monotonic() + a.queries / a.rate + 60)
     try:
         srv.start()
-        warmed = warm(port, a.names, 3.0)
+        warmed = warm(srv.port, a.names, 3.0)
         flap.start()
-        c = run_load(port, a)
+        c = run_load(srv.port, a)
         c["warmed"] = warmed
         c["kills"] = flap.kills
         c["alive"] = srv.alive()
@@ -329,7 +284,7 @@ def main():
             bl.log("flap: %s not installed, left out" % kind)
             continue
         bl.log("flap: %s ..." % kind)
-        rows.append((kind, one(kind, base, a, a.pldns)))
+        rows.append((kind, one(kind, base, a)))
     print("upstream up %.1f s / down %.1f s, %d names (TTL %d s), 2 workers "
           "or threads, %d queries at %.0f/s from %d ports, client timer %d ms"
           % (a.up, a.down, a.names, a.ttl, a.queries, a.rate, a.sockets,
