@@ -248,6 +248,9 @@ render_cache(FILE *f, const struct metrics *m, const struct cache_info *ci)
 	    "Entries evicted to make room.", ci->evictions);
 	counter1(f, "pldns_cache_expired_total",
 	    "Entries removed because they expired.", ci->expired);
+	counter1(f, "pldns_cache_sibling_hits_total",
+	    "Answers found in another worker's cache when the upstream failed "
+	    "or was late.", ci->sibling_hits);
 }
 
 static void

@@ -722,6 +722,7 @@ ctl_cache(void *arg, struct cache_info *out)
 		out->inserts += t.inserts;
 		out->evictions += t.evictions;
 		out->expired += t.expired;
+		out->sibling_hits += t.sibling_hits;
 	}
 }
 

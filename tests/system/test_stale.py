@@ -15,6 +15,7 @@ the questions then come from many source ports, so to every worker.
 
 import socket
 import time
+import urllib.request
 
 import dns.edns
 import dns.message
@@ -44,7 +45,8 @@ def ede_codes(r):
     return [o.code for o in r.options if o.otype == dns.edns.EDE]
 
 
-def start(t, up, deadline_ms=1500, timeout_ms=1000, client_timeout=None):
+def start(t, up, deadline_ms=1500, timeout_ms=1000, client_timeout=None,
+          cport=None):
     port = free_port()
     cache = {}
     if client_timeout is not None:
@@ -54,7 +56,7 @@ def start(t, up, deadline_ms=1500, timeout_ms=1000, client_timeout=None):
                           "deadline_ms": deadline_ms})]
     if cache:
         secs.append(("cache", cache))
-    secs.append(("control", {"listen": "none"}))
+    secs.append(("control", {"listen": "127.0.0.1:%d" % cport if cport else "none"}))
     t.pldns(ini(secs), port=port)
     return port
 
@@ -132,9 +134,20 @@ def expect_served(name, got, proto, stale):
         got=bad[:2])
 
 
+def metric(cport, name):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % cport,
+                                timeout=5) as r:
+        text = r.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise Fail("no %s in /metrics" % name)
+
+
 def dead_upstream(t, client_timeout):
     up = t.fakeup(DATA)
-    port = start(t, up, client_timeout=client_timeout)
+    cport = free_port()
+    port = start(t, up, client_timeout=client_timeout, cport=cport)
     old = ["old%d.example.net." % i for i in range(NAMES)]
     fresh = ["fresh%d.example.net." % i for i in range(NAMES)]
     warm(port, old + fresh)
@@ -145,6 +158,10 @@ def dead_upstream(t, client_timeout):
             expect_served(name, ask_many(port, name, proto), proto, True)
         for name in fresh:
             expect_served(name, ask_many(port, name, proto), proto, False)
+    # About half of 2 x 2 x NAMES x PORTS landed on the worker that has none.
+    sib = metric(cport, "pldns_cache_sibling_hits_total")
+    expect(sib >= 2 * NAMES, "answers from the other worker's cache counted",
+           got=sib)
 
 
 @test("upstream gone: every worker answers from another worker's cache "
