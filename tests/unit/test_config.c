@@ -203,6 +203,7 @@ check_defaults(const struct config *cfg)
 	assert_int_equal(cfg->cache_max_ttl, 86400);
 	assert_true(cfg->serve_stale);
 	assert_true(cfg->prefetch);
+	assert_int_equal(cfg->stale_client_timeout_ms, 1000);
 
 	assert_non_null(cfg->sources);
 	assert_null(cfg->sources[0]);
@@ -266,7 +267,7 @@ test_key_table(void **state)
 			assert_false(strcmp(o->section, k->section) == 0 &&
 			    strcmp(o->name, k->name) == 0);
 	}
-	assert_int_equal(n, 50);
+	assert_int_equal(n, 51);
 }
 
 static void
@@ -384,13 +385,17 @@ test_cache_section(void **state)
 
 	(void)state;
 	cfg = load_ok("[cache]\nsize = 128M\nmin_ttl = 30\nmax_ttl = 3600\n"
-	    "serve_stale = no\nprefetch = no\n");
+	    "serve_stale = no\nprefetch = no\nstale_answer_client_timeout_ms = 0\n");
 	assert_int_equal(cfg->cache_size, 128UL << 20);
 	assert_int_equal(cfg->cache_min_ttl, 30);
 	assert_int_equal(cfg->cache_max_ttl, 3600);
 	assert_false(cfg->serve_stale);
 	assert_false(cfg->prefetch);
+	assert_int_equal(cfg->stale_client_timeout_ms, 0);
 	config_free(cfg);
+	assert_load_fails("[cache]\nstale_answer_client_timeout_ms = 120001\n",
+	    "pldns.ini:2: bad value for stale_answer_client_timeout_ms: 120001 is "
+	    "out of range (0..120000)");
 
 	for (size_t i = 0; i < nitems(sizes); i++) {
 		char text[64];
