@@ -144,10 +144,12 @@ forward_stale(struct worker *w, const struct wire_query *q, const struct wire_qu
 		return false;
 	info->path = PATH_CACHE;
 	if (r == CACHE_STALE) {
+		info->stale = true;
 		w->m.cache_stale_served++;
-		/* Extended DNS Error 3, Stale Answer (RFC 8914). */
+		/* Extended DNS Error 3, Stale Answer (RFC 8914), within
+		 * what the client takes. */
 		if (q->edns.present)
-			info->len = wire_add_ede(w->out, info->len, sizeof(w->out), 3);
+			info->len = wire_add_ede(w->out, info->len, limit, 3);
 	}
 	return true;
 }
