@@ -11,6 +11,7 @@
  * header to "X is required" messages.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -379,12 +380,120 @@ readable(const char *path)
 
 static const char *const source_prefixes[] = { "csv:", "json:", "hosts:", "zone:" };
 
-/* A [records] source: "PREFIX:path" with the path made absolute. */
-static char *
-source_resolve(struct parse *p, const struct config_key *k, const char *item)
+/* Appends S (taken) to OUT->v, which has room for *CAP entries and a NULL. */
+static void
+cval_push(struct cval *out, size_t *cap, char *s)
+{
+	if (out->n + 1 >= *cap) {
+		*cap = *cap * 2 + 2;
+		out->v = xreallocarray(out->v, *cap, sizeof(*out->v));
+	}
+	out->v[out->n++] = s;
+	out->v[out->n] = NULL;
+}
+
+/* Files in a sources directory are read by extension, in this format. */
+static const struct {
+	const char *ext, *prefix;
+} dir_exts[] = {
+	{ ".csv", "csv:" }, { ".json", "json:" }, { ".hosts", "hosts:" },
+	{ ".zone", "zone:" },
+};
+
+const char *
+config_dir_source_prefix(const char *name)
+{
+	size_t len = strlen(name);
+
+	/* Hidden files are editors' and tools' scratch (".x.csv.swp"). */
+	if (name[0] == '.')
+		return NULL;
+	for (size_t i = 0; i < nitems(dir_exts); i++) {
+		size_t n = strlen(dir_exts[i].ext);
+
+		/* "x.csv.dpkg-old" or "x.csv~" does not end in ".csv": left
+		 * alone, as a package upgrade or an editor leaves them. */
+		if (len > n && strcasecmp(name + len - n, dir_exts[i].ext) == 0)
+			return dir_exts[i].prefix;
+	}
+	return NULL;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A [records] directory DIR (absolute, without a trailing slash): every
+ * regular file in it that config_dir_source_prefix() names, sorted by name
+ * (bytewise, so that the order does not depend on the locale), appended to
+ * OUT.  An empty directory adds nothing: a site may start without records.
+ * Returns 0, or -1 when the directory cannot be read.
+ */
+static int
+source_dir(struct parse *p, const char *dir, struct cval *out, size_t *cap)
+{
+	struct dirent **ents;
+	char **names = NULL;
+	size_t nnames = 0;
+	int n = scandir(dir, &ents, NULL, NULL);
+
+	if (n == -1) {
+		perr(p, p->cur_line, "cannot read %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	names = xcalloc((size_t)n + 1, sizeof(*names));
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		char *path;
+
+		if (config_dir_source_prefix(ents[i]->d_name) != NULL) {
+			path = path_join(dir, ents[i]->d_name);
+			/* stat, not lstat: a link to a file elsewhere is the
+			 * usual way to share one CSV between configurations;
+			 * a dangling one is an error like a missing file. */
+			if (stat(path, &st) == -1) {
+				perr(p, p->cur_line, "cannot read %s: %s", path,
+				    strerror(errno));
+				free(path);
+			} else if (S_ISREG(st.st_mode))
+				names[nnames++] = path;
+			else
+				free(path);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	qsort(names, nnames, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < nnames; i++) {
+		const char *slash = strrchr(names[i], '/');
+		char *spec;
+
+		xasprintf(&spec, "%s%s", config_dir_source_prefix(slash + 1),
+		    names[i]);
+		free(names[i]);
+		cval_push(out, cap, spec);
+	}
+	free(names);
+	return 0;
+}
+
+
+/*
+ * A [records] source ITEM appended to OUT: "PREFIX:path" with the path made
+ * absolute, or, for a directory, each of its files (see source_dir()), the
+ * directory itself then recorded in the config's source_dirs so that files
+ * added to it later are noticed.  Returns 0 or -1.
+ */
+static int
+source_resolve(struct parse *p, const struct config_key *k, const char *item,
+    struct cval *out, size_t *cap)
 {
 	const char *prefix = "", *path = item;
-	char *abs, *out;
+	struct stat st;
+	char *abs, *spec;
 
 	for (size_t i = 0; i < nitems(source_prefixes); i++) {
 		size_t n = strlen(source_prefixes[i]);
@@ -404,24 +513,48 @@ source_resolve(struct parse *p, const struct config_key *k, const char *item)
 			bad_value(p, k, "\"%s\": unknown format \"%.*s\" "
 			    "(use csv:, json:, hosts: or zone:)", item, (int)n,
 			    item);
-			return NULL;
+			return -1;
 		}
 	}
 	while (*path == ' ' || *path == '\t')
 		path++;
 	if (*path == '\0') {
 		bad_value(p, k, "\"%s\": empty path", item);
-		return NULL;
+		return -1;
 	}
 	abs = path_join(p->cfg->dir, path);
+	/* "dir/" names a directory even when it is missing, for the message. */
+	for (size_t n = strlen(abs); n > 1 && abs[n - 1] == '/'; n--)
+		abs[n - 1] = '\0';
+	if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (*prefix != '\0') {
+			bad_value(p, k, "\"%s\": a directory takes no format "
+			    "prefix (each file in it is read by its extension: "
+			    ".csv, .json, .hosts or .zone)", item);
+			free(abs);
+			return -1;
+		}
+		if (source_dir(p, abs, out, cap) == -1) {
+			free(abs);
+			return -1;
+		}
+		p->cfg->source_dirs = xreallocarray(p->cfg->source_dirs,
+		    p->cfg->nsource_dirs + 2, sizeof(char *));
+		xasprintf(&p->cfg->source_dirs[p->cfg->nsource_dirs++], "%s/",
+		    abs);
+		p->cfg->source_dirs[p->cfg->nsource_dirs] = NULL;
+		free(abs);
+		return 0;
+	}
 	if ((k->flags & CK_READ) && p->d != NULL && !readable(abs)) {
 		perr(p, p->cur_line, "cannot read %s: %s", abs, strerror(errno));
 		free(abs);
-		return NULL;
+		return -1;
 	}
-	xasprintf(&out, "%s%s", prefix, abs);
+	xasprintf(&spec, "%s%s", prefix, abs);
 	free(abs);
-	return out;
+	cval_push(out, cap, spec);
+	return 0;
 }
 
 /*
@@ -579,20 +712,18 @@ parse_value(struct parse *p, const struct config_key *k, const char *text,
 		}
 		strv_free(items);
 		break;
-	case CT_PATHLIST:
-		items = strv_split(text, seps, &n);
-		out->v = xcalloc(n + 1, sizeof(*out->v));
-		for (size_t i = 0; i < n; i++) {
-			char *s = source_resolve(p, k, items[i]);
+	case CT_PATHLIST: {
+		size_t cap = n = 0;
 
-			if (s == NULL) {
+		items = strv_split(text, seps, &n);
+		cap = n + 1;
+		out->v = xcalloc(cap, sizeof(*out->v));
+		for (size_t i = 0; i < n; i++)
+			if (source_resolve(p, k, items[i], out, &cap) == -1)
 				bad = 1;
-				continue;
-			}
-			out->v[out->n++] = s;
-		}
 		strv_free(items);
 		break;
+	}
 	case CT_STRLIST:
 		out->v = strv_split(text, seps, &out->n);
 		for (size_t i = 0; (k->flags & CK_SECRET) && i < out->n; i++)
@@ -1558,6 +1689,7 @@ config_free(struct config *cfg)
 	strv_free(cfg->cookie_secret);
 	free(cfg->upstreams);
 	strv_free(cfg->sources);
+	strv_free(cfg->source_dirs);
 	free(cfg->control_listen);
 	free(cfg->token_file);
 	free(cfg->expect_subnets);

@@ -117,6 +117,8 @@ struct config {
 	/* [records] */
 	char **sources;		/* resolved paths, each maybe prefixed "csv:" etc. (NULL terminated) */
 	size_t nsources;
+	char **source_dirs;	/* directories among the sources, as "DIR/" (NULL terminated) */
+	size_t nsource_dirs;
 	uint32_t record_ttl;	/* default 10 */
 	bool allow_public;	/* default no */
 	bool strict;		/* default yes */
@@ -225,5 +227,12 @@ char *config_secondary_file(const struct config *cfg, const struct zone_conf *z)
  */
 unsigned long config_line(const struct config *cfg, const char *section,
     const char *name);
+
+/*
+ * The format prefix ("csv:", "json:", "hosts:", "zone:") that a file named
+ * NAME in a [records] sources directory is read with, from its extension;
+ * NULL for a name that is not loaded (hidden, another extension).
+ */
+const char *config_dir_source_prefix(const char *name);
 
 #endif

@@ -174,7 +174,11 @@ const struct config_key config_keys[] = {
 	    "Files with local records, separated by commas, each optionally "
 	    "prefixed with its format (csv:, json:, hosts: or zone:; without a "
 	    "prefix pldns detects the format from the content); a relative path "
-	    "is taken from the directory of the configuration file.",
+	    "is taken from the directory of the configuration file.  A "
+	    "directory stands for every file in it whose name ends in .csv, "
+	    ".json, .hosts or .zone (read in that format, in name order; hidden "
+	    "files and other names are left out); it may be empty, and a file "
+	    "added to it later is loaded like a changed one.",
 	    .flags = CK_READ, CFGL(sources, nsources) },
 	{ "records", "ttl", CT_UINT, "10",
 	    "TTL, in seconds, of answers from local records.",

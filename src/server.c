@@ -115,7 +115,8 @@ nworkers_for(const struct config *cfg)
 static void
 watch_update(struct server *srv, const struct config *cfg)
 {
-	char **paths = xcalloc(cfg->nzones + cfg->nsources + 1, sizeof(char *));
+	char **paths = xcalloc(cfg->nzones + cfg->nsources + cfg->nsource_dirs + 1,
+	    sizeof(char *));
 	size_t n = 0;
 
 	paths[n++] = xstrdup(srv->config_path);
@@ -132,6 +133,8 @@ watch_update(struct server *srv, const struct config *cfg)
 			s = colon + 1;
 		paths[n++] = xstrdup(s);
 	}
+	for (size_t i = 0; i < cfg->nsource_dirs; i++)
+		paths[n++] = xstrdup(cfg->source_dirs[i]);
 	if (srv->watch != NULL)
 		watch_set(srv->watch, paths, n);
 	for (size_t i = 0; i < n; i++)

@@ -9,6 +9,7 @@
 
 #include <event2/event_struct.h>
 
+#include "config.h"
 #include "log.h"
 #include "util.h"
 #include "watch.h"
@@ -87,7 +88,9 @@ inotify_cb(evutil_socket_t fd, short what, void *arg)
 			struct inotify_event *ev = (struct inotify_event *)p;
 			for (size_t i = 0; i < w->n; i++)
 				if (w->files[i].wd == ev->wd && ev->len > 0 &&
-				    strcmp(ev->name, w->files[i].base) == 0)
+				    (strcmp(ev->name, w->files[i].base) == 0 ||
+				    (w->files[i].base[0] == '\0' &&
+				    config_dir_source_prefix(ev->name) != NULL)))
 					hit = true;
 			p += sizeof(*ev) + ev->len;
 		}
@@ -165,8 +168,15 @@ watch_set(struct watch *w, char *const *paths, size_t n)
 		const char *slash = strrchr(paths[i], '/');
 
 		f->path = xstrdup(paths[i]);
-		f->dir = path_dirname(paths[i]);
-		f->base = xstrdup(slash ? slash + 1 : paths[i]);
+		if (slash != NULL && slash[1] == '\0' && slash != paths[i]) {
+			/* "DIR/": a records directory, where any file that
+			 * would be loaded counts (an empty base). */
+			f->dir = xstrndup(paths[i], (size_t)(slash - paths[i]));
+			f->base = xstrdup("");
+		} else {
+			f->dir = path_dirname(paths[i]);
+			f->base = xstrdup(slash ? slash + 1 : paths[i]);
+		}
 		/* The same directory gives the same watch descriptor. */
 		f->wd = inotify_add_watch(w->fd, f->dir, IN_CLOSE_WRITE | IN_MOVED_TO |
 		    IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM);

@@ -19,7 +19,9 @@ typedef void (*watch_cb)(void *arg);
 /* NULL when inotify is not available (then only SIGHUP and the control
  * endpoint reload). */
 struct watch *watch_new(struct event_base *base, watch_cb cb, void *arg);
-/* Replaces the watched set with PATHS[0..N). */
+/* Replaces the watched set with PATHS[0..N).  A path ending in '/' is a
+ * [records] directory: a change to any file in it that would be loaded
+ * (config_dir_source_prefix()) counts, files added later too. */
 void watch_set(struct watch *w, char *const *paths, size_t n);
 void watch_free(struct watch *w);
 

@@ -1283,18 +1283,109 @@ test_err_missing_files(void **state)
 	assert_int_equal(mkdir("adir", 0755), 0);
 	snprintf(expect, sizeof(expect),
 	    "pldns.ini:2: cannot read %s/nope.csv: No such file or directory\n"
-	    "pldns.ini:2: cannot read %s/adir: Is a directory\n"
+	    "pldns.ini:2: bad value for sources: \"hosts:adir\": a directory "
+	    "takes no format prefix (each file in it is read by its extension: "
+	    ".csv, .json, .hosts or .zone)\n"
 	    "pldns.ini:2: bad value for sources: \"xml:ok.csv\": unknown format "
 	    "\"xml\" (use csv:, json:, hosts: or zone:)\n"
 	    "pldns.ini:2: bad value for sources: \"csv:\": empty path\n"
 	    "pldns.ini:4: cannot read %s/zones/none.zone: No such file or "
 	    "directory",
-	    tmpdir, tmpdir, tmpdir);
+	    tmpdir, tmpdir);
 	assert_load_fails(
 	    "[records]\n"
 	    "sources = csv:nope.csv, ok.csv, hosts:adir, xml:ok.csv, csv:\n"
 	    "[zone \"a.example\"]\n"
 	    "file = zones/none.zone\n",
+	    expect);
+}
+
+/*
+ * A directory among the sources: every file in it with a known extension,
+ * by that extension, sorted by name; hidden files, other extensions and
+ * subdirectories left out; the directory kept for the watch.
+ */
+static void
+test_records_directory(void **state)
+{
+	struct config *cfg;
+	char text[PATH_MAX + 256], expect[PATH_MAX + 64];
+
+	(void)state;
+	assert_int_equal(mkdir("records", 0755), 0);
+	write_file("records/b.zone", "");
+	write_file("records/a.csv", "");
+	write_file("records/C.JSON", "");
+	write_file("records/d.hosts", "");
+	write_file("records/README", "");
+	write_file("records/.e.csv.swp", "");
+	write_file("records/f.csv.dpkg-old", "");
+	write_file("records/g.csv~", "");
+	assert_int_equal(mkdir("records/old.csv", 0755), 0);
+	assert_int_equal(symlink("../elsewhere.csv", "records/z.csv"), 0);
+	write_file("elsewhere.csv", "");
+	write_file("last.csv", "");
+	snprintf(text, sizeof(text), "[records]\nsources = records, last.csv, "
+	    "%s/records/\n", tmpdir);
+	cfg = load_ok(text);
+	assert_int_equal(cfg->nsources, 11);
+	snprintf(expect, sizeof(expect), "json:%s/records/C.JSON", tmpdir);
+	assert_string_equal(cfg->sources[0], expect);
+	snprintf(expect, sizeof(expect), "csv:%s/records/a.csv", tmpdir);
+	assert_string_equal(cfg->sources[1], expect);
+	snprintf(expect, sizeof(expect), "zone:%s/records/b.zone", tmpdir);
+	assert_string_equal(cfg->sources[2], expect);
+	snprintf(expect, sizeof(expect), "hosts:%s/records/d.hosts", tmpdir);
+	assert_string_equal(cfg->sources[3], expect);
+	snprintf(expect, sizeof(expect), "csv:%s/records/z.csv", tmpdir);
+	assert_string_equal(cfg->sources[4], expect);
+	assert_string_equal(cfg->sources[5], tpath("last.csv"));
+	snprintf(expect, sizeof(expect), "csv:%s/records/a.csv", tmpdir);
+	assert_string_equal(cfg->sources[7], expect);
+	assert_null(cfg->sources[11]);
+	assert_int_equal(cfg->nsource_dirs, 2);
+	assert_string_equal(cfg->source_dirs[0], tpath("records/"));
+	assert_string_equal(cfg->source_dirs[1], tpath("records/"));
+	assert_null(cfg->source_dirs[2]);
+	config_free(cfg);
+}
+
+/* An empty records directory loads: a new site has no records yet. */
+static void
+test_records_directory_empty(void **state)
+{
+	struct config *cfg;
+
+	(void)state;
+	assert_int_equal(mkdir("records", 0755), 0);
+	cfg = load_ok("[records]\nsources = records/\n");
+	assert_int_equal(cfg->nsources, 0);
+	assert_null(cfg->sources[0]);
+	assert_int_equal(cfg->nsource_dirs, 1);
+	assert_string_equal(cfg->source_dirs[0], tpath("records/"));
+	config_free(cfg);
+}
+
+/* A format prefix on a directory, a missing directory, a dangling link. */
+static void
+test_err_records_directory(void **state)
+{
+	char expect[4 * PATH_MAX];
+
+	(void)state;
+	assert_int_equal(mkdir("records", 0755), 0);
+	assert_int_equal(symlink("gone.csv", "records/a.csv"), 0);
+	snprintf(expect, sizeof(expect),
+	    "pldns.ini:2: cannot read %s/records/a.csv: No such file or "
+	    "directory\n"
+	    "pldns.ini:2: bad value for sources: \"csv:records/\": a directory "
+	    "takes no format prefix (each file in it is read by its extension: "
+	    ".csv, .json, .hosts or .zone)\n"
+	    "pldns.ini:2: cannot read %s/nodir: No such file or directory",
+	    tmpdir, tmpdir);
+	assert_load_fails(
+	    "[records]\n"
+	    "sources = records, csv:records/, nodir/\n",
 	    expect);
 }
 
@@ -1490,6 +1581,9 @@ main(void)
 		T(test_err_syntax),
 		T(test_err_missing_files),
 		T(test_err_transfer_keys),
+		T(test_records_directory),
+		T(test_records_directory_empty),
+		T(test_err_records_directory),
 		T(test_err_twin_names),
 		T(test_err_cross_checks),
 		T(test_err_many_together),

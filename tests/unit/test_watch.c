@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,6 +156,37 @@ test_other_files_ignored(void **state)
 	assert_int_equal(e->fired, 0);
 }
 
+/*
+ * A records directory ("DIR/"): a file added to it later is a change, as
+ * the server must load it; a file that would not be loaded (an editor's
+ * swap file, a package's leftover) is not.
+ */
+static void
+test_directory_new_file(void **state)
+{
+	struct env *e = *state;
+	char sub[96], swap[160], added[160];
+	char *paths[1] = { sub };
+
+	snprintf(sub, sizeof(sub), "%s/records/", e->dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	watch_set(e->w, paths, 1);
+	snprintf(swap, sizeof(swap), "%s.site.csv.swp", sub);
+	write_file(swap, "scratch\n");
+	snprintf(added, sizeof(added), "%ssite.csv.dpkg-old", sub);
+	write_file(added, "old\n");
+	run_until(e, 1, 800);
+	assert_int_equal(e->fired, 0);
+	unlink(added);
+	snprintf(added, sizeof(added), "%ssite.CSV", sub);
+	write_file(added, "new\n");
+	run_until(e, 1, 3000);
+	unlink(swap);
+	unlink(added);
+	rmdir(sub);
+	assert_int_equal(e->fired, 1);
+}
+
 int
 main(void)
 {
@@ -163,6 +195,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rename_into_place, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_survives_watch_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_files_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_directory_new_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
