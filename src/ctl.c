@@ -39,7 +39,7 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
-#define DEFAULT_CONFIG	SYSCONFDIR "/pldns.ini"
+#define DEFAULT_CONFIG	SYSCONFDIR "/pldns/pldns.ini"
 #define CONTROL_PORT	8053
 
 #define CONNECT_TIMEOUT_MS	5000

@@ -46,7 +46,7 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
-#define DEFAULT_CONFIG	SYSCONFDIR "/pldns.ini"
+#define DEFAULT_CONFIG	SYSCONFDIR "/pldns/pldns.ini"
 #define DEFAULT_TIMEOUT_MS	1500
 
 static const char usage_doctor[] =

@@ -29,7 +29,7 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
-#define DEFAULT_CONFIG	SYSCONFDIR "/pldns.ini"
+#define DEFAULT_CONFIG	SYSCONFDIR "/pldns/pldns.ini"
 
 static const char usage_fwd[] =
 "usage: pldns forwarders [-c FILE] --server IP[,IP...] --format FORMAT\n"

@@ -26,7 +26,7 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
-#define DEFAULT_CONFIG SYSCONFDIR "/pldns.ini"
+#define DEFAULT_CONFIG SYSCONFDIR "/pldns/pldns.ini"
 
 static const char usage_main[] =
 "usage: pldns VERB [options]\n"
