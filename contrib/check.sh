@@ -7,7 +7,10 @@
 #   3. the system tests that run several threads at once (workers, reloads,
 #      the control endpoint, flush) under ThreadSanitizer in ./build-tsan;
 #   4. with CI=true (or PLDNS_FUZZ_SECONDS=N), every libFuzzer harness for
-#      60 s (N s) each; a harness that ran without a crash counts as passed.
+#      60 s (N s) each; a harness that ran without a crash counts as passed;
+#   5. with CI=true (or PLDNS_PACKAGE_TEST=1), as root: the Debian package
+#      built, linted, installed, checked and purged (contrib/package-test.sh;
+#      it installs and removes a package, so not by default elsewhere).
 # Ends with one line: "N passed, N failed".  Exit status 0 only when
 # nothing failed.  PLDNS_VALGRIND=0 skips step 2, PLDNS_TSAN=0 step 3.
 #
@@ -116,6 +119,21 @@ if [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" != 0 ]; then
 	[ "$p" -gt 0 ] || f=$((f + 1))
 	add "$p" "$f"
 	cd "$top"
+fi
+
+# 5. the Debian package
+package=${PLDNS_PACKAGE_TEST:-}
+if [ -z "$package" ] && [ "${CI:-}" = true ]; then package=1; fi
+if [ "$package" = 1 ]; then
+	set +e
+	sh contrib/package-test.sh > package-test.tap 2>&1
+	set -e
+	p=$(grep -c '^ok ' package-test.tap || true)
+	f=$(grep -cE '^(not ok|Bail out)' package-test.tap || true)
+	[ "$p" -gt 0 ] || f=$((f + 1))
+	echo "package test: $p ok, $f not ok (package-test.tap)"
+	grep -E '^(not ok|Bail out|# lintian)' package-test.tap | head -n 40 || true
+	add "$p" "$f"
 fi
 
 echo "$pass passed, $fail failed"
