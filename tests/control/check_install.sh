@@ -39,7 +39,9 @@ missing=""
 for f in "$bin" "$dest$conf" "$dest$pkgsysconfdir/records" "$unit" \
     "$dest$sysusersdir/pldns.conf" "$dest$mandir/man8/pldns.8" \
     "$dest$mandir/man5/pldns.ini.5" "$dest$docdir/README" \
-    "$dest$docdir/deployment.md" "$dest$docdir/examples/conf/pldns.ini"; do
+    "$dest$docdir/deployment.md" "$dest$docdir/examples/conf/pldns.ini" \
+    "$dest$docdir/examples/prometheus/pldns-rules.yml" \
+    "$dest$docdir/examples/grafana/pldns.json"; do
 	[ -e "$f" ] || missing="$missing $f"
 done
 if [ -z "$missing" ]; then ok "make install puts every file in the configured layout"
