@@ -115,7 +115,10 @@ if [ "$sysconfdir" != /etc ]; then
 fi
 if [ ! -s "$tmp/man" ]; then ok "the manual pages name $conf and $pldnsstatedir"
 else not_ok "the manual pages name $conf and $pldnsstatedir"; diag "$tmp/man"; fi
-if grep -qF "$conf" "$dest$docdir/README" && grep -qF "$sbindir/pldns" "$dest$docdir/README"; then
+# Its note of the default ./configure layout comes through unchanged.
+if grep -qF "$conf" "$dest$docdir/README" && grep -qF "$sbindir/pldns" "$dest$docdir/README" &&
+    grep -qF " /usr/local/etc/pldns/pldns.ini" "$dest$docdir/README" &&
+    ! grep -qE '(/usr/local|/etc)/usr/local/|/etc/etc/' "$dest$docdir/README"; then
 	ok "the installed README names $sbindir/pldns and $conf"
 else not_ok "the installed README names $sbindir/pldns and $conf"; fi
 

@@ -27,6 +27,7 @@ A, B = "127.0.0.2", "127.0.0.3"
 ZONE = "privatelink.blob.core.windows.net"
 SECRET = "cGFpci1wYWlyLXBhaXItcGFpci1wYWlyLXBhaXItcGE="
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
+CLIENT_TIMEOUT = 5.0      # glibc's resolver: RES_TIMEOUT
 
 # The portal's "Download DNS settings" CSV: six storage accounts.
 CSV = "FQDN,IP Address\n" + "".join(
@@ -164,10 +165,14 @@ class Unbound:
                 time.sleep(0.1)
         raise Fail("unbound did not start:\n" + open(self.logpath).read())
 
-    def ask(self, name, timeout=4.0):
-        """NAME's A addresses through Unbound, and the seconds it took."""
+    def ask(self, name):
+        """NAME asked through Unbound as a stub resolver asks (glibc: 5 s,
+        then once more), and the seconds until the answer came."""
         t0 = time.monotonic()
-        r = query(self.port, name, timeout=timeout * SLOW)
+        try:
+            r = query(self.port, name, timeout=CLIENT_TIMEOUT * SLOW)
+        except Fail:
+            r = query(self.port, name, timeout=CLIENT_TIMEOUT * SLOW)
         return r, time.monotonic() - t0
 
     def stop(self):
@@ -201,7 +206,10 @@ def t_primary_down(ctx):
            "%s through Unbound with the primary down" % public(i))
         worst = max(worst, dt)
     ctx.note("slowest answer with the primary down: %.3f s" % worst)
-    expect(worst < 3.0 * SLOW, "every answer within 3 s with the primary down",
+    # Unbound's first try may go to the dead primary; its failover must
+    # fit in a client's first try.
+    expect(worst < CLIENT_TIMEOUT * SLOW, "every answer within a client's "
+           "first try (%g s) with the primary down" % CLIENT_TIMEOUT,
            got="%.3f s" % worst)
 
 
@@ -216,6 +224,10 @@ def t_secondary_catches_up(ctx):
                   "FQDN,IP Address\nacct7.%s,10.1.0.77\n" % ZONE)
     r = query(pair.port, public(7), host=B)
     expect(not addresses(r), "B does not know acct7 yet", got=show(r))
+    # Down for a while, as a primary is when it matters: serials count
+    # seconds, and a fresh start knows no earlier serial to step past, so a
+    # restart within the second of the first start would reuse it.
+    time.sleep(max(0.0, pair.a.t0 + 1.5 - time.monotonic()))
     pair.a = pair.start_a()
     new = wait_for(lambda: serial_at(A, pair.port), 5, "A's serial after restart")
     expect(new != old, "A has a new serial after the change", got=new)
