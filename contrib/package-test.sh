@@ -4,7 +4,8 @@
 # afterwards):
 #   build (dpkg-buildpackage after apt-get build-dep), lintian, dpkg -i,
 #   pldns version, check-config on the installed configuration (as root and
-#   as the user pldns), systemd-analyze verify on the installed unit, the
+#   as the user pldns), systemd-analyze verify and security on the installed
+#   unit, the
 #   system user, the state directory, the manual pages, the daemon run with
 #   the unit's user and capabilities answering a private name from a CSV in
 #   /etc/pldns/records/, then dpkg --purge and nothing left behind.
@@ -60,7 +61,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 export DEBIAN_FRONTEND=noninteractive
-echo "1..16"
+echo "1..17"
 
 # The tools, then the build dependencies that debian/control names: what a
 # clean Debian 12 needs, nothing else.
@@ -119,7 +120,15 @@ check "the user pldns can read the installed configuration" \
 check "systemd-analyze verify /lib/systemd/system/pldns.service" \
     systemd-analyze verify /lib/systemd/system/pldns.service
 
-# 8: the user: a system user without a login shell.
+# 8: its sandbox, as systemd rates it (0 best, 10 worst; "OK" below 4).
+systemd-analyze security --offline=yes /lib/systemd/system/pldns.service >"$work/out" 2>&1
+level=$(sed -n 's/.*Overall exposure level for pldns.service: \([0-9.]*\).*/\1/p' "$work/out")
+if systemd-analyze security --offline=yes --threshold=25 \
+    /lib/systemd/system/pldns.service >/dev/null 2>&1 && [ -n "$level" ]; then
+	ok "systemd-analyze security: exposure $level (at most 2.5)"
+else not_ok "systemd-analyze security: exposure ${level:-unknown} (at most 2.5)"; diag "$work/out" 15; fi
+
+# 9: the user: a system user without a login shell.
 ent=$(getent passwd pldns)
 uid=$(echo "$ent" | cut -d: -f3)
 shell=$(echo "$ent" | cut -d: -f7)
@@ -128,14 +137,14 @@ if [ -n "$ent" ] && [ "$uid" -lt 1000 ] && [ "$shell" = /usr/sbin/nologin ] &&
 	ok "the system user pldns ($ent)"
 else not_ok "the system user pldns (got: $ent)"; fi
 
-# 9: the state directory, the unit's StateDirectory and the config's state_dir.
+# 10: the state directory, the unit's StateDirectory and the config's state_dir.
 st=$(stat -c '%U:%G %a' /var/lib/pldns 2>/dev/null)
 if [ "$st" = "pldns:pldns 750" ] && grep -qx 'StateDirectory=pldns' /lib/systemd/system/pldns.service &&
     grep -qx 'state_dir = /var/lib/pldns' /etc/pldns/pldns.ini; then
 	ok "/var/lib/pldns is the state directory, owned by pldns ($st)"
 else not_ok "/var/lib/pldns is the state directory, owned by pldns (got: $st)"; fi
 
-# 10: the manual pages are found and render without warnings.
+# 11: the manual pages are found and render without warnings.
 : >"$work/man"
 for page in 8:pldns 5:pldns.ini; do
 	path=$(man -w "${page#*:}" 2>>"$work/man") || continue
@@ -145,7 +154,7 @@ done
 if [ ! -s "$work/man" ] && man -w pldns >/dev/null 2>&1; then ok "man pldns, man pldns.ini"
 else not_ok "man pldns, man pldns.ini"; diag "$work/man"; fi
 
-# 11, 12: pldns as the unit runs it (user pldns, CAP_NET_BIND_SERVICE only,
+# 12, 13: pldns as the unit runs it (user pldns, CAP_NET_BIND_SERVICE only,
 # the installed configuration on port 53), answering a private name from a
 # CSV dropped into /etc/pldns/records/.  Port 53 on loopback must be free.
 cp /usr/share/doc/pldns/examples/zones/example-dns-settings.csv /etc/pldns/records/10-portal.csv
@@ -179,13 +188,13 @@ else
 fi
 rm -f /etc/pldns/records/10-portal.csv
 
-# 13: remove keeps the configuration (a conffile), stops nothing it did not start.
+# 14, 15: remove keeps the configuration (a conffile), stops nothing it did not start.
 check "dpkg --remove pldns" dpkg --remove pldns
 if [ -f /etc/pldns/pldns.ini ] && [ ! -e /usr/sbin/pldns ]; then
 	ok "remove keeps /etc/pldns/pldns.ini, removes /usr/sbin/pldns"
 else not_ok "remove keeps /etc/pldns/pldns.ini, removes /usr/sbin/pldns"; fi
 
-# 15, 16: purge leaves nothing of the package behind and nothing running.
+# 16, 17: purge leaves nothing of the package behind and nothing running.
 check "dpkg --purge pldns" dpkg --purge pldns
 left=""
 for f in /usr/sbin/pldns /etc/pldns /var/lib/pldns /lib/systemd/system/pldns.service \
