@@ -10,9 +10,8 @@
 #      60 s (N s) each; a harness that ran without a crash counts as passed;
 #   5. with CI=true (or PLDNS_PACKAGE_TEST=1), as root: the Debian package
 #      built, linted, installed, checked and purged (contrib/package-test.sh;
-#      it installs and removes a package and, for a minute, the system user
-#      pldns that a pldns started as root switches to: last, and not by
-#      default outside CI).
+#      it installs and removes a package: not by default outside CI, and
+#      there with a private /etc, see the script).
 # Ends with one line: "N passed, N failed".  Exit status 0 only when
 # nothing failed.  PLDNS_VALGRIND=0 skips step 2, PLDNS_TSAN=0 step 3.
 #

@@ -33,6 +33,21 @@ if [ "$(id -u)" != 0 ]; then
 	echo "Bail out! contrib/package-test.sh installs a package: run it as root"
 	exit 1
 fi
+# Outside CI the machine is shared with other work: the system user the
+# package creates would make every pldns started as root there switch to
+# it.  So the test runs with a private copy of /etc (a mount namespace),
+# where the user, the configuration and the unit's links come and go
+# unseen by other processes.
+if [ "${CI:-}" != true ] && [ -z "${PLDNS_PACKAGE_NS:-}" ] && command -v unshare >/dev/null &&
+    unshare -m true 2>/dev/null; then
+	etc=$(mktemp -d /tmp/pldns-package-etc.XXXXXX)
+	cp -a /etc/. "$etc/"
+	PLDNS_PACKAGE_NS=1 unshare -m sh -c 'mount --bind "$1" /etc && exec sh "$2"' \
+	    sh "$etc" "$0"
+	rc=$?
+	rm -rf "$etc"
+	exit $rc
+fi
 if dpkg-query -W -f='${Status}' pldns 2>/dev/null | grep -q 'installed'; then
 	echo "Bail out! pldns is installed on this machine already; it is not touched"
 	exit 1
