@@ -56,10 +56,14 @@ Behaviours (also --behaviour, applying to every query):
   ad              the AD bit set, as a validating resolver does
   close           TCP: close the connection instead of answering; UDP: drop
   tc-always       TC=1 over UDP and TCP (an upstream that never gives it)
+  tc-close        UDP: TC=1 with empty sections; TCP: close the connection
+                  without answering (a firewall or load balancer that takes
+                  the connection and drops it)
 
 Control queries (any type, any class, never counted, never misbehave): names
 under "fakeup." answered with TXT "key=value" strings:
-  count.fakeup.            total queries; also count.udp. / count.tcp.
+  count.fakeup.            total queries; also count.udp. / count.tcp.;
+                           count.conns. TCP connections accepted
   qcount.<qname>.fakeup.   queries for <qname> (case-insensitive, any type)
   last.fakeup.             the last query: qname, qtype, id, flags, rd, cd,
                            ad, edns, do, payload, transport, opts
@@ -101,7 +105,8 @@ RCODES = {"servfail": dns.rcode.SERVFAIL, "refused": dns.rcode.REFUSED,
           "formerr": dns.rcode.FORMERR}
 SPOOFS = ("spoof", "spoof-qname", "spoof-port", "wrong-qtype", "wrong-qclass",
           "wrong-case")
-SIMPLE = {"drop", "truncate", "noedns", "close", "tc-always", "formerr-edns",
+SIMPLE = {"drop", "truncate", "noedns", "close", "tc-always", "tc-close",
+          "formerr-edns",
           "ttl-topbit", "ad", "tcp-wrong-id"} | set(SPOOFS) | set(RCODES)
 
 
@@ -397,7 +402,7 @@ class Server:
         return s, s.getsockname()[1]
 
     def reset(self):
-        self.count = {"total": 0, "udp": 0, "tcp": 0}
+        self.count = {"total": 0, "udp": 0, "tcp": 0, "conns": 0}
         self.qcount = {}
         self.last = None
         self.lastq = {}
@@ -475,6 +480,7 @@ class Server:
             except (BlockingIOError, InterruptedError):
                 return
             s.setblocking(False)
+            self.count["conns"] += 1
             c = Conn(s, peer)
             self.sel.register(s, selectors.EVENT_READ, ("tcp", c))
 
@@ -587,7 +593,7 @@ class Server:
         b = dict(bl)
         if "drop" in b or ("close" in b and transport == "udp"):
             return []
-        if "close" in b:
+        if "close" in b or ("tc-close" in b and transport == "tcp"):
             return [(0, "main", None)]
         delay = b.get("delay") or 0
         r = self.response(q, b)
@@ -596,7 +602,8 @@ class Server:
             limit = max(512, q.payload) if q.edns >= 0 else 512
         if "tcp-wrong-id" in b and transport == "tcp":
             return [(delay, "main", self.bogus(q, "spoof"))]
-        if (("truncate" in b or "tcp-wrong-id" in b) and transport == "udp") or \
+        if (("truncate" in b or "tcp-wrong-id" in b or "tc-close" in b) and
+                transport == "udp") or \
                 "tc-always" in b:
             r.flags |= dns.flags.TC
             r.answer, r.authority, r.additional = [], [], []
@@ -733,7 +740,7 @@ class Server:
         strings = ["error=unknown control query"]
         if labels == ["count"]:
             strings = ["%d" % self.count["total"]]
-        elif len(labels) == 2 and labels[0] == "count" and labels[1] in ("udp", "tcp"):
+        elif len(labels) == 2 and labels[0] == "count" and labels[1] in ("udp", "tcp", "conns"):
             strings = ["%d" % self.count[labels[1]]]
         elif labels and labels[0] == "qcount":
             key = ".".join(labels[1:]) + "."
