@@ -98,8 +98,8 @@ struct config {
 	size_t nupstream_specs;	/* entries of upstream_specs; 0 when servers was not given */
 	struct pl_addr *upstreams;	/* plain UDP/TCP upstreams; default from /etc/resolv.conf */
 	size_t nupstreams;
-	unsigned timeout_ms;	/* per try, default 1500 */
-	unsigned deadline_ms;	/* whole query, default 2000 */
+	unsigned timeout_ms;	/* first and largest RTO, default 1000 */
+	unsigned deadline_ms;	/* whole query, default 2800 */
 	unsigned max_inflight;	/* per upstream, default 1000 */
 	char *tls_ca_file;	/* CA bundle for DNS over TLS; NULL: system store */
 	bool case_randomization;	/* 0x20 on upstream questions, default no */

@@ -102,13 +102,20 @@ const struct config_key config_keys[] = {
 	    "by default pldns takes the nameserver lines of /etc/resolv.conf, "
 	    "leaving out its own listen addresses.",
 	    .flags = CK_UNSET | CK_SPACES, CFGL(upstream_specs, nupstream_specs) },
-	{ "upstream", "timeout_ms", CT_UINT, "1500",
-	    "Milliseconds pldns waits for an upstream server to answer before it "
-	    "tries the next one.",
+	{ "upstream", "timeout_ms", CT_UINT, "1000",
+	    "Retransmission timeout in milliseconds for an upstream server not "
+	    "yet heard from, and the largest one: pldns measures each server's "
+	    "round-trip time and its variation (RFC 6298) and asks again, the next "
+	    "server or the same, when a try has had no answer for about one round "
+	    "trip more than usual (at least 200 ms, at most timeout_ms).  Earlier "
+	    "tries stay valid: a reply slower than this still answers the query.",
 	    .min = 50, .max = 60000, CFG(timeout_ms) },
-	{ "upstream", "deadline_ms", CT_UINT, "2000",
+	{ "upstream", "deadline_ms", CT_UINT, "2800",
 	    "Milliseconds after which pldns gives up on a forwarded query and "
-	    "answers SERVFAIL; it must not be less than timeout_ms.",
+	    "answers SERVFAIL; it must not be less than timeout_ms.  Tries are "
+	    "retransmitted until then.  The default answers before a Windows DNS "
+	    "server forwarding to pldns gives up (3 s) and well within a stub "
+	    "resolver's wait (glibc: 5 s).",
 	    .min = 100, .max = 120000, CFG(deadline_ms) },
 	{ "upstream", "tls_ca_file", CT_PATH, "the system's CA store",
 	    "PEM file of the certificate authorities that DNS over TLS upstream "

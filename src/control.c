@@ -274,6 +274,12 @@ render_upstreams(FILE *f, const struct metrics *m,
 	counter1(f, "pldns_spoofed_replies_total",
 	    "Upstream replies ignored because their ID or question did not "
 	    "match (RFC 5452).", m->up_spoofed);
+	counter1(f, "pldns_upstream_late_replies_total",
+	    "Upstream replies to a try of a query that had already been answered "
+	    "by another try or given up: slow, not forged.", m->up_late);
+	counter1(f, "pldns_upstream_tcp_failures_total",
+	    "TCP attempts after a truncated upstream answer that failed (refused, "
+	    "closed or timed out without an answer).", m->up_tcp_failures);
 	if (nup == 0)
 		return;
 

@@ -50,6 +50,8 @@ struct metrics {
 	_Atomic uint64_t up_sent, up_answered, up_timeouts, up_refused, up_spoofed,
 	    up_tcp_retries, up_failed, up_overflow;
 	_Atomic uint64_t up_coalesced;		/* queries that joined an identical one in flight */
+	_Atomic uint64_t up_late;		/* replies to a try of a request that had ended */
+	_Atomic uint64_t up_tcp_failures;	/* TCP attempts after TC that failed */
 
 	/* Names the local zones lack (missing.h): NXDOMAIN or fallback. */
 	_Atomic uint64_t missing;

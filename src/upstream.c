@@ -9,7 +9,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -41,9 +43,34 @@
 #define USOCK_RX_SIZE		4096	/* larger UDP replies are taken as truncated */
 #define TX_BATCH		64	/* queries per sendmmsg */
 #define REQ_FREE_MAX		256	/* requests kept for reuse */
+#define UPSTREAM_MAX_TRIES	16	/* UDP tries per request, all live until it ends */
+#define RTO_MIN_MS		200	/* retransmission timeout floor (see srv_rto) */
+#define RTO_G_US		10000	/* RFC 6298's clock granularity term */
+#define UPSTREAM_MAX_TCP	3	/* TCP attempts per request */
+#define TCP_DOWN_AFTER		2	/* consecutive failed TCP attempts, then */
+#define TCP_DOWN_MS		10000	/* no TCP to the server this long, doubling */
+#define TCP_DOWN_MAX_MS		300000	/* up to five minutes */
+#define USOCK_GONE		32	/* IDs of ended requests' tries, per socket */
 
 struct upstream_req;
 struct srvstate;
+struct usock;
+
+/*
+ * One UDP try of a request: its own ID on its own socket, so that a reply
+ * names the try it answers.  Every try stays live until the request ends,
+ * so a reply slower than the retransmission timeout still answers it.
+ */
+struct utry {
+	struct upstream_req *req;
+	struct usock *us;		/* NULL: not (or no longer) waiting on UDP */
+	struct utry *idnext;		/* us->byid chain */
+	struct srvstate *st;
+	uint64_t sent_us;
+	uint16_t id;
+	uint8_t srv;			/* index into the request's servers */
+	bool noedns;			/* sent without OPT */
+};
 
 /*
  * A connected UDP socket on a random port, shared by the queries to one
@@ -60,9 +87,11 @@ struct usock {
 	int fd;
 	struct event ev;
 	unsigned uses;			/* queries sent on it */
-	unsigned refs;			/* requests waiting on it, +1 while reading */
+	unsigned refs;			/* tries waiting on it, +1 while reading */
 	bool retired;			/* out of its slot: closed with its last request */
-	struct upstream_req *byid[USOCK_BUCKETS];
+	struct utry *byid[USOCK_BUCKETS];
+	uint16_t gone[USOCK_GONE];	/* IDs of tries whose request has ended: */
+	unsigned ngone;			/* a reply with one of them is late, not forged */
 };
 
 /* One pipelined DNS over TLS connection to a server. */
@@ -78,7 +107,12 @@ struct dot_conn {
 struct srvstate {
 	struct upstream_info info;
 	_Atomic uint32_t srtt_us;	/* smoothed RTT, microseconds; 0 unknown */
+	uint32_t rttvar_us;		/* its mean deviation (RFC 6298) */
+	uint32_t rto_us;		/* retransmission timeout, backed off */
+	uint64_t backoff_ms;		/* when the RTO was last doubled */
 	unsigned fails;			/* consecutive failed tries */
+	unsigned tcp_fails;		/* consecutive failed TCP attempts */
+	uint64_t tcp_down_until;	/* ms; no TCP to it until then */
 	_Atomic uint64_t down_until;	/* ms; sorted last until then */
 	uint64_t noedns_until;		/* ms; asked without EDNS until then */
 	char tls_name[256];		/* with info.tls: certificate name, "" = IP */
@@ -97,14 +131,17 @@ struct upstream_req {
 	size_t nservers, cur;			/* position in order[] of the current try */
 	uint8_t order[UPSTREAM_MAX_SERVERS];	/* servers, best first */
 	struct srvstate *st;			/* state of the current try's server */
-	uint64_t sent_ms;			/* when the current try was sent */
-	unsigned tries;
+	struct utry *ct;			/* the current try */
+	struct utry t[UPSTREAM_MAX_TRIES];
+	unsigned ntries;
 	uint32_t failed;			/* bit I: servers[I] failed outright
 						 * (no point asking it again) */
+	uint32_t tcp_tried;			/* bit I: servers[I] was asked over TCP */
 	bool not_net;				/* a try timed out or had an error
 						 * rcode: not only network errors */
 	bool noedns;				/* this try's query has no OPT */
-	unsigned timeout_ms;
+	unsigned timeout_ms;			/* initial and largest RTO */
+	unsigned try_ms;			/* the current try's timeout */
 	bool badcookie_retried;
 	upstream_cb cb;
 	void *arg;
@@ -112,8 +149,6 @@ struct upstream_req {
 	struct wire_query q;			/* the question */
 	size_t msglen;
 
-	struct usock *us;			/* UDP socket of the current try */
-	struct upstream_req *idnext;		/* us->byid chain */
 	struct upstream_req *txnext;		/* pool's queue of tries to send */
 	bool queued;				/* on that queue */
 	bool send_failed;			/* the held send failed: refused */
@@ -198,6 +233,8 @@ static void req_free(struct upstream_req *r);
 static void req_tcp(struct upstream_req *r);
 static void dot_close(struct dot_conn *c, bool failed);
 static void usock_retire(struct usock *us);
+static void req_tcp_failed(struct upstream_req *r, const char *what, int err);
+static void req_server_failed(struct upstream_req *r);
 
 void
 upstream_pool_free(struct upstream_pool *p)
@@ -369,20 +406,106 @@ srv_neterr(struct srvstate *s, const struct pl_addr *a, const char *what, int er
 	}
 }
 
-static void
-srv_answered(struct srvstate *s, uint64_t sent_ms)
+static uint64_t
+mono_us(void)
 {
-	uint32_t rtt;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * A reply to the try sent at SENT_US (0: no RTT sample).  Each try has its own ID, so the
+ * reply names the try it answers and the sample is exact even for a
+ * retransmitted question: Karn's ambiguity does not arise, and every
+ * answer gives a sample (RFC 6298 2.2, 2.3; the RTO computed afresh
+ * also ends a backoff, 5.7).
+ */
+static void
+srv_answered(struct srvstate *s, uint64_t sent_us)
+{
+	uint64_t now = mono_us();
+	uint32_t rtt = now > sent_us ? (uint32_t)MIN(now - sent_us, 60000000) : 1;
 
 	if (s == NULL)
 		return;
-	rtt = (uint32_t)((now_ms() - sent_ms) * 1000);
-	uint32_t srtt = COUNTER_GET(s->srtt_us);
-	atomic_store_explicit(&s->srtt_us, srtt == 0 ? rtt : (srtt * 7 + rtt) / 8,
-	    memory_order_relaxed);
 	s->fails = 0;
-	atomic_store_explicit(&s->down_until, 0, memory_order_relaxed);
+	s->down_until = 0;
 	COUNTER_INC(s->info.answered);
+	if (sent_us == 0)
+		return;
+	if (s->srtt_us == 0) {
+		s->srtt_us = rtt;
+		s->rttvar_us = rtt / 2;
+	} else {
+		uint32_t d = s->srtt_us > rtt ? s->srtt_us - rtt : rtt - s->srtt_us;
+		s->rttvar_us = (s->rttvar_us * 3 + d) / 4;
+		s->srtt_us = (s->srtt_us * 7 + rtt) / 8;
+	}
+	s->rto_us = s->srtt_us + MAX(RTO_G_US, 4 * s->rttvar_us);
+}
+
+/*
+ * How long a try to S waits before the next one goes out: the RTO, at
+ * least RTO_MIN_MS, at most CEIL_MS (timeout_ms), which is also the first
+ * guess for a server never heard from (RFC 6298 2.1's 1 s).  The floor is
+ * higher than Unbound's 50 ms because pldns's upstream is a recursive
+ * resolver: a question it does not have cached takes it tens to hundreds
+ * of milliseconds, and one it is still working on gains nothing from being
+ * asked again, while a burst of queries queued at a busy resolver would
+ * otherwise be sent twice and make it busier.
+ */
+static unsigned
+srv_rto(const struct srvstate *s, unsigned ceil_ms)
+{
+	unsigned ms;
+
+	if (s == NULL || s->srtt_us == 0)
+		return ceil_ms;
+	ms = s->rto_us / 1000;
+	return ms < RTO_MIN_MS ? MIN(RTO_MIN_MS, ceil_ms) : MIN(ms, ceil_ms);
+}
+
+/*
+ * A try to S timed out: the RTO doubles (RFC 6298 5.5), at most once per
+ * RTO however many requests' tries time out together, so that a server
+ * gone silent reaches the ceiling in a few rounds while a lossy one, whose
+ * answers keep giving samples, is retransmitted to at its RTT.
+ */
+static void
+srv_backoff(struct srvstate *s, unsigned ceil_ms)
+{
+	uint64_t now = now_ms();
+	unsigned cur;
+
+	if (s == NULL || s->srtt_us == 0)
+		return;
+	cur = srv_rto(s, ceil_ms);
+	if (now - s->backoff_ms < cur)
+		return;
+	s->backoff_ms = now;
+	s->rto_us = (uint32_t)MIN((uint64_t)s->rto_us * 2, (uint64_t)ceil_ms * 1000);
+}
+
+/*
+ * A TCP attempt to S failed (refused, closed or timed out without an
+ * answer, or a reply that did not match): after TCP_DOWN_AFTER in a row,
+ * no TCP to it for TCP_DOWN_MS, doubling with each further failure; a
+ * truncated answer from it then fails over at once instead of opening
+ * yet another connection.
+ */
+static void
+srv_tcp_failed(struct srvstate *s)
+{
+	if (s == NULL)
+		return;
+	srv_failed(s);
+	if (++s->tcp_fails >= TCP_DOWN_AFTER) {
+		unsigned k = MIN(s->tcp_fails - TCP_DOWN_AFTER, 5);
+		s->tcp_down_until = now_ms() + MIN((uint64_t)TCP_DOWN_MS << k,
+		    (uint64_t)TCP_DOWN_MAX_MS);
+	}
 }
 
 /*
@@ -454,10 +577,21 @@ req_build(struct upstream_req *r, struct srvstate *st, bool tls)
 	uint16_t id = random_u16();
 	size_t optlen_off, opt_start;
 	uint16_t optlen = 0;
+	/* Every try of a request asks with the same case: a reply to any of
+	 * them is checked against r->msg's question (its own ID aside). */
+	bool recase = r->msglen == 0;
+	uint8_t cased[WIRE_NAME_MAX];
+	size_t namelen = 0;
 
+	if (!recase && p->opts.case_randomization) {
+		namelen = MIN((size_t)r->q.qname_len, sizeof(cased));
+		memcpy(cased, r->msg + WIRE_HDR_LEN, namelen);
+	}
 	r->msglen = upstream_build_query(&r->q, id, r->msg, sizeof(r->msg));
 	if (r->msglen == 0)
 		return;
+	if (namelen > 0)
+		memcpy(r->msg + WIRE_HDR_LEN, cased, namelen);
 	r->noedns = st != NULL && st->noedns_until > now_ms();
 	if (r->noedns) {
 		/* It answered FORMERR to EDNS: the OPT (last, 11 octets)
@@ -466,7 +600,7 @@ req_build(struct upstream_req *r, struct srvstate *st, bool tls)
 		r->msg[WIRE_OFF_AR] = 0;
 		r->msg[WIRE_OFF_AR + 1] = 0;
 	}
-	if (p->opts.case_randomization) {
+	if (p->opts.case_randomization && recase) {
 		/* Each letter of the question gets a random case; a reply
 		 * must echo it exactly (upstream_reply_matches). */
 		uint8_t *n = r->msg + WIRE_HDR_LEN;
@@ -765,21 +899,32 @@ usock_retire(struct usock *us)
 static bool
 usock_id_taken(const struct usock *us, uint16_t id)
 {
-	for (const struct upstream_req *o = us->byid[id % USOCK_BUCKETS]; o != NULL;
+	for (const struct utry *o = us->byid[id % USOCK_BUCKETS]; o != NULL;
 	    o = o->idnext)
-		if (wire_get_u16(o->msg) == id)
+		if (o->id == id)
+			return true;
+	return false;
+}
+
+/* Whether ID was a try of a request that has ended (a late reply). */
+static bool
+usock_id_gone(const struct usock *us, uint16_t id)
+{
+	for (unsigned i = 0; i < MIN(us->ngone, USOCK_GONE); i++)
+		if (us->gone[i] == id)
 			return true;
 	return false;
 }
 
 /*
- * Puts R's try on a socket to its server, giving it an ID no other request
- * waiting there has.  Returns false when no socket can be had.
+ * Puts R's current try on a socket to its server, giving it an ID no other
+ * try waiting there has.  Returns false when no socket can be had.
  */
 static bool
 usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate *st)
 {
 	struct usock *us = NULL, **slot = NULL;
+	struct utry *t = r->ct;
 	uint16_t id;
 
 	if (st != NULL && st->held != NULL)
@@ -801,9 +946,10 @@ usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate 
 		id = random_u16();
 	r->msg[0] = (uint8_t)(id >> 8);
 	r->msg[1] = (uint8_t)id;
-	r->idnext = us->byid[id % USOCK_BUCKETS];
-	us->byid[id % USOCK_BUCKETS] = r;
-	r->us = us;
+	t->id = id;
+	t->idnext = us->byid[id % USOCK_BUCKETS];
+	us->byid[id % USOCK_BUCKETS] = t;
+	t->us = us;
 	us->refs++;
 	if (st != NULL && r->pool->hold > 0) {
 		st->held = us;
@@ -823,11 +969,13 @@ usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate 
 static void
 usock_refuse_later(struct usock *us)
 {
+	/* Only requests whose current try is here: an earlier try's request
+	 * has moved on and may be waiting on another server. */
 	for (size_t b = 0; b < USOCK_BUCKETS; b++)
-		for (struct upstream_req *r = us->byid[b]; r != NULL; r = r->idnext)
-			if (!r->send_failed) {
-				r->send_failed = true;
-				event_active(&r->ev_try, EV_TIMEOUT, 1);
+		for (struct utry *t = us->byid[b]; t != NULL; t = t->idnext)
+			if (t->req->ct == t && !t->req->send_failed) {
+				t->req->send_failed = true;
+				event_active(&t->req->ev_try, EV_TIMEOUT, 1);
 			}
 	if (!us->retired)
 		usock_retire(us);	/* last: it may free US */
@@ -835,22 +983,25 @@ usock_refuse_later(struct usock *us)
 		usock_release(us);
 }
 
+/* Takes try T off its socket; GONE: its request has ended, so that a
+ * reply still on its way is told apart from a forged one. */
 static void
-usock_detach(struct upstream_req *r)
+usock_detach(struct utry *t, bool gone)
 {
-	struct usock *us = r->us;
-	struct upstream_req **pp;
+	struct usock *us = t->us;
+	struct utry **pp;
 
 	if (us == NULL)
 		return;
-	for (pp = &us->byid[wire_get_u16(r->msg) % USOCK_BUCKETS]; *pp != NULL;
-	    pp = &(*pp)->idnext)
-		if (*pp == r) {
-			*pp = r->idnext;
+	for (pp = &us->byid[t->id % USOCK_BUCKETS]; *pp != NULL; pp = &(*pp)->idnext)
+		if (*pp == t) {
+			*pp = t->idnext;
 			break;
 		}
-	r->us = NULL;
-	r->idnext = NULL;
+	if (gone)
+		us->gone[us->ngone++ % USOCK_GONE] = t->id;
+	t->us = NULL;
+	t->idnext = NULL;
 	us->refs--;
 	usock_release(us);
 }
@@ -872,8 +1023,12 @@ txq_remove(struct upstream_req *r)
 	r->queued = false;
 }
 
+/*
+ * Ends the current try.  KEEP: a UDP try that timed out stays on its
+ * socket, so that its reply, when it comes, still answers the request.
+ */
 static void
-req_close_try(struct upstream_req *r)
+req_close_try(struct upstream_req *r, bool keep)
 {
 	if (r->queued)
 		txq_remove(r);
@@ -882,7 +1037,8 @@ req_close_try(struct upstream_req *r)
 		COUNTER_ADD(r->st->info.inflight, -1);
 		r->st = NULL;
 	}
-	usock_detach(r);
+	if (r->ct != NULL && !keep)
+		usock_detach(r->ct, false);
 	if (r->tcp != NULL) {
 		bufferevent_free(r->tcp);
 		r->tcp = NULL;
@@ -896,7 +1052,9 @@ req_free(struct upstream_req *r)
 {
 	struct upstream_pool *p = r->pool;
 
-	req_close_try(r);
+	req_close_try(r, false);
+	for (unsigned i = 0; i < r->ntries; i++)
+		usock_detach(&r->t[i], true);
 	event_del(&r->ev_deadline);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
@@ -922,7 +1080,9 @@ req_done(struct upstream_req *r, enum upstream_status st, const uint8_t *resp,
 
 	if (st == UPSTREAM_OK) {
 		COUNTER_INC(r->pool->stats.answered);
-		srv_answered(r->st, r->sent_ms);
+		/* Over TCP the time includes the handshake: no sample. */
+		if (r->st != NULL)
+			srv_answered(r->st, r->tcp != NULL ? 0 : r->ct->sent_us);
 	} else
 		r->pool->stats.failed++;
 	req_free(r);
@@ -954,7 +1114,7 @@ req_advance(struct upstream_req *r)
 static void
 req_next(struct upstream_req *r)
 {
-	req_close_try(r);
+	req_close_try(r, false);
 	req_advance(r);
 	req_try(r);
 }
@@ -1030,7 +1190,7 @@ req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
 	if (rcode == RCODE_BADCOOKIE && !r->badcookie_retried) {
 		p->stats.badcookie++;
 		r->badcookie_retried = true;
-		req_close_try(r);
+		req_close_try(r, false);
 		req_try(r);
 		return;
 	}
@@ -1044,7 +1204,7 @@ req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
 		    "asking it without EDNS for %u minutes",
 		    addr_str(&r->st->info.addr, a, sizeof(a)), UPSTREAM_NOEDNS_MS / 60000);
 		r->st->noedns_until = now_ms() + UPSTREAM_NOEDNS_MS;
-		req_close_try(r);
+		req_close_try(r, false);
 		req_try(r);
 		return;
 	}
@@ -1060,20 +1220,64 @@ req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
 	req_done(r, UPSTREAM_OK, resp, len);
 }
 
-/* Whether RESP is a reply to this try; counts it as spoofed if not. */
+/*
+ * Whether RESP is a reply to try T of R (NULL: the current query, over TCP
+ * or TLS); counts it as spoofed if not.  Every try asks the same question
+ * in the same case (req_build), so r->msg serves with T's ID in it.
+ */
 static bool
-req_accepts(struct upstream_req *r, const uint8_t *resp, size_t len)
+req_accepts(struct upstream_req *r, const struct utry *t, const uint8_t *resp,
+    size_t len)
 {
 	struct upstream_pool *p = r->pool;
+	struct srvstate *st = t != NULL ? t->st : r->st;
+	uint8_t id0 = r->msg[0], id1 = r->msg[1];
+	bool ok;
 
-	if (!upstream_reply_matches(r->msg, r->msglen, resp, len) ||
-	    (p->opts.case_randomization && !case_matches(r->msg, r->msglen, resp, len)) ||
-	    (p->opts.cookies && !cookie_check(r->st, resp, len))) {
-		p->stats.spoofed++;
-		if (r->st != NULL)
-			r->st->info.spoofed++;
-		return false;
+	if (t != NULL) {
+		r->msg[0] = (uint8_t)(t->id >> 8);
+		r->msg[1] = (uint8_t)t->id;
 	}
+	ok = upstream_reply_matches(r->msg, r->msglen, resp, len) &&
+	    (!p->opts.case_randomization || case_matches(r->msg, r->msglen, resp, len)) &&
+	    (!p->opts.cookies || cookie_check(st, resp, len));
+	r->msg[0] = id0;
+	r->msg[1] = id1;
+	if (!ok) {
+		p->stats.spoofed++;
+		if (st != NULL)
+			st->info.spoofed++;
+	}
+	return ok;
+}
+
+/*
+ * A reply to T, an earlier try of R: it becomes the current try (the one
+ * whose server the answer is from), and the try that was current stays
+ * live.  False when the reply is of no use: its server already failed for
+ * this request, or it is truncated and that server was asked over TCP
+ * already (one TCP attempt per server per request).
+ */
+static bool
+req_adopt(struct upstream_req *r, struct utry *t, bool truncated)
+{
+	uint32_t bit = 1u << t->srv;
+
+	if (t == r->ct)
+		return true;
+	if ((r->failed & bit) || (truncated && (r->tcp_tried & bit)))
+		return false;
+	req_close_try(r, true);
+	r->ct = t;
+	for (size_t i = 0; i < r->nservers; i++)
+		if (r->order[i] == t->srv)
+			r->cur = i;
+	r->st = t->st;
+	if (r->st != NULL)
+		r->st->info.inflight++;
+	r->noedns = t->noedns;
+	r->msg[0] = (uint8_t)(t->id >> 8);	/* also the ID over TCP */
+	r->msg[1] = (uint8_t)t->id;
 	return true;
 }
 
@@ -1095,15 +1299,43 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	evbuffer_drain(in, 2);
 	evbuffer_remove(in, r->pool->rbuf, len);
-	if (!req_accepts(r, r->pool->rbuf, len)) {
+	if (!req_accepts(r, NULL, r->pool->rbuf, len)) {
 		/* On a connection of our own a reply that does not match is
 		 * the server's doing, not a forger's: it is not asked again. */
-		srv_failed(r->st);
-		r->not_net = true;
-		req_server_failed(r);
+		req_tcp_failed(r, "answered another question over TCP", 0);
 		return;
 	}
+	if (r->st != NULL)
+		r->st->tcp_fails = 0;
 	req_reply(r, r->pool->rbuf, len, true);
+}
+
+/*
+ * The TCP attempt after a truncated answer failed (ERR: the system's
+ * error, 0 for the server's doing).  It counts against the server's
+ * health and its TCP (srv_tcp_failed), and the server is not asked again
+ * for this request: asking it over UDP would only bring back the truncated
+ * answer and another connection.
+ */
+static void
+req_tcp_failed(struct upstream_req *r, const char *what, int err)
+{
+	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
+	char a[64];
+
+	r->pool->stats.tcp_failures++;
+	if (err != 0) {
+		srv_neterr(r->st, srv, what, err);
+		r->pool->stats.refused++;
+		if (r->st != NULL)
+			r->st->info.refused++;
+	} else {
+		log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: %s",
+		    addr_str(srv, a, sizeof(a)), what);
+		r->not_net = true;
+	}
+	srv_tcp_failed(r->st);
+	req_server_failed(r);
 }
 
 static void
@@ -1111,22 +1343,38 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct upstream_req *r = arg;
 
-	if (what & BEV_EVENT_ERROR) {
-		srv_neterr(r->st, &r->servers[r->order[r->cur]], "over TCP",
-		    EVUTIL_SOCKET_ERROR());
-		req_refused(r);
-	} else if (what & BEV_EVENT_EOF)
-		req_next(r);
+	if (what & BEV_EVENT_ERROR)
+		req_tcp_failed(r, "over TCP", EVUTIL_SOCKET_ERROR());
+	else if (what & BEV_EVENT_EOF)
+		req_tcp_failed(r, "closed the TCP connection without an answer", 0);
 }
 
-/* The server truncated its answer: ask again over TCP (RFC 7766). */
+/*
+ * The server truncated its answer: ask again over TCP (RFC 7766), once
+ * per server per request and UPSTREAM_MAX_TCP times per request at most,
+ * and not a server whose TCP keeps failing: that server has failed for
+ * this request, and the next one is asked.  Whatever the upstreams do, a
+ * client's question costs a handful of connections at most.
+ */
 static void
 req_tcp(struct upstream_req *r)
 {
 	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
 	uint8_t lenb[2] = { (uint8_t)(r->msglen >> 8), (uint8_t)r->msglen };
+	uint32_t bit = 1u << r->order[r->cur];
 
-	usock_detach(r);
+	if ((r->tcp_tried & bit) || __builtin_popcount(r->tcp_tried) >= UPSTREAM_MAX_TCP ||
+	    (r->st != NULL && r->st->tcp_down_until > now_ms())) {
+		char a[64];
+		log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: truncated answer, and no "
+		    "TCP to it now (it failed over TCP)", addr_str(srv, a, sizeof(a)));
+		r->not_net = true;
+		srv_failed(r->st);
+		req_server_failed(r);
+		return;
+	}
+	r->tcp_tried |= bit;
+	usock_detach(r->ct, false);
 	r->pool->stats.tcp_retries++;
 	r->tcp = bufferevent_socket_new(r->pool->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (r->tcp == NULL) {
@@ -1137,12 +1385,11 @@ req_tcp(struct upstream_req *r)
 	bufferevent_enable(r->tcp, EV_READ | EV_WRITE);
 	bufferevent_write(r->tcp, lenb, 2);
 	bufferevent_write(r->tcp, r->msg, r->msglen);
+	event_del(&r->ev_try);
 	event_add(&r->ev_try, pool_timeout(r->pool, r->timeout_ms));
 	if (bufferevent_socket_connect(r->tcp, (const struct sockaddr *)&srv->ss,
-	    (int)srv->len) < 0) {
-		srv_neterr(r->st, srv, "cannot connect over TCP", EVUTIL_SOCKET_ERROR());
-		req_refused(r);
-	}
+	    (int)srv->len) < 0)
+		req_tcp_failed(r, "cannot connect over TCP", EVUTIL_SOCKET_ERROR());
 }
 
 /* ---- DNS over TLS ---- */
@@ -1193,7 +1440,7 @@ dot_read_cb(struct bufferevent *bev, void *arg)
 		for (r = c->waiting; r != NULL; r = r->dnext)
 			if (len >= 2 && memcmp(r->msg, p->rbuf, 2) == 0)
 				break;
-		if (r == NULL || !req_accepts(r, p->rbuf, len)) {
+		if (r == NULL || !req_accepts(r, NULL, p->rbuf, len)) {
 			p->stats.spoofed++;
 			continue;
 		}
@@ -1342,7 +1589,7 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 	n = recvmmsg(fd, mm, USOCK_READ_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0) {
 		int err = errno;
-		struct upstream_req *r;
+		struct utry *t;
 
 		if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
 			return;
@@ -1350,7 +1597,13 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (!us->retired)
 			usock_retire(us);
 		for (size_t b = 0; b < USOCK_BUCKETS; b++)
-			while ((r = us->byid[b]) != NULL) {
+			while ((t = us->byid[b]) != NULL) {
+				struct upstream_req *r = t->req;
+				if (r->ct != t) {
+					/* An earlier try: its request has moved on. */
+					usock_detach(t, false);
+					continue;
+				}
 				srv_neterr(r->st, &r->servers[r->order[r->cur]],
 				    "no answer", err);
 				req_refused(r);
@@ -1366,27 +1619,37 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < n; i++) {
 		const uint8_t *buf = p->rx[i];
 		size_t len = mm[i].msg_len;
-		struct upstream_req *r = NULL;
+		struct utry *t = NULL;
+		bool trunc = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    (len > 2 && (buf[2] & 0x02));
 
 		if (len >= 2)
-			for (r = us->byid[wire_get_u16(buf) % USOCK_BUCKETS];
-			    r != NULL; r = r->idnext)
-				if (memcmp(r->msg, buf, 2) == 0)
+			for (t = us->byid[wire_get_u16(buf) % USOCK_BUCKETS];
+			    t != NULL; t = t->idnext)
+				if (t->id == wire_get_u16(buf))
 					break;
-		if (r == NULL) {
-			/* No query waits with this ID: forged, or a reply
-			 * that came after its try was given up. */
-			p->stats.spoofed++;
-			if (us->st != NULL)
-				us->st->info.spoofed++;
+		if (t == NULL) {
+			/* No try waits with this ID: a reply to a request
+			 * that has ended (answered, or failed), or forged. */
+			if (len >= 2 && usock_id_gone(us, wire_get_u16(buf)))
+				p->stats.late++;
+			else {
+				p->stats.spoofed++;
+				if (us->st != NULL)
+					us->st->info.spoofed++;
+			}
 			continue;
 		}
-		if (!req_accepts(r, buf, len))
+		if (!req_accepts(t->req, t, buf, len))
 			continue;
+		if (!req_adopt(t->req, t, trunc)) {
+			p->stats.late++;
+			continue;
+		}
 		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
-			req_tcp(r);	/* larger than we take over UDP */
+			req_tcp(t->req);	/* larger than we take over UDP */
 		else
-			req_reply(r, buf, len, false);
+			req_reply(t->req, buf, len, false);
 	}
 	upstream_pool_flush(p);
 	us->refs--;
@@ -1414,12 +1677,12 @@ upstream_pool_flush(struct upstream_pool *p)
 		p->servers[i].held = NULL;
 	p->held = false;
 	while (p->txq != NULL) {
-		struct usock *us = p->txq->us;
+		struct usock *us = p->txq->ct->us;
 		struct upstream_req **pp = &p->txq, *r;
 		int n = 0, sent;
 
 		while ((r = *pp) != NULL && n < TX_BATCH) {
-			if (r->us != us) {
+			if (r->ct->us != us) {
 				pp = &r->txnext;
 				continue;
 			}
@@ -1490,10 +1753,25 @@ try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	r->pool->stats.timeouts++;
 	if (r->st != NULL)
 		r->st->info.timeouts++;
+	if (r->tcp != NULL) {
+		req_tcp_failed(r, "no answer over TCP", 0);
+		return;
+	}
 	srv_failed(r->st);
 	log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: no answer in %u ms",
-	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)), r->timeout_ms);
-	req_next(r);
+	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)), r->try_ms);
+	if (r->dot != NULL) {
+		/* A stream: the query is not lost, a retransmission would
+		 * only queue behind it.  On to the next server. */
+		req_next(r);
+		return;
+	}
+	/* Retransmit, to the next server in line (the same one when it is
+	 * the only one); the try that timed out stays live. */
+	srv_backoff(r->st, r->timeout_ms);
+	req_close_try(r, true);
+	req_advance(r);
+	req_try(r);
 }
 
 static void
@@ -1508,18 +1786,25 @@ req_try(struct upstream_req *r)
 {
 	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
 	struct srvstate *st = srv_state(r->pool, srv);
+	struct utry *t;
 
-	r->tries++;
-	/* A fresh ID (and case, and cookie) per try: a late answer to an
-	 * earlier try is then a mismatch. */
+	if (r->ntries == UPSTREAM_MAX_TRIES)
+		return;		/* the tries out there are all it gets */
+	t = r->ct = &r->t[r->ntries++];
+	t->req = r;
+	t->st = st;
+	t->srv = r->order[r->cur];
+	/* A fresh ID (and cookie) per try: a reply names the try it answers. */
 	req_build(r, st, st != NULL && st->info.tls);
-	event_add(&r->ev_try, pool_timeout(r->pool, r->timeout_ms));
+	t->noedns = r->noedns;
+	t->sent_us = mono_us();
+	r->try_ms = st != NULL && st->info.tls ? r->timeout_ms : srv_rto(st, r->timeout_ms);
+	event_add(&r->ev_try, pool_timeout(r->pool, r->try_ms));
 	if (st != NULL && st->info.tls) {
 		r->st = st;
 		COUNTER_INC(st->info.sent);
 		COUNTER_INC(st->info.inflight);
 		COUNTER_INC(r->pool->stats.sent);
-		r->sent_ms = now_ms();
 		dot_send(r, st);
 		return;
 	}
@@ -1533,15 +1818,15 @@ req_try(struct upstream_req *r)
 		r->txnext = NULL;
 		*r->pool->txtail = r;
 		r->pool->txtail = &r->txnext;
-	} else if (send(r->us->fd, r->msg, r->msglen, 0) < 0) {
+	} else if (send(t->us->fd, r->msg, r->msglen, 0) < 0) {
 		/* Refused at once (a pending ICMP error on the socket, or no
 		 * route): on to the next server now, or failure from the
 		 * event loop when none remains. */
-		struct usock *us = r->us;
+		struct usock *us = t->us;
 		srv_neterr(st, srv, "cannot send", errno);
 		r->pool->stats.refused++;
 		us->refs++;		/* kept for usock_refuse_later */
-		usock_detach(r);
+		usock_detach(t, false);
 		us->refs--;
 		usock_refuse_later(us);
 		goto refused;
@@ -1552,7 +1837,6 @@ req_try(struct upstream_req *r)
 		COUNTER_INC(st->info.sent);
 		COUNTER_INC(st->info.inflight);
 	}
-	r->sent_ms = now_ms();
 	return;
 refused:
 	if (st != NULL)

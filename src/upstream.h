@@ -49,7 +49,11 @@ typedef void (*upstream_cb)(void *arg, enum upstream_status st,
 struct upstream_stats {
 	_Atomic unsigned long sent, answered, timeouts, refused, spoofed, tcp_retries,
 	    failed, overflow, tls_failures, badcookie;
-	unsigned long rcode_failures;	/* answers with SERVFAIL, REFUSED, NOTIMP,
+	_Atomic unsigned long late;	/* replies to tries of a request that has
+					 * ended (answered by another try, or
+					 * given up): not forged, just slow */
+	_Atomic unsigned long tcp_failures;	/* TCP attempts after TC that failed */
+	_Atomic unsigned long rcode_failures;	/* answers with SERVFAIL, REFUSED, NOTIMP,
 					 * FORMERR: failed tries */
 };
 

@@ -911,6 +911,8 @@ worker_metrics(const struct worker *w, struct metrics *out)
 	out->up_failed = u->failed;
 	out->up_overflow = u->overflow;
 	out->up_coalesced = w->coalesced;
+	out->up_late = u->late;
+	out->up_tcp_failures = u->tcp_failures;
 }
 
 size_t

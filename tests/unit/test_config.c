@@ -193,8 +193,8 @@ check_defaults(const struct config *cfg)
 	assert_non_null(cfg->upstream_specs);
 	assert_null(cfg->upstream_specs[0]);
 	assert_int_equal(cfg->nupstream_specs, 0);
-	assert_int_equal(cfg->timeout_ms, 1500);
-	assert_int_equal(cfg->deadline_ms, 2000);
+	assert_int_equal(cfg->timeout_ms, 1000);
+	assert_int_equal(cfg->deadline_ms, 2800);
 	assert_int_equal(cfg->max_inflight, 1000);
 	assert_false(cfg->trust_ad);
 
@@ -1456,7 +1456,7 @@ test_err_cross_checks(void **state)
 {
 	(void)state;
 	assert_load_fails("[upstream]\ntimeout_ms = 3000\n",
-	    "pldns.ini:2: deadline_ms (2000) is less than timeout_ms (3000)");
+	    "pldns.ini:2: deadline_ms (2800) is less than timeout_ms (3000)");
 	assert_load_fails("[upstream]\ndeadline_ms = 1000\ntimeout_ms = 1500\n",
 	    "pldns.ini:2: deadline_ms (1000) is less than timeout_ms (1500)");
 	assert_load_fails("[cache]\nmax_ttl = 60\nmin_ttl = 300\n",
