@@ -4,13 +4,22 @@
  * Each try goes out on one of a few UDP sockets per server, each bound to a
  * random port, connected to the server so that the kernel filters foreign
  * sources and reports an ICMP port-unreachable as ECONNREFUSED, and replaced
- * after a hundred-odd queries; the query ID comes from a CSPRNG.  A reply
- * is taken only when its source, ID and question match (RFC 5452); anything
- * else is counted as spoofed and ignored.  TC=1 repeats the question over
- * TCP to the same server.  A try that times out, is refused (ICMP, no
- * route) or is answered SERVFAIL, REFUSED or NOTIMP moves to the next
- * server at once; a server that failed outright is not asked again for the
- * same request, and when every server has, the request fails at once.
+ * after a hundred-odd queries; the query ID comes from a CSPRNG, one per
+ * try.  A reply is taken only when its source, ID and question match one
+ * of the request's tries (RFC 5452); every try stays live until the request
+ * ends, so a reply slower than the timeout still answers it.  A reply that
+ * matches no live try is counted as late when its ID was a try of an ended
+ * request, else as spoofed, and ignored.  A try that gets no answer within
+ * the server's retransmission timeout (smoothed RTT and variance, RFC 6298;
+ * TIMEOUT_MS is the first guess and the ceiling) is followed by another, to
+ * the next server in line, until the deadline.  TC=1 repeats the question
+ * over TCP to the same server, once per server per request; a failed TCP
+ * attempt fails that server for the request and counts against it, and a
+ * server that keeps failing TCP gets none for a while.  A try that is
+ * refused (ICMP, no route) or is answered SERVFAIL, REFUSED or NOTIMP moves
+ * to the next server at once; a server that failed outright is not asked
+ * again for the same request, and when every server has, the request fails
+ * at once.
  * FORMERR to a query with EDNS is asked again without EDNS, and that server
  * is asked without EDNS for the next 15 minutes (RFC 6891 7).  The whole
  * request ends at its deadline.
@@ -109,8 +118,9 @@ size_t upstream_pool_pending(const struct upstream_pool *p);
 /*
  * Asks SERVERS[0..N) (healthy and fast first, then again while time remains) for
  * Q's question.  The servers array must stay valid until the callback (it
- * lives in the snapshot's config, which the worker holds).  TIMEOUT_MS per
- * try, DEADLINE_MS for the whole request.  Returns the request (cancel with
+ * lives in the snapshot's config, which the worker holds).  TIMEOUT_MS is
+ * the first and the largest retransmission timeout, DEADLINE_MS the whole
+ * request's.  Returns the request (cancel with
  * upstream_cancel) or NULL when no server is given or every server is at its
  * in-flight cap (CB is not called).
  */
