@@ -111,6 +111,7 @@ struct srvstate {
 	uint32_t rto_us;		/* retransmission timeout, backed off */
 	uint64_t backoff_ms;		/* when the RTO was last doubled */
 	unsigned fails;			/* consecutive failed tries */
+	uint64_t heard_ms;		/* when it last answered */
 	unsigned tcp_fails;		/* consecutive failed TCP attempts */
 	uint64_t tcp_down_until;	/* ms; no TCP to it until then */
 	_Atomic uint64_t down_until;	/* ms; sorted last until then */
@@ -432,6 +433,7 @@ srv_answered(struct srvstate *s, uint64_t sent_us)
 		return;
 	s->fails = 0;
 	s->down_until = 0;
+	s->heard_ms = now_ms();
 	COUNTER_INC(s->info.answered);
 	if (sent_us == 0)
 		return;
@@ -1757,7 +1759,10 @@ try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		req_tcp_failed(r, "no answer over TCP", 0);
 		return;
 	}
-	srv_failed(r->st);
+	/* On a lossy link tries time out while the server answers others:
+	 * only a server silent for timeout_ms is failing. */
+	if (r->st != NULL && now_ms() - r->st->heard_ms >= r->timeout_ms)
+		srv_failed(r->st);
 	log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: no answer in %u ms",
 	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)), r->try_ms);
 	if (r->dot != NULL) {
