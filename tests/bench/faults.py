@@ -43,11 +43,11 @@ import dns.rcode     # noqa: E402
 
 import harness       # noqa: E402
 from harness import Dir, Fakeup, Pldns, free_port, make_config, _kill, _readline  # noqa: E402
+from named_common import Named  # noqa: E402
 
 PY = "/usr/bin/python3"
 RELAY = os.path.join(HERE, "relay.py")
 UNBOUND = shutil.which("unbound") or "/usr/sbin/unbound"
-NAMED = shutil.which("named") or "/usr/sbin/named"
 UP = {"records": [
     "link.example. 3600 SOA ns.link.example. hostmaster.link.example. 1 3600 300 2419200 300",
     "*.link.example. 300 A 192.0.2.7",
@@ -135,32 +135,15 @@ def start_unbound(d, relay):
 def start_bind(d, relay):
     port = free_port()
     host, rport = relay.rsplit(":", 1)
-    wd = d.join("named")
-    os.makedirs(wd, exist_ok=True)
-    conf = os.path.join(wd, "named.conf")
-    with open(conf, "w") as f:
-        f.write("""options {
-  directory "%(wd)s";
-  pid-file "%(wd)s/named.pid";
-  session-keyfile "%(wd)s/session.key";
-  managed-keys-directory "%(wd)s";
-  listen-on port %(port)d { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion yes;
+    n = Named(d, "named", port, "", options="""  recursion yes;
   allow-query { 127.0.0.0/8; };
   allow-recursion { 127.0.0.0/8; };
   forward only;
-  forwarders { %(host)s port %(rport)s; };
+  forwarders { %s port %s; };
   dnssec-validation no;
-};
-controls { };
-""" % {"wd": wd, "port": port, "host": host, "rport": rport})
-    args = [NAMED, "-g", "-n", "1", "-c", conf]
-    if os.geteuid() == 0:
-        args += ["-u", "root"]
-    p = Proc(args, os.path.join(wd, "named.log"))
-    wait_answering(port, "named", p.proc)
-    return port, p.stop
+""" % (host, rport))
+    wait_answering(port, "named", n.proc)
+    return port, n.stop
 
 
 def load(port, tag, n, qps, wait):
