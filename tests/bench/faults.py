@@ -26,7 +26,6 @@ Usage: PLDNS_BIN=build/pldns tests/bench/faults.py [ROW...]
 A full run takes about 6 minutes.  Traffic goes to 127.0.0.1 only.
 """
 
-import json
 import os
 import select
 import shutil
