@@ -126,7 +126,9 @@ PARTNER = {
         "hole.partner.example. A": {
             "answer": [_rr("hole.partner.example", "CNAME", "x.blackhole.example.")]},
     },
-    "behaviours": {"slow.partner.example.": ["delay 300"]},
+    # slow enough for the clients to overlap, and below pldns's smallest
+    # retransmission timeout (200 ms): one request, one query to count
+    "behaviours": {"slow.partner.example.": ["delay 150"]},
 }
 DEADLINE_MS = 1500
 
