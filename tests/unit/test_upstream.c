@@ -797,6 +797,46 @@ test_tcp_wrong_id_ignored(void **state)
 }
 
 /*
+ * TC=1, then the TCP connection is closed without an answer: the request
+ * fails at once (its only server failed), with one connection and no UDP
+ * try after it.  After two such failures in a row the server gets no TCP:
+ * a third truncated answer fails at once without a connection.
+ */
+static void
+test_tc_then_close(void **state)
+{
+	struct env *e = *state;
+	int lfd = tcp_listener(e);
+
+	for (int i = 0; i < 3; i++) {
+		struct result res = { 0 };
+		struct got g, tg;
+		uint8_t out[600];
+		size_t len;
+		char name[64];
+
+		snprintf(name, sizeof(name), "tcclose%d.example.net", i);
+		assert_non_null(send_one(e, name, &res, 1000, 5000));
+		assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+		len = mkreply(&g, wire_get_u16(g.msg), 0, 1, out);
+		out[2] |= 0x02;			/* TC */
+		srv_send(e->sfd, out, len, &g);
+		if (i < 2) {
+			int c = tcp_take_query(e, lfd, &tg);
+			close(c);
+		}
+		run_until(e, &res, 1, 1000);
+		assert_true(res.done);
+		assert_int_equal(res.st, UPSTREAM_FAIL);
+		assert_int_equal(upstream_pool_stats(e->pool)->tcp_retries, i < 2 ? i + 1 : 2);
+		assert_int_equal(upstream_pool_stats(e->pool)->tcp_failures, i < 2 ? i + 1 : 2);
+		assert_int_equal(srv_read(e, &g, 1, 100), 0);	/* not asked again */
+	}
+	assert_int_equal(accept4(lfd, NULL, NULL, SOCK_NONBLOCK), -1);
+	close(lfd);
+}
+
+/*
  * A server the system has no route to (connect fails: here the broadcast
  * address, which a UDP socket may not connect to, so nothing is sent) is
  * a failed try: the next server answers, and the first is down at once.
@@ -1014,6 +1054,7 @@ main(void)
 		cmocka_unit_test(test_query_bits),
 		cmocka_unit_test_setup_teardown(test_cookie_checked, setup, teardown),
 		cmocka_unit_test(test_reply_two_questions),
+		cmocka_unit_test_setup_teardown(test_tc_then_close, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
