@@ -4,7 +4,7 @@
 set -e
 what=${1:-test}
 build="autoconf automake make gcc pkg-config libldns-dev libevent-dev libssl-dev
- libinih-dev libjansson-dev libcsv-dev"
+ libinih-dev libjansson-dev libcsv-dev libcurl4-openssl-dev"
 test="$build libcmocka-dev python3 python3-dnspython python3-yaml ldnsutils dnsutils openssl valgrind
  prometheus bind9 bind9-utils unbound dnsmasq-base chromium"
 fuzz="$test clang libclang-rt-14-dev"

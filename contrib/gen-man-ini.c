@@ -68,6 +68,15 @@ static const struct {
 	  "or to give it a zone file." },
 	{ "key", true,
 	  "A TSIG key (RFC 8945), named by the key option of [zone] sections." },
+	{ "azure", true,
+	  "An identity whose private endpoint records pldns reads from Azure "
+	  "Resource Manager every interval seconds (see doc/sync.md): the "
+	  "record sets of private DNS zones, and the DNS configurations of "
+	  "private endpoints.  The records go through the same checks as "
+	  "every other source; a sync that fails, or whose data fails a "
+	  "check, changes nothing.  The last good sync is kept in state_dir, "
+	  "so that a restart serves it at once.  There may be any number of "
+	  "such sections." },
 };
 
 /* Writes S as troff text: backslashes escaped, no line starting a request;

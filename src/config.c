@@ -42,7 +42,8 @@ enum sect {
 	SEC_GLOBAL,		/* [server], [upstream], ... */
 	SEC_FORWARD,
 	SEC_ZONE,
-	SEC_KEY
+	SEC_KEY,
+	SEC_AZURE
 };
 
 static const char *const plain_sections[] = {
@@ -80,6 +81,7 @@ struct parse {
 	struct forward_conf *scratch_fwd;	/* checked, then dropped */
 	struct zone_conf *scratch_zone;
 	struct key_conf *scratch_key;
+	struct azure_conf *scratch_azure;
 
 	/* key = in [zone] sections, checked once every [key] is known. */
 	struct keyref {
@@ -100,6 +102,7 @@ static char resolv_conf_override[PATH_MAX];
 static void forward_free(struct forward_conf *f);
 static void zone_free(struct zone_conf *z);
 static void key_free(struct key_conf *k);
+static void azure_free(struct azure_conf *a);
 
 static void perr(struct parse *p, unsigned long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -923,11 +926,140 @@ where_str(struct parse *p, unsigned long line)
 	return w;
 }
 
+/* True when S is a GUID as Azure writes them (8-4-4-4-12 hex digits). */
+static bool
+is_guid(const char *s)
+{
+	static const int groups[] = { 8, 4, 4, 4, 12 };
+
+	for (size_t g = 0; g < nitems(groups); g++) {
+		for (int i = 0; i < groups[g]; i++, s++)
+			if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
+			    (*s >= 'A' && *s <= 'F')))
+				return false;
+		if (*s != (g + 1 < nitems(groups) ? '-' : '\0'))
+			return false;
+		s++;
+	}
+	return true;
+}
+
+/* The line of key NAME in the current section, else of its header. */
+static unsigned long
+local_line(struct parse *p, const char *name)
+{
+	size_t ki = 0;
+
+	if (key_find(p->sect_word, name, &ki) != NULL && p->local_seen[ki] != 0)
+		return p->local_seen[ki];
+	return p->sect_line;
+}
+
+/* A GUID key of [azure]: checked and lower-cased. */
+static void
+azure_guid(struct parse *p, const char *key, char *v)
+{
+	if (v == NULL)
+		return;
+	if (!is_guid(v))
+		perr(p, local_line(p, key), "bad value for %s: \"%s\" is not a "
+		    "GUID (as 00000000-0000-0000-0000-000000000000)", key, v);
+	for (char *c = v; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'F')
+			*c = (char)(*c - 'A' + 'a');
+}
+
+/* A URL key of [azure]: its scheme checked, a trailing '/' dropped. */
+static void
+azure_url(struct parse *p, const char *key, char **v, const char *def,
+    bool https_only)
+{
+	size_t n;
+
+	if (*v == NULL) {
+		*v = xstrdup(def);
+		return;
+	}
+	if (strncasecmp(*v, "https://", 8) != 0 && (https_only ||
+	    strncasecmp(*v, "http://", 7) != 0))
+		perr(p, local_line(p, key), "bad value for %s: \"%s\" is not an "
+		    "%s URL", key, *v, https_only ? "https://" : "http(s)://");
+	n = strlen(*v);
+	while (n > 0 && (*v)[n - 1] == '/')
+		(*v)[--n] = '\0';
+}
+
+/* Checks that span the keys of an [azure] section; fills in defaults. */
+static void
+azure_section_end(struct parse *p, struct azure_conf *a)
+{
+	static const char *const mgmt[] = { "https://management.azure.com",
+	    "https://management.usgovcloudapi.net",
+	    "https://management.chinacloudapi.cn" };
+	static const char *const login[] = { "https://login.microsoftonline.com",
+	    "https://login.microsoftonline.us", "https://login.chinacloudapi.cn" };
+	static const char *const auths[] = { "arc", "secret", "certificate",
+	    "federated", "vm" };
+	const char *auth = auths[a->auth];
+	bool app = a->auth == AZ_AUTH_SECRET || a->auth == AZ_AUTH_CERTIFICATE ||
+	    a->auth == AZ_AUTH_FEDERATED;
+
+	azure_guid(p, "tenant", a->tenant);
+	azure_guid(p, "client_id", a->client_id);
+	if (app && a->tenant == NULL)
+		perr(p, p->sect_line, "%s: tenant is required with auth = %s",
+		    p->sect_disp, auth);
+	if (app && a->client_id == NULL)
+		perr(p, p->sect_line, "%s: client_id is required with auth = %s",
+		    p->sect_disp, auth);
+	if (a->auth == AZ_AUTH_SECRET && a->secret_file == NULL)
+		perr(p, p->sect_line, "%s: secret_file is required with auth = "
+		    "secret", p->sect_disp);
+	if (a->auth == AZ_AUTH_CERTIFICATE && a->certificate_file == NULL)
+		perr(p, p->sect_line, "%s: certificate_file is required with "
+		    "auth = certificate", p->sect_disp);
+	if (a->auth == AZ_AUTH_FEDERATED && a->token_file == NULL)
+		perr(p, p->sect_line, "%s: token_file is required with auth = "
+		    "federated", p->sect_disp);
+	for (size_t i = 0; i < a->nsubscriptions; i++) {
+		if (str_casecmp(a->subscriptions[i], "all") == 0) {
+			if (a->nsubscriptions > 1)
+				perr(p, local_line(p, "subscriptions"), "bad value "
+				    "for subscriptions: all stands alone");
+			free(a->subscriptions[i]);
+			a->subscriptions[i] = xstrdup("all");
+			continue;
+		}
+		azure_guid(p, "subscriptions", a->subscriptions[i]);
+	}
+	a->read_mask = 0;
+	for (size_t i = 0; i < a->nread; i++) {
+		if (str_casecmp(a->read[i], "zones") == 0)
+			a->read_mask |= AZ_READ_ZONES;
+		else if (str_casecmp(a->read[i], "endpoints") == 0)
+			a->read_mask |= AZ_READ_ENDPOINTS;
+		else
+			perr(p, local_line(p, "read"), "bad value for read: \"%s\" "
+			    "is not one of zones, endpoints", a->read[i]);
+	}
+	if (a->nread == 0)
+		a->read_mask = AZ_READ_ZONES;
+	if (a->interval == 0)
+		a->interval = 300;
+	azure_url(p, "management_url", &a->management_url, mgmt[a->cloud], true);
+	azure_url(p, "login_url", &a->login_url, login[a->cloud], true);
+	azure_url(p, "identity_url", &a->identity_url, a->auth == AZ_AUTH_VM ?
+	    "http://169.254.169.254" : "http://127.0.0.1:40342", false);
+	if (a->identity_key_dir == NULL)
+		a->identity_key_dir = xstrdup("/var/opt/azcmagent/tokens");
+}
+
 /* Closes the current section: required keys, scratch objects. */
 static void
 section_end(struct parse *p)
 {
-	if (p->sect == SEC_FORWARD || p->sect == SEC_ZONE || p->sect == SEC_KEY) {
+	if (p->sect == SEC_FORWARD || p->sect == SEC_ZONE || p->sect == SEC_KEY ||
+	    p->sect == SEC_AZURE) {
 		for (size_t i = 0; i < p->nkeys; i++) {
 			const struct config_key *k = &config_keys[i];
 
@@ -959,10 +1091,17 @@ section_end(struct parse *p)
 		free(p->scratch_zone);
 		p->scratch_zone = NULL;
 	}
+	if (p->sect == SEC_AZURE)
+		azure_section_end(p, p->sect_base);
 	if (p->scratch_key != NULL) {
 		key_free(p->scratch_key);
 		free(p->scratch_key);
 		p->scratch_key = NULL;
+	}
+	if (p->scratch_azure != NULL) {
+		azure_free(p->scratch_azure);
+		free(p->scratch_azure);
+		p->scratch_azure = NULL;
 	}
 	free(p->sect_disp);
 	p->sect_disp = NULL;
@@ -976,13 +1115,16 @@ find_named(struct parse *p, enum sect kind, const char *name, unsigned long *lin
 {
 	struct config *cfg = p->cfg;
 	size_t n = kind == SEC_FORWARD ? cfg->nforwards :
-	    kind == SEC_ZONE ? cfg->nzones : cfg->nkeys;
+	    kind == SEC_ZONE ? cfg->nzones : kind == SEC_AZURE ? cfg->nazures :
+	    cfg->nkeys;
 
 	for (size_t i = 0; i < n; i++) {
 		const char *other = kind == SEC_FORWARD ? cfg->forwards[i].name :
-		    kind == SEC_ZONE ? cfg->zones[i].name : cfg->keys[i].name;
+		    kind == SEC_ZONE ? cfg->zones[i].name :
+		    kind == SEC_AZURE ? cfg->azures[i].name : cfg->keys[i].name;
 		const char *where = kind == SEC_FORWARD ? cfg->forwards[i].where :
-		    kind == SEC_ZONE ? cfg->zones[i].where : cfg->keys[i].where;
+		    kind == SEC_ZONE ? cfg->zones[i].where :
+		    kind == SEC_AZURE ? cfg->azures[i].where : cfg->keys[i].where;
 
 		if (strcmp(other, name) == 0) {
 			const char *colon = strrchr(where, ':');
@@ -1024,6 +1166,20 @@ open_named(struct parse *p, enum sect kind, const char *raw)
 		f->name = name ? name : xstrdup(raw);
 		f->where = where_str(p, p->lineno);
 		p->sect_base = f;
+	} else if (kind == SEC_AZURE) {
+		struct azure_conf *a;
+
+		if (scratch)
+			a = p->scratch_azure = xcalloc(1, sizeof(*a));
+		else {
+			cfg->azures = xreallocarray(cfg->azures, cfg->nazures + 1,
+			    sizeof(*cfg->azures));
+			a = &cfg->azures[cfg->nazures++];
+		}
+		memset(a, 0, sizeof(*a));
+		a->name = name ? name : xstrdup(raw);
+		a->where = where_str(p, p->lineno);
+		p->sect_base = a;
 	} else if (kind == SEC_KEY) {
 		struct key_conf *k;
 
@@ -1103,11 +1259,12 @@ section_begin(struct parse *p, const char *line)
 	word[wlen] = '\0';
 
 	if (str_casecmp(word, "forward") == 0 || str_casecmp(word, "zone") == 0 ||
-	    str_casecmp(word, "key") == 0) {
+	    str_casecmp(word, "key") == 0 || str_casecmp(word, "azure") == 0) {
 		enum sect kind = str_casecmp(word, "forward") == 0 ? SEC_FORWARD :
-		    str_casecmp(word, "zone") == 0 ? SEC_ZONE : SEC_KEY;
+		    str_casecmp(word, "zone") == 0 ? SEC_ZONE :
+		    str_casecmp(word, "azure") == 0 ? SEC_AZURE : SEC_KEY;
 		const char *canon = kind == SEC_FORWARD ? "forward" :
-		    kind == SEC_ZONE ? "zone" : "key";
+		    kind == SEC_ZONE ? "zone" : kind == SEC_AZURE ? "azure" : "key";
 		size_t rlen = strlen(rest);
 
 		p->sect_word = canon;
@@ -1346,6 +1503,7 @@ config_new(void)
 		if (strcmp(k->section, "forward") == 0 ||
 		    strcmp(k->section, "zone") == 0 ||
 		    strcmp(k->section, "key") == 0 ||
+		    strcmp(k->section, "azure") == 0 ||
 		    k->def == NULL || (k->flags & CK_UNSET))
 			continue;
 		if (parse_value(&p, k, k->def, &v) == -1) {
@@ -1666,6 +1824,26 @@ zone_free(struct zone_conf *z)
 }
 
 static void
+azure_free(struct azure_conf *a)
+{
+	free(a->name);
+	free(a->tenant);
+	free(a->client_id);
+	free(a->secret_file);
+	free(a->certificate_file);
+	free(a->token_file);
+	strv_free(a->subscriptions);
+	strv_free(a->read);
+	free(a->management_url);
+	free(a->login_url);
+	free(a->identity_url);
+	free(a->identity_key_dir);
+	free(a->ca_file);
+	free(a->proxy);
+	free(a->where);
+}
+
+static void
 key_free(struct key_conf *k)
 {
 	free(k->name);
@@ -1703,6 +1881,9 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->nkeys; i++)
 		key_free(&cfg->keys[i]);
 	free(cfg->keys);
+	for (size_t i = 0; i < cfg->nazures; i++)
+		azure_free(&cfg->azures[i]);
+	free(cfg->azures);
 	free(cfg->state_dir);
 	free(cfg->lines);
 	free(cfg);
@@ -1724,6 +1905,15 @@ config_zone(const struct config *cfg, const char *name)
 	for (size_t i = 0; i < cfg->nzones; i++)
 		if (strcmp(cfg->zones[i].name, name) == 0)
 			return &cfg->zones[i];
+	return NULL;
+}
+
+const struct azure_conf *
+config_azure(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nazures; i++)
+		if (strcmp(cfg->azures[i].name, name) == 0)
+			return &cfg->azures[i];
 	return NULL;
 }
 

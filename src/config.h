@@ -68,6 +68,37 @@ struct key_conf {
 	char *where;		/* "file:line" of the section header */
 };
 
+/* [azure "NAME"]: an identity whose records pldns syncs from Azure. */
+enum azure_auth { AZ_AUTH_ARC, AZ_AUTH_SECRET, AZ_AUTH_CERTIFICATE,
+	AZ_AUTH_FEDERATED, AZ_AUTH_VM };
+enum azure_cloud { AZ_CLOUD_PUBLIC, AZ_CLOUD_USGOV, AZ_CLOUD_CHINA };
+#define AZ_READ_ZONES		0x01	/* private DNS zones' record sets */
+#define AZ_READ_ENDPOINTS	0x02	/* private endpoints' DNS configs, zone groups */
+
+struct azure_conf {
+	char *name;		/* lower-case */
+	int auth;		/* enum azure_auth */
+	char *tenant;		/* NULL when not given */
+	char *client_id;
+	char *secret_file;	/* absolute paths, NULL when not given */
+	char *certificate_file;
+	char *token_file;
+	char **subscriptions;	/* lower-case GUIDs, or { "all" } (NULL terminated) */
+	size_t nsubscriptions;
+	char **read;		/* as written; see read_mask */
+	size_t nread;
+	unsigned read_mask;	/* AZ_READ_* */
+	unsigned interval;	/* seconds between syncs */
+	int cloud;		/* enum azure_cloud */
+	char *management_url;	/* without a trailing '/'; the cloud's when not given */
+	char *login_url;
+	char *identity_url;
+	char *identity_key_dir;
+	char *ca_file;		/* NULL: the system's store */
+	char *proxy;		/* NULL: from the environment; "": none */
+	char *where;		/* "file:line" of the section header */
+};
+
 struct config {
 	char *path;		/* as given */
 	char *dir;		/* directory of path: base for relative paths */
@@ -149,6 +180,8 @@ struct config {
 	unsigned long *lines;	/* per config_keys[] entry: the line a key of a
 				 * global section was given on, 0 when not given
 				 * (NULL in config_new()); see config_line() */
+	struct azure_conf *azures;
+	size_t nazures;
 };
 
 /* Value types of the key table. */
@@ -168,8 +201,8 @@ struct config_key {
 	const char *values;	/* CT_ENUM: accepted words in enum order, "|"-separated */
 	unsigned long min, max;	/* CT_UINT: accepted range */
 	unsigned flags;		/* CK_* */
-	size_t off, size;	/* the member in struct config, forward_conf, zone_conf
-				 * or key_conf */
+	size_t off, size;	/* the member in struct config, forward_conf, zone_conf,
+				 * key_conf or azure_conf */
 	size_t count_off;	/* lists: the member holding the count */
 };
 
@@ -207,6 +240,9 @@ void config_free(struct config *cfg);
 
 /* The zone_conf for NAME (lower-case, no trailing dot), or NULL. */
 const struct zone_conf *config_zone(const struct config *cfg, const char *name);
+
+/* The azure_conf for NAME (lower-case), or NULL. */
+const struct azure_conf *config_azure(const struct config *cfg, const char *name);
 
 /* The key_conf for NAME (lower-case, no trailing dot), or NULL. */
 const struct key_conf *config_key(const struct config *cfg, const char *name);

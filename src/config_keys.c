@@ -19,6 +19,9 @@
 #define ZON(m)	.off = offsetof(struct zone_conf, m), \
 		.size = sizeof(((struct zone_conf *)0)->m)
 #define ZONL(m, n) ZON(m), .count_off = offsetof(struct zone_conf, n)
+#define AZ(m)	.off = offsetof(struct azure_conf, m), \
+		.size = sizeof(((struct azure_conf *)0)->m)
+#define AZL(m, n) AZ(m), .count_off = offsetof(struct azure_conf, n)
 #define KEY(m)	.off = offsetof(struct key_conf, m), \
 		.size = sizeof(((struct key_conf *)0)->m)
 
@@ -304,6 +307,77 @@ const struct config_key config_keys[] = {
 	    "The shared secret of the TSIG key, in base64, as tsig-keygen "
 	    "prints it; required.",
 	    .flags = CK_REQUIRED, KEY(secret) },
+
+	/* [azure "NAME"] */
+	{ "azure", "auth", CT_ENUM, "arc",
+	    "How pldns gets its token for Azure Resource Manager: arc asks the "
+	    "Azure Arc agent of this machine (no secret at all), secret and "
+	    "certificate use an application's client secret or certificate, "
+	    "federated a token from another identity provider, vm the managed "
+	    "identity of the Azure virtual machine pldns runs on.",
+	    .values = "arc|secret|certificate|federated|vm", AZ(auth) },
+	{ "azure", "tenant", CT_STRING, "none",
+	    "The Entra ID tenant (directory) GUID; required with secret, "
+	    "certificate and federated.",
+	    .flags = CK_UNSET, AZ(tenant) },
+	{ "azure", "client_id", CT_STRING, "none",
+	    "The application (client) GUID; with arc and vm, a user-assigned "
+	    "identity's client GUID instead of the system-assigned identity.",
+	    .flags = CK_UNSET, AZ(client_id) },
+	{ "azure", "secret_file", CT_PATH, "none",
+	    "File holding the client secret (auth = secret); pldns refuses a "
+	    "file that its group or others may read.",
+	    .flags = CK_UNSET, AZ(secret_file) },
+	{ "azure", "certificate_file", CT_PATH, "none",
+	    "PEM file with the certificate and its private key (auth = "
+	    "certificate), with which pldns signs its client assertion.",
+	    .flags = CK_UNSET, AZ(certificate_file) },
+	{ "azure", "token_file", CT_PATH, "none",
+	    "File holding a JWT issued by another identity provider (auth = "
+	    "federated); read again at each use, as it is renewed by others.",
+	    .flags = CK_UNSET, AZ(token_file) },
+	{ "azure", "subscriptions", CT_STRLIST, NULL,
+	    "Subscription GUIDs to read, or all for every subscription the "
+	    "identity can read; required.",
+	    .flags = CK_REQUIRED | CK_SPACES | CK_NONEMPTY,
+	    AZL(subscriptions, nsubscriptions) },
+	{ "azure", "read", CT_STRLIST, "zones",
+	    "What to read: zones (the record sets of the private DNS zones "
+	    "whose names are Azure private link zones or configured zones) "
+	    "and endpoints (the DNS configurations and zone groups of private "
+	    "endpoints).",
+	    .flags = CK_SPACES | CK_NONEMPTY, AZL(read, nread) },
+	{ "azure", "interval", CT_UINT, "300",
+	    "Seconds between syncs.",
+	    .min = 1, .max = 604800, AZ(interval) },
+	{ "azure", "cloud", CT_ENUM, "public",
+	    "The Azure cloud, which sets management_url and login_url: public, "
+	    "usgov (Azure Government) or china (Azure operated by 21Vianet).",
+	    .values = "public|usgov|china", AZ(cloud) },
+	{ "azure", "management_url", CT_STRING, "the cloud's",
+	    "Base URL of Azure Resource Manager (https), for Azure Stack Hub "
+	    "or tests; the token's scope is this URL with /.default.",
+	    .flags = CK_UNSET, AZ(management_url) },
+	{ "azure", "login_url", CT_STRING, "the cloud's",
+	    "Base URL of the Entra ID login endpoint (https).",
+	    .flags = CK_UNSET, AZ(login_url) },
+	{ "azure", "identity_url", CT_STRING, "http://127.0.0.1:40342",
+	    "Base URL of the managed identity endpoint: the Azure Arc agent's "
+	    "(auth = arc) or the instance metadata service (auth = vm, whose "
+	    "default is http://169.254.169.254).",
+	    .flags = CK_UNSET, AZ(identity_url) },
+	{ "azure", "identity_key_dir", CT_PATH, "/var/opt/azcmagent/tokens",
+	    "Directory that the Azure Arc agent's challenge files must be in; "
+	    "pldns reads no challenge file elsewhere.",
+	    .flags = CK_UNSET, AZ(identity_key_dir) },
+	{ "azure", "ca_file", CT_PATH, "the system's CA store",
+	    "PEM file of further certificate authorities to trust for the "
+	    "HTTPS endpoints.",
+	    .flags = CK_UNSET | CK_READ, AZ(ca_file) },
+	{ "azure", "proxy", CT_STRING, "from https_proxy or HTTPS_PROXY",
+	    "HTTPS proxy for the calls to Azure, as a URL; none calls "
+	    "directly, whatever the environment says.",
+	    .flags = CK_UNSET | CK_NONE, AZ(proxy) },
 
 	{ .section = NULL }
 };

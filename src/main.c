@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "azure_sync.h"
 #include "config.h"
 #include "import.h"
 #include "log.h"
@@ -42,6 +43,8 @@ static const char usage_main[] =
 "                              check that every private endpoint name resolves right\n"
 "  forwarders -c FILE --server IP[,IP] --format windows|bind|unbound|dnsmasq|coredns\n"
 "                              print conditional forwarders for the site's DNS servers\n"
+"  sync -c FILE [--dry-run] [NAME]\n"
+"                              sync records from Azure now, print what changed\n"
 "  version                     print the version\n"
 "\n"
 "pldns VERB --help describes one verb.  See pldns(8) and pldns.ini(5).\n";
@@ -289,6 +292,8 @@ main(int argc, char **argv)
 		return forwarders_main(argc, argv);
 	if (strcmp(verb, "doctor") == 0)
 		return doctor_main(argc, argv);
+	if (strcmp(verb, "sync") == 0)
+		return azure_sync_main(argc, argv);
 	fprintf(stderr, "pldns: unknown verb \"%s\"\n\n%s", verb, usage_main);
 	return EX_USAGE_;
 }

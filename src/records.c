@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #include "azure_zones.h"
+#include "azure_sync.h"
 #include "records.h"
 #include "sources.h"
 #include "util.h"
@@ -511,6 +512,9 @@ records_load(const struct config *cfg, struct recset *rs, struct diag *d)
 	for (size_t i = 0; i < cfg->nsources; i++)
 		if (source_load(cfg, cfg->sources[i], rs, d) != 0)
 			rc = -1;
+	/* Records synced from Azure: a source like the others. */
+	if (azure_sync_records(cfg, rs, d) != 0)
+		rc = -1;
 	if (rc == 0 && sources_finish(cfg, rs, d) != 0)
 		rc = -1;
 	return rc;

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "azure_sync.h"
 #include "control.h"
 #include "log.h"
 #include "missing.h"
@@ -47,6 +48,7 @@ struct server {
 	struct xfr_journal *journal;	/* IXFR history, read by workers */
 	struct xfr_notifier *notifier;
 	struct xfr_secondary *sec;
+	struct azure_sync *sync;		/* [azure] sections */
 	struct reload_state rs;
 	struct snapshot *retired[RETIRED_MAX];	/* replaced, freed here when
 						 * nobody else holds them */
@@ -465,6 +467,7 @@ server_reload(struct server *srv, bool force, char **text)
 		change_set(&srv->last, &df, before, snapshot_nrecords(s), NULL);
 		srv->rs.last_change = &srv->last;
 	}
+	azure_sync_reconfigure(srv->sync, s);
 	retire_snapshot(srv, srv->snap);
 	srv->snap = s;
 	log_setlevel(snapshot_config(s)->log_level);
@@ -825,6 +828,7 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	srv->watch = watch_new(srv->base, watch_fired_cb, srv);
+	srv->sync = azure_sync_new(srv->base, srv->snap, ctl_reload, srv);
 	watch_update(srv, snapshot_config(srv->snap));
 	srv->rs.ready = true;
 	return srv;
@@ -893,6 +897,7 @@ server_free(struct server *srv)
 		worker_join_free(srv->workers[i]);
 	/* After the workers: they read the journal and hand NOTIFY over. */
 	xfr_secondary_free(srv->sec);
+	azure_sync_free(srv->sync);
 	xfr_notifier_free(srv->notifier);
 	xfr_journal_free(srv->journal);
 	control_free(srv->control);

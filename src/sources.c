@@ -983,6 +983,33 @@ load_zone_source(const struct config *cfg, const char *path, const char *buf,
 
 /* ---- loading a source ---- */
 
+static void
+src_init(struct source *s, const struct config *cfg, const char *path,
+    struct recset *rs, struct diag *d)
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->path = path;
+	s->d = d;
+	s->nerrors0 = d->nerrors;
+	s->rs = rs;
+	s->fd = -1;
+}
+
+/* After the entries: a source with any error leaves nothing behind. */
+static int
+src_finish(struct source *s)
+{
+	if (s->nsuppressed > 0)
+		diag_add(s->d, DIAG_ERROR, s->path, 0, "%zu more error%s not shown",
+		    s->nsuppressed, s->nsuppressed == 1 ? "" : "s");
+	if (s->d->nerrors > s->nerrors0) {
+		recset_rewind(s->rs, &s->mark);
+		return -1;
+	}
+	return 0;
+}
+
 int
 source_load(const struct config *cfg, const char *spec, struct recset *rs,
     struct diag *d)
@@ -1008,13 +1035,7 @@ source_load(const struct config *cfg, const char *spec, struct recset *rs,
 			break;
 		}
 	}
-	memset(&s, 0, sizeof(s));
-	s.cfg = cfg;
-	s.path = path;
-	s.d = d;
-	s.nerrors0 = d->nerrors;
-	s.rs = rs;
-	s.fd = -1;
+	src_init(&s, cfg, path, rs, d);
 	if (src_open(&s, &fmt, &lines) == -1) {
 		src_close(&s);
 		return -1;
@@ -1040,14 +1061,9 @@ source_load(const struct config *cfg, const char *spec, struct recset *rs,
 		source_hosts_parse(&s);
 	src_close(&s);
 
-	if (s.nsuppressed > 0)
-		diag_add(d, DIAG_ERROR, path, 0, "%zu more error%s not shown",
-		    s.nsuppressed, s.nsuppressed == 1 ? "" : "s");
-	nrecs = rs->nrecs - s.mark.nrecs;
-	if (d->nerrors > s.nerrors0) {
-		recset_rewind(rs, &s.mark);
+	if (src_finish(&s) == -1)
 		return -1;
-	}
+	nrecs = rs->nrecs - s.mark.nrecs;
 	if (nrecs == 0 && fmt == SRC_HOSTS) {
 		char what[128];
 
@@ -1073,6 +1089,25 @@ source_empty(const struct config *cfg, const char *path, const char *what,
 		    "%s (an empty source is an error unless [records] "
 		    "allow_empty = yes)", what);
 	return rs->empty != NULL || cfg->allow_empty ? 0 : -1;
+}
+
+int
+source_load_entries(const struct config *cfg, const char *label,
+    void (*fill)(struct source *, void *), void *arg, struct recset *rs,
+    struct diag *d)
+{
+	struct source s;
+
+	src_init(&s, cfg, label, rs, d);
+	recset_mark(rs, &s.mark);
+	fill(&s, arg);
+	return src_finish(&s);
+}
+
+struct recset *
+source_recset(struct source *s)
+{
+	return s->rs;
 }
 
 /* ---- checks across sources ---- */

@@ -22,6 +22,8 @@
 #include "diag.h"
 #include "records.h"
 
+struct recset;
+
 /* One source being loaded (opaque to the importers). */
 struct source;
 
@@ -80,5 +82,18 @@ char *source_read(struct source *s, size_t *len);
 void source_csv_parse(struct source *s);
 void source_json_parse(struct source *s, const char *buf, size_t len);
 void source_hosts_parse(struct source *s);
+
+/*
+ * A source whose entries come from memory rather than a file (records
+ * synced from Azure): FILL calls source_add() for each entry, with ARG.
+ * LABEL names the source in messages.  The same checks and the same rule
+ * as source_load(): taken whole or not at all.  Returns 0 or -1.
+ */
+int source_load_entries(const struct config *cfg, const char *label,
+    void (*fill)(struct source *s, void *arg), void *arg, struct recset *rs,
+    struct diag *d);
+
+/* The recset being filled (for zones a memory source declares). */
+struct recset *source_recset(struct source *s);
 
 #endif

@@ -76,6 +76,9 @@ uint32_t random_u32(void);
 
 /* Joins DIR and PATH unless PATH is absolute; caller frees. */
 char *path_join(const char *dir, const char *path);
+/* Creates DIR and its parents as needed (mode 0755); 0, or -1 with errno
+ * set when one could not be created. */
+int mkdir_p(const char *dir);
 /* Directory part of PATH ("." when none); caller frees. */
 char *path_dirname(const char *path);
 

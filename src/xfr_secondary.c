@@ -372,26 +372,6 @@ paddr(const struct pull *p, char *buf, size_t len)
 
 /* ---- zone files ---- */
 
-static int
-mkdir_p(const char *dir)
-{
-	char *d = xstrdup(dir);
-	int rc = 0;
-
-	for (char *s = d + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(d, 0755) == -1 && errno != EEXIST)
-			rc = -1;
-		*s = '/';
-	}
-	if (mkdir(d, 0755) == -1 && errno != EEXIST)
-		rc = -1;
-	free(d);
-	return rc;
-}
-
 /* Reads the zone file into Z (SOA and store); -1 when missing or bad. */
 static int
 zone_load(struct szn *z)

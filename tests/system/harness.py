@@ -711,6 +711,19 @@ def answer_ttls(wire):
     return out
 
 
+def wait_until(pred, what, timeout=10.0):
+    """Polls PRED until it returns something true (returned), or fails
+    after TIMEOUT seconds (times SLOW) with its last value."""
+    end = time.monotonic() + timeout * SLOW
+    last = None
+    while time.monotonic() < end:
+        last = pred()
+        if last:
+            return last
+        time.sleep(0.05)
+    raise Fail("timed out after %.0f s waiting for %s (last: %r)" % (timeout * SLOW, what, last))
+
+
 # ---------------------------------------------------------------- shared fixtures
 
 class Shared:

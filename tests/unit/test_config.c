@@ -267,7 +267,7 @@ test_key_table(void **state)
 			assert_false(strcmp(o->section, k->section) == 0 &&
 			    strcmp(o->name, k->name) == 0);
 	}
-	assert_int_equal(n, 51);
+	assert_int_equal(n, 67);
 }
 
 static void
@@ -1011,6 +1011,72 @@ test_err_unknown_key(void **state)
 	    "pldns.ini:2: unknown key \"listen\" in [cache]");
 }
 
+/* [azure "NAME"]: defaults by cloud and auth, GUIDs, URLs, what to read. */
+static void
+test_azure_sections(void **state)
+{
+	struct config *cfg;
+	const struct azure_conf *a;
+
+	(void)state;
+	cfg = load_ok(
+	    "[azure \"Contoso\"]\n"
+	    "auth = secret\n"
+	    "tenant = 11111111-2222-3333-4444-55555555555A\n"
+	    "client_id = aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee\n"
+	    "secret_file = app.secret\n"
+	    "subscriptions = 00000000-0000-0000-0000-000000000001 "
+	    "00000000-0000-0000-0000-000000000002\n"
+	    "read = endpoints, zones\n"
+	    "interval = 60\n"
+	    "cloud = usgov\n"
+	    "[azure \"arc\"]\n"
+	    "subscriptions = all\n"
+	    "management_url = https://arm.local:8443/\n"
+	    "proxy = none\n");
+	assert_int_equal(cfg->nazures, 2);
+	a = config_azure(cfg, "contoso");
+	assert_non_null(a);
+	assert_int_equal(a->auth, AZ_AUTH_SECRET);
+	assert_string_equal(a->tenant, "11111111-2222-3333-4444-55555555555a");
+	assert_string_equal(a->secret_file, tpath("app.secret"));
+	assert_int_equal(a->nsubscriptions, 2);
+	assert_int_equal(a->read_mask, AZ_READ_ZONES | AZ_READ_ENDPOINTS);
+	assert_int_equal(a->interval, 60);
+	assert_string_equal(a->management_url, "https://management.usgovcloudapi.net");
+	assert_string_equal(a->login_url, "https://login.microsoftonline.us");
+	assert_null(a->proxy);
+	assert_string_equal(a->where, "pldns.ini:1");
+	a = config_azure(cfg, "arc");
+	assert_int_equal(a->auth, AZ_AUTH_ARC);
+	assert_string_equal(a->subscriptions[0], "all");
+	assert_int_equal(a->read_mask, AZ_READ_ZONES);
+	assert_int_equal(a->interval, 300);
+	assert_string_equal(a->management_url, "https://arm.local:8443");
+	assert_string_equal(a->login_url, "https://login.microsoftonline.com");
+	assert_string_equal(a->identity_url, "http://127.0.0.1:40342");
+	assert_string_equal(a->identity_key_dir, "/var/opt/azcmagent/tokens");
+	assert_string_equal(a->proxy, "");
+	config_free(cfg);
+
+	assert_load_fails("[azure \"x\"]\nauth = federated\n",
+	    "pldns.ini:1: [azure \"x\"]: subscriptions is required\n"
+	    "pldns.ini:1: [azure \"x\"]: tenant is required with auth = federated\n"
+	    "pldns.ini:1: [azure \"x\"]: client_id is required with auth = federated\n"
+	    "pldns.ini:1: [azure \"x\"]: token_file is required with auth = federated");
+	assert_load_fails("[azure \"x\"]\nsubscriptions = all, "
+	    "00000000-0000-0000-0000-000000000001\nlogin_url = ftp://x\n"
+	    "interval = 0\n",
+	    "pldns.ini:4: bad value for interval: 0 is out of range (1..604800)\n"
+	    "pldns.ini:2: bad value for subscriptions: all stands alone\n"
+	    "pldns.ini:3: bad value for login_url: \"ftp://x\" is not an https:// URL");
+	assert_load_fails("[azure \"x\"]\nsubscriptions = 1\n[azure \"x\"]\n"
+	    "subscriptions = all\n",
+	    "pldns.ini:2: bad value for subscriptions: \"1\" is not a GUID (as "
+	    "00000000-0000-0000-0000-000000000000)\n"
+	    "pldns.ini:3: duplicate section [azure \"x\"] (first on line 1)");
+}
+
 static void
 test_err_unknown_section(void **state)
 {
@@ -1566,6 +1632,7 @@ main(void)
 		T(test_err_no_file),
 		T(test_err_unknown_key),
 		T(test_err_unknown_section),
+		T(test_azure_sections),
 		T(test_err_bad_numbers),
 		T(test_err_bad_size),
 		T(test_err_bad_bool_and_enum),
