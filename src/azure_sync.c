@@ -19,6 +19,7 @@
 #include "azure_sync.h"
 #include "azure_sync_int.h"
 #include "azure_zones.h"
+#include "doctor.h"
 #include "http.h"
 #include "sources_int.h"
 #include "util.h"
@@ -936,4 +937,84 @@ azure_sync_diff(json_t *old, json_t *new, FILE *f)
 	free(o);
 	free(n);
 	return lines;
+}
+
+/* ---- for pldns doctor ---- */
+
+/* <state_dir>/azure-NAME.error; caller frees. */
+static char *
+error_path(const struct config *cfg, const char *name)
+{
+	char *file, *path;
+
+	xasprintf(&file, "azure-%s.error", name);
+	path = path_join(cfg->state_dir ? cfg->state_dir : ".", file);
+	free(file);
+	return path;
+}
+
+void
+azure_state_error(const struct config *cfg, const char *name, const char *msg)
+{
+	char *path = error_path(cfg, name), *tmp;
+	FILE *f;
+
+	if (msg == NULL) {
+		unlink(path);
+		free(path);
+		return;
+	}
+	xasprintf(&tmp, "%s.tmp", path);
+	if (mkdir_p(cfg->state_dir ? cfg->state_dir : ".") == 0 &&
+	    (f = fopen(tmp, "we")) != NULL) {
+		fprintf(f, "%llu %s\n", (unsigned long long)now_wall(), msg);
+		if (fclose(f) == 0)
+			rename(tmp, path);
+		else
+			unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+}
+
+void
+azure_sync_doctor(const struct config *cfg, struct doctor_report *r)
+{
+	for (size_t i = 0; i < cfg->nazures; i++) {
+		const struct azure_conf *az = &cfg->azures[i];
+		char *path = azure_state_path(cfg, az->name), *epath;
+		char want[128], got[128], hint[2300], err[2048], line[2100];
+		uint64_t at = 0, now = now_wall(), max = 3ULL * az->interval;
+		json_t *data = NULL;
+		FILE *f;
+		int rs;
+
+		rs = azure_state_read(path, &data, &at, err, sizeof(err));
+		if (data != NULL)
+			json_decref(data);
+		free(path);
+		line[0] = '\0';
+		epath = error_path(cfg, az->name);
+		if ((f = fopen(epath, "re")) != NULL) {
+			if (fgets(line, sizeof(line), f) == NULL)
+				line[0] = '\0';
+			line[strcspn(line, "\n")] = '\0';
+			fclose(f);
+		}
+		free(epath);
+		snprintf(want, sizeof(want), "a good sync in the last %llu s (three "
+		    "intervals)", (unsigned long long)max);
+		if (rs != 0)
+			snprintf(got, sizeof(got), "no synced data");
+		else
+			snprintf(got, sizeof(got), "the last good sync %llu s ago",
+			    (unsigned long long)(now > at ? now - at : 0));
+		/* The error file starts with when it happened. */
+		snprintf(hint, sizeof(hint), "%s%s", line[0] ? "last error: " :
+		    "no error recorded; is pldns running? (pldns sync -c FILE "
+		    "syncs now)", line[0] ? line + strcspn(line, " ") + 1 : "");
+		doctor_add(r, "azure-sync", rs == 0 && now - at <= max ? DOCTOR_OK :
+		    DOCTOR_PROBLEM, NULL, az->name, want, got,
+		    rs == 0 && now - at <= max ? NULL : hint);
+	}
 }

@@ -77,6 +77,22 @@ size_t azure_sync_diff(json_t *old, json_t *new, FILE *f);
 /* <state_dir>/azure-NAME.json; caller frees. */
 char *azure_state_path(const struct config *cfg, const char *name);
 
+/*
+ * Remembers in state_dir the last error of section NAME (MSG), or forgets
+ * it (MSG NULL: the last sync succeeded), for pldns doctor.
+ */
+void azure_state_error(const struct config *cfg, const char *name,
+    const char *msg);
+
+struct doctor_report;
+
+/*
+ * pldns doctor's check of every [azure] section of CFG: a problem when its
+ * last good sync is older than three intervals (or there was none), with
+ * the last error.
+ */
+void azure_sync_doctor(const struct config *cfg, struct doctor_report *r);
+
 /* ---- in the daemon ---- */
 
 struct azure_sync;

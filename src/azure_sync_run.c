@@ -238,6 +238,7 @@ sect_error(struct sect *c, const char *msg)
 	c->errors++;
 	free(c->last_error);
 	c->last_error = xstrdup(msg);
+	azure_state_error(snapshot_config(c->sync->snap), c->name, msg);
 	if (c->logged != NULL && strcmp(c->logged, msg) == 0 &&
 	    now - c->logged_at < LOG_REPEAT_S)
 		return;
@@ -296,6 +297,7 @@ sect_result(struct azure_sync *s, struct sect *c, struct result *r)
 		changed = true;
 	}
 	c->last_success = now;
+	azure_state_error(cfg, c->name, NULL);
 	free(c->last_error);
 	c->last_error = NULL;
 	free(c->logged);
@@ -579,6 +581,8 @@ azure_sync_main(int argc, char **argv)
 		if (r == -1) {
 			fprintf(stderr, "azure \"%s\": sync failed: %s\n", az->name,
 			    err);
+			if (!dry)
+				azure_state_error(cfg, az->name, err);
 			if (old != NULL)
 				json_decref(old);
 			free(spath);
@@ -608,7 +612,8 @@ azure_sync_main(int argc, char **argv)
 			    e->synced_at, err, sizeof(err)) == -1) {
 				fprintf(stderr, "%s\n", err);
 				status = 73;
-			}
+			} else if (!dry)
+				azure_state_error(cfg, az->name, NULL);
 		}
 		diag_clear(&d);
 		if (old != NULL)

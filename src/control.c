@@ -630,22 +630,62 @@ authorized(struct control *c, struct evhttp_request *req)
 
 /* ---- handlers ---- */
 
+/* The families of the [azure] sections, one sample per section. */
+static char *
+sync_metrics(struct control *c)
+{
+	static const struct {
+		const char *name, *type, *help, *key;
+	} fams[] = {
+		{ "pldns_sync_errors_total", "counter",
+		  "Syncs from Azure that failed or whose data was rejected.",
+		  "errors" },
+		{ "pldns_sync_last_success_timestamp_seconds", "gauge",
+		  "When the last sync from Azure succeeded (0: never).",
+		  "last_success" },
+		{ "pldns_sync_records", "gauge",
+		  "Records of the last good sync from Azure.", "records" },
+	};
+	json_t *arr = c->ops.sync_status != NULL ?
+	    c->ops.sync_status(c->ops.arg) : NULL, *o;
+	char *out = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		abort();
+	for (size_t k = 0; arr != NULL && json_array_size(arr) > 0 &&
+	    k < nitems(fams); k++) {
+		family(f, fams[k].name, fams[k].type, fams[k].help);
+		json_array_foreach(arr, i, o)
+			sample(f, fams[k].name, "azure",
+			    json_string_value(json_object_get(o, "name")),
+			    (uint64_t)json_integer_value(json_object_get(o,
+			    fams[k].key)));
+	}
+	if (fclose(f) != 0)
+		abort();
+	if (arr != NULL)
+		json_decref(arr);
+	return out;
+}
+
 static void
 handle_metrics(struct control *c, struct evhttp_request *req)
 {
 	struct state st;
-	char *text, *all;
-
-	char *miss;
+	char *text, *all, *sync, *miss;
 
 	state_get(c, &st);
 	text = control_render_metrics(&st.m, st.up, st.nup, st.snap, &st.rs, st.ci);
 	miss = control_render_missing(st.m.missing,
 	    st.missing != NULL ? missing_size(st.missing) : 0);
+	sync = sync_metrics(c);
 	xasprintf(&all, "%s# HELP pldns_start_time_seconds When pldns started.\n"
 	    "# TYPE pldns_start_time_seconds gauge\n"
-	    "pldns_start_time_seconds %" PRIu64 "\n%s", text, c->ops.start_time,
-	    miss);
+	    "pldns_start_time_seconds %" PRIu64 "\n%s%s", text, c->ops.start_time,
+	    miss, sync);
+	free(sync);
 	reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", all,
 	    strlen(all));
 	free(all);
@@ -942,6 +982,8 @@ status_json(const struct control *c, const struct state *st)
 	json_object_set_new(root, "cache", cache);
 	json_object_set_new(root, "missing", missing_json(st));
 	status_guard(c, st, root, rl);
+	json_object_set_new(root, "azure", c->ops.sync_status != NULL ?
+	    c->ops.sync_status(c->ops.arg) : json_array());
 	return root;
 }
 
@@ -1031,6 +1073,10 @@ static const char status_page[] =
 "</tbody></table></section>\n"
 "<section><h2>Record sources</h2><table><thead><tr><th>Source</th>"
 "<th>Last load</th></tr></thead><tbody id=\"sources\"></tbody></table></section>\n"
+"<section><h2>Synced from Azure</h2><table><thead><tr><th>Section</th>"
+"<th>State</th><th class=\"n\">Records</th><th>Data age</th><th>Last success</th>"
+"<th class=\"n\">Errors</th></tr></thead><tbody id=\"azure\"></tbody></table>"
+"</section>\n"
 "<section><h2>Upstream servers</h2><table><thead><tr><th>Server</th><th>State</th>"
 "<th class=\"n\">RTT</th><th class=\"n\">Sent</th><th class=\"n\">Answered</th>"
 "<th class=\"n\">Timeouts</th><th class=\"n\">Refused</th><th class=\"n\">Spoofed</th>"
@@ -1115,6 +1161,15 @@ static const char status_page[] =
 "    badge(false, '', 'error') + '<pre>' + esc((s.errors || []).join('\\n')) +\n"
 "    '</pre>') + '</td></tr>').join('') ||\n"
 "    '<tr><td colspan=\"2\" class=\"mut\">no [records] sources</td></tr>';\n"
+"  $('azure').innerHTML = (st.azure || []).map((a) => '<tr><td>' +\n"
+"    esc(a.name) + '</td><td>' + (a.last_error ? badge(false, '', 'failing') +\n"
+"    '<pre>' + esc(a.last_error) + '</pre>' : a.last_success ?\n"
+"    badge(true, 'ok', '') : '<span class=\"badge warn\">not synced yet</span>') +\n"
+"    '</td><td class=\"n\">' + a.records + '</td><td>' +\n"
+"    (a.age === null ? '&ndash;' : esc(dur(a.age))) + '</td><td>' +\n"
+"    esc(when(a.last_success)) + '</td><td class=\"n\">' + a.errors +\n"
+"    '</td></tr>').join('') ||\n"
+"    '<tr><td colspan=\"6\" class=\"mut\">no [azure] sections</td></tr>';\n"
 "  $('ups').innerHTML = st.upstreams.map((u) => '<tr><td>' + esc(u.server) +\n"
 "    '</td><td>' + badge(u.up, 'up', 'down') + '</td><td class=\"n\">' +\n"
 "    (u.rtt_ms ? u.rtt_ms + ' ms' : '&ndash;') + '</td>' +\n"
@@ -1323,6 +1378,34 @@ handle_flush(struct control *c, struct evhttp_request *req)
 	free(norm);
 }
 
+static void
+handle_sync(struct control *c, struct evhttp_request *req)
+{
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	char *text = NULL;
+	int r;
+
+	TAILQ_INIT(&params);
+	if (query != NULL && evhttp_parse_query_str(query, &params) != 0) {
+		reply_text(req, 400, "Bad Request", "bad query string");
+		return;
+	}
+	if (c->ops.sync == NULL) {
+		evhttp_clear_headers(&params);
+		reply_text(req, 503, "Service Unavailable", "sync is not available");
+		return;
+	}
+	r = c->ops.sync(c->ops.arg, evhttp_find_header(&params, "name"), &text);
+	evhttp_clear_headers(&params);
+	if (r == 0)
+		reply_text(req, 202, "Accepted", text != NULL ? text : "started");
+	else
+		reply_text(req, 404, "Not Found", text != NULL ? text :
+		    "no such [azure] section");
+	free(text);
+}
+
 struct route {
 	const char *path;
 	bool post;		/* POST only; otherwise GET and HEAD */
@@ -1337,6 +1420,7 @@ static const struct route routes[] = {
 	{ "/status", false, handle_status },
 	{ "/reload", true, handle_reload },
 	{ "/cache/flush", true, handle_flush },
+	{ "/sync", true, handle_sync },
 };
 
 static void

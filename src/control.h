@@ -8,6 +8,7 @@
  *   GET  /             a self-contained HTML status page with a live QPS chart
  *   POST /reload       reload now; the body says what happened
  *   POST /cache/flush  flush the whole cache, or ?name=NAME
+ *   POST /sync         sync [azure] sections from Azure now, or ?name=NAME
  * POST requests need "Authorization: Bearer TOKEN" (token_file); 401 otherwise.
  *
  * It runs on the main thread's event loop; everything it shows comes through
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "cache.h"
 #include "config.h"
@@ -83,6 +85,13 @@ struct control_ops {
 	/* Reloads even when the guard would hold the new data back; returns
 	 * as reload does. */
 	int (*reload_force)(void *arg, char **text);
+	/* Starts a sync of [azure] section NAME (NULL: every one) at once;
+	 * -1 when there is no such section.  *TEXT (caller frees) says what
+	 * was started. */
+	int (*sync)(void *arg, const char *name, char **text);
+	/* The [azure] sections' sync state (azure_sync_status()), a new
+	 * reference. */
+	json_t *(*sync_status)(void *arg);
 };
 
 struct control;

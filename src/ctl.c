@@ -55,6 +55,7 @@ static const char usage_ctl[] =
 "                source emptied, more than max_drop of the records removed)\n"
 "  flush [NAME]  flush the answer cache, or NAME and the names below it\n"
 "  stats         query, cache and upstream counters\n"
+"  sync [NAME]   sync the [azure] sections (or NAME) from Azure now\n"
 "options:\n"
 "  -c FILE              configuration whose [control] section names the endpoint\n"
 "                       (default " DEFAULT_CONFIG ")\n"
@@ -550,6 +551,32 @@ show_guard(json_t *st, json_t *rl)
 	}
 }
 
+/* The [azure] sections of a status: what each last synced, and how old. */
+static void
+show_azure(json_t *a)
+{
+	size_t i;
+	json_t *v;
+
+	if (json_array_size(a) == 0)
+		return;
+	printf("\nsynced from Azure:\n");
+	json_array_foreach(a, i, v) {
+		json_t *age = json_object_get(v, "age");
+
+		printf("  azure \"%s\": %lld records, ", jstr(v, "name", "?"),
+		    (long long)jint(v, "records"));
+		if (json_is_integer(age))
+			printf("data %lld s old; ", (long long)json_integer_value(age));
+		else
+			printf("no data yet; ");
+		print_time("last success", jint(v, "last_success"));
+		printf("; %lld errors\n", (long long)jint(v, "errors"));
+		if (json_is_string(json_object_get(v, "last_error")))
+			print_indented("    last error: ", jstr(v, "last_error", ""));
+	}
+}
+
 static int
 show_status(const char *where, const char *body)
 {
@@ -614,6 +641,7 @@ show_status(const char *where, const char *body)
 	}
 
 	show_missing(json_object_get(st, "missing"));
+	show_azure(json_object_get(st, "azure"));
 
 	rl = json_object_get(st, "reload");
 	printf("\nreloads: %lld succeeded, %lld rejected; ",
@@ -914,11 +942,12 @@ ctl_main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	cmd = argv[optind++];
-	if (strcmp(cmd, "flush") == 0 && optind < argc)
+	if ((strcmp(cmd, "flush") == 0 || strcmp(cmd, "sync") == 0) &&
+	    optind < argc)
 		name = argv[optind++];
 	if (optind != argc || (strcmp(cmd, "status") != 0 &&
 	    strcmp(cmd, "reload") != 0 && strcmp(cmd, "flush") != 0 &&
-	    strcmp(cmd, "stats") != 0)) {
+	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "sync") != 0)) {
 		fprintf(stderr, "pldns: ctl: unknown command or extra arguments\n%s",
 		    usage_ctl);
 		return EX_USAGE;
@@ -927,7 +956,8 @@ ctl_main(int argc, char **argv)
 		fprintf(stderr, "pldns: ctl: --force is for reload only\n%s", usage_ctl);
 		return EX_USAGE;
 	}
-	post = strcmp(cmd, "reload") == 0 || strcmp(cmd, "flush") == 0;
+	post = strcmp(cmd, "reload") == 0 || strcmp(cmd, "flush") == 0 ||
+	    strcmp(cmd, "sync") == 0;
 
 	token_file = token_file != NULL ? xstrdup(token_file) : NULL;
 	memset(&addr, 0, sizeof(addr));
@@ -963,7 +993,15 @@ ctl_main(int argc, char **argv)
 		target = xstrdup("/metrics");
 	else if (strcmp(cmd, "reload") == 0)
 		target = xstrdup(force ? "/reload?force=1" : "/reload");
-	else if (name == NULL)
+	else if (strcmp(cmd, "sync") == 0) {
+		char *enc = name ? urlencode(name) : NULL;
+
+		if (enc == NULL)
+			target = xstrdup("/sync");
+		else
+			xasprintf(&target, "/sync?name=%s", enc);
+		free(enc);
+	} else if (name == NULL)
 		target = xstrdup("/cache/flush");
 	else {
 		char *enc = urlencode(name);

@@ -36,6 +36,7 @@
 #include "azure_zones.h"
 #include "config.h"
 #include "diag.h"
+#include "azure_sync.h"
 #include "doctor.h"
 #include "doctor_int.h"
 #include "records.h"
@@ -1806,6 +1807,7 @@ doctor_main(int argc, char **argv)
 
 	probe_all(&d);
 	report_infra(&d);
+	azure_sync_doctor(cfg, &d.rep);
 	if (nnames == 0)
 		query_missed(&d);
 	query_records(&d);

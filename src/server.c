@@ -691,6 +691,28 @@ ctl_reload_force(void *arg, char **text)
 	return server_reload(arg, true, text);
 }
 
+static int
+ctl_sync(void *arg, const char *name, char **text)
+{
+	struct server *srv = arg;
+
+	if (azure_sync_request(srv->sync, name) == -1) {
+		xasprintf(text, "no [azure \"%s\"] section\n", name);
+		return -1;
+	}
+	xasprintf(text, "sync started%s%s%s\n", name ? " for azure \"" : "",
+	    name ? name : "", name ? "\"" : "");
+	return 0;
+}
+
+static json_t *
+ctl_sync_status(void *arg)
+{
+	struct server *srv = arg;
+
+	return azure_sync_status(srv->sync);
+}
+
 static void
 ctl_flush(void *arg, const char *name)
 {
@@ -817,6 +839,7 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 		.reload = ctl_reload, .flush = ctl_flush, .cache = ctl_cache,
 		.start_time = srv->start_time,
 		.reload_force = ctl_reload_force,
+		.sync = ctl_sync, .sync_status = ctl_sync_status,
 	};
 	ops.missing = ctl_missing;
 	srv->control = control_new(srv->base, cfg, &ops, d);

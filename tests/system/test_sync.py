@@ -498,5 +498,103 @@ def t_check_config(t):
         expect(want in out + err, "message: " + want, out + err)
 
 
+def control_setup(t, **kw):
+    """A daemon with its control endpoint on a free loopback port and a
+    token file."""
+    cport = free_port()
+    tok = t.dir.write("ctl.token", "ctl-token-0123456789abcdef\n")
+    os.chmod(tok, 0o600)
+
+    def sections(arm):
+        return [azure_section(arm, **kw), ("control", {"listen": "127.0.0.1:%d" % cport,
+                                                      "token_file": tok})]
+    import harness
+    saved = harness.DAEMON_EXTRA
+    harness.DAEMON_EXTRA = []
+    try:
+        s = Setup(t, sections=sections)
+    finally:
+        harness.DAEMON_EXTRA = saved
+    s.cport = cport
+    s.token = tok
+    return s
+
+
+def http(port, method, path, token=None):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    h = {"Authorization": "Bearer " + token} if token else {}
+    c.request(method, path, headers=h)
+    r = c.getresponse()
+    return r.status, r.read().decode()
+
+
+@test("pldns ctl sync and POST /sync sync now; they need the token as POST /reload does")
+def t_ctl_sync(t):
+    data = fakearm.sample_data()
+    s = control_setup(t, interval=3600)
+    wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "first sync")
+    data["subscriptions"][SUB1]["zones"][BLOB]["records"].append(zone_rr("now", ["10.1.0.8"]))
+    s.arm.set_data(data)
+    st, body = http(s.cport, "POST", "/sync")
+    eq(st, 401, "POST /sync without the token")
+    rc, out, err = run_pldns(["ctl", "-c", s.d.conf, "sync", "contoso"])
+    eq(rc, 0, "ctl sync exit status (%s%s)" % (out, err))
+    expect("sync started for azure \"contoso\"" in out, "ctl sync says what it started", out)
+    wait_for(lambda: a_of(s.port, "now.%s." % BLOB) == ["10.1.0.8"], "the new name after ctl sync", 5)
+    st, body = http(s.cport, "POST", "/sync?name=nosuch", "ctl-token-0123456789abcdef")
+    eq(st, 404, "an unknown section")
+    st, body = http(s.cport, "POST", "/sync", "ctl-token-0123456789abcdef")
+    eq(st, 202, "POST /sync with the token")
+
+
+@test("/status, the status page, ctl status and /metrics show each section")
+def t_status_metrics(t):
+    s = control_setup(t, interval=1)
+    wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "first sync")
+    st, body = http(s.cport, "GET", "/status")
+    az = json.loads(body)["azure"]
+    eq(len(az), 1, "one section in /status")
+    eq((az[0]["name"], az[0]["records"], az[0]["last_error"]), ("contoso", 2, None), "section state")
+    expect(az[0]["last_success"] > 0 and az[0]["age"] is not None and az[0]["age"] < 60,
+           "last success and age", az[0])
+    s.arm.add_fault("/ALL?", status=403, code="AuthorizationFailed", times=-1)
+    wait_for(lambda: json.loads(http(s.cport, "GET", "/status")[1])["azure"][0]["last_error"],
+             "the error in /status")
+    st, metrics = http(s.cport, "GET", "/metrics")
+    for want in ('pldns_sync_records{azure="contoso"} 2',
+                 'pldns_sync_last_success_timestamp_seconds{azure="contoso"} ',
+                 'pldns_sync_errors_total{azure="contoso"} '):
+        expect(want in metrics, "metric " + want, [l for l in metrics.splitlines() if "sync" in l])
+    errs = [l for l in metrics.splitlines() if l.startswith("pldns_sync_errors_total{")]
+    expect(int(errs[0].split()[-1]) >= 1, "errors counted", errs)
+    rc, out, err = run_pldns(["ctl", "-c", s.d.conf, "status"])
+    expect("azure \"contoso\": 2 records" in out and "403" in out, "ctl status shows the section", out)
+    st, page = http(s.cport, "GET", "/")
+    expect("Synced from Azure" in page, "the status page has the section")
+    for secret in [SECRET, "ctl-token-0123456789abcdef"]:
+        expect(secret not in body + metrics + out, "no secret in status or metrics")
+
+
+@test("pldns doctor fails a sync older than three intervals and shows the last error")
+def t_doctor(t):
+    s = Setup(t, interval=1)
+    wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "first sync")
+    rc, out, err = run_pldns(["doctor", "-c", s.d.conf, "--json"])
+    f = [x for x in json.loads(out) if x["check"] == "azure-sync"]
+    eq([x["status"] for x in f], ["ok"], "fresh sync: doctor says ok (%s)" % f)
+    s.arm.add_fault("/privateDnsZones?", status=403, code="AuthorizationFailed", times=-1,
+                    message="no read on privateDnsZones")
+    wait_for(lambda: "sync failed" in s.log(), "failure")
+    time.sleep(3.5)
+    rc, out, err = run_pldns(["doctor", "-c", s.d.conf, "--json"])
+    f = [x for x in json.loads(out) if x["check"] == "azure-sync"]
+    eq(len(f), 1, "one finding per section")
+    eq(f[0]["status"], "problem", "stale sync is a problem (%s)" % f)
+    expect("403" in f[0].get("hint", "") and "no read on privateDnsZones" in f[0]["hint"],
+           "the last error shown", f)
+    expect(rc != 0, "doctor exits non-zero", rc)
+
+
 if __name__ == "__main__":
     main()
