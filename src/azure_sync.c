@@ -83,15 +83,22 @@ azure_store_clear(void)
 	nstore = 0;
 }
 
-char *
-azure_state_path(const struct config *cfg, const char *name)
+/* <state_dir>/azure-NAME.EXT; caller frees. */
+static char *
+state_file(const struct config *cfg, const char *name, const char *ext)
 {
 	char *file, *path;
 
-	xasprintf(&file, "azure-%s.json", name);
+	xasprintf(&file, "azure-%s.%s", name, ext);
 	path = path_join(cfg->state_dir ? cfg->state_dir : ".", file);
 	free(file);
 	return path;
+}
+
+char *
+azure_state_path(const struct config *cfg, const char *name)
+{
+	return state_file(cfg, name, "json");
 }
 
 int
@@ -941,22 +948,11 @@ azure_sync_diff(json_t *old, json_t *new, FILE *f)
 
 /* ---- for pldns doctor ---- */
 
-/* <state_dir>/azure-NAME.error; caller frees. */
-static char *
-error_path(const struct config *cfg, const char *name)
-{
-	char *file, *path;
-
-	xasprintf(&file, "azure-%s.error", name);
-	path = path_join(cfg->state_dir ? cfg->state_dir : ".", file);
-	free(file);
-	return path;
-}
 
 void
 azure_state_error(const struct config *cfg, const char *name, const char *msg)
 {
-	char *path = error_path(cfg, name), *tmp;
+	char *path = state_file(cfg, name, "error"), *tmp;
 	FILE *f;
 
 	if (msg == NULL) {
@@ -994,7 +990,7 @@ azure_sync_doctor(const struct config *cfg, struct doctor_report *r)
 			json_decref(data);
 		free(path);
 		line[0] = '\0';
-		epath = error_path(cfg, az->name);
+		epath = state_file(cfg, az->name, "error");
 		if ((f = fopen(epath, "re")) != NULL) {
 			if (fgets(line, sizeof(line), f) == NULL)
 				line[0] = '\0';
