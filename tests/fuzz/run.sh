@@ -37,7 +37,7 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 	exit 2
 fi
 
-pkgs="ldns libevent libevent_pthreads libevent_openssl openssl inih jansson"
+pkgs="ldns libevent libevent_pthreads libevent_openssl openssl inih jansson libcurl"
 if ! pkg_cflags=$(pkg-config --cflags $pkgs) || ! pkg_libs=$(pkg-config --libs $pkgs); then
 	echo "run.sh: pkg-config failed for: $pkgs" >&2
 	exit 2
