@@ -299,7 +299,7 @@ token_from(const struct http_resp *r, const char *who, char **token,
 
 /* POST to the Entra token endpoint with FORM (client credentials). */
 static int
-entra_token(const struct azure_conf *az, const struct http_opts *h,
+entra_token(const struct azure_conf *az, struct http_opts *h,
     const char *cred, char **token, long *expires_in, char *err, size_t errlen)
 {
 	static const char *const hdrs[] = { "Accept: application/json",
@@ -374,7 +374,7 @@ credential(const struct azure_conf *az, char *err, size_t errlen)
 
 /* The managed identity endpoints: Arc's (challenge first) or a VM's. */
 static int
-identity_token(const struct azure_conf *az, const struct http_opts *h,
+identity_token(const struct azure_conf *az, struct http_opts *h,
     char **token, long *expires_in, char *err, size_t errlen)
 {
 	const char *hdrs[3] = { "Metadata: true", NULL, NULL };
@@ -430,7 +430,7 @@ done:
 }
 
 int
-azure_auth_get(const struct azure_conf *az, const struct http_opts *h,
+azure_auth_get(const struct azure_conf *az, struct http_opts *h,
     char **token, long *expires_in, char *err, size_t errlen)
 {
 	char *cred;

@@ -31,7 +31,7 @@
  * Gets a token for AZ.  Returns 0 with *TOKEN (caller frees) valid for
  * *EXPIRES_IN seconds, or -1 with the reason in ERR.
  */
-int azure_auth_get(const struct azure_conf *az, const struct http_opts *h,
+int azure_auth_get(const struct azure_conf *az, struct http_opts *h,
     char **token, long *expires_in, char *err, size_t errlen);
 
 /*

@@ -232,7 +232,6 @@ struct feed {
 	const struct config *cfg;
 	json_t *data;
 	const char *label;
-	size_t ncname;
 };
 
 static bool
@@ -262,31 +261,24 @@ feed_cb(struct source *s, void *arg)
 		size_t n = json_array_size(data);
 		const char **addrs = xcalloc(n + 1, sizeof(*addrs));
 		char *loc;
-		struct source_entry e;
+		struct source_entry e = { 0 };
 
 		if (strcmp(json_string_value(json_object_get(set, "type")),
-		    "CNAME") == 0) {
-			f->ncname++;
-			free(addrs);
-			continue;
-		}
-		for (size_t j = 0; j < n; j++)
+		    "CNAME") == 0)
+			e.cname = json_string_value(json_array_get(data, 0));
+		for (size_t j = 0; e.cname == NULL && j < n; j++)
 			addrs[j] = json_string_value(json_array_get(data, j));
 		xasprintf(&loc, "%s: %s", f->label,
 		    json_string_value(json_object_get(set, "id")));
-		memset(&e, 0, sizeof(e));
 		e.name = json_string_value(json_object_get(set, "name"));
 		e.addrs = addrs;
-		e.naddrs = n;
+		e.naddrs = e.cname != NULL ? 0 : n;
 		e.ttl = (int64_t)json_integer_value(json_object_get(set, "ttl"));
 		e.loc = loc;
 		source_add(s, &e);
 		free(loc);
 		free(addrs);
 	}
-	if (f->ncname > 0)
-		source_warning(s, NULL, "%zu CNAME record set%s not served (only "
-		    "A and AAAA records are)", f->ncname, f->ncname == 1 ? "" : "s");
 }
 
 /* Loads the state file of NAME into its store entry, once. */
@@ -831,6 +823,7 @@ azure_sync_fetch(const struct config *cfg, const struct azure_conf *az,
 			rc = sync_endpoints(&a, json_string_value(sub));
 	}
 	json_decref(subs);
+	http_opts_clear(&a.h);
 	if (rc == -1) {
 		json_decref(a.data);
 		return -1;

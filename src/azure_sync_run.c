@@ -12,6 +12,8 @@
  */
 #include <getopt.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +111,11 @@ static void *
 sync_thread(void *arg)
 {
 	struct azure_sync *s = arg;
+
+	/* Background work: on a CPU shared with a worker, the worker first.
+	 * (Linux: a thread's nice value is its own.) */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) == -1)
+		log_debug("%s: cannot lower the sync thread's priority", __func__);
 
 	for (;;) {
 		struct job *j;

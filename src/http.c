@@ -110,7 +110,7 @@ progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t u
 }
 
 int
-http_request(const struct http_opts *o, const char *method, const char *url,
+http_request(struct http_opts *o, const char *method, const char *url,
     const char *const *headers, const char *body, struct http_resp *r)
 {
 	struct curl_slist *hl = NULL;
@@ -122,7 +122,11 @@ http_request(const struct http_opts *o, const char *method, const char *url,
 
 	memset(r, 0, sizeof(*r));
 	r->retry_after = -1;
-	if ((c = curl_easy_init()) == NULL) {
+	/* One handle for a whole sync: its connections are reused, so that
+	 * a thousand pages cost one TLS handshake, not a thousand. */
+	if ((c = o->conn) != NULL)
+		curl_easy_reset(c);
+	else if ((c = o->conn = curl_easy_init()) == NULL) {
 		pl_strlcpy(r->err, "cannot start a transfer", sizeof(r->err));
 		return -1;
 	}
@@ -181,8 +185,15 @@ http_request(const struct http_opts *o, const char *method, const char *url,
 		r->len = 0;
 	}
 	curl_slist_free_all(hl);
-	curl_easy_cleanup(c);
 	return rc;
+}
+
+void
+http_opts_clear(struct http_opts *o)
+{
+	if (o->conn != NULL)
+		curl_easy_cleanup(o->conn);
+	o->conn = NULL;
 }
 
 void

@@ -22,6 +22,9 @@ struct http_opts {
 	long connect_ms;	/* time-out to connect (and TLS handshake) */
 	long total_ms;		/* time-out on the whole request */
 	const atomic_int *stop;	/* when not NULL and set, the request ends */
+	void *conn;		/* kept between requests (connections are
+				 * reused); NULL at first, freed by
+				 * http_opts_clear() */
 };
 
 struct http_resp {
@@ -42,10 +45,13 @@ void http_global_init(void);
  * when a response came (whatever its status), -1 otherwise (R->err says
  * why).  R is filled either way; free with http_resp_clear().
  */
-int http_request(const struct http_opts *o, const char *method, const char *url,
+int http_request(struct http_opts *o, const char *method, const char *url,
     const char *const *headers, const char *body, struct http_resp *r);
 
 void http_resp_clear(struct http_resp *r);
+
+/* Closes the connections O kept. */
+void http_opts_clear(struct http_opts *o);
 
 /* URL-encodes S for a query string or a form body; caller frees. */
 char *http_escape(const char *s);

@@ -422,6 +422,40 @@ rec_add(struct source *s, const uint8_t *owner, size_t olen, const char *plname,
 	recidx_link(rs, slot, rs->nrecs - 1);
 }
 
+/* The CNAME of entry E (owner OWNER in ZONE), its target checked. */
+static void
+add_cname(struct source *s, const struct source_entry *e, const uint8_t *owner,
+    size_t olen, const char *zone, uint32_t ttl)
+{
+	uint8_t target[WIRE_NAME_MAX];
+	char why[128], pbuf[AZURE_NAME_MAX * 8], lbuf[4096];
+	const char *reason, *err;
+	size_t slot;
+	int tlen;
+	uint32_t z;
+
+	if ((reason = name_syntax(e->cname, why, sizeof(why))) != NULL ||
+	    (tlen = wire_name_from_str(e->cname, target, &err)) < 0) {
+		source_error(s, ENTRY_LOC, "bad CNAME target \"%s\": %s",
+		    printable(e->cname, pbuf, sizeof(pbuf)), reason ? reason :
+		    "longer than 255 octets");
+		return;
+	}
+	z = zone_index(s, zone, e);
+	slot = recidx_slot(s->rs, owner, olen, TYPE_CNAME);
+	if (recidx_head(s->rs, slot) != 0) {
+		source_error(s, ENTRY_LOC, "a second CNAME for the same name");
+		return;
+	}
+	if (e->loc == NULL && e->line != 0)
+		recset_add_at(s->rs, z, owner, TYPE_CNAME, ttl, target,
+		    (uint16_t)tlen, s->path, e->line);
+	else
+		recset_add_at(s->rs, z, owner, TYPE_CNAME, ttl, target,
+		    (uint16_t)tlen, e->loc, 0);
+	recidx_link(s->rs, slot, s->rs->nrecs - 1);
+}
+
 void
 source_add(struct source *s, const struct source_entry *e)
 {
@@ -477,11 +511,15 @@ source_add(struct source *s, const struct source_entry *e)
 		    "%s; add the record there", plname, zone, zc->file);
 		return;
 	}
+	ttl = e->ttl >= 0 ? (uint32_t)e->ttl : s->cfg->record_ttl;
+	if (e->cname != NULL) {
+		add_cname(s, e, owner, (size_t)olen, zone, ttl);
+		return;
+	}
 	if (e->naddrs == 0) {
 		source_error(s, ENTRY_LOC, "missing address for %s", name);
 		return;
 	}
-	ttl = e->ttl >= 0 ? (uint32_t)e->ttl : s->cfg->record_ttl;
 	z = zone_index(s, zone, e);
 	for (size_t i = 0; i < e->naddrs; i++) {
 		char abuf[INET6_ADDRSTRLEN + 8];

@@ -40,6 +40,8 @@ struct source_entry {
 	const char *name_loc;	/* for problems with the name; NULL: loc */
 	const char *const *addr_locs;	/* per address, for problems with it; NULL: loc */
 	bool only_placeable;	/* hosts: silently skip a name outside every zone */
+	const char *cname;	/* not NULL: a CNAME to this name (lower-case, no
+				   trailing dot) instead of addresses */
 };
 
 /* The file name used in messages. */

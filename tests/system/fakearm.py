@@ -116,6 +116,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def setup(self):
+        # Headers and body go out in two writes: without this, Nagle and
+        # delayed ACKs hold every answer on a kept-alive connection 40 ms.
+        import socket
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        BaseHTTPRequestHandler.setup(self)
+
     @property
     def st(self):
         return self.server.state
@@ -282,8 +289,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def arm(self, path, q):
         parts = path.strip("/").split("/")
+        # set_data() replaces the whole dict: a reference is a snapshot.
         with self.st.lock:
-            data = copy.deepcopy(self.st.data)
+            data = self.st.data
         subs = data["subscriptions"]
         if parts == ["subscriptions"]:
             return self.paged([{"id": "/subscriptions/" + s, "subscriptionId": s,
@@ -449,7 +457,7 @@ def bench_data(zones, sets, endpoints):
     names = table + ["privatelink.%s.azmk8s.io" % r for r in regions] + \
         ["privatelink.%s.backup.windowsazure.com" % r for r in regions] + \
         ["privatelink.%s.kusto.windows.net" % r for r in regions] + \
-        ["privatelink.%s.batch.azure.com" % r for r in regions] + \
+        ["privatelink.%s.prometheus.monitor.azure.com" % r for r in regions] + \
         ["privatelink.%s.azurecontainerapps.io" % r for r in regions]
     zs = {}
     for i in range(zones):
@@ -476,6 +484,19 @@ def main():
     a = ap.parse_args()
     pki = make_pki(a.dir)
     arm = FakeArm(pki, bench_data(a.zones, a.sets, a.endpoints), page=a.page)
+    with open(os.path.join(a.dir, "secret"), "w") as f:
+        f.write(SECRET)
+    os.chmod(os.path.join(a.dir, "secret"), 0o600)
+    data = bench_data(a.zones, a.sets, a.endpoints)
+
+    def toggle(sig, frame):
+        # Each SIGUSR1 changes one address: the next sync has a change.
+        z = next(iter(data["subscriptions"][SUB1]["zones"].values()))
+        r = z["records"][0]
+        r["ips"] = ["10.255.0.1"] if r["ips"] != ["10.255.0.1"] else ["10.255.0.2"]
+        arm.set_data(data)
+    import signal
+    signal.signal(signal.SIGUSR1, toggle)
     print("fakearm ready arm=%d identity=%d ca=%s" % (arm.port, arm.ident_port, pki["ca"]), flush=True)
     try:
         while True:

@@ -112,6 +112,22 @@ def t_secret(t):
        ["acct1." + BLOB, "acct2." + BLOB], "state file holds the record sets")
 
 
+@test("sync: CNAME record sets are served; a CNAME beside an address is rejected")
+def t_cname(t):
+    data = fakearm.sample_data()
+    z = data["subscriptions"][SUB1]["zones"][BLOB]
+    z["records"].append(zone_rr("alias", ["acct1.%s." % BLOB], rtype="CNAME"))
+    s = Setup(t, data)
+    r = wait_for(lambda: (lambda r: r if r.answer else None)(query(s.port, "alias.%s." % BLOB)),
+                 "the alias answered")
+    got = sorted((rr.rdtype, rd.to_text()) for rr in r.answer for rd in rr)
+    eq(got, [(1, "10.1.0.4"), (5, "acct1.%s." % BLOB)], "CNAME and its target's address")
+    z["records"].append(zone_rr("alias", ["10.1.0.77"]))
+    s.arm.set_data(data)
+    wait_for(lambda: "CNAME cannot coexist" in s.log(), "the conflict reported")
+    eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "data kept")
+
+
 @test("sync: pages are followed by nextLink as given (pages of 1)")
 def t_paging(t):
     data = fakearm.sample_data()

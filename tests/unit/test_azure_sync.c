@@ -31,6 +31,7 @@
 #include "diag.h"
 #include "records.h"
 #include "util.h"
+#include "wire.h"
 
 static char tmpdir[PATH_MAX];
 
@@ -576,7 +577,9 @@ test_records(void **state)
 	tfile("azure-c1.json", "{\"pldns_azure_state\":1,\"azure\":\"c1\","
 	    "\"synced_at\":1,\"data\":{\"zones\":[\"" BLOB "\"],\"fallback\":[\""
 	    BLOB "\"],\"sets\":[" SET("a." BLOB, "\"10.0.0.1\"") ","
-	    SET("b." BLOB, "\"8.8.8.8\"") "]}}", 0600);
+	    SET("b." BLOB, "\"8.8.8.8\"") ",{\"name\":\"c." BLOB "\",\"type\":"
+	    "\"CNAME\",\"ttl\":5,\"id\":\"/z/CNAME/c\",\"data\":[\"a." BLOB
+	    "\"]}]}}", 0600);
 	diag_init(&d);
 	recset_init(&rs);
 	assert_int_equal(records_load(cfg, &rs, &d), -1);
@@ -597,7 +600,8 @@ test_records(void **state)
 	recset_init(&rs);
 	assert_int_equal(records_load(cfg, &rs, &d), 0);
 	assert_int_equal(d.n, 0);
-	assert_int_equal(rs.nrecs, 2);
+	assert_int_equal(rs.nrecs, 3);
+	assert_int_equal(rs.recs[2].type, TYPE_CNAME);
 	assert_int_equal(rs.nzones, 1);
 	assert_int_equal(rs.zones[0].missing, MISSING_FALLBACK);
 	recset_clear(&rs);
