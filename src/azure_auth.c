@@ -382,6 +382,11 @@ identity_token(const struct azure_conf *az, struct http_opts *h,
 	char *challenge, who[600];
 	struct http_resp r;
 	int rc;
+	/* The identity endpoints are on this machine (Arc) or link-local
+	 * (IMDS): never through a proxy, whatever http_proxy says. */
+	const char *proxy = h->proxy;
+
+	h->proxy = "";
 
 	if (az->client_id != NULL)
 		xasprintf(&cid, "&client_id=%s", az->client_id);
@@ -424,6 +429,7 @@ identity_token(const struct azure_conf *az, struct http_opts *h,
 	explicit_bzero(basic, strlen(basic));
 	free(basic);
 done:
+	h->proxy = proxy;
 	http_resp_clear(&r);
 	free(url);
 	return rc;
