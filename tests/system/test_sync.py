@@ -58,7 +58,7 @@ def azure_section(arm, auth="secret", name="contoso", interval=1, ca=None, **kw)
     if auth in ("arc", "vm"):
         sec["identity_url"] = arm.ident_url
     sec.update(kw)
-    return ('azure "%s"' % name, sec)
+    return ('azure "%s"' % name, {k: v for k, v in sec.items() if v is not None})
 
 
 class Setup:
@@ -441,6 +441,40 @@ def t_auth_arc(t):
     wait_for(lambda: "outside identity_key_dir" in s.log(), "path outside refused")
     expect("challenge-content-123" not in s.log(), "challenge content not logged")
     eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "data kept")
+
+
+@test("proxies: https_proxy is used for ARM unless proxy = none; identity endpoints never use one")
+def t_proxy(t):
+    dead = "http://127.0.0.1:%d" % free_port()
+    saved = {k: os.environ.get(k) for k in ("http_proxy", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY")}
+    os.environ.update(http_proxy=dead, https_proxy=dead, HTTPS_PROXY=dead)
+    os.environ.pop("no_proxy", None)
+    os.environ.pop("NO_PROXY", None)
+    keydir = t.dir.join("tokens")
+    os.makedirs(keydir)
+    with open(os.path.join(keydir, "a.key"), "w") as f:
+        f.write("chal")
+
+    def arc(proxy):
+        def sections(arm):
+            arm.state.auth.update(identity="arc", realm=os.path.join(keydir, "a.key"), challenge="chal")
+            return [azure_section(arm, auth="arc", identity_key_dir=keydir, proxy=proxy)]
+        return sections
+    try:
+        s = Setup(t, sections=arc(None))
+        wait_for(lambda: "sync failed" in s.log(), "ARM through the dead proxy fails")
+        expect("cannot reach" in s.log(), "the proxy's failure reported", s.log()[-1500:])
+        expect(s.arm.state.logins >= 1, "the Arc token was got directly, not through the proxy",
+               s.arm.requests())
+        s.d.stop()
+        s2 = Setup(t, sections=arc("none"))
+        wait_for(lambda: a_of(s2.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "proxy = none: direct")
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 @test("auth = vm: the instance metadata identity endpoint")
