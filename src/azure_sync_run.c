@@ -349,6 +349,22 @@ result_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* At start: how old the data served until the first sync is. */
+static void
+sect_report_age(const struct sect *c)
+{
+	struct store_ent *e = azure_store_get(c->name, false);
+	uint64_t now = now_wall();
+
+	if (e != NULL && e->data != NULL)
+		log_info("azure \"%s\": serving %zu records from the last good "
+		    "sync, %llu s old, until the first sync", c->name,
+		    azure_sync_count(e->data), (unsigned long long)(now >
+		    e->synced_at ? now - e->synced_at : 0));
+	else
+		log_info("azure \"%s\": no synced data yet", c->name);
+}
+
 struct azure_sync *
 azure_sync_new(struct event_base *base, struct snapshot *snap,
     azure_reload_fn reload, void *arg)
@@ -394,6 +410,7 @@ azure_sync_reconfigure(struct azure_sync *s, struct snapshot *snap)
 			c->present = true;
 			/* The first sync at once: the state file may be old. */
 			sect_schedule(c, 0);
+			sect_report_age(c);
 			continue;
 		}
 		c->present = true;

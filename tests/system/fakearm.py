@@ -107,6 +107,7 @@ class State:
         self.pages = {}           # opaque page id -> (items, start)
         self.next_page = 1
         self.logins = 0
+        self.unauthorized = 0     # ARM requests refused for their token
         self.seen_headers = []    # every Authorization header and form seen
 
 
@@ -227,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
         with self.st.lock:
             exp = self.st.tokens.get(tok)
         if exp is None or exp < time.monotonic():
+            with self.st.lock:
+                self.st.unauthorized += 1
             return self.send_json(401, {"error": {"code": "InvalidAuthenticationToken",
                                                   "message": "The access token is invalid."}})
         if "api-version" not in q:

@@ -308,8 +308,21 @@ def t_restart(t):
     d2 = Pldns(t.dir, s.conf, port=s.port, name="pldns2")
     t.owned.append(d2)
     eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "served at once after restart")
+    expect("serving 2 records from the last good sync" in d2.log_text(),
+           "the data's age reported at start", d2.log_text()[-1000:])
     wait_for(lambda: "sync failed" in d2.log_text(), "the failed sync reported")
     eq(a_of(s.port, "acct2.%s." % BLOB), ["10.1.0.5"], "still served")
+
+
+@test("tokens are renewed before they expire")
+def t_token_renewal(t):
+    def sections(arm):
+        arm.state.token_life = 4
+        return [azure_section(arm, interval=1)]
+    s = Setup(t, sections=sections)
+    s.wait_synced()
+    wait_for(lambda: s.arm.state.logins >= 4, "tokens renewed", 15)
+    eq(s.arm.state.unauthorized, 0, "ARM requests refused for an expired token")
 
 
 @test("no secret, assertion or token in the log, the state file or sync's output")
