@@ -529,10 +529,11 @@ static const char usage_sync[] =
 "usage: pldns sync [-c FILE] [--dry-run] [NAME]\n"
 "Syncs every [azure] section (or NAME) from Azure now, checks the data as\n"
 "a reload would, prints what changed record by record (+ added, - removed,\n"
-"~ changed) and keeps the data in state_dir, where a running pldns takes\n"
-"it at its next reload (pldns ctl sync makes a running pldns sync itself).\n"
-"--dry-run writes nothing.  Exit status: 0 ok, 65 the data fails a check,\n"
-"69 a sync failed, 78 configuration error.\n";
+"~ changed) and keeps the data in state_dir, which a pldns started later\n"
+"serves until its own first sync.  A running pldns syncs by itself: pldns\n"
+"ctl sync makes it sync now.  --dry-run writes nothing.  Exit status: 0 ok,\n"
+"65 the data fails a check, 69 a sync failed, 73 cannot write state_dir,\n"
+"78 configuration error.\n";
 
 int
 azure_sync_main(int argc, char **argv)

@@ -6,8 +6,8 @@ A full sync of BENCH_ZONES (50) private DNS zones holding BENCH_SETS
 (1,000) private endpoints, from tests/system/fakearm.py: wall time, HTTP
 requests, pldns's CPU time and peak RSS; then the p99 latency of local
 answers at BENCH_RATE (10,000) q/s for BENCH_SECONDS (10) without syncs and
-while syncs run back to back, in BENCH_ROUNDS (5) alternating rounds, each one changing an address (so each one
-reloads).
+while syncs run back to back, in BENCH_ROUNDS (5) rounds: syncs that change
+nothing, and syncs that each change an address (so each one reloads).
 
   PLDNS_BIN=build/pldns /usr/bin/python3 tests/bench/sync_bench.py
 
@@ -109,33 +109,45 @@ def main():
     qfile = B.write_queries(os.path.join(w, "queries.txt"), names)
     server = type("S", (), {"port": port, "cpu_s": lambda self: B.cpu_seconds(p.pid),
                             "rss_kb": lambda self: B.status_kb(p.pid, "VmRSS")})()
-    quiet, busy, nsyncs = [], [], 0
+    def during_syncs(change):
+        """p99 (ms) while syncs run back to back; CHANGE: each one changes
+        an address (and so reloads)."""
+        proc, finish = B.dnsperf(port, qfile, SECONDS, rate=RATE, verbose=True, popen=True)
+        n = 0
+        while proc.poll() is None:
+            before = json.loads(urllib.request.urlopen(
+                "http://127.0.0.1:%d/status" % cport, timeout=10).read())["azure"][0]["syncs"]
+            if change:
+                os.kill(fake.pid, 10)
+            post_sync()
+            end = time.monotonic() + SECONDS + 30
+            while time.monotonic() < end and json.loads(urllib.request.urlopen(
+                    "http://127.0.0.1:%d/status" % cport, timeout=10).read())["azure"][0]["syncs"] <= before:
+                time.sleep(0.05)
+            n += 1
+        r = finish()
+        return B.pct(r["lat"], 99) * 1000, n, r
+
+    quiet, same, changed, nsame, nchanged = [], [], [], 0, 0
     for rnd in range(ROUNDS):
         r = B.measure(server, qfile, SECONDS, rate=RATE, verbose=True)
         quiet.append(r["p99_ms"])
-        # Syncs back to back, each with a change, while dnsperf runs.
-        proc, finish = B.dnsperf(port, qfile, SECONDS, rate=RATE, verbose=True, popen=True)
-        done = len(SYNCED.findall(log_text(plog)))
-        while proc.poll() is None:
-            os.kill(fake.pid, 10)
-            post_sync()
-            done += 1
-            try:
-                wait_synced(plog, done, timeout=SECONDS + 30)
-            except RuntimeError:
-                break
-            nsyncs += 1
-        r2 = finish()
-        busy.append(B.pct(r2["lat"], 99) * 1000)
-        print("round %d: p99 %.3f ms without syncs, %.3f ms during syncs (lost %d / %d)"
-              % (rnd + 1, quiet[-1], busy[-1], r2["lost"], r2["sent"]))
+        p, n, r1 = during_syncs(False)
+        same.append(p)
+        nsame += n
+        p, n, r2 = during_syncs(True)
+        changed.append(p)
+        nchanged += n
+        print("round %d: p99 %.3f ms without syncs, %.3f ms during syncs that change "
+              "nothing, %.3f ms during syncs that each reload (lost %d, %d, %d)"
+              % (rnd + 1, quiet[-1], same[-1], changed[-1], r["lost"], r1["lost"], r2["lost"]))
     # Ratios within a round, then their median: the machine's load moves
-    # both figures of a round together far more than it moves the ratio.
-    q, b = B.median(quiet), B.median(busy)
-    ratio = B.median([y / x for x, y in zip(quiet, busy)])
-    print("p99 at %d q/s: %.3f ms without syncs, %.3f ms during %d syncs (medians of %d "
-          "rounds); median ratio within a round %+.1f%%"
-          % (RATE, q, b, nsyncs, ROUNDS, (ratio - 1) * 100))
+    # the figures of a round together far more than it moves their ratio.
+    for what, xs, n in (("unchanged", same, nsame), ("reloading", changed, nchanged)):
+        ratio = B.median([y / x for x, y in zip(quiet, xs)])
+        print("p99 at %d q/s during %d %s syncs: %.3f ms against %.3f ms without "
+              "(medians of %d rounds); median ratio within a round %+.1f%%"
+              % (RATE, n, what, B.median(xs), B.median(quiet), ROUNDS, (ratio - 1) * 100))
     print("peak RSS over the run: %d MB" % (B.status_kb(p.pid, "VmHWM") // 1024))
     B.stop(p)
     B.stop(fake)
