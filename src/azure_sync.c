@@ -115,7 +115,7 @@ azure_state_write(const char *path, const char *name, json_t *data,
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
 	len = strlen(text);
-	xasprintf(&tmp, "%s.tmp", path);
+	xasprintf(&tmp, "%s.%ld.tmp", path, (long)getpid());
 	if (mkdir_p(dir) == -1 && access(dir, W_OK) == -1) {
 		fail(err, errlen, "cannot create %s: %s", dir, strerror(errno));
 		goto done;
@@ -953,7 +953,7 @@ azure_state_error(const struct config *cfg, const char *name, const char *msg)
 		free(path);
 		return;
 	}
-	xasprintf(&tmp, "%s.tmp", path);
+	xasprintf(&tmp, "%s.%ld.tmp", path, (long)getpid());
 	if (mkdir_p(cfg->state_dir ? cfg->state_dir : ".") == 0 &&
 	    (f = fopen(tmp, "we")) != NULL) {
 		fprintf(f, "%llu %s\n", (unsigned long long)now_wall(), msg);
