@@ -114,7 +114,7 @@ sync_thread(void *arg)
 
 	/* Background work: on a CPU shared with a worker, the worker first.
 	 * (Linux: a thread's nice value is its own.) */
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) == -1)
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) == -1)
 		log_debug("%s: cannot lower the sync thread's priority", __func__);
 
 	for (;;) {
