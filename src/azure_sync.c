@@ -259,10 +259,17 @@ feed_cb(struct source *s, void *arg)
 	json_array_foreach(json_object_get(f->data, "sets"), i, set) {
 		json_t *data = json_object_get(set, "data");
 		size_t n = json_array_size(data);
-		const char **addrs = xcalloc(n + 1, sizeof(*addrs));
+		const char **addrs;
 		char *loc;
 		struct source_entry e = { 0 };
+		const char *zone = json_string_value(json_object_get(set, "zone"));
 
+		/* A zone the configuration no longer names (a [zone] section
+		 * gone) is one the next sync will not read: its records go now,
+		 * rather than fail the reload that brings the new config. */
+		if (zone != NULL && !zone_wanted(f->cfg, zone))
+			continue;
+		addrs = xcalloc(n + 1, sizeof(*addrs));
 		if (strcmp(json_string_value(json_object_get(set, "type")),
 		    "CNAME") == 0)
 			e.cname = json_string_value(json_array_get(data, 0));

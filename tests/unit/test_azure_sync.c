@@ -607,6 +607,28 @@ test_records(void **state)
 	recset_clear(&rs);
 	diag_clear(&d);
 	config_free(cfg);
+
+	/* A synced zone the configuration no longer wants is left out. */
+	cfg = config_new();
+	free(cfg->state_dir);
+	cfg->state_dir = xstrdup(tmpdir);
+	cfg->azures = xcalloc(1, sizeof(*cfg->azures));
+	cfg->nazures = 1;
+	cfg->azures[0].name = xstrdup("c2");
+	tfile("azure-c2.json", "{\"pldns_azure_state\":1,\"azure\":\"c2\","
+	    "\"synced_at\":1,\"data\":{\"zones\":[\"corp.example\"],"
+	    "\"fallback\":[],\"sets\":[{\"name\":\"a.corp.example\",\"zone\":"
+	    "\"corp.example\",\"type\":\"A\",\"ttl\":10,\"id\":\"/z\","
+	    "\"data\":[\"10.0.0.1\"]}]}}", 0600);
+	diag_init(&d);
+	recset_init(&rs);
+	assert_int_equal(records_load(cfg, &rs, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(rs.nrecs, 0);
+	assert_int_equal(rs.nzones, 0);
+	recset_clear(&rs);
+	diag_clear(&d);
+	config_free(cfg);
 }
 
 int
