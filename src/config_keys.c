@@ -91,7 +91,8 @@ const struct config_key config_keys[] = {
 	{ "server", "state_dir", CT_PATH,
 	    "the directory secondary next to the configuration file",
 	    "Directory where pldns keeps the zones it pulls from a primary "
-	    "server (one file per zone, NAME.zone), so that a restart serves "
+	    "server (one file per zone, NAME.zone) and the last good sync of "
+	    "each [azure] section (azure-NAME.json), so that a restart serves "
 	    "them at once; a relative path is taken from the directory of the "
 	    "configuration file.",
 	    .flags = CK_UNSET, CFG(state_dir) },
