@@ -89,7 +89,7 @@ class Setup:
         return self.log().count(text)
 
     def wait_synced(self, n=1, timeout=10.0):
-        wait_for(lambda: self.count("synced") >= n, "%d syncs logged" % n, timeout)
+        wait_for(lambda: self.count("\": synced ") >= n, "%d syncs logged" % n, timeout)
 
     def zone_lists(self):
         return sum(1 for m, p in self.arm.requests() if "/privateDnsZones?" in p)
