@@ -540,7 +540,13 @@ pats_build(void)
 		for (int t = 0; azure_rows[i].twins[t] != NULL; t++)
 			n++;
 	}
-	pats = xcalloc(n, sizeof(*pats));
+	/* The table lives as long as the process, whichever load first asks
+	 * for it: not from xcalloc(), which a load's guard would free on
+	 * unwinding.  A few kilobytes, at the first load. */
+	if ((pats = calloc(n, sizeof(*pats))) == NULL) {
+		fputs("pldns: out of memory\n", stderr);
+		abort();
+	}
 	for (size_t i = 0; i < nitems(azure_rows); i++) {
 		pat_compile(&pats[npats++], azure_rows[i].zone, i, -1);
 		for (int t = 0; azure_rows[i].twins[t] != NULL; t++)

@@ -116,8 +116,7 @@ perr(struct parse *p, unsigned long line, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	(void)xvasprintf(&msg, fmt, ap);
 	va_end(ap);
 	diag_add(p->d, DIAG_ERROR, p->file, line, "%s", msg);
 	free(msg);
@@ -130,8 +129,7 @@ bad_value(struct parse *p, const struct config_key *k, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	(void)xvasprintf(&msg, fmt, ap);
 	va_end(ap);
 	diag_add(p->d, DIAG_ERROR, p->file, p->cur_line, "bad value for %s: %s",
 	    k->name, msg);
@@ -1357,7 +1355,13 @@ cfg_reader(char *str, int num, void *stream)
 		ssize_t got;
 
 		line_end(p);
+		char *was = p->buf;
+		errno = 0;
 		got = getline(&p->buf, &p->bufcap, p->fp);
+		oom_guard_moved(was, p->buf);
+		/* Not the end of the file: what is left would go unread. */
+		if (got < 0 && errno == ENOMEM)
+			out_of_memory();
 		if (got < 0)
 			return NULL;
 		p->lineno++;
@@ -1638,12 +1642,14 @@ upstreams_from_resolv_conf(struct config *cfg, struct diag *d)
 	unsigned long lineno = 0;
 
 	cfg->upstreams_from_resolv_conf = true;
+	oom_guard_file(fp);
 	if (fp == NULL) {
 		diag_add(d, DIAG_WARNING, path, 0, "cannot open: %s",
 		    strerror(errno));
 		return;
 	}
-	while (getline(&line, &cap, fp) != -1) {
+	for (char *was = NULL; getline(&line, &cap, fp) != -1; was = line) {
+		oom_guard_moved(was, line);
 		char *s = line, *word, *save;
 		struct pl_addr a;
 		const char *err;
@@ -1672,7 +1678,7 @@ upstreams_from_resolv_conf(struct config *cfg, struct diag *d)
 		cfg->upstreams[cfg->nupstreams++] = a;
 	}
 	free(line);
-	fclose(fp);
+	oom_guard_fclose(fp);
 }
 
 /* Checks that span keys. */
@@ -1710,6 +1716,7 @@ config_dir(const char *path)
 		return dir;
 	if ((real = realpath(dir, NULL)) == NULL)
 		return dir;
+	oom_guard_moved(NULL, real);
 	free(dir);
 	return real;
 }
@@ -1747,6 +1754,7 @@ config_load(const char *path, struct diag *d)
 		    strerror(errno));
 		return NULL;
 	}
+	oom_guard_file(fp);
 	cfg = config_new();
 	cfg->path = xstrdup(path);
 	cfg->dir = config_dir(path);
@@ -1761,7 +1769,7 @@ config_load(const char *path, struct diag *d)
 		    strerror(errno));
 	else if (r == -2)
 		diag_add(d, DIAG_ERROR, path, 0, "out of memory");
-	fclose(fp);
+	oom_guard_fclose(fp);
 	section_end(&p);
 
 	cross_checks(&p);

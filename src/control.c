@@ -199,6 +199,9 @@ render_protocol(FILE *f, const struct metrics *m)
 	sample(f, "pldns_queries_rejected_total", "reason", "badvers", m->badvers);
 	sample(f, "pldns_queries_rejected_total", "reason", "acl", m->refused_acl);
 
+	counter1(f, "pldns_out_of_memory_total",
+	    "Queries answered SERVFAIL or TCP connections closed because memory ran out.",
+	    m->alloc_failed);
 	counter1(f, "pldns_rrl_slipped_total",
 	    "Responses sent truncated instead of dropped by rate limiting.",
 	    m->rrl_slipped);
@@ -378,6 +381,8 @@ render_reload(FILE *f, const struct reload_state *rs)
 	counter1(f, "pldns_reloads_total", "Reloads put into service.", rs->reloads);
 	counter1(f, "pldns_reload_failures_total",
 	    "Reloads rejected (the previous data kept being served).", rs->failures);
+	counter1(f, "pldns_reload_out_of_memory_total",
+	    "Reloads rejected because memory ran out.", rs->oom_failures);
 	gauge1(f, "pldns_last_reload_success_timestamp_seconds",
 	    "When the last successful reload happened (0: never).", rs->last_success);
 	gauge1(f, "pldns_last_reload_attempt_timestamp_seconds",

@@ -57,6 +57,7 @@ struct reload_state {
 							   service, or NULL */
 	char *const *stale;		/* record sources that could not be read at
 					   the last reload (NULL-terminated), or NULL */
+	uint64_t oom_failures;		/* of the failures: out of memory */
 };
 
 struct control_ops {

@@ -48,8 +48,7 @@ diag_vadd(struct diag *d, enum diag_level level, const char *loc,
 {
 	char *msg, *text;
 
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	(void)xvasprintf(&msg, fmt, ap);
 	xasprintf(&text, "%s%s%s%s", loc ? loc : "", loc ? ": " : "",
 	    level == DIAG_WARNING ? "warning: " : "", msg);
 	free(msg);
@@ -89,6 +88,20 @@ diag_merge(struct diag *dst, const struct diag *src)
 {
 	for (size_t i = 0; i < src->n; i++)
 		diag_push(dst, src->msgs[i].level, xstrdup(src->msgs[i].text));
+}
+
+void
+diag_move(struct diag *dst, struct diag *src)
+{
+	if (dst->n == 0) {
+		/* No copy: a reload's messages take no memory twice. */
+		free(dst->msgs);
+		*dst = *src;
+		diag_init(src);
+		return;
+	}
+	diag_merge(dst, src);
+	diag_clear(src);
 }
 
 void

@@ -41,6 +41,8 @@ void diag_addloc(struct diag *d, enum diag_level level, const char *loc,
 
 /* Appends every message of SRC to DST. */
 void diag_merge(struct diag *dst, const struct diag *src);
+/* Moves the messages of SRC to the end of DST, leaving SRC empty. */
+void diag_move(struct diag *dst, struct diag *src);
 
 /* Writes every message, one a line, to F (a FILE *). */
 void diag_print(const struct diag *d, void *f);

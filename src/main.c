@@ -98,6 +98,10 @@ load_checked(const char *path, struct diag *d)
 		snapshot_unref(snap);
 		return NULL;
 	}
+	/* Out of memory: loading the configuration alone again could not
+	 * be undone. */
+	if (server_load_oom(d))
+		return NULL;
 	/* Bad records do not hide the other problems of a good configuration;
 	 * a bad configuration was reported already. */
 	diag_init(&again);
@@ -150,6 +154,13 @@ cmd_serve(int argc, char **argv)
 	diag_init(&d);
 	snap = load_checked(path, &d);
 	diag_print(&d, stderr);
+	if (snap == NULL && server_load_oom(&d)) {
+		/* No configuration error: this host (or its limits) has too
+		 * little memory for the data. */
+		fputs("pldns: not starting: out of memory loading the data\n", stderr);
+		diag_clear(&d);
+		return EX_OSERR_;
+	}
 	if (snap == NULL) {
 		fprintf(stderr, "pldns: not starting: %zu error%s in the configuration or records\n",
 		    d.nerrors, d.nerrors == 1 ? "" : "s");

@@ -58,6 +58,9 @@ struct metrics {
 	/* Server cookies (RFC 7873) clients sent: ours and valid, or not. */
 	_Atomic uint64_t cookies_valid, cookies_invalid;
 	_Atomic uint64_t cookies_new;	/* a client cookie alone: one handed out */
+	/* Queries answered SERVFAIL and TCP connections closed because
+	 * memory ran out. */
+	_Atomic uint64_t alloc_failed;
 };
 
 /* Counts one answered query. */

@@ -118,8 +118,8 @@ recs_resize(struct recset *rs, size_t n)
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	else
 		p = mremap(rs->recs, rs->recs_mapped, bytes, MREMAP_MAYMOVE);
-	if (p == MAP_FAILED)
-		abort();
+	/* Out of memory: a reload's guard unwinds, a start-up exits. */
+	p = oom_guard_map(rs->recs, p, bytes);
 	/* Huge pages where the mapping allows: a million records fault in
 	 * 2 MB at a time (recset_reserve populates what it asks for). */
 	bigmem_advise(p, bytes);
@@ -149,6 +149,12 @@ recset_release(struct recset *rs, size_t upto)
 		off = rs->recs_mapped;
 	if (off <= rs->recs_gone)
 		return;
+	/* A guard knows the mapping by where what is left of it starts. */
+	if (off < rs->recs_mapped)
+		(void)oom_guard_map((char *)rs->recs + rs->recs_gone,
+		    (char *)rs->recs + off, rs->recs_mapped - off);
+	else
+		oom_guard_unmap((char *)rs->recs + rs->recs_gone);
 	munmap((char *)rs->recs + rs->recs_gone, off - rs->recs_gone);
 	rs->recs_gone = off;
 }
@@ -175,9 +181,11 @@ recset_clear(struct recset *rs)
 	for (size_t i = 0; i < rs->nzones; i++)
 		zone_free(&rs->zones[i]);
 	free(rs->zones);
-	if (rs->recs != NULL && rs->recs_mapped > rs->recs_gone)
+	if (rs->recs != NULL && rs->recs_mapped > rs->recs_gone) {
+		oom_guard_unmap((char *)rs->recs + rs->recs_gone);
 		munmap((char *)rs->recs + rs->recs_gone,
 		    rs->recs_mapped - rs->recs_gone);
+	}
 	recpool_free(&rs->pool);
 	recpool_free(&rs->strs);
 	recidx_clear(rs);

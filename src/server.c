@@ -1,5 +1,6 @@
 /* server: the main thread: workers, signals, reloads, control, privileges. */
 #include <errno.h>
+#include <setjmp.h>
 #include <grp.h>
 #include <malloc.h>
 #include <pwd.h>
@@ -66,7 +67,7 @@ static void retire_snapshot(struct server *srv, struct snapshot *s);
 
 /* server_load(); sources without records go to EMPTY when it is not NULL
  * (records_load_held), and the origins of what changes against PREV to
- * ORIGINS when it is not NULL. */
+ * ORIGINS when it is not NULL.  Runs under load_guarded()'s guard. */
 static struct snapshot *
 load(const char *path, const struct snapshot *prev, struct diag *d,
     struct diag *empty, struct rdiff_origins *origins)
@@ -76,18 +77,53 @@ load(const char *path, const struct snapshot *prev, struct diag *d,
 
 	if ((cfg = config_load(path, d)) == NULL)
 		return NULL;
-	struct snapshot *s;
-
 	recset_init(&rs);
 	if (records_load_held(cfg, &rs, d, empty) != 0) {
 		recset_clear(&rs);
 		config_free(cfg);
-		malloc_trim(0);
 		return NULL;
 	}
 	if (origins != NULL)
 		rdiff_origins_collect(origins, &rs, prev);
-	s = snapshot_new(cfg, &rs, prev, d);
+	return snapshot_new(cfg, &rs, prev, d);
+}
+
+/*
+ * Everything a load allocates is recorded by a guard (util.h): when memory
+ * runs out half way, all of it is freed and the load fails like one with
+ * a bad file, leaving the data in service alone.  D, EMPTY and ORIGINS get
+ * what the load found only once it is over: what the guard frees must not
+ * stay reachable from them.
+ */
+static struct snapshot *
+load_guarded(const char *path, const struct snapshot *prev, struct diag *d,
+    struct diag *empty, struct rdiff_origins *origins)
+{
+	struct oom_guard g;
+	struct diag ld, le;
+	struct rdiff_origins lo;
+	struct snapshot *s;
+
+	diag_init(&ld);
+	diag_init(&le);
+	rdiff_origins_init(&lo, origins != NULL ? origins->max : 0);
+	oom_guard_begin(&g);
+	if (setjmp(g.env) != 0) {
+		oom_guard_unwind(&g);
+		malloc_trim(0);
+		diag_add(d, DIAG_ERROR, path, 0, "%s", SERVER_OOM_TEXT);
+		return NULL;
+	}
+	s = load(path, prev, &ld, empty != NULL ? &le : NULL,
+	    origins != NULL ? &lo : NULL);
+	oom_guard_end(&g);
+	diag_move(d, &ld);
+	if (empty != NULL)
+		diag_move(empty, &le);
+	if (origins != NULL) {
+		rdiff_origins_clear(origins);
+		*origins = lo;
+	}
 	/* Loading a large source leaves much freed heap behind: give it back,
 	 * so that steady memory is the snapshot's and not the loader's peak. */
 	malloc_trim(0);
@@ -97,7 +133,16 @@ load(const char *path, const struct snapshot *prev, struct diag *d,
 struct snapshot *
 server_load(const char *path, const struct snapshot *prev, struct diag *d)
 {
-	return load(path, prev, d, NULL, NULL);
+	return load_guarded(path, prev, d, NULL, NULL);
+}
+
+bool
+server_load_oom(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->msgs[i].text, SERVER_OOM_TEXT) != NULL)
+			return true;
+	return false;
 }
 
 static int
@@ -384,7 +429,7 @@ server_reload(struct server *srv, bool force, char **text)
 	diag_init(&d);
 	diag_init(&empty);
 	rdiff_origins_init(&origins, ORIGINS_MAX);
-	s = load(srv->config_path, srv->snap, &d, &empty, &origins);
+	s = load_guarded(srv->config_path, srv->snap, &d, &empty, &origins);
 	for (size_t i = 0; i < d.n; i++)
 		log_warnx("%s", d.msgs[i].text);
 	stale_update(srv, snapshot_config(s != NULL ? s : srv->snap));
@@ -394,6 +439,8 @@ server_reload(struct server *srv, bool force, char **text)
 		/* Whatever was held is now behind a newer, broken state. */
 		srv->rs.held = false;
 		srv->rs.held_change = NULL;
+		if (server_load_oom(&d))
+			srv->rs.oom_failures++;
 		free(srv->last_error);
 		xasprintf(&srv->last_error, "%s", all ? all : "reload failed");
 		srv->rs.last_error = srv->last_error;

@@ -21,8 +21,12 @@ struct server;
 /*
  * Loads the configuration and every record source at PATH into a new
  * snapshot; PREV (may be NULL) carries zone serials forward.  Every problem
- * goes to D; NULL when any was an error.
+ * goes to D; NULL when any was an error.  Running out of memory is such
+ * an error (SERVER_OOM_TEXT): nothing of the attempt is left allocated.
  */
+#define SERVER_OOM_TEXT	"out of memory loading the configuration and records"
+/* Whether D has the error of a load that ran out of memory. */
+bool server_load_oom(const struct diag *d);
 struct snapshot *server_load(const char *path, const struct snapshot *prev,
     struct diag *d);
 

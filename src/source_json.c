@@ -546,6 +546,20 @@ walk(struct jstate *js, json_t *v, int depth)
 	}
 }
 
+/* jansson's allocator: recorded under a guard (util.h), plain malloc()
+ * otherwise (jansson then reports the failure itself). */
+static void *
+json_alloc(size_t n)
+{
+	return oom_guarded() ? xmalloc(n) : malloc(n);
+}
+
+static void
+json_release(void *p)
+{
+	free(p);
+}
+
 void
 source_json_parse(struct source *s, const char *buf, size_t len)
 {
@@ -554,6 +568,8 @@ source_json_parse(struct source *s, const char *buf, size_t len)
 	json_t *root;
 	char loc[4096];
 
+	/* Under a reload's guard, what jansson allocates is recorded too. */
+	json_set_alloc_funcs(json_alloc, json_release);
 	root = json_loadb(buf, len, 0, &err);
 	if (root == NULL) {
 		snprintf(loc, sizeof(loc), "%s:%d", source_path(s),

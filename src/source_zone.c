@@ -40,6 +40,25 @@ rdata_ok(uint16_t type, const uint8_t *rd, size_t len)
 	}
 }
 
+/* What ldns holds while a zone file is read: freed at the end, or by a
+ * guard's unwind when memory runs out half way. */
+struct zparse {
+	ldns_rdf *origin, *prev;
+	ldns_buffer *buf;
+	ldns_rr *rr;		/* the record being looked at */
+};
+
+static void
+zparse_free(void *arg)
+{
+	struct zparse *zp = arg;
+
+	ldns_buffer_free(zp->buf);
+	ldns_rr_free(zp->rr);
+	ldns_rdf_deep_free(zp->origin);
+	ldns_rdf_deep_free(zp->prev);
+}
+
 /*
  * True when every domain name of RR, owner and data, is at most 255 octets.
  * ldns appends $ORIGIN to a relative name without checking the total.
@@ -187,10 +206,11 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 {
 	uint8_t apex[WIRE_NAME_MAX];
 	const char *err;
-	ldns_rdf *origin = NULL, *prev = NULL;
+	struct zparse zp = { NULL, NULL, NULL, NULL };
+	ldns_rdf **origin = &zp.origin, **prev = &zp.prev;
 	uint32_t ttl = 3600;
 	int line = 1, nerr = 0, nsoa = 0;
-	ldns_buffer *buf = NULL;
+	ldns_buffer *buf;
 	FILE *fp;
 	size_t z;
 	struct recset_mark mark;
@@ -203,17 +223,24 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 		diag_add(d, DIAG_ERROR, path, 0, "cannot read zone file: %s", strerror(errno));
 		return -1;
 	}
+	oom_guard_file(fp);
 	recset_mark(rs, &mark);
 	z = recset_zone(rs, cfg, zone, path);
-	origin = ldns_dname_new_frm_str(zone);
-	buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
+	oom_guard_defer(zparse_free, &zp);
+	zp.origin = ldns_dname_new_frm_str(zone);
+	buf = zp.buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
+	if (zp.origin == NULL || zp.buf == NULL)
+		out_of_memory();
 	while (!feof(fp)) {
 		ldns_rr *rr = NULL;
-		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &origin, &prev, &line);
+		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, origin, prev, &line);
 		ldns_rdf *owner;
 		/* ldns has counted the newline of the line it just read. */
 		unsigned long at = line > 1 ? (unsigned long)line - 1 : 1;
 
+		if (s == LDNS_STATUS_MEM_ERR)
+			/* Not an error of the file. */
+			out_of_memory();
 		if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
 		    s == LDNS_STATUS_SYNTAX_ORIGIN)
 			continue;
@@ -231,6 +258,7 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 				break;
 			continue;
 		}
+		zp.rr = rr;
 		owner = ldns_rr_owner(rr);
 		if (ldns_rr_get_type(rr) == 0 || ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
 		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_ANY) {
@@ -296,11 +324,11 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 			}
 		}
 		ldns_rr_free(rr);
+		zp.rr = NULL;
 	}
-	fclose(fp);
-	ldns_buffer_free(buf);
-	ldns_rdf_deep_free(origin);
-	ldns_rdf_deep_free(prev);
+	oom_guard_fclose(fp);
+	oom_guard_undefer(&zp);
+	zparse_free(&zp);
 
 	nerr += singletons_check(rs, mark.nrecs, path, d);
 	if (nerr != 0) {

@@ -82,8 +82,7 @@ src_vmsg(struct source *s, enum diag_level level, const char *loc,
 		s->nsuppressed++;
 		return;
 	}
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	(void)xvasprintf(&msg, fmt, ap);
 	diag_addloc(s->d, level, loc ? loc : s->path, "%s", msg);
 	free(msg);
 }
@@ -574,13 +573,15 @@ source_add(struct source *s, const struct source_entry *e)
 static int
 from_utf16(char **buf, size_t *len, const char *enc)
 {
-	iconv_t cd = iconv_open("UTF-8", enc);
 	size_t inleft = *len, outcap = *len * 2 + 4, outleft = outcap;
-	char *out, *in = *buf, *o;
+	/* Allocated first: running out of memory leaves no iconv open. */
+	char *out = xmalloc(outcap + 1), *in = *buf, *o = out;
+	iconv_t cd = iconv_open("UTF-8", enc);
 
-	if (cd == (iconv_t)-1)
+	if (cd == (iconv_t)-1) {
+		free(out);
 		return -1;
-	out = o = xmalloc(outcap + 1);
+	}
 	if (iconv(cd, &in, &inleft, &o, &outleft) == (size_t)-1) {
 		iconv_close(cd);
 		free(out);
@@ -607,6 +608,7 @@ read_text(const char *path, char **out, size_t *outlen, struct diag *d)
 		diag_add(d, DIAG_ERROR, path, 0, "cannot read: %s", strerror(errno));
 		return -1;
 	}
+	oom_guard_file(fp);
 	cap = fstat(fileno(fp), &st) == 0 && st.st_size > 0 ?
 	    (size_t)st.st_size + 1 : 65536;
 	buf = xmalloc(cap + 1);
@@ -622,11 +624,11 @@ read_text(const char *path, char **out, size_t *outlen, struct diag *d)
 	}
 	if (ferror(fp)) {
 		diag_add(d, DIAG_ERROR, path, 0, "cannot read: %s", strerror(errno));
-		fclose(fp);
+		oom_guard_fclose(fp);
 		free(buf);
 		return -1;
 	}
-	fclose(fp);
+	oom_guard_fclose(fp);
 	buf[len] = '\0';
 
 	if (len >= 2 && (((unsigned char)buf[0] == 0xff && (unsigned char)buf[1] == 0xfe) ||
@@ -716,16 +718,33 @@ src_prescan(struct source *s, size_t *lines)
 {
 	unsigned long nl = 0;
 
+	/* Blank lines are not counted: the estimate sizes the records, and
+	 * ten million empty lines must not reserve room for ten million. */
+	unsigned long filled = 0;
+	bool content = false;	/* the line being read has more than space */
+
 	for (;;) {
-		const char *nul, *p, *end;
+		const char *nul, *p, *lim, *q;
 
 		s->blen = 0;
 		if (src_fill(s) == -1)
 			return -1;
-		end = s->buf + s->blen;
 		nul = memchr(s->buf, '\0', s->blen);
-		for (p = s->buf; (p = memchr(p, '\n', (size_t)((nul ? nul : end) - p))) != NULL; p++)
+		lim = nul != NULL ? nul : s->buf + s->blen;
+		for (p = s->buf; p < lim; p = q + 1) {
+			while (!content && p < lim && *p != '\n' &&
+			    isspace((unsigned char)*p))
+				p++;
+			if (p == lim)
+				break;
+			if (*p != '\n')
+				content = true;
+			if ((q = memchr(p, '\n', (size_t)(lim - p))) == NULL)
+				break;
 			nl++;
+			filled += content;
+			content = false;
+		}
 		if (nul != NULL) {
 			diag_add(s->d, DIAG_ERROR, s->path, nl + 1, "NUL byte: not a "
 			    "text file (UTF-16 text needs a byte-order mark)");
@@ -738,7 +757,7 @@ src_prescan(struct source *s, size_t *lines)
 		return src_fail_read(s);
 	s->eof = false;
 	s->blen = s->boff = 0;
-	*lines = nl + 1;
+	*lines = filled + 1;
 	return 0;
 }
 
@@ -801,7 +820,7 @@ src_open_whole(struct source *s, enum source_format *fmt)
 	char *buf;
 	size_t len;
 
-	close(s->fd);
+	oom_guard_close(s->fd);
 	s->fd = -1;
 	free(s->buf);
 	s->buf = NULL;
@@ -830,6 +849,7 @@ src_open(struct source *s, enum source_format *fmt, size_t *lines)
 	*lines = 0;
 	if ((s->fd = open(s->path, O_RDONLY | O_CLOEXEC)) == -1)
 		return src_fail_read(s);
+	oom_guard_fd(s->fd);
 	if (fstat(s->fd, &st) == -1 || !S_ISREG(st.st_mode))
 		/* A pipe cannot be read twice: whole. */
 		return src_open_whole(s, fmt);
@@ -868,7 +888,7 @@ static void
 src_close(struct source *s)
 {
 	if (s->fd != -1)
-		close(s->fd);
+		oom_guard_close(s->fd);
 	s->fd = -1;
 	free(s->buf);
 	s->buf = NULL;

@@ -864,7 +864,11 @@ usock_new(struct upstream_pool *p, const struct pl_addr *srv, struct srvstate *s
 		errno = err;
 		return NULL;
 	}
-	us = xcalloc(1, sizeof(*us));
+	if ((us = try_calloc(1, sizeof(*us))) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
 	us->pool = p;
 	us->st = st;
 	us->fd = fd;
@@ -1509,7 +1513,10 @@ dot_connect(struct upstream_pool *p, struct srvstate *st)
 		inet_ntop(sa->sa_family, src, ip, sizeof(ip));
 		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip);
 	}
-	c = xcalloc(1, sizeof(*c));
+	if ((c = try_calloc(1, sizeof(*c))) == NULL) {
+		SSL_free(ssl);
+		return NULL;
+	}
 	c->pool = p;
 	c->st = st;
 	c->bev = bufferevent_openssl_socket_new(p->base, -1, ssl,
@@ -1875,8 +1882,10 @@ upstream_send(struct upstream_pool *p, const struct pl_addr *servers, size_t n,
 		p->freereqs = r->next;
 		p->nfree--;
 		memset(r, 0, offsetof(struct upstream_req, msg));
-	} else
-		r = xcalloc(1, sizeof(*r));
+	} else if ((r = try_calloc(1, sizeof(*r))) == NULL)
+		/* Answered SERVFAIL by the caller, as when every server is
+		 * at its cap. */
+		return NULL;
 	r->pool = p;
 	r->servers = servers;
 	r->nservers = n;

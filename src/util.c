@@ -14,9 +14,344 @@
 
 #include "util.h"
 
+/* The real free(): this file frees what it allocated itself. */
+#undef free
+
+/* ---- fault injection (tests) ---- */
+
+static __thread unsigned long fail_at, nallocs;
+
+unsigned long
+util_fail_alloc_after(unsigned long n)
+{
+	unsigned long had = nallocs;
+
+	nallocs = 0;
+	fail_at = n;
+	return had;
+}
+
+/* True when this allocation is to fail (tests), counting it. */
+static bool
+fail_now(void)
+{
+	nallocs++;
+	return fail_at != 0 && nallocs == fail_at;
+}
+
+static void *
+raw_malloc(size_t n)
+{
+	return fail_now() ? NULL : malloc(n ? n : 1);
+}
+
+static void *
+raw_calloc(size_t nmemb, size_t size)
+{
+	return fail_now() ? NULL : calloc(nmemb ? nmemb : 1, size ? size : 1);
+}
+
+static void *
+raw_realloc(void *p, size_t n)
+{
+	return fail_now() ? NULL : realloc(p, n ? n : 1);
+}
+
+void *
+try_calloc(size_t nmemb, size_t size)
+{
+	return raw_calloc(nmemb, size);
+}
+
+void *
+try_reallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		return NULL;
+	return raw_realloc(p, nmemb * size);
+}
+
+/* ---- the guard ---- */
+
+/*
+ * What a guard records: a pointer, and for a mapping its length (0 for
+ * heap memory).  Open addressing with linear probing; a freed slot is
+ * marked with TOMB so that probing goes on past it.
+ */
+struct oom_slot {
+	void *p;
+	size_t maplen;
+};
+
+#define TOMB	((void *)1)
+
+static __thread struct oom_guard *guard;
+
+static size_t
+slot_hash(const void *p, size_t cap)
+{
+	uint64_t h = (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 20) & (cap - 1);
+}
+
+static struct oom_slot *
+slot_find(struct oom_guard *g, const void *p)
+{
+	if (g->cap == 0)
+		return NULL;
+	for (size_t i = slot_hash(p, g->cap);; i = (i + 1) & (g->cap - 1)) {
+		if (g->slots[i].p == p)
+			return &g->slots[i];
+		if (g->slots[i].p == NULL)
+			return NULL;
+	}
+}
+
+static void oom(void) __attribute__((noreturn));
+
+/* Records P; when the table cannot grow, P is given back and the guard
+ * fails as P's allocation would have. */
+static void
+slot_add(struct oom_guard *g, void *p, size_t maplen)
+{
+	size_t i;
+
+	if ((g->n + 1) * 4 >= g->cap * 3) {
+		size_t live = 0, ncap;
+		struct oom_slot *ns;
+
+		for (size_t k = 0; k < g->cap; k++)
+			live += g->slots[k].p != NULL && g->slots[k].p != TOMB;
+		/* Mostly tombstones: the same size, without them. */
+		ncap = g->cap == 0 ? 1024 : live * 2 < g->cap ? g->cap : g->cap * 2;
+		ns = fail_now() ? NULL : calloc(ncap, sizeof(*ns));
+
+		if (ns == NULL) {
+			if (maplen != 0)
+				munmap(p, maplen);
+			else
+				free(p);
+			oom();
+		}
+		g->n = 0;
+		for (size_t k = 0; k < g->cap; k++) {
+			void *q = g->slots[k].p;
+			if (q == NULL || q == TOMB)
+				continue;
+			for (i = slot_hash(q, ncap); ns[i].p != NULL; i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = g->slots[k];
+			g->n++;
+		}
+		free(g->slots);
+		g->slots = ns;
+		g->cap = ncap;
+	}
+	for (i = slot_hash(p, g->cap); g->slots[i].p != NULL && g->slots[i].p != TOMB;
+	    i = (i + 1) & (g->cap - 1))
+		;
+	g->slots[i].p = p;
+	g->slots[i].maplen = maplen;
+	g->n++;
+}
+
+/* Forgets P; true when it was recorded. */
+static bool
+slot_del(struct oom_guard *g, void *p)
+{
+	struct oom_slot *s = slot_find(g, p);
+
+	if (s == NULL)
+		return false;
+	s->p = TOMB;
+	s->maplen = 0;
+	/* Tombstones still count in n: the table grows (and drops them) in
+	 * time instead of filling up with them. */
+	return true;
+}
+
+/* A new allocation: recorded under a guard. */
+static void *
+track(void *p)
+{
+	if (guard != NULL && p != NULL)
+		slot_add(guard, p, 0);
+	return p;
+}
+
+void
+oom_guard_begin(struct oom_guard *g)
+{
+	g->slots = NULL;
+	g->cap = g->n = 0;
+	g->nfds = g->nfps = g->ndefer = 0;
+	guard = g;
+}
+
+static void
+guard_done(struct oom_guard *g)
+{
+	free(g->slots);
+	g->slots = NULL;
+	g->cap = g->n = 0;
+	g->nfds = g->nfps = g->ndefer = 0;
+	if (guard == g)
+		guard = NULL;
+}
+
+void
+oom_guard_end(struct oom_guard *g)
+{
+	guard_done(g);
+}
+
+void
+oom_guard_unwind(struct oom_guard *g)
+{
+	guard = NULL;
+	for (size_t i = 0; i < g->cap; i++) {
+		struct oom_slot *s = &g->slots[i];
+
+		if (s->p == NULL || s->p == TOMB)
+			continue;
+		if (s->maplen != 0)
+			munmap(s->p, s->maplen);
+		else
+			free(s->p);
+	}
+	for (int i = 0; i < g->nfds; i++)
+		close(g->fds[i]);
+	for (int i = 0; i < g->nfps; i++)
+		fclose(g->fps[i]);
+	for (int i = 0; i < g->ndefer; i++)
+		g->defer[i].fn(g->defer[i].arg);
+	guard_done(g);
+}
+
+bool
+oom_guarded(void)
+{
+	return guard != NULL;
+}
+
+void
+oom_guard_fd(int fd)
+{
+	if (guard != NULL && fd >= 0 && guard->nfds < (int)nitems(guard->fds))
+		guard->fds[guard->nfds++] = fd;
+}
+
+int
+oom_guard_close(int fd)
+{
+	if (guard != NULL) {
+		for (int i = 0; i < guard->nfds; i++) {
+			if (guard->fds[i] == fd) {
+				guard->fds[i] = guard->fds[--guard->nfds];
+				break;
+			}
+		}
+	}
+	return close(fd);
+}
+
+void
+oom_guard_file(FILE *fp)
+{
+	if (guard != NULL && fp != NULL && guard->nfps < (int)nitems(guard->fps))
+		guard->fps[guard->nfps++] = fp;
+}
+
+int
+oom_guard_fclose(FILE *fp)
+{
+	if (guard != NULL) {
+		for (int i = 0; i < guard->nfps; i++) {
+			if (guard->fps[i] == fp) {
+				guard->fps[i] = guard->fps[--guard->nfps];
+				break;
+			}
+		}
+	}
+	return fclose(fp);
+}
+
+void *
+oom_guard_map(void *old, void *p, size_t len)
+{
+	bool mine;
+
+	if (p == MAP_FAILED)
+		oom();
+	mine = guard != NULL && (old == NULL || slot_del(guard, old));
+	if (mine)
+		slot_add(guard, p, len);
+	return p;
+}
+
+void
+oom_guard_defer(void (*fn)(void *), void *arg)
+{
+	if (guard != NULL && guard->ndefer < (int)nitems(guard->defer)) {
+		guard->defer[guard->ndefer].fn = fn;
+		guard->defer[guard->ndefer++].arg = arg;
+	}
+}
+
+void
+oom_guard_undefer(void *arg)
+{
+	if (guard == NULL)
+		return;
+	for (int i = 0; i < guard->ndefer; i++) {
+		if (guard->defer[i].arg == arg) {
+			guard->defer[i] = guard->defer[--guard->ndefer];
+			return;
+		}
+	}
+}
+
+void
+oom_guard_moved(void *old, void *p)
+{
+	bool mine;
+
+	if (guard == NULL || old == p)
+		return;
+	mine = old == NULL || slot_del(guard, old);
+	if (mine && p != NULL)
+		slot_add(guard, p, 0);
+}
+
+void
+out_of_memory(void)
+{
+	oom();
+}
+
+void
+oom_guard_unmap(void *p)
+{
+	if (guard != NULL)
+		slot_del(guard, p);
+}
+
+void
+pl_free(void *p)
+{
+	if (guard != NULL && p != NULL)
+		slot_del(guard, p);
+	free(p);
+}
+
+/* ---- allocation that does not return NULL ---- */
+
 static void
 oom(void)
 {
+	if (guard != NULL)
+		longjmp(guard->env, 1);
 	fputs("pldns: out of memory\n", stderr);
 	abort();
 }
@@ -24,28 +359,36 @@ oom(void)
 void *
 xmalloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
+	void *p = raw_malloc(n);
 	if (p == NULL)
 		oom();
-	return p;
+	return track(p);
 }
 
 void *
 xcalloc(size_t nmemb, size_t size)
 {
-	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	void *p = raw_calloc(nmemb, size);
 	if (p == NULL)
 		oom();
-	return p;
+	return track(p);
 }
 
 void *
 xrealloc(void *p, size_t n)
 {
-	p = realloc(p, n ? n : 1);
-	if (p == NULL)
+	/* Memory from before the guard stays outside it when it moves. */
+	bool mine = guard != NULL && (p == NULL || slot_del(guard, p));
+	void *q = raw_realloc(p, n);
+
+	if (q == NULL) {
+		if (mine && p != NULL)
+			slot_add(guard, p, 0);
 		oom();
-	return p;
+	}
+	if (mine)
+		slot_add(guard, q, 0);
+	return q;
 }
 
 void *
@@ -59,19 +402,34 @@ xreallocarray(void *p, size_t nmemb, size_t size)
 char *
 xstrdup(const char *s)
 {
-	char *p = strdup(s);
-	if (p == NULL)
-		oom();
-	return p;
+	return xstrndup(s, strlen(s));
 }
 
 char *
 xstrndup(const char *s, size_t n)
 {
-	char *p = strndup(s, n);
-	if (p == NULL)
-		oom();
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
 	return p;
+}
+
+int
+xvasprintf(char **out, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	int n;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		oom();
+	*out = xmalloc((size_t)n + 1);
+	(void)vsnprintf(*out, (size_t)n + 1, fmt, ap);
+	return n;
 }
 
 int
@@ -81,10 +439,8 @@ xasprintf(char **out, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(out, fmt, ap);
+	n = xvasprintf(out, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		oom();
 	return n;
 }
 
@@ -140,7 +496,7 @@ strv_split(const char *s, const char *seps, size_t *count)
 			v[n++] = xstrdup(t);
 			v[n] = NULL;
 		}
-		free(item);
+		pl_free(item);
 		p += len;
 		if (*p != '\0')
 			p++;
@@ -156,8 +512,8 @@ strv_free(char **v)
 	if (v == NULL)
 		return;
 	for (char **p = v; *p != NULL; p++)
-		free(*p);
-	free(v);
+		pl_free(*p);
+	pl_free(v);
 }
 
 /* ---- large tables ---- */
@@ -245,10 +601,10 @@ bigmem_map(size_t n, bool populate)
 	len = page_round(n);
 	/* Over-map by 2 MB and cut back to a 2 MB boundary. */
 	over = len + HUGE_SIZE;
-	p = mmap(NULL, over, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	    -1, 0);
+	p = fail_now() ? MAP_FAILED : mmap(NULL, over, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
-		abort();
+		oom();
 	a = ((uintptr_t)p + HUGE_SIZE - 1) & ~(uintptr_t)(HUGE_SIZE - 1);
 	if (a > (uintptr_t)p)
 		munmap(p, a - (uintptr_t)p);
@@ -257,6 +613,8 @@ bigmem_map(size_t n, bool populate)
 	bigmem_advise((void *)a, len);
 	if (populate)
 		bigmem_populate((void *)a, len);
+	if (guard != NULL)
+		slot_add(guard, (void *)a, len);
 	return (void *)a;
 }
 
@@ -265,10 +623,13 @@ bigmem_free(void *p, size_t n)
 {
 	if (p == NULL)
 		return;
-	if (n < BIGMEM_MIN)
-		free(p);
-	else
-		munmap(p, page_round(n));
+	if (n < BIGMEM_MIN) {
+		pl_free(p);
+		return;
+	}
+	if (guard != NULL)
+		slot_del(guard, p);
+	munmap(p, page_round(n));
 }
 
 uint64_t

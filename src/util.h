@@ -1,14 +1,23 @@
 /*
  * util: allocation that cannot fail (start-up and reload paths only; the
  * query path never allocates through these), small string helpers, time.
+ *
+ * Running out of memory aborts only where nothing can be kept: at start-up
+ * before any data is served.  A reload runs under an oom_guard: an
+ * allocation that fails there returns to the guard's entry point, which
+ * frees everything allocated since (doc/design.md, "Memory").
  */
 #ifndef PLDNS_UTIL_H
 #define PLDNS_UTIL_H
 
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* C99's bool, even where ldns came first (see configure.ac). */
 _Static_assert((bool)2 == 1, "bool is not C99's bool");
@@ -21,6 +30,102 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 int xasprintf(char **out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int xvasprintf(char **out, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/*
+ * Fallible allocation for the query path (a forwarded query's state, a TCP
+ * client): NULL when out of memory, for the caller to answer SERVFAIL or
+ * drop the connection.  Never longjmp, even under a guard.
+ */
+void *try_calloc(size_t nmemb, size_t size);
+void *try_reallocarray(void *p, size_t nmemb, size_t size);
+
+/*
+ * Recovery from running out of memory while building new data (a reload,
+ * a zone transfer).  Between oom_guard_begin() and oom_guard_end() on one
+ * thread, every allocation through x*() and bigmem_*() is recorded, and
+ * free() (the macro below) forgets what it frees.  When one fails,
+ * control returns from the setjmp() the caller made on G->env with 1;
+ * the caller then calls oom_guard_unwind(), which frees everything still
+ * recorded and disarms the guard.  So the code under a guard must keep
+ * nothing it allocates in state that outlives the guard until
+ * oom_guard_end(), hold no lock across an allocation, and may leak only
+ * what libraries allocated themselves.  Guards do not nest.
+ *
+ *	struct oom_guard g;
+ *	oom_guard_begin(&g);
+ *	if (setjmp(g.env) != 0) {
+ *		oom_guard_unwind(&g);
+ *		return reject("out of memory");
+ *	}
+ *	... build ...
+ *	oom_guard_end(&g);
+ */
+struct oom_slot;
+struct oom_guard {
+	jmp_buf env;
+	struct oom_slot *slots;		/* open addressing on the pointer */
+	size_t cap, n;
+	int nfds, nfps;
+	int fds[8];			/* open files to close on unwind */
+	FILE *fps[8];
+	int ndefer;
+	struct {
+		void (*fn)(void *);
+		void *arg;
+	} defer[4];			/* library state to free on unwind */
+};
+void oom_guard_begin(struct oom_guard *g);
+/* Keeps what was allocated; disarms. */
+void oom_guard_end(struct oom_guard *g);
+/* Frees what was allocated and not freed since oom_guard_begin(); disarms. */
+void oom_guard_unwind(struct oom_guard *g);
+/* Whether this thread is under a guard. */
+bool oom_guarded(void);
+/* Records FD (opened under the guard) to be closed on unwind; forgotten
+ * again by oom_guard_close(), which closes it. */
+void oom_guard_fd(int fd);
+int oom_guard_close(int fd);
+/* The same for streams: FP is closed on unwind unless oom_guard_fclose()
+ * closed it first. */
+void oom_guard_file(FILE *fp);
+int oom_guard_fclose(FILE *fp);
+/*
+ * Mappings made apart from bigmem_alloc() (mmap, mremap): after the call,
+ * oom_guard_map() fails as an allocation would when P is MAP_FAILED, else
+ * records [P, P + LEN) in place of OLD (NULL: a new mapping; OLD not
+ * recorded: neither is P, it is older than the guard).
+ * oom_guard_unmap() forgets the mapping at P before it is unmapped.
+ */
+void *oom_guard_map(void *old, void *p, size_t len);
+/* FN(ARG) frees what a library holds for the code under the guard; it is
+ * called on unwind unless oom_guard_undefer(ARG) came first. */
+void oom_guard_defer(void (*fn)(void *), void *arg);
+void oom_guard_undefer(void *arg);
+/* Heap memory a library allocated for pldns to free (realpath, getline):
+ * P, which replaces OLD (NULL: new), is recorded as xrealloc() would. */
+void oom_guard_moved(void *old, void *p);
+/* What x*() do when an allocation fails: return to the guard, or without
+ * one print "out of memory" and abort. */
+void out_of_memory(void) __attribute__((noreturn));
+void oom_guard_unmap(void *p);
+/* free() that forgets P under a guard (see the macro below). */
+void pl_free(void *p);
+/*
+ * Every free() in pldns goes through pl_free(), so that what is freed
+ * under a guard is not freed again when it unwinds.  Memory a library
+ * allocated is freed as before; memory from x*() must not be handed to a
+ * library that frees it.
+ */
+#define free(p)		pl_free(p)
+
+/*
+ * Tests only: makes the Nth allocation from now (x*, bigmem_*, try_*) on
+ * this thread fail, counting from 1; 0 turns it off.  Returns how many
+ * allocations were made since the last call.
+ */
+unsigned long util_fail_alloc_after(unsigned long n);
 
 size_t pl_strlcpy(char *dst, const char *src, size_t size);
 /* Trims ASCII white space at both ends, in place; returns S. */

@@ -81,6 +81,15 @@ chain_add(struct fchain *ch, const uint8_t *msg, size_t len)
 	return true;
 }
 
+/* SERVFAIL, nothing more said: a chain that cannot go on. */
+static void
+chain_servfail(struct worker *w, const struct wire_query *q, struct answer_info *info)
+{
+	answer_info_clear(info);
+	answer_error(q, RCODE_SERVFAIL, -1, w->out, sizeof(w->out), info);
+	info->path = PATH_ERROR;
+}
+
 static void
 fquery_free(struct fquery *fq)
 {
@@ -200,17 +209,15 @@ forward_reply(struct worker *w, struct fquery *fq, enum upstream_status st,
 		    w->out, sizeof(w->out), fq->limit, &info) == ANSWER_FORWARD) {
 			/* The chain goes on elsewhere: the responses it
 			 * keeps go with the follow-up. */
-			struct fchain *ch = xcalloc(1, sizeof(*ch));
-			bool ok = true;
+			struct fchain *ch = try_calloc(1, sizeof(*ch));
+			bool ok = ch != NULL;
 
 			for (int i = 0; i < info.nparts && ok; i++)
 				ok = chain_add(ch, parts[i].msg, parts[i].len);
 			if (!ok) {
+				w->m.alloc_failed++;
 				chain_free(ch);
-				answer_info_clear(&info);
-				answer_error(&fq->q, RCODE_SERVFAIL, -1, w->out,
-				    sizeof(w->out), &info);
-				info.path = PATH_ERROR;
+				chain_servfail(w, &fq->q, &info);
 			} else if (!forward_follow(w, fq, ch, &info))
 				return;
 		}
@@ -457,7 +464,12 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 		return true;
 	}
 	servers = forward_servers(w, uq, &n);
-	fq = xcalloc(1, sizeof(*fq));
+	if ((fq = try_calloc(1, sizeof(*fq))) == NULL) {
+		w->m.alloc_failed++;
+		forward_fail(w, &from->q, uq, ch, from->limit, UPSTREAM_FAIL, info);
+		chain_free(ch);
+		return true;
+	}
 	fq->w = w;
 	fq->q = from->q;
 	fq->uq = *uq;
@@ -543,9 +555,7 @@ forward_follow(struct worker *w, const struct fquery *from, struct fchain *ch,
 		}
 	}
 	chain_free(ch);
-	answer_info_clear(info);
-	answer_error(&from->q, RCODE_SERVFAIL, -1, w->out, sizeof(w->out), info);
-	info->path = PATH_ERROR;
+	chain_servfail(w, &from->q, info);
 	return true;
 }
 
@@ -583,13 +593,19 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 			part.len = len;
 			if (answer_upstream(w->snap, q, &part, 1, fallback, w->scratch,
 			    w->out, sizeof(w->out), limit, info) == ANSWER_FORWARD) {
-				struct fchain *ch = xcalloc(1, sizeof(*ch));
+				struct fchain *ch = try_calloc(1, sizeof(*ch));
 
-				if (info->nparts > 0 && !chain_add(ch, w->cbuf, len))
-					info->nparts = 0;
 				fq_client(&from, q, fallback, miss_zone, limit, udp_fd, client, conn,
 				    w->now_us);
-				done = forward_follow(w, &from, ch, info);
+				if (ch == NULL) {
+					w->m.alloc_failed++;
+					chain_servfail(w, q, info);
+					done = true;
+				} else {
+					if (info->nparts > 0 && !chain_add(ch, w->cbuf, len))
+						info->nparts = 0;
+					done = forward_follow(w, &from, ch, info);
+				}
 			} else {
 				if (info->path == PATH_UPSTREAM)
 					info->path = PATH_CACHE;

@@ -61,9 +61,15 @@ conn_admit(const struct sockaddr *sa, unsigned max_total, unsigned max_per_clien
 		goto out;
 	if (i == nconn_counts) {
 		if (nconn_counts == capconn_counts) {
-			capconn_counts = capconn_counts ? capconn_counts * 2 : 64;
-			conn_counts = xreallocarray(conn_counts, capconn_counts,
+			size_t ncap = capconn_counts ? capconn_counts * 2 : 64;
+			struct conn_count *nc = try_reallocarray(conn_counts, ncap,
 			    sizeof(*conn_counts));
+
+			/* No memory: refused like a client over its limit. */
+			if (nc == NULL)
+				goto out;
+			conn_counts = nc;
+			capconn_counts = ncap;
 		}
 		memset(&conn_counts[i], 0, sizeof(conn_counts[i]));
 		memcpy(&conn_counts[i].host, sa, sa->sa_family == AF_INET ?
@@ -292,7 +298,12 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 		evutil_closesocket(fd);
 		return;
 	}
-	c = xcalloc(1, sizeof(*c));
+	if ((c = try_calloc(1, sizeof(*c))) == NULL) {
+		w->m.alloc_failed++;
+		evutil_closesocket(fd);
+		conn_release((const struct sockaddr_storage *)sa);
+		return;
+	}
 	c->w = w;
 	memcpy(&c->peer.ss, sa, (size_t)salen);
 	c->peer.len = (socklen_t)salen;

@@ -1,0 +1,252 @@
+/*
+ * Unit tests for util's allocation under an oom_guard, and for a load that
+ * runs out of memory at every one of its allocations in turn: each must
+ * fail cleanly (the "out of memory" error, nothing left allocated: the
+ * sanitizer build's leak check runs at exit) and never abort.
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "diag.h"
+#include "server.h"
+#include "snapshot.h"
+#include "util.h"
+
+/*
+ * The one allocation a failed load leaves behind: inih's line buffer (a
+ * few hundred bytes), taken inside ini_parse_stream() where nothing of
+ * pldns can free it.  Everything else must be gone.
+ */
+const char *__lsan_default_suppressions(void);
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:ini_parse_stream\n";
+}
+
+static char tmpdir[PATH_MAX];
+static char oldcwd[PATH_MAX];
+
+static void
+write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(name, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	char tmpl[] = "/tmp/pldns-test-util.XXXXXX";
+
+	(void)state;
+	if (getcwd(oldcwd, sizeof(oldcwd)) == NULL)
+		return -1;
+	if (mkdtemp(tmpl) == NULL || realpath(tmpl, tmpdir) == NULL)
+		return -1;
+	if (chdir(tmpdir) == -1)
+		return -1;
+	write_file("resolv.conf", "nameserver 192.0.2.53\n");
+	config_set_resolv_conf("resolv.conf");
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	util_fail_alloc_after(0);
+	if (chdir(oldcwd) == -1)
+		return -1;
+	return nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* What is allocated under a guard and not freed is freed by the unwind;
+ * what was freed is not freed twice; older memory is left alone. */
+static void
+test_guard_unwind(void **state)
+{
+	struct oom_guard g;
+	char *volatile old = xstrdup("older than the guard");
+	volatile int jumped = 0;
+
+	(void)state;
+	oom_guard_begin(&g);
+	if (setjmp(g.env) != 0) {
+		oom_guard_unwind(&g);
+		jumped = 1;
+	} else {
+		char *a = xmalloc(100), *b = xstrdup("kept until unwind");
+		void *m = bigmem_alloc(BIGMEM_MIN * 2);
+		char *s;
+
+		assert_true(oom_guarded());
+		free(a);
+		xasprintf(&s, "%s %d", b, 1);
+		/* Moves, and stays older than the guard. */
+		old = xrealloc(old, 4096);
+		bigmem_free(m, BIGMEM_MIN * 2);
+		(void)bigmem_alloc(BIGMEM_MIN * 4);
+		(void)strv_split("a, b, c", ",", NULL);
+		util_fail_alloc_after(1);
+		(void)xmalloc(10);
+		fail_msg("the failed allocation returned");
+	}
+	assert_int_equal(jumped, 1);
+	assert_false(oom_guarded());
+	assert_string_equal(old, "older than the guard");
+	free(old);
+}
+
+/* Ended, the guard keeps what was allocated. */
+static void
+test_guard_end(void **state)
+{
+	struct oom_guard g;
+	char *p;
+
+	(void)state;
+	oom_guard_begin(&g);
+	if (setjmp(g.env) != 0)
+		fail_msg("no allocation failed");
+	p = xstrdup("kept");
+	oom_guard_end(&g);
+	assert_false(oom_guarded());
+	assert_string_equal(p, "kept");
+	free(p);
+}
+
+/* The query path's allocations return NULL. */
+static void
+test_try_alloc(void **state)
+{
+	void *p;
+
+	(void)state;
+	util_fail_alloc_after(1);
+	assert_null(try_calloc(1, 64));
+	util_fail_alloc_after(2);
+	p = try_calloc(1, 64);
+	assert_non_null(p);
+	assert_null(try_reallocarray(p, 2, 64));
+	free(p);
+	util_fail_alloc_after(0);
+	assert_null(try_reallocarray(NULL, SIZE_MAX / 2, 4));
+}
+
+static const char zone_text[] =
+    "$ORIGIN privatelink.queue.core.windows.net.\n"
+    "$TTL 300\n"
+    "@ IN SOA ns. host. 1 3600 300 2419200 10\n"
+    "@ IN NS ns.\n"
+    "acct IN A 10.1.0.1\n"
+    "www IN CNAME acct\n";
+
+static const char json_text[] =
+    "[{\"name\": \"pe-kv\", \"customDnsConfigs\": [{\"fqdn\": "
+    "\"kv1.vault.azure.net\", \"ipAddresses\": [\"10.3.0.4\"]}]}]\n";
+
+static const char csv_text[] =
+    "FQDN,IP Address\n"
+    "a1.blob.core.windows.net,10.2.0.1\n"
+    "a2.blob.core.windows.net,10.2.0.2\n"
+    "\n"
+    "db1.privatelink.database.windows.net,10.2.0.3\n";
+
+/*
+ * A load (configuration, a zone file, CSV, JSON and hosts sources, the
+ * snapshot) made to run out of memory at its first allocation, its
+ * second, and so on until one goes through: every failure is the "out of
+ * memory" error, and PREV, the data in service, is untouched.
+ */
+static void
+test_load_fails_at_every_allocation(void **state)
+{
+	struct snapshot *prev, *s;
+	struct diag d;
+	unsigned long n;
+	size_t nrecords;
+
+	(void)state;
+	write_file("queue.zone", zone_text);
+	write_file("dns.csv", csv_text);
+	write_file("pe.json", json_text);
+	write_file("hosts", "10.4.0.1 h1.file.core.windows.net\n");
+	write_file("pldns.ini",
+	    "[server]\nlisten = 127.0.0.1:5353\n"
+	    "[upstream]\nservers = 192.0.2.1\n"
+	    "[zone \"privatelink.queue.core.windows.net\"]\nfile = queue.zone\n"
+	    "[records]\nsources = dns.csv, pe.json, hosts:hosts\n");
+	diag_init(&d);
+	prev = server_load("pldns.ini", NULL, &d);
+	diag_print(&d, stderr);
+	assert_non_null(prev);
+	assert_int_equal(d.nerrors, 0);
+	diag_clear(&d);
+	nrecords = snapshot_nrecords(prev);
+	assert_true(nrecords >= 6);
+
+	for (n = 1; n < 100000; n++) {
+		diag_init(&d);
+		util_fail_alloc_after(n);
+		s = server_load("pldns.ini", prev, &d);
+		if (util_fail_alloc_after(0) < n) {
+			/* No allocation left to fail: the load went through. */
+			assert_non_null(s);
+			assert_int_equal(d.nerrors, 0);
+			snapshot_unref(s);
+			diag_clear(&d);
+			break;
+		}
+		assert_null(s);
+		assert_int_equal(d.nerrors, 1);
+		assert_true(server_load_oom(&d));
+		assert_string_equal(d.msgs[0].text,
+		    "pldns.ini: " SERVER_OOM_TEXT);
+		diag_clear(&d);
+		assert_false(oom_guarded());
+	}
+	assert_true(n > 20);
+	assert_true(n < 100000);
+	assert_int_equal(snapshot_nrecords(prev), nrecords);
+	snapshot_unref(prev);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_guard_unwind),
+		cmocka_unit_test(test_guard_end),
+		cmocka_unit_test(test_try_alloc),
+		cmocka_unit_test_setup_teardown(test_load_fails_at_every_allocation,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
