@@ -12,11 +12,13 @@
  */
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -527,9 +529,47 @@ out:
 	return rc;
 }
 
-/* Replaces PATH atomically with the zone.  Returns 0 or -1 (errno set). */
+/*
+ * Writing is all or nothing per run.  Each changed zone is first written to
+ * a temporary file ".ZONE.zone.XXXXXX" in the zone directory (fsync).  Only
+ * when every one is written does the run commit: it writes the journal
+ * (".pldns-import.journal": one "temporary<TAB>final" line per file) to a
+ * temporary name, fsyncs it and renames it into place -- the commit point --
+ * then renames each file into place and removes the journal.  A run killed
+ * before the journal is in place leaves only temporary files: the old zone
+ * files are untouched.  The next run (not a dry run) first finishes what a
+ * journal names (roll forward), then removes every leftover temporary file.
+ * A failed write (a full disk, EFBIG under a file size limit) removes what
+ * was staged and writes nothing.
+ */
+#define JOURNAL		".pldns-import.journal"
+
+struct staged {
+	char *tmp, *path;		/* basenames in the zone directory */
+};
+
+struct stage {
+	struct staged *v;
+	size_t n;
+};
+
+/* Makes renames and removals in DIR durable. */
 static int
-zone_replace(const char *dir, const char *path, const char *zone,
+dir_sync(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd == -1)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* Writes the zone to a new temporary file in DIR, recorded in ST for the
+ * commit.  Returns 0 or -1 (errno set; nothing left behind). */
+static int
+zone_stage(struct stage *st, const char *dir, const char *zone,
     uint32_t serial, uint32_t defttl, const struct zrecs *z, char *const *srcs,
     size_t nsrcs)
 {
@@ -549,6 +589,7 @@ zone_replace(const char *dir, const char *path, const char *zone,
 		close(fd);
 		goto fail;
 	}
+	errno = 0;
 	if (zone_write(fp, zone, serial, defttl, z, srcs, nsrcs) != 0 ||
 	    fflush(fp) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
 		saved = errno ? errno : EIO;
@@ -559,10 +600,10 @@ zone_replace(const char *dir, const char *path, const char *zone,
 		saved = errno;
 		goto fail;
 	}
-	if (rename(tmp, path) != 0) {
-		saved = errno;
-		goto fail;
-	}
+	st->v = xreallocarray(st->v, st->n + 1, sizeof(*st->v));
+	st->v[st->n].tmp = xstrdup(strrchr(tmp, '/') + 1);
+	xasprintf(&st->v[st->n].path, "%s.zone", zone);
+	st->n++;
 	free(tmp);
 	return 0;
 fail:
@@ -570,6 +611,167 @@ fail:
 	free(tmp);
 	errno = saved;
 	return -1;
+}
+
+/* Removes the staged files (a run that failed). */
+static void
+stage_abort(struct stage *st, const char *dir)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		char *p = path_join(dir, st->v[i].tmp);
+		unlink(p);
+		free(p);
+	}
+}
+
+static void
+stage_free(struct stage *st)
+{
+	for (size_t i = 0; i < st->n; i++) {
+		free(st->v[i].tmp);
+		free(st->v[i].path);
+	}
+	free(st->v);
+	st->v = NULL;
+	st->n = 0;
+}
+
+/* Renames the temporary files a journal names into place; what is gone was
+ * renamed already. */
+static void
+journal_replay(const char *dir, const char *journal)
+{
+	FILE *fp = fopen(journal, "re");
+	char *line = NULL, *tab;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (fp == NULL)
+		return;
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if ((tab = strchr(line, '\t')) == NULL || strchr(line, '/') != NULL)
+			continue;
+		*tab = '\0';
+		char *from = path_join(dir, line), *to = path_join(dir, tab + 1);
+		(void)rename(from, to);
+		free(from);
+		free(to);
+	}
+	free(line);
+	fclose(fp);
+}
+
+/* Whether NAME is one of our temporary files: ".ZONE.zone.XXXXXX" or the
+ * journal's ".pldns-import.journal.XXXXXX". */
+static bool
+is_leftover(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (name[0] != '.' || n < 8 || name[n - 7] != '.')
+		return false;
+	return (n > 12 && strncmp(name + n - 12, ".zone.", 6) == 0) ||
+	    (n == strlen(JOURNAL) + 7 && strncmp(name, JOURNAL, strlen(JOURNAL)) == 0);
+}
+
+/*
+ * Finishes or undoes what a killed run left in DIR: a journal is replayed
+ * (the run had committed), then every temporary file is removed (it had
+ * not, or they are what the replay did not need).
+ */
+static void
+stage_recover(const char *dir)
+{
+	char *journal = path_join(dir, JOURNAL);
+	DIR *dp;
+	struct dirent *de;
+
+	if (access(journal, F_OK) == 0) {
+		journal_replay(dir, journal);
+		(void)dir_sync(dir);
+		unlink(journal);
+	}
+	free(journal);
+	if ((dp = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		if (is_leftover(de->d_name)) {
+			char *p = path_join(dir, de->d_name);
+			unlink(p);
+			free(p);
+		}
+	}
+	closedir(dp);
+	(void)dir_sync(dir);
+}
+
+/* Puts every staged file in place (see above).  Returns 0, or -1 with
+ * errno set when the journal could not be written (nothing changed). */
+static int
+stage_commit(struct stage *st, const char *dir)
+{
+	char *journal = path_join(dir, JOURNAL), *tmp;
+	int fd, saved = 0;
+	FILE *fp;
+
+	if (st->n == 0) {
+		free(journal);
+		return 0;
+	}
+	xasprintf(&tmp, "%s.XXXXXX", journal);
+	if ((fd = mkstemp(tmp)) == -1 || (fp = fdopen(fd, "w")) == NULL) {
+		saved = errno;
+		if (fd != -1) {
+			close(fd);
+			unlink(tmp);
+		}
+		goto out;
+	}
+	for (size_t i = 0; i < st->n; i++)
+		fprintf(fp, "%s\t%s\n", st->v[i].tmp, st->v[i].path);
+	if (fflush(fp) != 0 || fsync(fd) != 0 || ferror(fp)) {
+		saved = errno ? errno : EIO;
+		fclose(fp);
+		unlink(tmp);
+		goto out;
+	}
+	if (fclose(fp) != 0 || rename(tmp, journal) != 0 || dir_sync(dir) != 0) {
+		saved = errno;
+		unlink(tmp);
+		unlink(journal);
+		goto out;
+	}
+	/* Committed: from here on a kill is rolled forward by the next run. */
+	journal_replay(dir, journal);
+	(void)dir_sync(dir);
+	unlink(journal);
+	(void)dir_sync(dir);
+out:
+	free(tmp);
+	free(journal);
+	errno = saved;
+	return saved ? -1 : 0;
+}
+
+/* One run at a time in DIR: they would remove each other's files.  Returns
+ * the descriptor holding the lock (on the directory itself; closing it
+ * unlocks), or -1 with errno set. */
+static int
+stage_lock(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
 }
 
 /* "csv:path" -> "path". */
@@ -631,7 +833,8 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 	struct zrecs *zr = NULL;
 	bool *fed = NULL;
 	size_t nzones = 0, nwritten = 0;
-	int rc = IMPORT_OK, bad = 0;
+	int rc = IMPORT_OK, bad = 0, lockfd = -1;
+	struct stage stage = { NULL, 0 };
 	/* --dry-run with a configuration compares with what its sources give
 	 * now (what a reload would change), not with the zone files. */
 	bool against_cfg = dry_run && config_path != NULL;
@@ -684,6 +887,14 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 		rc = IMPORT_CANTCREAT;
 		goto done;
 	}
+	if (!dry_run && (lockfd = stage_lock(dir)) == -1) {
+		fprintf(err, "%s: cannot lock (another pldns import?): %s\n", dir,
+		    strerror(errno));
+		rc = IMPORT_CANTCREAT;
+		goto done;
+	}
+	if (!dry_run)
+		stage_recover(dir);
 
 	/* One pass: each zone's records, and which sources fed it. */
 	zr = xcalloc(rs.nzones ? rs.nzones : 1, sizeof(*zr));
@@ -756,7 +967,10 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 			    df.sets_changed, df.sets_removed, serial);
 			if (dry_run)
 				fprintf(out, ", would write %s\n", path);
-			else if (zone_replace(dir, path, rz->name, serial,
+			else if (rc != IMPORT_OK)
+				/* One failed: the run writes nothing. */
+				fprintf(out, ", not written\n");
+			else if (zone_stage(&stage, dir, rz->name, serial,
 			    cfg->record_ttl, nw, srcs, nsrcs) != 0) {
 				fprintf(out, "\n");
 				fprintf(err, "%s: cannot write: %s\n", path,
@@ -773,8 +987,20 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 		zrecs_free(&old, true);
 	}
 	print_sum(out, nzones, &sum, dry_run);
+	if (!dry_run && rc == IMPORT_OK && stage_commit(&stage, dir) != 0) {
+		fprintf(err, "%s/%s: cannot write: %s\n", dir, JOURNAL, strerror(errno));
+		rc = IMPORT_CANTCREAT;
+	}
+	if (!dry_run && rc != IMPORT_OK) {
+		stage_abort(&stage, dir);
+		fprintf(err, "pldns import: nothing written (the zone files are as "
+		    "they were)\n");
+	}
 	(void)nwritten;
 done:
+	stage_free(&stage);
+	if (lockfd != -1)
+		close(lockfd);
 	for (size_t zi = 0; zr != NULL && zi < rs.nzones; zi++)
 		zrecs_free(&zr[zi], false);
 	free(zr);
