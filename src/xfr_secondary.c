@@ -598,16 +598,24 @@ refresh_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- receiving a transfer ---- */
 
-static void
+/* Keeps one record of the answer; -1 when out of memory (the transfer
+ * fails and is tried again later, as when the primary misbehaves). */
+static int
 rrs_put(struct pull *p, const uint8_t *owner, uint16_t type, uint32_t ttl,
     const uint8_t *rd, uint16_t rdlen)
 {
 	size_t olen = (size_t)wire_name_len(owner, WIRE_NAME_MAX), n = olen + 8 + rdlen;
 
 	if (p->rrs_cap - p->rrs_len < n) {
-		while (p->rrs_cap - p->rrs_len < n)
-			p->rrs_cap = p->rrs_cap ? p->rrs_cap * 2 : 65536;
-		p->rrs = xrealloc(p->rrs, p->rrs_cap);
+		size_t cap = p->rrs_cap;
+		uint8_t *nr;
+
+		while (cap - p->rrs_len < n)
+			cap = cap ? cap * 2 : 65536;
+		if ((nr = try_reallocarray(p->rrs, cap, 1)) == NULL)
+			return -1;
+		p->rrs = nr;
+		p->rrs_cap = cap;
 	}
 	memcpy(p->rrs + p->rrs_len, owner, olen);
 	p->rrs_len += olen;
@@ -620,6 +628,7 @@ rrs_put(struct pull *p, const uint8_t *owner, uint16_t type, uint32_t ttl,
 	memcpy(p->rrs + p->rrs_len, rd, rdlen);
 	p->rrs_len += rdlen;
 	p->nrrs++;
+	return 0;
 }
 
 /* Walks the collected records: returns the next one, or false at the end. */
@@ -674,8 +683,7 @@ take_rr(struct pull *p, const uint8_t *owner, uint16_t type, uint32_t ttl,
 			p->mode = M_IXFR;
 			p->in_add = false;
 			p->cur = v[0];
-			rrs_put(p, owner, type, ttl, rd, rdlen);
-			return 0;
+			return rrs_put(p, owner, type, ttl, rd, rdlen);
 		}
 		/* An AXFR from here on; an SOA now ends a zone of an SOA alone. */
 		p->mode = M_AXFR;
@@ -687,8 +695,7 @@ take_rr(struct pull *p, const uint8_t *owner, uint16_t type, uint32_t ttl,
 			p->done = true;
 			return 0;
 		}
-		rrs_put(p, owner, type, ttl, rd, rdlen);
-		return 0;
+		return rrs_put(p, owner, type, ttl, rd, rdlen);
 	case M_IXFR:
 		if (soa) {
 			if (!p->in_add) {
@@ -703,8 +710,7 @@ take_rr(struct pull *p, const uint8_t *owner, uint16_t type, uint32_t ttl,
 			} else
 				return -1;
 		}
-		rrs_put(p, owner, type, ttl, rd, rdlen);
-		return 0;
+		return rrs_put(p, owner, type, ttl, rd, rdlen);
 	case M_UPTODATE:
 		return -1;
 	}
