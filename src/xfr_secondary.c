@@ -168,10 +168,11 @@ store_slot(const struct rrstore *st, const uint8_t *owner, size_t olen, uint16_t
 	return free_slot;
 }
 
-static void store_grow(struct rrstore *st);
+static int store_grow(struct rrstore *st);
 
-/* Adds a record (a copy); false when it was there already. */
-static bool
+/* Adds a record (a copy): 1, or 0 when it was there already, -1 when out
+ * of memory (the store is unchanged). */
+static int
 store_add(struct rrstore *st, const uint8_t *owner, uint16_t type, uint32_t ttl,
     const uint8_t *rd, uint16_t rdlen)
 {
@@ -180,14 +181,15 @@ store_add(struct rrstore *st, const uint8_t *owner, uint16_t type, uint32_t ttl,
 	bool found;
 	long s;
 
-	if ((st->used + 1) * 2 > st->cap)
-		store_grow(st);
+	if ((st->used + 1) * 2 > st->cap && store_grow(st) == -1)
+		return -1;
 	s = store_slot(st, owner, olen, type, rd, rdlen, &found);
 	if (found) {
 		st->slots[s]->ttl = ttl;
-		return false;
+		return 0;
 	}
-	r = xmalloc(sizeof(*r) + olen + rdlen);
+	if ((r = try_calloc(1, sizeof(*r) + olen + rdlen)) == NULL)
+		return -1;
 	r->ttl = ttl;
 	r->type = type;
 	r->rdlen = rdlen;
@@ -198,10 +200,10 @@ store_add(struct rrstore *st, const uint8_t *owner, uint16_t type, uint32_t ttl,
 		st->used++;
 	st->slots[s] = r;
 	st->n++;
-	return true;
+	return 1;
 }
 
-static void
+static int
 store_grow(struct rrstore *st)
 {
 	struct rrstore n;
@@ -210,7 +212,8 @@ store_grow(struct rrstore *st)
 	n.cap = 64;
 	while (n.cap < (st->n + 1) * 4)
 		n.cap <<= 1;
-	n.slots = xcalloc(n.cap, sizeof(*n.slots));
+	if ((n.slots = try_calloc(n.cap, sizeof(*n.slots))) == NULL)
+		return -1;
 	for (size_t i = 0; i < st->cap; i++) {
 		struct srec *r = st->slots[i];
 		bool found;
@@ -226,6 +229,7 @@ store_grow(struct rrstore *st)
 	}
 	free(st->slots);
 	*st = n;
+	return 0;
 }
 
 static int
@@ -420,10 +424,11 @@ zone_load(struct szn *z)
 				    ldns_buffer_begin(buf), ldns_buffer_position(buf)))
 					bad = 1;
 				have_soa = true;
-			} else
-				store_add(&z->store, owner, (uint16_t)ldns_rr_get_type(rr),
-				    ldns_rr_ttl(rr), ldns_buffer_begin(buf),
-				    (uint16_t)ldns_buffer_position(buf));
+			} else if (store_add(&z->store, owner,
+			    (uint16_t)ldns_rr_get_type(rr), ldns_rr_ttl(rr),
+			    ldns_buffer_begin(buf),
+			    (uint16_t)ldns_buffer_position(buf)) == -1)
+				bad = 1;
 		}
 		ldns_rr_free(rr);
 	}
@@ -455,7 +460,8 @@ write_rr(FILE *f, const uint8_t *owner, uint16_t type, uint32_t ttl,
 	int rc = -1;
 
 	n = olen + 10 + rdlen;
-	w = xmalloc(n);
+	if ((w = try_calloc(1, n)) == NULL)
+		return -1;
 	memcpy(w, owner, olen);
 	w[olen] = (uint8_t)(type >> 8);
 	w[olen + 1] = (uint8_t)type;
@@ -824,7 +830,8 @@ xfr_message(struct pull *p, const uint8_t *msg, size_t len)
 	return 1;
 }
 
-/* Applies the received IXFR to the data held; -1 when it does not fit. */
+/* Applies the received IXFR to the data held; -1 when it does not fit, -2
+ * when out of memory (either way the store may be half changed). */
 static int
 apply_ixfr(struct pull *p)
 {
@@ -851,16 +858,18 @@ apply_ixfr(struct pull *p)
 			}
 			continue;
 		}
-		if (phase == ADDING)
-			store_add(&z->store, owner, type, ttl, rd, rdlen);
-		else if (phase == OLD_SOA ||
+		if (phase == ADDING) {
+			if (store_add(&z->store, owner, type, ttl, rd, rdlen) == -1)
+				return -2;
+		} else if (phase == OLD_SOA ||
 		    store_del(&z->store, owner, type, rd, rdlen) == -1)
 			return -1;
 	}
 	return phase == ADDING && soa_field(&z->soa, 0) == p->new_serial ? 0 : -1;
 }
 
-static void
+/* 0, or -1 when out of memory (the store is then half filled). */
+static int
 apply_axfr(struct pull *p)
 {
 	struct szn *z = p->z;
@@ -871,8 +880,10 @@ apply_axfr(struct pull *p)
 
 	store_clear(&z->store);
 	while (rrs_next(p, &pos, &owner, &type, &ttl, &rd, &rdlen))
-		store_add(&z->store, owner, type, ttl, rd, rdlen);
+		if (store_add(&z->store, owner, type, ttl, rd, rdlen) == -1)
+			return -1;
 	z->soa = p->new_soa;
+	return 0;
 }
 
 /* The transfer is complete: take it in, write the file, tell the server. */
@@ -881,6 +892,7 @@ xfr_complete(struct pull *p)
 {
 	struct szn *z = p->z;
 	char a[64];
+	int r;
 
 	paddr(p, a, sizeof(a));
 	if (p->mode == M_UPTODATE) {
@@ -889,8 +901,22 @@ xfr_complete(struct pull *p)
 		pull_end(z, true);
 		return;
 	}
+	if (p->mode == M_IXFR)
+		r = apply_ixfr(p);
+	else
+		r = apply_axfr(p) == -1 ? -2 : 0;
+	if (r == -2) {
+		/* The data held stays what the file has; the transfer is
+		 * tried again at the next retry, as after a failed one. */
+		log_warnx("secondary zone %s: out of memory taking in the transfer "
+		    "from %s: keeping the zone file's data", z->name, a);
+		if (zone_load(z) == -1)
+			z->have_data = false;
+		pull_end(z, false);
+		return;
+	}
 	if (p->mode == M_IXFR) {
-		if (apply_ixfr(p) == -1) {
+		if (r == -1) {
 			log_warnx("secondary zone %s: the IXFR from %s does not apply "
 			    "to serial %u: trying AXFR", z->name, a,
 			    soa_field(&z->soa, 0));
@@ -902,8 +928,7 @@ xfr_complete(struct pull *p)
 			return;
 		}
 		z->ixfrs++;
-	} else
-		apply_axfr(p);
+	}
 	z->have_data = true;
 	z->transfers++;
 	log_info("secondary zone %s: %s from %s, serial %u, %zu records", z->name,
