@@ -343,18 +343,28 @@ upstream_pool_configure(struct upstream_pool *p, const struct upstream_opts *opt
 {
 	bool ca_changed = (opts->tls_ca_file == NULL) != (p->ca_file == NULL) ||
 	    (opts->tls_ca_file != NULL && strcmp(opts->tls_ca_file, p->ca_file) != 0);
+	bool new_ca = ca_changed || (opts->ntls > 0 && p->ssl_ctx == NULL);
+	struct upstream_tls *tls = NULL;
+	char *ca = NULL;
 
-	free(p->tls);
-	p->tls = NULL;
-	p->opts = *opts;
-	if (opts->ntls > 0) {
-		p->tls = xcalloc(opts->ntls, sizeof(*p->tls));
-		memcpy(p->tls, opts->tls, opts->ntls * sizeof(*p->tls));
+	/* Everything allocated first: without memory the previous settings
+	 * stay whole (a DNS over TLS server must not be asked in clear). */
+	if ((opts->ntls > 0 && (tls = try_calloc(opts->ntls, sizeof(*tls))) == NULL) ||
+	    (new_ca && opts->tls_ca_file != NULL &&
+	    (ca = try_calloc(1, strlen(opts->tls_ca_file) + 1)) == NULL)) {
+		free(tls);
+		log_warnx("upstreams: out of memory: the previous settings stay");
+		return;
 	}
+	free(p->tls);
+	p->tls = tls;
+	p->opts = *opts;
+	if (opts->ntls > 0)
+		memcpy(p->tls, opts->tls, opts->ntls * sizeof(*p->tls));
 	p->opts.tls = p->tls;
-	if (ca_changed || (opts->ntls > 0 && p->ssl_ctx == NULL)) {
+	if (new_ca) {
 		free(p->ca_file);
-		p->ca_file = opts->tls_ca_file ? xstrdup(opts->tls_ca_file) : NULL;
+		p->ca_file = ca != NULL ? strcpy(ca, opts->tls_ca_file) : NULL;
 		p->opts.tls_ca_file = p->ca_file;
 		if (p->ssl_ctx != NULL)
 			SSL_CTX_free(p->ssl_ctx);

@@ -709,10 +709,17 @@ worker_post_flush(struct worker *w, const uint8_t *name)
 	if (name == NULL)
 		w->mail_flush_all = true;
 	else {
-		w->mail_flush = xreallocarray(w->mail_flush, w->nmail_flush + 1,
+		void *nf = try_reallocarray(w->mail_flush, w->nmail_flush + 1,
 		    sizeof(*w->mail_flush));
-		memcpy(w->mail_flush[w->nmail_flush++], name,
-		    (size_t)wire_name_len(name, WIRE_NAME_MAX));
+
+		if (nf == NULL)
+			/* No room to say what: more is flushed, not less. */
+			w->mail_flush_all = true;
+		else {
+			w->mail_flush = nf;
+			memcpy(w->mail_flush[w->nmail_flush++], name,
+			    (size_t)wire_name_len(name, WIRE_NAME_MAX));
+		}
 	}
 	t = ++w->mail_posted;
 	pthread_mutex_unlock(&w->mail_lock);
