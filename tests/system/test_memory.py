@@ -283,6 +283,32 @@ def t_import_kill(t):
        "the new blob zone")
 
 
+@test("import: a run killed after its commit is finished by the next run")
+def t_import_roll_forward(t):
+    zd = first_import(t)
+    old = read_all(zd)
+    # What a run killed between its commit and its renames leaves: the new
+    # file under its temporary name, and the journal naming it.
+    t.dir.write("b.csv", import_csv(t, 5, 3, 1))
+    probe = t.dir.join("probe")
+    rc, out, err = import_run(["--zone-dir", probe, "b.csv"], t.dir.path)
+    eq(rc, 0, "import into another directory: %s" % err)
+    with open(os.path.join(probe, "%s.zone" % BLOB)) as f:
+        new_blob = f.read()
+    tmp = ".%s.zone.Zx81Qa" % BLOB
+    with open(os.path.join(zd, tmp), "w") as f:
+        f.write(new_blob)
+    with open(os.path.join(zd, ".pldns-import.journal"), "w") as f:
+        f.write("%s\t%s.zone\n" % (tmp, BLOB))
+    rc, out, err = import_run(["--zone-dir", zd, "b.csv"], t.dir.path)
+    eq(rc, 0, "the next run: %s" % err)
+    expect("%s: 5 records, unchanged" % BLOB in out,
+           "the blob zone was put in place before the run compared", out)
+    now = read_all(zd)
+    eq(sorted(now), sorted(old), "no journal or temporary file left")
+    eq(now["%s.zone" % BLOB], new_blob, "the committed file")
+
+
 @test("import: ten million blank lines cost no memory")
 def t_import_blank_lines(t):
     path = t.dir.join("blank.csv")
