@@ -1,6 +1,7 @@
 /* xfr: AXFR and IXFR from snapshots, the IXFR journal (NOTIFY: xfr_notify.c). */
 #include <netinet/in.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -626,6 +627,32 @@ delta_make(const struct szone *oz, const struct szone *nz)
 	return d;
 }
 
+/*
+ * delta_make() that gives NULL when memory runs out, with nothing of it
+ * left allocated: the zone's history is then reset, and a secondary asking
+ * for IXFR from before is sent the whole zone (RFC 1995 4).  It reads only
+ * the two snapshots and takes no lock, as a guard requires.
+ */
+static struct jdelta *
+delta_try(const struct szone *oz, const struct szone *nz)
+{
+	struct oom_guard g;
+	struct jdelta *d;
+
+	if (oom_guarded())
+		return delta_make(oz, nz);
+	oom_guard_begin(&g);
+	if (setjmp(g.env) != 0) {
+		oom_guard_unwind(&g);
+		log_warnx("zone %s: out of memory recording the changes for IXFR: "
+		    "secondaries get AXFR", szone_name(nz));
+		return NULL;
+	}
+	d = delta_make(oz, nz);
+	oom_guard_end(&g);
+	return d;
+}
+
 void
 xfr_journal_update(struct xfr_journal *j, const struct snapshot *old,
     const struct snapshot *new)
@@ -648,8 +675,8 @@ xfr_journal_update(struct xfr_journal *j, const struct snapshot *old,
 			continue;
 		} else if (!xfr_serial_gt(szone_serial(nz), szone_serial(oz))) {
 			reset = true;
-		} else
-			d = delta_make(oz, nz);
+		} else if ((d = delta_try(oz, nz)) == NULL)
+			reset = true;
 
 		pthread_mutex_lock(&j->lock);
 		z = jzone_find(j, szone_name(nz), !reset);

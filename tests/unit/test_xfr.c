@@ -673,6 +673,43 @@ test_ixfr_diff(void **state)
 	xfr_journal_free(j);
 }
 
+/*
+ * Recording a difference that runs out of memory at its first allocation,
+ * its second, and so on: never an abort, nothing left allocated (the
+ * leak check), and the zone's history reset (secondaries get AXFR).
+ */
+static void
+test_ixfr_diff_out_of_memory(void **state)
+{
+	struct snapshot *s1 = load_base(zone_v1, NULL), *s2 = load_base(zone_v2, s1);
+	struct snapshot *s3 = load_base(zone_v3, s2);
+	unsigned long n;
+
+	(void)state;
+	for (n = 1; n < 10000; n++) {
+		struct xfr_journal *j = xfr_journal_new(1000);
+		unsigned long made;
+
+		xfr_journal_update(j, s1, s2);
+		assert_int_equal(xfr_journal_depth(j, "xfr.example"), 1);
+		util_fail_alloc_after(n);
+		xfr_journal_update(j, s2, s3);
+		made = util_fail_alloc_after(0);
+		if (made < n) {
+			assert_int_equal(xfr_journal_depth(j, "xfr.example"), 2);
+			xfr_journal_free(j);
+			break;
+		}
+		assert_int_equal(xfr_journal_depth(j, "xfr.example"), 0);
+		xfr_journal_free(j);
+	}
+	assert_true(n > 3);
+	assert_true(n < 10000);
+	snapshot_unref(s1);
+	snapshot_unref(s2);
+	snapshot_unref(s3);
+}
+
 static void
 test_ixfr_current_and_udp(void **state)
 {
@@ -2105,6 +2142,7 @@ main(void)
 		T(test_axfr_many_messages),
 		T(test_refusals),
 		T(test_ixfr_diff),
+		T(test_ixfr_diff_out_of_memory),
 		T(test_ixfr_current_and_udp),
 		T(test_ixfr_fallback),
 		T(test_journal_limit),
