@@ -270,6 +270,42 @@ test_routed_by_id(void **state)
 	assert_int_equal(upstream_pool_pending(e->pool), 0);
 }
 
+/*
+ * A query sent while memory runs out, at each allocation it makes in turn:
+ * never an abort; refused at once (the caller answers SERVFAIL) or sent,
+ * and the same query goes through once there is memory.
+ */
+static void
+test_send_out_of_memory(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 };
+	struct got g[1];
+	unsigned long n;
+
+	for (n = 1; n < 100; n++) {
+		struct upstream_req *r;
+
+		memset(&res, 0, sizeof(res));
+		util_fail_alloc_after(n);
+		r = send_one(e, "a.example.net", &res, 1000, 2000);
+		if (util_fail_alloc_after(0) < n) {
+			assert_non_null(r);
+			break;
+		}
+		if (r == NULL)
+			assert_int_equal(upstream_pool_pending(e->pool), 0);
+		else
+			upstream_cancel(r);
+	}
+	assert_true(n > 1 && n < 100);
+	assert_int_equal(srv_read(e, g, 1, 1000), 1);
+	srv_answer(e, &g[0], wire_get_u16(g[0].msg), 10);
+	run_until(e, &res, 1, 2000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_OK);
+}
+
 /* Held queries wait for the flush, then leave together on one socket. */
 static void
 test_hold_flush(void **state)
@@ -1055,6 +1091,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cookie_checked, setup, teardown),
 		cmocka_unit_test(test_reply_two_questions),
 		cmocka_unit_test_setup_teardown(test_tc_then_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_out_of_memory, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
