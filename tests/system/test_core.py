@@ -883,15 +883,19 @@ def t_random_ids(t):
     finally:
         s.close()
     eq(got, len(names), "answers to 1,200 forwarded queries")
-    ids, ports = set(), {}
+    ids, ports, asked = set(), {}, set()
     with open(c["up"].logpath) as f:
         for line in f:
             e = json.loads(line)
             if e.get("qname", "").lower().endswith("-%s.fwd.example.net." % tag):
                 ids.add(e["id"])
+                asked.add(e["qname"].lower())
                 ports[e["srcport"]] = ports.get(e["srcport"], 0) + 1
-    eq(sum(ports.values()), len(names), "queries the upstream logged")
-    expect(len(ids) >= 1150, "1,200 queries, (nearly) all IDs different",
+    # A machine slow enough (valgrind) retransmits some: each try has an
+    # ID and a socket of its own, and counts like a query below.
+    eq(len(asked), len(names), "names the upstream was asked")
+    tries = sum(ports.values())
+    expect(len(ids) >= tries - 50, "%d tries, (nearly) all IDs different" % tries,
            got=len(ids))
     expect(max(ports.values()) <= 128, "no source port carries more than 128 queries",
            got=sorted(ports.values(), reverse=True)[:5])

@@ -81,7 +81,10 @@ def metric(text, name):
 def t_reload_oom(t):
     port, cport = free_port(), free_port()
     conf = make_config(port, upstreams=["127.0.0.1:%d" % free_port()], timeout_ms=200,
-                       deadline_ms=400, records={"sources": "dns.csv"},
+                       deadline_ms=400,
+                       # The new data replaces all of the old: max_drop 100
+                       # so that the reload guard lets it through once it fits.
+                       records={"sources": "dns.csv", "max_drop": "100"},
                        server={"workers": "2"}, extra=daemon_extra())
     conf = conf.replace("[control]\nlisten = none",
                         "[control]\nlisten = 127.0.0.1:%d" % cport)
