@@ -991,13 +991,15 @@ test_sections_negative(void **state)
 
 /* The fixture's data, and [forward "partner.example"]. */
 static struct snapshot *
-build_fwd(void)
+build_fwd_with(bool trust_ad)
 {
 	struct config *cfg = config_new();
 	struct forward_conf *fw;
 	struct recset rs;
 	struct diag d;
 	struct snapshot *s;
+
+	cfg->trust_ad = trust_ad;
 	const char *err;
 
 	recset_init(&rs);
@@ -1016,6 +1018,12 @@ build_fwd(void)
 	assert_non_null(s);
 	diag_clear(&d);
 	return s;
+}
+
+static struct snapshot *
+build_fwd(void)
+{
+	return build_fwd_with(false);
 }
 
 /*
@@ -1231,6 +1239,51 @@ test_bailiwick_in_domain(void **state)
 	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
 	assert_int_equal(ldns_pkt_nscount(p), 1);
 	ldns_pkt_free(p);
+	/* The SOA of a zone the name is not in, outside the suffix: dropped. */
+	static const char *const nsother[] = { "other.com. 60 IN SOA ns.other.com. "
+		"h.other.com. 1 3600 600 86400 30", NULL };
+	part.len = mkresponse(r0, "nx.partner.example.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NXDOMAIN, NULL, nsother);
+	assert_int_equal(chain(&f, "nx.partner.example", TYPE_A, &part, 1, &info, &p),
+	    ANSWER_DONE);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+	snapshot_unref(f.snap);
+}
+
+/*
+ * A chain answered by two upstream responses has AD only when both had it
+ * (RFC 6840 5.8): one unvalidated hop makes the whole answer unvalidated.
+ */
+static void
+test_upstream_ad_parts(void **state)
+{
+	struct fixture f = { build_fwd_with(true), ((struct fixture *)*state)->sc };
+	static const char *const an0[] = {
+		"www.partner.example. 60 IN CNAME www.other.com.", NULL };
+	static const char *const an1[] = { "www.other.com. 300 IN A 192.0.2.10", NULL };
+	uint8_t r0[4096], r1[4096];
+	struct answer_part parts[2] = {
+		{ r0, mkresponse(r0, "www.partner.example.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an0, NULL) },
+		{ r1, mkresponse(r1, "www.other.com.", LDNS_RR_TYPE_A,
+		    LDNS_RCODE_NOERROR, an1, NULL) },
+	};
+	struct answer_info info;
+	ldns_pkt *p;
+
+	r1[3] |= 0x20;		/* AD on the second response only */
+	for (int both = 0; both < 2; both++) {
+		if (both)
+			r0[3] |= 0x20;
+		assert_int_equal(chain(&f, "www.partner.example", TYPE_A, parts, 2, &info,
+		    &p), ANSWER_DONE);
+		assert_int_equal(ldns_pkt_ancount(p), 2);
+		assert_int_equal(info.nparts, 2);
+		assert_int_equal(info.ad_ok, both);
+		ldns_pkt_free(p);
+	}
 	snapshot_unref(f.snap);
 }
 
@@ -2267,6 +2320,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bailiwick_twin_injection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bailiwick_default_into_forward, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bailiwick_in_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_ad_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_other_question, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_back_into_local, setup, teardown),
