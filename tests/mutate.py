@@ -259,8 +259,7 @@ MUTANTS = [
       unit=["test_upstream"], system=[("test_safety.py", ["cookies"])],
       why="a reply with another client cookie is accepted (RFC 7873 5.3)"),
     M("upstream-rto", "upstream.c",
-      "return ms < RTO_MIN_MS ? MIN(RTO_MIN_MS, ceil_ms) : MIN(ms, ceil_ms);",
-      "return ceil_ms;",
+      "\tms = s->rto_us / 1000;\n", "\tms = ceil_ms;\n",
       unit=["test_upstream"],
       why="a lost query is retransmitted only after timeout_ms, not after "
       "the server's RTO"),

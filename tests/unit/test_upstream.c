@@ -487,6 +487,39 @@ test_late_reply_taken(void **state)
 }
 
 /*
+ * A lost query is asked again after the server's RTO, not after
+ * timeout_ms, which is only the ceiling (RFC 6298): a first answer after
+ * 150 ms gives SRTT 150 ms and RTTVAR 75 ms, so an RTO of SRTT + 4 RTTVAR,
+ * about 450 ms: later than SRTT alone or the 200 ms floor, well before
+ * the 2000 ms ceiling.  A loaded machine only delays timers, which can
+ * make the first check pass more easily, never fail.
+ */
+static void
+test_retransmit_by_rto(void **state)
+{
+	struct env *e = *state;
+	struct result res = { 0 }, res2 = { 0 };
+	struct got g, g2;
+
+	assert_non_null(send_one(e, "rtt.example.net", &res, 2000, 5000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	nanosleep(&(struct timespec){ 0, 150000000 }, NULL);
+	srv_answer(e, &g, wire_get_u16(g.msg), 1);
+	run_until(e, &res, 1, 1000);
+	assert_true(res.done);
+	assert_int_equal(res.st, UPSTREAM_OK);
+
+	assert_non_null(send_one(e, "lost.example.net", &res2, 2000, 5000));
+	assert_int_equal(srv_read(e, &g, 1, 1000), 1);
+	run_until(e, &res2, 1, 300);
+	assert_int_equal(srv_read(e, &g2, 1, 0), 0);	/* not yet at 300 ms */
+	run_until(e, &res2, 1, 1000);
+	assert_int_equal(srv_read(e, &g2, 1, 0), 1);	/* by 1300 ms */
+	assert_int_not_equal(wire_get_u16(g.msg), wire_get_u16(g2.msg));
+	assert_false(res2.done);
+}
+
+/*
  * A closed port answers with ICMP port unreachable: failure at once, held
  * or not, long before the deadline.  The first query's error is pending on
  * its socket before the others go out, so a send on that socket may be the
@@ -1076,6 +1109,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sockets_rotate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_id_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_late_reply_taken, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retransmit_by_rto, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_fast, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rcode_failover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rcode_all_fail, setup, teardown),
