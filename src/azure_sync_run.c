@@ -58,6 +58,8 @@ struct sect {
 	struct event *timer;
 	uint64_t last_success, last_attempt;	/* wall seconds */
 	char *last_error;
+	char *held;		/* the store's data is held by the reload
+				 * guard (not in service): why, or NULL */
 	uint64_t errors, syncs;
 	char *logged;		/* the last error logged, and when */
 	uint64_t logged_at;
@@ -252,8 +254,67 @@ sect_error(struct sect *c, const char *msg)
 	free(c->logged);
 	c->logged = xstrdup(msg);
 	c->logged_at = now;
-	log_warnx("azure \"%s\": sync failed, still serving the previous data: %s",
-	    c->name, msg);
+	if (msg == c->held)
+		log_warnx("azure \"%s\": %s", c->name, msg);
+	else
+		log_warnx("azure \"%s\": sync failed, still serving the previous "
+		    "data: %s", c->name, msg);
+}
+
+/* The reasons of a held reload's TEXT (its indented lines), one line. */
+static char *
+held_msg(const char *text)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	const char *sep = "";
+
+	if (f == NULL)
+		abort();
+	fprintf(f, "the synced data is held by the reload guard: ");
+	for (const char *p = text; p != NULL && *p != '\0'; ) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+
+		if (n > 2 && strncmp(p, "  ", 2) == 0) {
+			fprintf(f, "%s%.*s", sep, (int)(n - 2), p + 2);
+			sep = "; ";
+		}
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+	if (*sep == '\0')
+		fprintf(f, "reload held");
+	fprintf(f, " (pldns ctl reload --force applies it)");
+	if (fclose(f) != 0)
+		abort();
+	return out;
+}
+
+/* The data of C in the store is in service now: the sync succeeded, and
+ * it is the last good sync to start from. */
+static void
+sect_in_service(struct sect *c, const struct config *cfg, uint64_t now)
+{
+	struct store_ent *e = azure_store_get(c->name, false);
+	char *path, err[512];
+
+	free(c->held);
+	c->held = NULL;
+	c->last_success = now;
+	azure_state_error(cfg, c->name, NULL);
+	free(c->last_error);
+	c->last_error = NULL;
+	free(c->logged);
+	c->logged = NULL;
+	if (e == NULL || e->data == NULL)
+		return;
+	path = azure_state_path(cfg, c->name);
+	if (azure_state_write(path, c->name, e->data, e->synced_at, err,
+	    sizeof(err)) == -1)
+		log_warnx("azure \"%s\": cannot keep the synced data: %s", c->name,
+		    err);
+	free(path);
 }
 
 static void
@@ -262,9 +323,10 @@ sect_result(struct azure_sync *s, struct sect *c, struct result *r)
 	const struct config *cfg = snapshot_config(s->snap);
 	struct store_ent *e = azure_store_get(c->name, true);
 	uint64_t now = now_wall();
-	char *path, *text = NULL, err[512];
+	char *text = NULL;
 	bool changed = false;
 	json_t *old;
+	int rc;
 
 	c->syncs++;
 	if (r->data == NULL) {
@@ -274,10 +336,28 @@ sect_result(struct azure_sync *s, struct sect *c, struct result *r)
 	if (e->data != NULL && json_equal(e->data, r->data)) {
 		/* Nothing changed: nothing to swap; the data is fresh. */
 		e->synced_at = now;
+		if (c->held != NULL) {
+			/* Still not in service: no success to report. */
+			sect_error(c, c->held);
+			return;
+		}
 	} else {
 		old = e->data != NULL ? json_incref(e->data) : NULL;
 		azure_store_set(e, json_incref(r->data), now);
-		if (s->reload(s->arg, &text) != 0) {
+		rc = s->reload(s->arg, &text);
+		if (rc == 1) {
+			/* Held: the new data stays in the store, where a forced
+			 * reload finds it; azure_sync_reconfigure() sees it go
+			 * in service. */
+			if (old != NULL)
+				json_decref(old);
+			free(c->held);
+			c->held = held_msg(text);
+			free(text);
+			sect_error(c, c->held);
+			return;
+		}
+		if (rc != 0) {
 			char *msg;
 
 			/* Rejected: the previous data stays, in the store too. */
@@ -303,18 +383,7 @@ sect_result(struct azure_sync *s, struct sect *c, struct result *r)
 			json_decref(old);
 		changed = true;
 	}
-	c->last_success = now;
-	azure_state_error(cfg, c->name, NULL);
-	free(c->last_error);
-	c->last_error = NULL;
-	free(c->logged);
-	c->logged = NULL;
-	path = azure_state_path(cfg, c->name);
-	if (azure_state_write(path, c->name, e->data, e->synced_at, err,
-	    sizeof(err)) == -1)
-		log_warnx("azure \"%s\": cannot keep the synced data: %s", c->name,
-		    err);
-	free(path);
+	sect_in_service(c, cfg, now);
 	if (changed)
 		log_info("azure \"%s\": synced %zu records (%u zones, %u requests, "
 		    "%llu ms)", c->name, azure_sync_count(r->data), r->st.zones,
@@ -414,6 +483,13 @@ azure_sync_reconfigure(struct azure_sync *s, struct snapshot *snap)
 			continue;
 		}
 		c->present = true;
+		/* A reload succeeded: the data the guard held (still in the
+		 * store, which every reload reads) is in service now. */
+		if (c->held != NULL) {
+			log_info("azure \"%s\": the held synced data is in "
+			    "service", c->name);
+			sect_in_service(c, cfg, now_wall());
+		}
 		if (c->interval != az->interval) {
 			c->interval = az->interval;
 			if (!c->busy)
@@ -504,6 +580,7 @@ azure_sync_free(struct azure_sync *s)
 		event_free(c->timer);
 		free(c->name);
 		free(c->last_error);
+		free(c->held);
 		free(c->logged);
 		free(c);
 	}

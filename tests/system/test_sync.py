@@ -639,6 +639,38 @@ def t_status_metrics(t):
         expect(secret not in body + metrics + out, "no secret in status or metrics")
 
 
+@test("a sync the reload guard holds is kept: --force applies it and keeps it in state_dir")
+def t_held_force(t):
+    data = fakearm.sample_data()
+    s = control_setup(t, interval=1)
+    wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "first sync")
+    path = os.path.join(s.state, "azure-contoso.json")
+    wait_for(lambda: os.path.exists(path), "the state file written")
+    data["subscriptions"][SUB1]["zones"][BLOB]["records"] = []
+    s.arm.set_data(data)
+
+    def status():
+        return json.loads(http(s.cport, "GET", "/status")[1])
+    wait_for(lambda: status()["reload"]["state"] == "held", "the sync's reload held")
+    eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "old answer while held")
+    n = s.zone_lists()
+    wait_for(lambda: s.zone_lists() >= n + 2, "more syncs of the same data")
+    az = status()["azure"][0]
+    expect((az["last_error"] or "").startswith(
+        "the synced data is held by the reload guard: ") and
+        "pldns ctl reload --force applies it" in az["last_error"],
+        "the section says its data is held", az)
+    eq(status()["reload"]["state"], "held", "still held after equal syncs")
+    eq(len(json.load(open(path))["data"]["sets"]), 2, "state file keeps the data in service")
+    rc, out, err = run_pldns(["ctl", "-c", s.d.conf, "reload", "--force"])
+    eq(rc, 0, "ctl reload --force exit status (%s%s)" % (out, err))
+    eq(rcode_of(s.port, "acct1.%s." % BLOB), "NXDOMAIN", "the held sync applied")
+    eq(json.load(open(path))["data"]["sets"], [], "state file holds the applied data")
+    az = status()["azure"][0]
+    eq(az["last_error"], None, "the section no longer reports an error")
+    expect(az["last_success"] > 0, "the section counts as synced", az)
+
+
 @test("pldns doctor fails a sync older than three intervals and shows the last error")
 def t_doctor(t):
     s = Setup(t, interval=1)
