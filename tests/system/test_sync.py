@@ -661,6 +661,7 @@ def t_held_force(t):
         "pldns ctl reload --force applies it" in az["last_error"],
         "the section says its data is held", az)
     eq(status()["reload"]["state"], "held", "still held after equal syncs")
+    eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "old answer after equal syncs")
     eq(len(json.load(open(path))["data"]["sets"]), 2, "state file keeps the data in service")
     rc, out, err = run_pldns(["ctl", "-c", s.d.conf, "reload", "--force"])
     eq(rc, 0, "ctl reload --force exit status (%s%s)" % (out, err))
