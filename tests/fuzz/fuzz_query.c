@@ -57,10 +57,13 @@ check_verdict(const uint8_t *data, size_t size, enum wire_verdict v,
 	if (q->edns.cookie != NULL && (q->edns.cookie < data ||
 	    q->edns.cookie + q->edns.cookie_len > data + size))
 		fuzz_fail("cookie outside the packet");
+	if (v == WIRE_COOKIE && (q->hdr.qdcount != 0 || q->edns.cookie == NULL))
+		fuzz_fail("WIRE_COOKIE for qd %u, cookie %s", q->hdr.qdcount,
+		    q->edns.cookie != NULL ? "present" : "absent");
 	if (v != WIRE_OK)
 		return;
-	if (q->hdr.qdcount != 1 || q->hdr.ancount != 0 || (flags & WIRE_TC) ||
-	    q->question_end == 0)
+	/* TC set in a query is answered like any query (as BIND does). */
+	if (q->hdr.qdcount != 1 || q->hdr.ancount != 0 || q->question_end == 0)
 		fuzz_fail("WIRE_OK for qd %u an %u flags %#x", q->hdr.qdcount,
 		    q->hdr.ancount, flags);
 	if (q->edns.present && q->edns.version != 0)
@@ -82,6 +85,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_verdict(data, size, v, &q);
 	switch (v) {
 	case WIRE_DROP:
+	case WIRE_COOKIE:	/* no question: the worker answers it alone */
 		return 0;
 	case WIRE_FORMERR:
 		rcode = RCODE_FORMERR;
