@@ -152,14 +152,26 @@ bad:
 int
 arm_name(const char *in, char *out, size_t outlen)
 {
-	size_t n = strlen(in);
+	size_t n = strlen(in), label = 0;
 
+	/* An fqdn of a record set ends in a dot; one of an endpoint not. */
 	if (n > 1 && in[n - 1] == '.')
 		n--;
-	if (n == 0 || n >= outlen)
+	if (n == 0 || n > 253 || n >= outlen)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return -1;	/* an empty label */
+			label = 0;
+		} else if (c <= ' ' || c >= 0x7f || ++label > 63)
+			return -1;
+		out[i] = (char)tolower(c);
+	}
+	if (label == 0)
+		return -1;	/* "x.net.." */
 	out[n] = '\0';
 	return 0;
 }

@@ -99,8 +99,9 @@ int arm_errf(char *err, size_t errlen, const char *fmt, ...)
  * set's data sorted too, so that two syncs of the same data compare equal. */
 void arm_sets_sort(json_t *sets);
 
-/* A name lower-cased without its trailing dot into OUT; -1 when empty or
- * longer than OUTLEN - 1. */
+/* A name lower-cased without its trailing dot into OUT; -1 when it is not
+ * a name (empty, an empty label, a label over 63 octets, over 253 octets,
+ * a space, control or non-ASCII character) or longer than OUTLEN - 1. */
 int arm_name(const char *in, char *out, size_t outlen);
 
 #endif

@@ -219,6 +219,37 @@ rs_fails(const char *item, const char *expected)
 	json_decref(j);
 }
 
+/* Names as ARM gives them: one trailing dot at most, no empty label, labels
+ * of 63 octets at most, nothing but printable ASCII. */
+static void
+test_name(void **state)
+{
+	static const char *const bad[] = { "", ".", "a..b", ".a.b", "x.net..",
+	    "a b.net", "a\tb.net", "caf\xc3\xa9.net", NULL };
+	char out[300], long_label[80], long_name[300];
+
+	(void)state;
+	assert_int_equal(arm_name("Acct.PrivateLink.Blob.Core.Windows.Net.", out,
+	    sizeof(out)), 0);
+	assert_string_equal(out, "acct.privatelink.blob.core.windows.net");
+	assert_int_equal(arm_name("a.b", out, sizeof(out)), 0);
+	assert_string_equal(out, "a.b");
+	for (size_t i = 0; bad[i] != NULL; i++)
+		assert_int_equal(arm_name(bad[i], out, sizeof(out)), -1);
+	memset(long_label, 'a', 64);
+	strcpy(long_label + 64, ".net");
+	assert_int_equal(arm_name(long_label, out, sizeof(out)), -1);
+	strcpy(long_label + 63, ".net");	/* a label of 63: the most */
+	assert_int_equal(arm_name(long_label, out, sizeof(out)), 0);
+	/* 254 octets of text: longer than a name can be (253 without the
+	 * trailing dot). */
+	for (size_t i = 0; i < 254; i++)
+		long_name[i] = i % 2 == 0 ? 'a' : '.';
+	long_name[253] = 'a';
+	long_name[254] = '\0';
+	assert_int_equal(arm_name(long_name, out, sizeof(out)), -1);
+}
+
 static void
 test_recordset(void **state)
 {
@@ -638,6 +669,7 @@ main(void)
 		cmocka_unit_test(test_token),
 		cmocka_unit_test(test_error_text),
 		cmocka_unit_test(test_page),
+		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_recordset),
 		cmocka_unit_test(test_zone_group),
 		cmocka_unit_test(test_endpoint),
