@@ -11,7 +11,7 @@
  * The last good data of each section is kept in memory (the store) and in
  * <state_dir>/azure-NAME.json (written atomically), which is what a start
  * serves before the first sync.  records_load() takes the store's data
- * through the record sources' common layer (azure_sync_records), so synced
+ * through the record sources' common layer (azure_store.h), so synced
  * records get every check other sources get.  A new sync that differs from
  * the store is put in the store and a normal reload is asked for; when the
  * reload rejects it, the store goes back to the previous data.  A sync that
@@ -30,15 +30,7 @@
 #include "diag.h"
 #include "records.h"
 #include "snapshot.h"
-
-/*
- * Feeds the last good data of every [azure] section of CFG into RS, as a
- * source labelled azure "NAME".  The first time a section is met, its data
- * is read from state_dir (a missing file is no data; a damaged one a
- * warning).  Returns 0, or -1 when the data of a section fails a check.
- */
-int azure_sync_records(const struct config *cfg, struct recset *rs,
-    struct diag *d);
+#include "azure_store.h"
 
 /* A token kept across syncs of one section. */
 struct azure_token {
@@ -64,34 +56,12 @@ int azure_sync_fetch(const struct config *cfg, const struct azure_conf *az,
     struct azure_token *tok, const atomic_int *stop, json_t **data,
     struct azure_fetch_stats *st, char *err, size_t errlen);
 
-/* The number of records (addresses and targets) in synced DATA. */
-size_t azure_sync_count(json_t *data);
-
 /*
  * Writes the differences between synced data OLD (may be NULL) and NEW,
  * record by record, to F: "+ name A ip", "- name A ip",
  * "~ name A old -> new".  Returns the number of lines.
  */
 size_t azure_sync_diff(json_t *old, json_t *new, FILE *f);
-
-/* <state_dir>/azure-NAME.json; caller frees. */
-char *azure_state_path(const struct config *cfg, const char *name);
-
-/*
- * Remembers in state_dir the last error of section NAME (MSG), or forgets
- * it (MSG NULL: the last sync succeeded), for pldns doctor.
- */
-void azure_state_error(const struct config *cfg, const char *name,
-    const char *msg);
-
-struct doctor_report;
-
-/*
- * pldns doctor's check of every [azure] section of CFG: a problem when its
- * last good sync is older than three intervals (or there was none), with
- * the last error.
- */
-void azure_sync_doctor(const struct config *cfg, struct doctor_report *r);
 
 /* ---- in the daemon ---- */
 

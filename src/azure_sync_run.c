@@ -20,7 +20,6 @@
 #include <time.h>
 
 #include "azure_sync.h"
-#include "azure_sync_int.h"
 #include "http.h"
 #include "log.h"
 #include "records.h"

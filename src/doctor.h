@@ -228,4 +228,12 @@ int doctor_missed_parse(const char *json, struct doctor_missed **out, size_t *n)
 void doctor_judge_missed(const struct doctor_missed *m, const char *plname,
     bool held, const struct doctor_reply *r, struct doctor_verdict *v);
 
+/*
+ * The check of every [azure] section of CFG (doctor_azure.c): a problem
+ * when its last good sync is older than three intervals (or there was
+ * none), with the last error.
+ */
+struct config;
+void azure_sync_doctor(const struct config *cfg, struct doctor_report *r);
+
 #endif

@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 
 #include "azure_zones.h"
-#include "azure_sync.h"
+#include "azure_store.h"
 #include "records.h"
 #include "sources.h"
 #include "util.h"
