@@ -8,18 +8,7 @@
 #include "azure_arm.h"
 #include "util.h"
 
-int
-arm_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-#define fail arm_errf
+#define fail pl_errf
 
 /* Parses BODY as a JSON document; NULL with the reason in ERR. */
 static json_t *

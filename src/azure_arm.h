@@ -90,11 +90,6 @@ int arm_endpoint(json_t *item, json_t *sets, const char **id, char *err,
 int arm_zone_group(json_t *item, json_t *sets, bool (*known)(const char *zone,
     void *arg), void *arg, char *err, size_t errlen);
 
-/* Formats a reason into ERR (ERRLEN bytes); returns -1, for "return
- * arm_errf(...)" where a function fails. */
-int arm_errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* Sorts SETS (an array of synced record sets) into one order, with each
  * set's data sorted too, so that two syncs of the same data compare equal. */
 void arm_sets_sort(json_t *sets);

@@ -23,7 +23,7 @@
 #define CHALLENGE_MAX	4096
 #define JWT_LIFETIME	600	/* seconds; Entra accepts up to about ten minutes */
 
-#define fail arm_errf
+#define fail pl_errf
 
 /* Reads the regular file FD (at most MAX bytes) into a string. */
 static char *

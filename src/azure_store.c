@@ -11,13 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "azure_arm.h"
 #include "azure_store.h"
 #include "azure_zones.h"
 #include "sources_int.h"
 #include "util.h"
 
-#define fail arm_errf
+#define fail pl_errf
 
 /* ---- the store ---- */
 

@@ -34,7 +34,7 @@
 #define RETRY_AFTER_MAX	120		/* seconds: longer is not waited for */
 #define TOKEN_MARGIN	300		/* seconds before expiry: renewed */
 
-#define fail arm_errf
+#define fail pl_errf
 
 /* ---- one sync ---- */
 

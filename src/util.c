@@ -444,6 +444,17 @@ xasprintf(char **out, const char *fmt, ...)
 	return n;
 }
 
+int
+pl_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 size_t
 pl_strlcpy(char *dst, const char *src, size_t size)
 {

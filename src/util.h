@@ -128,6 +128,11 @@ void pl_free(void *p);
 unsigned long util_fail_alloc_after(unsigned long n);
 
 size_t pl_strlcpy(char *dst, const char *src, size_t size);
+
+/* Formats a reason into ERR (ERRLEN bytes); returns -1, for "return
+ * pl_errf(...)" where a function fails. */
+int pl_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Trims ASCII white space at both ends, in place; returns S. */
 char *str_trim(char *s);
 /* ASCII case-insensitive compare. */
