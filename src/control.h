@@ -121,4 +121,13 @@ char *control_render_metrics(const struct metrics *m, const struct upstream_info
  * and NAMES (distinct names held), as a new string (caller frees). */
 char *control_render_missing(uint64_t queries, size_t names);
 
+/* The families of the [azure] sections, one sample per section of ARR
+ * (azure_sync_status(); NULL: none), as a new string (caller frees). */
+char *control_render_sync(json_t *arr);
+
+/* The status page served at GET / (src/control_page.html, compiled in by
+ * the build), CONTROL_PAGE_LEN bytes. */
+extern const char control_page[];
+extern const size_t control_page_len;
+
 #endif

@@ -9,6 +9,13 @@ const char *const metrics_qtype_names[METRICS_QTYPES] = {
 	"A", "AAAA", "CNAME", "SOA", "NS", "PTR", "MX", "TXT", "SRV", "ANY", "HTTPS", "other"
 };
 
+const char *const metrics_rcode_names[METRICS_RCODES] = {
+	"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+	"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "DSOTYPENI",
+	"RCODE12", "RCODE13", "RCODE14", "RCODE15", "BADVERS", "BADKEY",
+	"BADTIME", "BADMODE", "BADNAME", "BADALG", "BADTRUNC", "BADCOOKIE"
+};
+
 const uint64_t metrics_lat_bounds_us[METRICS_LAT_BUCKETS - 1] = {
 	50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000
 };
@@ -32,6 +39,12 @@ metrics_qtype_index(uint16_t qtype)
 	}
 }
 
+bool
+metrics_rcode_always(int rc)
+{
+	return rc <= RCODE_REFUSED || rc == RCODE_BADVERS;
+}
+
 void
 metrics_answer(struct metrics *m, enum metrics_transport t, uint16_t qtype,
     int rcode, enum answer_path path, uint64_t latency_us)
@@ -40,7 +53,7 @@ metrics_answer(struct metrics *m, enum metrics_transport t, uint16_t qtype,
 
 	COUNTER_INC(m->queries[t]);
 	COUNTER_INC(m->qtype[metrics_qtype_index(qtype)]);
-	if (rcode >= 0 && rcode < 24)
+	if (rcode >= 0 && rcode < METRICS_RCODES)
 		COUNTER_INC(m->rcode[rcode]);
 	COUNTER_INC(m->path[path]);
 	while (b < METRICS_LAT_BUCKETS - 1 && latency_us > metrics_lat_bounds_us[b])

@@ -10,6 +10,7 @@
 #ifndef PLDNS_METRICS_H
 #define PLDNS_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,14 @@
 extern const char *const metrics_qtype_names[METRICS_QTYPES];
 int metrics_qtype_index(uint16_t qtype);
 
+/* Response codes counted one by one (0..23), by name; extended rcodes
+ * above 23 are not counted. */
+#define METRICS_RCODES	24
+extern const char *const metrics_rcode_names[METRICS_RCODES];
+/* Whether RC's series is always shown, so that rate() works from the
+ * first scrape; the others appear once counted. */
+bool metrics_rcode_always(int rc);
+
 /* Latency histogram bucket upper bounds in microseconds; the last is +Inf. */
 #define METRICS_LAT_BUCKETS 12
 extern const uint64_t metrics_lat_bounds_us[METRICS_LAT_BUCKETS - 1];
@@ -29,7 +38,7 @@ enum metrics_transport { MT_UDP, MT_TCP, MT_COUNT };
 struct metrics {
 	_Atomic uint64_t queries[MT_COUNT];
 	_Atomic uint64_t qtype[METRICS_QTYPES];
-	_Atomic uint64_t rcode[24];		/* 0..23; extended rcodes above 23 are not counted */
+	_Atomic uint64_t rcode[METRICS_RCODES];
 	_Atomic uint64_t path[PATH_COUNT];
 	_Atomic uint64_t latency[METRICS_LAT_BUCKETS];
 	_Atomic uint64_t latency_sum_us;

@@ -1029,13 +1029,43 @@ test_guard_degraded(void **state)
 	json_decref(st);
 }
 
+/* The whole of the file at PATH, NUL-terminated; its length in *LEN. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, k;
+
+	if (fp == NULL)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	do {
+		if (n + 1 >= cap)
+			buf = xrealloc(buf, cap = cap * 2 + 4096);
+		k = fread(buf + n, 1, cap - n - 1, fp);
+		n += k;
+	} while (k > 0);
+	assert_int_equal(ferror(fp), 0);
+	fclose(fp);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
 static void
 test_page(void **state)
 {
 	struct fixture *f = *state;
 	struct result r = request(f, EVHTTP_REQ_GET, "/", NULL);
+	size_t n;
+	char *page;
 
 	assert_int_equal(r.code, 200);
+	/* Served byte for byte as src/control_page.html holds it. */
+	page = slurp(TEST_DATA_DIR "/../../src/control_page.html", &n);
+	assert_int_equal(strlen(r.body), n);
+	assert_memory_equal(r.body, page, n);
+	free(page);
 	assert_string_equal(r.ctype, "text/html; charset=utf-8");
 	assert_non_null(strstr(r.body, "<!DOCTYPE html>"));
 	assert_non_null(strstr(r.body, "<canvas id=\"chart\""));
