@@ -348,15 +348,15 @@ source_errors(const struct control *c, const char *src,
 	return a;
 }
 
-/* The names clients miss, most asked first (doc/missing.md). */
-static json_t *
-missing_json(const struct state *st)
+/* The names clients miss, most asked first (doc/missing.md), into O (which
+ * has the count of queries for them). */
+static void
+missing_json(const struct state *st, json_t *o)
 {
 	const struct missing_entry **top;
-	json_t *o = json_object(), *a = json_array();
+	json_t *a = json_array();
 	size_t n = 0;
 
-	json_object_set_new(o, "queries", jnum(st->m.missing));
 	json_object_set_new(o, "names",
 	    jnum(st->missing != NULL ? missing_size(st->missing) : 0));
 	json_object_set_new(o, "limit", jnum(MISSING_TOP));
@@ -378,7 +378,6 @@ missing_json(const struct state *st)
 	}
 	free(top);
 	json_object_set_new(o, "top", a);
-	return o;
 }
 
 static json_t *
@@ -465,23 +464,12 @@ status_guard(const struct control *c, const struct state *st, json_t *root,
 	json_object_set_new(root, "reasons", reasons);
 }
 
-static json_t *
-status_json(const struct control *c, const struct state *st)
+/* The part of /status that says what is loaded: zones and sources. */
+static void
+status_data(const struct control *c, const struct state *st, json_t *root)
 {
 	const struct config *cfg = st->snap != NULL ? snapshot_config(st->snap) : NULL;
-	uint64_t now = now_wall(), total = 0;
-	json_t *root = json_object(), *zones = json_array(), *srcs = json_array();
-	json_t *ups = json_array(), *q, *byp, *byr, *rl, *cache;
-	char buf[64];
-
-	json_object_set_new(root, "version", json_string(PACKAGE_VERSION));
-	json_object_set_new(root, "now", jnum(now));
-	json_object_set_new(root, "start_time", jnum(c->ops.start_time));
-	json_object_set_new(root, "uptime_seconds",
-	    jnum(now > c->ops.start_time ? now - c->ops.start_time : 0));
-	json_object_set_new(root, "ready", json_boolean(st->rs.ready));
-	json_object_set_new(root, "config",
-	    cfg != NULL && cfg->path != NULL ? json_string(cfg->path) : json_null());
+	json_t *zones = json_array(), *srcs = json_array();
 
 	for (size_t i = 0; st->snap != NULL && i < snapshot_nzones(st->snap); i++) {
 		const struct szone *z = snapshot_zone_at(st->snap, i);
@@ -505,25 +493,14 @@ status_json(const struct control *c, const struct state *st)
 		json_array_append_new(srcs, o);
 	}
 	json_object_set_new(root, "sources", srcs);
+}
 
-	for (size_t i = 0; i < st->nup; i++) {
-		const struct upstream_info *u = &st->up[i];
-		json_array_append_new(ups, json_pack(
-		    "{s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		    "server", addr_str(&u->addr, buf, sizeof(buf)),
-		    "up", u->up,
-		    "rtt_ms", (json_int_t)u->rtt_ms,
-		    "sent", (json_int_t)u->sent,
-		    "answered", (json_int_t)u->answered,
-		    "timeouts", (json_int_t)u->timeouts,
-		    "refused", (json_int_t)u->refused,
-		    "spoofed", (json_int_t)u->spoofed,
-		    "inflight", (json_int_t)u->inflight,
-		    "errors", (json_int_t)u->errors));
-	}
-	json_object_set_new(root, "upstreams", ups);
+/* The reload object of /status (the guard adds to it). */
+static json_t *
+status_reload(const struct control *c, const struct state *st)
+{
+	json_t *rl = json_object();
 
-	rl = json_object();
 	json_object_set_new(rl, "state", json_string(reload_word(c, &st->rs)));
 	json_object_set_new(rl, "reloads", jnum(st->rs.reloads));
 	json_object_set_new(rl, "failures", jnum(st->rs.failures));
@@ -531,38 +508,56 @@ status_json(const struct control *c, const struct state *st)
 	json_object_set_new(rl, "last_attempt", jnum(st->rs.last_attempt));
 	json_object_set_new(rl, "last_error", st->rs.last_error != NULL ?
 	    json_string(st->rs.last_error) : json_null());
-	json_object_set_new(root, "reload", rl);
+	return rl;
+}
 
-	q = json_object();
-	byp = json_object();
-	byr = json_object();
+/* The queries object of /status: by transport, path and rcode (the
+ * counters of metrics_counters.h come after). */
+static json_t *
+status_queries(const struct metrics *m)
+{
+	json_t *q = json_object(), *byp = json_object(), *byr = json_object();
+	uint64_t total = 0;
+
 	for (int t = 0; t < MT_COUNT; t++)
-		total += st->m.queries[t];
+		total += m->queries[t];
 	json_object_set_new(q, "total", jnum(total));
-	json_object_set_new(q, "udp", jnum(st->m.queries[MT_UDP]));
-	json_object_set_new(q, "tcp", jnum(st->m.queries[MT_TCP]));
+	json_object_set_new(q, "udp", jnum(m->queries[MT_UDP]));
+	json_object_set_new(q, "tcp", jnum(m->queries[MT_TCP]));
 	for (int i = 0; i < PATH_COUNT; i++)
-		json_object_set_new(byp, answer_path_names[i], jnum(st->m.path[i]));
+		json_object_set_new(byp, answer_path_names[i], jnum(m->path[i]));
 	for (int i = 0; i < METRICS_RCODES; i++)
-		if (metrics_rcode_always(i) || st->m.rcode[i] != 0)
-			json_object_set_new(byr, metrics_rcode_names[i], jnum(st->m.rcode[i]));
+		if (metrics_rcode_always(i) || m->rcode[i] != 0)
+			json_object_set_new(byr, metrics_rcode_names[i],
+			    jnum(m->rcode[i]));
 	json_object_set_new(q, "by_path", byp);
 	json_object_set_new(q, "by_rcode", byr);
-	json_object_set_new(root, "queries", q);
+	return q;
+}
 
-	cache = json_pack("{s:I, s:I, s:I, s:I}",
-	    "hits", (json_int_t)st->m.cache_hits,
-	    "misses", (json_int_t)st->m.cache_misses,
-	    "stale_hits", (json_int_t)st->m.cache_stale_served,
-	    "prefetches", (json_int_t)st->m.cache_prefetches);
-	if (st->ci != NULL) {
-		json_object_set_new(cache, "entries", jnum(st->ci->entries));
-		json_object_set_new(cache, "bytes", jnum(st->ci->bytes));
-		json_object_set_new(cache, "max_bytes", jnum(st->ci->max_bytes));
-		json_object_set_new(cache, "evictions", jnum(st->ci->evictions));
-	}
-	json_object_set_new(root, "cache", cache);
-	json_object_set_new(root, "missing", missing_json(st));
+static json_t *
+status_json(const struct control *c, const struct state *st)
+{
+	const struct config *cfg = st->snap != NULL ? snapshot_config(st->snap) : NULL;
+	uint64_t now = now_wall();
+	json_t *root = json_object(), *ups = json_array(), *rl;
+
+	json_object_set_new(root, "version", json_string(PACKAGE_VERSION));
+	json_object_set_new(root, "now", jnum(now));
+	json_object_set_new(root, "start_time", jnum(c->ops.start_time));
+	json_object_set_new(root, "uptime_seconds",
+	    jnum(now > c->ops.start_time ? now - c->ops.start_time : 0));
+	json_object_set_new(root, "ready", json_boolean(st->rs.ready));
+	json_object_set_new(root, "config",
+	    cfg != NULL && cfg->path != NULL ? json_string(cfg->path) : json_null());
+	status_data(c, st, root);
+	for (size_t i = 0; i < st->nup; i++)
+		json_array_append_new(ups, control_upstream_json(&st->up[i]));
+	json_object_set_new(root, "upstreams", ups);
+	json_object_set_new(root, "reload", rl = status_reload(c, st));
+	json_object_set_new(root, "queries", status_queries(&st->m));
+	control_counters_json(root, &st->m, st->ci);
+	missing_json(st, json_object_get(root, "missing"));
 	status_guard(c, st, root, rl);
 	json_object_set_new(root, "azure", c->ops.sync_status != NULL ?
 	    c->ops.sync_status(c->ops.arg) : json_array());

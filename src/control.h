@@ -121,6 +121,15 @@ char *control_render_metrics(const struct metrics *m, const struct upstream_info
  * and NAMES (distinct names held), as a new string (caller frees). */
 char *control_render_missing(uint64_t queries, size_t names);
 
+/* Into the /status object ROOT: every counter of metrics_counters.h from
+ * M, each under its object (made when ROOT has none) and key, then CACHE's
+ * figures (when not NULL) in the object "cache". */
+void control_counters_json(json_t *root, const struct metrics *m,
+    const struct cache_info *ci);
+
+/* The /status object of upstream server U (a new reference). */
+json_t *control_upstream_json(const struct upstream_info *u);
+
 /* The families of the [azure] sections, one sample per section of ARR
  * (azure_sync_status(); NULL: none), as a new string (caller frees). */
 char *control_render_sync(json_t *arr);

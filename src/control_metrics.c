@@ -1,10 +1,15 @@
 /*
- * control_metrics: the Prometheus text exposition of what the control
- * endpoint shows (control.h: control_render_metrics, control_render_missing,
- * control_render_sync).  Pure: it formats the state it is given and reads
+ * control_metrics: the counters and figures the control endpoint shows, as
+ * the Prometheus text exposition (control_render_metrics,
+ * control_render_missing, control_render_sync) and as the objects of
+ * /status that hold them (control_counters_json, control_upstream_json).
+ * The counters come from the list in metrics_counters.h, the figures of
+ * the caches and upstream servers from the tables below, so that each is
+ * named once for both.  Pure: it formats the state it is given and reads
  * nothing else, so the tests render fixed states.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,37 +82,57 @@ seconds_str(uint64_t us, char *buf, size_t len)
 		buf[--n] = '\0';
 }
 
+static const char *const transport_names[MT_COUNT] = { "udp", "tcp" };
+
+/* A counter family with a sample per element of an array of struct
+ * metrics, labelled with the element's name. */
+struct by_label {
+	const char *family, *help, *label;
+	const char *const *names;
+	size_t offset;			/* of the array in struct metrics */
+	int n;
+	bool (*always)(int);		/* NULL: every sample; else those it
+					   says, and the others once counted */
+};
+
+static const struct by_label by_labels[] = {
+	{ "pldns_queries_total", "Queries answered, by transport.", "transport",
+	  transport_names, offsetof(struct metrics, queries), MT_COUNT, NULL },
+	{ "pldns_queries_by_qtype_total",
+	  "Queries answered, by query type (other: every type not listed).",
+	  "qtype", metrics_qtype_names, offsetof(struct metrics, qtype),
+	  METRICS_QTYPES, NULL },
+	{ "pldns_queries_by_rcode_total", "Queries answered, by response code.",
+	  "rcode", metrics_rcode_names, offsetof(struct metrics, rcode),
+	  METRICS_RCODES, metrics_rcode_always },
+	{ "pldns_queries_by_path_total",
+	  "Queries answered, by how the answer was made.", "path",
+	  answer_path_names, offsetof(struct metrics, path), PATH_COUNT, NULL },
+};
+
+static void
+render_by_label(FILE *f, const struct metrics *m, const struct by_label *b)
+{
+	const _Atomic uint64_t *v = (const _Atomic uint64_t *)(const void *)
+	    ((const char *)m + b->offset);
+
+	family(f, b->family, "counter", b->help);
+	for (int i = 0; i < b->n; i++) {
+		uint64_t x = COUNTER_GET(v[i]);
+
+		if (b->always == NULL || b->always(i) || x != 0)
+			sample(f, b->family, b->label, b->names[i], x);
+	}
+}
+
 static void
 render_queries(FILE *f, const struct metrics *m)
 {
-	static const char *const transports[MT_COUNT] = { "udp", "tcp" };
 	uint64_t cum = 0;
 	char le[32], sum[32];
 
-	family(f, "pldns_queries_total", "counter",
-	    "Queries answered, by transport.");
-	for (int t = 0; t < MT_COUNT; t++)
-		sample(f, "pldns_queries_total", "transport", transports[t],
-		    m->queries[t]);
-
-	family(f, "pldns_queries_by_qtype_total", "counter",
-	    "Queries answered, by query type (other: every type not listed).");
-	for (int i = 0; i < METRICS_QTYPES; i++)
-		sample(f, "pldns_queries_by_qtype_total", "qtype",
-		    metrics_qtype_names[i], m->qtype[i]);
-
-	family(f, "pldns_queries_by_rcode_total", "counter",
-	    "Queries answered, by response code.");
-	for (int i = 0; i < METRICS_RCODES; i++)
-		if (metrics_rcode_always(i) || m->rcode[i] != 0)
-			sample(f, "pldns_queries_by_rcode_total", "rcode",
-			    metrics_rcode_names[i], m->rcode[i]);
-
-	family(f, "pldns_queries_by_path_total", "counter",
-	    "Queries answered, by how the answer was made.");
-	for (int i = 0; i < PATH_COUNT; i++)
-		sample(f, "pldns_queries_by_path_total", "path",
-		    answer_path_names[i], m->path[i]);
+	for (size_t k = 0; k < nitems(by_labels); k++)
+		render_by_label(f, m, &by_labels[k]);
 
 	family(f, "pldns_query_duration_seconds", "histogram",
 	    "Time from receiving a query to sending its answer.");
@@ -126,77 +151,96 @@ render_queries(FILE *f, const struct metrics *m)
 	fprintf(f, "pldns_query_duration_seconds_count %" PRIu64 "\n", cum);
 }
 
+/* The counters of metrics_counters.h shown in part G of the exposition. */
 static void
-render_protocol(FILE *f, const struct metrics *m)
+render_counters(FILE *f, const struct metrics *m, enum metrics_group g)
 {
-	family(f, "pldns_queries_dropped_total", "counter",
-	    "Queries dropped without an answer, by reason.");
-	sample(f, "pldns_queries_dropped_total", "reason", "malformed", m->dropped);
-	sample(f, "pldns_queries_dropped_total", "reason", "acl", m->dropped_acl);
-	sample(f, "pldns_queries_dropped_total", "reason", "rrl", m->rrl_dropped);
+	for (size_t i = 0; i < metrics_ncounters; i++) {
+		const struct metrics_counter *k = &metrics_counters[i];
 
-	family(f, "pldns_queries_rejected_total", "counter",
-	    "Queries answered with an error before being looked at, by reason.");
-	sample(f, "pldns_queries_rejected_total", "reason", "formerr", m->formerr);
-	sample(f, "pldns_queries_rejected_total", "reason", "notimp", m->notimp);
-	sample(f, "pldns_queries_rejected_total", "reason", "badvers", m->badvers);
-	sample(f, "pldns_queries_rejected_total", "reason", "acl", m->refused_acl);
+		if (k->group != g)
+			continue;
+		if (k->help != NULL)
+			family(f, k->family, "counter", k->help);
+		sample(f, k->family, k->label, k->value, metrics_counter_get(m, k));
+	}
+}
 
-	counter1(f, "pldns_out_of_memory_total",
-	    "Queries answered SERVFAIL or TCP connections closed because memory ran out.",
-	    m->alloc_failed);
-	counter1(f, "pldns_rrl_slipped_total",
-	    "Responses sent truncated instead of dropped by rate limiting.",
-	    m->rrl_slipped);
-	counter1(f, "pldns_responses_truncated_total",
-	    "Responses sent with TC=1 because they did not fit.", m->truncated);
+/* A figure of struct cache_info or struct upstream_info: its family, and
+ * its key in /status (NULL: not shown there). */
+struct figure {
+	size_t offset;
+	const char *family, *type, *help, *key;
+};
 
-	counter1(f, "pldns_tcp_connections_accepted_total",
-	    "TCP connections accepted.", m->tcp_accepted);
-	counter1(f, "pldns_tcp_connections_rejected_total",
-	    "TCP connections refused because of the connection limits.",
-	    m->tcp_rejected);
-	counter1(f, "pldns_tcp_connections_idle_closed_total",
-	    "TCP connections closed after tcp_idle_ms without a query.",
-	    m->tcp_idle_closed);
+static const struct figure cache_figures[] = {
+	{ offsetof(struct cache_info, entries), "pldns_cache_entries", "gauge",
+	  "Entries in the cache.", "entries" },
+	{ offsetof(struct cache_info, bytes), "pldns_cache_bytes", "gauge",
+	  "Memory used by the cache, entry overhead included.", "bytes" },
+	{ offsetof(struct cache_info, max_bytes), "pldns_cache_max_bytes", "gauge",
+	  "Memory the cache may use ([cache] size).", "max_bytes" },
+	{ offsetof(struct cache_info, inserts), "pldns_cache_inserts_total",
+	  "counter", "Upstream answers stored in the cache.", NULL },
+	{ offsetof(struct cache_info, evictions), "pldns_cache_evictions_total",
+	  "counter", "Entries evicted to make room.", "evictions" },
+	{ offsetof(struct cache_info, expired), "pldns_cache_expired_total",
+	  "counter", "Entries removed because they expired.", NULL },
+	{ offsetof(struct cache_info, sibling_hits),
+	  "pldns_cache_sibling_hits_total", "counter",
+	  "Answers found in another worker's cache when the upstream failed "
+	  "or was late.", NULL },
+};
 
-	family(f, "pldns_cookies_total", "counter",
-	    "DNS cookies (RFC 7873) in queries: a valid server cookie of ours, "
-	    "an invalid or expired one, or a client cookie alone.");
-	sample(f, "pldns_cookies_total", "result", "valid", m->cookies_valid);
-	sample(f, "pldns_cookies_total", "result", "invalid", m->cookies_invalid);
-	sample(f, "pldns_cookies_total", "result", "new", m->cookies_new);
+/* Per server, after pldns_upstream_up and pldns_upstream_rtt_seconds. */
+static const struct figure upstream_figures[] = {
+	{ offsetof(struct upstream_info, sent), "pldns_upstream_queries_total",
+	  "counter", "Queries sent to the upstream server.", "sent" },
+	{ offsetof(struct upstream_info, answered), "pldns_upstream_answers_total",
+	  "counter", "Valid answers received from the upstream server.",
+	  "answered" },
+	{ offsetof(struct upstream_info, timeouts), "pldns_upstream_timeouts_total",
+	  "counter", "Tries to the upstream server that timed out.", "timeouts" },
+	{ offsetof(struct upstream_info, refused), "pldns_upstream_refused_total",
+	  "counter", "Tries to the upstream server refused by ICMP or REFUSED, "
+	  "or that could not be sent (no route).", "refused" },
+	{ offsetof(struct upstream_info, spoofed), "pldns_upstream_spoofed_total",
+	  "counter", "Replies from the upstream server's address that did not "
+	  "match.", "spoofed" },
+	{ offsetof(struct upstream_info, inflight), "pldns_upstream_inflight",
+	  "gauge", "Queries waiting for an answer from the upstream server.",
+	  "inflight" },
+	{ offsetof(struct upstream_info, errors), "pldns_upstream_errors_total",
+	  "counter", "Tries the upstream server answered SERVFAIL, NOTIMP or "
+	  "FORMERR.", "errors" },
+};
+
+static uint64_t
+cache_figure(const struct cache_info *ci, const struct figure *k)
+{
+	return *(const uint64_t *)(const void *)((const char *)ci + k->offset);
+}
+
+/* The server's counters are counted by its worker while this reads. */
+static uint64_t
+upstream_figure(const struct upstream_info *u, const struct figure *k)
+{
+	return COUNTER_GET(*(const _Atomic uint64_t *)(const void *)
+	    ((const char *)u + k->offset));
 }
 
 static void
 render_cache(FILE *f, const struct metrics *m, const struct cache_info *ci)
 {
-	counter1(f, "pldns_cache_hits_total",
-	    "Queries answered from the cache.", m->cache_hits);
-	counter1(f, "pldns_cache_misses_total",
-	    "Cache lookups that found nothing usable.", m->cache_misses);
-	counter1(f, "pldns_cache_stale_hits_total",
-	    "Queries answered from expired cache entries (RFC 8767).",
-	    m->cache_stale_served);
-	counter1(f, "pldns_cache_prefetches_total",
-	    "Queries sent upstream in the background to refresh popular cache "
-	    "entries close to expiry.", m->cache_prefetches);
+	render_counters(f, m, MG_CACHE);
 	if (ci == NULL)
 		return;
-	gauge1(f, "pldns_cache_entries", "Entries in the cache.", ci->entries);
-	gauge1(f, "pldns_cache_bytes",
-	    "Memory used by the cache, entry overhead included.", ci->bytes);
-	gauge1(f, "pldns_cache_max_bytes",
-	    "Memory the cache may use ([cache] size).", ci->max_bytes);
-	counter1(f, "pldns_cache_inserts_total",
-	    "Upstream answers stored in the cache.", ci->inserts);
-	counter1(f, "pldns_cache_evictions_total",
-	    "Entries evicted to make room.", ci->evictions);
-	counter1(f, "pldns_cache_expired_total",
-	    "Entries removed because they expired.", ci->expired);
-	counter1(f, "pldns_cache_sibling_hits_total",
-	    "Answers found in another worker's cache when the upstream failed "
-	    "or was late.", ci->sibling_hits);
+	for (size_t k = 0; k < nitems(cache_figures); k++) {
+		family(f, cache_figures[k].family, cache_figures[k].type,
+		    cache_figures[k].help);
+		sample(f, cache_figures[k].family, NULL, NULL,
+		    cache_figure(ci, &cache_figures[k]));
+	}
 }
 
 static void
@@ -206,26 +250,7 @@ render_upstreams(FILE *f, const struct metrics *m,
 	char (*names)[64];
 	char rtt[32];
 
-	counter1(f, "pldns_upstream_tcp_retries_total",
-	    "Truncated upstream answers asked again over TCP.", m->up_tcp_retries);
-	counter1(f, "pldns_upstream_failed_total",
-	    "Forwarded queries that no upstream server answered in time.",
-	    m->up_failed);
-	counter1(f, "pldns_upstream_overflow_total",
-	    "Forwarded queries refused because max_inflight was reached.",
-	    m->up_overflow);
-	counter1(f, "pldns_upstream_coalesced_total",
-	    "Queries that joined an identical query already sent upstream.",
-	    m->up_coalesced);
-	counter1(f, "pldns_spoofed_replies_total",
-	    "Upstream replies ignored because their ID or question did not "
-	    "match (RFC 5452).", m->up_spoofed);
-	counter1(f, "pldns_upstream_late_replies_total",
-	    "Upstream replies to a try of a query that had already been answered "
-	    "by another try or given up: slow, not forged.", m->up_late);
-	counter1(f, "pldns_upstream_tcp_failures_total",
-	    "TCP attempts after a truncated upstream answer that failed (refused, "
-	    "closed or timed out without an answer).", m->up_tcp_failures);
+	render_counters(f, m, MG_UPSTREAM);
 	if (nup == 0)
 		return;
 
@@ -245,40 +270,14 @@ render_upstreams(FILE *f, const struct metrics *m,
 		label_value(f, names[i]);
 		fprintf(f, "\"} %s\n", rtt);
 	}
-	family(f, "pldns_upstream_queries_total", "counter",
-	    "Queries sent to the upstream server.");
-	for (size_t i = 0; i < nup; i++)
-		sample(f, "pldns_upstream_queries_total", "server", names[i], up[i].sent);
-	family(f, "pldns_upstream_answers_total", "counter",
-	    "Valid answers received from the upstream server.");
-	for (size_t i = 0; i < nup; i++)
-		sample(f, "pldns_upstream_answers_total", "server", names[i],
-		    up[i].answered);
-	family(f, "pldns_upstream_timeouts_total", "counter",
-	    "Tries to the upstream server that timed out.");
-	for (size_t i = 0; i < nup; i++)
-		sample(f, "pldns_upstream_timeouts_total", "server", names[i],
-		    up[i].timeouts);
-	family(f, "pldns_upstream_refused_total", "counter",
-	    "Tries to the upstream server refused by ICMP or REFUSED, or that "
-	    "could not be sent (no route).");
-	for (size_t i = 0; i < nup; i++)
-		sample(f, "pldns_upstream_refused_total", "server", names[i],
-		    up[i].refused);
-	family(f, "pldns_upstream_spoofed_total", "counter",
-	    "Replies from the upstream server's address that did not match.");
-	for (size_t i = 0; i < nup; i++)
-		sample(f, "pldns_upstream_spoofed_total", "server", names[i],
-		    up[i].spoofed);
-	family(f, "pldns_upstream_inflight", "gauge",
-	    "Queries waiting for an answer from the upstream server.");
-	for (size_t i = 0; i < nup; i++)
-		sample(f, "pldns_upstream_inflight", "server", names[i], up[i].inflight);
-	family(f, "pldns_upstream_errors_total", "counter",
-	    "Tries the upstream server answered SERVFAIL, NOTIMP or FORMERR.");
-	for (size_t i = 0; i < nup; i++)
-		sample(f, "pldns_upstream_errors_total", "server", names[i],
-		    up[i].errors);
+	for (size_t k = 0; k < nitems(upstream_figures); k++) {
+		const struct figure *fig = &upstream_figures[k];
+
+		family(f, fig->family, fig->type, fig->help);
+		for (size_t i = 0; i < nup; i++)
+			sample(f, fig->family, "server", names[i],
+			    upstream_figure(&up[i], fig));
+	}
 	free(names);
 }
 
@@ -347,7 +346,7 @@ control_render_metrics(const struct metrics *m, const struct upstream_info *up,
 	family(f, "pldns_build_info", "gauge", "The running version of pldns.");
 	sample(f, "pldns_build_info", "version", PACKAGE_VERSION, 1);
 	render_queries(f, m);
-	render_protocol(f, m);
+	render_counters(f, m, MG_PROTOCOL);
 	render_cache(f, m, ci);
 	render_upstreams(f, m, up, nup);
 	render_zones(f, s);
@@ -368,16 +367,16 @@ control_render_metrics(const struct metrics *m, const struct upstream_info *up,
 char *
 control_render_missing(uint64_t queries, size_t names)
 {
+	struct metrics m;
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f;
 
 	if ((f = open_memstream(&out, &len)) == NULL)
 		abort();
-	counter1(f, "pldns_missing_queries_total",
-	    "Queries for names the local zones lack (NXDOMAIN from local data, "
-	    "the public answer under missing = fallback, NXDOMAIN under a "
-	    "public twin).", queries);
+	memset(&m, 0, sizeof(m));
+	m.missing = queries;
+	render_counters(f, &m, MG_MISSING);
 	gauge1(f, "pldns_missing_names",
 	    "Distinct names held in the workers' tables of names clients miss "
 	    "(at most 1000 per worker; the names are in /status).", names);
@@ -420,4 +419,52 @@ control_render_sync(json_t *arr)
 	if (fclose(f) != 0)
 		abort();
 	return out;
+}
+
+/* The object of ROOT named NAME, made when there is none. */
+static json_t *
+object_in(json_t *root, const char *name)
+{
+	json_t *o = json_object_get(root, name);
+
+	if (o == NULL) {
+		o = json_object();
+		json_object_set_new(root, name, o);
+	}
+	return o;
+}
+
+void
+control_counters_json(json_t *root, const struct metrics *m,
+    const struct cache_info *ci)
+{
+	json_t *cache;
+
+	for (size_t i = 0; i < metrics_ncounters; i++) {
+		const struct metrics_counter *k = &metrics_counters[i];
+
+		json_object_set_new(object_in(root, k->object), k->key,
+		    json_integer((json_int_t)metrics_counter_get(m, k)));
+	}
+	cache = object_in(root, "cache");
+	for (size_t k = 0; ci != NULL && k < nitems(cache_figures); k++)
+		if (cache_figures[k].key != NULL)
+			json_object_set_new(cache, cache_figures[k].key, json_integer(
+			    (json_int_t)cache_figure(ci, &cache_figures[k])));
+}
+
+json_t *
+control_upstream_json(const struct upstream_info *u)
+{
+	json_t *o = json_object();
+	char buf[64];
+
+	json_object_set_new(o, "server",
+	    json_string(addr_str(&u->addr, buf, sizeof(buf))));
+	json_object_set_new(o, "up", json_boolean(u->up));
+	json_object_set_new(o, "rtt_ms", json_integer((json_int_t)u->rtt_ms));
+	for (size_t k = 0; k < nitems(upstream_figures); k++)
+		json_object_set_new(o, upstream_figures[k].key, json_integer(
+		    (json_int_t)upstream_figure(u, &upstream_figures[k])));
+	return o;
 }

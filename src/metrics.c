@@ -1,4 +1,5 @@
 /* metrics: per-worker counters and their sum. */
+#include <stddef.h>
 #include <string.h>
 
 #include "metrics.h"
@@ -19,6 +20,22 @@ const char *const metrics_rcode_names[METRICS_RCODES] = {
 const uint64_t metrics_lat_bounds_us[METRICS_LAT_BUCKETS - 1] = {
 	50, 100, 250, 500, 1000, 2500, 5000, 10000, 50000, 250000, 1000000
 };
+
+const struct metrics_counter metrics_counters[] = {
+#define METRICS_ROW(field, group, family, label, value, help, object, key) \
+	{ offsetof(struct metrics, field), group, family, label, value, help, \
+	  object, key },
+	METRICS_COUNTERS(METRICS_ROW)
+#undef METRICS_ROW
+};
+const size_t metrics_ncounters = nitems(metrics_counters);
+
+uint64_t
+metrics_counter_get(const struct metrics *m, const struct metrics_counter *k)
+{
+	return COUNTER_GET(*(const _Atomic uint64_t *)(const void *)
+	    ((const char *)m + k->offset));
+}
 
 int
 metrics_qtype_index(uint16_t qtype)

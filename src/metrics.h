@@ -6,6 +6,8 @@
  * atomic read-modify-write on the query path.  Readers (the control
  * endpoint, SIGUSR1) sum the workers' structs with metrics_add(), which
  * reads each counter atomically: a count may be one query old, never torn.
+ * The plain counters are listed once, in metrics_counters.h, with how the
+ * exposition and /status show them; adding one is adding its line there.
  */
 #ifndef PLDNS_METRICS_H
 #define PLDNS_METRICS_H
@@ -15,6 +17,7 @@
 #include <stdint.h>
 
 #include "answer.h"
+#include "metrics_counters.h"
 
 /* Query types broken out by name; everything else counts as "other". */
 #define METRICS_QTYPES	12
@@ -44,39 +47,37 @@ struct metrics {
 	_Atomic uint64_t latency_sum_us;
 	_Atomic uint64_t answers;		/* = sum of latency buckets */
 
-	_Atomic uint64_t dropped;		/* malformed queries dropped (QR set, too short) */
-	_Atomic uint64_t formerr, notimp, badvers;
-	_Atomic uint64_t refused_acl, dropped_acl;	/* access control */
-	_Atomic uint64_t rrl_dropped, rrl_slipped;	/* response rate limiting */
-	_Atomic uint64_t truncated;		/* replies sent with TC=1 */
+	/* The plain counters, one field per line of metrics_counters.h. */
+#define METRICS_FIELD(field, ...) _Atomic uint64_t field;
+	METRICS_COUNTERS(METRICS_FIELD)
+#undef METRICS_FIELD
 
-	_Atomic uint64_t tcp_accepted, tcp_rejected, tcp_idle_closed;
-
-	_Atomic uint64_t cache_hits, cache_misses, cache_stale_served;
-	_Atomic uint64_t cache_prefetches;	/* background refreshes sent upstream */
-
-	/* Upstream (summed over servers; per-server figures live in upstream.h). */
-	_Atomic uint64_t up_sent, up_answered, up_timeouts, up_refused, up_spoofed,
-	    up_tcp_retries, up_failed, up_overflow;
-	_Atomic uint64_t up_coalesced;		/* queries that joined an identical one in flight */
-	_Atomic uint64_t up_late;		/* replies to a try of a request that had ended */
-	_Atomic uint64_t up_tcp_failures;	/* TCP attempts after TC that failed */
-
-	/* Names the local zones lack (missing.h): NXDOMAIN or fallback. */
-	_Atomic uint64_t missing;
-	/* Server cookies (RFC 7873) clients sent: ours and valid, or not. */
-	_Atomic uint64_t cookies_valid, cookies_invalid;
-	_Atomic uint64_t cookies_new;	/* a client cookie alone: one handed out */
-	/* Queries answered SERVFAIL and TCP connections closed because
-	 * memory ran out. */
-	_Atomic uint64_t alloc_failed;
+	/* The upstream pools' totals, summed over servers, for the SIGUSR1
+	 * log line (the exposition and /status have them per server). */
+	_Atomic uint64_t up_sent, up_answered, up_timeouts, up_refused;
 };
+
+/* Where the exposition shows a counter of metrics_counters.h. */
+enum metrics_group { MG_PROTOCOL, MG_CACHE, MG_UPSTREAM, MG_MISSING };
+
+/* A line of metrics_counters.h, as data (the columns are described there). */
+struct metrics_counter {
+	size_t offset;			/* of its field in struct metrics */
+	enum metrics_group group;
+	const char *family, *label, *value, *help, *object, *key;
+};
+extern const struct metrics_counter metrics_counters[];
+extern const size_t metrics_ncounters;
+
+/* The value of counter K in M. */
+uint64_t metrics_counter_get(const struct metrics *m, const struct metrics_counter *k);
 
 /* Counts one answered query. */
 void metrics_answer(struct metrics *m, enum metrics_transport t, uint16_t qtype,
     int rcode, enum answer_path path, uint64_t latency_us);
 
-/* DST += SRC, field by field; SRC may be a worker's live struct. */
+/* DST += SRC, field by field (every field, so a counter added to the list
+ * is summed with no more ado); SRC may be a worker's live struct. */
 void metrics_add(struct metrics *dst, const struct metrics *src);
 
 #endif

@@ -109,6 +109,7 @@ struct fake {
 	atomic_int forced;
 	struct reload_change change;
 	char **stale;
+	bool distinct;			/* each counter of the list its own value */
 };
 
 static void
@@ -120,6 +121,9 @@ fake_metrics(void *arg, struct metrics *m)
 	m->queries[MT_UDP] = f->queries;
 	m->path[PATH_LOCAL] = f->queries;
 	m->rcode[RCODE_NOERROR] = f->queries;
+	for (size_t i = 0; f->distinct && i < metrics_ncounters; i++)
+		*(_Atomic uint64_t *)(void *)((char *)m +
+		    metrics_counters[i].offset) = 1000 + i;
 }
 
 static size_t
@@ -831,6 +835,68 @@ test_status_json(void **state)
 	    "cache"), "entries")), 5);
 	json_decref(st);
 	result_free(&r);
+}
+
+/*
+ * Every counter of metrics_counters.h, each with a value of its own, is in
+ * /metrics (its family's HELP and TYPE on its first line, its sample with
+ * its label) and in /status (under its object and key), and no two lines
+ * share a sample or a key.
+ */
+static void
+test_counters_listed_once(void **state)
+{
+	struct fixture *f = *state;
+	struct result pm, js;
+	json_t *st;
+	char line[512];
+
+	f->fake.distinct = true;
+	pm = request(f, EVHTTP_REQ_GET, "/metrics", NULL);
+	js = request(f, EVHTTP_REQ_GET, "/status", NULL);
+	assert_int_equal(pm.code, 200);
+	assert_int_equal(js.code, 200);
+	check_exposition(pm.body);
+	st = json_loads(js.body, 0, NULL);
+	assert_non_null(st);
+	assert_true(metrics_ncounters > 0);
+	for (size_t i = 0; i < metrics_ncounters; i++) {
+		const struct metrics_counter *k = &metrics_counters[i];
+		json_t *v = json_object_get(json_object_get(st, k->object), k->key);
+
+		if (k->help != NULL) {
+			snprintf(line, sizeof(line), "# HELP %s %s", k->family, k->help);
+			assert_line(pm.body, line);
+			snprintf(line, sizeof(line), "# TYPE %s counter", k->family);
+			assert_line(pm.body, line);
+		} else {
+			/* A family's lines follow its first. */
+			assert_true(i > 0);
+			assert_string_equal(metrics_counters[i - 1].family, k->family);
+		}
+		assert_true((k->label == NULL) == (k->value == NULL));
+		if (k->label != NULL)
+			snprintf(line, sizeof(line), "%s{%s=\"%s\"} %zu", k->family,
+			    k->label, k->value, 1000 + i);
+		else
+			snprintf(line, sizeof(line), "%s %zu", k->family, 1000 + i);
+		assert_line(pm.body, line);
+		if (!json_is_integer(v))
+			fail_msg("/status has no %s.%s", k->object, k->key);
+		assert_int_equal(json_integer_value(v), 1000 + i);
+		for (size_t j = 0; j < i; j++) {
+			const struct metrics_counter *o = &metrics_counters[j];
+
+			assert_false(strcmp(o->object, k->object) == 0 &&
+			    strcmp(o->key, k->key) == 0);
+			assert_false(strcmp(o->family, k->family) == 0 &&
+			    (k->value == NULL || o->value == NULL ||
+			    strcmp(o->value, k->value) == 0));
+		}
+	}
+	json_decref(st);
+	result_free(&pm);
+	result_free(&js);
 }
 
 /* The reload state word of /status. */
@@ -1617,6 +1683,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_get_metrics, setup_token, teardown),
 		cmocka_unit_test_setup_teardown(test_health_ready, setup_token, teardown),
 		cmocka_unit_test_setup_teardown(test_status_json, setup_token, teardown),
+		cmocka_unit_test_setup_teardown(test_counters_listed_once, setup_token,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_reload_state_tracking, setup_token,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_page, setup_token, teardown),
