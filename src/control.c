@@ -303,6 +303,23 @@ jnum(uint64_t v)
 	return json_integer((json_int_t)v);
 }
 
+/* Keys and numbers of an object of /status, in their order. */
+struct num {
+	const char *key;
+	uint64_t v;
+};
+
+static void
+set_nums(json_t *o, const struct num *n, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		json_object_set_new(o, n[i].key, jnum(n[i].v));
+}
+
+/* SET_NUMS(o, { "key", value }, ...) */
+#define SET_NUMS(o, ...) set_nums((o), (const struct num[]){ __VA_ARGS__ }, \
+	sizeof((const struct num[]){ __VA_ARGS__ }) / sizeof(struct num))
+
 static const char *
 reload_word(const struct control *c, const struct reload_state *rs)
 {
@@ -388,12 +405,9 @@ change_json(const struct reload_change *ch)
 	if (ch == NULL)
 		return json_null();
 	o = json_object();
-	json_object_set_new(o, "time", jnum(ch->time));
-	json_object_set_new(o, "added", jnum(ch->added));
-	json_object_set_new(o, "removed", jnum(ch->removed));
-	json_object_set_new(o, "changed", jnum(ch->changed));
-	json_object_set_new(o, "records_before", jnum(ch->before));
-	json_object_set_new(o, "records_after", jnum(ch->after));
+	SET_NUMS(o, { "time", ch->time }, { "added", ch->added },
+	    { "removed", ch->removed }, { "changed", ch->changed },
+	    { "records_before", ch->before }, { "records_after", ch->after });
 	if (ch->reasons != NULL) {
 		a = json_array();
 		for (size_t i = 0; ch->reasons[i] != NULL; i++)
@@ -502,10 +516,9 @@ status_reload(const struct control *c, const struct state *st)
 	json_t *rl = json_object();
 
 	json_object_set_new(rl, "state", json_string(reload_word(c, &st->rs)));
-	json_object_set_new(rl, "reloads", jnum(st->rs.reloads));
-	json_object_set_new(rl, "failures", jnum(st->rs.failures));
-	json_object_set_new(rl, "last_success", jnum(st->rs.last_success));
-	json_object_set_new(rl, "last_attempt", jnum(st->rs.last_attempt));
+	SET_NUMS(rl, { "reloads", st->rs.reloads }, { "failures", st->rs.failures },
+	    { "last_success", st->rs.last_success },
+	    { "last_attempt", st->rs.last_attempt });
 	json_object_set_new(rl, "last_error", st->rs.last_error != NULL ?
 	    json_string(st->rs.last_error) : json_null());
 	return rl;
@@ -598,17 +611,28 @@ handle_page(struct control *c, struct evhttp_request *req)
 	    control_page_len);
 }
 
+/* REQ's query string into PARAMS (clear them with evhttp_clear_headers()).
+ * -1 when it does not parse. */
+static int
+query_params(struct evhttp_request *req, struct evkeyvalq *params)
+{
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+
+	TAILQ_INIT(params);
+	if (query != NULL && evhttp_parse_query_str(query, params) != 0)
+		return -1;
+	return 0;
+}
+
 /* Whether POST /reload asks for ?force=1 (or force=yes, force=true). */
 static bool
 reload_forced(struct evhttp_request *req)
 {
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params;
 	const char *v;
 	bool force = false;
 
-	TAILQ_INIT(&params);
-	if (query == NULL || evhttp_parse_query_str(query, &params) != 0)
+	if (query_params(req, &params) != 0)
 		return false;
 	if ((v = evhttp_find_header(&params, "force")) != NULL)
 		force = strcmp(v, "1") == 0 || str_casecmp(v, "yes") == 0 ||
@@ -650,44 +674,56 @@ handle_reload(struct control *c, struct evhttp_request *req)
 	free(text);
 }
 
+/*
+ * The name of POST /cache/flush?name=NAME as the flush wants it: lower-case
+ * (the cache keys names so), without the final dot, NULL for "." (the whole
+ * cache).  -1 when NAME is no name, with the reply sent.
+ */
+static int
+flush_name(struct evhttp_request *req, const char *name, char **norm)
+{
+	uint8_t wire[WIRE_NAME_MAX];
+	const char *err = NULL;
+	char *msg;
+	size_t n;
+
+	*norm = NULL;
+	if (*name == '\0' || wire_name_from_str(name, wire, &err) < 0) {
+		xasprintf(&msg, "bad name \"%s\": %s", name,
+		    *name == '\0' ? "empty" : err != NULL ? err : "invalid");
+		reply_text(req, 400, "Bad Request", msg);
+		free(msg);
+		return -1;
+	}
+	*norm = xstrdup(name);
+	for (char *p = *norm; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	n = strlen(*norm);
+	if (n > 1 && (*norm)[n - 1] == '.' && (n < 2 || (*norm)[n - 2] != '\\'))
+		(*norm)[n - 1] = '\0';
+	if (strcmp(*norm, ".") == 0) {
+		free(*norm);
+		*norm = NULL;
+	}
+	return 0;
+}
+
 static void
 handle_flush(struct control *c, struct evhttp_request *req)
 {
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params;
-	const char *name = NULL, *err = NULL;
-	uint8_t wire[WIRE_NAME_MAX];
+	const char *name;
 	char *norm = NULL, *msg;
 
-	TAILQ_INIT(&params);
-	if (query != NULL && evhttp_parse_query_str(query, &params) != 0) {
+	if (query_params(req, &params) != 0) {
 		reply_text(req, 400, "Bad Request", "bad query string");
 		return;
 	}
 	name = evhttp_find_header(&params, "name");
-	if (name != NULL) {
-		size_t n;
-
-		if (*name == '\0' || wire_name_from_str(name, wire, &err) < 0) {
-			xasprintf(&msg, "bad name \"%s\": %s", name,
-			    *name == '\0' ? "empty" : err != NULL ? err : "invalid");
-			reply_text(req, 400, "Bad Request", msg);
-			free(msg);
-			evhttp_clear_headers(&params);
-			return;
-		}
-		/* The cache keys names lower-case; "." is the whole cache. */
-		norm = xstrdup(name);
-		for (char *p = norm; *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		n = strlen(norm);
-		if (n > 1 && norm[n - 1] == '.' && (n < 2 || norm[n - 2] != '\\'))
-			norm[n - 1] = '\0';
-		if (strcmp(norm, ".") == 0) {
-			free(norm);
-			norm = NULL;
-		}
+	if (name != NULL && flush_name(req, name, &norm) != 0) {
+		evhttp_clear_headers(&params);
+		return;
 	}
 	evhttp_clear_headers(&params);
 	if (c->ops.flush == NULL) {
@@ -708,13 +744,11 @@ handle_flush(struct control *c, struct evhttp_request *req)
 static void
 handle_sync(struct control *c, struct evhttp_request *req)
 {
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params;
 	char *text = NULL;
 	int r;
 
-	TAILQ_INIT(&params);
-	if (query != NULL && evhttp_parse_query_str(query, &params) != 0) {
+	if (query_params(req, &params) != 0) {
 		reply_text(req, 400, "Bad Request", "bad query string");
 		return;
 	}

@@ -19,6 +19,32 @@
 #include "control.h"
 #include "util.h"
 
+/* A text being written: open_memstream's buffer and stream. */
+struct text {
+	char *out;
+	size_t len;
+	FILE *f;
+};
+
+static FILE *
+text_open(struct text *t)
+{
+	t->out = NULL;
+	t->len = 0;
+	if ((t->f = open_memstream(&t->out, &t->len)) == NULL)
+		abort();
+	return t->f;
+}
+
+/* The text written, a new string (caller frees). */
+static char *
+text_close(struct text *t)
+{
+	if (fclose(t->f) != 0)
+		abort();
+	return t->out;
+}
+
 static void
 family(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -337,12 +363,9 @@ control_render_metrics(const struct metrics *m, const struct upstream_info *up,
     size_t nup, const struct snapshot *s, const struct reload_state *rs,
     const struct cache_info *ci)
 {
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct text t;
+	FILE *f = text_open(&t);
 
-	if ((f = open_memstream(&out, &len)) == NULL)
-		abort();
 	family(f, "pldns_build_info", "gauge", "The running version of pldns.");
 	sample(f, "pldns_build_info", "version", PACKAGE_VERSION, 1);
 	render_queries(f, m);
@@ -352,9 +375,7 @@ control_render_metrics(const struct metrics *m, const struct upstream_info *up,
 	render_zones(f, s);
 	if (rs != NULL)
 		render_reload(f, rs);
-	if (fclose(f) != 0)
-		abort();
-	return out;
+	return text_close(&t);
 }
 
 /*
@@ -368,21 +389,16 @@ char *
 control_render_missing(uint64_t queries, size_t names)
 {
 	struct metrics m;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct text t;
+	FILE *f = text_open(&t);
 
-	if ((f = open_memstream(&out, &len)) == NULL)
-		abort();
 	memset(&m, 0, sizeof(m));
 	m.missing = queries;
 	render_counters(f, &m, MG_MISSING);
 	gauge1(f, "pldns_missing_names",
 	    "Distinct names held in the workers' tables of names clients miss "
 	    "(at most 1000 per worker; the names are in /status).", names);
-	if (fclose(f) != 0)
-		abort();
-	return out;
+	return text_close(&t);
 }
 
 char *
@@ -400,13 +416,11 @@ control_render_sync(json_t *arr)
 		{ "pldns_sync_records", "gauge",
 		  "Records of the last good sync from Azure.", "records" },
 	};
+	struct text t;
+	FILE *f = text_open(&t);
 	json_t *o;
-	char *out = NULL;
-	size_t len = 0, i;
-	FILE *f;
+	size_t i;
 
-	if ((f = open_memstream(&out, &len)) == NULL)
-		abort();
 	for (size_t k = 0; arr != NULL && json_array_size(arr) > 0 &&
 	    k < nitems(fams); k++) {
 		family(f, fams[k].name, fams[k].type, fams[k].help);
@@ -416,9 +430,7 @@ control_render_sync(json_t *arr)
 			    (uint64_t)json_integer_value(json_object_get(o,
 			    fams[k].key)));
 	}
-	if (fclose(f) != 0)
-		abort();
-	return out;
+	return text_close(&t);
 }
 
 /* The object of ROOT named NAME, made when there is none. */
