@@ -58,9 +58,10 @@ fi
 if [ -z "$render" ]; then
 	render="$tmp/render_metrics"
 	version=$(sed -n 's/^AC_INIT(\[pldns\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")
-	pkgs="libevent libevent_pthreads libevent_openssl openssl jansson ldns inih"
+	pkgs="libevent libevent_pthreads libevent_openssl openssl jansson ldns inih libcurl"
 	# What configure's autoconfig.h would give the sources.
-	printf '#define PACKAGE_VERSION "%s"\n' "$version" >"$tmp/autoconfig.h"
+	printf '#define PACKAGE_VERSION "%s"\n#define HAVE_STDBOOL_H 1\n#define SYSCONFDIR "/etc"\n' \
+	    "$version" >"$tmp/autoconfig.h"
 	# shellcheck disable=SC2086
 	cflags="-std=gnu11 -D_GNU_SOURCE -include $tmp/autoconfig.h -I$top/src $(pkg-config --cflags $pkgs)"
 	mkdir "$tmp/obj"
