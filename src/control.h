@@ -130,6 +130,13 @@ void control_counters_json(json_t *root, const struct metrics *m,
 /* The /status object of upstream server U (a new reference). */
 json_t *control_upstream_json(const struct upstream_info *u);
 
+/* Adds another worker's view of the same upstream server SRC to DST: the
+ * counts summed, down when either is, the longer round-trip time. */
+void control_upstream_add(struct upstream_info *dst, const struct upstream_info *src);
+
+/* DST += SRC, member by member (another worker's cache). */
+void control_cache_add(struct cache_info *dst, const struct cache_info *src);
+
 /* The families of the [azure] sections, one sample per section of ARR
  * (azure_sync_status(); NULL: none), as a new string (caller frees). */
 char *control_render_sync(json_t *arr);

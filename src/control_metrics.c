@@ -480,3 +480,30 @@ control_upstream_json(const struct upstream_info *u)
 		    (json_int_t)upstream_figure(u, &upstream_figures[k])));
 	return o;
 }
+
+void
+control_upstream_add(struct upstream_info *dst, const struct upstream_info *src)
+{
+	dst->up = dst->up && src->up;
+	if (src->rtt_ms > dst->rtt_ms)
+		dst->rtt_ms = src->rtt_ms;
+	for (size_t k = 0; k < nitems(upstream_figures); k++) {
+		_Atomic uint64_t *d = (_Atomic uint64_t *)(void *)
+		    ((char *)dst + upstream_figures[k].offset);
+
+		COUNTER_ADD(*d, upstream_figure(src, &upstream_figures[k]));
+	}
+}
+
+void
+control_cache_add(struct cache_info *dst, const struct cache_info *src)
+{
+	/* Every member is a uint64_t that sums over workers. */
+	uint64_t *d = (uint64_t *)(void *)dst;
+	const uint64_t *s = (const uint64_t *)(const void *)src;
+
+	_Static_assert(sizeof(*dst) % sizeof(uint64_t) == 0,
+	    "struct cache_info holds uint64_t only");
+	for (size_t i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}

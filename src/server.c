@@ -694,16 +694,7 @@ ctl_upstreams(void *arg, struct upstream_info *out, size_t max)
 				out[n++] = tmp[j];
 				continue;
 			}
-			out[m].up = out[m].up && tmp[j].up;
-			if (tmp[j].rtt_ms > out[m].rtt_ms)
-				out[m].rtt_ms = tmp[j].rtt_ms;
-			out[m].sent += tmp[j].sent;
-			out[m].answered += tmp[j].answered;
-			out[m].timeouts += tmp[j].timeouts;
-			out[m].refused += tmp[j].refused;
-			out[m].spoofed += tmp[j].spoofed;
-			out[m].inflight += tmp[j].inflight;
-			out[m].errors += tmp[j].errors;
+			control_upstream_add(&out[m], &tmp[j]);
 		}
 	}
 	return n;
@@ -788,16 +779,7 @@ ctl_cache(void *arg, struct cache_info *out)
 	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < srv->nworkers; i++) {
 		worker_cache_info(srv->workers[i], &t);
-		out->entries += t.entries;
-		out->bytes += t.bytes;
-		out->max_bytes += t.max_bytes;
-		out->hits += t.hits;
-		out->misses += t.misses;
-		out->stale_hits += t.stale_hits;
-		out->inserts += t.inserts;
-		out->evictions += t.evictions;
-		out->expired += t.expired;
-		out->sibling_hits += t.sibling_hits;
+		control_cache_add(out, &t);
 	}
 }
 

@@ -708,6 +708,49 @@ test_render_missing(void **state)
 	free(text);
 }
 
+/* Two workers' views of one upstream server, and of their caches, summed
+ * as the control endpoint shows them. */
+static void
+test_sums(void **state)
+{
+	struct upstream_info a = { .up = true, .rtt_ms = 30, .sent = 1,
+	    .answered = 2, .timeouts = 3, .refused = 4, .spoofed = 5,
+	    .inflight = 6, .errors = 7 };
+	struct upstream_info b = { .up = false, .rtt_ms = 45, .sent = 1,
+	    .answered = 2, .timeouts = 3, .refused = 4, .spoofed = 5,
+	    .inflight = 6, .errors = 70 };
+	struct cache_info ca = { .entries = 1, .bytes = 2, .max_bytes = 3,
+	    .hits = 4, .misses = 5, .stale_hits = 6, .inserts = 7,
+	    .evictions = 8, .expired = 9, .prefetches = 10, .sibling_hits = 11 };
+	struct cache_info cb = ca;
+
+	(void)state;
+	control_upstream_add(&a, &b);
+	assert_false(a.up);		/* down in one worker: down */
+	assert_int_equal(a.rtt_ms, 45);	/* the slower view */
+	assert_int_equal(a.sent, 2);
+	assert_int_equal(a.answered, 4);
+	assert_int_equal(a.timeouts, 6);
+	assert_int_equal(a.refused, 8);
+	assert_int_equal(a.spoofed, 10);
+	assert_int_equal(a.inflight, 12);
+	assert_int_equal(a.errors, 77);
+
+	cb.sibling_hits = 100;
+	control_cache_add(&ca, &cb);
+	assert_int_equal(ca.entries, 2);
+	assert_int_equal(ca.bytes, 4);
+	assert_int_equal(ca.max_bytes, 6);
+	assert_int_equal(ca.hits, 8);
+	assert_int_equal(ca.misses, 10);
+	assert_int_equal(ca.stale_hits, 12);
+	assert_int_equal(ca.inserts, 14);
+	assert_int_equal(ca.evictions, 16);
+	assert_int_equal(ca.expired, 18);
+	assert_int_equal(ca.prefetches, 20);
+	assert_int_equal(ca.sibling_hits, 111);
+}
+
 /* ---- the endpoint ---- */
 
 static void
@@ -1680,6 +1723,7 @@ main(void)
 		cmocka_unit_test(test_render_metrics),
 		cmocka_unit_test(test_render_missing),
 		cmocka_unit_test(test_render_metrics_empty),
+		cmocka_unit_test(test_sums),
 		cmocka_unit_test_setup_teardown(test_get_metrics, setup_token, teardown),
 		cmocka_unit_test_setup_teardown(test_health_ready, setup_token, teardown),
 		cmocka_unit_test_setup_teardown(test_status_json, setup_token, teardown),
