@@ -98,7 +98,4 @@ json_t *azure_sync_status(struct azure_sync *s);
 /* Stops the thread (cutting a sync short) and frees everything. */
 void azure_sync_free(struct azure_sync *s);
 
-/* pldns sync -c FILE [--dry-run] [NAME] */
-int azure_sync_main(int argc, char **argv);
-
 #endif

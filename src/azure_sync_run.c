@@ -10,7 +10,6 @@
  * endpoint or a worker.  One thread serves every section in turn: one
  * request in flight, which is also what ARM's throttling asks for.
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "records.h"
 #include "util.h"
+#include "verbs.h"
 
 #define LOG_REPEAT_S	600	/* the same error is logged again after this */
 
@@ -601,54 +601,16 @@ azure_sync_free(struct azure_sync *s)
 
 /* ---- pldns sync ---- */
 
-static const char usage_sync[] =
-"usage: pldns sync [-c FILE] [--dry-run] [NAME]\n"
-"Syncs every [azure] section (or NAME) from Azure now, checks the data as\n"
-"a reload would, prints what changed record by record (+ added, - removed,\n"
-"~ changed) and keeps the data in state_dir, which a pldns started later\n"
-"serves until its own first sync.  A running pldns syncs by itself: pldns\n"
-"ctl sync makes it sync now.  --dry-run writes nothing.  Exit status: 0 ok,\n"
-"65 the data fails a check, 69 a sync failed, 73 cannot write state_dir,\n"
-"78 configuration error.\n";
-
-int
-azure_sync_main(int argc, char **argv)
+static int
+sync_run(struct verb_args *a)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *path = SYSCONFDIR "/pldns.ini", *only = NULL;
-	bool dry = false;
+	const char *path = verb_get(a, 'c', VERB_DEFAULT_CONFIG);
+	const char *only = a->argc > 0 ? a->argv[0] : NULL;
+	bool dry = verb_has(a, 'n');
 	struct config *cfg;
 	struct diag d;
-	int ch, status = 0, done = 0;
+	int status = 0, done = 0;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:nh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'n':
-			dry = true;
-			break;
-		case 'h':
-			fputs(usage_sync, stdout);
-			return 0;
-		default:
-			fputs(usage_sync, stderr);
-			return 64;
-		}
-	}
-	if (optind < argc)
-		only = argv[optind++];
-	if (optind < argc) {
-		fputs(usage_sync, stderr);
-		return 64;
-	}
 	diag_init(&d);
 	if ((cfg = config_load(path, &d)) == NULL) {
 		diag_print(&d, stderr);
@@ -731,3 +693,26 @@ azure_sync_main(int argc, char **argv)
 	config_free(cfg);
 	return status;
 }
+
+static const struct verb_opt sync_opts[] = {
+	VERB_OPT_CONFIG,
+	{ 'n', "dry-run", 0 },
+	VERB_OPT_END
+};
+
+const struct verb verb_sync = {
+	.name = "sync",
+	.usage = "[-c FILE] [--dry-run] [NAME]",
+	.help = "sync records from Azure now, print what changed",
+	.text =
+"Syncs every [azure] section (or NAME) from Azure now, checks the data as\n"
+"a reload would, prints what changed record by record (+ added, - removed,\n"
+"~ changed) and keeps the data in state_dir, which a pldns started later\n"
+"serves until its own first sync.  A running pldns syncs by itself: pldns\n"
+"ctl sync makes it sync now.  --dry-run writes nothing.  Exit status: 0 ok,\n"
+"65 the data fails a check, 69 a sync failed, 73 cannot write state_dir,\n"
+"78 configuration error.\n",
+	.opts = sync_opts,
+	.lower = 0, .upper = 1,
+	.run = sync_run,
+};

@@ -15,7 +15,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <poll.h>
@@ -36,34 +35,11 @@
 #include "util.h"
 #include "verbs.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG	SYSCONFDIR "/pldns/pldns.ini"
 #define CONTROL_PORT	8053
 
 #define CONNECT_TIMEOUT_MS	5000
 #define EXCHANGE_TIMEOUT_MS	120000	/* a reload of large sources takes a while */
 #define RESPONSE_MAX		(16 * 1024 * 1024)
-
-static const char usage_ctl[] =
-"usage: pldns ctl [-c FILE] [--server ADDR:PORT] [--token-file FILE] COMMAND\n"
-"commands:\n"
-"  status        what is being served: zones, sources, upstreams, reloads\n"
-"  reload        reload the configuration and every record source now\n"
-"  reload --force   reload even what the guard holds back (a zone or a\n"
-"                source emptied, more than max_drop of the records removed)\n"
-"  flush [NAME]  flush the answer cache, or NAME and the names below it\n"
-"  stats         query, cache and upstream counters\n"
-"  sync [NAME]   sync the [azure] sections (or NAME) from Azure now\n"
-"options:\n"
-"  -c FILE              configuration whose [control] section names the endpoint\n"
-"                       (default " DEFAULT_CONFIG ")\n"
-"  -s, --server ADDR:PORT   the endpoint's address (port 8053 when none)\n"
-"  -t, --token-file FILE    bearer token for reload and flush\n"
-"Exit status: 0 done, 1 the server reported a failure (or held a reload),\n"
-"64 usage, "
-"69 cannot reach the endpoint, 76 bad answer, 78 configuration error.\n";
 
 struct resp {
 	int status;
@@ -895,84 +871,44 @@ post_result(const char *cmd, const struct resp *r)
 	return 1;
 }
 
-int
-ctl_main(int argc, char **argv)
+static int
+ctl_run(struct verb_args *a)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "server", required_argument, NULL, 's' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "force", no_argument, NULL, 'F' },
-		{ NULL, 0, NULL, 0 }
-	};
-	bool force = false;
-	const char *cfgpath = NULL, *server = NULL, *cmd, *name = NULL, *err = NULL;
+	const char *cfgpath = verb_get(a, 'c', NULL);
+	const char *server = verb_get(a, 's', NULL), *err = NULL;
+	const char *cmd = a->argv[0], *name = NULL;
 	char *token_file = NULL, *token = NULL, *target = NULL;
+	bool force = verb_has(a, 'F');
 	char where[64], msg[512];
 	struct pl_addr addr;
 	struct resp r;
 	bool post;
-	int ch, ret;
+	int ret;
 
-	while ((ch = getopt_long(argc, argv, "c:s:t:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 's':
-			server = optarg;
-			break;
-		case 't':
-			token_file = optarg;
-			break;
-		case 'h':
-			fputs(usage_ctl, stdout);
-			return 0;
-		case 'F':
-			force = true;
-			break;
-		default:
-			fputs(usage_ctl, stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		fputs(usage_ctl, stderr);
-		return EX_USAGE;
-	}
-	cmd = argv[optind++];
 	if ((strcmp(cmd, "flush") == 0 || strcmp(cmd, "sync") == 0) &&
-	    optind < argc)
-		name = argv[optind++];
-	if (optind != argc || (strcmp(cmd, "status") != 0 &&
+	    a->argc > 1)
+		name = a->argv[1];
+	if (a->argc > (name != NULL ? 2 : 1) || (strcmp(cmd, "status") != 0 &&
 	    strcmp(cmd, "reload") != 0 && strcmp(cmd, "flush") != 0 &&
-	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "sync") != 0)) {
-		fprintf(stderr, "pldns: ctl: unknown command or extra arguments\n%s",
-		    usage_ctl);
-		return EX_USAGE;
-	}
-	if (force && strcmp(cmd, "reload") != 0) {
-		fprintf(stderr, "pldns: ctl: --force is for reload only\n%s", usage_ctl);
-		return EX_USAGE;
-	}
+	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "sync") != 0))
+		return verb_error(a->verb, true, "unknown command or extra "
+		    "arguments");
+	if (force && strcmp(cmd, "reload") != 0)
+		return verb_error(a->verb, true, "--force is for reload only");
 	post = strcmp(cmd, "reload") == 0 || strcmp(cmd, "flush") == 0 ||
 	    strcmp(cmd, "sync") == 0;
 
-	token_file = token_file != NULL ? xstrdup(token_file) : NULL;
 	memset(&addr, 0, sizeof(addr));
-	if (server != NULL) {
-		if (addr_parse(server, CONTROL_PORT, &addr, &err) == -1) {
-			fprintf(stderr, "pldns: ctl: --server %s: %s\n", server, err);
-			free(token_file);
-			return EX_USAGE;
-		}
-	}
+	if (server != NULL &&
+	    addr_parse(server, CONTROL_PORT, &addr, &err) == -1)
+		return verb_error(a->verb, false, "--server %s: %s", server, err);
+	if (verb_has(a, 't'))
+		token_file = xstrdup(verb_get(a, 't', NULL));
 	/* The configuration names the endpoint, and the token unless given. */
 	if (server == NULL || cfgpath != NULL) {
 		struct pl_addr fromcfg;
 
-		ret = config_target(cfgpath != NULL ? cfgpath : DEFAULT_CONFIG,
+		ret = config_target(cfgpath != NULL ? cfgpath : VERB_DEFAULT_CONFIG,
 		    &fromcfg, &token_file);
 		if (ret != 0) {
 			free(token_file);
@@ -1031,6 +967,40 @@ ctl_main(int argc, char **argv)
 	free(r.body);
 	return ret;
 }
+
+static const struct verb_opt ctl_opts[] = {
+	VERB_OPT_CONFIG,
+	VERB_OPT_SERVER,
+	{ 't', "token-file", VERB_ARG },
+	{ 'F', "force", VERB_LONG },
+	VERB_OPT_END
+};
+
+const struct verb verb_ctl = {
+	.name = "ctl",
+	.usage = "[-c FILE] [--server ADDR:PORT] [--token-file FILE]\n"
+	    "status|reload [--force]|flush [NAME]|stats|sync [NAME]",
+	.help = "talk to a running pldns through its control endpoint",
+	.text =
+"commands:\n"
+"  status        what is being served: zones, sources, upstreams, reloads\n"
+"  reload        reload the configuration and every record source now\n"
+"  reload --force   reload even what the guard holds back (a zone or a\n"
+"                source emptied, more than max_drop of the records removed)\n"
+"  flush [NAME]  flush the answer cache, or NAME and the names below it\n"
+"  stats         query, cache and upstream counters\n"
+"  sync [NAME]   sync the [azure] sections (or NAME) from Azure now\n"
+"options:\n"
+"  -c FILE              configuration whose [control] section names the endpoint\n"
+"                       (default " VERB_DEFAULT_CONFIG ")\n"
+"  -s, --server ADDR:PORT   the endpoint's address (port 8053 when none)\n"
+"  -t, --token-file FILE    bearer token for reload and flush\n"
+"Exit status: 0 done, 1 the server reported a failure (or held a reload),\n"
+"64 usage, 69 cannot reach the endpoint, 76 bad answer, 78 configuration error.\n",
+	.opts = ctl_opts,
+	.lower = 1, .upper = VERB_ANY,
+	.run = ctl_run,
+};
 
 /* GET TARGET from the control endpoint at A, for other verbs (verbs.h). */
 int

@@ -22,7 +22,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,30 +43,7 @@
 #include "verbs.h"
 #include "wire.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG	SYSCONFDIR "/pldns/pldns.ini"
 #define DEFAULT_TIMEOUT_MS	1500
-
-static const char usage_doctor[] =
-"usage: pldns doctor [-c FILE] [--server ADDR:PORT] [--json] [--name NAME]...\n"
-"                    [--timeout MS]\n"
-"Checks that every private endpoint name of FILE's sources resolves right:\n"
-"asks the running pldns (UDP and TCP) for each privatelink name and its\n"
-"public name, asks the upstreams for the public name, checks each address,\n"
-"the listen addresses, the upstreams, this machine's resolver and the Azure\n"
-"Migrate set; without --name, also the names clients asked the running pldns\n"
-"for that no source holds ([control] listen).  See doc/doctor.md.\n"
-"  -c FILE              configuration (default " DEFAULT_CONFIG ")\n"
-"  -s, --server ADDR    the pldns to ask (default: the first listen address)\n"
-"  -j, --json           the findings as a JSON array\n"
-"  -n, --name NAME      check only NAME (privatelink or public; repeatable,\n"
-"                       or comma-separated)\n"
-"  -t, --timeout MS     per query (default 1500)\n"
-"Environment: PLDNS_RESOLV_CONF names the resolv.conf to check instead of\n"
-"/etc/resolv.conf.\n"
-"Exit status: 0 all well (warnings allowed), 1 problems found, 2 could not run.\n";
 
 /* ------------------------------------------------------------ replies */
 
@@ -1649,90 +1625,51 @@ doctor_free(struct doctor *d)
 	free(d->mq);
 }
 
-int
-doctor_main(int argc, char **argv)
+static int
+doctor_run(struct verb_args *a)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "server", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *cfgpath = DEFAULT_CONFIG, *server = NULL;
+	const char *cfgpath = verb_get(a, 'c', VERB_DEFAULT_CONFIG);
+	const char *server = verb_get(a, 's', NULL), *val;
 	char **names = xcalloc(1, sizeof(char *));
-	size_t nnames = 0;
-	bool json = false;
+	size_t nnames = 0, it = 0;
+	bool json = verb_has(a, 'j');
 	unsigned long timeout = DEFAULT_TIMEOUT_MS;
 	struct pl_addr srv;
 	struct config *cfg;
 	struct recset rs;
 	struct diag dg;
 	struct doctor d;
-	int ch, status;
+	int status;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:s:jn:t:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 's':
-			server = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'n': {
-			size_t k = 0;
-			char **v = strv_split(optarg, ",", &k);
+	while ((val = verb_next(a, 'n', &it)) != NULL) {
+		size_t k = 0;
+		char **v = strv_split(val, ",", &k);
 
-			names = xreallocarray(names, nnames + k + 1, sizeof(char *));
-			for (size_t i = 0; i < k; i++)
-				names[nnames++] = v[i];
-			names[nnames] = NULL;
-			free(v);
-			break;
-		}
-		case 't': {
-			char *end;
-
-			errno = 0;
-			timeout = strtoul(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || end == optarg ||
-			    timeout < 10 || timeout > 60000) {
-				fprintf(stderr, "pldns: doctor: --timeout %s: "
-				    "milliseconds from 10 to 60000\n", optarg);
-				strv_free(names);
-				return DOCTOR_EXIT_CANNOT;
-			}
-			break;
-		}
-		case 'h':
-			fputs(usage_doctor, stdout);
-			strv_free(names);
-			return DOCTOR_EXIT_OK;
-		default:
-			fputs(usage_doctor, stderr);
-			strv_free(names);
-			return DOCTOR_EXIT_CANNOT;
-		}
+		names = xreallocarray(names, nnames + k + 1, sizeof(char *));
+		for (size_t i = 0; i < k; i++)
+			names[nnames++] = v[i];
+		names[nnames] = NULL;
+		free(v);
 	}
-	if (optind != argc) {
-		fputs(usage_doctor, stderr);
-		strv_free(names);
-		return DOCTOR_EXIT_CANNOT;
+	if ((val = verb_get(a, 't', NULL)) != NULL) {
+		char *end;
+
+		errno = 0;
+		timeout = strtoul(val, &end, 10);
+		if (errno != 0 || *end != '\0' || end == val ||
+		    timeout < 10 || timeout > 60000) {
+			strv_free(names);
+			return verb_error(a->verb, false, "--timeout %s: "
+			    "milliseconds from 10 to 60000", val);
+		}
 	}
 	if (server != NULL) {
 		const char *err = NULL;
 
 		if (addr_parse(server, 53, &srv, &err) == -1) {
-			fprintf(stderr, "pldns: doctor: --server %s: %s\n", server,
-			    err);
 			strv_free(names);
-			return DOCTOR_EXIT_CANNOT;
+			return verb_error(a->verb, false, "--server %s: %s", server,
+			    err);
 		}
 	}
 
@@ -1792,10 +1729,10 @@ doctor_main(int argc, char **argv)
 		reachable(&cfg->listen[0], &srv);
 	target_add(&d.pl, &d.npl, &srv, NULL)->under_test = true;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
-		struct pl_addr a;
+		struct pl_addr l;
 
-		reachable(&cfg->listen[i], &a);
-		target_add(&d.pl, &d.npl, &a, NULL)->listen = true;
+		reachable(&cfg->listen[i], &l);
+		target_add(&d.pl, &d.npl, &l, NULL)->listen = true;
 	}
 	for (size_t i = 0; i < cfg->nupstreams; i++)
 		target_add(&d.up, &d.nup, &cfg->upstreams[i], NULL);
@@ -1835,3 +1772,39 @@ doctor_main(int argc, char **argv)
 	strv_free(names);
 	return status;
 }
+
+static const struct verb_opt doctor_opts[] = {
+	VERB_OPT_CONFIG,
+	VERB_OPT_SERVER,
+	{ 'j', "json", 0 },
+	{ 'n', "name", VERB_ARG },
+	{ 't', "timeout", VERB_ARG },
+	VERB_OPT_END
+};
+
+const struct verb verb_doctor = {
+	.name = "doctor",
+	.usage = "[-c FILE] [--server ADDR:PORT] [--json] [--name NAME]...\n"
+	    "[--timeout MS]",
+	.help = "check that every private endpoint name resolves right",
+	.text =
+"Checks that every private endpoint name of FILE's sources resolves right:\n"
+"asks the running pldns (UDP and TCP) for each privatelink name and its\n"
+"public name, asks the upstreams for the public name, checks each address,\n"
+"the listen addresses, the upstreams, this machine's resolver and the Azure\n"
+"Migrate set; without --name, also the names clients asked the running pldns\n"
+"for that no source holds ([control] listen).  See doc/doctor.md.\n"
+"  -c FILE              configuration (default " VERB_DEFAULT_CONFIG ")\n"
+"  -s, --server ADDR    the pldns to ask (default: the first listen address)\n"
+"  -j, --json           the findings as a JSON array\n"
+"  -n, --name NAME      check only NAME (privatelink or public; repeatable,\n"
+"                       or comma-separated)\n"
+"  -t, --timeout MS     per query (default 1500)\n"
+"Environment: PLDNS_RESOLV_CONF names the resolv.conf to check instead of\n"
+"/etc/resolv.conf.\n"
+"Exit status: 0 all well (warnings allowed), 1 problems found, 2 could not run.\n",
+	.opts = doctor_opts,
+	.lower = 0, .upper = 0,
+	.usage_status = DOCTOR_EXIT_CANNOT,
+	.run = doctor_run,
+};

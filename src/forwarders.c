@@ -13,7 +13,6 @@
  * listed too (a CNAME target a site resolver may look up on its own).
  */
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,28 +24,6 @@
 #include "records.h"
 #include "util.h"
 #include "verbs.h"
-
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG	SYSCONFDIR "/pldns/pldns.ini"
-
-static const char usage_fwd[] =
-"usage: pldns forwarders [-c FILE] --server IP[,IP...] --format FORMAT\n"
-"Prints conditional forwarders that send the public zones pldns answers\n"
-"(blob.core.windows.net, vault.azure.net, ...) to pldns at IP.\n"
-"  -c FILE            configuration (default " DEFAULT_CONFIG ")\n"
-"  -s, --server IP    pldns's addresses as the site's DNS servers reach it;\n"
-"                     comma-separated, each with an optional :PORT\n"
-"  -f, --format F     windows (PowerShell), bind, unbound, dnsmasq or coredns\n"
-"  --windows-scope none|domain|forest\n"
-"                     none (default): a forwarder of this DNS server alone, on\n"
-"                     any Windows DNS server; domain, forest: stored in Active\n"
-"                     Directory and replicated (domain controllers only)\n"
-"  --windows-computer NAME\n"
-"                     the DNS server to change (-ComputerName), default this one\n"
-"The Windows script is safe to run again: it updates existing forwarders.\n"
-"Exit status: 0 printed, 64 usage, 65 no zone to forward, 78 configuration error.\n";
 
 enum fmt { F_WINDOWS, F_BIND, F_UNBOUND, F_DNSMASQ, F_COREDNS };
 
@@ -347,66 +324,32 @@ windows_options(int f, const char *scope, struct windows_opts *wo)
 	return 0;
 }
 
-int
-forwarders_main(int argc, char **argv)
+static int
+forwarders_run(struct verb_args *a)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "server", required_argument, NULL, 's' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "windows-scope", required_argument, NULL, 'S' },
-		{ "windows-computer", required_argument, NULL, 'C' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct windows_opts wo = { NULL, NULL };
-	const char *scope = NULL;
-	const char *cfgpath = DEFAULT_CONFIG, *servers = NULL, *format = NULL;
+	struct windows_opts wo = { NULL, verb_get(a, 'C', NULL) };
+	const char *scope = verb_get(a, 'S', NULL);
+	const char *cfgpath = verb_get(a, 'c', VERB_DEFAULT_CONFIG);
+	const char *servers = verb_get(a, 's', NULL);
+	const char *format = verb_get(a, 'f', NULL);
 	struct server *srv = NULL;
 	struct config *cfg;
 	struct recset rs;
 	struct diag d;
 	char **zones;
 	size_t ns = 0, nz = 0;
-	int ch, f = -1;
+	int f = -1;
 
-	while ((ch = getopt_long(argc, argv, "c:s:f:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 's':
-			servers = optarg;
-			break;
-		case 'f':
-			format = optarg;
-			break;
-		case 'h':
-			fputs(usage_fwd, stdout);
-			return 0;
-		case 'S':
-			scope = optarg;
-			break;
-		case 'C':
-			wo.computer = optarg;
-			break;
-		default:
-			fputs(usage_fwd, stderr);
-			return EX_USAGE;
-		}
-	}
-	if (optind != argc || servers == NULL || format == NULL) {
-		fputs(usage_fwd, stderr);
+	if (servers == NULL || format == NULL) {
+		verb_usage(a->verb, stderr);
 		return EX_USAGE;
 	}
 	for (size_t i = 0; i < nitems(fmt_names); i++)
 		if (strcmp(format, fmt_names[i]) == 0)
 			f = (int)i;
-	if (f == -1) {
-		fprintf(stderr, "pldns: forwarders: unknown format \"%s\" (windows, "
-		    "bind, unbound, dnsmasq or coredns)\n", format);
-		return EX_USAGE;
-	}
+	if (f == -1)
+		return verb_error(a->verb, false, "unknown format \"%s\" "
+		    "(windows, bind, unbound, dnsmasq or coredns)", format);
 	if (windows_options(f, scope, &wo) == -1)
 		return EX_USAGE;
 	if (parse_servers(servers, &srv, &ns) == -1)
@@ -469,3 +412,38 @@ forwarders_main(int argc, char **argv)
 	free(srv);
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
+
+static const struct verb_opt forwarders_opts[] = {
+	VERB_OPT_CONFIG,
+	VERB_OPT_SERVER,
+	{ 'f', "format", VERB_ARG },
+	{ 'S', "windows-scope", VERB_ARG | VERB_LONG },
+	{ 'C', "windows-computer", VERB_ARG | VERB_LONG },
+	VERB_OPT_END
+};
+
+const struct verb verb_forwarders = {
+	.name = "forwarders",
+	.usage = "[-c FILE] --server IP[,IP...]\n"
+	    "--format windows|bind|unbound|dnsmasq|coredns\n"
+	    "[--windows-scope none|domain|forest] [--windows-computer NAME]",
+	.help = "print conditional forwarders for the site's DNS servers",
+	.text =
+"Prints conditional forwarders that send the public zones pldns answers\n"
+"(blob.core.windows.net, vault.azure.net, ...) to pldns at IP.\n"
+"  -c FILE            configuration (default " VERB_DEFAULT_CONFIG ")\n"
+"  -s, --server IP    pldns's addresses as the site's DNS servers reach it;\n"
+"                     comma-separated, each with an optional :PORT\n"
+"  -f, --format F     windows (PowerShell), bind, unbound, dnsmasq or coredns\n"
+"  --windows-scope none|domain|forest\n"
+"                     none (default): a forwarder of this DNS server alone, on\n"
+"                     any Windows DNS server; domain, forest: stored in Active\n"
+"                     Directory and replicated (domain controllers only)\n"
+"  --windows-computer NAME\n"
+"                     the DNS server to change (-ComputerName), default this one\n"
+"The Windows script is safe to run again: it updates existing forwarders.\n"
+"Exit status: 0 printed, 64 usage, 65 no zone to forward, 78 configuration error.\n",
+	.opts = forwarders_opts,
+	.lower = 0, .upper = 0,
+	.run = forwarders_run,
+};

@@ -1,13 +1,11 @@
 /* pldns: verbs, options, start-up and shutdown order. */
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "azure_sync.h"
 #include "config.h"
 #include "import.h"
 #include "log.h"
@@ -19,65 +17,9 @@
 #include "verbs.h"
 
 #define EX_OK_		0
-#define EX_USAGE_	64
 #define EX_UNAVAILABLE_	69
 #define EX_OSERR_	71
 #define EX_CONFIG_	78
-
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-#define DEFAULT_CONFIG SYSCONFDIR "/pldns/pldns.ini"
-
-static const char usage_main[] =
-"usage: pldns VERB [options]\n"
-"\n"
-"verbs:\n"
-"  serve -c FILE [-f]          run the DNS server (-f: foreground, log to stderr)\n"
-"  check-config -c FILE        check the configuration and every record source\n"
-"  import [-c FILE] [--zone-dir DIR] [--dry-run] FILE...\n"
-"                              validate record sources, write privatelink zone files\n"
-"  ctl [-c FILE] status|reload [--force]|flush [NAME]|stats\n"
-"                              talk to a running pldns through its control endpoint\n"
-"  doctor -c FILE [--server ADDR:PORT] [--json] [--name NAME...]\n"
-"                              check that every private endpoint name resolves right\n"
-"  forwarders -c FILE --server IP[,IP] --format windows|bind|unbound|dnsmasq|coredns\n"
-"                              print conditional forwarders for the site's DNS servers\n"
-"  sync -c FILE [--dry-run] [NAME]\n"
-"                              sync records from Azure now, print what changed\n"
-"  version                     print the version\n"
-"\n"
-"pldns VERB --help describes one verb.  See pldns(8) and pldns.ini(5).\n";
-
-static const char usage_serve[] =
-"usage: pldns serve [-c FILE] [-f]\n"
-"  -c FILE   configuration file (default " DEFAULT_CONFIG ")\n"
-"  -f        stay in the foreground and log to stderr\n"
-"Signals: SIGHUP reloads, SIGTERM/SIGINT stop gracefully, SIGUSR1 logs statistics.\n";
-
-static const char usage_check[] =
-"usage: pldns check-config [-c FILE]\n"
-"Prints \"configuration OK\", or every problem as file:line: message.\n"
-"Exit status 0 when the configuration is valid, 78 otherwise.\n";
-
-static const char usage_import[] =
-"usage: pldns import [-c FILE] [--zone-dir DIR] [--dry-run] FILE...\n"
-"Reads record sources (portal CSV, az/PowerShell JSON, hosts, zone files),\n"
-"validates them and writes one zone file per privatelink zone into DIR\n"
-"(default: the current directory).  Exit status: 0 ok, 65 data error,\n"
-"66 no input, 73 cannot write.\n"
-"--dry-run writes nothing and prints every change, record by record, against\n"
-"the zone files in DIR, or with -c against what the configuration's sources\n"
-"give now.\n";
-
-static int
-wants_help(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return 1;
-	return 0;
-}
 
 /*
  * The configuration and records of PATH, with what serve needs from the
@@ -114,35 +56,14 @@ load_checked(const char *path, struct diag *d)
 }
 
 static int
-cmd_serve(int argc, char **argv)
+cmd_serve(struct verb_args *a)
 {
-	const char *path = DEFAULT_CONFIG;
-	int fg = 0, ch;
+	const char *path = verb_get(a, 'c', VERB_DEFAULT_CONFIG);
+	bool fg = verb_has(a, 'f');
 	struct diag d;
 	struct snapshot *snap;
 	struct server *srv;
 
-	if (wants_help(argc, argv)) {
-		fputs(usage_serve, stdout);
-		return EX_OK_;
-	}
-	while ((ch = getopt(argc, argv, "c:f")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			fg = 1;
-			break;
-		default:
-			fputs(usage_serve, stderr);
-			return EX_USAGE_;
-		}
-	}
-	if (optind != argc) {
-		fputs(usage_serve, stderr);
-		return EX_USAGE_;
-	}
 	/*
 	 * Large blocks (arena chunks, record arrays, hash tables) come from
 	 * mmap and go straight back to the system when freed.  Without a fixed
@@ -195,25 +116,12 @@ cmd_serve(int argc, char **argv)
 }
 
 static int
-cmd_check(int argc, char **argv)
+cmd_check(struct verb_args *a)
 {
-	const char *path = DEFAULT_CONFIG;
+	const char *path = verb_get(a, 'c', VERB_DEFAULT_CONFIG);
 	struct diag d;
 	struct snapshot *snap;
-	int ch;
 
-	if (wants_help(argc, argv)) {
-		fputs(usage_check, stdout);
-		return EX_OK_;
-	}
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
-		if (ch == 'c')
-			path = optarg;
-		else {
-			fputs(usage_check, stderr);
-			return EX_USAGE_;
-		}
-	}
 	diag_init(&d);
 	snap = load_checked(path, &d);
 	diag_print(&d, stdout);
@@ -229,82 +137,129 @@ cmd_check(int argc, char **argv)
 }
 
 static int
-cmd_import(int argc, char **argv)
+cmd_import(struct verb_args *a)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "zone-dir", required_argument, NULL, 'z' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *cfgpath = NULL, *dir = ".";
-	bool dry = false;
-	int ch;
+	return import_run(verb_get(a, 'c', NULL), verb_get(a, 'z', "."),
+	    verb_has(a, 'n'), a->argv, a->argc, stdout, stderr);
+}
 
-	if (wants_help(argc, argv)) {
-		fputs(usage_import, stdout);
-		return EX_OK_;
-	}
-	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 'z':
-			dir = optarg;
-			break;
-		case 'n':
-			dry = true;
-			break;
-		default:
-			fputs(usage_import, stderr);
-			return EX_USAGE_;
-		}
-	}
-	if (optind >= argc) {
-		fputs(usage_import, stderr);
-		return EX_USAGE_;
-	}
-	return import_run(cfgpath, dir, dry, argv + optind, argc - optind, stdout, stderr);
+static int
+cmd_version(struct verb_args *a)
+{
+	(void)a;
+	printf("pldns %s\n", PACKAGE_VERSION);
+	return EX_OK_;
+}
+
+static int cmd_help(struct verb_args *a);
+
+static const struct verb_opt serve_opts[] = {
+	{ 'c', NULL, VERB_ARG },
+	{ 'f', NULL, 0 },
+	VERB_OPT_END
+};
+
+static const struct verb verb_serve = {
+	.name = "serve",
+	.usage = "[-c FILE] [-f]",
+	.help = "run the DNS server (-f: foreground, log to stderr)",
+	.text =
+"  -c FILE   configuration file (default " VERB_DEFAULT_CONFIG ")\n"
+"  -f        stay in the foreground and log to stderr\n"
+"Signals: SIGHUP reloads, SIGTERM/SIGINT stop gracefully, SIGUSR1 logs statistics.\n",
+	.opts = serve_opts,
+	.lower = 0, .upper = 0,
+	.run = cmd_serve,
+};
+
+static const struct verb_opt check_opts[] = {
+	{ 'c', NULL, VERB_ARG },
+	VERB_OPT_END
+};
+
+static const struct verb verb_check = {
+	.name = "check-config",
+	.usage = "[-c FILE]",
+	.help = "check the configuration and every record source",
+	.text =
+"Prints \"configuration OK\", or every problem as file:line: message.\n"
+"Exit status 0 when the configuration is valid, 78 otherwise.\n",
+	.opts = check_opts,
+	.lower = 0, .upper = 0,
+	.run = cmd_check,
+};
+
+static const struct verb_opt import_opts[] = {
+	VERB_OPT_CONFIG,
+	{ 'z', "zone-dir", VERB_ARG | VERB_LONG },
+	{ 'n', "dry-run", VERB_LONG },
+	VERB_OPT_END
+};
+
+static const struct verb verb_import = {
+	.name = "import",
+	.usage = "[-c FILE] [--zone-dir DIR] [--dry-run] FILE...",
+	.help = "validate record sources, write privatelink zone files",
+	.text =
+"Reads record sources (portal CSV, az/PowerShell JSON, hosts, zone files),\n"
+"validates them and writes one zone file per privatelink zone into DIR\n"
+"(default: the current directory).  Exit status: 0 ok, 65 data error,\n"
+"66 no input, 73 cannot write.\n"
+"--dry-run writes nothing and prints every change, record by record, against\n"
+"the zone files in DIR, or with -c against what the configuration's sources\n"
+"give now.\n",
+	.opts = import_opts,
+	.lower = 1, .upper = VERB_ANY,
+	.run = cmd_import,
+};
+
+static const struct verb verb_version = {
+	.name = "version",
+	.alias = "--version",
+	.usage = "",
+	.help = "print the version",
+	.text = "",
+	.lower = 0, .upper = 0,
+	.run = cmd_version,
+};
+
+static const struct verb verb_help = {
+	.name = "help",
+	.alias = "--help|-h",
+	.usage = "",
+	.text = "Lists the verbs.\n",
+	.lower = 0, .upper = VERB_ANY,
+	.run = cmd_help,
+};
+
+/* Every verb, in the order of pldns(8)'s synopsis. */
+static const struct verb *const verbs[] = {
+	&verb_serve, &verb_check, &verb_import, &verb_ctl, &verb_sync,
+	&verb_doctor, &verb_forwarders, &verb_version, &verb_help,
+};
+
+static int
+cmd_help(struct verb_args *a)
+{
+	(void)a;
+	verb_list(verbs, nitems(verbs), stdout);
+	return EX_OK_;
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *verb;
+	const struct verb *v;
 
 	if (argc < 2) {
-		fputs(usage_main, stderr);
-		return EX_USAGE_;
+		verb_list(verbs, nitems(verbs), stderr);
+		return VERB_EX_USAGE;
 	}
-	verb = argv[1];
-	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 ||
-	    strcmp(verb, "help") == 0) {
-		fputs(usage_main, stdout);
-		return EX_OK_;
+	if ((v = verb_find(verbs, nitems(verbs), argv[1])) == NULL) {
+		fprintf(stderr, "pldns: unknown verb \"%s\"\n\n", argv[1]);
+		verb_list(verbs, nitems(verbs), stderr);
+		return VERB_EX_USAGE;
 	}
-	if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
-		printf("pldns %s\n", PACKAGE_VERSION);
-		return EX_OK_;
-	}
-	/* Each verb parses its own options from argv[1] on. */
-	argc--;
-	argv++;
-	optind = 1;
-	if (strcmp(verb, "serve") == 0)
-		return cmd_serve(argc, argv);
-	if (strcmp(verb, "check-config") == 0)
-		return cmd_check(argc, argv);
-	if (strcmp(verb, "import") == 0)
-		return cmd_import(argc, argv);
-	if (strcmp(verb, "ctl") == 0)
-		return ctl_main(argc, argv);
-	if (strcmp(verb, "forwarders") == 0)
-		return forwarders_main(argc, argv);
-	if (strcmp(verb, "doctor") == 0)
-		return doctor_main(argc, argv);
-	if (strcmp(verb, "sync") == 0)
-		return azure_sync_main(argc, argv);
-	fprintf(stderr, "pldns: unknown verb \"%s\"\n\n%s", verb, usage_main);
-	return EX_USAGE_;
+	/* The verb parses its own options from argv[1] on. */
+	return verb_exec(v, argc - 1, argv + 1);
 }

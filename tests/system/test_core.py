@@ -160,6 +160,86 @@ def t_bad_verb(t):
     eq(rc, 64, "exit code of 'pldns no-such-verb'")
 
 
+def _roff_text(line):
+    """The text of one roff line of a synopsis: font macros (.B, .RB, ...)
+    and escapes removed, as man would print it."""
+    line = line.replace("\\-", "-").replace("\\~", " ")
+    line = re.sub(r"\\f[BIRP]", "", line)
+    m = re.match(r"^\.(B|I|BR|RB|IR|RI|BI|IB)\s+(.*)$", line)
+    if m is None:
+        return line
+    args = re.findall(r'"[^"]*"|\S+', m.group(2))
+    args = [a.strip('"') for a in args]
+    # .B and .I set their words in one font; the others alternate fonts
+    # and join their arguments without spaces.
+    return (" " if m.group(1) in ("B", "I") else "").join(args)
+
+
+def _man_synopsis():
+    """{verb: synopsis} from pldns(8), lower-case, blanks folded."""
+    text = open(os.path.join(os.environ.get("PLDNS_SRCDIR", ".."), "man",
+                             "pldns.8")).read()
+    body = text.split(".SH SYNOPSIS\n", 1)[1].split("\n.SH ", 1)[0]
+    out = {}
+    for entry in body.split("\n.br\n"):
+        words = " ".join(_roff_text(l) for l in entry.splitlines()).split()
+        if len(words) >= 2 and words[0] == "pldns" and words[1] != "verb":
+            out[words[1]] = " ".join(words[2:]).lower()
+    return out
+
+
+def _usage_synopsis(verb):
+    """The synopsis of 'pldns VERB --help' (its usage line and the lines
+    that continue it), lower-case, blanks folded."""
+    rc, out, err = run_pldns([verb, "--help"])
+    eq(rc, 0, "exit code of 'pldns %s --help'" % verb)
+    lines = out.splitlines()
+    lead = "usage: pldns %s" % verb
+    expect(lines and lines[0].startswith(lead), "usage line of %s" % verb,
+           got=out[:300])
+    syn = [lines[0][len(lead):]]
+    for l in lines[1:]:
+        if not re.match(r"^ {%d}\S" % (len(lead) + 1), l):
+            break
+        syn.append(l)
+    return " ".join(" ".join(syn).split()).lower()
+
+
+@test("pldns(8) SYNOPSIS and the verbs' usage agree, verb by verb")
+def t_man_synopsis(t):
+    man = _man_synopsis()
+    rc, out, err = run_pldns(["--help"])
+    listed = [l.split()[0] for l in out.splitlines()
+              if re.match(r"^  [a-z]", l)]
+    eq(sorted(listed), sorted(man), "verbs of 'pldns --help' and of pldns(8)")
+    for verb in sorted(man):
+        eq(_usage_synopsis(verb), man[verb], "synopsis of %s" % verb)
+
+
+@test("an operand a verb does not take is a usage error, exit 64")
+def t_stray_operand(t):
+    for args in (["check-config", "pldns.ini"], ["serve", "extra"],
+                 ["version", "extra"], ["sync", "a", "b"]):
+        rc, out, err = run_pldns(args)
+        eq(rc, 64, "exit code of 'pldns %s'" % " ".join(args))
+        expect(err.startswith("usage: pldns %s" % args[0]),
+               "usage on stderr", got=err[:200])
+        eq(out, "", "nothing on stdout")
+
+
+@test("every verb reads the same configuration without -c")
+def t_default_config(t):
+    paths = {}
+    for verb in (["check-config"], ["sync"], ["forwarders", "--server",
+                 "10.0.0.53", "--format", "bind"], ["doctor"]):
+        rc, out, err = run_pldns(verb)
+        m = re.search(r"^(\S+pldns\.ini): ", out + err, re.M)
+        expect(m is not None, "%s names the configuration" % verb[0],
+               got=out + err)
+        paths[verb[0]] = m.group(1)
+    eq(len(set(paths.values())), 1, "one default configuration: %r" % paths)
+
+
 def _good_conf(t):
     port = free_port()
     t.dir.write("blob.zone", BLOB_ZONE)

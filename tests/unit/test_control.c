@@ -1428,7 +1428,7 @@ ctl_thread(void *arg)
 {
 	struct ctl_run *cr = arg;
 
-	cr->ret = ctl_main(cr->argc, cr->argv);
+	cr->ret = verb_exec(&verb_ctl, cr->argc, cr->argv);
 	atomic_store(&cr->done, true);
 	return NULL;
 }
