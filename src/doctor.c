@@ -17,13 +17,15 @@
  *     duplicates, the Azure Migrate set); print a table or JSON.
  *
  * Queries go only to the addresses the configuration, --server and
- * resolv.conf name.  The query engine is in doctor_query.c (doctor_int.h),
- * the report's sorting and printing in doctor_report.c.
+ * resolv.conf name.  This file is the verb: options, gathering the facts,
+ * the order of the steps.  The verdicts on those facts are in
+ * doctor_verdict.c, the Azure Migrate checks in doctor_migrate.c (both
+ * doctor.h), the query engine in doctor_query.c (doctor_query.h), the
+ * report's sorting and printing in doctor_report.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,7 @@
 #include "diag.h"
 #include "azure_sync.h"
 #include "doctor.h"
-#include "doctor_int.h"
+#include "doctor_query.h"
 #include "records.h"
 #include "util.h"
 #include "verbs.h"
@@ -55,664 +57,6 @@ str_cat(char *dst, const char *src, size_t size)
 
 	if (n < size)
 		pl_strlcpy(dst + n, src, size - n);
-}
-
-static void
-name_str(const uint8_t *wname, char *out, size_t len)
-{
-	size_t n;
-
-	if (wire_name_to_str(wname, out, len) < 0) {
-		pl_strlcpy(out, "?", len);
-		return;
-	}
-	n = strlen(out);
-	if (n > 1 && out[n - 1] == '.')
-		out[n - 1] = '\0';
-	for (char *p = out; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-}
-
-int
-doctor_reply_parse(const uint8_t *pkt, size_t len, uint16_t id,
-    const uint8_t *qname, uint16_t qtype, struct doctor_reply *r)
-{
-	struct wire_hdr h;
-	size_t pos = WIRE_HDR_LEN;
-
-	if (wire_hdr_read(pkt, len, &h) == -1 || h.id != id ||
-	    !(h.flags & WIRE_QR))
-		return -1;
-	if (h.qdcount > 1)
-		return -1;
-	if (h.qdcount == 1) {
-		uint8_t n[WIRE_NAME_MAX];
-
-		if (wire_name_read(pkt, len, &pos, n) == -1 || len - pos < 4)
-			return -1;
-		if (!wire_name_equal(n, qname) || wire_get_u16(pkt + pos) != qtype ||
-		    wire_get_u16(pkt + pos + 2) != CLASS_IN)
-			return -1;
-		pos += 4;
-	}
-	r->outcome = DOCTOR_ANSWER;
-	r->rcode = WIRE_RCODE(h.flags);
-	r->tc = (h.flags & WIRE_TC) != 0;
-	r->naddrs = 0;
-	r->nchain = 0;
-	for (unsigned i = 0; i < h.ancount; i++) {
-		struct wire_rr rr;
-
-		if (wire_rr_read(pkt, len, &pos, &rr) == -1) {
-			/* A truncated UDP reply may stop anywhere. */
-			if (r->tc)
-				break;
-			r->outcome = DOCTOR_BADREPLY;
-			pl_strlcpy(r->error, "malformed answer section",
-			    sizeof(r->error));
-			return 0;
-		}
-		if (rr.rclass != CLASS_IN)
-			continue;
-		if (rr.type == TYPE_CNAME && r->nchain < DOCTOR_MAX_CHAIN) {
-			uint8_t t[WIRE_NAME_MAX];
-
-			if (wire_rdata_expand(pkt, len, &rr, t, sizeof(t)) == -1 ||
-			    wire_name_len(t, sizeof(t)) == -1) {
-				r->outcome = DOCTOR_BADREPLY;
-				pl_strlcpy(r->error, "malformed CNAME",
-				    sizeof(r->error));
-				return 0;
-			}
-			name_str(t, r->chain[r->nchain++], AZURE_NAME_MAX);
-		} else if ((rr.type == TYPE_A && rr.rdlen == 4) ||
-		    (rr.type == TYPE_AAAA && rr.rdlen == 16)) {
-			struct doctor_ip *ip;
-
-			if (r->naddrs == DOCTOR_MAX_ADDRS)
-				continue;
-			ip = &r->addrs[r->naddrs++];
-			memset(ip, 0, sizeof(*ip));
-			ip->family = rr.type == TYPE_A ? AF_INET : AF_INET6;
-			memcpy(ip->addr, pkt + rr.rdata_off, rr.rdlen);
-		}
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------ verdicts */
-
-static void
-vset(struct doctor_verdict *v, enum doctor_status st, const char *hintfmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-vset(struct doctor_verdict *v, enum doctor_status st, const char *hintfmt, ...)
-{
-	va_list ap;
-
-	v->status = st;
-	v->hint[0] = '\0';
-	if (hintfmt == NULL)
-		return;
-	va_start(ap, hintfmt);
-	vsnprintf(v->hint, sizeof(v->hint), hintfmt, ap);
-	va_end(ap);
-}
-
-static void
-vgot(struct doctor_verdict *v, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-vgot(struct doctor_verdict *v, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(v->got, sizeof(v->got), fmt, ap);
-	va_end(ap);
-}
-
-static const char *
-ip_str(const struct doctor_ip *ip, char *buf, size_t len)
-{
-	if (inet_ntop(ip->family, ip->addr, buf, (socklen_t)len) == NULL)
-		pl_strlcpy(buf, "?", len);
-	return buf;
-}
-
-const char *
-doctor_ips_str(const struct doctor_ip *ips, size_t n, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n && used < len; i++) {
-		char a[INET6_ADDRSTRLEN];
-		int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
-		    ip_str(&ips[i], a, sizeof(a)));
-
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
-	return buf;
-}
-
-static bool
-ip_equal(const struct doctor_ip *a, const struct doctor_ip *b)
-{
-	return a->family == b->family &&
-	    memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
-}
-
-static bool
-ip_in(const struct doctor_ip *ip, const struct doctor_ip *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ip_equal(ip, &set[i]))
-			return true;
-	return false;
-}
-
-bool
-doctor_ips_same(const struct doctor_ip *a, size_t na, const struct doctor_ip *b,
-    size_t nb)
-{
-	for (size_t i = 0; i < na; i++)
-		if (!ip_in(&a[i], b, nb))
-			return false;
-	for (size_t i = 0; i < nb; i++)
-		if (!ip_in(&b[i], a, na))
-			return false;
-	return true;
-}
-
-static bool
-any_public(const struct doctor_ip *ips, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!addr_is_private(ips[i].family, ips[i].addr))
-			return true;
-	return false;
-}
-
-static const char *
-rcode_name(int rcode)
-{
-	static const char *const names[] = {
-		"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-		"YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"
-	};
-	static char buf[16];
-
-	if (rcode >= 0 && (size_t)rcode < nitems(names))
-		return names[rcode];
-	snprintf(buf, sizeof(buf), "RCODE%d", rcode);
-	return buf;
-}
-
-/* Verdict for a query that got no reply; true when it applied. */
-static bool
-judge_no_reply(const char *server, const char *transport,
-    const struct doctor_reply *r, struct doctor_verdict *v)
-{
-	switch (r->outcome) {
-	case DOCTOR_ANSWER:
-		return false;
-	case DOCTOR_TIMEOUT:
-		vgot(v, "timeout");
-		vset(v, DOCTOR_PROBLEM, "pldns at %s did not answer over %s: check "
-		    "that it is running (pldns ctl status, systemctl status pldns) "
-		    "and that no firewall drops DNS over %s; if it is busy, try a "
-		    "longer --timeout", server, transport, transport);
-		break;
-	case DOCTOR_CLOSED:
-		vgot(v, "port closed");
-		vset(v, DOCTOR_PROBLEM, "nothing listens on %s over %s: start pldns "
-		    "(systemctl start pldns), or give --server the address in "
-		    "[server] listen", server, transport);
-		break;
-	case DOCTOR_NETERR:
-		vgot(v, "%s", r->error);
-		vset(v, DOCTOR_PROBLEM, "cannot reach %s over %s: check the "
-		    "address, the route and the firewall", server, transport);
-		break;
-	case DOCTOR_BADREPLY:
-		vgot(v, "bad reply: %s", r->error);
-		vset(v, DOCTOR_PROBLEM, "%s sent a reply that is not proper DNS: "
-		    "check that --server points at pldns", server);
-		break;
-	}
-	return true;
-}
-
-void
-doctor_judge_pldns(const struct doctor_ip *want, size_t nwant, bool public_name,
-    const char *server, const char *transport, const struct doctor_reply *r,
-    struct doctor_verdict *v)
-{
-	char got[256], exp[256];
-
-	memset(v, 0, sizeof(*v));
-	if (judge_no_reply(server, transport, r, v))
-		return;
-	doctor_ips_str(r->addrs, r->naddrs, got, sizeof(got));
-	doctor_ips_str(want, nwant, exp, sizeof(exp));
-	switch (r->rcode) {
-	case RCODE_NOERROR:
-		break;
-	case RCODE_NXDOMAIN:
-		vgot(v, "NXDOMAIN");
-		vset(v, DOCTOR_PROBLEM, "the running pldns does not serve this "
-		    "name although the sources have it: reload pldns (pldns ctl "
-		    "reload, or systemctl reload pldns) and check that %s is the "
-		    "pldns that reads this configuration", server);
-		return;
-	case RCODE_SERVFAIL:
-		vgot(v, "SERVFAIL");
-		vset(v, DOCTOR_PROBLEM, "pldns could not answer %s: see its log "
-		    "(journalctl -u pldns) for the cause, and run pldns "
-		    "check-config on this configuration", public_name ?
-		    "the public name" : "from its local data");
-		return;
-	case RCODE_REFUSED:
-		vgot(v, "REFUSED");
-		vset(v, DOCTOR_PROBLEM, "pldns refuses queries from this machine: "
-		    "add its address to [server] allow (and allow_forward when "
-		    "that is set)");
-		return;
-	default:
-		vgot(v, "%s", rcode_name(r->rcode));
-		vset(v, DOCTOR_PROBLEM, "pldns answered %s: see its log "
-		    "(journalctl -u pldns)", rcode_name(r->rcode));
-		return;
-	}
-	if (r->naddrs == 0) {
-		if (r->tc) {
-			vgot(v, "truncated, no address");
-			vset(v, DOCTOR_WARNING, "the answer did not fit in UDP: "
-			    "clients retry over TCP, which costs a round trip");
-			return;
-		}
-		vgot(v, "no address (NODATA)");
-		vset(v, DOCTOR_PROBLEM, "the running pldns has no address for "
-		    "this name although the sources have one: reload pldns "
-		    "(pldns ctl reload) and check that %s is the pldns that "
-		    "reads this configuration", server);
-		return;
-	}
-	if (doctor_ips_same(want, nwant, r->addrs, r->naddrs)) {
-		vgot(v, "%s", got);
-		vset(v, DOCTOR_OK, NULL);
-		return;
-	}
-	vgot(v, "%s", got);
-	if (any_public(r->addrs, r->naddrs)) {
-		vset(v, DOCTOR_PROBLEM, "the answer holds a public address: %s "
-		    "passed on the public answer instead of the local record: "
-		    "reload pldns (pldns ctl reload) so that it serves the "
-		    "current sources, and check that %s is pldns", public_name ?
-		    "pldns" : "the server", server);
-		return;
-	}
-	vset(v, DOCTOR_PROBLEM, "pldns serves %s but the sources say %s: reload "
-	    "pldns (pldns ctl reload) if the sources are newer; if the sources "
-	    "are out of date, download DNS settings again", got, exp);
-}
-
-bool
-doctor_chain_has(const struct doctor_reply *r, const char *name)
-{
-	for (size_t i = 0; i < r->nchain; i++)
-		if (str_casecmp(r->chain[i], name) == 0)
-			return true;
-	return false;
-}
-
-void
-doctor_judge_upstream(const struct doctor_ip *want, size_t nwant,
-    const char *plname, bool soft_no_cname, const struct doctor_reply *r,
-    struct doctor_verdict *v)
-{
-	char got[256], exp[256];
-	bool cname, priv;
-
-	memset(v, 0, sizeof(*v));
-	switch (r->outcome) {
-	case DOCTOR_ANSWER:
-		break;
-	case DOCTOR_TIMEOUT:
-		vgot(v, "timeout");
-		vset(v, DOCTOR_WARNING, "the upstream did not answer for this "
-		    "name in time, so its public chain was not checked");
-		return;
-	default:
-		vgot(v, "no answer (%s)", r->outcome == DOCTOR_CLOSED ?
-		    "port closed" : r->error);
-		vset(v, DOCTOR_WARNING, "the upstream did not answer for this "
-		    "name, so its public chain was not checked");
-		return;
-	}
-	doctor_ips_str(r->addrs, r->naddrs, got, sizeof(got));
-	doctor_ips_str(want, nwant, exp, sizeof(exp));
-	cname = doctor_chain_has(r, plname);
-	priv = r->naddrs > 0 && !any_public(r->addrs, r->naddrs);
-
-	if (r->rcode != RCODE_NOERROR && r->rcode != RCODE_NXDOMAIN) {
-		vgot(v, "%s", rcode_name(r->rcode));
-		vset(v, DOCTOR_WARNING, "the upstream could not resolve the "
-		    "public name (%s), so its chain was not checked: does it "
-		    "reach the internet?", rcode_name(r->rcode));
-		return;
-	}
-	if (priv) {
-		vgot(v, "%s%s", got, cname ? " (private, after the privatelink "
-		    "CNAME)" : " (private)");
-		if (doctor_ips_same(want, nwant, r->addrs, r->naddrs))
-			vset(v, DOCTOR_WARNING, "an upstream already answers with "
-			    "the private address: another internal resolver or a "
-			    "private DNS zone is in the path; keep it in step with "
-			    "pldns, or forward this zone to one place only");
-		else
-			vset(v, DOCTOR_PROBLEM, "an upstream answers with another "
-			    "private address (%s, the sources say %s): another "
-			    "internal resolver or a conflicting private DNS zone "
-			    "holds a different record; update or remove that zone, "
-			    "or download DNS settings again if the sources are the "
-			    "stale side", got, exp);
-		return;
-	}
-	if (cname) {
-		if (r->rcode == RCODE_NXDOMAIN || r->naddrs == 0) {
-			vgot(v, "privatelink CNAME -> %s", r->rcode ==
-			    RCODE_NXDOMAIN ? "NXDOMAIN" : "no address");
-			vset(v, DOCTOR_WARNING, "the upstream path ends at the "
-			    "privatelink name without an address: a resolver "
-			    "there holds the privatelink zone without this record; "
-			    "pldns answers from its own data, but clients that "
-			    "bypass pldns fail");
-			return;
-		}
-		vgot(v, "privatelink CNAME -> %s", got);
-		vset(v, DOCTOR_OK, NULL);
-		return;
-	}
-	if (r->rcode == RCODE_NXDOMAIN) {
-		vgot(v, "NXDOMAIN");
-		vset(v, soft_no_cname ? DOCTOR_WARNING : DOCTOR_PROBLEM,
-		    "public DNS has no such name: check the name; the resource "
-		    "may have been deleted or renamed");
-		return;
-	}
-	if (r->naddrs > 0)
-		vgot(v, "no privatelink CNAME (%s)", got);
-	else
-		vgot(v, "no privatelink CNAME");
-	vset(v, soft_no_cname ? DOCTOR_WARNING : DOCTOR_PROBLEM,
-	    "public DNS has no private endpoint for this name: check the name or "
-	    "the endpoint (does the private endpoint exist and is its "
-	    "connection approved?)");
-}
-
-void
-doctor_judge_address(const struct doctor_ip *ip, const struct pl_cidr *subnets,
-    size_t nsubnets, char *expected, size_t len, struct doctor_verdict *v)
-{
-	char a[INET6_ADDRSTRLEN];
-	bool inside = false;
-
-	memset(v, 0, sizeof(*v));
-	vgot(v, "%s", ip_str(ip, a, sizeof(a)));
-	if (nsubnets == 0) {
-		pl_strlcpy(expected, "a private address", len);
-	} else {
-		size_t used = 0;
-
-		used += (size_t)snprintf(expected, len, "inside ");
-		for (size_t i = 0; i < nsubnets && used < len; i++) {
-			char net[INET6_ADDRSTRLEN];
-			int w;
-
-			if (inet_ntop(subnets[i].family, subnets[i].addr, net,
-			    sizeof(net)) == NULL)
-				pl_strlcpy(net, "?", sizeof(net));
-			w = snprintf(expected + used, len - used, "%s%s/%d",
-			    i ? ", " : "", net, subnets[i].prefix);
-			if (w < 0)
-				break;
-			used += (size_t)w;
-			inside |= cidr_match_raw(&subnets[i], ip->family, ip->addr);
-		}
-	}
-	if (!addr_is_private(ip->family, ip->addr)) {
-		vset(v, DOCTOR_PROBLEM, "the A record holds a public IP: a private "
-		    "endpoint always gets a private address from its subnet; take "
-		    "the address from the private endpoint's DNS configuration, or "
-		    "download DNS settings again");
-		return;
-	}
-	if (nsubnets > 0 && !inside) {
-		vset(v, DOCTOR_PROBLEM, "the address is outside [doctor] "
-		    "expect_subnets: the private endpoint may be in another "
-		    "virtual network or the record is stale; check the endpoint's "
-		    "subnet, download DNS settings again, or add the subnet to "
-		    "expect_subnets");
-		return;
-	}
-	vset(v, DOCTOR_OK, NULL);
-}
-
-/* ------------------------------------------------------------ names */
-
-/* True when NAME is strictly below ZONE (presentation, lower-case). */
-static bool
-name_below(const char *name, const char *zone)
-{
-	size_t nl = strlen(name), zl = strlen(zone);
-
-	return nl > zl && name[nl - zl - 1] == '.' &&
-	    strcmp(name + nl - zl, zone) == 0;
-}
-
-static bool
-name_under(const char *name, const char *zone)
-{
-	return strcmp(name, zone) == 0 || name_below(name, zone);
-}
-
-int
-doctor_public_name(const char *plname, const char *zone, const char *twin,
-    char *out)
-{
-	size_t nl = strlen(plname), zl = strlen(zone);
-
-	if (!name_below(plname, zone))
-		return -1;
-	if ((nl - zl) + strlen(twin) >= AZURE_NAME_MAX)
-		return -1;
-	memcpy(out, plname, nl - zl);
-	strcpy(out + (nl - zl), twin);
-	return 0;
-}
-
-#define ASR_MARK	"-asr-pod01-"
-#define LABEL_MAX	63
-
-int
-doctor_asr_split(const char *name, char *vault, char *type, char *geo)
-{
-	const char *dot = strchr(name, '.'), *mark, *g, *gend;
-	size_t vl, tl, gl;
-
-	if (dot == NULL || dot == name || dot[-1] != '-')
-		return -1;
-	if ((mark = strstr(name, ASR_MARK)) == NULL || mark >= dot)
-		return -1;
-	vl = (size_t)(mark - name);
-	tl = (size_t)(dot - 1 - (mark + strlen(ASR_MARK)));
-	if (vl == 0 || vl > LABEL_MAX || tl == 0 || tl > LABEL_MAX)
-		return -1;
-	g = dot + 1;
-	if ((gend = strchr(g, '.')) == NULL || gend == g ||
-	    strncmp(gend + 1, "privatelink.siterecovery.", 25) != 0)
-		return -1;
-	gl = (size_t)(gend - g);
-	if (gl > LABEL_MAX)
-		return -1;
-	memcpy(vault, name, vl);
-	vault[vl] = '\0';
-	memcpy(type, mark + strlen(ASR_MARK), tl);
-	type[tl] = '\0';
-	memcpy(geo, g, gl);
-	geo[gl] = '\0';
-	return 0;
-}
-
-/* The Azure Migrate zones per cloud (AZURE-DNS.md 1.1, 2.2). */
-static const struct migrate_cloud {
-	const char *migrate, *asr, *vault, *blob;
-} migrate_clouds[] = {
-	{ "privatelink.prod.migration.windowsazure.com",
-	  "privatelink.siterecovery.windowsazure.com",
-	  "privatelink.vaultcore.azure.net",
-	  "privatelink.blob.core.windows.net" },
-	{ "privatelink.prod.migration.windowsazure.us",
-	  "privatelink.siterecovery.windowsazure.us",
-	  "privatelink.vaultcore.usgovcloudapi.net",
-	  "privatelink.blob.core.usgovcloudapi.net" },
-};
-
-/* The five names a Recovery Services vault's private endpoint adds. */
-static const char *const asr_types[] = { "id1", "prot2", "rcm1", "srs1", "tel1" };
-
-struct asr_vault {
-	char vault[LABEL_MAX + 1], geo[LABEL_MAX + 1];
-	bool have[nitems(asr_types)];
-};
-
-static size_t
-count_under(const char *const *names, size_t n, const char *zone)
-{
-	size_t c = 0;
-
-	for (size_t i = 0; i < n; i++)
-		c += name_below(names[i], zone);
-	return c;
-}
-
-static void
-migrate_zone(struct doctor_report *r, const char *zone, size_t count,
-    const char *expected, enum doctor_status missing, const char *hint)
-{
-	char got[64];
-
-	if (count > 0)
-		snprintf(got, sizeof(got), "%zu record%s", count,
-		    count == 1 ? "" : "s");
-	else
-		pl_strlcpy(got, "none", sizeof(got));
-	doctor_add(r, "migrate", count > 0 ? DOCTOR_OK : missing, zone, zone,
-	    expected, got, count > 0 ? NULL : hint);
-}
-
-static void
-check_asr(struct doctor_report *r, const char *zone, const char *const *names,
-    size_t n)
-{
-	struct asr_vault *v = NULL;
-	size_t nv = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char vault[LABEL_MAX + 1], type[LABEL_MAX + 1], geo[LABEL_MAX + 1];
-		size_t k;
-
-		if (!name_below(names[i], zone) ||
-		    doctor_asr_split(names[i], vault, type, geo) == -1)
-			continue;
-		for (k = 0; k < nv; k++)
-			if (strcmp(v[k].vault, vault) == 0 && strcmp(v[k].geo, geo) == 0)
-				break;
-		if (k == nv) {
-			v = xreallocarray(v, nv + 1, sizeof(*v));
-			memset(&v[nv], 0, sizeof(*v));
-			pl_strlcpy(v[nv].vault, vault, sizeof(v[nv].vault));
-			pl_strlcpy(v[nv].geo, geo, sizeof(v[nv].geo));
-			nv++;
-		}
-		for (size_t t = 0; t < nitems(asr_types); t++)
-			if (strcmp(type, asr_types[t]) == 0)
-				v[k].have[t] = true;
-	}
-	for (size_t k = 0; k < nv; k++) {
-		char name[AZURE_NAME_MAX * 2], got[128] = "", exp[64];
-		size_t missing = 0;
-
-		for (size_t t = 0; t < nitems(asr_types); t++) {
-			if (v[k].have[t]) {
-				if (got[0] != '\0')
-					str_cat(got, ", ", sizeof(got));
-				str_cat(got, asr_types[t], sizeof(got));
-				continue;
-			}
-			missing++;
-			snprintf(name, sizeof(name), "%s" ASR_MARK "%s-.%s.%s",
-			    v[k].vault, asr_types[t], v[k].geo, zone);
-			doctor_add(r, "site-recovery", DOCTOR_PROBLEM, zone, name,
-			    "an address record", "missing", "the private endpoint "
-			    "of a Recovery Services vault adds five names (id1, "
-			    "prot2, rcm1, srs1, tel1) and this one is not in the "
-			    "sources: download DNS settings again (Migration and "
-			    "modernization, Properties), or add it from the "
-			    "endpoint's DNS configuration");
-		}
-		if (missing == 0) {
-			snprintf(name, sizeof(name), "%s" ASR_MARK "*-.%s.%s",
-			    v[k].vault, v[k].geo, zone);
-			snprintf(exp, sizeof(exp), "id1, prot2, rcm1, srs1, tel1");
-			doctor_add(r, "site-recovery", DOCTOR_OK, zone, name, exp,
-			    got, NULL);
-		}
-	}
-	free(v);
-}
-
-void
-doctor_check_migrate(struct doctor_report *r, const char *const *names, size_t n)
-{
-	for (size_t c = 0; c < nitems(migrate_clouds); c++) {
-		const struct migrate_cloud *m = &migrate_clouds[c];
-		size_t nm = count_under(names, n, m->migrate);
-		size_t ns = count_under(names, n, m->asr);
-
-		/* Key vaults and storage accounts are everywhere; only the
-		 * Migrate and Site Recovery zones say Azure Migrate is used. */
-		if (nm == 0 && ns == 0)
-			continue;
-		migrate_zone(r, m->migrate, nm, "records of the Azure Migrate "
-		    "project", DOCTOR_PROBLEM, "no Azure Migrate service names "
-		    "(discovery, assessment, hub): download DNS settings again "
-		    "from Azure Migrate (Discovery and assessment, Properties) "
-		    "and add the file to [records] sources");
-		migrate_zone(r, m->asr, ns, "Site Recovery records",
-		    DOCTOR_WARNING, "no Site Recovery names: they are needed to "
-		    "replicate servers; once the vault's private endpoint exists, "
-		    "download DNS settings again (Migration and modernization, "
-		    "Properties)");
-		migrate_zone(r, m->vault, count_under(names, n, m->vault),
-		    "the project's key vault", DOCTOR_PROBLEM, "the key vault "
-		    "of the Migrate project has no record: download DNS settings "
-		    "again; it lists the key vault's name and private address");
-		migrate_zone(r, m->blob, count_under(names, n, m->blob),
-		    "the project's storage account", DOCTOR_PROBLEM, "no storage "
-		    "account record: download DNS settings again; a cache or "
-		    "replication storage account you chose yourself is not in "
-		    "that file: take its FQDN and IP from Storage account, "
-		    "Networking, Private endpoint connections, DNS configuration");
-		check_asr(r, m->asr, names, n);
-	}
 }
 
 /* ------------------------------------------------------------ the verb */
@@ -807,7 +151,7 @@ build_expects(struct doctor *d)
 		if ((r->type != TYPE_A || r->rdlen != 4) &&
 		    (r->type != TYPE_AAAA || r->rdlen != 16))
 			continue;
-		name_str(r->owner, k[nk].name, sizeof(k[nk].name));
+		doctor_name_str(r->owner, k[nk].name, sizeof(k[nk].name));
 		/* A wildcard has no single name to ask for. */
 		if (strncmp(k[nk].name, "*.", 2) == 0 ||
 		    strcmp(k[nk].name, "*") == 0)
@@ -831,7 +175,7 @@ build_expects(struct doctor *d)
 		if (d->ne > 0 && strcmp(d->e[d->ne - 1].plname, k[i].name) == 0 &&
 		    d->e[d->ne - 1].type == k[i].type) {
 			e = &d->e[d->ne - 1];
-			if (e->nips < DOCTOR_MAX_ADDRS && !ip_in(&ip, e->ips, e->nips)) {
+			if (e->nips < DOCTOR_MAX_ADDRS && !doctor_ip_in(&ip, e->ips, e->nips)) {
 				e->wheres[e->nips] = recset_where_str(rs, r);
 				e->ips[e->nips++] = ip;
 			}
@@ -978,6 +322,13 @@ read_resolv_conf(struct doctor *d)
 		snprintf(d->resolv_err, sizeof(d->resolv_err), "no nameserver line");
 }
 
+/* True when NAME is ZONE or below it (presentation, lower-case). */
+static bool
+name_under(const char *name, const char *zone)
+{
+	return strcmp(name, zone) == 0 || doctor_name_below(name, zone);
+}
+
 /* The servers pldns forwards NAME to: the longest [forward] match, else
  * [upstream] (FWD gets the forward zone or NULL). */
 static const char *
@@ -1000,88 +351,12 @@ reply_of(const struct doctor *d, long q)
 	return q >= 0 ? &d->qs.q[q].reply : NULL;
 }
 
-/* UDP and TCP verdicts as one (either may be NULL, not both). */
-static void
-merge(struct doctor_verdict *out, const struct doctor_verdict *u,
-    const struct doctor_verdict *t)
-{
-	const struct doctor_verdict *worse;
-
-	if (u == NULL || t == NULL) {
-		*out = u != NULL ? *u : *t;
-		return;
-	}
-	if (u->status == t->status && strcmp(u->got, t->got) == 0) {
-		*out = *u;
-		return;
-	}
-	worse = t->status > u->status ? t : u;
-	out->status = worse->status;
-	snprintf(out->got, sizeof(out->got), "udp: %.200s; tcp: %.200s", u->got,
-	    t->got);
-	pl_strlcpy(out->hint, worse->hint[0] != '\0' ? worse->hint :
-	    (worse == u ? t->hint : u->hint), sizeof(out->hint));
-}
-
 static struct doctor_finding *
 add_verdict(struct doctor *d, const char *check, const char *zone,
     const char *name, const char *expected, const struct doctor_verdict *v)
 {
 	return doctor_add(&d->rep, check, v->status, zone, name, expected, v->got,
 	    v->status == DOCTOR_OK ? NULL : v->hint);
-}
-
-/* Whether a server is there at all (infrastructure checks). */
-static void
-judge_reach(const struct target *t, bool pldns, const char *probe,
-    const struct doctor_reply *r, const char *transport,
-    struct doctor_verdict *v)
-{
-	char where[128];
-
-	memset(v, 0, sizeof(*v));
-	if (t->fwd != NULL)
-		snprintf(where, sizeof(where), "[forward \"%s\"] servers", t->fwd);
-	else
-		pl_strlcpy(where, "[upstream] servers", sizeof(where));
-	if (pldns) {
-		if (judge_no_reply(t->str, transport, r, v))
-			return;
-	} else if (r->outcome == DOCTOR_TIMEOUT || r->outcome == DOCTOR_CLOSED ||
-	    r->outcome == DOCTOR_NETERR) {
-		vgot(v, "%s", r->outcome == DOCTOR_TIMEOUT ? "timeout" :
-		    r->outcome == DOCTOR_CLOSED ? "port closed" : r->error);
-		vset(v, DOCTOR_PROBLEM, "the upstream %s does not answer%s: fix "
-		    "%s in the configuration or make the server reachable; pldns "
-		    "forwards every name it does not hold there and answers "
-		    "SERVFAIL while it is dead", t->str, r->outcome ==
-		    DOCTOR_CLOSED ? " (nothing listens on that port)" : "", where);
-		return;
-	} else if (r->outcome == DOCTOR_BADREPLY) {
-		vgot(v, "bad reply: %s", r->error);
-		vset(v, DOCTOR_PROBLEM, "the upstream %s sends replies that are "
-		    "not proper DNS: check %s", t->str, where);
-		return;
-	}
-	if (r->rcode == RCODE_REFUSED) {
-		vgot(v, "REFUSED");
-		if (pldns)
-			vset(v, DOCTOR_PROBLEM, "pldns refuses queries from this "
-			    "machine: add its address to [server] allow");
-		else
-			vset(v, DOCTOR_PROBLEM, "the upstream %s refuses queries "
-			    "from this machine: allow pldns's address for "
-			    "recursion on it, or change %s", t->str, where);
-		return;
-	}
-	vgot(v, "%s in %u ms", rcode_name(r->rcode), r->rtt_ms);
-	if (!pldns && r->rcode == RCODE_SERVFAIL) {
-		vset(v, DOCTOR_WARNING, "the upstream %s answered SERVFAIL for %s: "
-		    "check that it reaches the internet (or the zone it serves)",
-		    t->str, probe);
-		return;
-	}
-	vset(v, DOCTOR_OK, NULL);
 }
 
 static void
@@ -1167,6 +442,7 @@ report_infra(struct doctor *d)
 	const struct expect *s = &d->e[d->sample], *rsm = &d->e[d->rsample];
 	const char *rname = rsm->pubname[0] ? rsm->pubname : rsm->plname;
 	char exp[256], zones[1024], hint[2048], here[96];
+	struct doctor_resolver_want want;
 	size_t nz, tls = 0;
 
 	for (size_t i = 0; i < d->npl; i++) {
@@ -1177,11 +453,12 @@ report_infra(struct doctor *d)
 
 		for (int k = 0; k < 2; k++) {
 			r[k] = reply_of(d, t->probe[k]);
-			judge_reach(t, true, s->plname, r[k], transports[k], &v[k]);
+			doctor_judge_reach(t->str, t->fwd, true, s->plname, transports[k],
+			    r[k], &v[k]);
 			t->alive[k] = r[k]->outcome == DOCTOR_ANSWER &&
 			    r[k]->rcode != RCODE_REFUSED;
 		}
-		merge(&m, &v[0], &v[1]);
+		doctor_merge(&m, &v[0], &v[1]);
 		if (v[0].status == DOCTOR_OK && v[1].status == DOCTOR_OK)
 			snprintf(m.got, sizeof(m.got), "udp %u ms, tcp %u ms",
 			    r[0]->rtt_ms, r[1]->rtt_ms);
@@ -1217,8 +494,8 @@ report_infra(struct doctor *d)
 		struct doctor_verdict v;
 		struct doctor_finding *f;
 
-		judge_reach(t, false, t->fwd ? t->fwd : (s->pubname[0] ?
-		    s->pubname : s->plname), r, "udp", &v);
+		doctor_judge_reach(t->str, t->fwd, false, t->fwd ? t->fwd :
+		    (s->pubname[0] ? s->pubname : s->plname), "udp", r, &v);
 		t->alive[0] = r->outcome == DOCTOR_ANSWER &&
 		    r->rcode != RCODE_REFUSED;
 		if (t->fwd != NULL)
@@ -1247,47 +524,21 @@ report_infra(struct doctor *d)
 		doctor_add(&d->rep, "resolver", DOCTOR_WARNING, NULL,
 		    d->resolv_path, "a nameserver", d->resolv_err, hint);
 	}
+	want.resolv_path = d->resolv_path;
+	want.name = rname;
+	want.ips = rsm->ips;
+	want.nips = rsm->nips;
+	want.zones = zones;
+	want.nzones = nz;
+	want.here = here;
+	want.config = d->cfg->path;
 	for (size_t i = 0; i < d->nns; i++) {
 		struct target *t = &d->ns[i];
 		const struct doctor_reply *r = reply_of(d, t->probe[0]);
 		struct doctor_verdict v;
 		struct doctor_finding *f;
-		char got[256];
 
-		memset(&v, 0, sizeof(v));
-		doctor_ips_str(r->addrs, r->naddrs, got, sizeof(got));
-		if (r->outcome != DOCTOR_ANSWER)
-			vgot(&v, "%s", r->outcome == DOCTOR_TIMEOUT ? "timeout" :
-			    r->outcome == DOCTOR_CLOSED ? "port closed" : r->error);
-		else if (r->rcode != RCODE_NOERROR || r->naddrs == 0)
-			vgot(&v, "%s", r->rcode != RCODE_NOERROR ?
-			    rcode_name(r->rcode) : "no address");
-		else
-			vgot(&v, "%s%s", got, any_public(r->addrs, r->naddrs) ?
-			    " (public)" : "");
-		if (r->outcome == DOCTOR_ANSWER && r->rcode == RCODE_NOERROR &&
-		    r->naddrs > 0 && doctor_ips_same(rsm->ips, rsm->nips,
-		    r->addrs, r->naddrs)) {
-			vset(&v, DOCTOR_OK, NULL);
-		} else if (r->outcome == DOCTOR_ANSWER && r->naddrs > 0 &&
-		    !any_public(r->addrs, r->naddrs)) {
-			vset(&v, DOCTOR_PROBLEM, "this machine's resolver %s "
-			    "answers %s with another private address: another "
-			    "internal resolver or private DNS zone holds a "
-			    "different record; fix that zone, or give the resolver "
-			    "%s %s pointing at %s instead", t->str, rname, nz == 1 ?
-			    "a conditional forwarder for" :
-			    "conditional forwarders for", zones, here);
-		} else {
-			vset(&v, DOCTOR_WARNING, "this machine's resolver %s (from "
-			    "%s) does not reach pldns for %s: add %s %s pointing "
-			    "at %s on it (pldns forwarders -c %s prints them for "
-			    "Windows DNS, BIND, Unbound, dnsmasq and CoreDNS)",
-			    t->str, d->resolv_path, rname, nz == 1 ?
-			    "a conditional forwarder for" :
-			    "conditional forwarders for", zones, here,
-			    d->cfg->path);
-		}
+		doctor_judge_resolver(&want, t->str, r, &v);
 		f = add_verdict(d, "resolver", NULL, rname, exp, &v);
 		doctor_set(&f->server, t->str);
 		if (r->outcome == DOCTOR_ANSWER)
@@ -1351,16 +602,16 @@ report_duplicates(struct doctor *d, const struct expect *e)
 			const struct expect *o = &d->e[j];
 
 			if (o == e || strcmp(o->plname, e->plname) == 0 ||
-			    !ip_in(&e->ips[a], o->ips, o->nips))
+			    !doctor_ip_in(&e->ips[a], o->ips, o->nips))
 				continue;
 			if (others++ == 0)
 				first = o->plname;
 			else
 				continue;
 			for (size_t b = 0; b < o->nips; b++)
-				if (ip_equal(&o->ips[b], &e->ips[a]))
+				if (doctor_ip_in(&o->ips[b], &e->ips[a], 1))
 					snprintf(got, sizeof(got), "%s is also %s "
-					    "(%s)", ip_str(&e->ips[a], ip,
+					    "(%s)", doctor_ip_str(&e->ips[a], ip,
 					    sizeof(ip)), o->plname, o->wheres[b] ?
 					    o->wheres[b] : "?");
 		}
@@ -1400,7 +651,7 @@ report_duplicates(struct doctor *d, const struct expect *e)
 				char ip[INET6_ADDRSTRLEN], one[256];
 
 				snprintf(one, sizeof(one), "%s%s (%s)", a ? ", " : "",
-				    ip_str(&e->ips[a], ip, sizeof(ip)),
+				    doctor_ip_str(&e->ips[a], ip, sizeof(ip)),
 				    e->wheres[a] ? e->wheres[a] : "?");
 				str_cat(got, one, sizeof(got));
 			}
@@ -1446,7 +697,7 @@ report_records(struct doctor *d)
 					doctor_judge_pldns(e->ips, e->nips, pub,
 					    pl->str, transports[t], reply_of(d, q[t]),
 					    &v[t]);
-			merge(&m, q[0] >= 0 ? &v[0] : NULL, q[1] >= 0 ? &v[1] : NULL);
+			doctor_merge(&m, q[0] >= 0 ? &v[0] : NULL, q[1] >= 0 ? &v[1] : NULL);
 			f = add_verdict(d, pub ? "public" : "privatelink", zone,
 			    pub ? e->pubname : e->plname, exp, &m);
 			doctor_set(&f->server, pl->str);
@@ -1493,7 +744,7 @@ missed_forms(const struct doctor *d, const struct doctor_missed *m, char *pl,
 			z = &d->rs->zones[i];
 	if (z == NULL)
 		return;
-	if (name_below(m->name, z->name)) {
+	if (doctor_name_below(m->name, z->name)) {
 		if (z->ntwins > 0 && doctor_public_name(m->name, z->name,
 		    z->twins[0], pub) != 0)
 			pub[0] = '\0';
@@ -1502,7 +753,7 @@ missed_forms(const struct doctor *d, const struct doctor_missed *m, char *pl,
 	for (size_t t = 0; t < z->ntwins; t++) {
 		int head = (int)(strlen(m->name) - strlen(z->twins[t]) - 1);
 
-		if (!name_below(m->name, z->twins[t]))
+		if (!doctor_name_below(m->name, z->twins[t]))
 			continue;
 		if (snprintf(pl, AZURE_NAME_MAX, "%.*s.%s", head, m->name,
 		    z->name) >= AZURE_NAME_MAX)

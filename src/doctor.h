@@ -10,8 +10,9 @@
  * machine's resolver) and the Azure Migrate set, and reports findings.
  *
  * This header exposes the pure parts (judging a reply, the Migrate set,
- * output) so that they can be tested without a network; doctor_main() in
- * verbs.h does the querying.  doc/doctor.md documents the checks and the
+ * output) so that they can be tested without a network; the verb
+ * (doctor.c, verb_doctor in verbs.h) gathers the facts and does the
+ * querying, through doctor_query.h.  doc/doctor.md documents the checks and the
  * JSON keys; the check names and keys here are part of that contract.
  */
 #ifndef PLDNS_DOCTOR_H
@@ -24,6 +25,7 @@
 
 #include "addr.h"
 #include "azure_zones.h"
+#include "doctor_int.h"
 
 enum doctor_status { DOCTOR_OK, DOCTOR_WARNING, DOCTOR_PROBLEM };
 
@@ -90,47 +92,7 @@ void doctor_print_table(const struct doctor_report *r, FILE *f);
 /* The summary line without newline, into BUF. */
 const char *doctor_summary(const struct doctor_report *r, char *buf, size_t len);
 
-/* ---- replies and verdicts ---- */
-
-#define DOCTOR_MAX_ADDRS	16
-#define DOCTOR_MAX_CHAIN	16
-
-enum doctor_outcome {
-	DOCTOR_ANSWER,		/* a reply came (any RCODE) */
-	DOCTOR_TIMEOUT,		/* no reply in time */
-	DOCTOR_CLOSED,		/* port closed: ICMP unreachable or TCP reset */
-	DOCTOR_NETERR,		/* another socket error (text in error) */
-	DOCTOR_BADREPLY		/* a reply that could not be parsed */
-};
-
-struct doctor_ip {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];	/* network order */
-};
-
-/* What one query gave. */
-struct doctor_reply {
-	enum doctor_outcome outcome;
-	int rcode;		/* DOCTOR_ANSWER only */
-	bool tc;
-	unsigned rtt_ms;
-	struct doctor_ip addrs[DOCTOR_MAX_ADDRS];	/* A and AAAA of the answer */
-	size_t naddrs;
-	/* CNAME targets of the answer in message order: presentation,
-	 * lower-case, without trailing dot */
-	char chain[DOCTOR_MAX_CHAIN][AZURE_NAME_MAX];
-	size_t nchain;
-	char error[96];		/* DOCTOR_NETERR / DOCTOR_BADREPLY */
-};
-
-/*
- * Reads the reply PKT/LEN to the query with ID for QNAME (wire) and QTYPE
- * into R.  Returns -1 when it is not a reply to that query (wrong ID or
- * question: to be ignored), else 0 with R->outcome DOCTOR_ANSWER, or
- * DOCTOR_BADREPLY when the message is malformed.
- */
-int doctor_reply_parse(const uint8_t *pkt, size_t len, uint16_t id,
-    const uint8_t *qname, uint16_t qtype, struct doctor_reply *r);
+/* ---- verdicts (doctor_verdict.c); replies are in doctor_int.h ---- */
 
 /* True when R's CNAME chain holds NAME (presentation, any case). */
 bool doctor_chain_has(const struct doctor_reply *r, const char *name);
@@ -176,6 +138,48 @@ void doctor_judge_address(const struct doctor_ip *ip,
     const struct pl_cidr *subnets, size_t nsubnets, char *expected, size_t len,
     struct doctor_verdict *v);
 
+/* UDP and TCP verdicts of one check as one: the worse status, both "got"s
+ * when they differ.  Either of U and T may be NULL, not both. */
+void doctor_merge(struct doctor_verdict *out, const struct doctor_verdict *u,
+    const struct doctor_verdict *t);
+
+/*
+ * Whether a server is there at all (the infrastructure checks): R is its
+ * reply over TRANSPORT to a probe for PROBE.  PLDNS: SERVER is a pldns
+ * (the one under test or a listen address); else an upstream, of the
+ * [forward "FWD"] zone when FWD is not NULL, else of [upstream].
+ */
+void doctor_judge_reach(const char *server, const char *fwd, bool pldns,
+    const char *probe, const char *transport, const struct doctor_reply *r,
+    struct doctor_verdict *v);
+
+/* What this machine's resolver should answer, for doctor_judge_resolver(). */
+struct doctor_resolver_want {
+	const char *resolv_path;	/* the resolv.conf naming the resolver */
+	const char *name;		/* the name it was asked */
+	const struct doctor_ip *ips;	/* the addresses the sources give */
+	size_t nips;
+	const char *zones;		/* the zones to forward to pldns, ", "-separated */
+	size_t nzones;
+	const char *here;		/* where they go: "this server (...)" */
+	const char *config;		/* the configuration's path */
+};
+
+/* Judges the reply R of this machine's resolver SERVER: the sources'
+ * addresses (it reaches pldns), another private one, or anything else. */
+void doctor_judge_resolver(const struct doctor_resolver_want *w,
+    const char *server, const struct doctor_reply *r, struct doctor_verdict *v);
+
+/* "10.1.0.5" into BUF (LEN bytes); "?" when it cannot be written. */
+const char *doctor_ip_str(const struct doctor_ip *ip, char *buf, size_t len);
+
+/* True when IP is one of SET's N addresses. */
+bool doctor_ip_in(const struct doctor_ip *ip, const struct doctor_ip *set,
+    size_t n);
+
+/* True when NAME is strictly below ZONE (presentation, lower-case). */
+bool doctor_name_below(const char *name, const char *zone);
+
 /*
  * The public name of the privatelink name PLNAME in ZONE through the twin
  * suffix TWIN (acct.privatelink.blob.core.windows.net ->
@@ -191,6 +195,8 @@ int doctor_public_name(const char *plname, const char *zone, const char *twin,
  * Returns 0, or -1 when NAME does not have that form.
  */
 int doctor_asr_split(const char *name, char *vault, char *type, char *geo);
+
+/* ---- the Azure Migrate checks (doctor_migrate.c) ---- */
 
 /*
  * The Azure Migrate checks over every record name NAMES (privatelink,

@@ -1,9 +1,8 @@
 /*
- * doctor_int.h: the query engine of "pldns doctor" (doctor_query.c), for
- * doctor.c.  A small poll() loop over one socket per query: UDP sockets are
- * connected, so that a closed port is seen at once as ECONNREFUSED; UDP is
- * sent again once before the timeout; TCP connections per server are
- * capped below pldns's tcp_max_per_client default.
+ * doctor_int.h: what one query of "pldns doctor" gave and how a reply is
+ * read (doctor_query.c), the one thing its query engine (doctor_query.h),
+ * which fills it in, and its verdicts (doctor.h), which judge it, both
+ * need.
  */
 #ifndef PLDNS_DOCTOR_INT_H
 #define PLDNS_DOCTOR_INT_H
@@ -12,49 +11,50 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "addr.h"
-#include "doctor.h"
-#include "wire.h"
+#include "azure_zones.h"
 
-enum dq_state { DQ_NEW, DQ_CONNECTING, DQ_SENDING, DQ_READING, DQ_DONE };
+#define DOCTOR_MAX_ADDRS	16
+#define DOCTOR_MAX_CHAIN	16
 
-/* One query to one server over one transport. */
-struct dq {
-	struct pl_addr server;
-	uint8_t qname[WIRE_NAME_MAX];
-	uint16_t qtype;
-	bool tcp;
-	size_t tag;		/* the caller's: which server or record */
-	struct doctor_reply reply;
-
-	enum dq_state state;
-	int fd;
-	uint16_t id;
-	uint64_t t0, deadline, resend_at;
-	uint8_t msg[2 + 512];	/* TCP length prefix, then the query */
-	size_t msglen;		/* the query without the prefix */
-	size_t sent;		/* TCP: octets of msg sent */
-	uint8_t lenbuf[2];
-	size_t lenhave;
-	uint8_t *in;		/* TCP: the reply being read */
-	size_t inlen, inneed;
+enum doctor_outcome {
+	DOCTOR_ANSWER,		/* a reply came (any RCODE) */
+	DOCTOR_TIMEOUT,		/* no reply in time */
+	DOCTOR_CLOSED,		/* port closed: ICMP unreachable or TCP reset */
+	DOCTOR_NETERR,		/* another socket error (text in error) */
+	DOCTOR_BADREPLY		/* a reply that could not be parsed */
 };
 
-struct dqset {
-	struct dq *q;
-	size_t n, cap;
+struct doctor_ip {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];	/* network order */
 };
 
-/* Adds a query for QNAME/QTYPE to SERVER over UDP or TCP; TAG is the
- * caller's.  Returns its index in S. */
-size_t dq_add(struct dqset *s, const struct pl_addr *server, const uint8_t *qname,
-    uint16_t qtype, bool tcp, size_t tag);
+/* What one query gave. */
+struct doctor_reply {
+	enum doctor_outcome outcome;
+	int rcode;		/* DOCTOR_ANSWER only */
+	bool tc;
+	unsigned rtt_ms;
+	struct doctor_ip addrs[DOCTOR_MAX_ADDRS];	/* A and AAAA of the answer */
+	size_t naddrs;
+	/* CNAME targets of the answer in message order: presentation,
+	 * lower-case, without trailing dot */
+	char chain[DOCTOR_MAX_CHAIN][AZURE_NAME_MAX];
+	size_t nchain;
+	char error[96];		/* DOCTOR_NETERR / DOCTOR_BADREPLY */
+};
 
-/* Runs every query of S to its end, concurrently, each within TIMEOUT_MS;
- * each one's outcome is in its reply. */
-void dq_run(struct dqset *s, unsigned timeout_ms);
+/*
+ * Reads the reply PKT/LEN to the query with ID for QNAME (wire) and QTYPE
+ * into R.  Returns -1 when it is not a reply to that query (wrong ID or
+ * question: to be ignored), else 0 with R->outcome DOCTOR_ANSWER, or
+ * DOCTOR_BADREPLY when the message is malformed.
+ */
+int doctor_reply_parse(const uint8_t *pkt, size_t len, uint16_t id,
+    const uint8_t *qname, uint16_t qtype, struct doctor_reply *r);
 
-/* Closes and frees everything S holds. */
-void dq_clear(struct dqset *s);
+/* The wire name WNAME in presentation, lower-case, without trailing dot,
+ * into OUT (LEN bytes); "?" when it is not a name. */
+void doctor_name_str(const uint8_t *wname, char *out, size_t len);
 
 #endif

@@ -1,4 +1,5 @@
-/* doctor_query: the query engine of "pldns doctor" (see doctor_int.h). */
+/* doctor_query: the query engine of "pldns doctor" (see doctor_query.h). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -6,12 +7,100 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "doctor_int.h"
+#include "doctor_query.h"
 #include "util.h"
 
 #define MAX_UDP_INFLIGHT	200
 #define MAX_TCP_INFLIGHT	16	/* pldns allows 32 per client by default */
 #define EDNS_SIZE		1232
+
+/* ---- replies (doctor_int.h) ---- */
+
+void
+doctor_name_str(const uint8_t *wname, char *out, size_t len)
+{
+	size_t n;
+
+	if (wire_name_to_str(wname, out, len) < 0) {
+		pl_strlcpy(out, "?", len);
+		return;
+	}
+	n = strlen(out);
+	if (n > 1 && out[n - 1] == '.')
+		out[n - 1] = '\0';
+	for (char *p = out; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+}
+
+int
+doctor_reply_parse(const uint8_t *pkt, size_t len, uint16_t id,
+    const uint8_t *qname, uint16_t qtype, struct doctor_reply *r)
+{
+	struct wire_hdr h;
+	size_t pos = WIRE_HDR_LEN;
+
+	if (wire_hdr_read(pkt, len, &h) == -1 || h.id != id ||
+	    !(h.flags & WIRE_QR))
+		return -1;
+	if (h.qdcount > 1)
+		return -1;
+	if (h.qdcount == 1) {
+		uint8_t n[WIRE_NAME_MAX];
+
+		if (wire_name_read(pkt, len, &pos, n) == -1 || len - pos < 4)
+			return -1;
+		if (!wire_name_equal(n, qname) || wire_get_u16(pkt + pos) != qtype ||
+		    wire_get_u16(pkt + pos + 2) != CLASS_IN)
+			return -1;
+		pos += 4;
+	}
+	r->outcome = DOCTOR_ANSWER;
+	r->rcode = WIRE_RCODE(h.flags);
+	r->tc = (h.flags & WIRE_TC) != 0;
+	r->naddrs = 0;
+	r->nchain = 0;
+	for (unsigned i = 0; i < h.ancount; i++) {
+		struct wire_rr rr;
+
+		if (wire_rr_read(pkt, len, &pos, &rr) == -1) {
+			/* A truncated UDP reply may stop anywhere. */
+			if (r->tc)
+				break;
+			r->outcome = DOCTOR_BADREPLY;
+			pl_strlcpy(r->error, "malformed answer section",
+			    sizeof(r->error));
+			return 0;
+		}
+		if (rr.rclass != CLASS_IN)
+			continue;
+		if (rr.type == TYPE_CNAME && r->nchain < DOCTOR_MAX_CHAIN) {
+			uint8_t t[WIRE_NAME_MAX];
+
+			if (wire_rdata_expand(pkt, len, &rr, t, sizeof(t)) == -1 ||
+			    wire_name_len(t, sizeof(t)) == -1) {
+				r->outcome = DOCTOR_BADREPLY;
+				pl_strlcpy(r->error, "malformed CNAME",
+				    sizeof(r->error));
+				return 0;
+			}
+			doctor_name_str(t, r->chain[r->nchain++], AZURE_NAME_MAX);
+		} else if ((rr.type == TYPE_A && rr.rdlen == 4) ||
+		    (rr.type == TYPE_AAAA && rr.rdlen == 16)) {
+			struct doctor_ip *ip;
+
+			if (r->naddrs == DOCTOR_MAX_ADDRS)
+				continue;
+			ip = &r->addrs[r->naddrs++];
+			memset(ip, 0, sizeof(*ip));
+			ip->family = rr.type == TYPE_A ? AF_INET : AF_INET6;
+			memcpy(ip->addr, pkt + rr.rdata_off, rr.rdlen);
+		}
+	}
+	return 0;
+}
+
+/* ---- the engine ---- */
 
 size_t
 dq_add(struct dqset *s, const struct pl_addr *server, const uint8_t *qname,

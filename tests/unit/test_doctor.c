@@ -843,6 +843,179 @@ test_judge_missed(void **state)
 	assert_string_equal(v.got, "asked 1 time; public DNS: not asked");
 }
 
+/* ---- the infrastructure: reachability, UDP and TCP as one, resolver ---- */
+
+static void
+test_judge_reach(void **state)
+{
+	struct doctor_verdict v;
+	struct doctor_reply r;
+
+	(void)state;
+	r = reply(DOCTOR_ANSWER, RCODE_NOERROR, "10.1.0.5", NULL);
+	r.rtt_ms = 3;
+	doctor_judge_reach("127.0.0.1:53", NULL, true, "a.example", "udp", &r, &v);
+	assert_int_equal(v.status, DOCTOR_OK);
+	assert_string_equal(v.got, "NOERROR in 3 ms");
+
+	/* pldns: no reply is a problem with pldns's own hint. */
+	r = reply(DOCTOR_CLOSED, 0, NULL, NULL);
+	doctor_judge_reach("127.0.0.1:53", NULL, true, "a.example", "tcp", &r, &v);
+	assert_int_equal(v.status, DOCTOR_PROBLEM);
+	assert_string_equal(v.got, "port closed");
+	assert_string_equal(v.hint, "nothing listens on 127.0.0.1:53 over tcp: "
+	    "start pldns (systemctl start pldns), or give --server the address "
+	    "in [server] listen");
+	r = reply(DOCTOR_ANSWER, RCODE_REFUSED, NULL, NULL);
+	doctor_judge_reach("127.0.0.1:53", NULL, true, "a.example", "udp", &r, &v);
+	assert_int_equal(v.status, DOCTOR_PROBLEM);
+	assert_string_equal(v.hint, "pldns refuses queries from this machine: "
+	    "add its address to [server] allow");
+
+	/* An upstream: its section is named, SERVFAIL is only a warning. */
+	r = reply(DOCTOR_TIMEOUT, 0, NULL, NULL);
+	doctor_judge_reach("192.0.2.1:53", "corp.example", false, "corp.example",
+	    "udp", &r, &v);
+	assert_int_equal(v.status, DOCTOR_PROBLEM);
+	assert_string_equal(v.got, "timeout");
+	assert_string_equal(v.hint, "the upstream 192.0.2.1:53 does not answer: "
+	    "fix [forward \"corp.example\"] servers in the configuration or make "
+	    "the server reachable; pldns forwards every name it does not hold "
+	    "there and answers SERVFAIL while it is dead");
+	r = reply(DOCTOR_CLOSED, 0, NULL, NULL);
+	doctor_judge_reach("192.0.2.1:53", NULL, false, "b.example", "udp", &r, &v);
+	assert_non_null(strstr(v.hint, "does not answer (nothing listens on that "
+	    "port): fix [upstream] servers"));
+	r = reply(DOCTOR_ANSWER, RCODE_SERVFAIL, NULL, NULL);
+	doctor_judge_reach("192.0.2.1:53", NULL, false, "b.example", "udp", &r, &v);
+	assert_int_equal(v.status, DOCTOR_WARNING);
+	assert_string_equal(v.hint, "the upstream 192.0.2.1:53 answered SERVFAIL "
+	    "for b.example: check that it reaches the internet (or the zone it "
+	    "serves)");
+	r = reply(DOCTOR_ANSWER, RCODE_REFUSED, NULL, NULL);
+	doctor_judge_reach("192.0.2.1:53", NULL, false, "b.example", "udp", &r, &v);
+	assert_int_equal(v.status, DOCTOR_PROBLEM);
+	assert_non_null(strstr(v.hint, "allow pldns's address for recursion on "
+	    "it, or change [upstream] servers"));
+	r = reply(DOCTOR_BADREPLY, 0, NULL, NULL);
+	pl_strlcpy(r.error, "short", sizeof(r.error));
+	doctor_judge_reach("192.0.2.1:53", NULL, false, "b.example", "udp", &r, &v);
+	assert_int_equal(v.status, DOCTOR_PROBLEM);
+	assert_string_equal(v.got, "bad reply: short");
+}
+
+static void
+test_merge(void **state)
+{
+	struct doctor_verdict u, t, m;
+
+	(void)state;
+	memset(&u, 0, sizeof(u));
+	memset(&t, 0, sizeof(t));
+	pl_strlcpy(u.got, "10.1.0.5", sizeof(u.got));
+	pl_strlcpy(t.got, "10.1.0.5", sizeof(t.got));
+	doctor_merge(&m, &u, &t);
+	assert_int_equal(m.status, DOCTOR_OK);
+	assert_string_equal(m.got, "10.1.0.5");
+
+	/* Only one transport asked. */
+	t.status = DOCTOR_PROBLEM;
+	pl_strlcpy(t.got, "timeout", sizeof(t.got));
+	pl_strlcpy(t.hint, "tcp hint", sizeof(t.hint));
+	doctor_merge(&m, NULL, &t);
+	assert_int_equal(m.status, DOCTOR_PROBLEM);
+	assert_string_equal(m.got, "timeout");
+
+	/* They differ: the worse status and its hint, both answers. */
+	doctor_merge(&m, &u, &t);
+	assert_int_equal(m.status, DOCTOR_PROBLEM);
+	assert_string_equal(m.got, "udp: 10.1.0.5; tcp: timeout");
+	assert_string_equal(m.hint, "tcp hint");
+	/* The worse one without a hint borrows the other's. */
+	u.status = DOCTOR_WARNING;
+	pl_strlcpy(u.hint, "udp hint", sizeof(u.hint));
+	t.hint[0] = '\0';
+	doctor_merge(&m, &u, &t);
+	assert_string_equal(m.hint, "udp hint");
+}
+
+static void
+test_judge_resolver(void **state)
+{
+	struct doctor_ip want[] = { ip("10.1.0.5") };
+	struct doctor_resolver_want w = {
+		.resolv_path = "/etc/resolv.conf",
+		.name = "acct.blob.core.windows.net",
+		.ips = want, .nips = 1,
+		.zones = "blob.core.windows.net", .nzones = 1,
+		.here = "this server (10.0.0.53)",
+		.config = "/etc/pldns/pldns.ini",
+	};
+	struct doctor_verdict v;
+	struct doctor_reply r;
+
+	(void)state;
+	r = reply(DOCTOR_ANSWER, RCODE_NOERROR, "10.1.0.5", NULL);
+	doctor_judge_resolver(&w, "10.0.0.1:53", &r, &v);
+	assert_int_equal(v.status, DOCTOR_OK);
+	assert_string_equal(v.got, "10.1.0.5");
+
+	r = reply(DOCTOR_ANSWER, RCODE_NOERROR, "10.9.9.9", NULL);
+	doctor_judge_resolver(&w, "10.0.0.1:53", &r, &v);
+	assert_int_equal(v.status, DOCTOR_PROBLEM);
+	assert_string_equal(v.hint, "this machine's resolver 10.0.0.1:53 answers "
+	    "acct.blob.core.windows.net with another private address: another "
+	    "internal resolver or private DNS zone holds a different record; fix "
+	    "that zone, or give the resolver a conditional forwarder for "
+	    "blob.core.windows.net pointing at this server (10.0.0.53) instead");
+
+	/* The public answer: it does not reach pldns. */
+	w.nzones = 2;
+	w.zones = "blob.core.windows.net, vault.azure.net";
+	r = reply(DOCTOR_ANSWER, RCODE_NOERROR, "20.60.1.1", NULL);
+	doctor_judge_resolver(&w, "10.0.0.1:53", &r, &v);
+	assert_int_equal(v.status, DOCTOR_WARNING);
+	assert_string_equal(v.got, "20.60.1.1 (public)");
+	assert_string_equal(v.hint, "this machine's resolver 10.0.0.1:53 (from "
+	    "/etc/resolv.conf) does not reach pldns for acct.blob.core.windows.net: "
+	    "add conditional forwarders for blob.core.windows.net, vault.azure.net "
+	    "pointing at this server (10.0.0.53) on it (pldns forwarders -c "
+	    "/etc/pldns/pldns.ini prints them for Windows DNS, BIND, Unbound, "
+	    "dnsmasq and CoreDNS)");
+	r = reply(DOCTOR_ANSWER, RCODE_NXDOMAIN, NULL, NULL);
+	doctor_judge_resolver(&w, "10.0.0.1:53", &r, &v);
+	assert_int_equal(v.status, DOCTOR_WARNING);
+	assert_string_equal(v.got, "NXDOMAIN");
+	r = reply(DOCTOR_ANSWER, RCODE_NOERROR, NULL, NULL);
+	doctor_judge_resolver(&w, "10.0.0.1:53", &r, &v);
+	assert_string_equal(v.got, "no address");
+	r = reply(DOCTOR_TIMEOUT, 0, NULL, NULL);
+	doctor_judge_resolver(&w, "10.0.0.1:53", &r, &v);
+	assert_int_equal(v.status, DOCTOR_WARNING);
+	assert_string_equal(v.got, "timeout");
+}
+
+static void
+test_small_helpers(void **state)
+{
+	struct doctor_ip set[] = { ip("10.1.0.5"), ip("fd00::5") };
+	struct doctor_ip x = ip("fd00::5"), y = ip("10.1.0.6");
+	char buf[64];
+
+	(void)state;
+	assert_true(doctor_ip_in(&x, set, 2));
+	assert_false(doctor_ip_in(&x, set, 1));
+	assert_false(doctor_ip_in(&y, set, 2));
+	assert_string_equal(doctor_ip_str(&x, buf, sizeof(buf)), "fd00::5");
+	assert_string_equal(doctor_ip_str(&y, buf, 4), "?");
+	assert_true(doctor_name_below("a.blob.core.windows.net",
+	    "blob.core.windows.net"));
+	assert_false(doctor_name_below("blob.core.windows.net",
+	    "blob.core.windows.net"));
+	assert_false(doctor_name_below("ablob.core.windows.net",
+	    "blob.core.windows.net"));
+}
+
 int
 main(void)
 {
@@ -861,6 +1034,10 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_missed_parse),
 		cmocka_unit_test(test_judge_missed),
+		cmocka_unit_test(test_judge_reach),
+		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_judge_resolver),
+		cmocka_unit_test(test_small_helpers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
