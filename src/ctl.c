@@ -871,36 +871,60 @@ post_result(const char *cmd, const struct resp *r)
 	return 1;
 }
 
+/* The commands: the request each makes of the endpoint. */
+static const struct ctl_cmd {
+	const char *name;
+	bool post;		/* it changes something: POST, with the token */
+	bool takes_name;	/* an optional NAME, sent as ?name= */
+	const char *path;
+} ctl_cmds[] = {
+	{ "status", false, false, "/status" },
+	{ "stats", false, false, "/metrics" },
+	{ "reload", true, false, "/reload" },
+	{ "flush", true, true, "/cache/flush" },
+	{ "sync", true, true, "/sync" },
+};
+
+/* The command of A's operands into *CMD and its NAME (or NULL); 0, or the
+ * exit status of a usage error (said on stderr). */
 static int
-ctl_run(struct verb_args *a)
+ctl_command(const struct verb_args *a, const struct ctl_cmd **cmd,
+    const char **name)
+{
+	*cmd = NULL;
+	*name = NULL;
+	for (size_t i = 0; i < nitems(ctl_cmds); i++)
+		if (strcmp(a->argv[0], ctl_cmds[i].name) == 0)
+			*cmd = &ctl_cmds[i];
+	if (*cmd != NULL && (*cmd)->takes_name && a->argc > 1)
+		*name = a->argv[1];
+	if (*cmd == NULL || a->argc > (*name != NULL ? 2 : 1))
+		return verb_error(a->verb, true, "unknown command or extra "
+		    "arguments");
+	if (verb_has(a, 'F') && strcmp((*cmd)->name, "reload") != 0)
+		return verb_error(a->verb, true, "--force is for reload only");
+	return 0;
+}
+
+/*
+ * Where the endpoint is (--server, else the configuration's [control]
+ * listen) into ADDR, and for a command that changes something the token
+ * (--token-file, else the configuration's) into *TOKEN (NULL when none;
+ * caller frees).  0, or the exit status.
+ */
+static int
+ctl_endpoint(const struct verb_args *a, bool post, struct pl_addr *addr,
+    char **token)
 {
 	const char *cfgpath = verb_get(a, 'c', NULL);
 	const char *server = verb_get(a, 's', NULL), *err = NULL;
-	const char *cmd = a->argv[0], *name = NULL;
-	char *token_file = NULL, *token = NULL, *target = NULL;
-	bool force = verb_has(a, 'F');
-	char where[64], msg[512];
-	struct pl_addr addr;
-	struct resp r;
-	bool post;
+	char *token_file = NULL;
 	int ret;
 
-	if ((strcmp(cmd, "flush") == 0 || strcmp(cmd, "sync") == 0) &&
-	    a->argc > 1)
-		name = a->argv[1];
-	if (a->argc > (name != NULL ? 2 : 1) || (strcmp(cmd, "status") != 0 &&
-	    strcmp(cmd, "reload") != 0 && strcmp(cmd, "flush") != 0 &&
-	    strcmp(cmd, "stats") != 0 && strcmp(cmd, "sync") != 0))
-		return verb_error(a->verb, true, "unknown command or extra "
-		    "arguments");
-	if (force && strcmp(cmd, "reload") != 0)
-		return verb_error(a->verb, true, "--force is for reload only");
-	post = strcmp(cmd, "reload") == 0 || strcmp(cmd, "flush") == 0 ||
-	    strcmp(cmd, "sync") == 0;
-
-	memset(&addr, 0, sizeof(addr));
+	*token = NULL;
+	memset(addr, 0, sizeof(*addr));
 	if (server != NULL &&
-	    addr_parse(server, CONTROL_PORT, &addr, &err) == -1)
+	    addr_parse(server, CONTROL_PORT, addr, &err) == -1)
 		return verb_error(a->verb, false, "--server %s: %s", server, err);
 	if (verb_has(a, 't'))
 		token_file = xstrdup(verb_get(a, 't', NULL));
@@ -915,37 +939,47 @@ ctl_run(struct verb_args *a)
 			return ret;
 		}
 		if (server == NULL)
-			addr = fromcfg;
+			*addr = fromcfg;
 	}
-	unwildcard(&addr);
-	addr_str(&addr, where, sizeof(where));
+	unwildcard(addr);
 	if (post && token_file != NULL)
-		token = read_token(token_file);
+		*token = read_token(token_file);
 	free(token_file);
+	return 0;
+}
 
-	if (strcmp(cmd, "status") == 0)
-		target = xstrdup("/status");
-	else if (strcmp(cmd, "stats") == 0)
-		target = xstrdup("/metrics");
-	else if (strcmp(cmd, "reload") == 0)
-		target = xstrdup(force ? "/reload?force=1" : "/reload");
-	else if (strcmp(cmd, "sync") == 0) {
-		char *enc = name ? urlencode(name) : NULL;
+/* The request target of CMD for NAME (or NULL); caller frees. */
+static char *
+ctl_target(const struct ctl_cmd *cmd, const char *name, bool force)
+{
+	char *target, *enc;
 
-		if (enc == NULL)
-			target = xstrdup("/sync");
-		else
-			xasprintf(&target, "/sync?name=%s", enc);
-		free(enc);
-	} else if (name == NULL)
-		target = xstrdup("/cache/flush");
-	else {
-		char *enc = urlencode(name);
-		xasprintf(&target, "/cache/flush?name=%s", enc);
-		free(enc);
-	}
+	if (strcmp(cmd->name, "reload") == 0 && force)
+		return xstrdup("/reload?force=1");
+	if (name == NULL)
+		return xstrdup(cmd->path);
+	enc = urlencode(name);
+	xasprintf(&target, "%s?name=%s", cmd->path, enc);
+	free(enc);
+	return target;
+}
 
-	ret = http_do(&addr, post ? "POST" : "GET", target, token, &r, msg,
+static int
+ctl_run(struct verb_args *a)
+{
+	const struct ctl_cmd *cmd;
+	const char *name;
+	char *token, *target, where[64], msg[512];
+	struct pl_addr addr;
+	struct resp r;
+	int ret;
+
+	if ((ret = ctl_command(a, &cmd, &name)) != 0 ||
+	    (ret = ctl_endpoint(a, cmd->post, &addr, &token)) != 0)
+		return ret;
+	addr_str(&addr, where, sizeof(where));
+	target = ctl_target(cmd, name, verb_has(a, 'F'));
+	ret = http_do(&addr, cmd->post ? "POST" : "GET", target, token, &r, msg,
 	    sizeof(msg));
 	if (token != NULL) {
 		explicit_bzero(token, strlen(token));
@@ -956,11 +990,9 @@ ctl_run(struct verb_args *a)
 		fprintf(stderr, "pldns: ctl: %s\n", msg);
 		return ret;
 	}
-	if (post)
-		ret = post_result(cmd, &r);
-	else if (r.status != 200)
-		ret = post_result(cmd, &r);
-	else if (strcmp(cmd, "status") == 0)
+	if (cmd->post || r.status != 200)
+		ret = post_result(cmd->name, &r);
+	else if (strcmp(cmd->name, "status") == 0)
 		ret = show_status(where, r.body);
 	else
 		ret = show_stats(r.body);

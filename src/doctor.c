@@ -436,14 +436,12 @@ forwarder_zones(const struct doctor *d, char *buf, size_t len, size_t *count)
 	free(v);
 }
 
+/* The server under test and each listen address: UDP and TCP as one
+ * finding; what answers is marked alive for the per-record queries. */
 static void
-report_infra(struct doctor *d)
+report_listen(struct doctor *d)
 {
-	const struct expect *s = &d->e[d->sample], *rsm = &d->e[d->rsample];
-	const char *rname = rsm->pubname[0] ? rsm->pubname : rsm->plname;
-	char exp[256], zones[1024], hint[2048], here[96];
-	struct doctor_resolver_want want;
-	size_t nz, tls = 0;
+	const struct expect *s = &d->e[d->sample];
 
 	for (size_t i = 0; i < d->npl; i++) {
 		struct target *t = &d->pl[i];
@@ -453,8 +451,8 @@ report_infra(struct doctor *d)
 
 		for (int k = 0; k < 2; k++) {
 			r[k] = reply_of(d, t->probe[k]);
-			doctor_judge_reach(t->str, t->fwd, true, s->plname, transports[k],
-			    r[k], &v[k]);
+			doctor_judge_reach(t->str, t->fwd, true, s->plname,
+			    transports[k], r[k], &v[k]);
 			t->alive[k] = r[k]->outcome == DOCTOR_ANSWER &&
 			    r[k]->rcode != RCODE_REFUSED;
 		}
@@ -470,6 +468,16 @@ report_infra(struct doctor *d)
 		else if (r[1]->outcome == DOCTOR_ANSWER)
 			f->rtt_ms = (int)r[1]->rtt_ms;
 	}
+}
+
+/* The [upstream] and [forward] servers: DNS over TLS is not checked, none
+ * at all is a warning, and what answers is marked alive. */
+static void
+report_upstreams(struct doctor *d)
+{
+	const struct expect *s = &d->e[d->sample];
+	size_t tls = 0;
+	char exp[256];
 
 	for (size_t i = 0; i < d->cfg->nupstream_specs; i++) {
 		const char *spec = d->cfg->upstream_specs[i];
@@ -507,6 +515,18 @@ report_infra(struct doctor *d)
 		if (r->outcome == DOCTOR_ANSWER)
 			f->rtt_ms = (int)r->rtt_ms;
 	}
+}
+
+/* This machine's resolvers (resolv.conf): does each reach pldns for the
+ * sample's name, or what should forward to it. */
+static void
+report_resolvers(struct doctor *d)
+{
+	const struct expect *rsm = &d->e[d->rsample];
+	const char *rname = rsm->pubname[0] ? rsm->pubname : rsm->plname;
+	char exp[256], zones[1024], hint[2048], here[96];
+	struct doctor_resolver_want want;
+	size_t nz;
 
 	forwarder_zones(d, zones, sizeof(zones), &nz);
 	if (is_loopback(&d->pl[0].addr))
@@ -524,14 +544,9 @@ report_infra(struct doctor *d)
 		doctor_add(&d->rep, "resolver", DOCTOR_WARNING, NULL,
 		    d->resolv_path, "a nameserver", d->resolv_err, hint);
 	}
-	want.resolv_path = d->resolv_path;
-	want.name = rname;
-	want.ips = rsm->ips;
-	want.nips = rsm->nips;
-	want.zones = zones;
-	want.nzones = nz;
-	want.here = here;
-	want.config = d->cfg->path;
+	want = (struct doctor_resolver_want){ .resolv_path = d->resolv_path,
+	    .name = rname, .ips = rsm->ips, .nips = rsm->nips, .zones = zones,
+	    .nzones = nz, .here = here, .config = d->cfg->path };
 	for (size_t i = 0; i < d->nns; i++) {
 		struct target *t = &d->ns[i];
 		const struct doctor_reply *r = reply_of(d, t->probe[0]);
@@ -544,6 +559,15 @@ report_infra(struct doctor *d)
 		if (r->outcome == DOCTOR_ANSWER)
 			f->rtt_ms = (int)r->rtt_ms;
 	}
+}
+
+/* Step 2's findings: the listen addresses, upstreams and resolvers. */
+static void
+report_infra(struct doctor *d)
+{
+	report_listen(d);
+	report_upstreams(d);
+	report_resolvers(d);
 }
 
 static void
@@ -876,151 +900,217 @@ doctor_free(struct doctor *d)
 	free(d->mq);
 }
 
-static int
-doctor_run(struct verb_args *a)
-{
-	const char *cfgpath = verb_get(a, 'c', VERB_DEFAULT_CONFIG);
-	const char *server = verb_get(a, 's', NULL), *val;
-	char **names = xcalloc(1, sizeof(char *));
-	size_t nnames = 0, it = 0;
-	bool json = verb_has(a, 'j');
-	unsigned long timeout = DEFAULT_TIMEOUT_MS;
-	struct pl_addr srv;
-	struct config *cfg;
-	struct recset rs;
-	struct diag dg;
-	struct doctor d;
-	int status;
+/* What the options ask for. */
+struct doctor_opts {
+	const char *cfgpath;
+	char **names;			/* --name, commas split; NULL-terminated */
+	size_t nnames;
+	unsigned timeout_ms;
+	bool json;
+	bool have_server;
+	struct pl_addr server;		/* --server */
+};
 
+/* Reads and checks the options into O; 0, or the exit status of a bad
+ * value (said on stderr). */
+static int
+doctor_options(struct verb_args *a, struct doctor_opts *o)
+{
+	const char *server = verb_get(a, 's', NULL), *val, *err = NULL;
+	size_t it = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->cfgpath = verb_get(a, 'c', VERB_DEFAULT_CONFIG);
+	o->json = verb_has(a, 'j');
+	o->timeout_ms = DEFAULT_TIMEOUT_MS;
+	o->names = xcalloc(1, sizeof(char *));
 	while ((val = verb_next(a, 'n', &it)) != NULL) {
 		size_t k = 0;
 		char **v = strv_split(val, ",", &k);
 
-		names = xreallocarray(names, nnames + k + 1, sizeof(char *));
+		o->names = xreallocarray(o->names, o->nnames + k + 1,
+		    sizeof(char *));
 		for (size_t i = 0; i < k; i++)
-			names[nnames++] = v[i];
-		names[nnames] = NULL;
+			o->names[o->nnames++] = v[i];
+		o->names[o->nnames] = NULL;
 		free(v);
 	}
 	if ((val = verb_get(a, 't', NULL)) != NULL) {
+		unsigned long ms;
 		char *end;
 
 		errno = 0;
-		timeout = strtoul(val, &end, 10);
-		if (errno != 0 || *end != '\0' || end == val ||
-		    timeout < 10 || timeout > 60000) {
-			strv_free(names);
+		ms = strtoul(val, &end, 10);
+		if (errno != 0 || *end != '\0' || end == val || ms < 10 ||
+		    ms > 60000)
 			return verb_error(a->verb, false, "--timeout %s: "
 			    "milliseconds from 10 to 60000", val);
-		}
+		o->timeout_ms = (unsigned)ms;
 	}
 	if (server != NULL) {
-		const char *err = NULL;
-
-		if (addr_parse(server, 53, &srv, &err) == -1) {
-			strv_free(names);
+		if (addr_parse(server, 53, &o->server, &err) == -1)
 			return verb_error(a->verb, false, "--server %s: %s", server,
 			    err);
-		}
+		o->have_server = true;
 	}
+	return 0;
+}
+
+/* Loads the configuration PATH and its records into *CFG and RS, as pldns
+ * would; -1 when either has an error (said on stderr). */
+static int
+doctor_load(const char *path, struct config **cfg, struct recset *rs)
+{
+	struct diag dg;
 
 	diag_init(&dg);
-	if ((cfg = config_load(cfgpath, &dg)) == NULL) {
+	if ((*cfg = config_load(path, &dg)) == NULL) {
 		diag_print(&dg, stderr);
 		fprintf(stderr, "pldns: doctor: cannot run: %zu error%s in the "
 		    "configuration\n", dg.nerrors, dg.nerrors == 1 ? "" : "s");
 		diag_clear(&dg);
-		strv_free(names);
-		return DOCTOR_EXIT_CANNOT;
+		return -1;
 	}
-	recset_init(&rs);
-	if (records_load(cfg, &rs, &dg) != 0) {
+	recset_init(rs);
+	if (records_load(*cfg, rs, &dg) != 0) {
 		diag_print(&dg, stderr);
 		fprintf(stderr, "pldns: doctor: cannot run: %zu error%s in the "
 		    "records\n", dg.nerrors, dg.nerrors == 1 ? "" : "s");
 		diag_clear(&dg);
-		recset_clear(&rs);
-		config_free(cfg);
-		strv_free(names);
-		return DOCTOR_EXIT_CANNOT;
+		recset_clear(rs);
+		config_free(*cfg);
+		return -1;
 	}
 	diag_print(&dg, stderr);
 	diag_clear(&dg);
+	return 0;
+}
 
-	memset(&d, 0, sizeof(d));
-	d.cfg = cfg;
-	d.rs = &rs;
-	d.timeout_ms = (unsigned)timeout;
-	doctor_report_init(&d.rep);
-	build_expects(&d);
-	if (d.ne == 0) {
-		fprintf(stderr, "pldns: doctor: cannot run: %s gives no address "
-		    "record to check (set [records] sources)\n", cfgpath);
-		doctor_free(&d);
-		recset_clear(&rs);
-		config_free(cfg);
-		strv_free(names);
-		return DOCTOR_EXIT_CANNOT;
-	}
-	select_names(&d, names, nnames);
-	for (size_t i = 0; i < d.ne; i++)
-		if (d.e[i].selected) {
-			d.sample = i;
+/* The records the probes ask for: the first selected one, and for the
+ * resolver the first selected one with a public name. */
+static void
+pick_samples(struct doctor *d)
+{
+	for (size_t i = 0; i < d->ne; i++)
+		if (d->e[i].selected) {
+			d->sample = i;
 			break;
 		}
-	d.rsample = d.sample;
-	for (size_t i = 0; i < d.ne; i++)
-		if (d.e[i].selected && d.e[i].pubname[0]) {
-			d.rsample = i;
+	d->rsample = d->sample;
+	for (size_t i = 0; i < d->ne; i++)
+		if (d->e[i].selected && d->e[i].pubname[0]) {
+			d->rsample = i;
 			break;
 		}
+}
 
-	/* The server under test first, then every listen address. */
-	if (server == NULL)
+/* The servers to ask: the one under test (SERVER, else the first listen
+ * address) first, every listen address, the upstreams and [forward]
+ * servers, and this machine's resolvers. */
+static void
+add_targets(struct doctor *d, const struct pl_addr *server)
+{
+	const struct config *cfg = d->cfg;
+	struct pl_addr srv;
+
+	if (server != NULL)
+		srv = *server;
+	else
 		reachable(&cfg->listen[0], &srv);
-	target_add(&d.pl, &d.npl, &srv, NULL)->under_test = true;
+	target_add(&d->pl, &d->npl, &srv, NULL)->under_test = true;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		struct pl_addr l;
 
 		reachable(&cfg->listen[i], &l);
-		target_add(&d.pl, &d.npl, &l, NULL)->listen = true;
+		target_add(&d->pl, &d->npl, &l, NULL)->listen = true;
 	}
 	for (size_t i = 0; i < cfg->nupstreams; i++)
-		target_add(&d.up, &d.nup, &cfg->upstreams[i], NULL);
+		target_add(&d->up, &d->nup, &cfg->upstreams[i], NULL);
 	for (size_t f = 0; f < cfg->nforwards; f++)
 		for (size_t i = 0; i < cfg->forwards[f].nservers; i++)
-			target_add(&d.up, &d.nup, &cfg->forwards[f].servers[i],
+			target_add(&d->up, &d->nup, &cfg->forwards[f].servers[i],
 			    cfg->forwards[f].name);
-	read_resolv_conf(&d);
+	read_resolv_conf(d);
+}
 
-	probe_all(&d);
-	report_infra(&d);
-	azure_sync_doctor(cfg, &d.rep);
-	if (nnames == 0)
-		query_missed(&d);
-	query_records(&d);
-	report_records(&d);
-	if (nnames == 0) {
-		report_missed(&d);
-		report_migrate(&d);
+/* Steps 2 to 4: probe, query, judge; the findings sorted in D->rep.  With
+ * names picked (ALL false), the names clients miss and the Migrate set,
+ * which are about every record, are left out. */
+static void
+run_checks(struct doctor *d, bool all)
+{
+	probe_all(d);
+	report_infra(d);
+	azure_sync_doctor(d->cfg, &d->rep);
+	if (all)
+		query_missed(d);
+	query_records(d);
+	report_records(d);
+	if (all) {
+		report_missed(d);
+		report_migrate(d);
 	}
-	doctor_sort(&d.rep);
+	doctor_sort(&d->rep);
+}
+
+/* Prints the report (JSON or a table); the exit status. */
+static int
+print_report(const struct doctor_report *rep, bool json)
+{
+	int status;
 
 	if (json) {
-		char *text = doctor_json(&d.rep);
+		char *text = doctor_json(rep);
 
 		fputs(text, stdout);
 		free(text);
 	} else {
-		doctor_print_table(&d.rep, stdout);
+		doctor_print_table(rep, stdout);
 	}
-	status = doctor_exit_status(&d.rep);
+	status = doctor_exit_status(rep);
 	if (fflush(stdout) != 0)
 		status = DOCTOR_EXIT_CANNOT;
+	return status;
+}
+
+static int
+doctor_run(struct verb_args *a)
+{
+	struct doctor_opts o;
+	struct config *cfg;
+	struct recset rs;
+	struct doctor d;
+	int status;
+
+	if ((status = doctor_options(a, &o)) != 0) {
+		strv_free(o.names);
+		return status;
+	}
+	if (doctor_load(o.cfgpath, &cfg, &rs) != 0) {
+		strv_free(o.names);
+		return DOCTOR_EXIT_CANNOT;
+	}
+	memset(&d, 0, sizeof(d));
+	d.cfg = cfg;
+	d.rs = &rs;
+	d.timeout_ms = o.timeout_ms;
+	doctor_report_init(&d.rep);
+	build_expects(&d);
+	if (d.ne == 0) {
+		fprintf(stderr, "pldns: doctor: cannot run: %s gives no address "
+		    "record to check (set [records] sources)\n", o.cfgpath);
+		status = DOCTOR_EXIT_CANNOT;
+	} else {
+		select_names(&d, o.names, o.nnames);
+		pick_samples(&d);
+		add_targets(&d, o.have_server ? &o.server : NULL);
+		run_checks(&d, o.nnames == 0);
+		status = print_report(&d.rep, o.json);
+	}
 	doctor_free(&d);
 	recset_clear(&rs);
 	config_free(cfg);
-	strv_free(names);
+	strv_free(o.names);
 	return status;
 }
 
