@@ -694,12 +694,6 @@ sync_run(struct verb_args *a)
 	return status;
 }
 
-static const struct verb_opt sync_opts[] = {
-	VERB_OPT_CONFIG,
-	{ 'n', "dry-run", 0 },
-	VERB_OPT_END
-};
-
 const struct verb verb_sync = {
 	.name = "sync",
 	.usage = "[-c FILE] [--dry-run] [NAME]",
@@ -712,7 +706,8 @@ const struct verb verb_sync = {
 "ctl sync makes it sync now.  --dry-run writes nothing.  Exit status: 0 ok,\n"
 "65 the data fails a check, 69 a sync failed, 73 cannot write state_dir,\n"
 "78 configuration error.\n",
-	.opts = sync_opts,
+	.opts = (const struct verb_opt[]){
+	    VERB_OPT_CONFIG, { 'n', "dry-run", 0 }, VERB_OPT_END },
 	.lower = 0, .upper = 1,
 	.run = sync_run,
 };

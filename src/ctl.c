@@ -1000,14 +1000,6 @@ ctl_run(struct verb_args *a)
 	return ret;
 }
 
-static const struct verb_opt ctl_opts[] = {
-	VERB_OPT_CONFIG,
-	VERB_OPT_SERVER,
-	{ 't', "token-file", VERB_ARG },
-	{ 'F', "force", VERB_LONG },
-	VERB_OPT_END
-};
-
 const struct verb verb_ctl = {
 	.name = "ctl",
 	.usage = "[-c FILE] [--server ADDR:PORT] [--token-file FILE]\n"
@@ -1029,7 +1021,9 @@ const struct verb verb_ctl = {
 "  -t, --token-file FILE    bearer token for reload and flush\n"
 "Exit status: 0 done, 1 the server reported a failure (or held a reload),\n"
 "64 usage, 69 cannot reach the endpoint, 76 bad answer, 78 configuration error.\n",
-	.opts = ctl_opts,
+	.opts = (const struct verb_opt[]){
+	    VERB_OPT_CONFIG, VERB_OPT_SERVER, { 't', "token-file", VERB_ARG },
+	    { 'F', "force", VERB_LONG }, VERB_OPT_END },
 	.lower = 1, .upper = VERB_ANY,
 	.run = ctl_run,
 };

@@ -1114,15 +1114,6 @@ doctor_run(struct verb_args *a)
 	return status;
 }
 
-static const struct verb_opt doctor_opts[] = {
-	VERB_OPT_CONFIG,
-	VERB_OPT_SERVER,
-	{ 'j', "json", 0 },
-	{ 'n', "name", VERB_ARG },
-	{ 't', "timeout", VERB_ARG },
-	VERB_OPT_END
-};
-
 const struct verb verb_doctor = {
 	.name = "doctor",
 	.usage = "[-c FILE] [--server ADDR:PORT] [--json] [--name NAME]...\n"
@@ -1144,7 +1135,10 @@ const struct verb verb_doctor = {
 "Environment: PLDNS_RESOLV_CONF names the resolv.conf to check instead of\n"
 "/etc/resolv.conf.\n"
 "Exit status: 0 all well (warnings allowed), 1 problems found, 2 could not run.\n",
-	.opts = doctor_opts,
+	.opts = (const struct verb_opt[]){
+	    VERB_OPT_CONFIG, VERB_OPT_SERVER, { 'j', "json", 0 },
+	    { 'n', "name", VERB_ARG }, { 't', "timeout", VERB_ARG },
+	    VERB_OPT_END },
 	.lower = 0, .upper = 0,
 	.usage_status = DOCTOR_EXIT_CANNOT,
 	.run = doctor_run,

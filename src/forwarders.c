@@ -413,15 +413,6 @@ forwarders_run(struct verb_args *a)
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
 
-static const struct verb_opt forwarders_opts[] = {
-	VERB_OPT_CONFIG,
-	VERB_OPT_SERVER,
-	{ 'f', "format", VERB_ARG },
-	{ 'S', "windows-scope", VERB_ARG | VERB_LONG },
-	{ 'C', "windows-computer", VERB_ARG | VERB_LONG },
-	VERB_OPT_END
-};
-
 const struct verb verb_forwarders = {
 	.name = "forwarders",
 	.usage = "[-c FILE] --server IP[,IP...]\n"
@@ -443,7 +434,10 @@ const struct verb verb_forwarders = {
 "                     the DNS server to change (-ComputerName), default this one\n"
 "The Windows script is safe to run again: it updates existing forwarders.\n"
 "Exit status: 0 printed, 64 usage, 65 no zone to forward, 78 configuration error.\n",
-	.opts = forwarders_opts,
+	.opts = (const struct verb_opt[]){
+	    VERB_OPT_CONFIG, VERB_OPT_SERVER, { 'f', "format", VERB_ARG },
+	    { 'S', "windows-scope", VERB_ARG | VERB_LONG },
+	    { 'C', "windows-computer", VERB_ARG | VERB_LONG }, VERB_OPT_END },
 	.lower = 0, .upper = 0,
 	.run = forwarders_run,
 };

@@ -153,12 +153,6 @@ cmd_version(struct verb_args *a)
 
 static int cmd_help(struct verb_args *a);
 
-static const struct verb_opt serve_opts[] = {
-	{ 'c', NULL, VERB_ARG },
-	{ 'f', NULL, 0 },
-	VERB_OPT_END
-};
-
 static const struct verb verb_serve = {
 	.name = "serve",
 	.usage = "[-c FILE] [-f]",
@@ -167,14 +161,10 @@ static const struct verb verb_serve = {
 "  -c FILE   configuration file (default " VERB_DEFAULT_CONFIG ")\n"
 "  -f        stay in the foreground and log to stderr\n"
 "Signals: SIGHUP reloads, SIGTERM/SIGINT stop gracefully, SIGUSR1 logs statistics.\n",
-	.opts = serve_opts,
+	.opts = (const struct verb_opt[]){
+	    { 'c', NULL, VERB_ARG }, { 'f', NULL, 0 }, VERB_OPT_END },
 	.lower = 0, .upper = 0,
 	.run = cmd_serve,
-};
-
-static const struct verb_opt check_opts[] = {
-	{ 'c', NULL, VERB_ARG },
-	VERB_OPT_END
 };
 
 static const struct verb verb_check = {
@@ -184,16 +174,10 @@ static const struct verb verb_check = {
 	.text =
 "Prints \"configuration OK\", or every problem as file:line: message.\n"
 "Exit status 0 when the configuration is valid, 78 otherwise.\n",
-	.opts = check_opts,
+	.opts = (const struct verb_opt[]){
+	    { 'c', NULL, VERB_ARG }, VERB_OPT_END },
 	.lower = 0, .upper = 0,
 	.run = cmd_check,
-};
-
-static const struct verb_opt import_opts[] = {
-	VERB_OPT_CONFIG,
-	{ 'z', "zone-dir", VERB_ARG | VERB_LONG },
-	{ 'n', "dry-run", VERB_LONG },
-	VERB_OPT_END
 };
 
 static const struct verb verb_import = {
@@ -208,7 +192,9 @@ static const struct verb verb_import = {
 "--dry-run writes nothing and prints every change, record by record, against\n"
 "the zone files in DIR, or with -c against what the configuration's sources\n"
 "give now.\n",
-	.opts = import_opts,
+	.opts = (const struct verb_opt[]){
+	    VERB_OPT_CONFIG, { 'z', "zone-dir", VERB_ARG | VERB_LONG },
+	    { 'n', "dry-run", VERB_LONG }, VERB_OPT_END },
 	.lower = 1, .upper = VERB_ANY,
 	.run = cmd_import,
 };
