@@ -47,8 +47,6 @@
 
 #define DEFAULT_TIMEOUT_MS	1500
 
-/* ------------------------------------------------------------ replies */
-
 /* Appends SRC to the string DST of SIZE bytes, truncating. */
 static void
 str_cat(char *dst, const char *src, size_t size)
@@ -63,14 +61,11 @@ str_cat(char *dst, const char *src, size_t size)
 
 /* One expected RRset: a name and type with the addresses the sources give. */
 struct expect {
-	char plname[AZURE_NAME_MAX];
+	struct doctor_rrset rr;		/* the privatelink name's */
 	char pubname[AZURE_NAME_MAX];	/* "" when the zone has no twin */
 	uint8_t wpl[WIRE_NAME_MAX], wpub[WIRE_NAME_MAX];
 	size_t zone;			/* index into the recset's zones */
 	uint16_t type;
-	struct doctor_ip ips[DOCTOR_MAX_ADDRS];
-	const char *wheres[DOCTOR_MAX_ADDRS];
-	size_t nips;
 	bool selected;
 	long qpl[2], qpub[2];		/* query indexes per transport, -1 none */
 	size_t qup, nqup;		/* the upstream queries for the public name */
@@ -91,6 +86,7 @@ struct doctor {
 	struct recset *rs;
 	unsigned timeout_ms;
 	struct expect *e;
+	const struct doctor_rrset **rrs;	/* each e's rr, for the checks */
 	size_t ne, sample, rsample;	/* sample for probes, for the resolver */
 	struct target *pl;		/* [0] is the server under test */
 	size_t npl;
@@ -172,32 +168,36 @@ build_expects(struct doctor *d)
 		memset(&ip, 0, sizeof(ip));
 		ip.family = r->type == TYPE_A ? AF_INET : AF_INET6;
 		memcpy(ip.addr, r->rdata, r->rdlen);
-		if (d->ne > 0 && strcmp(d->e[d->ne - 1].plname, k[i].name) == 0 &&
+		if (d->ne > 0 && strcmp(d->e[d->ne - 1].rr.name, k[i].name) == 0 &&
 		    d->e[d->ne - 1].type == k[i].type) {
 			e = &d->e[d->ne - 1];
-			if (e->nips < DOCTOR_MAX_ADDRS && !doctor_ip_in(&ip, e->ips, e->nips)) {
-				e->wheres[e->nips] = recset_where_str(rs, r);
-				e->ips[e->nips++] = ip;
+			if (e->rr.nips < DOCTOR_MAX_ADDRS &&
+			    !doctor_ip_in(&ip, e->rr.ips, e->rr.nips)) {
+				e->rr.wheres[e->rr.nips] = recset_where_str(rs, r);
+				e->rr.ips[e->rr.nips++] = ip;
 			}
 			continue;
 		}
 		e = &d->e[d->ne++];
-		pl_strlcpy(e->plname, k[i].name, sizeof(e->plname));
+		pl_strlcpy(e->rr.name, k[i].name, sizeof(e->rr.name));
 		memcpy(e->wpl, r->owner, (size_t)wire_name_len(r->owner,
 		    WIRE_NAME_MAX));
 		e->zone = r->zone;
 		e->type = r->type;
-		e->ips[0] = ip;
-		e->wheres[0] = recset_where_str(rs, r);
-		e->nips = 1;
+		e->rr.ips[0] = ip;
+		e->rr.wheres[0] = recset_where_str(rs, r);
+		e->rr.nips = 1;
 		e->qpl[0] = e->qpl[1] = e->qpub[0] = e->qpub[1] = -1;
 		if (z->ntwins > 0 &&
-		    doctor_public_name(e->plname, z->name, z->twins[0],
+		    doctor_public_name(e->rr.name, z->name, z->twins[0],
 		    e->pubname) == 0 &&
 		    wire_name_from_str(e->pubname, e->wpub, NULL) < 0)
 			e->pubname[0] = '\0';
 	}
 	free(k);
+	d->rrs = xcalloc(d->ne ? d->ne : 1, sizeof(*d->rrs));
+	for (size_t i = 0; i < d->ne; i++)
+		d->rrs[i] = &d->e[i].rr;
 }
 
 static void
@@ -233,9 +233,9 @@ select_names(struct doctor *d, char **names, size_t nnames)
 		for (size_t i = 0; i < d->ne; i++) {
 			struct expect *e = &d->e[i];
 
-			if (strcmp(e->plname, name) == 0 ||
+			if (strcmp(e->rr.name, name) == 0 ||
 			    strcmp(e->pubname, name) == 0 ||
-			    (k != 0 && strcmp(e->plname, pl) == 0)) {
+			    (k != 0 && strcmp(e->rr.name, pl) == 0)) {
 				e->selected = true;
 				found = true;
 			}
@@ -451,7 +451,7 @@ report_listen(struct doctor *d)
 
 		for (int k = 0; k < 2; k++) {
 			r[k] = reply_of(d, t->probe[k]);
-			doctor_judge_reach(t->str, t->fwd, true, s->plname,
+			doctor_judge_reach(t->str, t->fwd, true, s->rr.name,
 			    transports[k], r[k], &v[k]);
 			t->alive[k] = r[k]->outcome == DOCTOR_ANSWER &&
 			    r[k]->rcode != RCODE_REFUSED;
@@ -503,7 +503,7 @@ report_upstreams(struct doctor *d)
 		struct doctor_finding *f;
 
 		doctor_judge_reach(t->str, t->fwd, false, t->fwd ? t->fwd :
-		    (s->pubname[0] ? s->pubname : s->plname), "udp", r, &v);
+		    (s->pubname[0] ? s->pubname : s->rr.name), "udp", r, &v);
 		t->alive[0] = r->outcome == DOCTOR_ANSWER &&
 		    r->rcode != RCODE_REFUSED;
 		if (t->fwd != NULL)
@@ -523,7 +523,7 @@ static void
 report_resolvers(struct doctor *d)
 {
 	const struct expect *rsm = &d->e[d->rsample];
-	const char *rname = rsm->pubname[0] ? rsm->pubname : rsm->plname;
+	const char *rname = rsm->pubname[0] ? rsm->pubname : rsm->rr.name;
 	char exp[256], zones[1024], hint[2048], here[96];
 	struct doctor_resolver_want want;
 	size_t nz;
@@ -534,7 +534,7 @@ report_resolvers(struct doctor *d)
 		    addr_port(&d->pl[0].addr));
 	else
 		snprintf(here, sizeof(here), "this server (%s)", d->pl[0].str);
-	doctor_ips_str(rsm->ips, rsm->nips, exp, sizeof(exp));
+	doctor_ips_str(rsm->rr.ips, rsm->rr.nips, exp, sizeof(exp));
 	if (d->nns == 0) {
 		snprintf(hint, sizeof(hint), "this machine has no usable resolver "
 		    "in %s: point it at the site's DNS servers, and give those "
@@ -545,8 +545,9 @@ report_resolvers(struct doctor *d)
 		    d->resolv_path, "a nameserver", d->resolv_err, hint);
 	}
 	want = (struct doctor_resolver_want){ .resolv_path = d->resolv_path,
-	    .name = rname, .ips = rsm->ips, .nips = rsm->nips, .zones = zones,
-	    .nzones = nz, .here = here, .config = d->cfg->path };
+	    .name = rname, .ips = rsm->rr.ips, .nips = rsm->rr.nips,
+	    .zones = zones, .nzones = nz, .here = here,
+	    .config = d->cfg->path };
 	for (size_t i = 0; i < d->nns; i++) {
 		struct target *t = &d->ns[i];
 		const struct doctor_reply *r = reply_of(d, t->probe[0]);
@@ -603,91 +604,6 @@ query_records(struct doctor *d)
 	dq_run(&d->qs, d->timeout_ms);
 }
 
-/* The file part of a "file:line" location. */
-static size_t
-file_len(const char *where)
-{
-	const char *c = where != NULL ? strchr(where, ':') : NULL;
-
-	return where == NULL ? 0 : c != NULL ? (size_t)(c - where) : strlen(where);
-}
-
-static void
-report_duplicates(struct doctor *d, const struct expect *e)
-{
-	const char *zone = d->rs->zones[e->zone].name;
-
-	for (size_t a = 0; a < e->nips; a++) {
-		char got[512] = "", ip[INET6_ADDRSTRLEN];
-		const char *first = NULL;
-		size_t others = 0;
-
-		for (size_t j = 0; j < d->ne; j++) {
-			const struct expect *o = &d->e[j];
-
-			if (o == e || strcmp(o->plname, e->plname) == 0 ||
-			    !doctor_ip_in(&e->ips[a], o->ips, o->nips))
-				continue;
-			if (others++ == 0)
-				first = o->plname;
-			else
-				continue;
-			for (size_t b = 0; b < o->nips; b++)
-				if (doctor_ip_in(&o->ips[b], &e->ips[a], 1))
-					snprintf(got, sizeof(got), "%s is also %s "
-					    "(%s)", doctor_ip_str(&e->ips[a], ip,
-					    sizeof(ip)), o->plname, o->wheres[b] ?
-					    o->wheres[b] : "?");
-		}
-		if (first != NULL) {
-			struct doctor_finding *f;
-
-			if (others > 1) {
-				char more[48];
-
-				snprintf(more, sizeof(more), " and %zu more",
-				    others - 1);
-				str_cat(got, more, sizeof(got));
-			}
-			f = doctor_add(&d->rep, "duplicate-address", DOCTOR_WARNING,
-			    zone, e->plname, "an address of its own", got, "two "
-			    "names share one private address, but each private "
-			    "endpoint name gets its own: one of the records is "
-			    "probably stale or mistyped; download DNS settings "
-			    "again or correct it");
-			doctor_set(&f->where, e->wheres[a]);
-		}
-	}
-	if (e->nips > 1) {
-		bool across = false;
-
-		for (size_t a = 1; a < e->nips && !across; a++) {
-			size_t la = file_len(e->wheres[a]), l0 = file_len(e->wheres[0]);
-
-			across = la != l0 || (la > 0 &&
-			    strncmp(e->wheres[a], e->wheres[0], la) != 0);
-		}
-		if (across) {
-			char got[512] = "";
-			struct doctor_finding *f;
-
-			for (size_t a = 0; a < e->nips; a++) {
-				char ip[INET6_ADDRSTRLEN], one[256];
-
-				snprintf(one, sizeof(one), "%s%s (%s)", a ? ", " : "",
-				    doctor_ip_str(&e->ips[a], ip, sizeof(ip)),
-				    e->wheres[a] ? e->wheres[a] : "?");
-				str_cat(got, one, sizeof(got));
-			}
-			f = doctor_add(&d->rep, "duplicate-name", DOCTOR_WARNING, zone,
-			    e->plname, "one address", got, "two sources give this "
-			    "name different addresses: one of them is stale; remove "
-			    "the old source, or download DNS settings again");
-			doctor_set(&f->where, e->wheres[0]);
-		}
-	}
-}
-
 static bool
 soft_cname(const char *zone)
 {
@@ -710,7 +626,7 @@ report_records(struct doctor *d)
 
 		if (!e->selected)
 			continue;
-		doctor_ips_str(e->ips, e->nips, exp, sizeof(exp));
+		doctor_ips_str(e->rr.ips, e->rr.nips, exp, sizeof(exp));
 		for (int pub = 0; pub < 2; pub++) {
 			const long *q = pub ? e->qpub : e->qpl;
 
@@ -718,38 +634,38 @@ report_records(struct doctor *d)
 				continue;
 			for (int t = 0; t < 2; t++)
 				if (q[t] >= 0)
-					doctor_judge_pldns(e->ips, e->nips, pub,
+					doctor_judge_pldns(e->rr.ips, e->rr.nips, pub,
 					    pl->str, transports[t], reply_of(d, q[t]),
 					    &v[t]);
 			doctor_merge(&m, q[0] >= 0 ? &v[0] : NULL, q[1] >= 0 ? &v[1] : NULL);
 			f = add_verdict(d, pub ? "public" : "privatelink", zone,
-			    pub ? e->pubname : e->plname, exp, &m);
+			    pub ? e->pubname : e->rr.name, exp, &m);
 			doctor_set(&f->server, pl->str);
-			doctor_set(&f->where, e->wheres[0]);
+			doctor_set(&f->where, e->rr.wheres[0]);
 			if (q[0] >= 0 && reply_of(d, q[0])->outcome == DOCTOR_ANSWER)
 				f->rtt_ms = (int)reply_of(d, q[0])->rtt_ms;
 		}
 		for (size_t k = 0; k < e->nqup; k++) {
 			const struct dq *q = &d->qs.q[e->qup + k];
 
-			doctor_judge_upstream(e->ips, e->nips, e->plname,
+			doctor_judge_upstream(e->rr.ips, e->rr.nips, e->rr.name,
 			    soft_cname(zone), &q->reply, &m);
 			f = add_verdict(d, "public-chain", zone, e->pubname,
 			    "privatelink CNAME", &m);
 			doctor_set(&f->server, d->up[q->tag].str);
-			doctor_set(&f->where, e->wheres[0]);
+			doctor_set(&f->where, e->rr.wheres[0]);
 			if (q->reply.outcome == DOCTOR_ANSWER)
 				f->rtt_ms = (int)q->reply.rtt_ms;
 		}
-		for (size_t a = 0; a < e->nips; a++) {
+		for (size_t a = 0; a < e->rr.nips; a++) {
 			char want[256];
 
-			doctor_judge_address(&e->ips[a], d->cfg->expect_subnets,
+			doctor_judge_address(&e->rr.ips[a], d->cfg->expect_subnets,
 			    d->cfg->nexpect_subnets, want, sizeof(want), &m);
-			f = add_verdict(d, "address", zone, e->plname, want, &m);
-			doctor_set(&f->where, e->wheres[a]);
+			f = add_verdict(d, "address", zone, e->rr.name, want, &m);
+			doctor_set(&f->where, e->rr.wheres[a]);
 		}
-		report_duplicates(d, e);
+		doctor_check_duplicates(&d->rep, zone, &e->rr, d->rrs, d->ne);
 	}
 }
 
@@ -829,7 +745,7 @@ query_missed(struct doctor *d)
 
 		missed_forms(d, &d->missed[i], mq->pl, mq->pub);
 		for (size_t j = 0; j < d->ne; j++)
-			if (strcmp(d->e[j].plname, mq->pl) == 0)
+			if (strcmp(d->e[j].rr.name, mq->pl) == 0)
 				mq->held = true;
 		mq->q0 = d->qs.n;
 		ask = mq->pub[0] ? mq->pub : mq->pl;
@@ -881,8 +797,8 @@ report_migrate(struct doctor *d)
 	size_t n = 0;
 
 	for (size_t i = 0; i < d->ne; i++)
-		if (n == 0 || strcmp(names[n - 1], d->e[i].plname) != 0)
-			names[n++] = d->e[i].plname;
+		if (n == 0 || strcmp(names[n - 1], d->e[i].rr.name) != 0)
+			names[n++] = d->e[i].rr.name;
 	doctor_check_migrate(&d->rep, names, n);
 	free(names);
 }
@@ -891,6 +807,7 @@ static void
 doctor_free(struct doctor *d)
 {
 	free(d->e);
+	free(d->rrs);
 	free(d->pl);
 	free(d->up);
 	free(d->ns);

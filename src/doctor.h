@@ -196,6 +196,24 @@ int doctor_public_name(const char *plname, const char *zone, const char *twin,
  */
 int doctor_asr_split(const char *name, char *vault, char *type, char *geo);
 
+/* A name's addresses as the sources give them. */
+struct doctor_rrset {
+	char name[AZURE_NAME_MAX];	/* privatelink, presentation, lower-case */
+	struct doctor_ip ips[DOCTOR_MAX_ADDRS];
+	const char *wheres[DOCTOR_MAX_ADDRS];	/* "file:line" of each, or NULL */
+	size_t nips;
+};
+
+/*
+ * The duplicate checks of E, one of the N sets ALL (E among them) of the
+ * sources: each address of E another name has too is a warning
+ * ("duplicate-address"), and so are addresses of E given by more than one
+ * file ("duplicate-name").  Findings, in ZONE, go to R.
+ */
+void doctor_check_duplicates(struct doctor_report *r, const char *zone,
+    const struct doctor_rrset *e, const struct doctor_rrset *const *all,
+    size_t n);
+
 /* ---- the Azure Migrate checks (doctor_migrate.c) ---- */
 
 /*

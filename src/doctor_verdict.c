@@ -492,6 +492,93 @@ doctor_judge_resolver(const struct doctor_resolver_want *w, const char *server,
 	}
 }
 
+/* ---- the sources' own data ---- */
+
+/* The file part of a "file:line" location. */
+static size_t
+file_len(const char *where)
+{
+	const char *c = where != NULL ? strchr(where, ':') : NULL;
+
+	return where == NULL ? 0 : c != NULL ? (size_t)(c - where) : strlen(where);
+}
+
+void
+doctor_check_duplicates(struct doctor_report *r, const char *zone,
+    const struct doctor_rrset *e, const struct doctor_rrset *const *all,
+    size_t n)
+{
+	for (size_t a = 0; a < e->nips; a++) {
+		char got[512] = "", ip[INET6_ADDRSTRLEN];
+		const char *first = NULL;
+		size_t others = 0;
+
+		for (size_t j = 0; j < n; j++) {
+			const struct doctor_rrset *o = all[j];
+
+			if (o == e || strcmp(o->name, e->name) == 0 ||
+			    !doctor_ip_in(&e->ips[a], o->ips, o->nips))
+				continue;
+			if (others++ == 0)
+				first = o->name;
+			else
+				continue;
+			for (size_t b = 0; b < o->nips; b++)
+				if (doctor_ip_in(&o->ips[b], &e->ips[a], 1))
+					snprintf(got, sizeof(got), "%s is also %s "
+					    "(%s)", doctor_ip_str(&e->ips[a], ip,
+					    sizeof(ip)), o->name, o->wheres[b] ?
+					    o->wheres[b] : "?");
+		}
+		if (first != NULL) {
+			struct doctor_finding *f;
+
+			if (others > 1) {
+				size_t used = strlen(got);
+
+				snprintf(got + used, sizeof(got) - used,
+				    " and %zu more", others - 1);
+			}
+			f = doctor_add(r, "duplicate-address", DOCTOR_WARNING,
+			    zone, e->name, "an address of its own", got, "two "
+			    "names share one private address, but each private "
+			    "endpoint name gets its own: one of the records is "
+			    "probably stale or mistyped; download DNS settings "
+			    "again or correct it");
+			doctor_set(&f->where, e->wheres[a]);
+		}
+	}
+	if (e->nips > 1) {
+		bool across = false;
+
+		for (size_t a = 1; a < e->nips && !across; a++) {
+			size_t la = file_len(e->wheres[a]);
+			size_t l0 = file_len(e->wheres[0]);
+
+			across = la != l0 || (la > 0 &&
+			    strncmp(e->wheres[a], e->wheres[0], la) != 0);
+		}
+		if (across) {
+			char got[512] = "";
+			struct doctor_finding *f;
+
+			for (size_t a = 0; a < e->nips; a++) {
+				char ip[INET6_ADDRSTRLEN];
+				size_t used = strlen(got);
+
+				snprintf(got + used, sizeof(got) - used, "%s%s (%s)",
+				    a ? ", " : "", doctor_ip_str(&e->ips[a], ip,
+				    sizeof(ip)), e->wheres[a] ? e->wheres[a] : "?");
+			}
+			f = doctor_add(r, "duplicate-name", DOCTOR_WARNING, zone,
+			    e->name, "one address", got, "two sources give this "
+			    "name different addresses: one of them is stale; remove "
+			    "the old source, or download DNS settings again");
+			doctor_set(&f->where, e->wheres[0]);
+		}
+	}
+}
+
 /* ---- names ---- */
 
 bool

@@ -1016,6 +1016,78 @@ test_small_helpers(void **state)
 	    "blob.core.windows.net"));
 }
 
+static struct doctor_rrset
+rrset(const char *name, const char *a1, const char *w1, const char *a2,
+    const char *w2)
+{
+	struct doctor_rrset s;
+
+	memset(&s, 0, sizeof(s));
+	pl_strlcpy(s.name, name, sizeof(s.name));
+	s.ips[s.nips] = ip(a1);
+	s.wheres[s.nips++] = w1;
+	if (a2 != NULL) {
+		s.ips[s.nips] = ip(a2);
+		s.wheres[s.nips++] = w2;
+	}
+	return s;
+}
+
+static void
+test_duplicates(void **state)
+{
+	const char *zone = BLOB;
+	struct doctor_rrset s[4];
+	const struct doctor_rrset *all[4];
+	struct doctor_report r;
+
+	(void)state;
+	s[0] = rrset("a." BLOB, "10.1.0.5", "pe.csv:2", NULL, NULL);
+	s[1] = rrset("b." BLOB, "10.1.0.5", "pe.csv:3", NULL, NULL);
+	s[2] = rrset("c." BLOB, "10.1.0.5", "old.csv:9", NULL, NULL);
+	/* The same name as A for AAAA: not another name. */
+	s[3] = rrset("a." BLOB, "10.1.0.5", "pe.csv:4", "fd00::5", "pe.csv:5");
+	for (size_t i = 0; i < 4; i++)
+		all[i] = &s[i];
+
+	doctor_report_init(&r);
+	doctor_check_duplicates(&r, zone, &s[0], all, 4);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].check, "duplicate-address");
+	assert_int_equal(r.f[0].status, DOCTOR_WARNING);
+	assert_string_equal(r.f[0].zone, zone);
+	assert_string_equal(r.f[0].name, "a." BLOB);
+	assert_string_equal(r.f[0].got, "10.1.0.5 is also b." BLOB
+	    " (pe.csv:3) and 1 more");
+	assert_string_equal(r.f[0].where, "pe.csv:2");
+	doctor_report_clear(&r);
+
+	/* One name, its addresses from one file: nothing. */
+	doctor_report_init(&r);
+	s[1] = rrset("b." BLOB, "10.1.0.6", "pe.csv:3", "10.1.0.7", "pe.csv:8");
+	doctor_check_duplicates(&r, zone, &s[1], all, 4);
+	assert_int_equal(r.n, 0);
+
+	/* From two files: one of them is stale. */
+	s[1] = rrset("b." BLOB, "10.1.0.6", "pe.csv:3", "10.1.0.7", "old.csv:1");
+	doctor_check_duplicates(&r, zone, &s[1], all, 4);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.f[0].check, "duplicate-name");
+	assert_string_equal(r.f[0].got, "10.1.0.6 (pe.csv:3), 10.1.0.7 "
+	    "(old.csv:1)");
+	assert_string_equal(r.f[0].where, "pe.csv:3");
+	assert_non_null(strstr(r.f[0].hint, "two sources give this name "
+	    "different addresses"));
+	doctor_report_clear(&r);
+
+	/* A file named without a line counts as that file. */
+	doctor_report_init(&r);
+	s[1] = rrset("b." BLOB, "10.1.0.6", "pe.csv", "10.1.0.7", "pe.csv:9");
+	doctor_check_duplicates(&r, zone, &s[1], all, 4);
+	assert_int_equal(r.n, 0);
+	doctor_report_clear(&r);
+}
+
 int
 main(void)
 {
@@ -1038,6 +1110,7 @@ main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_judge_resolver),
 		cmocka_unit_test(test_small_helpers),
+		cmocka_unit_test(test_duplicates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
