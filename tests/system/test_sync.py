@@ -224,6 +224,20 @@ def t_fault_loop(t):
     eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "data kept")
 
 
+@test("faults: a nextLink on another host is not followed: the token never leaves for it")
+def t_fault_link_host(t):
+    data = fakearm.sample_data()
+    s = Setup(t, data, page=1, interval=1)
+    wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "first sync")
+    # localhost is this very server, but not the management_url's host.
+    other = s.arm.url.replace("127.0.0.1", "localhost") + "/_elsewhere?x=1"
+    s.arm.add_fault("/_page/", status=200, times=-1, body={"value": [], "nextLink": other})
+    wait_for(lambda: "not followed" in s.log(), "the foreign nextLink reported")
+    expect("/_elsewhere" not in " ".join(p for m, p in s.arm.requests()),
+           "nothing was asked of the other host", s.arm.requests()[-5:])
+    eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "data kept")
+
+
 @test("faults: 429 with Retry-After is waited out, then the sync succeeds")
 def t_fault_429(t):
     data = fakearm.sample_data()
@@ -251,6 +265,25 @@ def t_fault_public(t):
            "privateDnsZones/%s/A/bad" % (SUB1, BLOB) in log, "the message names the record set", log[-2000:])
     eq(rcode_of(s.port, "acct3.%s." % BLOB), "NXDOMAIN", "no part of the rejected sync served")
     eq(a_of(s.port, "acct2.%s." % BLOB), ["10.1.0.5"], "previous data kept")
+
+
+@test("faults: after a rejected sync the store holds the previous data, so other changes still load")
+def t_fault_rejected_store(t):
+    data = fakearm.sample_data()
+    t.dir.write("dns.csv", "FQDN,IP Address\r\nkv8.vault.azure.net,10.6.0.8\r\n")
+    s = Setup(t, data, interval=1, records={"sources": "dns.csv"})
+    wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "first sync")
+    z = data["subscriptions"][SUB1]["zones"][BLOB]
+    z["records"].append(zone_rr("bad", ["8.8.8.8"]))
+    s.arm.set_data(data)
+    wait_for(lambda: "8.8.8.8" in s.log(), "the public address reported")
+    # A change of another source, while Azure still says 8.8.8.8: the
+    # reload it causes takes the store's data, which must be the last good.
+    t.dir.write("dns.csv", "FQDN,IP Address\r\nkv9.vault.azure.net,10.6.0.9\r\n")
+    wait_for(lambda: a_of(s.port, "kv9.vault.azure.net.") == ["10.6.0.9"],
+             "the CSV change is in service", 10)
+    eq(a_of(s.port, "acct2.%s." % BLOB), ["10.1.0.5"], "the synced data kept")
+    eq(rcode_of(s.port, "bad.%s." % BLOB), "NXDOMAIN", "nothing of the rejected sync")
 
 
 @test("faults: a conflict with a CSV source names both origins")
@@ -511,7 +544,7 @@ def t_endpoints(t):
                         "recordSets": [{"name": "sql1", "ips": ["10.5.0.5"]}]}]},
     ]
     s = Setup(t, data, read="zones, endpoints")
-    wait_for(lambda: a_of(s.port, "kv1.vault.azure.net.") == ["10.5.0.4"], "endpoint's name")
+    wait_for(lambda: a_of(s.port, "kv9.vault.azure.net.") == ["10.5.0.4"], "endpoint's name")
     eq(a_of(s.port, "sql1.database.windows.net."), ["10.5.0.5"], "zone group record")
     eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "zone records too")
     data["subscriptions"][SUB1]["endpoints"][1]["zoneGroup"][0]["zone"] = "corp.example"
@@ -527,7 +560,10 @@ def t_fallback(t):
     zs[BLOB]["links"] = [{"name": "hub", "resolutionPolicy": "NxDomainRedirect"}]
     zs["privatelink.vaultcore.azure.net"] = {"rg": "rg-dns", "records": [zone_rr("kv", ["10.6.0.1"])],
                                              "links": [{"name": "hub", "resolutionPolicy": "NxDomainRedirect"}]}
-    s = Setup(t, data, zones=[("privatelink.vaultcore.azure.net", {"missing": "nxdomain"})])
+    # The blob zone has a [zone] section too, but one that says nothing
+    # of missing: the link decides.
+    s = Setup(t, data, zones=[("privatelink.vaultcore.azure.net", {"missing": "nxdomain"}),
+                              (BLOB, {"multi": "yes"})])
     wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "synced")
     # The upstream is down: a name forwarded gets SERVFAIL, not NXDOMAIN.
     eq(rcode_of(s.port, "nosuch.%s." % BLOB), "SERVFAIL", "missing name forwarded (fallback)")
