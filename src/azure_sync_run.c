@@ -22,6 +22,7 @@
 #include "http.h"
 #include "log.h"
 #include "records.h"
+#include "records_load.h"
 #include "util.h"
 #include "verbs.h"
 

@@ -41,6 +41,7 @@
 #include "doctor.h"
 #include "doctor_query.h"
 #include "records.h"
+#include "records_load.h"
 #include "util.h"
 #include "verbs.h"
 #include "wire.h"

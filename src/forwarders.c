@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "config.h"
 #include "records.h"
+#include "records_load.h"
 #include "util.h"
 #include "verbs.h"
 

@@ -193,21 +193,4 @@ void recset_rewind(struct recset *rs, const struct recset_mark *m);
  */
 void recset_release(struct recset *rs, size_t upto);
 
-/*
- * Loads everything CFG names: zone files of [zone] sections and every
- * [records] source.  Problems go to D as "file:line: message".  Returns 0 when
- * there was no error (warnings allowed), -1 otherwise; on -1 RS must not be
- * used (it may be partly filled; clear it).
- */
-int records_load(const struct config *cfg, struct recset *rs, struct diag *d);
-
-/*
- * records_load(), except that a source yielding no records (without
- * allow_empty) is not an error of the load: its message goes to EMPTY, as
- * an error there, and the load goes on.  A reload holds its data back on
- * such messages instead of rejecting it, so that --force can apply it.
- */
-int records_load_held(const struct config *cfg, struct recset *rs,
-    struct diag *d, struct diag *empty);
-
 #endif

@@ -20,6 +20,7 @@
 #include "missing.h"
 #include "rdiff.h"
 #include "records.h"
+#include "records_load.h"
 #include "sdnotify.h"
 #include "server.h"
 #include "util.h"

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "diag.h"
 #include "records.h"
+#include "records_load.h"
 #include "util.h"
 #include "wire.h"
 

@@ -29,6 +29,7 @@
 #include "diag.h"
 #include "import.h"
 #include "records.h"
+#include "records_load.h"
 #include "sources.h"
 #include "util.h"
 #include "wire.h"

@@ -38,6 +38,7 @@
 #include "config.h"
 #include "diag.h"
 #include "records.h"
+#include "records_load.h"
 #include "snapshot.h"
 #include "tsig.h"
 #include "util.h"
