@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "azure_zones.h"
+#include "hash.h"
 #include "util.h"
 
 struct azure_row {
@@ -828,16 +829,16 @@ azure_zone_place_memo(struct azure_place_memo *m, const char *name, char *zone,
 {
 	struct azure_place_entry *e, k;
 	struct name_labels nl;
-	size_t nlen = strlen(name), zlen, set;
-	uint32_t h = 2166136261u;
+	size_t nlen = strlen(name), zlen, set, bucket;
+	uint64_t h;
 	int r, w;
 
 	pthread_once(&pats_once, pats_build);
 	if (name_split(name, nlen, &nl) == -1)
 		return 0;
 	/* The bucket's labels pick the set: names of one zone meet there. */
-	for (const char *p = name + nl.off[nl.n >= 2 ? nl.n - 2 : 0]; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
+	bucket = nl.off[nl.n >= 2 ? nl.n - 2 : 0];
+	h = hash_bytes(name + bucket, nlen - bucket);
 	set = h & (AZURE_MEMO_SETS - 1);
 	for (w = 0; w < AZURE_MEMO_WAYS; w++) {
 		e = &m->e[set][w];

@@ -39,8 +39,8 @@
  *    first is on its way; it needs no clearing, since the refresh stores a
  *    new entry.  The threshold is compared in milliseconds, so that short
  *    TTLs get a window too (a 5 s entry: its last 500 ms).
- *  - The hash is keyed with a random seed per cache, so that chains cannot
- *    be made long by choosing names without knowing it.
+ *  - The hash is keyed (hash.h, a random key per process), so that chains
+ *    cannot be made long by choosing names without knowing it.
  *  - Entries are bounded by bytes counting the entry header, key, offsets,
  *    message and an estimate of the allocator's own overhead; the bucket
  *    array and the cache structure come out of the same budget.
@@ -64,6 +64,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "hash.h"
 #include "util.h"
 
 #define KEY_DO		0x01
@@ -116,7 +117,6 @@ struct cache {
 	uint64_t	  nentries;
 	uint32_t	  min_ttl, max_ttl;
 	bool		  prefetch;
-	uint64_t	  seed[4];
 	uint64_t	  hits, misses, stale_hits, inserts, evictions, expired;
 	uint64_t	  prefetches, sibling_hits;
 	/* Sharing (see the top): LOCK guards what siblings read; SHARED
@@ -145,38 +145,13 @@ wunlock(struct cache *c)
 
 /* ---- keys ---- */
 
+/* The keyed hash of hash.h over the name, then the rest of the key. */
 static inline uint64_t
-mum(uint64_t a, uint64_t b)
+key_hash(const uint8_t *name, size_t len, uint16_t qtype, uint16_t qclass,
+    uint8_t flags)
 {
-	__uint128_t r = (__uint128_t)a * b;
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static inline uint64_t
-load64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/* A seeded multiply-mix hash over 16 octets a round (names are short). */
-static inline uint64_t
-key_hash(const struct cache *c, const uint8_t *name, size_t len,
-    uint16_t qtype, uint16_t qclass, uint8_t flags)
-{
-	uint64_t h = c->seed[0] ^ len;
-	uint8_t t[16];
-	size_t i = 0;
-
-	for (; i + 16 <= len; i += 16)
-		h = mum(load64(name + i) ^ c->seed[1], load64(name + i + 8) ^ h);
-	memset(t, 0, sizeof(t));
-	memcpy(t, name + i, len - i);
-	h = mum(load64(t) ^ c->seed[1], load64(t + 8) ^ h);
-	return mum(h ^ c->seed[2], ((uint64_t)qtype << 32 |
-	    (uint64_t)qclass << 16 | flags) ^ c->seed[3]);
+	return hash_word(hash_bytes(name, len), (uint64_t)qtype << 32 |
+	    (uint64_t)qclass << 16 | flags);
 }
 
 static inline uint8_t
@@ -259,7 +234,6 @@ cache_new(size_t size, uint32_t min_ttl, uint32_t max_ttl)
 	c->size = size;
 	c->min_ttl = min_ttl;
 	c->max_ttl = max_ttl;
-	random_bytes(c->seed, sizeof(c->seed));
 	if (size == 0)
 		return c;
 	while (n < MAX_BUCKETS && n * 2 <= size / AVG_ENTRY)
@@ -455,7 +429,7 @@ grow(struct cache *c)
 	for (size_t b = 0; b <= c->mask; b++) {
 		struct entry *e, *next;
 		for (e = c->buckets[b]; e != NULL; e = next) {
-			uint64_t h = key_hash(c, e->data, e->keylen, e->qtype,
+			uint64_t h = key_hash(e->data, e->keylen, e->qtype,
 			    e->qclass, e->flags);
 			next = e->next;
 			e->next = nb[h & (n - 1)];
@@ -549,7 +523,7 @@ cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 		return;
 
 	uint8_t flags = key_flags(q);
-	uint64_t h = key_hash(c, q->lname, (size_t)q->qname_len, q->qtype,
+	uint64_t h = key_hash(q->lname, (size_t)q->qname_len, q->qtype,
 	    q->qclass, flags);
 	uint32_t ttl = clamp_ttl(c, s.ttl);
 	size_t body = key_room((size_t)q->qname_len) +
@@ -620,7 +594,7 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 		goto miss;
 
 	uint8_t flags = key_flags(q);
-	uint64_t h = key_hash(c, q->lname, (size_t)q->qname_len, q->qtype,
+	uint64_t h = key_hash(q->lname, (size_t)q->qname_len, q->qtype,
 	    q->qclass, flags);
 	struct entry **pp = find(c, q, flags, h), *e = *pp;
 	if (e == NULL)
@@ -699,10 +673,10 @@ cache_lookup_siblings(struct cache *c, const struct wire_query *q,
 	if (q->qname_len <= 0)
 		return CACHE_MISS;
 	uint8_t flags = key_flags(q);
+	uint64_t h = key_hash(q->lname, (size_t)q->qname_len, q->qtype,
+	    q->qclass, flags);
 	for (size_t i = 0; i < c->nsibs && best != CACHE_HIT; i++) {
 		struct cache *s = c->sibs[i];
-		uint64_t h = key_hash(s, q->lname, (size_t)q->qname_len,
-		    q->qtype, q->qclass, flags);	/* the seed never changes */
 		struct entry *e;
 
 		pthread_mutex_lock(&s->lock);
@@ -747,7 +721,7 @@ cache_keep_reply(struct cache *c, const struct wire_query *q,
 	if (c->buckets == NULL || c->nentries == 0 || q->qname_len <= 0)
 		return;
 	uint8_t flags = key_flags(q);
-	uint64_t h = key_hash(c, q->lname, (size_t)q->qname_len, q->qtype,
+	uint64_t h = key_hash(q->lname, (size_t)q->qname_len, q->qtype,
 	    q->qclass, flags);
 	if ((e = *find(c, q, flags, h)) == NULL)
 		return;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "missing.h"
 #include "util.h"
 
@@ -26,15 +27,11 @@ struct missing {
 	size_t mask;
 };
 
-/* FNV-1a over the wire name. */
-static uint32_t
+/* Keyed (hash.h): names clients choose cannot crowd one run of slots. */
+static inline uint32_t
 name_hash(const uint8_t *name, size_t len)
 {
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ name[i]) * 16777619u;
-	return h;
+	return (uint32_t)hash_bytes(name, len);
 }
 
 static size_t

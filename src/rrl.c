@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 
 #include "rrl.h"
+#include "hash.h"
 #include "util.h"
 
 #define RRL_UNIT	1000		/* milli-tokens per response */
@@ -106,24 +107,13 @@ rrl_key(const struct sockaddr *sa)
 	return k << 8 | 4;
 }
 
-/* A 64-bit finaliser (splitmix64): a fixed hash is fine here because an
- * attacker who picks colliding networks only evicts buckets, and evicted
- * networks start with a full bucket, never with fewer tokens. */
-static uint64_t
-rrl_hash(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 static struct rrl_bucket *
 rrl_lookup(struct rrl *r, uint64_t key, uint64_t now)
 {
-	size_t h = (size_t)rrl_hash(key);
+	/* Keyed (hash.h), though an attacker who picks colliding networks
+	 * only evicts buckets, and evicted networks start with a full
+	 * bucket, never with fewer tokens. */
+	size_t h = (size_t)hash_u64(key);
 	struct rrl_bucket *stalest = NULL, *b;
 
 	for (size_t i = 0; i < RRL_PROBE; i++) {

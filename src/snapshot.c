@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hash.h"
 #include "log.h"
 #include "snapshot.h"
 #include "util.h"
@@ -29,33 +30,15 @@ arena_alloc(struct recpool *a, size_t n)
 /*
  * Names are hashed label by label from the root, so that the hashes of all
  * suffixes of a name (what a longest-match walk looks up) come out of one
- * pass over it instead of one pass per suffix.
+ * pass over it instead of one pass per suffix: a name's hash is the state
+ * that the names below it go on from (hash.h, keyed per process).
  */
-#define HASH_SEED	0xcbf29ce484222325ULL
-#define HASH_PRIME	0x100000001b3ULL
 
-/* Mixes one label (its length octet and bytes) into H, eight bytes a step. */
-static uint64_t
+/* Mixes one label (its length octet and bytes) into H. */
+static inline uint64_t
 hash_label(uint64_t h, const uint8_t *label)
 {
-	size_t n = (size_t)label[0] + 1, i = 0;
-	uint64_t v;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&v, label + i, 8);
-		h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 32;
-	}
-	v = 0;
-	memcpy(&v, label + i, n - i);
-	h = (h ^ v ^ ((uint64_t)(n - i) << 56)) * HASH_PRIME;
-	return h ^ (h >> 31);
-}
-
-static uint64_t
-hash_final(uint64_t h)
-{
-	return h ^ (h >> 29);
+	return hash_more(h, label, (size_t)label[0] + 1);
 }
 
 /*
@@ -66,34 +49,19 @@ static int
 suffix_hashes(const uint8_t *name, uint8_t *off, uint64_t *h)
 {
 	int n = 0, p = 0;
-	uint64_t v = HASH_SEED;
+	uint64_t v = hash_start();
 
 	while (name[p] != 0 && n < WIRE_NAME_MAX / 2) {
 		off[n++] = (uint8_t)p;
 		p += name[p] + 1;
 	}
 	off[n] = (uint8_t)p;
-	h[n] = hash_final(v);
+	h[n] = v;
 	for (int k = n - 1; k >= 0; k--) {
 		v = hash_label(v, name + off[k]);
-		h[k] = hash_final(v);
+		h[k] = v;
 	}
 	return n + 1;
-}
-
-/* The running hash of NAME before hash_final(): names below it go on from it. */
-static uint64_t
-name_state(const uint8_t *name)
-{
-	uint8_t off[WIRE_NAME_MAX / 2 + 1];
-	uint64_t v = HASH_SEED;
-	int n = 0;
-
-	for (int p = 0; name[p] != 0 && n < WIRE_NAME_MAX / 2; p += name[p] + 1)
-		off[n++] = (uint8_t)p;
-	while (n-- > 0)
-		v = hash_label(v, name + off[n]);
-	return v;
 }
 
 static uint64_t
@@ -218,7 +186,7 @@ struct szone {
 					   see node_slot_h), 0 empty */
 	size_t mapcap;			/* a power of two */
 	const struct rrset *soa;
-	uint64_t apex_state;		/* hash_label() over the apex, root first */
+	uint64_t apex_state;		/* the apex's hash: names below go on from it */
 	size_t apex_len;
 	bool has_dname;			/* some name holds a DNAME: lookups look
 					   for one above the name (RFC 6672) */
@@ -435,18 +403,6 @@ zone_node_add(struct szone *z, const uint8_t *owner)
 	return node_add_at(z, owner, off, h, n, 0);
 }
 
-static uint64_t
-hash_more(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 /* A record as the build needs it; RDATA lives in the arena. */
 struct brec {
 	const uint8_t *rdata;
@@ -526,7 +482,7 @@ zone_hash(struct szone *z)
 	for (size_t ni = 0; ni < z->nnodes; ni++) {
 		const struct node *node = &z->nodes[ni];
 		size_t olen = (size_t)wire_name_len(node->owner, WIRE_NAME_MAX);
-		uint64_t ho = hash_more(0xcbf29ce484222325ULL, node->owner, olen);
+		uint64_t ho = hash_more(hash_start(), node->owner, olen);
 
 		for (uint16_t k = 0; k < node->nrrsets; k++) {
 			const struct rrset *rs = &node->rrsets[k];
@@ -652,11 +608,11 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		struct szone *z = &s->zones[i];
 		z->name = xstrdup(rs->zones[i].name);
 		z->apex = arena_name(&s->arena, rs->zones[i].apex);
-		z->apex_state = name_state(z->apex);
 		z->apex_len = (size_t)wire_name_len(z->apex, WIRE_NAME_MAX);
+		z->apex_state = name_hash(z->apex, z->apex_len);
 		z->missing = rs->zones[i].missing;
 		z->multi = rs->zones[i].multi;
-		z->content_hash = 0xcbf29ce484222325ULL;
+		z->content_hash = hash_start();
 		namemap_put(&s->zonemap, z->apex, (uint32_t)i);
 		for (j = 0; j < rs->zones[i].ntwins; j++) {
 			uint8_t w[WIRE_NAME_MAX];
@@ -973,7 +929,7 @@ snapshot_route_h(const struct snapshot *s, const uint8_t *name, size_t len,
 			uint64_t st = s->zones[v].apex_state;
 			for (int j = k - 1; j >= 0; j--)
 				st = hash_label(st, name + off[j]);
-			*hash = hash_final(st);
+			*hash = st;
 			return &s->zones[v];
 		}
 	}

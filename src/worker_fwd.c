@@ -10,21 +10,21 @@
 #include <string.h>
 
 #include "cache.h"
+#include "hash.h"
 #include "upstream.h"
 #include "util.h"
 #include "worker_int.h"
 
+/* Keyed (hash.h): clients choose the names. */
 static uint32_t
 fq_hash(const struct wire_query *q, const struct pl_addr *servers)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = hash_bytes(q->lname, (size_t)q->qname_len);
 
-	for (int i = 0; i < q->qname_len; i++)
-		h = (h ^ q->lname[i]) * 16777619u;
-	h = (h ^ q->qtype) * 16777619u;
-	h = (h ^ (uint32_t)((q->edns.flags & EDNS_DO) ? 1 : 0)) * 16777619u;
-	h = (h ^ (uint32_t)((q->hdr.flags & WIRE_CD) ? 1 : 0)) * 16777619u;
-	return h ^ (uint32_t)(uintptr_t)servers;
+	h = hash_word(h, (uint64_t)q->qtype << 2 |
+	    (uint64_t)((q->edns.flags & EDNS_DO) ? 2 : 0) |
+	    (uint64_t)((q->hdr.flags & WIRE_CD) ? 1 : 0));
+	return (uint32_t)hash_word(h, (uint64_t)(uintptr_t)servers);
 }
 
 /* Same question, same DO and CD, same servers: one upstream answer serves both. */
