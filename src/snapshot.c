@@ -1,4 +1,5 @@
 /* snapshot: immutable local zones in hash tables, built once, shared by workers. */
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -795,16 +796,31 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 	return s;
 }
 
+/*
+ * The count's invariants, checked where it changes (compiled out with
+ * NDEBUG): a reference is taken only from a holder of one, so the count
+ * was at least 1; a release never takes it below zero.  Either failing
+ * means a snapshot used after its last release.
+ */
 void
 snapshot_ref(struct snapshot *s)
 {
-	atomic_fetch_add(&s->refs, 1);
+	int was = atomic_fetch_add(&s->refs, 1);
+
+	assert(was > 0);
+	(void)was;
 }
 
 void
 snapshot_unref(struct snapshot *s)
 {
-	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+	int was;
+
+	if (s == NULL)
+		return;
+	was = atomic_fetch_sub(&s->refs, 1);
+	assert(was > 0);
+	if (was != 1)
 		return;
 	for (size_t i = 0; i < s->nzones; i++) {
 		free(s->zones[i].name);
@@ -827,7 +843,10 @@ snapshot_unref(struct snapshot *s)
 int
 snapshot_refs(const struct snapshot *s)
 {
-	return atomic_load(&((struct snapshot *)s)->refs);
+	int n = atomic_load(&((struct snapshot *)s)->refs);
+
+	assert(n > 0);
+	return n;
 }
 
 const struct config *
