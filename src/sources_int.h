@@ -18,14 +18,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "azure_zones.h"
 #include "config.h"
 #include "diag.h"
 #include "records.h"
 
-struct recset;
+/* One source being loaded (the importers use only the functions below). */
+struct source {
+	const struct config *cfg;
+	const char *path;
+	struct diag *d;
+	size_t nerrors0;
+	struct recset *rs;
+	struct recset_mark mark;	/* the recset before this source */
+	size_t entry_first;		/* the current entry's first record */
+	uint32_t last_zone;		/* the zone the last entry fell into */
+	bool have_zone;
+	size_t nskipped;		/* hosts names outside every zone */
+	size_t nsuppressed;		/* errors past SRC_MAX_ERRORS */
+	struct azure_place_memo memo;	/* placement of the zones met so far */
 
-/* One source being loaded (opaque to the importers). */
-struct source;
+	/* Reading (see source_read). */
+	int fd;				/* -1: the whole text is in buf */
+	char *buf;
+	size_t blen, bcap;		/* bytes in buf; its size (+ 1 for a NUL) */
+	size_t boff;			/* where the next block starts */
+	size_t saved_at;		/* a block's terminating NUL went here... */
+	char saved;			/* ...over this byte */
+	bool eof, started, failed;
+};
 
 struct source_entry {
 	const char *name;	/* as written (trimmed by the common layer); NULL or "" = missing */
@@ -50,11 +71,17 @@ const char *source_path(const struct source *s);
 /* Adds every problem of an entry to the diag; keeps the valid records. */
 void source_add(struct source *s, const struct source_entry *e);
 
-/* Problems found by an importer; LOC as in source_entry.loc (NULL: the file). */
-void source_error(struct source *s, const char *loc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void source_warning(struct source *s, const char *loc, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/*
+ * A problem with the source, of LEVEL; LOC as in source_entry.loc (NULL:
+ * the file).  Past a thousand errors in one source the rest are only
+ * counted.  source_error() and source_warning() are its two levels.
+ */
+void source_msg(struct source *s, enum diag_level level, const char *loc,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define source_error(s, loc, ...) \
+	source_msg((s), DIAG_ERROR, (loc), __VA_ARGS__)
+#define source_warning(s, loc, ...) \
+	source_msg((s), DIAG_WARNING, (loc), __VA_ARGS__)
 
 /*
  * A source at PATH gave no records (WHAT says so): a warning with
