@@ -592,20 +592,31 @@ xrec_cmp(const void *a, const void *b)
 	return 0;
 }
 
-struct snapshot *
-snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
-    struct diag *d)
+/* Puts NAME (presentation) into M with VAL, its wire form in the arena;
+ * a name that is not one is left out (the configuration checked it). */
+static void
+namemap_put_str(struct snapshot *s, struct namemap *m, const char *name,
+    uint32_t val)
 {
-	struct snapshot *s = xcalloc(1, sizeof(*s));
-	size_t i, j;
+	uint8_t w[WIRE_NAME_MAX];
+	const char *err;
+	int l = wire_name_from_str(name, w, &err);
 
-	atomic_init(&s->refs, 1);
-	s->cfg = cfg;
+	if (l < 0)
+		return;
+	wire_name_lower(w, w, (size_t)l);
+	namemap_put(m, arena_name(&s->arena, w), val);
+}
+
+/* The zones of RS, empty, with their apexes and twins in the name maps. */
+static void
+build_zones(struct snapshot *s, const struct recset *rs)
+{
 	s->nzones = rs->nzones;
 	s->zones = xcalloc(rs->nzones ? rs->nzones : 1, sizeof(*s->zones));
 	namemap_init(&s->zonemap, rs->nzones);
 	namemap_init(&s->twinmap, rs->nzones * 2);
-	for (i = 0; i < rs->nzones; i++) {
+	for (size_t i = 0; i < rs->nzones; i++) {
 		struct szone *z = &s->zones[i];
 		z->name = xstrdup(rs->zones[i].name);
 		z->apex = arena_name(&s->arena, rs->zones[i].apex);
@@ -615,49 +626,80 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		z->multi = rs->zones[i].multi;
 		z->content_hash = hash_start();
 		namemap_put(&s->zonemap, z->apex, (uint32_t)i);
-		for (j = 0; j < rs->zones[i].ntwins; j++) {
-			uint8_t w[WIRE_NAME_MAX];
-			const char *err;
-			int l = wire_name_from_str(rs->zones[i].twins[j], w, &err);
-			if (l < 0)
-				continue;
-			wire_name_lower(w, w, (size_t)l);
-			namemap_put(&s->twinmap, arena_name(&s->arena, w), (uint32_t)i);
-		}
+		for (size_t j = 0; j < rs->zones[i].ntwins; j++)
+			namemap_put_str(s, &s->twinmap, rs->zones[i].twins[j],
+			    (uint32_t)i);
 	}
+}
 
-	/*
-	 * The recset's owners and RDATA become the snapshot's.  Its other
-	 * memory goes as soon as it has served: locations now, the records
-	 * as they are walked, so that a reload holds little more than the old
-	 * snapshot and the new one.
-	 */
-	recpool_take(&s->arena, &rs->pool);
-	recpool_free(&rs->strs);
-	rs->last_file = NULL;
-	recidx_clear(rs);
-
-	/* Pre-sizing the node tables from the record counts avoids rehashing. */
+/* Pre-sizes the node tables from the record counts (no rehashing) and
+ * gives each zone its apex node. */
+static void
+size_nodes(struct snapshot *s, const struct recset *rs)
+{
 	size_t *per_zone = xcalloc(s->nzones ? s->nzones : 1, sizeof(*per_zone));
-	for (i = 0; i < rs->nrecs; i++)
+
+	for (size_t i = 0; i < rs->nrecs; i++)
 		per_zone[rs->recs[i].zone]++;
-	for (i = 0; i < s->nzones; i++) {
+	for (size_t i = 0; i < s->nzones; i++) {
 		struct szone *z = &s->zones[i];
 		zone_nodes_grow(z, per_zone[i] + 16);
 		node_map_grow(z, per_zone[i] + 16);
 		zone_node_add(z, z->apex);
 	}
 	free(per_zone);
+}
 
-	/*
-	 * Linear: every record finds its node (one hash lookup).  A record
-	 * that is the first of its node becomes the node's RRset, its data
-	 * where the recset put it; a node with more (several addresses,
-	 * several types) is built afresh below from all of them.  Most names
-	 * have one record, so most RDATA is not copied at all.
-	 */
-	struct xrec *more = NULL;
-	size_t nmore = 0, capmore = 0;
+/* Records of nodes with more than one, put aside for build_multi(). */
+struct xrecs {
+	struct xrec *v;
+	size_t n, cap;
+};
+
+/* Record R is the first of node N: it becomes the node's RRset, its data
+ * where the recset put it. */
+static void
+node_take_first(struct szone *z, struct node *n, const struct rec *r)
+{
+	struct rrset *set = &n->one;
+
+	set->type = r->type;
+	set->count = 1;
+	set->ttl = r->ttl;
+	set->datalen = 2u + r->rdlen;
+	set->data = (uint8_t *)(uintptr_t)r->rdata - 2;
+	n->rrsets = set;
+	n->nrrsets = 1;
+	z->nrecords++;
+}
+
+static void
+xrecs_push(struct xrecs *x, const struct rec *r, uint32_t node)
+{
+	if (x->n == x->cap) {
+		x->cap = x->cap ? x->cap * 2 : 256;
+		x->v = xreallocarray(x->v, x->cap, sizeof(*x->v));
+	}
+	x->v[x->n].zone = r->zone;
+	x->v[x->n].node = node;
+	x->v[x->n].r.rdata = r->rdata;
+	x->v[x->n].r.ttl = r->ttl;
+	x->v[x->n].r.type = r->type;
+	x->v[x->n].r.rdlen = r->rdlen;
+	x->n++;
+}
+
+/*
+ * Linear: every record finds its node (one hash lookup).  A record that is
+ * the first of its node becomes the node's RRset, its data where the
+ * recset put it; a node with more (several addresses, several types) is
+ * built afresh by build_multi() from all of them, put aside in MORE.  Most
+ * names have one record, so most RDATA is not copied at all.  The records
+ * are given back as they are walked.
+ */
+static void
+place_records(struct snapshot *s, struct recset *rs, struct xrecs *more)
+{
 	/*
 	 * A large zone's node table is far bigger than the caches: the
 	 * hashes of the records a few places ahead are worked out first and
@@ -668,6 +710,8 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 		uint64_t h[WIRE_NAME_MAX / 2 + 1];
 		int n;
 	} *ahead = xcalloc(BUILD_AHEAD, sizeof(*ahead));
+	size_t i;
+
 	for (i = 0; i < rs->nrecs && i < BUILD_AHEAD; i++) {
 		ahead[i].n = suffix_hashes(rs->recs[i].owner, ahead[i].off,
 		    ahead[i].h);
@@ -686,72 +730,84 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 			ahead[a].n = suffix_hashes(f->owner, ahead[a].off, ahead[a].h);
 			node_prefetch(&s->zones[f->zone], ahead[a].h[0]);
 		}
-		if (n->nrrsets == 0) {
-			struct rrset *set = &n->one;
-			set->type = r->type;
-			set->count = 1;
-			set->ttl = r->ttl;
-			set->datalen = 2u + r->rdlen;
-			set->data = (uint8_t *)(uintptr_t)r->rdata - 2;
-			n->rrsets = set;
-			n->nrrsets = 1;
-			z->nrecords++;
-		} else {
-			if (nmore == capmore) {
-				capmore = capmore ? capmore * 2 : 256;
-				more = xreallocarray(more, capmore, sizeof(*more));
-			}
-			more[nmore].zone = r->zone;
-			more[nmore].node = ni;
-			more[nmore].r.rdata = r->rdata;
-			more[nmore].r.ttl = r->ttl;
-			more[nmore].r.type = r->type;
-			more[nmore].r.rdlen = r->rdlen;
-			nmore++;
-		}
+		if (n->nrrsets == 0)
+			node_take_first(z, n, r);
+		else
+			xrecs_push(more, r, ni);
 		if ((i & 0xffff) == 0xffff)
 			recset_release(rs, i + 1);
 	}
 	recset_release(rs, rs->nrecs);
 	free(ahead);
-	if (nmore > 0) {
-		struct brec *grp = NULL;
-		size_t capgrp = 0;
+}
 
-		qsort(more, nmore, sizeof(*more), xrec_cmp);
-		for (i = 0; i < nmore; i = j) {
-			struct szone *z = &s->zones[more[i].zone];
-			struct node *n = &z->nodes[more[i].node];
-			const struct rrset *first = n->rrsets;
-			size_t k = 0;
+/* The nodes with several records, each built from all of them: the first
+ * (already its RRset) and those MORE put aside. */
+static void
+build_multi(struct snapshot *s, struct xrecs *more)
+{
+	struct brec *grp = NULL;
+	size_t capgrp = 0, i, j;
 
-			for (j = i; j < nmore && more[j].zone == more[i].zone &&
-			    more[j].node == more[i].node; j++)
-				;
-			if (j - i + 1 > capgrp) {
-				capgrp = j - i + 1;
-				grp = xreallocarray(grp, capgrp, sizeof(*grp));
-			}
-			/* The node's first record, from the RRset it was given. */
-			grp[k].rdata = first->data + 2;
-			grp[k].rdlen = (uint16_t)(first->datalen - 2);
-			grp[k].ttl = first->ttl;
-			grp[k].type = first->type;
-			k++;
-			for (size_t m = i; m < j; m++)
-				grp[k++] = more[m].r;
-			n->rrsets = NULL;
-			n->nrrsets = 0;
-			z->nrecords--;
-			node_fill(z, &s->arena, n, grp, k);
+	if (more->n == 0)
+		return;
+	qsort(more->v, more->n, sizeof(*more->v), xrec_cmp);
+	for (i = 0; i < more->n; i = j) {
+		const struct xrec *x = more->v;
+		struct szone *z = &s->zones[x[i].zone];
+		struct node *n = &z->nodes[x[i].node];
+		const struct rrset *first = n->rrsets;
+		size_t k = 0;
+
+		for (j = i; j < more->n && x[j].zone == x[i].zone &&
+		    x[j].node == x[i].node; j++)
+			;
+		if (j - i + 1 > capgrp) {
+			capgrp = j - i + 1;
+			grp = xreallocarray(grp, capgrp, sizeof(*grp));
 		}
-		free(grp);
+		/* The node's first record, from the RRset it was given. */
+		grp[k].rdata = first->data + 2;
+		grp[k].rdlen = (uint16_t)(first->datalen - 2);
+		grp[k].ttl = first->ttl;
+		grp[k].type = first->type;
+		k++;
+		for (size_t m = i; m < j; m++)
+			grp[k++] = x[m].r;
+		n->rrsets = NULL;
+		n->nrrsets = 0;
+		z->nrecords--;
+		node_fill(z, &s->arena, n, grp, k);
 	}
-	free(more);
-	for (i = 0; i < s->nzones; i++)
-		zone_hash(&s->zones[i]);
+	free(grp);
+}
 
-	for (i = 0; i < s->nzones; i++) {
+/* Zone Z's DNAME flag, and its CNAMEs checked (RFC 2181 10.1) into D. */
+static void
+zone_check_nodes(struct szone *z, struct diag *d)
+{
+	for (size_t j = 0; j < z->nnodes; j++) {
+		const struct node *n = &z->nodes[j];
+		if (node_rrset(n, TYPE_DNAME) != NULL)
+			z->has_dname = true;
+		const struct rrset *cn = node_rrset(n, TYPE_CNAME);
+		if (cn != NULL && (n->nrrsets > 1 || cn->count > 1)) {
+			char buf[1024];
+			wire_name_to_str(n->owner, buf, sizeof(buf));
+			diag_add(d, DIAG_ERROR, NULL, 0, n->nrrsets > 1 ?
+			    "%s: a CNAME cannot coexist with other data (RFC 2181 10.1)" :
+			    "%s: more than one CNAME record (RFC 2181 10.1)", buf);
+		}
+	}
+}
+
+/* Every zone's content hash, serial, synthesized SOA and NS, and checks. */
+static void
+finish_zones(struct snapshot *s, const struct snapshot *prev, struct diag *d)
+{
+	for (size_t i = 0; i < s->nzones; i++)
+		zone_hash(&s->zones[i]);
+	for (size_t i = 0; i < s->nzones; i++) {
 		struct szone *z = &s->zones[i];
 		z->serial = zone_serial(prev_zone(prev, z->name), z->content_hash);
 		zone_synth_soa_ns(z, &s->arena, z->serial);
@@ -761,33 +817,43 @@ snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
 			size_t l = (size_t)(z->soa->datalen - 2);
 			z->serial = wire_get_u32(sd + l - 20);
 		}
-		for (j = 0; j < z->nnodes; j++) {
-			const struct node *n = &z->nodes[j];
-			if (node_rrset(n, TYPE_DNAME) != NULL)
-				z->has_dname = true;
-			const struct rrset *cn = node_rrset(n, TYPE_CNAME);
-			if (cn != NULL && (n->nrrsets > 1 || cn->count > 1)) {
-				char buf[1024];
-				wire_name_to_str(n->owner, buf, sizeof(buf));
-				diag_add(d, DIAG_ERROR, NULL, 0, n->nrrsets > 1 ?
-				    "%s: a CNAME cannot coexist with other data (RFC 2181 10.1)" :
-				    "%s: more than one CNAME record (RFC 2181 10.1)", buf);
-			}
-		}
+		zone_check_nodes(z, d);
 		s->nrecords += z->nrecords;
 	}
+}
+
+struct snapshot *
+snapshot_new(struct config *cfg, struct recset *rs, const struct snapshot *prev,
+    struct diag *d)
+{
+	struct snapshot *s = xcalloc(1, sizeof(*s));
+	struct xrecs more = { NULL, 0, 0 };
+
+	atomic_init(&s->refs, 1);
+	s->cfg = cfg;
+	build_zones(s, rs);
+
+	/*
+	 * The recset's owners and RDATA become the snapshot's.  Its other
+	 * memory goes as soon as it has served: locations now, the records
+	 * as they are walked, so that a reload holds little more than the old
+	 * snapshot and the new one.
+	 */
+	recpool_take(&s->arena, &rs->pool);
+	recpool_free(&rs->strs);
+	rs->last_file = NULL;
+	recidx_clear(rs);
+
+	size_nodes(s, rs);
+	place_records(s, rs, &more);
+	build_multi(s, &more);
+	free(more.v);
+	finish_zones(s, prev, d);
 
 	snapshot_upstreams_build(s, cfg);
 	namemap_init(&s->fwdmap, cfg->nforwards);
-	for (i = 0; i < cfg->nforwards; i++) {
-		uint8_t w[WIRE_NAME_MAX];
-		const char *err;
-		int l = wire_name_from_str(cfg->forwards[i].name, w, &err);
-		if (l < 0)
-			continue;
-		wire_name_lower(w, w, (size_t)l);
-		namemap_put(&s->fwdmap, arena_name(&s->arena, w), (uint32_t)i);
-	}
+	for (size_t i = 0; i < cfg->nforwards; i++)
+		namemap_put_str(s, &s->fwdmap, cfg->forwards[i].name, (uint32_t)i);
 	recset_clear(rs);
 	if (d->nerrors > 0) {
 		snapshot_unref(s);
@@ -882,22 +948,31 @@ snapshot_nrecords(const struct snapshot *s)
 	return s->nrecords;
 }
 
-const struct szone *
-snapshot_find_zone(const struct snapshot *s, const uint8_t *name)
+/* The value of the longest suffix of NAME (itself included) that M holds:
+ * 0 and *VAL, or -1. */
+static int
+namemap_longest(const struct namemap *m, const uint8_t *name, uint32_t *val)
 {
 	uint8_t off[WIRE_NAME_MAX / 2 + 1];
 	uint64_t h[WIRE_NAME_MAX / 2 + 1];
 	int n, len;
-	uint32_t v;
 
-	if (s->zonemap.n == 0 || (len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
-		return NULL;
+	if (m->n == 0 || (len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
+		return -1;
 	n = suffix_hashes(name, off, h);
 	for (int k = 0; k < n; k++)
-		if (namemap_get_h(&s->zonemap, name + off[k], (size_t)(len - off[k]), h[k],
-		    &v) == 0)
-			return &s->zones[v];
-	return NULL;
+		if (namemap_get_h(m, name + off[k], (size_t)(len - off[k]), h[k],
+		    val) == 0)
+			return 0;
+	return -1;
+}
+
+const struct szone *
+snapshot_find_zone(const struct snapshot *s, const uint8_t *name)
+{
+	uint32_t v;
+
+	return namemap_longest(&s->zonemap, name, &v) == 0 ? &s->zones[v] : NULL;
 }
 
 const struct szone *
@@ -972,19 +1047,10 @@ snapshot_tls(const struct snapshot *s, size_t *n)
 const struct forward_conf *
 snapshot_forward(const struct snapshot *s, const uint8_t *name)
 {
-	uint8_t off[WIRE_NAME_MAX / 2 + 1];
-	uint64_t h[WIRE_NAME_MAX / 2 + 1];
-	int n, len;
 	uint32_t v;
 
-	if (s->fwdmap.n == 0 || (len = wire_name_len(name, WIRE_NAME_MAX)) < 0)
-		return NULL;
-	n = suffix_hashes(name, off, h);
-	for (int k = 0; k < n; k++)
-		if (namemap_get_h(&s->fwdmap, name + off[k], (size_t)(len - off[k]), h[k],
-		    &v) == 0)
-			return &s->cfg->forwards[v];
-	return NULL;
+	return namemap_longest(&s->fwdmap, name, &v) == 0 ?
+	    &s->cfg->forwards[v] : NULL;
 }
 
 const char *szone_name(const struct szone *z) { return z->name; }
