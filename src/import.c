@@ -819,25 +819,220 @@ mkdirs(const char *dir)
 	return rc;
 }
 
+/* One run of pldns import: what its phases share. */
+struct import_job {
+	const struct config *cfg;
+	char *const *specs;
+	size_t nspecs;
+	const char *dir;
+	bool dry_run;
+	FILE *out, *err;
+	struct recset rs;
+	struct zrecs *zr;		/* per zone of rs: its records */
+	bool *fed;			/* [zone * nspecs + spec]: spec fed zone */
+	struct stage stage;
+	struct zdiff sum;
+	size_t nzones;
+	int rc;
+};
+
+/* The sources to import: FILES, else the configuration's.  Returns
+ * IMPORT_OK, or the exit code when there are none or one is unreadable. */
+static int
+job_specs(struct import_job *job, const struct config *cfg,
+    char *const *files, int nfiles)
+{
+	int bad = 0;
+
+	job->specs = files;
+	job->nspecs = nfiles > 0 ? (size_t)nfiles : 0;
+	if (job->nspecs == 0) {
+		job->specs = cfg->sources;
+		job->nspecs = cfg->nsources;
+	}
+	if (job->nspecs == 0) {
+		fprintf(job->err, "pldns import: no sources: name files, or "
+		    "[records] sources in the config\n");
+		return IMPORT_NOINPUT;
+	}
+	for (size_t i = 0; i < job->nspecs; i++) {
+		const char *path = spec_path(job->specs[i]);
+		if (access(path, R_OK) != 0) {
+			fprintf(job->err, "%s: cannot read: %s\n", path,
+			    strerror(errno));
+			bad++;
+		}
+	}
+	return bad ? IMPORT_NOINPUT : IMPORT_OK;
+}
+
+/* Every source into the job's recset, checked across sources.  Returns
+ * IMPORT_OK or IMPORT_DATAERR (the problems printed). */
+static int
+job_load(struct import_job *job, struct diag *d)
+{
+	for (size_t i = 0; i < job->nspecs; i++)
+		(void)source_load(job->cfg, job->specs[i], &job->rs, d);
+	if (d->nerrors == 0)
+		(void)sources_finish(job->cfg, &job->rs, d);
+	diag_print(d, job->err);
+	if (d->nerrors > 0) {
+		fprintf(job->err, "pldns import: %zu error%s; nothing written\n",
+		    d->nerrors, d->nerrors == 1 ? "" : "s");
+		return IMPORT_DATAERR;
+	}
+	return IMPORT_OK;
+}
+
+/* The zone directory made, locked (*LOCKFD) and cleared of what an
+ * interrupted run left.  Returns IMPORT_OK or IMPORT_CANTCREAT. */
+static int
+job_prepare_dir(struct import_job *job, int *lockfd)
+{
+	if (mkdirs(job->dir) != 0) {
+		fprintf(job->err, "%s: cannot create directory: %s\n", job->dir,
+		    strerror(errno));
+		return IMPORT_CANTCREAT;
+	}
+	if ((*lockfd = stage_lock(job->dir)) == -1) {
+		fprintf(job->err, "%s: cannot lock (another pldns import?): %s\n",
+		    job->dir, strerror(errno));
+		return IMPORT_CANTCREAT;
+	}
+	stage_recover(job->dir);
+	return IMPORT_OK;
+}
+
+/* One pass: each zone's records, and which sources fed it. */
+static void
+job_collect(struct import_job *job)
+{
+	const struct recset *rs = &job->rs;
+	size_t nz = rs->nzones ? rs->nzones : 1;
+
+	job->zr = xcalloc(nz, sizeof(*job->zr));
+	job->fed = xcalloc(nz * job->nspecs, sizeof(*job->fed));
+	for (size_t i = 0, last = SIZE_MAX; i < rs->nrecs; i++) {
+		const struct rec *rr = &rs->recs[i];
+		struct zrecs *z = &job->zr[rr->zone];
+
+		zrecs_push(z, rr->owner, rr->type, rr->ttl, rr->rdata, rr->rdlen);
+		z->v[z->n - 1].file = rr->file;
+		z->v[z->n - 1].line = rr->line;
+		/* A source's records come together: look up only on change. */
+		if (last == SIZE_MAX ||
+		    !where_from(rr, spec_path(job->specs[last]))) {
+			last = SIZE_MAX;
+			for (size_t k = 0; k < job->nspecs && last == SIZE_MAX; k++)
+				if (where_from(rr, spec_path(job->specs[k])))
+					last = k;
+		}
+		if (last != SIZE_MAX)
+			job->fed[rr->zone * job->nspecs + last] = true;
+	}
+}
+
+/* The line of a changed zone, and its file staged unless the run is dry
+ * or has failed already. */
+static void
+job_stage_zone(struct import_job *job, const struct rzone *rz,
+    struct zrecs *nw, const struct rdiff *df, uint32_t serial,
+    const char *path, char **srcs, size_t nsrcs)
+{
+	FILE *out = job->out;
+
+	fprintf(out, "%s: %zu record%s (%zu added, %zu changed, %zu removed), "
+	    "serial %u", rz->name, zdiff_total(df), zdiff_total(df) == 1 ?
+	    "" : "s", df->sets_added, df->sets_changed, df->sets_removed, serial);
+	if (job->dry_run)
+		fprintf(out, ", would write %s\n", path);
+	else if (job->rc != IMPORT_OK)
+		/* One failed: the run writes nothing. */
+		fprintf(out, ", not written\n");
+	else if (zone_stage(&job->stage, job->dir, rz->name, serial,
+	    job->cfg->record_ttl, nw, srcs, nsrcs) != 0) {
+		fprintf(out, "\n");
+		fprintf(job->err, "%s: cannot write: %s\n", path, strerror(errno));
+		job->rc = IMPORT_CANTCREAT;
+	} else
+		fprintf(out, ", wrote %s\n", path);
+}
+
+/* Zone ZI against its file: the difference told, the new file staged. */
+static void
+job_zone(struct import_job *job, size_t zi)
+{
+	const struct rzone *rz = &job->rs.zones[zi];
+	struct zrecs *nw = &job->zr[zi], old = { 0 };
+	struct rdiff df;
+	char **srcs = NULL, *path, why[512];
+	size_t nsrcs = 0;
+	uint32_t oserial = 0;
+	bool has_serial;
+	int r;
+
+	if (nw->n == 0)
+		return;
+	job->nzones++;
+	qsort(nw->v, nw->n, sizeof(*nw->v), irec_cmp);
+	for (size_t k = 0; k < job->nspecs; k++) {
+		if (job->fed[zi * job->nspecs + k]) {
+			srcs = xreallocarray(srcs, nsrcs + 1, sizeof(*srcs));
+			srcs[nsrcs++] = (char *)(uintptr_t)spec_path(job->specs[k]);
+		}
+	}
+
+	xasprintf(&path, "%s/%s.zone", job->dir, rz->name);
+	r = zone_read(path, rz->name, rz->apex, &old, &oserial, &has_serial,
+	    why, sizeof(why));
+	if (r == -1) {
+		fprintf(job->err, "%s: warning: cannot read the existing zone "
+		    "file (%s); it is replaced\n", path, why);
+		zrecs_free(&old, true);
+	}
+	rdiff_init(&df);
+	zone_diff(&old, nw, &df);
+	sum_add(&job->sum, &df);
+	if (job->dry_run)
+		print_changes(job->out, &df);
+
+	if (r == 1 && df.n == 0)
+		fprintf(job->out, "%s: %zu record%s, unchanged\n", rz->name,
+		    zdiff_total(&df), zdiff_total(&df) == 1 ? "" : "s");
+	else
+		job_stage_zone(job, rz, nw, &df, next_serial(has_serial, oserial),
+		    path, srcs, nsrcs);
+	rdiff_clear(&df);
+	free(path);
+	free(srcs);
+	zrecs_free(&old, true);
+}
+
+/* Every staged file in place, or none when any zone failed. */
+static void
+job_commit(struct import_job *job)
+{
+	if (job->rc == IMPORT_OK && stage_commit(&job->stage, job->dir) != 0) {
+		fprintf(job->err, "%s/%s: cannot write: %s\n", job->dir, JOURNAL,
+		    strerror(errno));
+		job->rc = IMPORT_CANTCREAT;
+	}
+	if (job->rc != IMPORT_OK) {
+		stage_abort(&job->stage, job->dir);
+		fprintf(job->err, "pldns import: nothing written (the zone files "
+		    "are as they were)\n");
+	}
+}
+
 int
 import_run(const char *config_path, const char *zone_dir, bool dry_run,
     char *const *files, int nfiles, FILE *out, FILE *err)
 {
+	struct import_job job = { .dir = zone_dir != NULL ? zone_dir : ".",
+	    .dry_run = dry_run, .out = out, .err = err, .rc = IMPORT_OK };
 	struct config *cfg;
 	struct diag d;
-	struct recset rs;
-	char *const *specs = files;
-	size_t nspecs = nfiles > 0 ? (size_t)nfiles : 0;
-	const char *dir = zone_dir != NULL ? zone_dir : ".";
-	struct zdiff sum = { 0, 0, 0, 0 };
-	struct zrecs *zr = NULL;
-	bool *fed = NULL;
-	size_t nzones = 0, nwritten = 0;
-	int rc = IMPORT_OK, bad = 0, lockfd = -1;
-	struct stage stage = { NULL, 0 };
-	/* --dry-run with a configuration compares with what its sources give
-	 * now (what a reload would change), not with the zone files. */
-	bool against_cfg = dry_run && config_path != NULL;
+	int lockfd = -1;
 
 	diag_init(&d);
 	cfg = config_path != NULL ? config_load(config_path, &d) : config_new();
@@ -846,167 +1041,34 @@ import_run(const char *config_path, const char *zone_dir, bool dry_run,
 		diag_clear(&d);
 		return EX_CONFIG_;
 	}
-	if (nspecs == 0) {
-		specs = cfg->sources;
-		nspecs = cfg->nsources;
-	}
-	if (nspecs == 0) {
-		fprintf(err, "pldns import: no sources: name files, or [records] "
-		    "sources in the config\n");
-		config_free(cfg);
-		diag_clear(&d);
-		return IMPORT_NOINPUT;
-	}
-	for (size_t i = 0; i < nspecs; i++) {
-		if (access(spec_path(specs[i]), R_OK) != 0) {
-			fprintf(err, "%s: cannot read: %s\n", spec_path(specs[i]),
-			    strerror(errno));
-			bad++;
-		}
-	}
-	if (bad) {
-		config_free(cfg);
-		diag_clear(&d);
-		return IMPORT_NOINPUT;
-	}
-
-	recset_init(&rs);
-	for (size_t i = 0; i < nspecs; i++)
-		(void)source_load(cfg, specs[i], &rs, &d);
-	if (d.nerrors == 0)
-		(void)sources_finish(cfg, &rs, &d);
-	diag_print(&d, err);
-	if (d.nerrors > 0) {
-		fprintf(err, "pldns import: %zu error%s; nothing written\n",
-		    d.nerrors, d.nerrors == 1 ? "" : "s");
-		rc = IMPORT_DATAERR;
+	job.cfg = cfg;
+	recset_init(&job.rs);
+	if ((job.rc = job_specs(&job, cfg, files, nfiles)) != IMPORT_OK ||
+	    (job.rc = job_load(&job, &d)) != IMPORT_OK ||
+	    (!dry_run && (job.rc = job_prepare_dir(&job, &lockfd)) != IMPORT_OK))
+		goto done;
+	job_collect(&job);
+	/* --dry-run with a configuration compares with what its sources give
+	 * now (what a reload would change), not with the zone files. */
+	if (dry_run && config_path != NULL) {
+		job.rc = compare_with_config(cfg, &job.rs, job.zr, out, err);
 		goto done;
 	}
-	if (!dry_run && mkdirs(dir) != 0) {
-		fprintf(err, "%s: cannot create directory: %s\n", dir, strerror(errno));
-		rc = IMPORT_CANTCREAT;
-		goto done;
-	}
-	if (!dry_run && (lockfd = stage_lock(dir)) == -1) {
-		fprintf(err, "%s: cannot lock (another pldns import?): %s\n", dir,
-		    strerror(errno));
-		rc = IMPORT_CANTCREAT;
-		goto done;
-	}
+	for (size_t zi = 0; zi < job.rs.nzones; zi++)
+		job_zone(&job, zi);
+	print_sum(out, job.nzones, &job.sum, dry_run);
 	if (!dry_run)
-		stage_recover(dir);
-
-	/* One pass: each zone's records, and which sources fed it. */
-	zr = xcalloc(rs.nzones ? rs.nzones : 1, sizeof(*zr));
-	fed = xcalloc((rs.nzones ? rs.nzones : 1) * nspecs, sizeof(*fed));
-	for (size_t i = 0, last = SIZE_MAX; i < rs.nrecs; i++) {
-		const struct rec *rr = &rs.recs[i];
-		struct zrecs *z = &zr[rr->zone];
-
-		zrecs_push(z, rr->owner, rr->type, rr->ttl, rr->rdata, rr->rdlen);
-		z->v[z->n - 1].file = rr->file;
-		z->v[z->n - 1].line = rr->line;
-		/* A source's records come together: look up only on change. */
-		if (last == SIZE_MAX || !where_from(rr, spec_path(specs[last]))) {
-			last = SIZE_MAX;
-			for (size_t k = 0; k < nspecs && last == SIZE_MAX; k++)
-				if (where_from(rr, spec_path(specs[k])))
-					last = k;
-		}
-		if (last != SIZE_MAX)
-			fed[rr->zone * nspecs + last] = true;
-	}
-	if (against_cfg) {
-		rc = compare_with_config(cfg, &rs, zr, out, err);
-		goto done;
-	}
-
-	for (size_t zi = 0; zi < rs.nzones; zi++) {
-		const struct rzone *rz = &rs.zones[zi];
-		struct zrecs *nw = &zr[zi], old = { 0 };
-		struct rdiff df;
-		char **srcs = NULL, *path, why[512];
-		size_t nsrcs = 0;
-		uint32_t oserial = 0, serial;
-		bool has_serial;
-		int r;
-
-		if (nw->n == 0)
-			continue;
-		nzones++;
-		qsort(nw->v, nw->n, sizeof(*nw->v), irec_cmp);
-		for (size_t k = 0; k < nspecs; k++) {
-			if (fed[zi * nspecs + k]) {
-				srcs = xreallocarray(srcs, nsrcs + 1, sizeof(*srcs));
-				srcs[nsrcs++] = (char *)(uintptr_t)spec_path(specs[k]);
-			}
-		}
-
-		xasprintf(&path, "%s/%s.zone", dir, rz->name);
-		r = zone_read(path, rz->name, rz->apex, &old, &oserial, &has_serial,
-		    why, sizeof(why));
-		if (r == -1) {
-			fprintf(err, "%s: warning: cannot read the existing zone "
-			    "file (%s); it is replaced\n", path, why);
-			zrecs_free(&old, true);
-		}
-		rdiff_init(&df);
-		zone_diff(&old, nw, &df);
-		sum_add(&sum, &df);
-		if (dry_run)
-			print_changes(out, &df);
-
-		if (r == 1 && df.n == 0) {
-			fprintf(out, "%s: %zu record%s, unchanged\n", rz->name,
-			    zdiff_total(&df), zdiff_total(&df) == 1 ? "" : "s");
-		} else {
-			serial = next_serial(has_serial, oserial);
-			fprintf(out, "%s: %zu record%s (%zu added, %zu changed, "
-			    "%zu removed), serial %u", rz->name, zdiff_total(&df),
-			    zdiff_total(&df) == 1 ? "" : "s", df.sets_added,
-			    df.sets_changed, df.sets_removed, serial);
-			if (dry_run)
-				fprintf(out, ", would write %s\n", path);
-			else if (rc != IMPORT_OK)
-				/* One failed: the run writes nothing. */
-				fprintf(out, ", not written\n");
-			else if (zone_stage(&stage, dir, rz->name, serial,
-			    cfg->record_ttl, nw, srcs, nsrcs) != 0) {
-				fprintf(out, "\n");
-				fprintf(err, "%s: cannot write: %s\n", path,
-				    strerror(errno));
-				rc = IMPORT_CANTCREAT;
-			} else {
-				fprintf(out, ", wrote %s\n", path);
-				nwritten++;
-			}
-		}
-		rdiff_clear(&df);
-		free(path);
-		free(srcs);
-		zrecs_free(&old, true);
-	}
-	print_sum(out, nzones, &sum, dry_run);
-	if (!dry_run && rc == IMPORT_OK && stage_commit(&stage, dir) != 0) {
-		fprintf(err, "%s/%s: cannot write: %s\n", dir, JOURNAL, strerror(errno));
-		rc = IMPORT_CANTCREAT;
-	}
-	if (!dry_run && rc != IMPORT_OK) {
-		stage_abort(&stage, dir);
-		fprintf(err, "pldns import: nothing written (the zone files are as "
-		    "they were)\n");
-	}
-	(void)nwritten;
+		job_commit(&job);
 done:
-	stage_free(&stage);
+	stage_free(&job.stage);
 	if (lockfd != -1)
 		close(lockfd);
-	for (size_t zi = 0; zr != NULL && zi < rs.nzones; zi++)
-		zrecs_free(&zr[zi], false);
-	free(zr);
-	free(fed);
-	recset_clear(&rs);
+	for (size_t zi = 0; job.zr != NULL && zi < job.rs.nzones; zi++)
+		zrecs_free(&job.zr[zi], false);
+	free(job.zr);
+	free(job.fed);
+	recset_clear(&job.rs);
 	config_free(cfg);
 	diag_clear(&d);
-	return rc;
+	return job.rc;
 }
