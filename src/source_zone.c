@@ -200,6 +200,145 @@ singletons_check(struct recset *rs, size_t from, const char *path, struct diag *
  * Reads the zone file PATH for ZONE straight into RS, which is cut back when
  * the file has any error: a zone is served whole or not at all.
  */
+/* One zone file being read: what the checks of its records need. */
+struct zfile {
+	struct recset *rs;
+	size_t z;			/* the zone's index in rs */
+	const char *zone, *path;
+	const uint8_t *apex;
+	struct diag *d;
+	ldns_buffer *buf;		/* the RDATA of the record checked last */
+	int nsoa;
+};
+
+/*
+ * Whether RR can be a record of the zone at all (type, names, class,
+ * owner, RDATA); its RDATA in wire form is then in ZF->buf.  Returns 0, or
+ * 1 with the problem reported at line AT.
+ */
+static int
+zone_rr_check(struct zfile *zf, const ldns_rr *rr, unsigned long at)
+{
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	const char *why = NULL;
+	ldns_buffer *buf = zf->buf;
+
+	if (ldns_rr_get_type(rr) == 0 || ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
+	    ldns_rr_get_type(rr) == LDNS_RR_TYPE_ANY)
+		/* ldns takes some garbage lines as a record of type 0. */
+		why = "not a record: unknown or meta record type";
+	else if (!names_fit(rr))
+		why = "a name longer than 255 octets (with the origin)";
+	else if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+		why = "only class IN is supported";
+	else if (!wire_name_under(ldns_rdf_data(owner), zf->apex)) {
+		char *o = ldns_rdf2str(owner);
+		diag_add(zf->d, DIAG_ERROR, zf->path, at,
+		    "%s is outside the zone %s", o ? o : "?", zf->zone);
+		free(o);
+		return 1;
+	} else {
+		ldns_buffer_clear(buf);
+		if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
+		    ldns_buffer_position(buf) > 65535)
+			why = "record data too large";
+		else if (!rdata_ok((uint16_t)ldns_rr_get_type(rr),
+		    ldns_buffer_begin(buf), ldns_buffer_position(buf)))
+			/* e.g. "A \# 0": RFC 3597 syntax for data that is
+			 * not an address. */
+			why = "bad record data for its type";
+	}
+	if (why == NULL)
+		return 0;
+	diag_add(zf->d, DIAG_ERROR, zf->path, at, "%s", why);
+	return 1;
+}
+
+/*
+ * Adds RR (checked by zone_rr_check(), its RDATA in ZF->buf), from line
+ * AT; returns the problems it has as the zone's NS or SOA (reported).
+ */
+static int
+zone_rr_add(struct zfile *zf, const ldns_rr *rr, unsigned long at)
+{
+	const ldns_rdf *owner = ldns_rr_owner(rr);
+	uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+	bool at_apex = wire_name_equal(ldns_rdf_data(owner), zf->apex);
+	int nerr = 0;
+
+	if (type == TYPE_NS && !at_apex) {
+		/* Azure Private DNS has no delegations, and a forwarder has
+		 * no way to refer a stub to one: served, it would be
+		 * answered as our own. */
+		char *o = ldns_rdf2str(owner);
+		diag_add(zf->d, DIAG_ERROR, zf->path, at, "NS record for %s "
+		    "below the zone apex: a delegation, which pldns does not "
+		    "serve", o ? o : "?");
+		free(o);
+		nerr++;
+	}
+	if (type == TYPE_SOA) {
+		if (!at_apex) {
+			diag_add(zf->d, DIAG_ERROR, zf->path, at,
+			    "SOA record not at the zone apex");
+			nerr++;
+		} else if (++zf->nsoa > 1) {
+			diag_add(zf->d, DIAG_ERROR, zf->path, at,
+			    "more than one SOA record");
+			nerr++;
+		}
+	}
+	recset_add_at(zf->rs, zf->z, ldns_rdf_data(owner), type,
+	    ldns_rr_ttl(rr), ldns_buffer_begin(zf->buf),
+	    (uint16_t)ldns_buffer_position(zf->buf), zf->path, at);
+	return nerr;
+}
+
+/* Reads the records of FP into ZF->rs; returns the problems (reported). */
+static int
+zone_read_records(struct zfile *zf, struct zparse *zp, FILE *fp)
+{
+	uint32_t ttl = 3600;
+	int line = 1, nerr = 0;
+
+	while (!feof(fp)) {
+		ldns_rr *rr = NULL;
+		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, &zp->origin,
+		    &zp->prev, &line);
+		/* ldns has counted the newline of the line it just read. */
+		unsigned long at = line > 1 ? (unsigned long)line - 1 : 1;
+
+		if (s == LDNS_STATUS_MEM_ERR)
+			/* Not an error of the file. */
+			out_of_memory();
+		if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
+		    s == LDNS_STATUS_SYNTAX_ORIGIN)
+			continue;
+		if (s == LDNS_STATUS_SYNTAX_INCLUDE) {
+			diag_add(zf->d, DIAG_ERROR, zf->path, at,
+			    "$INCLUDE is not supported");
+			nerr++;
+			continue;
+		}
+		if (s != LDNS_STATUS_OK) {
+			diag_add(zf->d, DIAG_ERROR, zf->path, at, "%s",
+			    ldns_get_errorstr_by_id(s));
+			nerr++;
+			if (nerr > 50)
+				break;
+			continue;
+		}
+		zp->rr = rr;
+		if (zone_rr_check(zf, rr, at) != 0)
+			nerr++;
+		else
+			nerr += zone_rr_add(zf, rr, at);
+		ldns_rr_free(rr);
+		zp->rr = NULL;
+	}
+	return nerr;
+}
+
 int
 source_zone_file(const struct config *cfg, const char *zone, const char *path,
     struct recset *rs, struct diag *d)
@@ -207,12 +346,10 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 	uint8_t apex[WIRE_NAME_MAX];
 	const char *err;
 	struct zparse zp = { NULL, NULL, NULL, NULL };
-	ldns_rdf **origin = &zp.origin, **prev = &zp.prev;
-	uint32_t ttl = 3600;
-	int line = 1, nerr = 0, nsoa = 0;
-	ldns_buffer *buf;
+	struct zfile zf = { .rs = rs, .zone = zone, .path = path, .apex = apex,
+	    .d = d };
+	int nerr;
 	FILE *fp;
-	size_t z;
 	struct recset_mark mark;
 
 	if (wire_name_from_str(zone, apex, &err) < 0) {
@@ -225,107 +362,13 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 	}
 	oom_guard_file(fp);
 	recset_mark(rs, &mark);
-	z = recset_zone(rs, cfg, zone, path);
+	zf.z = recset_zone(rs, cfg, zone, path);
 	oom_guard_defer(zparse_free, &zp);
 	zp.origin = ldns_dname_new_frm_str(zone);
-	buf = zp.buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
+	zf.buf = zp.buf = ldns_buffer_new(LDNS_MAX_PACKETLEN);
 	if (zp.origin == NULL || zp.buf == NULL)
 		out_of_memory();
-	while (!feof(fp)) {
-		ldns_rr *rr = NULL;
-		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &ttl, origin, prev, &line);
-		ldns_rdf *owner;
-		/* ldns has counted the newline of the line it just read. */
-		unsigned long at = line > 1 ? (unsigned long)line - 1 : 1;
-
-		if (s == LDNS_STATUS_MEM_ERR)
-			/* Not an error of the file. */
-			out_of_memory();
-		if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
-		    s == LDNS_STATUS_SYNTAX_ORIGIN)
-			continue;
-		if (s == LDNS_STATUS_SYNTAX_INCLUDE) {
-			diag_add(d, DIAG_ERROR, path, at,
-			    "$INCLUDE is not supported");
-			nerr++;
-			continue;
-		}
-		if (s != LDNS_STATUS_OK) {
-			diag_add(d, DIAG_ERROR, path, at, "%s",
-			    ldns_get_errorstr_by_id(s));
-			nerr++;
-			if (nerr > 50)
-				break;
-			continue;
-		}
-		zp.rr = rr;
-		owner = ldns_rr_owner(rr);
-		if (ldns_rr_get_type(rr) == 0 || ldns_rr_get_type(rr) == LDNS_RR_TYPE_OPT ||
-		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_ANY) {
-			/* ldns takes some garbage lines as a record of type 0. */
-			diag_add(d, DIAG_ERROR, path, at, "not a record: unknown or "
-			    "meta record type");
-			nerr++;
-		} else if (!names_fit(rr)) {
-			diag_add(d, DIAG_ERROR, path, at,
-			    "a name longer than 255 octets (with the origin)");
-			nerr++;
-		} else if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
-			diag_add(d, DIAG_ERROR, path, at,
-			    "only class IN is supported");
-			nerr++;
-		} else if (!wire_name_under(ldns_rdf_data(owner), apex)) {
-			char *o = ldns_rdf2str(owner);
-			diag_add(d, DIAG_ERROR, path, at,
-			    "%s is outside the zone %s", o ? o : "?", zone);
-			free(o);
-			nerr++;
-		} else {
-			ldns_buffer_clear(buf);
-			if (ldns_rr_rdata2buffer_wire(buf, rr) != LDNS_STATUS_OK ||
-			    ldns_buffer_position(buf) > 65535) {
-				diag_add(d, DIAG_ERROR, path, at,
-				    "record data too large");
-				nerr++;
-			} else if (!rdata_ok((uint16_t)ldns_rr_get_type(rr),
-			    ldns_buffer_begin(buf), ldns_buffer_position(buf))) {
-				/* e.g. "A \# 0": RFC 3597 syntax for data that is
-				 * not an address. */
-				diag_add(d, DIAG_ERROR, path, at, "bad record data for its type");
-				nerr++;
-			} else {
-				uint16_t type = (uint16_t)ldns_rr_get_type(rr);
-				if (type == TYPE_NS && !wire_name_equal(ldns_rdf_data(owner),
-				    apex)) {
-					/* Azure Private DNS has no delegations, and a
-					 * forwarder has no way to refer a stub to one:
-					 * served, it would be answered as our own. */
-					char *o = ldns_rdf2str(owner);
-					diag_add(d, DIAG_ERROR, path, at, "NS record for %s "
-					    "below the zone apex: a delegation, which pldns "
-					    "does not serve", o ? o : "?");
-					free(o);
-					nerr++;
-				}
-				if (type == TYPE_SOA) {
-					if (!wire_name_equal(ldns_rdf_data(owner), apex)) {
-						diag_add(d, DIAG_ERROR, path, at,
-						    "SOA record not at the zone apex");
-						nerr++;
-					} else if (++nsoa > 1) {
-						diag_add(d, DIAG_ERROR, path, at,
-						    "more than one SOA record");
-						nerr++;
-					}
-				}
-				recset_add_at(rs, z, ldns_rdf_data(owner), type,
-				    ldns_rr_ttl(rr), ldns_buffer_begin(buf),
-				    (uint16_t)ldns_buffer_position(buf), path, at);
-			}
-		}
-		ldns_rr_free(rr);
-		zp.rr = NULL;
-	}
+	nerr = zone_read_records(&zf, &zp, fp);
 	oom_guard_fclose(fp);
 	oom_guard_undefer(&zp);
 	zparse_free(&zp);
@@ -335,7 +378,7 @@ source_zone_file(const struct config *cfg, const char *zone, const char *path,
 		recset_rewind(rs, &mark);
 		return -1;
 	}
-	rs->zones[z].from_file = true;
+	rs->zones[zf.z].from_file = true;
 	if (rs->nrecs == mark.nrecs)
 		return source_empty(cfg, path, "no records found", rs, d);
 	return 0;
