@@ -19,8 +19,8 @@
 
 #include <netinet/in.h>
 
-#include "rrl.h"
 #include "hash.h"
+#include "rrl.h"
 #include "util.h"
 
 #define RRL_UNIT	1000		/* milli-tokens per response */
