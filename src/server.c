@@ -502,6 +502,7 @@ server_reload(struct server *srv, bool force, char **text)
 	/* The journal first: a worker still on the old data can serve IXFR
 	 * up to its serial from it, one on the new data up to the new. */
 	xfr_journal_update(srv->journal, srv->snap, s);
+	xfr_secondary_publish(srv->sec, s);
 	for (int i = 0; i < srv->nworkers; i++)
 		tickets[i] = worker_post_snapshot(srv->workers[i], s);
 	wait_workers(srv, tickets, "reload");
@@ -860,6 +861,7 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 	srv->journal = xfr_journal_new(XFR_JOURNAL_CHANGES);
 	srv->notifier = xfr_notifier_new(srv->base);
 	srv->sec = xfr_secondary_new(srv->base, cfg, secondary_changed_cb, srv);
+	xfr_secondary_publish(srv->sec, snap);
 	for (int i = 0; i < srv->nworkers; i++)
 		worker_set_xfr(srv->workers[i], srv->journal, srv->sec);
 	xfr_notify_changed(srv->notifier, NULL, snap);

@@ -192,6 +192,7 @@ struct szone {
 	bool has_dname;			/* some name holds a DNAME: lookups look
 					   for one above the name (RFC 6672) */
 	uint8_t synth;			/* SYNTH_SOA, SYNTH_NS: made up, not loaded */
+	atomic_bool unavailable;	/* see szone_unavailable() (0 from xcalloc) */
 };
 
 #define SYNTH_SOA	0x01
@@ -216,6 +217,7 @@ struct snapshot {
 	size_t nups;
 	struct upstream_tls *tls;
 	size_t ntls;
+	atomic_size_t nunavailable;	/* zones with unavailable set (0 from xcalloc) */
 };
 
 /* The [upstream] servers in the order written; tls:// ones noted apart. */
@@ -1137,4 +1139,37 @@ node_rrset(const struct node *n, uint16_t type)
 		if (n->rrsets[i].type == type)
 			return &n->rrsets[i];
 	return NULL;
+}
+
+bool
+szone_unavailable(const struct szone *z)
+{
+	return atomic_load_explicit(&z->unavailable, memory_order_relaxed);
+}
+
+size_t
+snapshot_nunavailable(const struct snapshot *s)
+{
+	return atomic_load_explicit(&s->nunavailable, memory_order_relaxed);
+}
+
+void
+snapshot_set_unavailable(struct snapshot *s, const char *name, bool on)
+{
+	for (size_t i = 0; i < s->nzones; i++) {
+		struct szone *z = &s->zones[i];
+
+		if (strcmp(z->name, name) != 0)
+			continue;
+		if (atomic_exchange_explicit(&z->unavailable, on,
+		    memory_order_relaxed) != on) {
+			if (on)
+				atomic_fetch_add_explicit(&s->nunavailable, 1,
+				    memory_order_relaxed);
+			else
+				atomic_fetch_sub_explicit(&s->nunavailable, 1,
+				    memory_order_relaxed);
+		}
+		return;
+	}
 }

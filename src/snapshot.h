@@ -4,7 +4,8 @@
  * A snapshot holds the configuration it was built with and every local
  * zone (SOA, NS, RRsets in wire form) in hash tables keyed by lower-cased wire
  * names, plus the public twin suffixes and conditional forward rules.  It is
- * built off the query path (start-up, reload) and never changed after; a
+ * built off the query path (start-up, reload) and never changed after (but
+ * for the secondary zones' availability, see szone_unavailable()); a
  * reload builds a new one and swaps a pointer.  Readers are the workers:
  * each holds one reference to the snapshot it currently uses and trades it
  * for the new one between events, so no lock or atomic operation is taken per
@@ -145,5 +146,19 @@ const struct node *szone_node_guess(const struct szone *z, uint64_t hash);
 
 /* The RRset of TYPE at N, or NULL. */
 const struct rrset *node_rrset(const struct node *n, uint16_t type);
+
+/*
+ * Secondary zones that must answer SERVFAIL (no data transferred yet, or
+ * expired): the one state of a snapshot that changes after it is built.
+ * xfr_secondary sets it, on the main thread, on the snapshot it is about to
+ * put in service and on that snapshot when a zone's state changes; workers
+ * read it with relaxed loads, no lock.  snapshot_nunavailable() is how many
+ * zones of S have it set (0: the query path need not look up the zone).
+ * snapshot_set_unavailable() does nothing when S has no zone NAME
+ * (lower-case text, no trailing dot).
+ */
+bool szone_unavailable(const struct szone *z);
+size_t snapshot_nunavailable(const struct snapshot *s);
+void snapshot_set_unavailable(struct snapshot *s, const char *name, bool on);
 
 #endif

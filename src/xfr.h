@@ -19,8 +19,9 @@
  * that file atomically and calls its changed() callback so that the main
  * thread reloads.  A secondary zone that has no data yet or has expired
  * (no successful refresh within the SOA expire time) must answer SERVFAIL:
- * xfr_secondary_unavailable() says so, without locking while every zone is
- * fine.
+ * the secondary marks it so in the snapshot in service
+ * (snapshot_set_unavailable()), and xfr_secondary_unavailable() reads only
+ * the snapshot it is given, without a lock.
  */
 #ifndef PLDNS_XFR_H
 #define PLDNS_XFR_H
@@ -181,6 +182,14 @@ struct xfr_secondary *xfr_secondary_new(struct event_base *base,
     const struct config *cfg, void (*changed)(void *arg), void *arg);
 
 /*
+ * S is about to go into service (before any worker is given it): marks in
+ * it the secondary zones that have no data or have expired, and keeps a
+ * reference to it, the snapshot where later changes of a zone's state are
+ * marked, until the next call or xfr_secondary_free().  Main thread.
+ */
+void xfr_secondary_publish(struct xfr_secondary *sec, struct snapshot *s);
+
+/*
  * After a reload: zones no longer secondary are dropped, new ones start,
  * zones whose primaries or key changed refresh at once, others keep their
  * state.  CFG is not kept.
@@ -215,8 +224,9 @@ int xfr_secondary_notify(struct xfr_secondary *sec, const uint8_t *pkt, size_t l
 /*
  * Any thread: true when LNAME (a query's lower-case wire name) is answered
  * from a secondary zone of S that has no data yet or has expired: answer
- * SERVFAIL.  Costs one relaxed atomic load while no secondary zone is in
- * that state.
+ * SERVFAIL.  Reads only S (marked by xfr_secondary_publish() and the
+ * secondary's state changes): one relaxed atomic load while no zone of S is
+ * in that state, else a route of LNAME and one more.
  */
 bool xfr_secondary_unavailable(const struct snapshot *s, const uint8_t *lname);
 

@@ -1,12 +1,12 @@
 /*
  * xfr_secondary: zones pulled from a primary (SOA check, IXFR or AXFR, TSIG),
- * kept on disk, refreshed on timers and NOTIFY; the SERVFAIL registry.
+ * kept on disk, refreshed on timers and NOTIFY; which of them answer SERVFAIL,
+ * marked in the snapshot in service.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,67 +31,6 @@
 #define TIMER_MIN_S	1	/* refresh/retry floor: a zero never spins */
 #define TIMER_MAX_S	(86400 * 24)
 #define XFR_MAX_BYTES	((size_t)512 << 20)	/* a primary cannot fill our memory */
-
-/* ---- the SERVFAIL registry (any thread) ---- */
-
-static pthread_mutex_t unavail_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_size_t unavail_n;
-static char **unavail_names;	/* under unavail_lock */
-static size_t unavail_cap;
-
-static void
-unavail_set(const char *name, bool on)
-{
-	size_t i, n;
-
-	pthread_mutex_lock(&unavail_lock);
-	n = atomic_load(&unavail_n);
-	for (i = 0; i < n; i++)
-		if (strcmp(unavail_names[i], name) == 0)
-			break;
-	if (on && i == n) {
-		if (n == unavail_cap) {
-			unavail_cap = unavail_cap ? unavail_cap * 2 : 8;
-			unavail_names = xreallocarray(unavail_names, unavail_cap,
-			    sizeof(*unavail_names));
-		}
-		unavail_names[n] = xstrdup(name);
-		atomic_store(&unavail_n, n + 1);
-	} else if (!on && i < n) {
-		free(unavail_names[i]);
-		unavail_names[i] = unavail_names[n - 1];
-		atomic_store(&unavail_n, n - 1);
-		if (n == 1) {
-			free(unavail_names);
-			unavail_names = NULL;
-			unavail_cap = 0;
-		}
-	}
-	pthread_mutex_unlock(&unavail_lock);
-}
-
-bool
-xfr_secondary_unavailable(const struct snapshot *s, const uint8_t *lname)
-{
-	uint8_t pl[WIRE_NAME_MAX];
-	const struct szone *z;
-	const struct zone_conf *zc;
-	bool twin, found = false;
-	const char *name;
-
-	if (atomic_load_explicit(&unavail_n, memory_order_relaxed) == 0)
-		return false;
-	if ((z = snapshot_route(s, lname, pl, &twin)) == NULL)
-		return false;
-	name = szone_name(z);
-	if ((zc = config_zone(snapshot_config(s), name)) == NULL || zc->nprimaries == 0)
-		return false;
-	pthread_mutex_lock(&unavail_lock);
-	for (size_t i = 0; i < atomic_load(&unavail_n) && !found; i++)
-		found = strcmp(unavail_names[i], name) == 0;
-	pthread_mutex_unlock(&unavail_lock);
-	return found;
-}
 
 /* ---- a zone's records in memory ---- */
 
@@ -361,6 +300,8 @@ struct xfr_secondary {
 	void *arg;
 	struct event *ev_notify;	/* activated by workers */
 	struct event *ev_changed;	/* calls changed() from a clean stack */
+	struct snapshot *snap;		/* the one in service, where zones are
+					   marked unavailable (a reference) */
 };
 
 static void pull_start(struct szn *z);
@@ -544,10 +485,34 @@ zone_write(struct szn *z, const char *from)
 
 /* ---- timers and state ---- */
 
+/* Marks zone NAME of the snapshot in service: SERVFAIL or not.  Only a
+ * secondary zone of that snapshot's configuration is marked: a zone that
+ * stopped being one is answered from its data at once. */
+static void
+mark(struct xfr_secondary *sec, const char *name, bool on)
+{
+	const struct zone_conf *zc;
+
+	if (sec->snap == NULL)
+		return;
+	if (on && ((zc = config_zone(snapshot_config(sec->snap), name)) == NULL ||
+	    zc->nprimaries == 0))
+		on = false;
+	snapshot_set_unavailable(sec->snap, name, on);
+}
+
 static void
 set_available(struct szn *z)
 {
-	unavail_set(z->name, !z->have_data || z->expired);
+	mark(z->sec, z->name, !z->have_data || z->expired);
+}
+
+/* Marks every zone: the snapshot in service is new, or the zone list changed. */
+static void
+mark_all(struct xfr_secondary *sec)
+{
+	for (struct szn *z = sec->zones; z != NULL; z = z->next)
+		set_available(z);
 }
 
 static void
@@ -1330,7 +1295,7 @@ szn_free(struct szn *z)
 	event_free(z->timer);
 	event_free(z->expire_ev);
 	store_clear(&z->store);
-	unavail_set(z->name, false);
+	mark(z->sec, z->name, false);
 	free(z->name);
 	free(z->primaries);
 	free(z->file);
@@ -1481,6 +1446,8 @@ xfr_secondary_reconfigure(struct xfr_secondary *sec, const struct config *cfg)
 		gone = z->next;
 		szn_free(z);
 	}
+	/* After the zones gone: one of them may share a name with a new one. */
+	mark_all(sec);
 	if (sec->zones != NULL && mkdir_p(sec->state_dir) == -1)
 		log_warn("cannot create the state directory %s", sec->state_dir);
 	for (size_t i = 0; i < nrestart; i++) {
@@ -1508,8 +1475,33 @@ xfr_secondary_free(struct xfr_secondary *sec)
 	event_free(sec->ev_notify);
 	event_free(sec->ev_changed);
 	pthread_mutex_destroy(&sec->lock);
+	if (sec->snap != NULL)
+		snapshot_unref(sec->snap);
 	free(sec->state_dir);
 	free(sec);
+}
+
+void
+xfr_secondary_publish(struct xfr_secondary *sec, struct snapshot *s)
+{
+	snapshot_ref(s);
+	if (sec->snap != NULL)
+		snapshot_unref(sec->snap);
+	sec->snap = s;
+	mark_all(sec);
+}
+
+bool
+xfr_secondary_unavailable(const struct snapshot *s, const uint8_t *lname)
+{
+	uint8_t pl[WIRE_NAME_MAX];
+	const struct szone *z;
+	bool twin;
+
+	if (snapshot_nunavailable(s) == 0)
+		return false;
+	z = snapshot_route(s, lname, pl, &twin);
+	return z != NULL && szone_unavailable(z);
 }
 
 int

@@ -14,6 +14,7 @@ import select
 import socket
 import time
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.opcode
@@ -295,6 +296,45 @@ def t_secondary_expire(ctx):
     wait_for(lambda: query(sport, "www." + ZONE).rcode() == dns.rcode.SERVFAIL,
              10.0, "SERVFAIL after expire")
     ctx.note("SERVFAIL %.1f s after the primary stopped" % (time.monotonic() - t0))
+
+
+def _ede_codes(r):
+    return [o.code for o in r.options if o.otype == dns.edns.EDE]
+
+
+@test("secondary: expired: SERVFAIL and EDE 22 over UDP and TCP, on every worker "
+      "and across a reload; answers again once a refresh succeeds")
+def t_secondary_expire_back(ctx):
+    prim, pport, sec, sport, _ = _primary_and_secondary(ctx, refresh=1, retry=1,
+                                                         expire=5)
+    pconf = ctx.dir.join("primary.ini")
+    with open(pconf) as f:
+        pconf = f.read()
+    wait_serial(sport, 1, 10)
+    expect_rcode(query(sport, "www." + ZONE), "NOERROR", "before expiry")
+    prim.stop()
+    wait_for(lambda: query(sport, "www." + ZONE).rcode() == dns.rcode.SERVFAIL,
+             10.0, "SERVFAIL after expire")
+    for proto in ("udp", "tcp"):
+        r = query(sport, "www." + ZONE, proto=proto)
+        expect_rcode(r, "SERVFAIL", "expired zone over %s" % proto)
+        eq(_ede_codes(r), [22], "EDE over %s" % proto)
+    # A reload builds new data from the zone file on disk: still expired.
+    n = sec.log_text().count("reloaded:")
+    hup(sec)
+    wait_for(lambda: sec.log_text().count("reloaded:") > n, 5.0, "the reload")
+    for r in ask_every_worker(sport, "www." + ZONE):
+        expect_rcode(r, "SERVFAIL", "expired zone after a reload")
+        eq(_ede_codes(r), [22], "EDE after a reload")
+    # The primary is back: the next retry finds serial 1 current.
+    t0 = time.monotonic()
+    ctx.pldns(pconf, name="primary")
+    wait_for(lambda: query(sport, "www." + ZONE).rcode() == dns.rcode.NOERROR,
+             10.0, "answers once a refresh succeeded")
+    ctx.note("answering %.1f s after the primary came back" % (time.monotonic() - t0))
+    for r in ask_every_worker(sport, "www." + ZONE):
+        expect_rcode(r, "NOERROR", "every worker after the refresh")
+        eq(r.answer[0][0].address, "10.0.0.2", "the zone's data")
 
 
 @test("secondary: a wrong key gets nothing; NOTIFY with a wrong key is NOTAUTH")

@@ -1504,7 +1504,7 @@ test_unavailable(void **state)
 	struct event_base *base = event_base_new();
 	struct config *cfg = sec_config(9, SECRET);
 	struct xfr_secondary *sec;
-	struct snapshot *s;
+	struct snapshot *s, *s2;
 	uint8_t w[WIRE_NAME_MAX];
 	const char *err;
 	struct recset rs;
@@ -1519,15 +1519,24 @@ test_unavailable(void **state)
 	assert_true(wire_name_from_str("www.xfr.example", w, &err) > 0);
 	assert_false(xfr_secondary_unavailable(s, w));
 	sec = xfr_secondary_new(base, snapshot_config(s), NULL, NULL);
+	/* Not in service yet: not marked. */
+	assert_false(xfr_secondary_unavailable(s, w));
+	xfr_secondary_publish(sec, s);
 	/* Nothing transferred yet: SERVFAIL. */
 	assert_true(xfr_secondary_unavailable(s, w));
+	/* The next snapshot put in service is marked before workers see it. */
+	s2 = sec_snap();
+	assert_false(xfr_secondary_unavailable(s2, w));
+	xfr_secondary_publish(sec, s2);
+	assert_true(xfr_secondary_unavailable(s2, w));
 	assert_true(wire_name_from_str("keyed.example", w, &err) > 0);
 	assert_true(xfr_secondary_unavailable(s, w));
 	assert_true(wire_name_from_str("www.example.com", w, &err) > 0);
 	assert_false(xfr_secondary_unavailable(s, w));
 	xfr_secondary_free(sec);
 	assert_true(wire_name_from_str("www.xfr.example", w, &err) > 0);
-	assert_false(xfr_secondary_unavailable(s, w));
+	assert_false(xfr_secondary_unavailable(s2, w));
+	snapshot_unref(s2);
 	snapshot_unref(s);
 	diag_clear(&d);
 	event_base_free(base);
@@ -1799,6 +1808,8 @@ test_secondary_pull(void **state)
 	size_t l, rl;
 	char *big = big_zone("keyed.example", 7, 2000);
 	struct stat sb;
+	uint8_t www[WIRE_NAME_MAX];
+	const char *err;
 
 	(void)state;
 	write_file("z.zone", zone_v1);
@@ -1808,9 +1819,13 @@ test_secondary_pull(void **state)
 	prim_start(&p, base, load_snap(base_ini, NULL));
 	cfg = sec_config(p.port, SECRET);
 
-	/* On start: no data, an AXFR of each zone. */
+	/* On start: no data (SERVFAIL), an AXFR of each zone. */
 	nchanged = 0;
 	sec = xfr_secondary_new(base, cfg, changed_cb, base);
+	s = sec_snap();
+	xfr_secondary_publish(sec, s);
+	assert_true(wire_name_from_str("www.xfr.example", www, &err) > 0);
+	assert_true(xfr_secondary_unavailable(s, www));
 	run_until_changed(base, 5000);
 	for (int i = 0; i < 100; i++) {
 		struct xfr_zone_status a, b;
@@ -1821,6 +1836,9 @@ test_secondary_pull(void **state)
 			break;
 		run_for(base, 50);
 	}
+	/* Transferred: the snapshot in service answers again at once. */
+	assert_false(xfr_secondary_unavailable(s, www));
+	snapshot_unref(s);
 	xfr_secondary_status(sec, "xfr.example", &st);
 	assert_true(st.have_data);
 	assert_int_equal(st.serial, 1);
@@ -1865,13 +1883,11 @@ test_secondary_pull(void **state)
 	assert_int_equal(st.serial, 2);
 	assert_int_equal(st.transfers, 0);
 	s = sec_snap();
-	{
-		uint8_t w[WIRE_NAME_MAX];
-		const char *err;
-
-		assert_true(wire_name_from_str("www.xfr.example", w, &err) > 0);
-		assert_false(xfr_secondary_unavailable(s, w));
-	}
+	xfr_secondary_publish(sec, s);
+	assert_false(xfr_secondary_unavailable(s, www));
+	/* keyed.example is on disk too, and current. */
+	assert_true(wire_name_from_str("keyed.example", www, &err) > 0);
+	assert_false(xfr_secondary_unavailable(s, www));
 	snapshot_unref(s);
 	run_for(base, 300);
 	xfr_secondary_status(sec, "xfr.example", &st);
@@ -2101,6 +2117,7 @@ test_secondary_wrong_key_and_expiry(void **state)
 
 	/* The primary goes away: after expire (2 s), SERVFAIL. */
 	s = sec_snap();
+	xfr_secondary_publish(sec, s);
 	assert_true(wire_name_from_str("ns1.xfr.example", w, &err) > 0);
 	assert_false(xfr_secondary_unavailable(s, w));
 	prim_stop(&p);
