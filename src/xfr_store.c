@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "util.h"
 #include "xfr_secondary_int.h"
 
@@ -15,15 +16,8 @@ static uint64_t
 rec_hash(const uint8_t *owner, size_t olen, uint16_t type, const uint8_t *rd,
     size_t rdlen)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	for (size_t i = 0; i < olen; i++)
-		h = (h ^ owner[i]) * 0x100000001b3ULL;
-	h = (h ^ (type & 0xff)) * 0x100000001b3ULL;
-	h = (h ^ (type >> 8)) * 0x100000001b3ULL;
-	for (size_t i = 0; i < rdlen; i++)
-		h = (h ^ rd[i]) * 0x100000001b3ULL;
-	return h ^ (h >> 31);
+	return hash_more(hash_more(hash_word(hash_start(), type), owner, olen),
+	    rd, rdlen);
 }
 
 void
