@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "cookie.h"
+#include "resolvconf.h"
 #include "util.h"
 
 #define DNS_PORT	53
@@ -96,8 +97,6 @@ struct parse {
 	bool *global_bad;	/* per key: its value was rejected */
 	unsigned long cur_line;	/* line of the key being parsed */
 };
-
-static char resolv_conf_override[PATH_MAX];
 
 static void forward_free(struct forward_conf *f);
 static void zone_free(struct zone_conf *z);
@@ -1527,23 +1526,7 @@ config_new(void)
 void
 config_set_resolv_conf(const char *path)
 {
-	if (path == NULL)
-		resolv_conf_override[0] = '\0';
-	else
-		pl_strlcpy(resolv_conf_override, path,
-		    sizeof(resolv_conf_override));
-}
-
-static const char *
-resolv_conf_path(void)
-{
-	const char *env;
-
-	if (resolv_conf_override[0] != '\0')
-		return resolv_conf_override;
-	if ((env = getenv("PLDNS_RESOLV_CONF")) != NULL && *env != '\0')
-		return env;
-	return "/etc/resolv.conf";
+	resolvconf_set_path(path);
 }
 
 /* The raw address of A (4 or 16 bytes) and its family. */
@@ -1635,50 +1618,26 @@ is_self(const struct config *cfg, const struct pl_addr *ns)
 static void
 upstreams_from_resolv_conf(struct config *cfg, struct diag *d)
 {
-	const char *path = resolv_conf_path();
-	FILE *fp = fopen(path, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned long lineno = 0;
+	struct resolvconf rc;
 
 	cfg->upstreams_from_resolv_conf = true;
-	oom_guard_file(fp);
-	if (fp == NULL) {
-		diag_add(d, DIAG_WARNING, path, 0, "cannot open: %s",
-		    strerror(errno));
-		return;
-	}
-	for (char *was = NULL; getline(&line, &cap, fp) != -1; was = line) {
-		oom_guard_moved(was, line);
-		char *s = line, *word, *save;
-		struct pl_addr a;
-		const char *err;
+	resolvconf_read(&rc, NULL, d);
+	for (size_t i = 0; i < rc.nns; i++) {
+		const struct pl_addr *a = &rc.ns[i].addr;
 		bool dup = false;
 
-		lineno++;
-		word = strtok_r(s, " \t\r\n", &save);
-		if (word == NULL || strcmp(word, "nameserver") != 0)
-			continue;
-		if ((word = strtok_r(NULL, " \t\r\n", &save)) == NULL)
-			continue;
-		if (addr_parse(word, DNS_PORT, &a, &err) == -1) {
-			diag_add(d, DIAG_WARNING, path, lineno,
-			    "ignoring nameserver \"%s\": %s", word, err);
-			continue;
-		}
 		/* 0.0.0.0 means "this host" to the resolver library. */
-		if (addr_unspecified(&a) || is_self(cfg, &a))
+		if (addr_unspecified(a) || is_self(cfg, a))
 			continue;
-		for (size_t i = 0; i < cfg->nupstreams; i++)
-			dup |= addr_equal(&cfg->upstreams[i], &a);
+		for (size_t j = 0; j < cfg->nupstreams; j++)
+			dup |= addr_equal(&cfg->upstreams[j], a);
 		if (dup)
 			continue;
 		cfg->upstreams = xreallocarray(cfg->upstreams,
 		    cfg->nupstreams + 1, sizeof(*cfg->upstreams));
-		cfg->upstreams[cfg->nupstreams++] = a;
+		cfg->upstreams[cfg->nupstreams++] = *a;
 	}
-	free(line);
-	oom_guard_fclose(fp);
+	resolvconf_clear(&rc);
 }
 
 /* Checks that span keys. */

@@ -229,7 +229,8 @@ struct config *config_load(const char *path, struct diag *d);
 /*
  * The resolv.conf that config_load() takes default upstream servers from:
  * PATH, or when PATH is NULL the environment variable PLDNS_RESOLV_CONF, or
- * else /etc/resolv.conf.  PATH is copied.  For tests and tools.
+ * else /etc/resolv.conf.  PATH is copied.  For tests and tools; the same
+ * as resolvconf_set_path() (resolvconf.h), which every reader follows.
  */
 void config_set_resolv_conf(const char *path);
 
