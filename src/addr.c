@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -264,6 +265,108 @@ addr_port(const struct pl_addr *a)
 	if (a->ss.ss_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
 	return 0;
+}
+
+/* The raw address of A (4 or 16 bytes), or NULL for another family. */
+static const uint8_t *
+addr_raw(const struct pl_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return (const uint8_t *)
+		    &((const struct sockaddr_in *)(const void *)&a->ss)->sin_addr;
+	if (a->ss.ss_family == AF_INET6)
+		return (const uint8_t *)
+		    &((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_addr;
+	return NULL;
+}
+
+static size_t
+addr_rawlen(const struct pl_addr *a)
+{
+	return a->ss.ss_family == AF_INET ? 4 : 16;
+}
+
+bool
+addr_is_unspecified(const struct pl_addr *a)
+{
+	static const uint8_t zero[16];
+	const uint8_t *raw = addr_raw(a);
+
+	return raw != NULL && memcmp(raw, zero, addr_rawlen(a)) == 0;
+}
+
+bool
+addr_is_loopback(const struct pl_addr *a)
+{
+	static const uint8_t v6loop[16] = { [15] = 1 };
+	const uint8_t *raw = addr_raw(a);
+
+	if (raw == NULL)
+		return false;
+	if (a->ss.ss_family == AF_INET)
+		return raw[0] == 127;
+	return memcmp(raw, v6loop, 16) == 0;
+}
+
+bool
+addr_same_host(const struct pl_addr *a, const struct pl_addr *b)
+{
+	const uint8_t *ra = addr_raw(a), *rb = addr_raw(b);
+
+	return ra != NULL && a->ss.ss_family == b->ss.ss_family &&
+	    memcmp(ra, rb, addr_rawlen(a)) == 0;
+}
+
+bool
+addr_is_local(const struct pl_addr *a)
+{
+	struct ifaddrs *ifs;
+	bool local = false;
+
+	if (addr_is_loopback(a))
+		return true;
+	if (addr_raw(a) == NULL || getifaddrs(&ifs) == -1)
+		return false;
+	for (struct ifaddrs *i = ifs; i != NULL && !local; i = i->ifa_next) {
+		struct pl_addr ia;
+
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != a->ss.ss_family)
+			continue;
+		memset(&ia, 0, sizeof(ia));
+		ia.len = a->ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6);
+		memcpy(&ia.ss, i->ifa_addr, ia.len);
+		local = addr_same_host(&ia, a);
+	}
+	freeifaddrs(ifs);
+	return local;
+}
+
+void
+addr_unwildcard(struct pl_addr *a)
+{
+	if (!addr_is_unspecified(a))
+		return;
+	if (a->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)(void *)&a->ss)->sin_addr.s_addr =
+		    htonl(INADDR_LOOPBACK);
+	else
+		((struct sockaddr_in6 *)(void *)&a->ss)->sin6_addr =
+		    in6addr_loopback;
+}
+
+bool
+addr_listen_gets(const struct pl_addr *listen, const struct pl_addr *dest)
+{
+	if (addr_port(listen) != addr_port(dest))
+		return false;
+	if (addr_same_host(listen, dest))
+		return true;
+	/* A wildcard socket gets its family's traffic for every local
+	 * address; an IPv6 one gets IPv4's too (it is dual-stack). */
+	return addr_is_unspecified(listen) &&
+	    (listen->ss.ss_family == AF_INET6 ||
+	    listen->ss.ss_family == dest->ss.ss_family) && addr_is_local(dest);
 }
 
 static void

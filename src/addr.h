@@ -36,6 +36,32 @@ const char *addr_str(const struct pl_addr *a, char *buf, size_t buflen);
 bool addr_equal(const struct pl_addr *a, const struct pl_addr *b);
 int addr_port(const struct pl_addr *a);
 
+/*
+ * Which host an address names, for reaching pldns and for not forwarding
+ * to it.  Ports and IPv6 scopes are not looked at; an IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d) is an IPv6 address here, as a socket of each
+ * family sees it.
+ */
+/* 0.0.0.0 or :: (a wildcard listen address; "this host" in resolv.conf). */
+bool addr_is_unspecified(const struct pl_addr *a);
+/* 127.0.0.0/8 or ::1. */
+bool addr_is_loopback(const struct pl_addr *a);
+/* Loopback, or an address of one of this host's interfaces (getifaddrs();
+ * false when that fails). */
+bool addr_is_local(const struct pl_addr *a);
+/* The same family and IP address. */
+bool addr_same_host(const struct pl_addr *a, const struct pl_addr *b);
+/* A wildcard address becomes its family's loopback address (0.0.0.0 ->
+ * 127.0.0.1, :: -> ::1), the port kept: where a client on this host
+ * reaches a server listening on it.  Any other address is left alone. */
+void addr_unwildcard(struct pl_addr *a);
+/*
+ * Whether a socket bound to LISTEN receives what is sent to DEST: the same
+ * port, and the same address, or LISTEN a wildcard and DEST an address of
+ * this host (an IPv6 wildcard is dual-stack and gets IPv4 too).
+ */
+bool addr_listen_gets(const struct pl_addr *listen, const struct pl_addr *dest);
+
 /* Parses "prefix/len" or a bare address (a /32 or /128); host bits are
  * cleared ("192.0.2.7/24" is 192.0.2.0/24).  Returns 0, or -1 with a static
  * reason in *ERR (which may be NULL). */

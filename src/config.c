@@ -14,7 +14,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -1529,88 +1528,16 @@ config_set_resolv_conf(const char *path)
 	resolvconf_set_path(path);
 }
 
-/* The raw address of A (4 or 16 bytes) and its family. */
-static const uint8_t *
-addr_raw(const struct pl_addr *a, int *family)
-{
-	*family = a->ss.ss_family;
-	if (*family == AF_INET)
-		return (const uint8_t *)
-		    &((const struct sockaddr_in *)(const void *)&a->ss)->sin_addr;
-	return (const uint8_t *)
-	    &((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_addr;
-}
-
-static bool
-addr_unspecified(const struct pl_addr *a)
-{
-	static const uint8_t zero[16];
-	int fam;
-	const uint8_t *raw = addr_raw(a, &fam);
-
-	return memcmp(raw, zero, fam == AF_INET ? 4 : 16) == 0;
-}
-
-static bool
-addr_same_ip(const struct pl_addr *a, const struct pl_addr *b)
-{
-	int fa, fb;
-	const uint8_t *ra = addr_raw(a, &fa), *rb = addr_raw(b, &fb);
-
-	return fa == fb && memcmp(ra, rb, fa == AF_INET ? 4 : 16) == 0;
-}
-
-/* Loopback, or an address of one of this host's interfaces. */
-static bool
-addr_is_local(const struct pl_addr *a)
-{
-	static const uint8_t v6loop[16] = { [15] = 1 };
-	struct ifaddrs *ifs, *i;
-	int fam;
-	const uint8_t *raw = addr_raw(a, &fam);
-	bool local = false;
-
-	if ((fam == AF_INET && raw[0] == 127) ||
-	    (fam == AF_INET6 && memcmp(raw, v6loop, 16) == 0))
-		return true;
-	if (getifaddrs(&ifs) == -1)
-		return false;
-	for (i = ifs; i != NULL && !local; i = i->ifa_next) {
-		struct pl_addr ia;
-
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != fam)
-			continue;
-		memset(&ia, 0, sizeof(ia));
-		ia.len = fam == AF_INET ? sizeof(struct sockaddr_in) :
-		    sizeof(struct sockaddr_in6);
-		memcpy(&ia.ss, i->ifa_addr, ia.len);
-		local = addr_same_ip(&ia, a);
-	}
-	freeifaddrs(ifs);
-	return local;
-}
-
 /*
- * Whether forwarding to NS would send queries to pldns itself: NS is one of
- * the listen addresses, or pldns listens on a wildcard address on NS's port
- * and NS is an address of this host.
+ * Whether forwarding to NS would send queries to pldns itself: a socket
+ * pldns listens on gets what is sent to NS.
  */
 static bool
 is_self(const struct config *cfg, const struct pl_addr *ns)
 {
-	for (size_t i = 0; i < cfg->nlisten; i++) {
-		const struct pl_addr *l = &cfg->listen[i];
-
-		if (addr_port(l) != addr_port(ns))
-			continue;
-		if (addr_same_ip(l, ns))
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (addr_listen_gets(&cfg->listen[i], ns))
 			return true;
-		/* A wildcard socket gets its family's traffic for every local
-		 * address; an IPv6 one gets IPv4's too (it is dual-stack). */
-		if (addr_unspecified(l) && (l->ss.ss_family == AF_INET6 ||
-		    l->ss.ss_family == ns->ss.ss_family) && addr_is_local(ns))
-			return true;
-	}
 	return false;
 }
 
@@ -1627,7 +1554,7 @@ upstreams_from_resolv_conf(struct config *cfg, struct diag *d)
 		bool dup = false;
 
 		/* 0.0.0.0 means "this host" to the resolver library. */
-		if (addr_unspecified(a) || is_self(cfg, a))
+		if (addr_is_unspecified(a) || is_self(cfg, a))
 			continue;
 		for (size_t j = 0; j < cfg->nupstreams; j++)
 			dup |= addr_equal(&cfg->upstreams[j], a);

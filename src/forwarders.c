@@ -138,9 +138,7 @@ parse_servers(const char *list, struct server **out, size_t *nout)
 		addr_str(&a, buf, sizeof(buf));
 		s[i].port = addr_port(&a);
 		s[i].v6 = a.ss.ss_family == AF_INET6;
-		s[i].loopback = s[i].v6 ?
-		    IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&a.ss)->sin6_addr) :
-		    (ntohl(((struct sockaddr_in *)&a.ss)->sin_addr.s_addr) >> 24) == 127;
+		s[i].loopback = addr_is_loopback(&a);
 		/* addr_str gives "ip:port" or "[ip]:port". */
 		colon = strrchr(buf, ':');
 		*colon = '\0';

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -365,6 +366,177 @@ test_is_private(void **state)
 	assert_false(addr_is_private(AF_UNIX, "\x0a\0\0\0"));
 }
 
+/* S parsed (port 53 when none); the test fails when it does not parse. */
+static struct pl_addr
+A(const char *s)
+{
+	struct pl_addr a;
+
+	assert_int_equal(addr_parse(s, 53, &a, NULL), 0);
+	return a;
+}
+
+/* F(S): one of the predicates on a single address. */
+static bool
+is(bool (*f)(const struct pl_addr *), const char *s)
+{
+	struct pl_addr a = A(s);
+
+	return f(&a);
+}
+
+#define unspecified(s)	is(addr_is_unspecified, s)
+#define loopback(s)	is(addr_is_loopback, s)
+#define local(s)	is(addr_is_local, s)
+
+static bool
+same_host(const char *x, const char *y)
+{
+	struct pl_addr a = A(x), b = A(y);
+
+	return addr_same_host(&a, &b);
+}
+
+static bool
+listen_gets(const char *listen, const char *dest)
+{
+	struct pl_addr l = A(listen), d = A(dest);
+
+	return addr_listen_gets(&l, &d);
+}
+
+/* S with addr_unwildcard() applied, as addr_str() writes it. */
+static const char *
+unwildcard(const char *s)
+{
+	static char buf[128];
+	struct pl_addr a = A(s);
+
+	addr_unwildcard(&a);
+	return addr_str(&a, buf, sizeof(buf));
+}
+
+static void
+test_unspecified_loopback(void **state)
+{
+	(void)state;
+	assert_true(unspecified("0.0.0.0"));
+	assert_true(unspecified("[::]:5353"));
+	assert_false(unspecified("0.0.0.1"));
+	assert_false(unspecified("::1"));
+	assert_false(unspecified("::ffff:0.0.0.0"));
+	assert_false(unspecified("fe80::%1"));
+
+	assert_true(loopback("127.0.0.1"));
+	assert_true(loopback("127.255.0.9:5353"));
+	assert_true(loopback("::1"));
+	assert_false(loopback("128.0.0.1"));
+	assert_false(loopback("126.0.0.1"));
+	assert_false(loopback("0.0.0.0"));
+	assert_false(loopback("::"));
+	assert_false(loopback("::2"));
+	assert_false(loopback("1::1"));
+	/* A v4-mapped loopback is an IPv6 address to a socket. */
+	assert_false(loopback("::ffff:127.0.0.1"));
+}
+
+static void
+test_unwildcard(void **state)
+{
+	(void)state;
+	assert_string_equal(unwildcard("0.0.0.0:5353"), "127.0.0.1:5353");
+	assert_string_equal(unwildcard("[::]:8053"), "[::1]:8053");
+	assert_string_equal(unwildcard("192.0.2.1:53"), "192.0.2.1:53");
+	assert_string_equal(unwildcard("127.0.0.2:53"), "127.0.0.2:53");
+	assert_string_equal(unwildcard("[2001:db8::1]:53"), "[2001:db8::1]:53");
+	assert_string_equal(unwildcard("::ffff:0.0.0.0"), "[::ffff:0.0.0.0]:53");
+}
+
+static void
+test_same_host(void **state)
+{
+	(void)state;
+	assert_true(same_host("192.0.2.1:53", "192.0.2.1:5353"));
+	assert_true(same_host("[2001:db8::1]:53", "[2001:db8::1]:54"));
+	assert_true(same_host("fe80::1%1", "fe80::1%2"));
+	assert_false(same_host("192.0.2.1", "192.0.2.2"));
+	assert_false(same_host("2001:db8::1", "2001:db8::2"));
+	assert_false(same_host("192.0.2.1", "::ffff:192.0.2.1"));
+	assert_false(same_host("0.0.0.0", "::"));
+}
+
+/* The first address of FAMILY on an interface of this host, not loopback. */
+static bool
+some_interface_addr(int family, struct pl_addr *out)
+{
+	struct ifaddrs *ifs;
+	bool found = false;
+
+	if (getifaddrs(&ifs) == -1)
+		return false;
+	for (struct ifaddrs *i = ifs; i != NULL && !found; i = i->ifa_next) {
+		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != family)
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->len = family == AF_INET ? sizeof(struct sockaddr_in) :
+		    sizeof(struct sockaddr_in6);
+		memcpy(&out->ss, i->ifa_addr, out->len);
+		found = !addr_is_loopback(out);
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+static void
+test_local(void **state)
+{
+	struct pl_addr a;
+
+	(void)state;
+	assert_true(local("127.0.0.1"));
+	assert_true(local("127.0.0.53"));
+	assert_true(local("::1"));
+	/* Documentation prefixes are on no interface of a test machine. */
+	assert_false(local("192.0.2.77"));
+	assert_false(local("2001:db8::77"));
+	assert_false(local("0.0.0.0"));
+	if (some_interface_addr(AF_INET, &a))
+		assert_true(addr_is_local(&a));
+	if (some_interface_addr(AF_INET6, &a))
+		assert_true(addr_is_local(&a));
+}
+
+static void
+test_listen_gets(void **state)
+{
+	struct pl_addr l, d;
+
+	(void)state;
+	assert_true(listen_gets("127.0.0.1:53", "127.0.0.1:53"));
+	assert_false(listen_gets("127.0.0.1:5353", "127.0.0.1:53"));
+	assert_false(listen_gets("127.0.0.1:53", "127.0.0.2:53"));
+	assert_true(listen_gets("192.0.2.9:53", "192.0.2.9:53"));
+	assert_true(listen_gets("[::1]:53", "[::1]:53"));
+	assert_false(listen_gets("[::1]:53", "127.0.0.1:53"));
+	/* A wildcard gets every local address of its family... */
+	assert_true(listen_gets("0.0.0.0:53", "127.0.0.53:53"));
+	assert_false(listen_gets("0.0.0.0:53", "127.0.0.53:54"));
+	assert_false(listen_gets("0.0.0.0:53", "[::1]:53"));
+	assert_false(listen_gets("0.0.0.0:53", "192.0.2.9:53"));
+	/* ...and an IPv6 one IPv4's too. */
+	assert_true(listen_gets("[::]:53", "[::1]:53"));
+	assert_true(listen_gets("[::]:53", "127.0.0.1:53"));
+	assert_false(listen_gets("[::]:53", "192.0.2.9:53"));
+	assert_false(listen_gets("[::]:53", "[2001:db8::9]:53"));
+	if (some_interface_addr(AF_INET, &d)) {
+		((struct sockaddr_in *)&d.ss)->sin_port = htons(53);
+		l = A("0.0.0.0");
+		assert_true(addr_listen_gets(&l, &d));
+		l = A("::");
+		assert_true(addr_listen_gets(&l, &d));
+	}
+}
+
 int
 main(void)
 {
@@ -382,6 +554,11 @@ main(void)
 		cmocka_unit_test(test_cidr_match),
 		cmocka_unit_test(test_cidr_match_mapped),
 		cmocka_unit_test(test_is_private),
+		cmocka_unit_test(test_unspecified_loopback),
+		cmocka_unit_test(test_unwildcard),
+		cmocka_unit_test(test_same_host),
+		cmocka_unit_test(test_local),
+		cmocka_unit_test(test_listen_gets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
