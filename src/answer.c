@@ -38,7 +38,8 @@ enum lres {
 	LRES_EXTERNAL,		/* the name is not local: continue elsewhere */
 	LRES_TWIN_NODATA,	/* public twin name whose privatelink twin has no data */
 	LRES_FALLBACK,		/* missing in a zone with missing = fallback */
-	LRES_SERVFAIL		/* loop or chain too long */
+	LRES_SERVFAIL,		/* loop or chain too long */
+	LRES_ON			/* within local_resolve(): follow on */
 };
 
 size_t
@@ -259,6 +260,159 @@ ab_dname(struct ab *ab, const struct node *dn, const uint8_t *name, uint16_t at,
 	return nl;
 }
 
+/* A name being followed through local data by local_resolve(). */
+struct lwalk {
+	const uint8_t *cur;		/* the name followed: NAME, then in BUF */
+	size_t clen;
+	uint16_t at;			/* where CUR lies whole in the reply (0:
+					 * unknown) */
+	const struct szone *z;		/* CUR's zone, and its node (NULL: none) */
+	const struct node *n;
+	uint8_t buf[WIRE_NAME_MAX], pl[WIRE_NAME_MAX];
+};
+
+/*
+ * The follow step of local data's three ways on (a public twin's CNAME to
+ * its privatelink name, a DNAME, a CNAME): a hop from CUR to TARGET (LEN
+ * octets, lower-case), then CUR is TARGET.  LRES_SERVFAIL on a loop or a
+ * chain too long, else LRES_ON.
+ */
+static enum lres
+lw_follow(struct ab *ab, struct lwalk *w, const uint8_t *target, size_t len)
+{
+	if (!ab_hop(ab, w->cur, w->clen, target))
+		return LRES_SERVFAIL;
+	memcpy(w->buf, target, len);
+	w->cur = w->buf;
+	w->clen = len;
+	return LRES_ON;
+}
+
+/*
+ * Finds CUR's zone and node.  ROUTE, if not NULL, is where CUR was routed
+ * already (used once).  A public name whose privatelink twin has data is
+ * written as what Azure's public DNS says, a CNAME to the privatelink name,
+ * and CUR moves there.  LRES_ON with Z set (N may be NULL), or how local
+ * data ended (NEXT holds CUR when it is not local).
+ */
+static enum lres
+lw_find(struct ab *ab, struct lwalk *w, const struct answer_route **route,
+    uint8_t *next)
+{
+	const struct config *cfg = snapshot_config(ab->s);
+	uint16_t qtype = ab->q->qtype;
+	const uint8_t *plp = w->pl;
+	size_t pllen = 0;
+	bool twin;
+	uint64_t h;
+	enum lres r;
+
+	if (*route != NULL) {
+		w->z = (*route)->z;
+		twin = (*route)->twin;
+		h = (*route)->h;
+		plp = (*route)->pl;
+		pllen = (*route)->pllen;
+		*route = NULL;
+	} else
+		w->z = snapshot_route_h(ab->s, w->cur, w->clen, w->pl, &pllen,
+		    &twin, &h);
+	if (w->z == NULL) {
+		memcpy(next, w->cur, w->clen);
+		return LRES_EXTERNAL;
+	}
+	if (!twin) {
+		if ((w->n = szone_node_h(w->z, w->cur, w->clen, h)) == NULL)
+			w->n = find_wildcard(w->z, w->cur);
+		return LRES_ON;
+	}
+	/* The privatelink twin's own data (or its wildcard); an empty
+	 * non-terminal has none. */
+	if ((w->n = szone_node_h(w->z, plp, pllen, h)) == NULL)
+		w->n = find_wildcard(w->z, plp);
+	if (w->n == NULL || w->n->nrrsets == 0) {
+		memcpy(next, w->cur, w->clen);
+		return LRES_TWIN_NODATA;
+	}
+	/* What Azure's public DNS says, without asking it. */
+	w->at = ab_rr(ab, 1, w->cur, w->at, TYPE_CNAME, cfg->record_ttl, plp,
+	    (uint16_t)pllen);
+	ab->synth = true;
+	/* PL lies in Z and its node is known: no second walk. */
+	if ((r = lw_follow(ab, w, plp, pllen)) != LRES_ON)
+		return r;
+	if (qtype == TYPE_CNAME || qtype == TYPE_ANY)
+		return LRES_DONE;
+	return LRES_ON;
+}
+
+/* CUR lies below the DNAME at DN: its CNAME is written, CUR moves on. */
+static enum lres
+lw_dname(struct ab *ab, struct lwalk *w, const struct node *dn)
+{
+	uint16_t qtype = ab->q->qtype;
+	uint8_t target[WIRE_NAME_MAX];
+	int tl = ab_dname(ab, dn, w->cur, w->at, target, &w->at);
+
+	if (tl < 0)
+		return LRES_SERVFAIL;
+	if (tl == 0 || qtype == TYPE_CNAME || qtype == TYPE_ANY)
+		return LRES_DONE;
+	return lw_follow(ab, w, target, (size_t)tl);
+}
+
+/* CUR has no node in Z: NXDOMAIN, or the public answer under fallback. */
+static enum lres
+lw_miss(struct ab *ab, struct lwalk *w, uint8_t *next)
+{
+	ab->miss = w->z;
+	if (szone_missing(w->z) == MISSING_FALLBACK) {
+		memcpy(next, w->cur, w->clen);
+		return LRES_FALLBACK;
+	}
+	/* RFC 6604: the RCODE speaks of the last name of the chain. */
+	ab->rcode = RCODE_NXDOMAIN;
+	ab->aa = !ab->synth;
+	ab_soa(ab, w->z);
+	return LRES_DONE;
+}
+
+/* CUR's node answers: its CNAME (followed), or the RRset asked for. */
+static enum lres
+lw_node(struct ab *ab, struct lwalk *w)
+{
+	uint16_t qtype = ab->q->qtype;
+	const struct node *n = w->n;
+	const struct rrset *rs = node_rrset(n, TYPE_CNAME);
+
+	ab->aa = !ab->synth;
+	if (rs != NULL && qtype != TYPE_CNAME && qtype != TYPE_ANY &&
+	    rs->datalen > 2) {
+		uint8_t target[WIRE_NAME_MAX];
+		int tl = wire_name_len(rs->data + 2, wire_get_u16(rs->data));
+
+		if (tl < 0)
+			return LRES_SERVFAIL;
+		w->at = ab_rr(ab, 1, w->cur, w->at, TYPE_CNAME, rs->ttl,
+		    rs->data + 2, (uint16_t)tl);
+		wire_name_lower(target, rs->data + 2, (size_t)tl);
+		return lw_follow(ab, w, target, (size_t)tl);
+	}
+	if (qtype == TYPE_ANY) {
+		/* RFC 8482: one RRset is enough and cannot amplify. */
+		if (n->nrrsets > 0)
+			ab_rrset(ab, 1, w->cur, w->at, &n->rrsets[0]);
+		else
+			ab_soa(ab, w->z);
+		return LRES_DONE;
+	}
+	if ((rs = node_rrset(n, qtype)) != NULL)
+		ab_rrset(ab, 1, w->cur, w->at, rs);
+	else
+		ab_soa(ab, w->z);	/* NODATA */
+	return LRES_DONE;
+}
+
 /*
  * Follows NAME (lower-case wire, LEN octets) through local data, writing
  * what it finds.
@@ -267,133 +421,31 @@ ab_dname(struct ab *ab, const struct node *dn, const uint8_t *name, uint16_t at,
  * lies whole in the reply (0: unknown); RRs owned by it point there, as do
  * those owned by each CNAME target, which lies whole in its RDATA.  On
  * LRES_EXTERNAL / LRES_TWIN_NODATA / LRES_FALLBACK, NEXT holds the name
- * where local data ended (the caller may continue from it).
+ * where local data ended (the caller may continue from it).  Never
+ * LRES_ON.
  */
 static enum lres
 local_resolve(struct ab *ab, const uint8_t *name, size_t len, uint16_t at,
     const struct answer_route *route, uint8_t *next)
 {
-	const struct config *cfg = snapshot_config(ab->s);
-	uint16_t qtype = ab->q->qtype;
-	uint8_t buf[WIRE_NAME_MAX], pl[WIRE_NAME_MAX];
-	const uint8_t *cur = name;	/* the name followed: NAME, then in BUF */
-	size_t clen = len;
+	struct lwalk w;
+	enum lres r;
 
-	const struct szone *z = NULL;
-	const struct node *n = NULL;
-	bool known = false;	/* Z and N already found for CUR */
-
-	for (;;) {
-		const struct rrset *rs;
-
-		if (!known) {
-			const uint8_t *plp = pl;
-			size_t pllen = 0;
-			bool twin;
-			uint64_t h;
-
-			if (route != NULL) {
-				z = route->z;
-				twin = route->twin;
-				h = route->h;
-				plp = route->pl;
-				pllen = route->pllen;
-				route = NULL;
-			} else
-				z = snapshot_route_h(ab->s, cur, clen, pl, &pllen, &twin, &h);
-			if (z == NULL) {
-				memcpy(next, cur, clen);
-				return LRES_EXTERNAL;
-			}
-			if (twin) {
-				/* The privatelink twin's own data (or its wildcard);
-				 * an empty non-terminal has none. */
-				if ((n = szone_node_h(z, plp, pllen, h)) == NULL)
-					n = find_wildcard(z, plp);
-				if (n == NULL || n->nrrsets == 0) {
-					memcpy(next, cur, clen);
-					return LRES_TWIN_NODATA;
-				}
-				/* What Azure's public DNS says, without asking it. */
-				at = ab_rr(ab, 1, cur, at, TYPE_CNAME, cfg->record_ttl,
-				    plp, (uint16_t)pllen);
-				ab->synth = true;
-				if (!ab_hop(ab, cur, clen, plp))
-					return LRES_SERVFAIL;
-				if (qtype == TYPE_CNAME || qtype == TYPE_ANY)
-					return LRES_DONE;
-				/* PL lies in Z and its node is known: no second walk. */
-				memcpy(buf, plp, pllen);
-				cur = buf;
-				clen = pllen;
-				known = true;
-				continue;
-			}
-			if ((n = szone_node_h(z, cur, clen, h)) == NULL)
-				n = find_wildcard(z, cur);
-		}
-		known = false;
-		const struct node *dn = find_dname(z, cur);
-		if (dn != NULL) {
-			uint8_t target[WIRE_NAME_MAX];
-			int tl = ab_dname(ab, dn, cur, at, target, &at);
-
-			if (tl < 0)
-				return LRES_SERVFAIL;
-			if (tl == 0 || qtype == TYPE_CNAME || qtype == TYPE_ANY)
-				return LRES_DONE;
-			if (!ab_hop(ab, cur, clen, target))
-				return LRES_SERVFAIL;
-			memcpy(buf, target, (size_t)tl);
-			cur = buf;
-			clen = (size_t)tl;
-			continue;
-		}
-		if (n == NULL) {
-			ab->miss = z;
-			if (szone_missing(z) == MISSING_FALLBACK) {
-				memcpy(next, cur, clen);
-				return LRES_FALLBACK;
-			}
-			/* RFC 6604: the RCODE speaks of the last name of the chain. */
-			ab->rcode = RCODE_NXDOMAIN;
-			ab->aa = !ab->synth;
-			ab_soa(ab, z);
-			return LRES_DONE;
-		}
-		ab->aa = !ab->synth;
-		rs = node_rrset(n, TYPE_CNAME);
-		if (rs != NULL && qtype != TYPE_CNAME && qtype != TYPE_ANY &&
-		    rs->datalen > 2) {
-			uint8_t target[WIRE_NAME_MAX];
-			int tl = wire_name_len(rs->data + 2, wire_get_u16(rs->data));
-
-			if (tl < 0)
-				return LRES_SERVFAIL;
-			at = ab_rr(ab, 1, cur, at, TYPE_CNAME, rs->ttl, rs->data + 2,
-			    (uint16_t)tl);
-			wire_name_lower(target, rs->data + 2, (size_t)tl);
-			if (!ab_hop(ab, cur, clen, target))
-				return LRES_SERVFAIL;
-			memcpy(buf, target, (size_t)tl);
-			cur = buf;
-			clen = (size_t)tl;
-			continue;
-		}
-		if (qtype == TYPE_ANY) {
-			/* RFC 8482: one RRset is enough and cannot amplify. */
-			if (n->nrrsets > 0)
-				ab_rrset(ab, 1, cur, at, &n->rrsets[0]);
-			else
-				ab_soa(ab, z);
-			return LRES_DONE;
-		}
-		if ((rs = node_rrset(n, qtype)) != NULL)
-			ab_rrset(ab, 1, cur, at, rs);
+	w.cur = name;
+	w.clen = len;
+	w.at = at;
+	do {
+		if ((r = lw_find(ab, &w, &route, next)) != LRES_ON)
+			return r;
+		const struct node *dn = find_dname(w.z, w.cur);
+		if (dn != NULL)
+			r = lw_dname(ab, &w, dn);
+		else if (w.n == NULL)
+			r = lw_miss(ab, &w, next);
 		else
-			ab_soa(ab, z);	/* NODATA */
-		return LRES_DONE;
-	}
+			r = lw_node(ab, &w);
+	} while (r == LRES_ON);
+	return r;
 }
 
 void
@@ -752,220 +804,320 @@ section_rr_ok(const struct snapshot *s, const struct upart *up, const struct wir
 	    (rr->type == TYPE_SOA && wire_name_under(end, rr->owner));
 }
 
+/* A chain being walked by answer_upstream(). */
+struct walk {
+	const struct snapshot *s;
+	const struct wire_query *q;
+	const struct answer_part *parts;
+	int nparts;
+	struct answer_scratch *sc;
+	struct ab ab;
+	struct upart up;		/* PARTS[K], read into SC */
+	int k;				/* -1 until a response is read */
+	uint8_t cur[WIRE_NAME_MAX];	/* the chain's name now (lower-case) */
+	size_t cur_len;
+	uint16_t cur_at;		/* where CUR lies whole in the reply (0:
+					 * unknown) */
+	bool from_local;		/* local data, not the upstream's own
+					 * chain, led to CUR */
+	bool spliced;			/* the reply holds local data */
+	bool local_end;			/* local data ended the chain */
+	bool ad;			/* every response read had AD */
+};
+
+/* What one step of the walk decided. */
+enum step {
+	STEP_ON,		/* the chain goes on from CUR */
+	STEP_END,		/* the chain ended: the reply is to be finished */
+	STEP_MORE,		/* a response for CUR is to be asked for */
+	STEP_SERVFAIL		/* malformed, a loop, too long */
+};
+
+/*
+ * The follow step of the three ways a chain goes on (local data that ends
+ * in a name outside it, the upstream's CNAME, the upstream's DNAME): CUR
+ * becomes TARGET (LEN octets), whose place in the reply is unknown.  HOP:
+ * count a hop from CUR (local_resolve() counted those of local data).
+ */
+static enum step
+walk_follow(struct walk *w, const uint8_t *target, size_t len, bool hop)
+{
+	uint8_t low[WIRE_NAME_MAX];
+
+	wire_name_lower(low, target, len);
+	if (hop && !ab_hop(&w->ab, w->cur, w->cur_len, low))
+		return STEP_SERVFAIL;
+	w->cur_len = len;
+	memcpy(w->cur, low, len);
+	w->cur_at = 0;
+	return STEP_ON;
+}
+
+/*
+ * The chain reached CUR.  A name with local data (a public name whose twin
+ * is local included, whatever the upstream's chain goes on to) cuts it:
+ * finished as a direct query of CUR would be, or, where local data ends
+ * in a name outside it, followed on from there.
+ */
+static enum step
+walk_local(struct walk *w)
+{
+	struct ab *ab = &w->ab;
+	uint8_t pl[WIRE_NAME_MAX], next[WIRE_NAME_MAX];
+	bool twin;
+	const struct szone *z = snapshot_route(w->s, w->cur, pl, &twin);
+	int rc = ab->rcode;
+	uint16_t an = ab->an;
+	enum lres r;
+	size_t nl;
+
+	if (z == NULL)
+		return STEP_ON;
+	ab->rcode = RCODE_NOERROR;
+	r = local_resolve(ab, w->cur, w->cur_len, w->cur_at, NULL, next);
+	if (r == LRES_DONE) {
+		w->spliced = w->local_end = true;
+		return STEP_END;
+	}
+	if (r == LRES_SERVFAIL)
+		return STEP_SERVFAIL;
+	/*
+	 * Local data ended at NEXT: a CNAME out of local data, a public name
+	 * whose twin holds nothing, or a miss that the zone's policy sends
+	 * to the public answer.  What the local part wrote stays; upstream
+	 * data continues from NEXT.
+	 */
+	ab->rcode = rc;
+	if (ab->an != an)
+		w->spliced = true;
+	nl = (size_t)wire_name_len(next, WIRE_NAME_MAX);
+	w->from_local = nl != w->cur_len || memcmp(next, w->cur, nl) != 0;
+	return walk_follow(w, next, nl, false);
+}
+
+/*
+ * Upstream data for CUR: from the response read, when it speaks for CUR;
+ * else from the next one, which must answer CUR; else (STEP_MORE) that
+ * response is still to be asked for.
+ */
+static enum step
+walk_part(struct walk *w)
+{
+	if (w->k >= 0 && part_speaks_for(w->s, &w->up, w->sc, w->cur,
+	    w->from_local))
+		return STEP_ON;
+	if (w->k + 1 >= ANSWER_MAX_PARTS)
+		return STEP_SERVFAIL;
+	if (w->k + 1 >= w->nparts)
+		return STEP_MORE;
+	w->k++;
+	if (part_read(w->s, &w->parts[w->k], w->sc, &w->up) < 0)
+		return STEP_SERVFAIL;
+	if (!wire_name_equal(w->up.qname, w->cur)) {
+		/* Not for this chain (local data changed since it was
+		 * asked): ask again. */
+		w->k--;
+		return STEP_MORE;
+	}
+	w->ab.rcode = WIRE_RCODE(w->up.h.flags);
+	w->ad = w->ad && (w->up.h.flags & WIRE_AD);
+	return STEP_ON;
+}
+
+#define COPY_RRS	0x01	/* RRs of the type */
+#define COPY_SIGS	0x02	/* RRSIGs covering it */
+
+/* Copies the answer-section RRs owned by CUR, not copied yet, that HOW
+ * says of TYPE (TYPE_ANY with COPY_RRS: every one). */
+static void
+walk_copy(struct walk *w, uint16_t type, unsigned how)
+{
+	struct answer_scratch *sc = w->sc;
+	const uint8_t *resp = w->up.msg;
+
+	for (int i = 0; i < w->up.n; i++) {
+		const struct wire_rr *rr = &sc->rrs[i];
+
+		if (sc->section[i] != 1 || sc->used[i] ||
+		    !wire_name_equal(rr->owner, w->cur))
+			continue;
+		if (((how & COPY_RRS) && (type == TYPE_ANY || rr->type == type)) ||
+		    ((how & COPY_SIGS) && rrsig_covers(resp, rr, type)))
+			copy_rr(&w->ab, resp, w->up.len, sc, i, 1);
+	}
+}
+
+/*
+ * The upstream's CNAME for CUR, or -1; *DNAME: the first DNAME above CUR
+ * seen before it, owned by a name routed to that upstream, or -1.
+ */
+static int
+walk_redirect(const struct walk *w, int *dname)
+{
+	const struct answer_scratch *sc = w->sc;
+	uint16_t qtype = w->q->qtype;
+
+	*dname = -1;
+	for (int i = 0; i < w->up.n; i++) {
+		const struct wire_rr *rr = &sc->rrs[i];
+
+		if (sc->section[i] != 1 || sc->used[i])
+			continue;
+		if (rr->type == TYPE_CNAME && qtype != TYPE_CNAME &&
+		    wire_name_equal(rr->owner, w->cur))
+			return i;
+		if (rr->type == TYPE_DNAME && qtype != TYPE_DNAME &&
+		    !wire_name_equal(rr->owner, w->cur) &&
+		    wire_name_under(w->cur, rr->owner) && *dname < 0 &&
+		    owner_routed_to(w->s, &w->up, rr->owner))
+			*dname = i;
+	}
+	return -1;
+}
+
+/* The RDATA of the response's RR I, its names expanded, in SC->rdata;
+ * its length, or -1. */
+static int
+walk_rdata(struct walk *w, int i)
+{
+	struct answer_scratch *sc = w->sc;
+
+	return wire_rdata_expand(w->up.msg, w->up.len, &sc->rrs[i], sc->rdata,
+	    sizeof(sc->rdata));
+}
+
+/* The upstream's DNAME I: copied with the CNAME it synthesizes for CUR
+ * (when present), and the chain moves to the substituted name. */
+static enum step
+walk_dname(struct walk *w, int i)
+{
+	struct answer_scratch *sc = w->sc;
+	const struct wire_rr *rr = &sc->rrs[i];
+	int l = walk_rdata(w, i);
+	uint8_t target[WIRE_NAME_MAX];
+	int tl;
+
+	copy_rr(&w->ab, w->up.msg, w->up.len, sc, i, 1);
+	if (l < 0 || (tl = dname_subst(w->cur, rr->owner, sc->rdata,
+	    target)) < 0)
+		return STEP_SERVFAIL;
+	walk_copy(w, TYPE_CNAME, COPY_RRS);
+	return walk_follow(w, target, (size_t)tl, true);
+}
+
+/* The upstream's CNAME I: copied with its signatures, and the chain moves
+ * to its target. */
+static enum step
+walk_cname(struct walk *w, int i)
+{
+	struct answer_scratch *sc = w->sc;
+	int l = walk_rdata(w, i);
+	uint8_t target[WIRE_NAME_MAX];
+	int tl = l < 0 ? -1 : wire_name_len(sc->rdata, (size_t)l);
+
+	if (tl < 0)
+		return STEP_SERVFAIL;
+	memcpy(target, sc->rdata, (size_t)tl);
+	copy_rr(&w->ab, w->up.msg, w->up.len, sc, i, 1);
+	walk_copy(w, TYPE_CNAME, COPY_SIGS);
+	return walk_follow(w, target, (size_t)tl, true);
+}
+
+/* One step: local data at CUR, the response that speaks for CUR, and what
+ * it says of CUR (a DNAME, a CNAME, or the end: the RRset asked for). */
+static enum step
+walk_step(struct walk *w)
+{
+	enum step st;
+	int cname, dname;
+
+	w->from_local = false;
+	if ((st = walk_local(w)) != STEP_ON || (st = walk_part(w)) != STEP_ON)
+		return st;
+	cname = walk_redirect(w, &dname);
+	if (dname >= 0)
+		return walk_dname(w, dname);
+	if (cname >= 0)
+		return walk_cname(w, cname);
+	walk_copy(w, w->q->qtype, COPY_RRS | COPY_SIGS);
+	return STEP_END;
+}
+
+/* The reply of a chain that ended: the sections of the response that
+ * ended it, the flags. */
+static void
+walk_finish(struct walk *w, struct answer_info *info)
+{
+	const struct snapshot *s = w->s;
+	const struct wire_query *q = w->q;
+	struct answer_scratch *sc = w->sc;
+	uint16_t extra = 0;
+
+	if (!w->local_end) {
+		/* Authority and additional data of the response that ended
+		 * the chain pass through, but only what it may speak for. */
+		for (int sec = 2; sec <= 3; sec++)
+			for (int i = 0; i < w->up.n; i++)
+				if (sc->section[i] == sec &&
+				    section_rr_ok(s, &w->up, &sc->rrs[i], w->cur))
+					copy_rr(&w->ab, w->up.msg, w->up.len, sc,
+					    i, sec);
+		/* AD only for data that is all upstream's (RFC 6840 5.8),
+		 * from an upstream trusted to validate: pldns does not. */
+		info->ad_ok = !w->spliced && w->ad &&
+		    snapshot_config(s)->trust_ad;
+		if (info->ad_ok && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
+			extra |= WIRE_AD;
+	}
+	/* A forwarder's reply is never authoritative, spliced or not. */
+	w->ab.aa = false;
+
+	ab_finish(&w->ab, extra, -1, info);
+	info->nparts = w->k + 1;
+	info->path = w->spliced ? PATH_SPLICED : PATH_UPSTREAM;
+	info->miss_zone = w->ab.miss;
+}
+
 enum answer_result
 answer_upstream(const struct snapshot *s, const struct wire_query *q,
     const struct answer_part *parts, int nparts, bool fallback,
     struct answer_scratch *sc, uint8_t *out, size_t cap, size_t limit,
     struct answer_info *info)
 {
-	struct ab ab;
-	struct upart up;
-	uint8_t cur[WIRE_NAME_MAX], next[WIRE_NAME_MAX];
-	int i, k = -1;		/* the response read (PARTS[K]), none yet */
-	uint16_t extra = 0;
-	bool spliced = false, servfail = false, local_end = false, more = false;
-	bool ad = true;
+	struct walk w;
+	enum step st;
 
 	answer_info_clear(info);
 	sc->nttl = 0;
-	ab_begin(&ab, s, q, out, cap, limit);
-	memcpy(cur, q->lname, (size_t)q->qname_len);
-	size_t cur_len = (size_t)q->qname_len;
+	w.s = s;
+	w.q = q;
+	w.parts = parts;
+	w.nparts = nparts;
+	w.sc = sc;
+	w.k = -1;
+	w.spliced = w.local_end = false;
+	w.ad = true;
+	ab_begin(&w.ab, s, q, out, cap, limit);
+	memcpy(w.cur, q->lname, (size_t)q->qname_len);
+	w.cur_len = (size_t)q->qname_len;
 	/* Where CUR lies whole in the reply: the question, until the chain
 	 * moves on. */
-	uint16_t cur_at = QUESTION_OFF;
+	w.cur_at = QUESTION_OFF;
 
-	for (;;) {
-		bool twin, from_local = false;
-		uint8_t pl[WIRE_NAME_MAX];
-		const struct szone *z = snapshot_route(s, cur, pl, &twin);
-
-		if (z != NULL) {
-			/*
-			 * The chain reached a name with local data (a public
-			 * name whose twin is local included, whatever the
-			 * upstream's chain goes on to): cut it here and finish
-			 * as a direct query of CUR would.
-			 */
-			int rc = ab.rcode;
-			uint16_t an = ab.an;
-			enum lres r;
-
-			ab.rcode = RCODE_NOERROR;
-			r = local_resolve(&ab, cur, cur_len, cur_at, NULL, next);
-			if (r == LRES_DONE) {
-				spliced = local_end = true;
-				break;
-			}
-			if (r == LRES_SERVFAIL) {
-				servfail = true;
-				break;
-			}
-			/*
-			 * Local data ended at NEXT: a CNAME out of local data,
-			 * a public name whose twin holds nothing, or a miss
-			 * that the zone's policy sends to the public answer.
-			 * What the local part wrote stays; upstream data
-			 * continues from NEXT.
-			 */
-			ab.rcode = rc;
-			if (ab.an != an)
-				spliced = true;
-			size_t nl = (size_t)wire_name_len(next, WIRE_NAME_MAX);
-			from_local = nl != cur_len || memcmp(next, cur, nl) != 0;
-			cur_len = nl;
-			memcpy(cur, next, cur_len);
-			cur_at = 0;
-		}
-		/*
-		 * Upstream data for CUR: from the response read, when it
-		 * speaks for CUR; else from the next one, which must answer
-		 * CUR; else that response is still to be asked for.
-		 */
-		if (k < 0 || !part_speaks_for(s, &up, sc, cur, from_local)) {
-			if (k + 1 >= ANSWER_MAX_PARTS) {
-				servfail = true;
-				break;
-			}
-			if (k + 1 >= nparts) {
-				more = true;
-				break;
-			}
-			k++;
-			if (part_read(s, &parts[k], sc, &up) < 0) {
-				servfail = true;
-				break;
-			}
-			if (!wire_name_equal(up.qname, cur)) {
-				/* Not for this chain (local data changed
-				 * since it was asked): ask again. */
-				more = true;
-				k--;
-				break;
-			}
-			ab.rcode = WIRE_RCODE(up.h.flags);
-			ad = ad && (up.h.flags & WIRE_AD);
-		}
-		const uint8_t *resp = up.msg;
-		size_t rlen = up.len;
-		int n = up.n;
-
-		/* Follow the upstream's CNAME (or DNAME) for CUR. */
-		int cname = -1, dname = -1;
-		for (i = 0; i < n; i++) {
-			const struct wire_rr *rr = &sc->rrs[i];
-			if (sc->section[i] != 1 || sc->used[i])
-				continue;
-			if (rr->type == TYPE_CNAME && q->qtype != TYPE_CNAME &&
-			    wire_name_equal(rr->owner, cur)) {
-				cname = i;
-				break;
-			}
-			if (rr->type == TYPE_DNAME && q->qtype != TYPE_DNAME &&
-			    !wire_name_equal(rr->owner, cur) &&
-			    wire_name_under(cur, rr->owner) && dname < 0 &&
-			    owner_routed_to(s, &up, rr->owner))
-				dname = i;
-		}
-		if (cname < 0 && dname < 0) {
-			/* The end of the chain: the RRset asked for. */
-			for (i = 0; i < n; i++) {
-				const struct wire_rr *rr = &sc->rrs[i];
-				if (sc->section[i] != 1 || sc->used[i] ||
-				    !wire_name_equal(rr->owner, cur))
-					continue;
-				if (q->qtype == TYPE_ANY || rr->type == q->qtype ||
-				    rrsig_covers(resp, rr, q->qtype))
-					copy_rr(&ab, resp, rlen, sc, i, 1);
-			}
-			break;
-		}
-		if (dname >= 0) {
-			const struct wire_rr *rr = &sc->rrs[dname];
-			int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
-			uint8_t target[WIRE_NAME_MAX];
-			int tl;
-
-			copy_rr(&ab, resp, rlen, sc, dname, 1);
-			if (l < 0 || (tl = dname_subst(cur, rr->owner, sc->rdata, target)) < 0) {
-				servfail = true;
-				break;
-			}
-			/* The upstream's synthesized CNAME, when present, is
-			 * copied by the next round; the chain moves on. */
-			for (i = 0; i < n; i++)
-				if (sc->section[i] == 1 && !sc->used[i] &&
-				    sc->rrs[i].type == TYPE_CNAME &&
-				    wire_name_equal(sc->rrs[i].owner, cur))
-					copy_rr(&ab, resp, rlen, sc, i, 1);
-			wire_name_lower(target, target, (size_t)tl);
-			if (!ab_hop(&ab, cur, cur_len, target)) {
-				servfail = true;
-				break;
-			}
-			cur_len = (size_t)tl;
-			memcpy(cur, target, cur_len);
-			cur_at = 0;
-			continue;
-		}
-		/* A CNAME: copy it and its signatures, move to its target. */
-		const struct wire_rr *rr = &sc->rrs[cname];
-		int l = wire_rdata_expand(resp, rlen, rr, sc->rdata, sizeof(sc->rdata));
-		uint8_t target[WIRE_NAME_MAX];
-		int tl = l < 0 ? -1 : wire_name_len(sc->rdata, (size_t)l);
-		if (tl < 0) {
-			servfail = true;
-			break;
-		}
-		wire_name_lower(target, sc->rdata, (size_t)tl);
-		copy_rr(&ab, resp, rlen, sc, cname, 1);
-		for (i = 0; i < n; i++)
-			if (sc->section[i] == 1 && !sc->used[i] &&
-			    wire_name_equal(sc->rrs[i].owner, cur) &&
-			    rrsig_covers(resp, &sc->rrs[i], TYPE_CNAME))
-				copy_rr(&ab, resp, rlen, sc, i, 1);
-		if (!ab_hop(&ab, cur, cur_len, target)) {
-			servfail = true;
-			break;
-		}
-		cur_len = (size_t)tl;
-		memcpy(cur, target, cur_len);
-		cur_at = 0;
-	}
-
-	if (more) {
+	while ((st = walk_step(&w)) == STEP_ON)
+		;
+	if (st == STEP_MORE) {
 		/* CUR through its own route; ANSWER_MAX_PARTS bounds the
 		 * follow-ups as ANSWER_MAX_CHAIN bounds the hops. */
-		memcpy(info->next, cur, cur_len);
-		info->nparts = k + 1;
+		memcpy(info->next, w.cur, w.cur_len);
+		info->nparts = w.k + 1;
 		return ANSWER_FORWARD;
 	}
-	if (servfail) {
+	if (st == STEP_SERVFAIL) {
 		answer_error(q, RCODE_SERVFAIL, -1, out, cap, info);
 		info->path = PATH_ERROR;
 		return ANSWER_DONE;
 	}
-	if (!local_end) {
-		/* Authority and additional data of the response that ended
-		 * the chain pass through, but only what it may speak for. */
-		for (int sec = 2; sec <= 3; sec++)
-			for (i = 0; i < up.n; i++)
-				if (sc->section[i] == sec &&
-				    section_rr_ok(s, &up, &sc->rrs[i], cur))
-					copy_rr(&ab, up.msg, up.len, sc, i, sec);
-		/* AD only for data that is all upstream's (RFC 6840 5.8),
-		 * from an upstream trusted to validate: pldns does not. */
-		info->ad_ok = !spliced && ad &&
-		    snapshot_config(s)->trust_ad;
-		if (info->ad_ok && ((q->edns.flags & EDNS_DO) || (q->hdr.flags & WIRE_AD)))
-			extra |= WIRE_AD;
-	}
-	/* A forwarder's reply is never authoritative, spliced or not. */
-	ab.aa = false;
-
-	ab_finish(&ab, extra, -1, info);
-	info->nparts = k + 1;
-	info->path = spliced ? PATH_SPLICED : PATH_UPSTREAM;
-	info->miss_zone = ab.miss;
+	walk_finish(&w, info);
 	return ANSWER_DONE;
 }
