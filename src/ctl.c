@@ -359,21 +359,6 @@ config_target(const char *path, struct pl_addr *addr, char **token_file)
 	return ret;
 }
 
-/* A wildcard listen address is reached through loopback. */
-static void
-unwildcard(struct pl_addr *a)
-{
-	if (a->ss.ss_family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&a->ss;
-		if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-			s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	} else if (a->ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&a->ss;
-		if (IN6_IS_ADDR_UNSPECIFIED(&s->sin6_addr))
-			s->sin6_addr = in6addr_loopback;
-	}
-}
-
 /* The token in PATH (white space trimmed), or NULL with a warning. */
 static char *
 read_token(const char *path)
@@ -941,7 +926,7 @@ ctl_endpoint(const struct verb_args *a, bool post, struct pl_addr *addr,
 		if (server == NULL)
 			*addr = fromcfg;
 	}
-	unwildcard(addr);
+	addr_unwildcard(addr);
 	if (post && token_file != NULL)
 		*token = read_token(token_file);
 	free(token_file);
@@ -1037,7 +1022,7 @@ ctl_http_get(const struct pl_addr *a, const char *target, int *status,
 	struct resp r;
 	int ret;
 
-	unwildcard(&to);
+	addr_unwildcard(&to);
 	if ((ret = http_do(&to, "GET", target, NULL, &r, err, errlen)) != 0)
 		return -1;
 	*status = r.status;

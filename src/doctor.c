@@ -37,11 +37,11 @@
 #include "azure_zones.h"
 #include "config.h"
 #include "diag.h"
-#include "azure_sync.h"
 #include "doctor.h"
 #include "doctor_query.h"
 #include "records.h"
 #include "records_load.h"
+#include "resolvconf.h"
 #include "util.h"
 #include "verbs.h"
 #include "wire.h"
@@ -253,26 +253,6 @@ select_names(struct doctor *d, char **names, size_t nnames)
 	}
 }
 
-/* A wildcard listen address is asked on loopback. */
-static void
-reachable(const struct pl_addr *a, struct pl_addr *out)
-{
-	static const uint8_t zero[16];
-
-	*out = *a;
-	if (a->ss.ss_family == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)(void *)&out->ss;
-
-		if (s->sin_addr.s_addr == htonl(INADDR_ANY))
-			s->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	} else if (a->ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)(void *)&out->ss;
-
-		if (memcmp(&s->sin6_addr, zero, 16) == 0)
-			s->sin6_addr = in6addr_loopback;
-	}
-}
-
 static struct target *
 target_add(struct target **v, size_t *n, const struct pl_addr *a,
     const char *fwd)
@@ -292,35 +272,26 @@ target_add(struct target **v, size_t *n, const struct pl_addr *a,
 	return t;
 }
 
+/* The machine's resolvers: its resolv.conf's nameservers (a wildcard one
+ * asked on loopback). */
 static void
 read_resolv_conf(struct doctor *d)
 {
-	const char *env = getenv("PLDNS_RESOLV_CONF");
-	FILE *fp;
-	char *line = NULL;
-	size_t cap = 0;
+	struct resolvconf rc;
 
-	d->resolv_path = env != NULL && *env != '\0' ? env : "/etc/resolv.conf";
-	if ((fp = fopen(d->resolv_path, "re")) == NULL) {
+	d->resolv_path = resolvconf_path();
+	if (resolvconf_read(&rc, d->resolv_path, NULL) == -1)
 		snprintf(d->resolv_err, sizeof(d->resolv_err), "cannot open: %s",
-		    strerror(errno));
-		return;
-	}
-	while (getline(&line, &cap, fp) != -1) {
-		char *save, *w = strtok_r(line, " \t\r\n", &save);
-		struct pl_addr a;
+		    strerror(rc.err));
+	for (size_t i = 0; i < rc.nns; i++) {
+		struct pl_addr a = rc.ns[i].addr;
 
-		if (w == NULL || strcmp(w, "nameserver") != 0 ||
-		    (w = strtok_r(NULL, " \t\r\n", &save)) == NULL ||
-		    addr_parse(w, 53, &a, NULL) == -1)
-			continue;
-		reachable(&a, &a);
+		addr_unwildcard(&a);
 		target_add(&d->ns, &d->nns, &a, NULL);
 	}
-	free(line);
-	fclose(fp);
-	if (d->nns == 0)
+	if (rc.err == 0 && d->nns == 0)
 		snprintf(d->resolv_err, sizeof(d->resolv_err), "no nameserver line");
+	resolvconf_clear(&rc);
 }
 
 /* True when NAME is ZONE or below it (presentation, lower-case). */
@@ -386,16 +357,6 @@ probe_all(struct doctor *d)
 		d->ns[i].probe[0] = (long)dq_add(&d->qs, &d->ns[i].addr, rname,
 		    rsm->type, false, i);
 	dq_run(&d->qs, d->timeout_ms);
-}
-
-static bool
-is_loopback(const struct pl_addr *a)
-{
-	if (a->ss.ss_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)(const void *)
-		    &a->ss)->sin_addr.s_addr) >> 24) == 127;
-	return a->ss.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(
-	    &((const struct sockaddr_in6 *)(const void *)&a->ss)->sin6_addr);
 }
 
 static int
@@ -530,7 +491,7 @@ report_resolvers(struct doctor *d)
 	size_t nz;
 
 	forwarder_zones(d, zones, sizeof(zones), &nz);
-	if (is_loopback(&d->pl[0].addr))
+	if (addr_is_loopback(&d->pl[0].addr))
 		snprintf(here, sizeof(here), "this server (port %d)",
 		    addr_port(&d->pl[0].addr));
 	else
@@ -931,15 +892,14 @@ add_targets(struct doctor *d, const struct pl_addr *server)
 	const struct config *cfg = d->cfg;
 	struct pl_addr srv;
 
-	if (server != NULL)
-		srv = *server;
-	else
-		reachable(&cfg->listen[0], &srv);
+	srv = server != NULL ? *server : cfg->listen[0];
+	if (server == NULL)
+		addr_unwildcard(&srv);
 	target_add(&d->pl, &d->npl, &srv, NULL)->under_test = true;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
-		struct pl_addr l;
+		struct pl_addr l = cfg->listen[i];
 
-		reachable(&cfg->listen[i], &l);
+		addr_unwildcard(&l);
 		target_add(&d->pl, &d->npl, &l, NULL)->listen = true;
 	}
 	for (size_t i = 0; i < cfg->nupstreams; i++)
