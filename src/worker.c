@@ -189,8 +189,11 @@ handle_xfr(struct worker *w, const uint8_t *pkt, size_t len, int udp_fd,
 	case XFR_NONE:
 		return false;
 	case XFR_TRANSFER:
-		(void)xfr_serve(w->snap, w->journal, pkt, len, sa, conn != NULL,
-		    xfr_emit_cb, &dst);
+		if (conn != NULL)
+			worker_tcp_transfer(conn, pkt, len);
+		else
+			(void)xfr_serve(w->snap, w->journal, pkt, len, sa, false,
+			    xfr_emit_cb, &dst);
 		return true;
 	case XFR_NOTIFY:
 		(void)xfr_secondary_notify(w->sec, pkt, len, sa, w->out, sizeof(w->out),

@@ -51,6 +51,8 @@ struct tcp_conn {
 	bool draining;			/* query limit reached: close when answered */
 	struct event partial;		/* a started message must complete in time */
 	bool partial_set;
+	struct xfr_transfer *xfr;	/* a zone transfer going out as C drains */
+	bool xfr_tail;			/* its last messages still queued */
 };
 
 /*
@@ -232,6 +234,13 @@ void worker_tcp_listen(struct listener *l, int fd, struct diag *d);
 
 /* Queues MSG, length first, on C (nothing when C is closed). */
 void worker_tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len);
+
+/*
+ * Serves the transfer request PKT/LEN received on C (xfr_start()): a message
+ * at a time as C's output drains, reading no further query from C until
+ * the last one is out.
+ */
+void worker_tcp_transfer(struct tcp_conn *c, const uint8_t *pkt, size_t len);
 
 /* One of C's forwarded queries is done (answered or dropped). */
 void worker_tcp_answered(struct tcp_conn *c);

@@ -1,7 +1,8 @@
 /*
  * worker_tcp: a worker's TCP clients (RFC 7766): accepting them within the
  * server's connection limits, reading length-prefixed queries with bounds
- * on slow and idle clients, and closing them once their answers are out.
+ * on slow and idle clients, sending zone transfers as the client reads
+ * them, and closing them once their answers are out.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -107,6 +108,7 @@ conn_free(struct tcp_conn *c)
 {
 	struct worker *w = c->w;
 
+	xfr_transfer_free(c->xfr);
 	if (c->partial_set)
 		event_del(&c->partial);
 	if (c->bev != NULL) {
@@ -136,6 +138,11 @@ conn_close(struct tcp_conn *c)
 		event_del(&c->partial);
 		c->partial_set = false;
 	}
+	/* A transfer cut short (the client went away or stopped reading)
+	 * lets go of its snapshot now, not when the last answer is in. */
+	xfr_transfer_free(c->xfr);
+	c->xfr = NULL;
+	c->xfr_tail = false;
 	c->closed = true;
 	if (c->pending == 0)
 		conn_free(c);
@@ -195,7 +202,7 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	w->now_us = worker_clock_us();
-	while (!c->closed && !c->draining) {
+	while (!c->closed && !c->draining && c->xfr == NULL && !c->xfr_tail) {
 		uint8_t lenb[2];
 		size_t len, have = evbuffer_get_length(in);
 
@@ -229,11 +236,88 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		tcp_partial_arm(c, false);
 }
 
+/*
+ * A transfer goes out a few messages ahead of the socket: the next ones
+ * are made when what is queued has drained to XFR_LOW octets, so a client
+ * that reads slowly, or not at all, costs the worker neither time nor
+ * memory (NSD's axfr.c works the same way).
+ */
+#define XFR_AHEAD	(4 * XFR_MSG_SIZE)	/* queued octets to stop at */
+#define XFR_LOW		XFR_MSG_SIZE		/* queued octets to go on at */
+
+/* xfr_start()'s EMIT: one message with its length, on the connection. */
+static void
+tcp_xfr_emit(void *arg, const uint8_t *msg, size_t len)
+{
+	worker_tcp_send(arg, msg, len);
+}
+
+/*
+ * Queues C's transfer up to XFR_AHEAD.  After its last message C reads
+ * again once the output is empty (tcp_write_cb), so that idle timeouts
+ * and later queries see the connection as they would without a transfer.
+ */
+static void
+tcp_xfr_fill(struct tcp_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	while (evbuffer_get_length(out) < XFR_AHEAD) {
+		if (!xfr_next(c->xfr)) {
+			xfr_transfer_free(c->xfr);
+			c->xfr = NULL;
+			c->xfr_tail = true;
+			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+			/* Nothing left to write (a transfer cut by a record
+			 * too large): no write will call tcp_write_cb. */
+			if (evbuffer_get_length(out) == 0)
+				bufferevent_trigger(c->bev, EV_WRITE,
+				    BEV_TRIG_DEFER_CALLBACKS);
+			return;
+		}
+	}
+}
+
+void
+worker_tcp_transfer(struct tcp_conn *c, const uint8_t *pkt, size_t len)
+{
+	struct worker *w = c->w;
+	struct xfr_transfer *x;
+
+	if (c->closed || c->bev == NULL)
+		return;
+	(void)xfr_start(w->snap, w->journal, pkt, len,
+	    (const struct sockaddr *)&c->peer.ss, true, tcp_xfr_emit, c, &x);
+	if (x == NULL)
+		return;
+	/* Not reading while it goes out: later queries wait, as they would
+	 * behind a transfer written whole, and the read timeout, which a
+	 * client busy reading never resets, cannot cut the transfer. */
+	c->xfr = x;
+	bufferevent_disable(c->bev, EV_READ);
+	bufferevent_setwatermark(c->bev, EV_WRITE, XFR_LOW, 0);
+	tcp_xfr_fill(c);
+}
+
 static void
 tcp_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct tcp_conn *c = arg;
 
+	if (c->xfr != NULL) {
+		tcp_xfr_fill(c);
+		return;
+	}
+	if (c->xfr_tail) {
+		/* The last of a transfer is out: on to the queries that
+		 * waited behind it. */
+		c->xfr_tail = false;
+		if (!c->draining) {
+			bufferevent_enable(bev, EV_READ);
+			tcp_read_cb(bev, c);
+			return;
+		}
+	}
 	if (c->draining && c->pending == 0)
 		conn_close(c);
 }
@@ -243,7 +327,8 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct tcp_conn *c = arg;
 
-	if ((what & BEV_EVENT_TIMEOUT) && c->pending > 0) {
+	if ((what & BEV_EVENT_TIMEOUT) && c->pending > 0 && c->xfr == NULL &&
+	    !c->xfr_tail) {
 		/* Idle means no query in either direction; answers are due. */
 		bufferevent_enable(bev, EV_READ | EV_WRITE);
 		return;
@@ -356,8 +441,8 @@ bool
 worker_tcp_flushed(const struct worker *w)
 {
 	for (const struct tcp_conn *c = w->conns; c != NULL; c = c->next)
-		if (c->bev != NULL &&
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		if (c->bev != NULL && (c->xfr != NULL ||
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0))
 			return false;
 	return true;
 }

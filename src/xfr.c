@@ -287,19 +287,6 @@ out_rr(struct out *o, const uint8_t *owner, uint16_t type, uint32_t ttl,
 	o->nrr++;
 }
 
-static void
-out_rrset(struct out *o, const uint8_t *owner, const struct rrset *rs)
-{
-	const uint8_t *p = rs->data, *end = rs->data + rs->datalen;
-
-	while (p + 2 <= end && !o->failed) {
-		uint16_t rdlen = wire_get_u16(p);
-
-		out_rr(o, owner, rs->type, rs->ttl, p + 2, rdlen);
-		p += 2 + rdlen;
-	}
-}
-
 /* One message with no answer (errors, and TSIG errors with their TSIG RR). */
 static void
 emit_error(const struct xreq *rq, int rcode, struct tsig_ctx *tsig, uint16_t tsig_error,
@@ -767,45 +754,193 @@ done:
 	return rc;
 }
 
-static void
-out_delta_rrs(struct out *o, const uint8_t *p, size_t len)
+/* ---- serving: where the next record comes from ---- */
+
+/*
+ * A transfer is a sequence of records written into messages one at a time,
+ * so that it can stop after any message and go on when the client has read
+ * it: the cursor below says which record is next, the struct out the message
+ * being filled.  Everything the cursor points into (the snapshot, the journal
+ * differences) is held by the transfer.
+ */
+enum xphase {
+	XP_SOA_OPEN,		/* the zone's SOA */
+	XP_ZONE,		/* every RRset but the apex SOA (AXFR) */
+	XP_OLD_SOA,		/* a difference: the SOA it starts from, */
+	XP_DEL,			/* the records it deletes, */
+	XP_NEW_SOA,		/* the SOA it leads to, */
+	XP_ADD,			/* the records it adds */
+	XP_SOA_CLOSE,		/* the zone's SOA again */
+	XP_END
+};
+
+struct xrr {
+	const uint8_t *owner;
+	uint16_t type;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	uint16_t rdlen;
+};
+
+struct xfr_transfer {
+	struct snapshot *held;		/* the transfer's reference, or NULL */
+	const struct szone *z;
+	struct xreq rq;
+	struct tsig_ctx ctx;
+	int tsig_error;			/* of the request: answered NOTAUTH */
+	struct out o;
+	struct sockaddr_storage peer;
+	const char *what;		/* for the log; NULL: not logged */
+	struct jdelta **deltas;		/* IXFR from the journal, a reference each */
+	size_t ndeltas;
+	enum xphase phase;
+	enum xphase after_open;		/* XP_ZONE, XP_OLD_SOA or XP_END */
+	size_t node, delta;
+	uint16_t rrset;
+	size_t off;			/* in the RRset's data or the difference's list */
+	bool done;			/* the last message has been emitted */
+};
+
+/* The next RR of RS from the cursor's offset, or false at its end. */
+static bool
+next_in_rrset(struct xfr_transfer *x, const struct rrset *rs, const uint8_t *owner,
+    struct xrr *rr)
 {
-	const uint8_t *end = p + len;
+	if (x->off + 2 > rs->datalen)
+		return false;
+	rr->owner = owner;
+	rr->type = rs->type;
+	rr->ttl = rs->ttl;
+	rr->rdlen = wire_get_u16(rs->data + x->off);
+	rr->rdata = rs->data + x->off + 2;
+	x->off += 2 + (size_t)rr->rdlen;
+	return true;
+}
 
-	while (p < end && !o->failed) {
-		int nl = wire_name_len(p, (size_t)(end - p));
-		const uint8_t *f;
-		uint16_t rdlen;
+/* The next RR of the zone in node order, the apex SOA left out. */
+static bool
+next_in_zone(struct xfr_transfer *x, struct xrr *rr)
+{
+	const uint8_t *apex = szone_apex(x->z);
 
-		if (nl < 0 || (size_t)(end - p) < (size_t)nl + 8) {
-			o->failed = true;
-			return;
+	for (; x->node < szone_nnodes(x->z); x->node++, x->rrset = 0) {
+		const struct node *n = szone_node_at(x->z, x->node);
+
+		for (; x->rrset < n->nrrsets; x->rrset++, x->off = 0) {
+			const struct rrset *rs = &n->rrsets[x->rrset];
+
+			if (rs->type == TYPE_SOA && wire_name_equal(n->owner, apex))
+				continue;
+			if (next_in_rrset(x, rs, n->owner, rr))
+				return true;
 		}
-		f = p + nl;
-		rdlen = wire_get_u16(f + 6);
-		out_rr(o, p, wire_get_u16(f), wire_get_u32(f + 2), f + 8, rdlen);
-		p = f + 8 + rdlen;
+	}
+	return false;
+}
+
+/*
+ * The next RR of a difference's list P/LEN (owner, type, TTL, RDLENGTH,
+ * RDATA): 1, 0 at its end, -1 when it does not parse.
+ */
+static int
+next_in_list(struct xfr_transfer *x, const uint8_t *p, size_t len, struct xrr *rr)
+{
+	const uint8_t *f;
+	int nl;
+
+	if (x->off >= len)
+		return 0;
+	p += x->off;
+	len -= x->off;
+	if ((nl = wire_name_len(p, len)) < 0 || len < (size_t)nl + 8)
+		return -1;
+	f = p + nl;
+	rr->owner = p;
+	rr->type = wire_get_u16(f);
+	rr->ttl = wire_get_u32(f + 2);
+	rr->rdlen = wire_get_u16(f + 6);
+	rr->rdata = f + 8;
+	x->off += (size_t)nl + 8 + rr->rdlen;
+	return 1;
+}
+
+/* The SOA a difference starts from (OLD) or leads to, as one RR. */
+static void
+delta_soa(const struct jdelta *d, const uint8_t *apex, bool old, struct xrr *rr)
+{
+	rr->owner = apex;
+	rr->type = TYPE_SOA;
+	rr->ttl = old ? d->old_soa_ttl : d->new_soa_ttl;
+	rr->rdata = old ? d->old_soa : d->new_soa;
+	rr->rdlen = old ? d->old_soa_len : d->new_soa_len;
+}
+
+/* The RR of the journal's differences at the cursor: 1, 0 past them, -1. */
+static int
+next_in_deltas(struct xfr_transfer *x, struct xrr *rr)
+{
+	const struct jdelta *d;
+	int r;
+
+	while (x->delta < x->ndeltas) {
+		d = x->deltas[x->delta];
+		switch (x->phase) {
+		case XP_OLD_SOA:
+		case XP_NEW_SOA:
+			delta_soa(d, szone_apex(x->z), x->phase == XP_OLD_SOA, rr);
+			x->phase = x->phase == XP_OLD_SOA ? XP_DEL : XP_ADD;
+			x->off = 0;
+			return 1;
+		case XP_DEL:
+			if ((r = next_in_list(x, d->del, d->del_len, rr)) != 0)
+				return r;
+			x->phase = XP_NEW_SOA;
+			break;
+		default:
+			if ((r = next_in_list(x, d->add, d->add_len, rr)) != 0)
+				return r;
+			x->phase = XP_OLD_SOA;
+			x->delta++;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* The transfer's next RR: 1, 0 after the last, -1 when a difference is bad. */
+static int
+next_rr(struct xfr_transfer *x, struct xrr *rr)
+{
+	int r;
+
+	for (;;) {
+		switch (x->phase) {
+		case XP_SOA_OPEN:
+		case XP_SOA_CLOSE:
+			if (next_in_rrset(x, szone_soa(x->z), szone_apex(x->z), rr))
+				return 1;
+			x->phase = x->phase == XP_SOA_OPEN ? x->after_open : XP_END;
+			x->off = 0;
+			break;
+		case XP_ZONE:
+			if (next_in_zone(x, rr))
+				return 1;
+			x->phase = XP_SOA_CLOSE;
+			x->off = 0;
+			break;
+		case XP_END:
+			return 0;
+		default:
+			if ((r = next_in_deltas(x, rr)) != 0)
+				return r;
+			x->phase = XP_SOA_CLOSE;
+			x->off = 0;
+			break;
+		}
 	}
 }
 
 /* ---- serving ---- */
-
-static void
-emit_axfr_body(struct out *o, const struct szone *z)
-{
-	const uint8_t *apex = szone_apex(z);
-
-	for (size_t i = 0; i < szone_nnodes(z) && !o->failed; i++) {
-		const struct node *n = szone_node_at(z, i);
-		bool at_apex = wire_name_equal(n->owner, apex);
-
-		for (uint16_t r = 0; r < n->nrrsets; r++) {
-			if (at_apex && n->rrsets[r].type == TYPE_SOA)
-				continue;
-			out_rrset(o, n->owner, &n->rrsets[r]);
-		}
-	}
-}
 
 /* The TSIG key of the configuration named like the request's, or false. */
 static bool
@@ -828,18 +963,26 @@ peer_allowed(const struct zone_conf *zc, const struct sockaddr *peer)
 	return false;
 }
 
-static void
-log_transfer(const struct xreq *rq, const struct sockaddr *peer, const char *what,
-    const char *zone)
+/* PEER as text, in BUF. */
+static const char *
+peer_text(const struct sockaddr *peer, char *buf, size_t len)
 {
 	struct pl_addr a;
-	char buf[64];
 
 	memset(&a, 0, sizeof(a));
 	a.len = peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in);
 	memcpy(&a.ss, peer, a.len);
-	log_info("%s of %s to %s%s", what, zone, addr_str(&a, buf, sizeof(buf)),
+	return addr_str(&a, buf, len);
+}
+
+static void
+log_transfer(const struct xreq *rq, const struct sockaddr *peer, const char *what,
+    const char *zone)
+{
+	char buf[64];
+
+	log_info("%s of %s to %s%s", what, zone, peer_text(peer, buf, sizeof(buf)),
 	    rq->tsig ? " (TSIG)" : "");
 }
 
@@ -847,17 +990,224 @@ log_transfer(const struct xreq *rq, const struct sockaddr *peer, const char *wha
 static void
 log_tsig_error(const struct xreq *rq, const struct sockaddr *peer, int te)
 {
-	struct pl_addr a;
 	char buf[64], name[1024], key[1024];
 
-	memset(&a, 0, sizeof(a));
-	a.len = peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in);
-	memcpy(&a.ss, peer, a.len);
 	wire_name_to_str(rq->qname, name, sizeof(name));
 	wire_name_to_str(rq->t.name, key, sizeof(key));
 	log_info("TSIG %s from %s, key %s, for %s type %u", tsig_error_str(te),
-	    addr_str(&a, buf, sizeof(buf)), key, name, rq->qtype);
+	    peer_text(peer, buf, sizeof(buf)), key, name, rq->qtype);
+}
+
+/*
+ * Checks the request (parsed into X->rq) from PEER against S: its TSIG,
+ * class and transport, the zone, allow_transfer, the zone's key, and that
+ * there is data to send.  0 with X->z set, or the rcode to answer with.
+ */
+static int
+transfer_admit(struct xfr_transfer *x, const struct snapshot *s, const uint8_t *pkt,
+    size_t len, const struct sockaddr *peer, bool tcp)
+{
+	const struct config *cfg = snapshot_config(s);
+	const struct zone_conf *zc;
+	struct xreq *rq = &x->rq;
+	struct tsig_key key;
+	int rc;
+
+	if ((rc = req_parse(pkt, len, rq)) != 0)
+		return rc;
+	if (rq->tsig) {
+		bool found = request_key(cfg, &rq->t, &key);
+		int te = tsig_verify_request(&x->ctx, &key, found ? 1 : 0, pkt, len,
+		    &rq->t, now_wall());
+
+		if (te != TSIG_NOERROR) {
+			log_tsig_error(rq, peer, te);
+			x->tsig_error = te;
+			return RCODE_NOTAUTH;
+		}
+		x->o.tsig = &x->ctx;
+	}
+	/* The request's buffer is not ours to keep pointing into. */
+	rq->t.mac = rq->t.other = NULL;
+	rq->edns.cookie = NULL;
+	if (rq->qclass != CLASS_IN || (rq->qtype == TYPE_AXFR && !tcp))
+		return RCODE_REFUSED;
+	x->z = snapshot_find_zone(s, rq->lname);
+	if (x->z == NULL || !wire_name_equal(szone_apex(x->z), rq->lname))
+		return RCODE_NOTAUTH;
+	zc = config_zone(cfg, szone_name(x->z));
+	if (!peer_allowed(zc, peer))
+		return RCODE_REFUSED;
+	if (zc->key != NULL) {
+		struct tsig_key want;
+		const struct key_conf *kc = config_key(cfg, zc->key);
+
+		if (x->o.tsig == NULL || kc == NULL || tsig_key_init(&want, kc) != 0 ||
+		    !wire_name_equal(want.name, x->ctx.key.name) ||
+		    want.alg != x->ctx.key.alg)
+			return RCODE_REFUSED;
+	}
+	if (szone_soa(x->z) == NULL ||
+	    (zc->nprimaries > 0 && xfr_secondary_unavailable(s, rq->lname)))
+		return RCODE_SERVFAIL;
+	return 0;
+}
+
+/*
+ * Decides what an admitted request gets (RFC 1995 2, 4 for IXFR) and starts
+ * its first message.  0, or SERVFAIL when memory runs out.
+ */
+static int
+transfer_plan(struct xfr_transfer *x, struct xfr_journal *j, bool tcp)
+{
+	struct out *o = &x->o;
+	uint32_t cur = szone_serial(x->z);
+
+	o->soft = tcp ? XFR_MSG_SIZE : 512;
+	o->apex = szone_apex(x->z);
+	o->apex_len = wire_name_len(o->apex, WIRE_NAME_MAX);
+	if ((o->buf = malloc(WIRE_MAX_MSG)) == NULL)
+		return RCODE_SERVFAIL;
+	x->phase = XP_SOA_OPEN;
+	if (x->rq.qtype == TYPE_IXFR &&
+	    (!tcp || x->rq.serial == cur || xfr_serial_gt(x->rq.serial, cur))) {
+		/* Up to date, or over UDP: the SOA alone (RFC 1995 2, 4). */
+		x->after_open = XP_END;
+	} else if (x->rq.qtype == TYPE_IXFR && j != NULL &&
+	    journal_chain(j, szone_name(x->z), x->rq.serial, cur, &x->deltas,
+	    &x->ndeltas) == 0) {
+		x->after_open = XP_OLD_SOA;
+		x->what = "IXFR";
+	} else {
+		/* AXFR, or IXFR that the journal cannot serve (RFC 1995 4). */
+		x->after_open = XP_ZONE;
+		x->what = x->rq.qtype == TYPE_IXFR ? "IXFR (as AXFR)" : "AXFR";
+	}
+	out_begin(o);
+	return 0;
+}
+
+/*
+ * Adds records to the message being built until it is emitted, or until
+ * the last record (then the last message goes out and the transfer is
+ * logged).  Returns whether more messages follow.
+ */
+static bool
+transfer_step(struct xfr_transfer *x)
+{
+	struct out *o = &x->o;
+	unsigned n = o->nmsg;
+	struct xrr rr;
+	int r;
+
+	if (x->done)
+		return false;
+	while (o->nmsg == n && !o->failed) {
+		if ((r = next_rr(x, &rr)) > 0) {
+			out_rr(o, rr.owner, rr.type, rr.ttl, rr.rdata, rr.rdlen);
+			continue;
+		}
+		if (r < 0)
+			o->failed = true;
+		else
+			out_flush(o);
+		break;
+	}
+	if (!o->failed && x->phase != XP_END)
+		return true;
+	x->done = true;
+	free(o->buf);
+	o->buf = NULL;
+	if (x->what != NULL)
+		log_transfer(&x->rq, (const struct sockaddr *)&x->peer, x->what,
+		    szone_name(x->z));
+	if (o->failed)
+		log_warnx("transfer of %s failed: a record does not fit a message",
+		    szone_name(x->z));
+	return false;
+}
+
+void
+xfr_transfer_free(struct xfr_transfer *x)
+{
+	char buf[64];
+
+	if (x == NULL)
+		return;
+	if (!x->done && x->what != NULL)
+		log_info("%s of %s to %s cut short after %u messages", x->what,
+		    szone_name(x->z), peer_text((const struct sockaddr *)&x->peer, buf,
+		    sizeof(buf)), x->o.nmsg);
+	for (size_t i = 0; i < x->ndeltas; i++)
+		jdelta_unref(x->deltas[i]);
+	free(x->deltas);
+	free(x->o.buf);
+	tsig_ctx_clear(&x->ctx);
+	if (x->held != NULL)
+		snapshot_unref(x->held);
+	free(x);
+}
+
+/*
+ * xfr_start() and xfr_serve(): answers the request and emits the first
+ * message; *MORE is the transfer when more follow.  HOLD (S, or NULL when
+ * the caller keeps S for as long as the transfer lives) gets a reference.
+ */
+static int
+transfer_open(const struct snapshot *s, struct snapshot *hold, struct xfr_journal *j,
+    const uint8_t *pkt, size_t len, const struct sockaddr *peer, bool tcp,
+    void (*emit)(void *, const uint8_t *, size_t), void *arg,
+    struct xfr_transfer **more)
+{
+	struct xfr_transfer *x;
+	int rc;
+
+	*more = NULL;
+	if ((x = try_calloc(1, sizeof(*x))) == NULL) {
+		struct xreq rq;
+
+		(void)req_parse(pkt, len, &rq);
+		emit_error(&rq, RCODE_SERVFAIL, NULL, TSIG_NOERROR, emit, arg);
+		return RCODE_SERVFAIL;
+	}
+	tsig_ctx_init(&x->ctx, NULL);
+	x->o.rq = &x->rq;
+	x->o.emit = emit;
+	x->o.arg = arg;
+	memcpy(&x->peer, peer, peer->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	if ((rc = transfer_admit(x, s, pkt, len, peer, tcp)) == 0 &&
+	    (rc = transfer_plan(x, j, tcp)) == 0) {
+		if (transfer_step(x)) {
+			if (hold != NULL)
+				snapshot_ref(hold);
+			x->held = hold;
+			*more = x;
+			return RCODE_NOERROR;
+		}
+		if (x->o.failed && x->o.nmsg == 0)
+			rc = RCODE_SERVFAIL;
+	}
+	if (rc != 0)
+		emit_error(&x->rq, rc, x->tsig_error ? &x->ctx : x->o.tsig,
+		    (uint16_t)x->tsig_error, emit, arg);
+	xfr_transfer_free(x);
+	return rc;
+}
+
+int
+xfr_start(struct snapshot *s, struct xfr_journal *j, const uint8_t *pkt, size_t len,
+    const struct sockaddr *peer, bool tcp,
+    void (*emit)(void *arg, const uint8_t *msg, size_t len), void *arg,
+    struct xfr_transfer **more)
+{
+	return transfer_open(s, s, j, pkt, len, peer, tcp, emit, arg, more);
+}
+
+bool
+xfr_next(struct xfr_transfer *x)
+{
+	return transfer_step(x);
 }
 
 int
@@ -865,123 +1215,12 @@ xfr_serve(const struct snapshot *s, struct xfr_journal *j, const uint8_t *pkt,
     size_t len, const struct sockaddr *peer, bool tcp,
     void (*emit)(void *arg, const uint8_t *msg, size_t len), void *arg)
 {
-	const struct config *cfg = snapshot_config(s);
-	const struct szone *z;
-	const struct zone_conf *zc;
-	struct tsig_ctx ctx, *tsig = NULL;
-	struct tsig_key key;
-	struct xreq rq;
-	struct out o;
-	struct jdelta **deltas = NULL;
-	size_t ndeltas = 0;
-	uint32_t cur;
-	int rc;
+	struct xfr_transfer *x;
+	int rc = transfer_open(s, NULL, j, pkt, len, peer, tcp, emit, arg, &x);
 
-	tsig_ctx_init(&ctx, NULL);
-	if ((rc = req_parse(pkt, len, &rq)) != 0)
-		goto error;
-	if (rq.tsig) {
-		bool found = request_key(cfg, &rq.t, &key);
-		int te = tsig_verify_request(&ctx, &key, found ? 1 : 0, pkt, len,
-		    &rq.t, now_wall());
-
-		if (te != TSIG_NOERROR) {
-			log_tsig_error(&rq, peer, te);
-			emit_error(&rq, RCODE_NOTAUTH, &ctx, (uint16_t)te, emit, arg);
-			tsig_ctx_clear(&ctx);
-			return RCODE_NOTAUTH;
-		}
-		tsig = &ctx;
-	}
-	if (rq.qclass != CLASS_IN || (rq.qtype == TYPE_AXFR && !tcp)) {
-		rc = RCODE_REFUSED;
-		goto error;
-	}
-	z = snapshot_find_zone(s, rq.lname);
-	if (z == NULL || !wire_name_equal(szone_apex(z), rq.lname)) {
-		rc = RCODE_NOTAUTH;
-		goto error;
-	}
-	zc = config_zone(cfg, szone_name(z));
-	if (!peer_allowed(zc, peer)) {
-		rc = RCODE_REFUSED;
-		goto error;
-	}
-	if (zc->key != NULL) {
-		struct tsig_key want;
-		const struct key_conf *kc = config_key(cfg, zc->key);
-
-		if (tsig == NULL || kc == NULL || tsig_key_init(&want, kc) != 0 ||
-		    !wire_name_equal(want.name, ctx.key.name) || want.alg != ctx.key.alg) {
-			rc = RCODE_REFUSED;
-			goto error;
-		}
-	}
-	if (szone_soa(z) == NULL ||
-	    (zc->nprimaries > 0 && xfr_secondary_unavailable(s, rq.lname))) {
-		rc = RCODE_SERVFAIL;
-		goto error;
-	}
-
-	memset(&o, 0, sizeof(o));
-	o.rq = &rq;
-	o.tsig = tsig;
-	o.emit = emit;
-	o.arg = arg;
-	o.soft = tcp ? XFR_MSG_SIZE : 512;
-	o.apex = szone_apex(z);
-	o.apex_len = wire_name_len(o.apex, WIRE_NAME_MAX);
-	if ((o.buf = malloc(WIRE_MAX_MSG)) == NULL) {
-		rc = RCODE_SERVFAIL;
-		goto error;
-	}
-	cur = szone_serial(z);
-	out_begin(&o);
-	out_rrset(&o, o.apex, szone_soa(z));
-	if (rq.qtype == TYPE_IXFR &&
-	    (!tcp || rq.serial == cur || xfr_serial_gt(rq.serial, cur))) {
-		/* Up to date, or over UDP: the SOA alone (RFC 1995 2, 4). */
-		out_flush(&o);
-	} else if (rq.qtype == TYPE_IXFR && j != NULL &&
-	    journal_chain(j, szone_name(z), rq.serial, cur, &deltas, &ndeltas) == 0) {
-		for (size_t i = 0; i < ndeltas && !o.failed; i++) {
-			struct jdelta *d = deltas[i];
-
-			out_rr(&o, o.apex, TYPE_SOA, d->old_soa_ttl, d->old_soa,
-			    d->old_soa_len);
-			out_delta_rrs(&o, d->del, d->del_len);
-			out_rr(&o, o.apex, TYPE_SOA, d->new_soa_ttl, d->new_soa,
-			    d->new_soa_len);
-			out_delta_rrs(&o, d->add, d->add_len);
-		}
-		out_rrset(&o, o.apex, szone_soa(z));
-		out_flush(&o);
-		for (size_t i = 0; i < ndeltas; i++)
-			jdelta_unref(deltas[i]);
-		free(deltas);
-		log_transfer(&rq, peer, "IXFR", szone_name(z));
-	} else {
-		/* AXFR, or IXFR that the journal cannot serve (RFC 1995 4). */
-		emit_axfr_body(&o, z);
-		out_rrset(&o, o.apex, szone_soa(z));
-		out_flush(&o);
-		log_transfer(&rq, peer, rq.qtype == TYPE_IXFR ? "IXFR (as AXFR)" : "AXFR",
-		    szone_name(z));
-	}
-	free(o.buf);
-	if (o.failed) {
-		log_warnx("transfer of %s failed: a record does not fit a message",
-		    szone_name(z));
-		if (o.nmsg == 0) {
-			rc = RCODE_SERVFAIL;
-			goto error;
-		}
-	}
-	tsig_ctx_clear(&ctx);
-	return RCODE_NOERROR;
-error:
-	emit_error(&rq, rc, tsig, TSIG_NOERROR, emit, arg);
-	tsig_ctx_clear(&ctx);
+	while (x != NULL && transfer_step(x))
+		;
+	xfr_transfer_free(x);
 	return rc;
 }
 

@@ -5,8 +5,9 @@
  * primary, keeps them on disk and answers NOTIFY.  TSIG (RFC 8945) signs
  * and checks all of it when a zone has key = (see tsig.h).
  *
- * Threads.  xfr_serve(), xfr_secondary_notify() and
- * xfr_secondary_unavailable() run on worker threads.  The journal is shared:
+ * Threads.  xfr_serve(), xfr_start() and its transfer,
+ * xfr_secondary_notify() and xfr_secondary_unavailable() run on worker
+ * threads (a transfer on the thread that started it).  The journal is shared:
  * the main thread updates it after each reload while workers read it (a
  * mutex; each delta is immutable and reference counted, so a transfer in
  * progress keeps what it sends).  The notifier and the secondary live on the
@@ -119,6 +120,43 @@ int xfr_answer_signed(const struct snapshot *s, const uint8_t *pkt, size_t len,
 int xfr_serve(const struct snapshot *s, struct xfr_journal *j, const uint8_t *pkt,
     size_t len, const struct sockaddr *peer, bool tcp,
     void (*emit)(void *arg, const uint8_t *msg, size_t len), void *arg);
+
+/*
+ * A transfer served over TCP one message at a time, as the client reads it
+ * (NSD's way): the caller asks for the next message when its output buffer
+ * has drained, so a large zone neither holds up the worker's other clients
+ * nor sits in memory whole.  A transfer keeps one message in memory
+ * (WIRE_MAX_MSG) whatever the zone's size, and holds a reference to the
+ * snapshot it started on and to the journal differences it sends: a reload
+ * meanwhile changes nothing in it.
+ */
+struct xfr_transfer;
+
+/*
+ * xfr_serve() in steps: answers the request and emits the first (or only)
+ * message.  When more follow, *MORE is the transfer, each xfr_next() of
+ * which emits one more; otherwise *MORE is NULL.  EMIT and ARG must stay
+ * valid until xfr_transfer_free().  The messages are xfr_serve()'s, byte
+ * for byte but for TSIG's time signed, which is when each is made.
+ */
+int xfr_start(struct snapshot *s, struct xfr_journal *j, const uint8_t *pkt, size_t len,
+    const struct sockaddr *peer, bool tcp,
+    void (*emit)(void *arg, const uint8_t *msg, size_t len), void *arg,
+    struct xfr_transfer **more);
+
+/*
+ * Emits the next message of X.  Returns whether more follow: false after
+ * the last (the transfer is then logged), or when a record too large for a
+ * message ends it (logged too).
+ */
+bool xfr_next(struct xfr_transfer *x);
+
+/*
+ * Frees X (NULL: nothing) and drops its references.  One freed before its
+ * last message (the client went away, or stopped reading) is logged as cut
+ * short.
+ */
+void xfr_transfer_free(struct xfr_transfer *x);
 
 /* ---- the IXFR journal (main thread writes, workers read) ---- */
 

@@ -976,6 +976,126 @@ test_ixfr_small_in_big_zone(void **state)
 	xfr_journal_free(j);
 }
 
+/* xfr_start()'s captured messages: one per xfr_next(), counted. */
+static void
+step_all(struct xfr_transfer *x, struct cap *c)
+{
+	for (;;) {
+		size_t n = c->n;
+		bool more = xfr_next(x);
+
+		assert_int_equal(c->n, n + 1);
+		if (!more)
+			break;
+	}
+	assert_false(xfr_next(x));
+	xfr_transfer_free(x);
+}
+
+static void
+assert_same(const struct cap *a, const struct cap *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		assert_int_equal(a->len[i], b->len[i]);
+		assert_memory_equal(a->msg[i], b->msg[i], a->len[i]);
+	}
+}
+
+/*
+ * The request Q/L served whole into WHOLE (several messages), and started in
+ * steps into STEPS (its first message): the transfer, to go on with.
+ */
+static struct xfr_transfer *
+serve_twice(struct snapshot *s, struct xfr_journal *j, const uint8_t *q, size_t l,
+    struct cap *whole, struct cap *steps)
+{
+	struct xfr_transfer *x;
+
+	assert_int_equal(serve(s, j, q, l, "127.0.0.1", true, whole), RCODE_NOERROR);
+	assert_true(whole->n > 5);
+	memset(steps, 0, sizeof(*steps));
+	assert_int_equal(xfr_start(s, j, q, l, peer("127.0.0.1"), true, cap_emit,
+	    steps, &x), RCODE_NOERROR);
+	assert_non_null(x);
+	assert_int_equal(steps->n, 1);
+	return x;
+}
+
+/*
+ * A transfer in steps sends what xfr_serve() sends, byte for byte, one
+ * message per step, and keeps what it sends alive by itself: its snapshot
+ * after the caller lets go (a reload), its journal differences after the
+ * journal drops them.  One abandoned half way leaves nothing behind.
+ */
+static void
+test_transfer_steps(void **state)
+{
+	struct xfr_journal *j = xfr_journal_new(100000);
+	char *z1 = big_zone("xfr.example", 1, 5000);
+	char *z2 = big_zone("xfr.example", 2, 5000);
+	struct snapshot *s1, *s2, *s3;
+	struct xfr_transfer *x;
+	uint8_t q[512];
+	size_t l;
+	struct cap whole, steps;
+
+	(void)state;
+	/* Every address changes: an IXFR of 10,000 changes, many messages. */
+	for (char *p = strstr(z2, " A 10."); p != NULL; p = strstr(p + 1, " A 10."))
+		p[3] = '2';
+	s1 = load_base(z1, NULL);
+	s2 = load_base(z2, s1);
+	xfr_journal_update(j, s1, s2);
+
+	l = make_query(q, sizeof(q), 21, "xfr.example", TYPE_AXFR, CLASS_IN, -1);
+	x = serve_twice(s1, j, q, l, &whole, &steps);
+	assert_int_equal(snapshot_refs(s1), 2);
+	snapshot_unref(s1);		/* the transfer's reference is the last */
+	step_all(x, &steps);
+	assert_same(&whole, &steps);
+	cap_free(&whole);
+	cap_free(&steps);
+
+	l = make_query(q, sizeof(q), 22, "xfr.example", TYPE_IXFR, CLASS_IN, 1);
+	x = serve_twice(s2, j, q, l, &whole, &steps);
+	/* The serial goes back: the journal forgets the zone's history. */
+	s3 = load_base(z1, s2);
+	xfr_journal_update(j, s2, s3);
+	assert_int_equal(xfr_journal_depth(j, "xfr.example"), 0);
+	step_all(x, &steps);
+	assert_same(&whole, &steps);
+	cap_free(&whole);
+	cap_free(&steps);
+
+	/* Cut short after two messages; an answer of one message is no transfer. */
+	l = make_query(q, sizeof(q), 23, "xfr.example", TYPE_AXFR, CLASS_IN, -1);
+	assert_int_equal(xfr_start(s2, NULL, q, l, peer("127.0.0.1"), true, cap_emit,
+	    &steps, &x), RCODE_NOERROR);
+	assert_true(xfr_next(x));
+	assert_int_equal(snapshot_refs(s2), 2);
+	xfr_transfer_free(x);
+	assert_int_equal(snapshot_refs(s2), 1);
+	cap_free(&steps);
+	l = make_query(q, sizeof(q), 24, "keyed.example", TYPE_AXFR, CLASS_IN, -1);
+	assert_int_equal(xfr_start(s2, NULL, q, l, peer("127.0.0.1"), true, cap_emit,
+	    &steps, &x), RCODE_REFUSED);
+	assert_null(x);
+	assert_error_reply(&steps, 24, RCODE_REFUSED);
+	cap_free(&steps);
+	l = make_query(q, sizeof(q), 25, "xfr.example", TYPE_IXFR, CLASS_IN, 2);
+	assert_int_equal(xfr_start(s2, NULL, q, l, peer("127.0.0.1"), true, cap_emit,
+	    &steps, &x), RCODE_NOERROR);
+	assert_null(x);
+	assert_int_equal(steps.n, 1);
+	cap_free(&steps);
+	free(z1);
+	free(z2);
+	snapshot_unref(s2);
+	snapshot_unref(s3);
+	xfr_journal_free(j);
+}
+
 /* ---- TSIG ---- */
 
 static struct tsig_key
@@ -2166,6 +2286,7 @@ main(void)
 		T(test_journal_limit),
 		T(test_journal_threads),
 		T(test_ixfr_small_in_big_zone),
+		T(test_transfer_steps),
 		T(test_tsig_ldns_interop),
 		T(test_tsig_axfr),
 		T(test_tsig_errors),
