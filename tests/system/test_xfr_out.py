@@ -64,13 +64,17 @@ def axfr_socket(port, rcvbuf=None):
     return s
 
 
-def read_transfer(s, timeout, pace=None):
-    """Reads messages from S until the second SOA in the answers, EOF or
+def answer_types(m):
+    return [t for sec, t, _, _ in _rrs(m) if sec == 1]
+
+
+def read_messages(s, timeout, pace=None, enough=lambda m: False):
+    """Reads messages from S until ENOUGH(the last one) is true, EOF or
     TIMEOUT.  PACE (bytes, seconds): read that many bytes, then sleep, and
-    so on.  Returns (messages, answer RRs, ended at the closing SOA)."""
+    so on.  Returns (the messages, whether ENOUGH said so, whether EOF)."""
     end = time.monotonic() + timeout * SLOW
     buf = b""
-    msgs, nrr, soas = [], 0, 0
+    msgs = []
     burst = 0
     while time.monotonic() < end:
         s.settimeout(max(0.01, end - time.monotonic()))
@@ -79,22 +83,32 @@ def read_transfer(s, timeout, pace=None):
         except (socket.timeout, OSError):
             break
         if not c:
-            break
+            return msgs, False, True
         buf += c
         while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
             n = struct.unpack("!H", buf[:2])[0]
             m, buf = buf[2:2 + n], buf[2 + n:]
             msgs.append(m)
-            types = [t for sec, t, _, _ in _rrs(m) if sec == 1]
-            nrr += len(types)
-            soas += types.count(6)
-            if soas >= 2:
-                return msgs, nrr, True
+            if enough(m):
+                return msgs, True, False
         burst += len(c)
         if pace and burst >= pace[0]:
             time.sleep(pace[1])
             burst = 0
-    return msgs, nrr, False
+    return msgs, False, False
+
+
+def read_transfer(s, timeout, pace=None):
+    """read_messages() up to the second SOA in the answers.  Returns
+    (messages, answer RRs, ended at the closing SOA)."""
+    soas = []
+
+    def closing_soa(m):
+        soas.extend(t for t in answer_types(m) if t == 6)
+        return len(soas) >= 2
+
+    msgs, done, _ = read_messages(s, timeout, pace, closing_soa)
+    return msgs, sum(len(answer_types(m)) for m in msgs), done
 
 
 def soa_ends(msgs):
@@ -232,26 +246,17 @@ def t_axfr_pipelined(ctx):
         w = xfr_query(ZONE, rdtype, qid=qid).to_wire()
         wire += struct.pack("!H", len(w)) + w
     s = socket.create_connection(("127.0.0.1", port), timeout=5 * SLOW)
-    ids = []
     try:
         s.sendall(wire)
-        buf = b""
-        end = time.monotonic() + 30 * SLOW
-        while time.monotonic() < end:
-            c = s.recv(65536)
-            if not c:
-                break
-            buf += c
-            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
-                n = struct.unpack("!H", buf[:2])[0]
-                m, buf = buf[2:2 + n], buf[2 + n:]
-                qid = struct.unpack("!H", m[:2])[0]
-                if not ids or ids[-1][0] != qid:
-                    ids.append([qid, 0])
-                ids[-1][1] += sum(1 for sec, _, _, _ in _rrs(m) if sec == 1)
-        closed = not c
+        msgs, _, closed = read_messages(s, 30)
     finally:
         s.close()
+    ids = []
+    for m in msgs:
+        qid = struct.unpack("!H", m[:2])[0]
+        if not ids or ids[-1][0] != qid:
+            ids.append([qid, 0])
+        ids[-1][1] += len(answer_types(m))
     eq([i for i, _ in ids], [1, 2, 3], "replies by ID, in order")
     eq([n for _, n in ids], [20001, 1, 20001], "answer records of each")
     expect(closed, "the connection closed after the third query's answer")
