@@ -17,8 +17,8 @@ import dns.rcode
 import dns.rdatatype
 
 from harness import SLOW, Fail, eq, expect, free_port, main, query, test
-from xfr_common import (KEYRING, SECRET, ZONE, _rrs, axfr_records, config, raw_tcp,
-                        rcode_of, xfr_query)
+from xfr_common import (KEYRING, SECRET, ZONE, _rrs, axfr_records, config, hup,
+                        raw_tcp, rcode_of, wait_for, xfr_query)
 
 BIG = 100000
 HUGE = 400000
@@ -195,6 +195,32 @@ def t_axfr_held(ctx):
     expect(grew * 1024 < total // 2,
            "RSS growth while the transfer is held under half its %d KB"
            % (total // 1024), "%d KB" % grew)
+
+
+@test("transfer out: a reload in the middle of a transfer: the transfer goes on "
+      "with the data it started with", timeout=120)
+def t_axfr_reload(ctx):
+    port, p = start(ctx, HUGE)
+    s = axfr_socket(port, rcvbuf=4096)
+    try:
+        time.sleep(0.3 * SLOW)
+        lines = hosts(HUGE - 2).splitlines(True)
+        lines[0] = "10.99.99.99 host-000000.%s\n" % ZONE
+        ctx.dir.write("h.hosts", "".join(lines))
+        hup(p)
+        wait_for(lambda: query(port, "host-000000." + ZONE).answer[0][0].address
+                 == "10.99.99.99", 30, "the reloaded data served")
+        msgs, nrr, done = read_transfer(s, 60)
+    finally:
+        s.close()
+    expect(done, "the transfer completes", (len(msgs), nrr))
+    eq(nrr, HUGE + 1, "records")
+    first, last = soa_ends(msgs)
+    eq(first.to_text(), last.to_text(), "the same SOA first and last")
+    got = [r for m in msgs[:3]
+           for r in dns.message.from_wire(m, xfr=True, one_rr_per_rrset=True).answer
+           if r.name.to_text() == "host-000000.%s." % ZONE]
+    eq([r[0].address for r in got], ["10.1.0.0"], "host-000000 in the transfer")
 
 
 @test("transfer out: a client reading slowly for longer than tcp_idle_ms gets it all",
