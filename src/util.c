@@ -574,12 +574,13 @@ void
 bigmem_advise(void *p, size_t n)
 {
 #ifdef MADV_HUGEPAGE
-	uintptr_t a = ((uintptr_t)p + HUGE_SIZE - 1) & ~(uintptr_t)(HUGE_SIZE - 1);
-	uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_SIZE - 1);
-
-	/* Refused by kernels without THP: then small pages, as before. */
-	if (b > a)
-		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+	/* The whole mapping, not its 2 MB-aligned middle: the kernel puts huge
+	 * pages where they fit either way, but advice on part of a mapping
+	 * splits it in two, and mremap() refuses (EFAULT) to grow a range
+	 * that spans more than one.  Refused by kernels without THP: then
+	 * small pages, as before. */
+	if (n >= HUGE_SIZE)
+		(void)madvise(p, n, MADV_HUGEPAGE);
 #else
 	(void)p;
 	(void)n;

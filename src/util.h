@@ -170,8 +170,9 @@ void bigmem_populate(void *p, size_t n);
 /* The system's page size. */
 size_t page_size(void);
 void bigmem_free(void *p, size_t n);
-/* Asks for huge pages for the 2 MB aligned part of [P, P + N) (memory
- * mapped apart from the heap and not faulted in yet). */
+/* Asks for huge pages for the mapping [P, P + N) (P page-aligned, memory
+ * mapped apart from the heap and not faulted in yet), as one whole so that
+ * it stays one mapping that mremap() can grow. */
 void bigmem_advise(void *p, size_t n);
 
 /* Monotonic milliseconds. */

@@ -916,6 +916,36 @@ test_zone_source(void **state)
 	cfg_free(cfg);
 }
 
+/*
+ * A zone file's records arrive one at a time, so their mapping grows by
+ * remapping many times.  Huge-page advice on part of it once split the
+ * mapping, the next mremap() failed, and a zone file of about 65,000
+ * records or more was refused as "out of memory".
+ */
+static void
+test_zone_large(void **state)
+{
+	char *path = tmp_path("large.zone");
+	FILE *f = fopen(path, "w");
+	const size_t n = 200000;
+	struct recset rs;
+	char spec[4200];
+
+	(void)state;
+	assert_non_null(f);
+	fprintf(f, "$ORIGIN privatelink.blob.core.windows.net.\n$TTL 300\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "h%zu A 10.%zu.%zu.%zu\n", i, (i >> 16) & 255,
+		    (i >> 8) & 255, (i & 255) | 1);
+	assert_int_equal(fclose(f), 0);
+	snprintf(spec, sizeof(spec), "zone:%s", path);
+	load_ok(&rs, spec);
+	assert_int_equal(rs.nrecs, n);
+	recset_clear(&rs);
+	unlink(path);
+	free(path);
+}
+
 /* NS below the apex is a delegation: a forwarder cannot refer its clients
  * to it and Azure Private DNS has none, so it is refused, not served as
  * local data.  NS at the apex is fine. */
@@ -1817,6 +1847,8 @@ main(void)
 		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_zone_source),
 		cmocka_unit_test(test_zone_delegation),
+		cmocka_unit_test_setup_teardown(test_zone_large, tmp_setup,
+		    tmp_teardown),
 		cmocka_unit_test(test_zone_singletons),
 		cmocka_unit_test(test_detect),
 		cmocka_unit_test(test_prefix_forcing),
