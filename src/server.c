@@ -413,90 +413,74 @@ held_text(const struct reload_change *c)
 	return out;
 }
 
-int
-server_reload(struct server *srv, bool force, char **text)
+/* Ends a reload that returns RC: MSG goes to *TEXT, or is freed. */
+static int
+reload_finish(char *msg, char **text, int rc)
+{
+	sdnotify_ready();
+	if (text != NULL)
+		*text = msg;
+	else
+		free(msg);
+	return rc;
+}
+
+/* The load failed with D: counted, and kept for /status; the answer text. */
+static char *
+reload_reject(struct server *srv, const struct diag *d)
+{
+	char *all = diag_join(d), *msg;
+
+	srv->rs.failures++;
+	/* Whatever was held is now behind a newer, broken state. */
+	srv->rs.held = false;
+	srv->rs.held_change = NULL;
+	if (server_load_oom(d))
+		srv->rs.oom_failures++;
+	free(srv->last_error);
+	xasprintf(&srv->last_error, "%s", all ? all : "reload failed");
+	srv->rs.last_error = srv->last_error;
+	xasprintf(&msg, "reload rejected: %zu error%s; still serving the previous data\n%s\n",
+	    d->nerrors, d->nerrors == 1 ? "" : "s", all ? all : "");
+	log_warnx("reload rejected: %zu errors; still serving the previous data",
+	    d->nerrors);
+	free(all);
+	return msg;
+}
+
+/* The reload guard holds S back for REASONS (taken over); DF is its change
+ * from the BEFORE records in service.  The answer text. */
+static char *
+reload_hold(struct server *srv, const struct snapshot *s, const struct rdiff *df,
+    size_t before, char **reasons)
+{
+	char *why = strv_join(reasons, "; ");
+
+	change_set(&srv->held, df, before, snapshot_nrecords(s), reasons);
+	srv->rs.held = true;
+	srv->rs.holds++;
+	srv->rs.held_change = &srv->held;
+	log_warnx("reload held: %s; %zu added, %zu removed, %zu changed; "
+	    "still serving the previous data (pldns ctl reload --force "
+	    "applies it)", why, df->added, df->removed, df->changed);
+	log_diff(df, log_warnx);
+	free(why);
+	/* The files to fix are those of the held configuration. */
+	watch_update(srv, snapshot_config(s));
+	return held_text(&srv->held);
+}
+
+/*
+ * Puts S in service: the IXFR journal, every worker (waited for), NOTIFY,
+ * the secondaries, the Azure sync, then the main thread's own reference.
+ * DF is the change from the BEFORE records in service.
+ */
+static void
+reload_switch(struct server *srv, struct snapshot *s, const struct rdiff *df,
+    size_t before)
 {
 	uint64_t tickets[MAX_WORKERS];
-	struct diag d, empty;
-	struct snapshot *s;
-	struct rdiff df;
-	struct rdiff_origins origins;
-	uint64_t t0 = now_ms();
-	char *msg = NULL, **reasons;
-	size_t before = snapshot_nrecords(srv->snap);
 
-	sdnotify_reloading();
-	srv->rs.last_attempt = now_wall();
-	diag_init(&d);
-	diag_init(&empty);
-	rdiff_origins_init(&origins, ORIGINS_MAX);
-	s = load_guarded(srv->config_path, srv->snap, &d, &empty, &origins);
-	for (size_t i = 0; i < d.n; i++)
-		log_warnx("%s", d.msgs[i].text);
-	stale_update(srv, snapshot_config(s != NULL ? s : srv->snap));
-	if (s == NULL) {
-		char *all = diag_join(&d);
-		srv->rs.failures++;
-		/* Whatever was held is now behind a newer, broken state. */
-		srv->rs.held = false;
-		srv->rs.held_change = NULL;
-		if (server_load_oom(&d))
-			srv->rs.oom_failures++;
-		free(srv->last_error);
-		xasprintf(&srv->last_error, "%s", all ? all : "reload failed");
-		srv->rs.last_error = srv->last_error;
-		xasprintf(&msg, "reload rejected: %zu error%s; still serving the previous data\n%s\n",
-		    d.nerrors, d.nerrors == 1 ? "" : "s", all ? all : "");
-		log_warnx("reload rejected: %zu errors; still serving the previous data",
-		    d.nerrors);
-		free(all);
-		diag_clear(&d);
-		diag_clear(&empty);
-		rdiff_origins_clear(&origins);
-		sdnotify_ready();
-		if (text != NULL)
-			*text = msg;
-		else
-			free(msg);
-		return -1;
-	}
-	diag_clear(&d);
-	rdiff_init(&df);
-	rdiff_snapshots(&df, srv->snap, s);
-	rdiff_sort(&df);
-	rdiff_origins_apply(&df, &origins);
-	reasons = guard_reasons(srv->snap, s, &df, &empty);
-	if (reasons != NULL && !force) {
-		char *why = strv_join(reasons, "; ");
-
-		change_set(&srv->held, &df, before, snapshot_nrecords(s), reasons);
-		srv->rs.held = true;
-		srv->rs.holds++;
-		srv->rs.held_change = &srv->held;
-		log_warnx("reload held: %s; %zu added, %zu removed, %zu changed; "
-		    "still serving the previous data (pldns ctl reload --force "
-		    "applies it)", why, df.added, df.removed, df.changed);
-		log_diff(&df, log_warnx);
-		free(why);
-		/* The files to fix are those of the held configuration. */
-		watch_update(srv, snapshot_config(s));
-		msg = held_text(&srv->held);
-		rdiff_clear(&df);
-		rdiff_origins_clear(&origins);
-		diag_clear(&empty);
-		snapshot_unref(s);
-		sdnotify_ready();
-		if (text != NULL)
-			*text = msg;
-		else
-			free(msg);
-		return 1;
-	}
-	if (reasons != NULL)
-		for (size_t i = 0; reasons[i] != NULL; i++)
-			log_warnx("reload forced: %s", reasons[i]);
-	strv_free(reasons);
-	diag_clear(&empty);
 	if (listen_changed(snapshot_config(srv->snap), snapshot_config(s)))
 		log_warnx("listen addresses changed: they take effect at the next restart");
 	/* The journal first: a worker still on the old data can serve IXFR
@@ -512,8 +496,8 @@ server_reload(struct server *srv, bool force, char **text)
 	change_clear(&srv->held);
 	srv->rs.held = false;
 	srv->rs.held_change = NULL;
-	if (df.n > 0) {
-		change_set(&srv->last, &df, before, snapshot_nrecords(s), NULL);
+	if (df->n > 0) {
+		change_set(&srv->last, df, before, snapshot_nrecords(s), NULL);
 		srv->rs.last_change = &srv->last;
 	}
 	azure_sync_reconfigure(srv->sync, s);
@@ -524,29 +508,82 @@ server_reload(struct server *srv, bool force, char **text)
 	srv->rs.reloads++;
 	srv->rs.last_success = now_wall();
 	watch_update(srv, snapshot_config(s));
+}
+
+/* Logs what a reload that started at T0 put in service (DF: the change);
+ * the answer text. */
+static char *
+reload_report(const struct snapshot *s, const struct rdiff *df, uint64_t t0)
+{
+	char *msg, *lines, *all;
+
 	xasprintf(&msg, "reloaded: %zu zones, %zu records in %llu ms\n", snapshot_nzones(s),
 	    snapshot_nrecords(s), (unsigned long long)(now_ms() - t0));
 	log_info("%.*s", (int)strlen(msg) - 1, msg);
-	if (df.n > 0) {
-		char *lines = rdiff_text(&df, LOG_DIFF_MAX), *all;
+	if (df->n == 0)
+		return msg;
+	lines = rdiff_text(df, LOG_DIFF_MAX);
+	log_info("changed: %zu added, %zu removed, %zu changed", df->added,
+	    df->removed, df->changed);
+	log_diff(df, log_info);
+	xasprintf(&all, "%s%zu added, %zu removed, %zu changed\n%s", msg,
+	    df->added, df->removed, df->changed, lines);
+	free(lines);
+	free(msg);
+	return all;
+}
 
-		log_info("changed: %zu added, %zu removed, %zu changed", df.added,
-		    df.removed, df.changed);
-		log_diff(&df, log_info);
-		xasprintf(&all, "%s%zu added, %zu removed, %zu changed\n%s", msg,
-		    df.added, df.removed, df.changed, lines);
-		free(lines);
-		free(msg);
-		msg = all;
+int
+server_reload(struct server *srv, bool force, char **text)
+{
+	struct diag d, empty;
+	struct snapshot *s;
+	struct rdiff df;
+	struct rdiff_origins origins;
+	uint64_t t0 = now_ms();
+	char *msg, **reasons;
+	size_t before = snapshot_nrecords(srv->snap);
+
+	sdnotify_reloading();
+	srv->rs.last_attempt = now_wall();
+	diag_init(&d);
+	diag_init(&empty);
+	rdiff_origins_init(&origins, ORIGINS_MAX);
+	s = load_guarded(srv->config_path, srv->snap, &d, &empty, &origins);
+	for (size_t i = 0; i < d.n; i++)
+		log_warnx("%s", d.msgs[i].text);
+	stale_update(srv, snapshot_config(s != NULL ? s : srv->snap));
+	if (s == NULL) {
+		msg = reload_reject(srv, &d);
+		diag_clear(&d);
+		diag_clear(&empty);
+		rdiff_origins_clear(&origins);
+		return reload_finish(msg, text, -1);
 	}
+	diag_clear(&d);
+	rdiff_init(&df);
+	rdiff_snapshots(&df, srv->snap, s);
+	rdiff_sort(&df);
+	/* DF borrows the origins' file names from here on. */
+	rdiff_origins_apply(&df, &origins);
+	reasons = guard_reasons(srv->snap, s, &df, &empty);
+	diag_clear(&empty);
+	if (reasons != NULL && !force) {
+		msg = reload_hold(srv, s, &df, before, reasons);
+		rdiff_clear(&df);
+		rdiff_origins_clear(&origins);
+		snapshot_unref(s);
+		return reload_finish(msg, text, 1);
+	}
+	if (reasons != NULL)
+		for (size_t i = 0; reasons[i] != NULL; i++)
+			log_warnx("reload forced: %s", reasons[i]);
+	strv_free(reasons);
+	reload_switch(srv, s, &df, before);
+	msg = reload_report(s, &df, t0);
 	rdiff_clear(&df);
 	rdiff_origins_clear(&origins);
-	sdnotify_ready();
-	if (text != NULL)
-		*text = msg;
-	else
-		free(msg);
-	return 0;
+	return reload_finish(msg, text, 0);
 }
 
 /*
