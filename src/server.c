@@ -1,4 +1,5 @@
 /* server: the main thread: workers, signals, reloads, control, privileges. */
+#include <assert.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <grp.h>
@@ -62,6 +63,12 @@ struct server {
 	struct reload_change held;	/* what the guard holds back (rs.held) */
 	struct reload_change last;	/* the last change put in service */
 	char **stale;			/* sources unreadable at the last reload */
+	/* Invariants checked by assert(): one reload at a time (a reload
+	 * that started another from a callback would post a snapshot while
+	 * the workers still take the first), and each worker's mail tickets
+	 * only go up (WAITED: the last one waited for). */
+	bool reloading;
+	uint64_t waited[MAX_WORKERS];
 };
 
 static void retire_snapshot(struct server *srv, struct snapshot *s);
@@ -205,6 +212,10 @@ wait_workers(struct server *srv, const uint64_t *tickets, const char *what)
 	const struct timespec step = { 0, 100 * 1000 };
 	uint64_t end = now_ms() + MAIL_WAIT_MS;
 
+	for (int i = 0; i < srv->nworkers; i++) {
+		assert(tickets[i] > srv->waited[i]);
+		srv->waited[i] = tickets[i];
+	}
 	for (int i = 0; i < srv->nworkers; i++) {
 		while (!worker_mail_done(srv->workers[i], tickets[i])) {
 			if (now_ms() >= end) {
@@ -533,8 +544,8 @@ reload_report(const struct snapshot *s, const struct rdiff *df, uint64_t t0)
 	return all;
 }
 
-int
-server_reload(struct server *srv, bool force, char **text)
+static int
+reload_run(struct server *srv, bool force, char **text)
 {
 	struct diag d, empty;
 	struct snapshot *s;
@@ -584,6 +595,18 @@ server_reload(struct server *srv, bool force, char **text)
 	rdiff_clear(&df);
 	rdiff_origins_clear(&origins);
 	return reload_finish(msg, text, 0);
+}
+
+int
+server_reload(struct server *srv, bool force, char **text)
+{
+	int rc;
+
+	assert(!srv->reloading);
+	srv->reloading = true;
+	rc = reload_run(srv, force, text);
+	srv->reloading = false;
+	return rc;
 }
 
 /*

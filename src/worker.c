@@ -2,6 +2,7 @@
  * worker: a thread's event loop, its UDP sockets and the query path.
  * Forwarding is in worker_fwd.c, TCP clients in worker_tcp.c.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -650,6 +651,9 @@ mail_cb(evutil_socket_t fd, short what, void *arg)
 	w->mail_missing = false;
 	ticket = w->mail_posted;
 	pthread_mutex_unlock(&w->mail_lock);
+	/* Tickets only go up: what is published as done never goes back. */
+	assert(ticket >= atomic_load_explicit(&w->mail_done,
+	    memory_order_relaxed));
 
 	if (snap != NULL) {
 		old = w->snap;
