@@ -45,12 +45,15 @@ same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
 	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
 }
 
-/* Takes a connection slot for SA; false when a limit says no. */
-static bool
+enum admit { ADMIT_OK, ADMIT_LIMIT, ADMIT_NOMEM };
+
+/* Takes a connection slot for SA, unless a limit says no or there is no
+ * memory to count it. */
+static enum admit
 conn_admit(const struct sockaddr *sa, unsigned max_total, unsigned max_per_client)
 {
 	size_t i;
-	bool ok = false;
+	enum admit ok = ADMIT_LIMIT;
 
 	pthread_mutex_lock(&conn_lock);
 	for (i = 0; i < nconn_counts; i++)
@@ -66,9 +69,10 @@ conn_admit(const struct sockaddr *sa, unsigned max_total, unsigned max_per_clien
 			struct conn_count *nc = try_reallocarray(conn_counts, ncap,
 			    sizeof(*conn_counts));
 
-			/* No memory: refused like a client over its limit. */
-			if (nc == NULL)
+			if (nc == NULL) {
+				ok = ADMIT_NOMEM;
 				goto out;
+			}
 			conn_counts = nc;
 			capconn_counts = ncap;
 		}
@@ -79,7 +83,7 @@ conn_admit(const struct sockaddr *sa, unsigned max_total, unsigned max_per_clien
 	}
 	conn_counts[i].n++;
 	conn_total++;
-	ok = true;
+	ok = ADMIT_OK;
 out:
 	pthread_mutex_unlock(&conn_lock);
 	return ok;
@@ -335,6 +339,9 @@ tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT)
 		c->w->m.tcp_idle_closed++;
+	/* libevent's buffers could not grow to read or write. */
+	else if ((what & BEV_EVENT_ERROR) && EVUTIL_SOCKET_ERROR() == ENOMEM)
+		c->w->m.alloc_failed++;
 	conn_close(c);
 }
 
@@ -378,8 +385,15 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 		evutil_closesocket(fd);
 		return;
 	}
-	if (!conn_admit(sa, cfg->tcp_max_conns, cfg->tcp_max_per_client)) {
+	switch (conn_admit(sa, cfg->tcp_max_conns, cfg->tcp_max_per_client)) {
+	case ADMIT_OK:
+		break;
+	case ADMIT_LIMIT:
 		w->m.tcp_rejected++;
+		evutil_closesocket(fd);
+		return;
+	case ADMIT_NOMEM:
+		w->m.alloc_failed++;
 		evutil_closesocket(fd);
 		return;
 	}
@@ -394,6 +408,7 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 	c->peer.len = (socklen_t)salen;
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
+		w->m.alloc_failed++;
 		evutil_closesocket(fd);
 		conn_release(&c->peer.ss);
 		free(c);

@@ -15,6 +15,8 @@ failed allocation rather than report it (allocator_may_return_null).
 """
 
 import http.client
+import socket
+import struct
 import json
 import os
 import re
@@ -24,9 +26,11 @@ import subprocess
 import sys
 import time
 
+import dns.message
+
 import harness
-from harness import (daemon_extra, eq, expect, free_port, main, make_config,
-                     query, run_pldns, test)
+from harness import (daemon_extra, eq, expect, expect_rcode, free_port, main,
+                     make_config, query, run_pldns, test)
 
 BLOB = "privatelink.blob.core.windows.net"
 VAULT = "privatelink.vaultcore.azure.net"
@@ -331,6 +335,102 @@ def t_import_blank_lines(t):
     eq(rc, 0, "import: %s" % p.stderr.decode(errors="replace"))
     # In KB; a sanitizer build starts near 30 MB.
     expect(peak < 120 * 1024, "peak RSS %d KB under 120 MB" % peak)
+
+
+# ---------------------------------------------------------------- query path
+
+def failalloc_lib():
+    """tests/system/failalloc.so of the build tree (make check builds it)."""
+    build = os.environ.get("PLDNS_BUILDDIR") or os.path.dirname(harness.pldns_bin())
+    lib = os.path.join(build, "tests", "system", "failalloc.so")
+    expect(os.path.exists(lib), "%s is built (make check builds it)" % lib)
+    return lib
+
+
+def tcp_open(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=3)
+
+
+def tcp_ask(s, name):
+    """Sends a query for NAME on the TCP connection S; the response, or
+    None when the connection is closed without one."""
+    q = harness.make_query(name).to_wire()
+    s.sendall(struct.pack("!H", len(q)) + q)
+    buf = b""
+    try:
+        while len(buf) < 2 or len(buf) < 2 + struct.unpack("!H", buf[:2])[0]:
+            more = s.recv(65535)
+            if not more:
+                return None
+            buf += more
+    except ConnectionResetError:
+        return None
+    return dns.message.from_wire(buf[2:])
+
+
+@test("the query path out of memory: SERVFAIL or a closed connection, counted; "
+      "then answers again", timeout=120)
+def t_query_oom(t):
+    up = t.fakeup({"records": ["fwd%d.example.net. 300 A 192.0.2.%d" % (i, i)
+                               for i in range(1, 20)]})
+    port, cport = free_port(), free_port()
+    conf = make_config(port, upstreams=[up.addr], server={"workers": "1"},
+                       records={"sources": "dns.csv"}, extra=daemon_extra())
+    conf = conf.replace("[control]\nlisten = none",
+                        "[control]\nlisten = 127.0.0.1:%d" % cport)
+    flag = t.dir.join("failing")
+    env = {"LD_PRELOAD": failalloc_lib(), "PLDNS_FAILALLOC": flag,
+           "ASAN_OPTIONS": os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        d = t.pldns(conf, {"dns.csv": csv_rows(10, "loc")}, port=port)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                del os.environ[k]
+            else:
+                os.environ[k] = v
+    eq(a_of(port, "fwd1.example.net.", "udp"), ["192.0.2.1"], "forwarded, before")
+    conn = tcp_open(port)
+    # Accepted (the worker may be waiting in recvmmsg for a clock tick).
+    eq(a_of(port, "loc1.%s." % BLOB, "udp"), ["10.0.0.1"], "local data, before")
+    time.sleep(0.1)
+    with open(flag, "w"):
+        pass
+    time.sleep(0.1)
+    try:
+        for i in (2, 3):
+            r = query(port, "fwd%d.example.net." % i, timeout=3)
+            expect_rcode(r, "SERVFAIL", "fwd%d over UDP while memory fails" % i)
+        # A connection made before: SERVFAIL, or closed when even its
+        # input cannot be read (libevent's buffers need memory).
+        r = tcp_ask(conn, "fwd4.example.net.")
+        if r is not None:
+            expect_rcode(r, "SERVFAIL", "fwd4 over TCP while memory fails")
+        # Local data needs no memory.
+        eq(a_of(port, "loc3.%s." % BLOB, "udp"), ["10.0.0.3"], "local data while memory fails")
+        s = tcp_open(port)
+        try:
+            expect(tcp_ask(s, "loc3.%s." % BLOB) is None,
+                   "a new TCP connection is closed while memory fails")
+        finally:
+            s.close()
+        expect(d.alive(), "alive while memory fails (exit %s)" % d.proc.returncode,
+               d.log_text()[-3000:])
+    finally:
+        os.unlink(flag)
+        conn.close()
+    time.sleep(0.1)
+    expect(d.alive(), "alive after (exit %s)" % d.proc.returncode, d.log_text()[-3000:])
+    for i, proto in ((2, "udp"), (5, "tcp")):
+        eq(a_of(port, "fwd%d.example.net." % i, proto), ["192.0.2.%d" % i],
+           "fwd%d over %s once memory is back" % (i, proto))
+    eq(a_of(port, "loc3.%s." % BLOB, "tcp"), ["10.0.0.3"], "local data over TCP after")
+    st, body = http_get(cport, "/metrics")
+    oom = metric(body, "pldns_out_of_memory_total")
+    # Two over UDP, the connection made before, the new one.
+    expect(oom is not None and oom >= 4, "pldns_out_of_memory_total counts them", oom)
 
 if __name__ == "__main__":
     main()
