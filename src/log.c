@@ -99,31 +99,57 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
-static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	uint64_t last;
-	unsigned long suppressed;
-} rl[LOG_RL_MAX];
+void
+log_limiter_init(struct log_limiter *l)
+{
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->lock, NULL);
+}
+
+void
+log_limiter_clear(struct log_limiter *l)
+{
+	pthread_mutex_destroy(&l->lock);
+}
+
+bool
+log_limiter_pass(struct log_limiter *l, enum log_rl_key key, uint64_t now,
+    unsigned long *suppressed)
+{
+	bool pass = true;
+
+	pthread_mutex_lock(&l->lock);
+	if (l->slot[key].last != 0 && now - l->slot[key].last < LOG_RL_INTERVAL_MS) {
+		l->slot[key].suppressed++;
+		pass = false;
+	} else {
+		l->slot[key].last = now;
+		*suppressed = l->slot[key].suppressed;
+		l->slot[key].suppressed = 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return pass;
+}
+
+/* Set while only one thread runs (log_limiter_use), read by all. */
+static struct log_limiter *limiter;
+
+void
+log_limiter_use(struct log_limiter *l)
+{
+	limiter = l;
+}
 
 void
 log_ratelimited(enum log_rl_key key, const char *fmt, ...)
 {
 	va_list ap;
-	uint64_t now = now_ms();
-	unsigned long sup;
+	unsigned long sup = 0;
 
 	if (log_getlevel() < LOG_LVL_WARN)
 		return;
-	pthread_mutex_lock(&rl_lock);
-	if (rl[key].last != 0 && now - rl[key].last < 10000) {
-		rl[key].suppressed++;
-		pthread_mutex_unlock(&rl_lock);
+	if (limiter != NULL && !log_limiter_pass(limiter, key, now_ms(), &sup))
 		return;
-	}
-	rl[key].last = now;
-	sup = rl[key].suppressed;
-	rl[key].suppressed = 0;
-	pthread_mutex_unlock(&rl_lock);
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, fmt, ap, 0);
 	va_end(ap);

@@ -24,6 +24,7 @@
 #include "records_load.h"
 #include "sdnotify.h"
 #include "server.h"
+#include "server_conns.h"
 #include "util.h"
 #include "watch.h"
 #include "worker.h"
@@ -69,6 +70,10 @@ struct server {
 	 * only go up (WAITED: the last one waited for). */
 	bool reloading;
 	uint64_t waited[MAX_WORKERS];
+	/* What the workers share and the process must not: TCP client
+	 * counts for the connection limits, and the log's rate limiter. */
+	struct server_conns conns;
+	struct log_limiter limiter;
 };
 
 static void retire_snapshot(struct server *srv, struct snapshot *s);
@@ -904,13 +909,16 @@ server_new(const char *config_path, struct snapshot *snap, struct diag *d)
 	evthread_use_pthreads();
 	srv->config_path = xstrdup(config_path);
 	srv->snap = snap;
+	server_conns_init(&srv->conns);
+	log_limiter_init(&srv->limiter);
+	log_limiter_use(&srv->limiter);
 	srv->start_time = now_wall();
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		fatalx("event_base_new failed");
 	srv->ev_retire = evtimer_new(srv->base, retire_cb, srv);
 	for (int i = 0; i < n; i++) {
-		struct worker *w = worker_new(i, snap, d);
+		struct worker *w = worker_new(i, snap, &srv->conns, d);
 		if (w == NULL)
 			break;
 		srv->workers[srv->nworkers++] = w;
@@ -1017,6 +1025,10 @@ server_free(struct server *srv)
 	xfr_journal_free(srv->journal);
 	control_free(srv->control);
 	watch_free(srv->watch);
+	/* Every thread that logs or counts connections has ended. */
+	log_limiter_use(NULL);
+	log_limiter_clear(&srv->limiter);
+	server_conns_clear(&srv->conns);
 	for (int i = 0; i < 4; i++)
 		if (srv->sig[i] != NULL)
 			event_free(srv->sig[i]);

@@ -769,12 +769,14 @@ worker_post_stop(struct worker *w)
 /* ---- life cycle ---- */
 
 struct worker *
-worker_new(int id, struct snapshot *snap, struct diag *d)
+worker_new(int id, struct snapshot *snap, struct server_conns *conns,
+    struct diag *d)
 {
 	const struct config *cfg = snapshot_config(snap);
 	struct worker *w = xcalloc(1, sizeof(*w));
 
 	w->id = id;
+	w->tcp_counts = conns;
 	w->snap = snap;
 	w->snap_gen = 1;
 	snapshot_ref(snap);

@@ -19,12 +19,17 @@
 
 struct worker;
 
+struct server_conns;
+
 /*
  * Creates worker ID with its own sockets on every listen address of SNAP's
  * config (UDP and TCP, SO_REUSEPORT).  Takes a new reference to SNAP.
- * Returns NULL with the reason in D when a socket cannot be bound.
+ * Its TCP clients are counted in CONNS (the server's, shared by every
+ * worker; it must outlive the worker).  Returns NULL with the reason in D
+ * when a socket cannot be bound.
  */
-struct worker *worker_new(int id, struct snapshot *snap, struct diag *d);
+struct worker *worker_new(int id, struct snapshot *snap,
+    struct server_conns *conns, struct diag *d);
 
 struct xfr_journal;
 struct xfr_secondary;

@@ -23,6 +23,7 @@
 #include "diag.h"
 #include "missing.h"
 #include "rrl.h"
+#include "server_conns.h"
 #include "worker.h"
 #include "xfr.h"
 
@@ -136,6 +137,7 @@ struct worker {
 
 	struct tcp_conn *conns;
 	size_t nconns;
+	struct server_conns *tcp_counts;	/* the server's, for its limits */
 	struct fquery *fqueries;
 	size_t nfqueries;
 	size_t nprefetch;		/* of nfqueries, prefetches */

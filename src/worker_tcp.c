@@ -18,95 +18,6 @@
 #include "util.h"
 #include "worker_int.h"
 
-/*
- * TCP connection limits are for the whole server, not per worker, so the
- * count of connections (in total and per client address) is shared.  Only
- * accept and close touch it, never a query.
- */
-struct conn_count {
-	struct sockaddr_storage host;	/* port ignored */
-	unsigned n;
-};
-
-static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct conn_count *conn_counts;
-static size_t nconn_counts, capconn_counts;
-static unsigned conn_total;
-
-static bool
-same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
-{
-	if (a->ss_family != b->sa_family)
-		return false;
-	if (b->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
-enum admit { ADMIT_OK, ADMIT_LIMIT, ADMIT_NOMEM };
-
-/* Takes a connection slot for SA, unless a limit says no or there is no
- * memory to count it. */
-static enum admit
-conn_admit(const struct sockaddr *sa, unsigned max_total, unsigned max_per_client)
-{
-	size_t i;
-	enum admit ok = ADMIT_LIMIT;
-
-	pthread_mutex_lock(&conn_lock);
-	for (i = 0; i < nconn_counts; i++)
-		if (same_host(&conn_counts[i].host, sa))
-			break;
-	if (conn_total >= max_total)
-		goto out;
-	if (i < nconn_counts && max_per_client > 0 && conn_counts[i].n >= max_per_client)
-		goto out;
-	if (i == nconn_counts) {
-		if (nconn_counts == capconn_counts) {
-			size_t ncap = capconn_counts ? capconn_counts * 2 : 64;
-			struct conn_count *nc = try_reallocarray(conn_counts, ncap,
-			    sizeof(*conn_counts));
-
-			if (nc == NULL) {
-				ok = ADMIT_NOMEM;
-				goto out;
-			}
-			conn_counts = nc;
-			capconn_counts = ncap;
-		}
-		memset(&conn_counts[i], 0, sizeof(conn_counts[i]));
-		memcpy(&conn_counts[i].host, sa, sa->sa_family == AF_INET ?
-		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-		nconn_counts++;
-	}
-	conn_counts[i].n++;
-	conn_total++;
-	ok = ADMIT_OK;
-out:
-	pthread_mutex_unlock(&conn_lock);
-	return ok;
-}
-
-static void
-conn_release(const struct sockaddr_storage *ss)
-{
-	pthread_mutex_lock(&conn_lock);
-	for (size_t i = 0; i < nconn_counts; i++)
-		if (same_host(&conn_counts[i].host, (const struct sockaddr *)ss)) {
-			if (--conn_counts[i].n == 0)
-				conn_counts[i] = conn_counts[--nconn_counts];
-			break;
-		}
-	conn_total--;
-	if (nconn_counts == 0) {
-		free(conn_counts);
-		conn_counts = NULL;
-		capconn_counts = 0;
-	}
-	pthread_mutex_unlock(&conn_lock);
-}
 static void
 conn_free(struct tcp_conn *c)
 {
@@ -117,7 +28,8 @@ conn_free(struct tcp_conn *c)
 		event_del(&c->partial);
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
-		conn_release(&c->peer.ss);
+		server_conns_release(w->tcp_counts,
+		    (const struct sockaddr *)&c->peer.ss);
 	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -136,7 +48,8 @@ conn_close(struct tcp_conn *c)
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev);
 		c->bev = NULL;
-		conn_release(&c->peer.ss);
+		server_conns_release(c->w->tcp_counts,
+		    (const struct sockaddr *)&c->peer.ss);
 	}
 	if (c->partial_set) {
 		event_del(&c->partial);
@@ -385,14 +298,15 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 		evutil_closesocket(fd);
 		return;
 	}
-	switch (conn_admit(sa, cfg->tcp_max_conns, cfg->tcp_max_per_client)) {
-	case ADMIT_OK:
+	switch (server_conns_admit(w->tcp_counts, sa, cfg->tcp_max_conns,
+	    cfg->tcp_max_per_client)) {
+	case SERVER_CONNS_OK:
 		break;
-	case ADMIT_LIMIT:
+	case SERVER_CONNS_LIMIT:
 		w->m.tcp_rejected++;
 		evutil_closesocket(fd);
 		return;
-	case ADMIT_NOMEM:
+	case SERVER_CONNS_NOMEM:
 		w->m.alloc_failed++;
 		evutil_closesocket(fd);
 		return;
@@ -400,7 +314,7 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 	if ((c = try_calloc(1, sizeof(*c))) == NULL) {
 		w->m.alloc_failed++;
 		evutil_closesocket(fd);
-		conn_release((const struct sockaddr_storage *)sa);
+		server_conns_release(w->tcp_counts, sa);
 		return;
 	}
 	c->w = w;
@@ -410,7 +324,8 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 	if (c->bev == NULL) {
 		w->m.alloc_failed++;
 		evutil_closesocket(fd);
-		conn_release(&c->peer.ss);
+		server_conns_release(w->tcp_counts,
+		    (const struct sockaddr *)&c->peer.ss);
 		free(c);
 		return;
 	}
