@@ -62,6 +62,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "cache.h"
 #include "hash.h"
@@ -89,7 +90,7 @@
 #endif
 
 struct entry {
-	struct entry	*next;
+	LIST_ENTRY(entry) link;		/* its bucket's chain */
 	uint64_t	 stored;	/* ms */
 	uint64_t	 expire;	/* ms: stored + ttl */
 	uint64_t	 dead;		/* ms: expire + CACHE_STALE_MAX */
@@ -105,8 +106,10 @@ struct entry {
 	uint8_t		 data[];	/* key, even pad, u16 TTL offsets, message */
 };
 
+LIST_HEAD(entry_list, entry);
+
 struct cache {
-	struct entry	**buckets;
+	struct entry_list *buckets;
 	size_t		  mask;		/* nbuckets - 1; buckets NULL when off */
 	size_t		  maxbuckets;	/* the most it may grow to */
 	size_t		  hand;		/* CLOCK position */
@@ -184,29 +187,27 @@ entry_msg(struct entry *e)
 	return (uint8_t *)(entry_offs(e) + e->nttl);
 }
 
-/* The link that points at Q's entry (its value NULL when there is none). */
-static inline struct entry **
+/* Q's entry (hash H), or NULL. */
+static inline struct entry *
 find(struct cache *c, const struct wire_query *q, uint8_t flags, uint64_t h)
 {
-	struct entry **pp = &c->buckets[h & c->mask], *e;
+	struct entry *e;
 	uint32_t tag = (uint32_t)(h >> 32);
 	uint8_t keylen = (uint8_t)q->qname_len;
 
-	for (; (e = *pp) != NULL; pp = &e->next)
+	LIST_FOREACH(e, &c->buckets[h & c->mask], link)
 		if (e->tag == tag && e->qtype == q->qtype &&
 		    e->qclass == q->qclass && e->flags == flags &&
 		    e->keylen == keylen &&
 		    memcmp(e->data, q->lname, keylen) == 0)
 			break;
-	return pp;
+	return e;
 }
 
 static void
-unlink_entry(struct cache *c, struct entry **pp)
+unlink_entry(struct cache *c, struct entry *e)
 {
-	struct entry *e = *pp;
-
-	*pp = e->next;
+	LIST_REMOVE(e, link);
 	c->used -= e->charge;
 	c->nentries--;
 	free(e->reply);
@@ -422,18 +423,18 @@ static void
 grow(struct cache *c)
 {
 	size_t n = (c->mask + 1) * 2;
-	struct entry **nb;
+	struct entry_list *nb;
 
+	/* Zero-filled: every chain empty. */
 	if (n > c->maxbuckets || (nb = calloc(n, sizeof(*nb))) == NULL)
 		return;		/* longer chains rather than an abort */
 	for (size_t b = 0; b <= c->mask; b++) {
 		struct entry *e, *next;
-		for (e = c->buckets[b]; e != NULL; e = next) {
+		for (e = LIST_FIRST(&c->buckets[b]); e != NULL; e = next) {
 			uint64_t h = key_hash(e->data, e->keylen, e->qtype,
 			    e->qclass, e->flags);
-			next = e->next;
-			e->next = nb[h & (n - 1)];
-			nb[h & (n - 1)] = e;
+			next = LIST_NEXT(e, link);
+			LIST_INSERT_HEAD(&nb[h & (n - 1)], e, link);
 		}
 	}
 	free(c->buckets);
@@ -447,16 +448,16 @@ static void
 make_room(struct cache *c, size_t need, uint64_t now)
 {
 	while (c->used + need > c->budget && c->nentries > 0) {
-		struct entry **pp = &c->buckets[c->hand], *e;
-		while ((e = *pp) != NULL) {
+		struct entry *e, *next;
+		for (e = LIST_FIRST(&c->buckets[c->hand]); e != NULL; e = next) {
+			next = LIST_NEXT(e, link);
 			if (now >= e->dead) {
-				unlink_entry(c, pp);
+				unlink_entry(c, e);
 				c->expired++;
-			} else if (e->ref) {
+			} else if (e->ref)
 				e->ref = 0;
-				pp = &e->next;
-			} else {
-				unlink_entry(c, pp);
+			else {
+				unlink_entry(c, e);
 				c->evictions++;
 			}
 		}
@@ -536,15 +537,14 @@ cache_store(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 		fill_entry(c, e, q, resp, &s, h, ttl, charge, now);
 
 	wlock(c);
-	struct entry **pp = find(c, q, flags, h);
-	if (*pp != NULL)
-		unlink_entry(c, pp);
+	struct entry *old = find(c, q, flags, h);
+	if (old != NULL)
+		unlink_entry(c, old);
 	if (e != NULL) {
 		make_room(c, charge, now);
 		if (c->nentries >= c->mask + 1)
 			grow(c);
-		e->next = c->buckets[h & c->mask];
-		c->buckets[h & c->mask] = e;
+		LIST_INSERT_HEAD(&c->buckets[h & c->mask], e, link);
 		c->used += charge;
 		c->nentries++;
 		c->inserts++;
@@ -596,7 +596,7 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 	uint8_t flags = key_flags(q);
 	uint64_t h = key_hash(q->lname, (size_t)q->qname_len, q->qtype,
 	    q->qclass, flags);
-	struct entry **pp = find(c, q, flags, h), *e = *pp;
+	struct entry *e = find(c, q, flags, h);
 	if (e == NULL)
 		goto miss;
 
@@ -604,7 +604,7 @@ cache_lookup(struct cache *c, const struct wire_query *q, uint64_t now,
 	if (stale) {
 		if (now >= e->dead) {
 			wlock(c);
-			unlink_entry(c, pp);
+			unlink_entry(c, e);
 			wunlock(c);
 			c->expired++;
 			goto miss;
@@ -681,7 +681,7 @@ cache_lookup_siblings(struct cache *c, const struct wire_query *q,
 
 		pthread_mutex_lock(&s->lock);
 		if (s->buckets == NULL || s->nentries == 0 ||
-		    (e = *find(s, q, flags, h)) == NULL || now >= e->dead ||
+		    (e = find(s, q, flags, h)) == NULL || now >= e->dead ||
 		    e->msglen > cap) {
 			pthread_mutex_unlock(&s->lock);
 			continue;
@@ -723,7 +723,7 @@ cache_keep_reply(struct cache *c, const struct wire_query *q,
 	uint8_t flags = key_flags(q);
 	uint64_t h = key_hash(q->lname, (size_t)q->qname_len, q->qtype,
 	    q->qclass, flags);
-	if ((e = *find(c, q, flags, h)) == NULL)
+	if ((e = find(c, q, flags, h)) == NULL)
 		return;
 	size = sizeof(*r) + rep->nttl * (sizeof(uint32_t) + sizeof(uint16_t)) +
 	    rep->len;
@@ -763,12 +763,11 @@ cache_flush(struct cache *c, const uint8_t *name)
 		return;
 	wlock(c);
 	for (size_t b = 0; b <= c->mask; b++) {
-		struct entry **pp = &c->buckets[b], *e;
-		while ((e = *pp) != NULL) {
+		struct entry *e, *next;
+		for (e = LIST_FIRST(&c->buckets[b]); e != NULL; e = next) {
+			next = LIST_NEXT(e, link);
 			if (name == NULL || wire_name_under(e->data, name))
-				unlink_entry(c, pp);
-			else
-				pp = &e->next;
+				unlink_entry(c, e);
 		}
 	}
 	wunlock(c);

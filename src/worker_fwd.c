@@ -38,16 +38,21 @@ fq_same(const struct fquery *a, const struct wire_query *q, const struct pl_addr
 	    memcmp(a->uq.lname, q->lname, (size_t)q->qname_len) == 0;
 }
 
+/* FQ leads the query in flight for its question: others join it. */
 static void
-fq_unhash(struct worker *w, struct fquery *fq)
+fq_hash_in(struct worker *w, struct fquery *fq)
 {
-	struct fquery **pp = &w->inflight[fq->hash % COALESCE_BUCKETS];
+	LIST_INSERT_HEAD(&w->inflight[fq->hash % COALESCE_BUCKETS], fq, hentry);
+	fq->hashed = true;
+}
 
-	for (; *pp != NULL; pp = &(*pp)->hnext)
-		if (*pp == fq) {
-			*pp = fq->hnext;
-			return;
-		}
+static void
+fq_unhash(struct fquery *fq)
+{
+	if (fq->hashed) {
+		LIST_REMOVE(fq, hentry);
+		fq->hashed = false;
+	}
 }
 
 /* Drops CH's responses from the N-th on. */
@@ -95,12 +100,7 @@ fquery_free(struct fquery *fq)
 {
 	struct worker *w = fq->w;
 
-	if (fq->prev != NULL)
-		fq->prev->next = fq->next;
-	else
-		w->fqueries = fq->next;
-	if (fq->next != NULL)
-		fq->next->prev = fq->prev;
+	LIST_REMOVE(fq, entry);
 	w->nfqueries--;
 	if (fq->prefetch)
 		w->nprefetch--;
@@ -251,15 +251,15 @@ forward_done_cb(void *arg, enum upstream_status st, const uint8_t *resp, size_t 
 
 	w->now_us = worker_clock_us();
 	fq->req = NULL;
-	fq_unhash(w, fq);
+	fq_unhash(fq);
 	/* A failed prefetch stores nothing: the entry it was to refresh stays,
 	 * to be served until it expires and then stale. */
 	if (st == UPSTREAM_OK)
 		cache_store(w->cache, &fq->uq, resp, len, w->now_us / 1000);
 	if (!fq->prefetch)
 		forward_reply(w, fq, st, resp, len);
-	for (f = fq->followers; f != NULL; f = next) {
-		next = f->fnext;
+	for (f = SLIST_FIRST(&fq->followers); f != NULL; f = next) {
+		next = SLIST_NEXT(f, fentry);
 		forward_reply(w, f, st, resp, len);
 		fquery_free(f);
 	}
@@ -284,8 +284,9 @@ static struct fquery *
 fq_find(struct worker *w, const struct wire_query *uq,
     const struct pl_addr *servers, uint32_t h)
 {
-	for (struct fquery *l = w->inflight[h % COALESCE_BUCKETS]; l != NULL;
-	    l = l->hnext)
+	struct fquery *l;
+
+	LIST_FOREACH(l, &w->inflight[h % COALESCE_BUCKETS], hentry)
 		if (l->hash == h && fq_same(l, uq, servers))
 			return l;
 	return NULL;
@@ -296,10 +297,7 @@ fq_link(struct worker *w, struct fquery *fq)
 {
 	fq->snap = w->snap;
 	snapshot_ref(fq->snap);
-	fq->next = w->fqueries;
-	if (w->fqueries != NULL)
-		w->fqueries->prev = fq;
-	w->fqueries = fq;
+	LIST_INSERT_HEAD(&w->fqueries, fq, entry);
 	w->nfqueries++;
 }
 
@@ -340,8 +338,7 @@ prefetch(struct worker *w, const struct wire_query *uq)
 		free(fq);
 		return;
 	}
-	fq->hnext = w->inflight[h % COALESCE_BUCKETS];
-	w->inflight[h % COALESCE_BUCKETS] = fq;
+	fq_hash_in(w, fq);
 	fq_link(w, fq);
 	w->nprefetch++;
 	w->m.cache_prefetches++;
@@ -487,8 +484,7 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 		/* Join the query already on its way (RFC 5452 9.1: never two
 		 * identical questions outstanding), a prefetch's too. */
 		fq->leader = l;
-		fq->fnext = l->followers;
-		l->followers = fq;
+		SLIST_INSERT_HEAD(&l->followers, fq, fentry);
 		w->coalesced++;
 	} else {
 		/* A follow-up has what is left of the client's deadline. */
@@ -505,8 +501,7 @@ fq_send(struct worker *w, const struct fquery *from, const struct wire_query *uq
 			free(fq);
 			return true;
 		}
-		fq->hnext = w->inflight[fq->hash % COALESCE_BUCKETS];
-		w->inflight[fq->hash % COALESCE_BUCKETS] = fq;
+		fq_hash_in(w, fq);
 	}
 	if (fq->conn != NULL)
 		fq->conn->pending++;
@@ -628,8 +623,8 @@ worker_forward(struct worker *w, const struct wire_query *q, size_t limit, int u
 void
 worker_forward_free_all(struct worker *w)
 {
-	while (w->fqueries != NULL) {
-		struct fquery *fq = w->fqueries;
+	while (!LIST_EMPTY(&w->fqueries)) {
+		struct fquery *fq = LIST_FIRST(&w->fqueries);
 		if (fq->req != NULL)
 			upstream_cancel(fq->req);
 		fquery_free(fq);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -44,7 +45,7 @@ struct listener {
 struct tcp_conn {
 	struct worker *w;
 	struct bufferevent *bev;
-	struct tcp_conn *prev, *next;
+	LIST_ENTRY(tcp_conn) entry;	/* w->conns */
 	struct pl_addr peer;
 	unsigned pending;		/* forwarded queries not answered yet */
 	unsigned nqueries;
@@ -73,7 +74,7 @@ struct fchain {
  */
 struct fquery {
 	struct worker *w;
-	struct fquery *prev, *next;
+	LIST_ENTRY(fquery) entry;	/* w->fqueries */
 	struct snapshot *snap;		/* keeps the server list alive */
 	struct wire_query q;		/* the client's question */
 	struct wire_query uq;		/* the question asked upstream */
@@ -88,9 +89,10 @@ struct fquery {
 	uint64_t start_us;
 	/* Coalescing: identical questions in flight share one upstream query.
 	 * The leader owns the request; followers wait on its list. */
-	struct fquery *hnext;		/* leader hash chain */
-	struct fquery *followers;	/* leader: the waiting queries */
-	struct fquery *fnext;		/* follower: next in the leader's list */
+	LIST_ENTRY(fquery) hentry;	/* leader: in w->inflight */
+	bool hashed;			/* in w->inflight */
+	SLIST_HEAD(, fquery) followers;	/* leader: the waiting queries */
+	SLIST_ENTRY(fquery) fentry;	/* follower: in its leader's list */
 	struct fquery *leader;		/* follower: its leader */
 	const struct pl_addr *servers;
 	uint32_t hash;
@@ -135,13 +137,13 @@ struct worker {
 	uint64_t stop_deadline;
 	bool stopping;
 
-	struct tcp_conn *conns;
+	LIST_HEAD(, tcp_conn) conns;
 	size_t nconns;
 	struct server_conns *tcp_counts;	/* the server's, for its limits */
-	struct fquery *fqueries;
+	LIST_HEAD(, fquery) fqueries;
 	size_t nfqueries;
 	size_t nprefetch;		/* of nfqueries, prefetches */
-	struct fquery *inflight[COALESCE_BUCKETS];
+	LIST_HEAD(fquery_list, fquery) inflight[COALESCE_BUCKETS];
 	_Atomic uint64_t coalesced;	/* read by the main thread */
 	uint64_t snap_gen;		/* counts snapshots taken: replies kept in
 					 * the cache are for one of them */

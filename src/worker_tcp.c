@@ -31,12 +31,7 @@ conn_free(struct tcp_conn *c)
 		server_conns_release(w->tcp_counts,
 		    (const struct sockaddr *)&c->peer.ss);
 	}
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		w->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, entry);
 	w->nconns--;
 	free(c);
 }
@@ -329,10 +324,7 @@ tcp_accept_cb(struct evconnlistener *el, evutil_socket_t fd, struct sockaddr *sa
 		free(c);
 		return;
 	}
-	c->next = w->conns;
-	if (w->conns != NULL)
-		w->conns->prev = c;
-	w->conns = c;
+	LIST_INSERT_HEAD(&w->conns, c, entry);
 	w->nconns++;
 	w->m.tcp_accepted++;
 	bufferevent_setcb(c->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, c);
@@ -370,7 +362,9 @@ worker_tcp_answered(struct tcp_conn *c)
 bool
 worker_tcp_flushed(const struct worker *w)
 {
-	for (const struct tcp_conn *c = w->conns; c != NULL; c = c->next)
+	const struct tcp_conn *c;
+
+	LIST_FOREACH(c, &w->conns, entry)
 		if (c->bev != NULL && (c->xfr != NULL ||
 		    evbuffer_get_length(bufferevent_get_output(c->bev)) > 0))
 			return false;
@@ -380,8 +374,8 @@ worker_tcp_flushed(const struct worker *w)
 void
 worker_tcp_free_all(struct worker *w)
 {
-	while (w->conns != NULL) {
-		struct tcp_conn *c = w->conns;
+	while (!LIST_EMPTY(&w->conns)) {
+		struct tcp_conn *c = LIST_FIRST(&w->conns);
 		c->pending = 0;
 		conn_free(c);
 	}
