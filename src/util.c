@@ -534,13 +534,17 @@ strv_free(char **v)
 size_t
 page_size(void)
 {
-	static size_t ps;
+	/* Asked for by any thread that maps memory: the first to ask stores
+	 * it, and they all store the same. */
+	static _Atomic size_t ps;
+	size_t n = atomic_load_explicit(&ps, memory_order_relaxed);
 
-	if (ps == 0) {
+	if (n == 0) {
 		long v = sysconf(_SC_PAGESIZE);
-		ps = v > 0 ? (size_t)v : 4096;
+		n = v > 0 ? (size_t)v : 4096;
+		atomic_store_explicit(&ps, n, memory_order_relaxed);
 	}
-	return ps;
+	return n;
 }
 
 static size_t
