@@ -10,6 +10,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "addr.h"
 #include "server_conns.h"
 #include "util.h"
@@ -108,6 +113,34 @@ test_no_memory(void **state)
 	server_conns_clear(&c);
 }
 
+#ifndef NDEBUG
+/* Giving back a slot never taken breaks an invariant: assert() stops it
+ * (in a child, which must die of SIGABRT) rather than the count wrapping. */
+static void
+test_release_unadmitted(void **state)
+{
+	struct sockaddr_storage a = at("192.0.2.1:53");
+	int status;
+	pid_t pid;
+
+	(void)state;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		struct server_conns c;
+
+		/* The report on stderr is expected: keep the TAP output clean. */
+		freopen("/dev/null", "w", stderr);
+		server_conns_init(&c);
+		server_conns_release(&c, SA(a));
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+#endif
+
 int
 main(void)
 {
@@ -115,6 +148,9 @@ main(void)
 		cmocka_unit_test(test_per_client),
 		cmocka_unit_test(test_total),
 		cmocka_unit_test(test_no_memory),
+#ifndef NDEBUG
+		cmocka_unit_test(test_release_unadmitted),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
