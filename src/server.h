@@ -7,6 +7,11 @@
  * Reloads build the new snapshot on the main thread, off the query path;
  * workers keep answering from the old snapshot until they take the new one
  * from their mailbox.  A reload that fails keeps the old data in service.
+ *
+ * What the workers share besides the snapshot belongs to the server, not
+ * to the process: the TCP connection counts (server_conns.h, handed to
+ * each worker) and the log's rate limiter (registered with log.h while
+ * the server runs).
  */
 #ifndef PLDNS_SERVER_H
 #define PLDNS_SERVER_H
