@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """bench.py: the side-by-side benchmark of issue 10 (run it through run.sh).
 
-    bench.py --pldns PLDNS --floor FLOOR
+    bench.py --pldns PLDNS --floor FLOOR [--before OLD_PLDNS]
 
 Starts the floor responder (floor.c), pldns with workers=1 and workers=2,
 Unbound, BIND, dnsmasq and dnsdist, each pinned to BENCH_SERVER_CPU (1) with
@@ -97,6 +97,12 @@ def start_all(work, args, fu, csv, recs, mu):
         ("pldns-w2", lambda: B.pldns_server(work, args.pldns, fu.addr, csv,
                                             probe, want, workers=2,
                                             miss_up=mu)),
+    ] + ([
+        # --before: another pldns binary, workers=1, in the same rounds.
+        ("pldns-old", lambda: B.pldns_server(work, args.before, fu.addr, csv,
+                                             probe, want, workers=1,
+                                             name="pldns-old", miss_up=mu)),
+    ] if args.before else []) + [
         ("unbound", lambda: B.unbound_server(work, fu.addr, pairs, zones,
                                              probe, want, miss_up=mu)),
         ("bind", lambda: B.bind_server(work, fu.addr, pairs, zones, probe,
@@ -446,7 +452,8 @@ def big_records(work, args, fu):
 def final_summary(summary, dead, big):
     out("\n================ summary (CPU us per query, medians; ratios "
         "within rounds) ================")
-    cols = ("floor", "pldns-w1", "pldns-w2") + PEERS
+    old = any("pldns-old" in (summary.get(sc) or {}) for sc in summary)
+    cols = ("floor", "pldns-w1", "pldns-w2") + (("pldns-old",) if old else ()) + PEERS
     out("%-9s" % "scenario" + "".join("%10s" % c for c in cols) +
         "%8s %8s %7s %9s %8s" % ("p1/flr", "p1/best", "w2/w1", "p99 p1", "p99 best"))
     for scen in ("local", "synth", "hit", "spliced", "miss"):
@@ -462,6 +469,18 @@ def final_summary(summary, dead, big):
             fmt(row.get("pldns-w1/best"), 2), fmt(row.get("w2/w1"), 3),
             fmt(row["pldns-w1"]["p99_ms"], 3) if "pldns-w1" in row else "-",
             fmt(p99b, 3)))
+    if old:
+        out("pldns-w1 / pldns-old (--before), CPU per query at full load, "
+            "at %d q/s, and p99 at %d q/s (ms):" % (RATE, RATE))
+        for scen in ("local", "synth", "hit", "spliced", "miss"):
+            row = summary.get(scen) or {}
+            n, o = row.get("pldns-w1"), row.get("pldns-old")
+            if n and o:
+                out("  %-8s %s  %s  p99 %s vs %s" % (
+                    scen, fmt(n["cpu_us"] / o["cpu_us"], 3),
+                    fmt(n["cpu_us_fixed"] / o["cpu_us_fixed"], 3)
+                    if n["cpu_us_fixed"] and o["cpu_us_fixed"] else "-",
+                    fmt(n["p99_ms"], 3), fmt(o["p99_ms"], 3)))
     if big:
         b = big
         cells = "".join("%10s" % (fmt(b[c]["cpu_us"], 2) if b.get(c) else "-")
@@ -549,6 +568,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pldns", required=True)
     ap.add_argument("--floor", required=True)
+    ap.add_argument("--before", default=os.environ.get("BENCH_BEFORE") or None,
+                    help="a second pldns binary run beside --pldns (workers=1), "
+                    "for a before/after table in the same rounds")
     args = ap.parse_args()
     t_start = time.monotonic()
     work = B.workdir("pldns-bench-")

@@ -4,6 +4,8 @@
 #
 #     tests/bench/run.sh                 # full run, about 20 minutes
 #     BENCH_QUICK=1 tests/bench/run.sh   # one round, shorter runs, 200k rows
+#     BENCH_BEFORE=/path/to/old/pldns tests/bench/run.sh
+#                                        # and an older pldns in the same rounds
 #
 # Installs dnsperf, unbound, bind9, dnsmasq-base and dnsdist from Debian when they
 # are missing (as root), builds pldns out of tree in $BENCH_BUILD
