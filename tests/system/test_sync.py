@@ -544,7 +544,7 @@ def t_endpoints(t):
                         "recordSets": [{"name": "sql1", "ips": ["10.5.0.5"]}]}]},
     ]
     s = Setup(t, data, read="zones, endpoints")
-    wait_for(lambda: a_of(s.port, "kv9.vault.azure.net.") == ["10.5.0.4"], "endpoint's name")
+    wait_for(lambda: a_of(s.port, "kv1.vault.azure.net.") == ["10.5.0.4"], "endpoint's name")
     eq(a_of(s.port, "sql1.database.windows.net."), ["10.5.0.5"], "zone group record")
     eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "zone records too")
     data["subscriptions"][SUB1]["endpoints"][1]["zoneGroup"][0]["zone"] = "corp.example"
