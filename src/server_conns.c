@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "server_conns.h"
 #include "util.h"
 
 struct server_conn_count {
-	struct sockaddr_storage host;	/* port ignored */
+	struct pl_addr host;		/* port ignored */
 	unsigned n;
 };
 
@@ -28,26 +29,28 @@ server_conns_clear(struct server_conns *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static bool
-same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+/* SA as an address (port and all; only the host is compared). */
+static struct pl_addr
+host_of(const struct sockaddr *sa)
 {
-	if (a->ss_family != b->sa_family)
-		return false;
-	if (b->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		    ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-	    &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16) == 0;
+	struct pl_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.len = sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    sizeof(struct sockaddr_in6);
+	memcpy(&a.ss, sa, a.len);
+	return a;
 }
 
 /* SA's slot, or C->n. */
 static size_t
 slot_of(const struct server_conns *c, const struct sockaddr *sa)
 {
+	struct pl_addr a = host_of(sa);
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
-		if (same_host(&c->v[i].host, sa))
+		if (addr_same_host(&c->v[i].host, &a))
 			break;
 	return i;
 }
@@ -79,8 +82,7 @@ server_conns_admit(struct server_conns *c, const struct sockaddr *sa,
 			c->cap = ncap;
 		}
 		memset(&c->v[i], 0, sizeof(c->v[i]));
-		memcpy(&c->v[i].host, sa, sa->sa_family == AF_INET ?
-		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		c->v[i].host = host_of(sa);
 		c->n++;
 	}
 	c->v[i].n++;
