@@ -160,70 +160,64 @@ tsig_rr_size(const struct tsig_ctx *c)
 
 /* ---- finding the TSIG RR ---- */
 
+/* Reads the RDATA of the TSIG RR RR of MSG into T; 0, or -1 when malformed. */
+static int
+tsig_rdata(const uint8_t *msg, const struct wire_iter_rr *rr, struct tsig_rr *t)
+{
+	size_t end = rr->end, p = rr->rdata_off;
+	int n;
+
+	/* The algorithm name is never compressed (RFC 8945 4.2). */
+	if ((n = wire_name_len(msg + p, end - p)) < 0)
+		return -1;
+	wire_name_lower(t->alg, msg + p, (size_t)n);
+	p += (size_t)n;
+	if (end - p < 10)
+		return -1;
+	t->time_signed = (uint64_t)wire_get_u16(msg + p) << 32 |
+	    wire_get_u32(msg + p + 2);
+	t->fudge = wire_get_u16(msg + p + 6);
+	t->mac_len = wire_get_u16(msg + p + 8);
+	p += 10;
+	if (end - p < (size_t)t->mac_len + 6)
+		return -1;
+	t->mac = msg + p;
+	p += t->mac_len;
+	t->orig_id = wire_get_u16(msg + p);
+	t->error = wire_get_u16(msg + p + 2);
+	t->other_len = wire_get_u16(msg + p + 4);
+	p += 6;
+	if (end - p != t->other_len)
+		return -1;
+	t->other = msg + p;
+	return 0;
+}
+
 int
 tsig_find(const uint8_t *msg, size_t len, struct tsig_rr *t)
 {
-	struct wire_hdr h;
-	struct wire_rr rr;
-	uint8_t tmp[WIRE_NAME_MAX];
-	size_t pos = WIRE_HDR_LEN, rd;
-	unsigned nrr, found = 0;
+	struct wire_iter it;
+	struct wire_iter_rr rr;
+	uint8_t owner[WIRE_NAME_MAX];
+	bool found = false;
+	int r;
 
-	if (wire_hdr_read(msg, len, &h) == -1)
+	if (wire_iter_init(&it, msg, len) == -1)
 		return -1;
-	for (unsigned i = 0; i < h.qdcount; i++) {
-		if (wire_name_read(msg, len, &pos, tmp) == -1 || len - pos < 4)
-			return -1;
-		pos += 4;
-	}
-	nrr = (unsigned)h.ancount + h.nscount + h.arcount;
-	for (unsigned i = 0; i < nrr; i++) {
-		size_t start = pos;
-
-		if (wire_rr_read(msg, len, &pos, &rr) == -1)
-			return -1;
-		if (rr.type != TYPE_TSIG)
-			continue;
+	while ((r = wire_iter_find(&it, TYPE_TSIG, &rr)) == 1) {
 		/* Only once, and only as the very last record (RFC 8945 5.1). */
-		if (found || i != nrr - 1 || i < (unsigned)h.ancount + h.nscount)
+		if (found || rr.index != it.nrr - 1 ||
+		    rr.section != WIRE_SEC_ADDITIONAL)
 			return -1;
-		found = 1;
+		found = true;
 		memset(t, 0, sizeof(*t));
-		t->rr_off = start;
-		wire_name_lower(t->name, rr.owner, (size_t)rr.owner_len);
-		if (rr.rclass != CLASS_ANY_ || rr.ttl != 0)
+		t->rr_off = rr.off;
+		wire_name_lower(t->name, owner, (size_t)wire_iter_owner(&it, &rr, owner));
+		if (rr.rclass != CLASS_ANY_ || rr.ttl != 0 ||
+		    tsig_rdata(msg, &rr, t) == -1)
 			return -1;
-		rd = rr.rdata_off;
-		{
-			size_t end = rd + rr.rdlen, p = rd;
-			int n;
-
-			/* The algorithm name is never compressed (RFC 8945 4.2). */
-			if ((n = wire_name_len(msg + p, end - p)) < 0)
-				return -1;
-			wire_name_lower(t->alg, msg + p, (size_t)n);
-			p += (size_t)n;
-			if (end - p < 10)
-				return -1;
-			t->time_signed = (uint64_t)wire_get_u16(msg + p) << 32 |
-			    wire_get_u32(msg + p + 2);
-			t->fudge = wire_get_u16(msg + p + 6);
-			t->mac_len = wire_get_u16(msg + p + 8);
-			p += 10;
-			if (end - p < (size_t)t->mac_len + 6)
-				return -1;
-			t->mac = msg + p;
-			p += t->mac_len;
-			t->orig_id = wire_get_u16(msg + p);
-			t->error = wire_get_u16(msg + p + 2);
-			t->other_len = wire_get_u16(msg + p + 4);
-			p += 6;
-			if (end - p != t->other_len)
-				return -1;
-			t->other = msg + p;
-		}
 	}
-	if (pos != len)
+	if (r == -1 || !wire_iter_end(&it))
 		return -1;
 	return found ? 1 : 0;
 }

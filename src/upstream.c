@@ -710,26 +710,18 @@ case_matches(const uint8_t *query, size_t qlen, const uint8_t *resp, size_t rlen
 static bool
 cookie_check(struct srvstate *st, const uint8_t *resp, size_t rlen)
 {
-	struct wire_hdr h;
-	struct wire_rr rr;
-	uint8_t name[WIRE_NAME_MAX];
-	size_t pos = WIRE_HDR_LEN;
-	unsigned total;
+	struct wire_iter it;
+	struct wire_iter_rr rr;
 
-	if (st == NULL || wire_hdr_read(resp, rlen, &h) < 0)
+	if (st == NULL || wire_iter_init(&it, resp, rlen) == -1)
 		return true;
-	for (unsigned i = 0; i < h.qdcount; i++) {
-		if (wire_name_read(resp, rlen, &pos, name) < 0 || pos + 4 > rlen)
-			return true;
-		pos += 4;
-	}
-	total = (unsigned)h.ancount + h.nscount + h.arcount;
-	for (unsigned i = 0; i < total; i++) {
-		if (wire_rr_read(resp, rlen, &pos, &rr) < 0)
-			return true;	/* malformed: answer processing will say so */
-		if (rr.type != TYPE_OPT || i < (unsigned)h.ancount + h.nscount)
+	/* Every OPT of the additional section is looked at, however many and
+	 * whoever owns them; one malformed ends the walk and the answer
+	 * processing will say so. */
+	while (wire_iter_find(&it, TYPE_OPT, &rr) == 1) {
+		if (rr.section != WIRE_SEC_ADDITIONAL)
 			continue;
-		const uint8_t *o = resp + rr.rdata_off, *end = o + rr.rdlen;
+		const uint8_t *o = resp + rr.rdata_off, *end = resp + rr.end;
 		while (o + 4 <= end) {
 			uint16_t code = wire_get_u16(o), len = wire_get_u16(o + 2);
 			if (o + 4 + len > end)
@@ -751,31 +743,19 @@ cookie_check(struct srvstate *st, const uint8_t *resp, size_t rlen)
 	return true;
 }
 
-/* The 12-bit rcode of a reply (extended bits from its OPT). */
+/* The 12-bit rcode of a reply: extended bits from the first OPT, in
+ * whatever section, read before any malformed part. */
 static int
 reply_rcode(const uint8_t *resp, size_t rlen)
 {
-	struct wire_hdr h;
-	struct wire_rr rr;
-	uint8_t name[WIRE_NAME_MAX];
-	size_t pos = WIRE_HDR_LEN;
-	unsigned total;
+	struct wire_iter it;
+	struct wire_iter_rr rr;
 
-	if (wire_hdr_read(resp, rlen, &h) < 0)
+	if (wire_iter_init(&it, resp, rlen) == -1)
 		return -1;
-	for (unsigned i = 0; i < h.qdcount; i++) {
-		if (wire_name_read(resp, rlen, &pos, name) < 0 || pos + 4 > rlen)
-			return WIRE_RCODE(h.flags);
-		pos += 4;
-	}
-	total = (unsigned)h.ancount + h.nscount + h.arcount;
-	for (unsigned i = 0; i < total; i++) {
-		if (wire_rr_read(resp, rlen, &pos, &rr) < 0)
-			break;
-		if (rr.type == TYPE_OPT)
-			return (int)((rr.ttl >> 24) << 4) | WIRE_RCODE(h.flags);
-	}
-	return WIRE_RCODE(h.flags);
+	if (wire_iter_find(&it, TYPE_OPT, &rr) == 1)
+		return (int)((rr.ttl >> 24) << 4) | WIRE_RCODE(it.hdr.flags);
+	return WIRE_RCODE(it.hdr.flags);
 }
 
 /* ---- request life ---- */

@@ -375,7 +375,7 @@ wire_hdr_read(const uint8_t *pkt, size_t len, struct wire_hdr *h)
 /* Reads an OPT RR's fields and options into E; -1 when the option list is
  * malformed (E keeps what the fixed part said, so a reply can carry OPT). */
 static int
-edns_read(const uint8_t *pkt, const struct wire_rr *rr, struct wire_edns *e)
+edns_read(const uint8_t *pkt, const struct wire_iter_rr *rr, struct wire_edns *e)
 {
 	e->present = true;
 	e->udp_size = rr->rclass;
@@ -414,43 +414,32 @@ edns_read(const uint8_t *pkt, const struct wire_rr *rr, struct wire_edns *e)
 int
 wire_msg_edns(const uint8_t *pkt, size_t len, struct wire_edns *e)
 {
-	struct wire_hdr h;
-	struct wire_rr rr;
-	size_t pos = WIRE_HDR_LEN;
-	unsigned n;
+	struct wire_iter it;
+	struct wire_opt o;
 
 	memset(e, 0, sizeof(*e));
-	if (wire_hdr_read(pkt, len, &h) == -1)
+	if (wire_iter_init(&it, pkt, len) == -1)
 		return -1;
-	for (unsigned i = 0; i < h.qdcount; i++) {
-		if (wire_name_skip(pkt, len, &pos) == -1 || len - pos < 4)
-			return -1;
-		pos += 4;
-	}
-	n = (unsigned)h.ancount + h.nscount + h.arcount;
-	for (unsigned i = 0; i < n; i++) {
-		if (wire_rr_read(pkt, len, &pos, &rr) == -1)
-			return -1;
-		if (rr.type == TYPE_OPT && i >= n - h.arcount && rr.owner[0] == 0) {
-			(void)edns_read(pkt, &rr, e);
-			return 0;
-		}
-	}
-	return -1;
+	wire_iter_opt(&it, &o);
+	if (!o.found)
+		return -1;
+	(void)edns_read(pkt, &o.rr, e);
+	return 0;
 }
 
 enum wire_verdict
 wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 {
-	uint8_t tmp[WIRE_NAME_MAX];
-	struct wire_rr rr;
+	struct wire_iter it;
+	struct wire_iter_q qq;
+	struct wire_opt o;
 	bool formerr = false;
-	size_t pos = WIRE_HDR_LEN;
 
 	memset(q, 0, offsetof(struct wire_query, qname));
 	q->qname[0] = q->lname[0] = 0;	/* the root, until a name is read */
-	if (wire_hdr_read(pkt, len, &q->hdr) == -1)
+	if (wire_iter_init(&it, pkt, len) == -1)
 		return WIRE_DROP;
+	q->hdr = it.hdr;
 	if (q->hdr.flags & WIRE_QR)
 		return WIRE_DROP;
 
@@ -464,47 +453,22 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 	 * Walk the whole message even when it is already known to be bad, so
 	 * that the question and the OPT are known for the error reply.
 	 */
-	bool complete = true;
-	for (unsigned i = 0; i < h->qdcount; i++) {
-		uint8_t *dst = h->qdcount == 1 ? q->qname : tmp;
-		int n = wire_name_read(pkt, len, &pos, dst);
-		if (n == -1 || len - pos < 4) {
-			complete = false;
-			break;
-		}
-		if (h->qdcount == 1) {
-			q->qname_len = n;
-			wire_name_lower(q->lname, q->qname, (size_t)n);
-			q->qtype = wire_get_u16(pkt + pos);
-			q->qclass = wire_get_u16(pkt + pos + 2);
-			q->question_end = pos + 4;
-			/* The meta classes ANY and NONE (RFC 6895 3.2) and
-			 * the reserved 0 ask for nothing: FORMERR, as BIND. */
-			if (q->qclass == 0 || q->qclass == 254 || q->qclass == CLASS_ANY)
-				formerr = true;
-		}
-		pos += 4;
-	}
-
-	unsigned nrr = (unsigned)h->ancount + h->nscount + h->arcount;
-	unsigned first_ar = (unsigned)h->ancount + h->nscount;
-	bool seen_opt = false;
-	for (unsigned i = 0; complete && i < nrr; i++) {
-		if (wire_rr_read(pkt, len, &pos, &rr) == -1) {
-			complete = false;
-			break;
-		}
-		if (rr.type != TYPE_OPT)
-			continue;	/* TSIG and the like: not ours to check */
-		if (i < first_ar || seen_opt || rr.owner[0] != 0) {
-			formerr = true;
-			continue;
-		}
-		seen_opt = true;
-		if (edns_read(pkt, &rr, &q->edns) == -1)
+	if (h->qdcount == 1 && wire_iter_question(&it, &qq, q->qname) == 1) {
+		q->qname_len = qq.name_len;
+		wire_name_lower(q->lname, q->qname, (size_t)qq.name_len);
+		q->qtype = qq.qtype;
+		q->qclass = qq.qclass;
+		q->question_end = it.pos;
+		/* The meta classes ANY and NONE (RFC 6895 3.2) and the
+		 * reserved 0 ask for nothing: FORMERR, as BIND. */
+		if (q->qclass == 0 || q->qclass == 254 || q->qclass == CLASS_ANY)
 			formerr = true;
 	}
-	if (!complete || pos != len)
+	/* TSIG and the like are not ours to check: only the OPT is. */
+	wire_iter_opt(&it, &o);
+	if (o.bad || !o.complete)
+		formerr = true;
+	if (o.found && edns_read(pkt, &o.rr, &q->edns) == -1)
 		formerr = true;
 
 	if (WIRE_OPCODE(h->flags) != 0)
@@ -539,6 +503,162 @@ wire_rr_read(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *rr)
 	rr->rdata_off = p;
 	*pos = p + rr->rdlen;
 	return 0;
+}
+
+/* ---- walking a message ---- */
+
+int
+wire_iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len)
+{
+	memset(it, 0, sizeof(*it));
+	it->pkt = pkt;
+	it->len = len;
+	it->pos = WIRE_HDR_LEN;
+	if (wire_hdr_read(pkt, len, &it->hdr) == -1) {
+		it->bad = true;
+		return -1;
+	}
+	it->qleft = it->hdr.qdcount;
+	it->nrr = (unsigned)it->hdr.ancount + it->hdr.nscount + it->hdr.arcount;
+	return 0;
+}
+
+/* Stops the walk at a malformed part. */
+static int
+iter_fail(struct wire_iter *it)
+{
+	it->bad = true;
+	return -1;
+}
+
+int
+wire_iter_question(struct wire_iter *it, struct wire_iter_q *q, uint8_t *name)
+{
+	size_t p = it->pos;
+	int n = 0;
+
+	if (it->bad)
+		return -1;
+	if (it->qleft == 0)
+		return 0;
+	if (name != NULL)
+		n = wire_name_read(it->pkt, it->len, &p, name);
+	else if (wire_name_skip(it->pkt, it->len, &p) == -1)
+		n = -1;
+	if (n == -1 || it->len - p < 4)
+		return iter_fail(it);
+	q->off = it->pos;
+	q->name_len = name != NULL ? n : 0;
+	q->qtype = wire_get_u16(it->pkt + p);
+	q->qclass = wire_get_u16(it->pkt + p + 2);
+	it->pos = p + 4;
+	it->qleft--;
+	return 1;
+}
+
+int
+wire_iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
+{
+	const uint8_t *pkt = it->pkt;
+	size_t p;
+
+	while (it->qleft > 0) {
+		struct wire_iter_q q;
+		if (wire_iter_question(it, &q, NULL) == -1)
+			return -1;
+	}
+	if (it->bad)
+		return -1;
+	if (it->next == it->nrr)
+		return 0;
+	p = it->pos;
+	if (wire_name_skip(pkt, it->len, &p) == -1 || it->len - p < 10)
+		return iter_fail(it);
+	rr->off = it->pos;
+	rr->type = wire_get_u16(pkt + p);
+	rr->rclass = wire_get_u16(pkt + p + 2);
+	rr->ttl = wire_get_u32(pkt + p + 4);
+	rr->rdlen = wire_get_u16(pkt + p + 8);
+	p += 10;
+	if (rr->rdlen > it->len - p)
+		return iter_fail(it);
+	rr->rdata_off = p;
+	rr->end = it->pos = p + rr->rdlen;
+	rr->index = it->next++;
+	if (rr->index < it->hdr.ancount)
+		rr->section = WIRE_SEC_ANSWER;
+	else if (rr->index < (unsigned)it->hdr.ancount + it->hdr.nscount)
+		rr->section = WIRE_SEC_AUTHORITY;
+	else
+		rr->section = WIRE_SEC_ADDITIONAL;
+	return 1;
+}
+
+int
+wire_iter_find(struct wire_iter *it, uint16_t type, struct wire_iter_rr *rr)
+{
+	int r;
+
+	while ((r = wire_iter_next(it, rr)) == 1 && rr->type != type)
+		;
+	return r;
+}
+
+bool
+wire_iter_end(const struct wire_iter *it)
+{
+	return !it->bad && it->qleft == 0 && it->next == it->nrr &&
+	    it->pos == it->len;
+}
+
+int
+wire_iter_owner(const struct wire_iter *it, const struct wire_iter_rr *rr,
+    uint8_t *out)
+{
+	size_t p = rr->off;
+
+	return wire_name_read(it->pkt, it->len, &p, out);
+}
+
+bool
+wire_iter_owner_root(const struct wire_iter *it, const struct wire_iter_rr *rr)
+{
+	size_t p = rr->off;
+	int hops = 0;
+
+	/* The walk checked the name: its pointers lead back, and end. */
+	while (p + 1 < it->len && (it->pkt[p] & 0xc0) == 0xc0 &&
+	    hops++ < WIRE_PTR_HOPS)
+		p = (size_t)(it->pkt[p] & 0x3f) << 8 | it->pkt[p + 1];
+	return p < it->len && it->pkt[p] == 0;
+}
+
+int
+wire_iter_rr_read(const struct wire_iter *it, const struct wire_iter_rr *rr,
+    struct wire_rr *out)
+{
+	size_t p = rr->off;
+
+	return wire_rr_read(it->pkt, it->len, &p, out);
+}
+
+void
+wire_iter_opt(struct wire_iter *it, struct wire_opt *o)
+{
+	struct wire_iter_rr rr;
+	int r;
+
+	memset(o, 0, sizeof(*o));
+	while ((r = wire_iter_find(it, TYPE_OPT, &rr)) == 1) {
+		if (rr.section != WIRE_SEC_ADDITIONAL || o->found ||
+		    !wire_iter_owner_root(it, &rr)) {
+			o->bad = true;
+			continue;
+		}
+		o->found = true;
+		o->rr = rr;
+	}
+	o->complete = r == 0 && wire_iter_end(it);
 }
 
 /*
@@ -992,27 +1112,20 @@ wire_error_reply(struct wire_buf *b, const struct wire_query *q,
 size_t
 wire_add_ede(uint8_t *msg, size_t len, size_t cap, uint16_t info_code)
 {
-	struct wire_hdr h;
-	struct wire_rr rr;
-	uint8_t name[WIRE_NAME_MAX];
-	size_t pos = WIRE_HDR_LEN, rdlen_off = 0;
-	unsigned total;
+	struct wire_iter it;
+	struct wire_iter_rr rr, last = { .type = 0 };
+	size_t rdlen_off;
+	int r;
 
-	if (wire_hdr_read(msg, len, &h) < 0 || len + 6 > cap)
+	if (len + 6 > cap || wire_iter_init(&it, msg, len) == -1)
 		return len;
-	for (unsigned i = 0; i < h.qdcount; i++) {
-		if (wire_name_read(msg, len, &pos, name) < 0 || pos + 4 > len)
-			return len;
-		pos += 4;
-	}
-	total = (unsigned)h.ancount + h.nscount + h.arcount;
-	for (unsigned i = 0; i < total; i++) {
-		if (wire_rr_read(msg, len, &pos, &rr) < 0)
-			return len;
-		rdlen_off = (rr.type == TYPE_OPT && i + 1 == total) ? rr.rdata_off - 2 : 0;
-	}
+	while ((r = wire_iter_next(&it, &rr)) == 1)
+		last = rr;
 	/* Only an OPT that ends the message can grow in place. */
-	if (rdlen_off == 0 || pos != len || wire_get_u16(msg + rdlen_off) > 65535 - 6)
+	if (r == -1 || !wire_iter_end(&it) || last.type != TYPE_OPT)
+		return len;
+	rdlen_off = last.rdata_off - 2;
+	if (last.rdlen > 65535 - 6)
 		return len;
 	msg[len] = 0;
 	msg[len + 1] = EDNS_OPT_EDE;
@@ -1020,8 +1133,6 @@ wire_add_ede(uint8_t *msg, size_t len, size_t cap, uint16_t info_code)
 	msg[len + 3] = 2;
 	msg[len + 4] = (uint8_t)(info_code >> 8);
 	msg[len + 5] = (uint8_t)info_code;
-	uint16_t rl = (uint16_t)(wire_get_u16(msg + rdlen_off) + 6);
-	msg[rdlen_off] = (uint8_t)(rl >> 8);
-	msg[rdlen_off + 1] = (uint8_t)rl;
+	wire_write_u16(msg + rdlen_off, (uint16_t)(last.rdlen + 6));
 	return len + 6;
 }

@@ -191,6 +191,111 @@ struct wire_rr {
  * (including RDATA running past LEN). */
 int wire_rr_read(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *rr);
 
+/* ---- walking a message ----
+ *
+ * One walk over a message's sections, for every reader that looks past the
+ * question (the OPT, a TSIG, a response's records).  Nothing is copied: an
+ * RR is reported by where it lies, its owner checked but left compressed
+ * (wire_iter_owner() expands it).  A malformed part (a bad name, a record
+ * or question cut short, RDATA past the end, counts larger than what the
+ * message holds) ends the walk: that call and every later one return -1.
+ *
+ *	struct wire_iter it;
+ *	struct wire_iter_rr rr;
+ *	int r;
+ *
+ *	if (wire_iter_init(&it, pkt, len) == -1)
+ *		return -1;			(shorter than a header)
+ *	while ((r = wire_iter_next(&it, &rr)) == 1)
+ *		... rr.type, rr.section, pkt + rr.rdata_off ...
+ *	if (r == -1 || !wire_iter_end(&it))
+ *		... malformed, or trailing octets ...
+ */
+
+enum wire_section {
+	WIRE_SEC_QUESTION, WIRE_SEC_ANSWER, WIRE_SEC_AUTHORITY, WIRE_SEC_ADDITIONAL
+};
+
+struct wire_iter {
+	const uint8_t *pkt;
+	size_t len;
+	size_t pos;		/* where the next question or RR starts */
+	struct wire_hdr hdr;
+	unsigned qleft;		/* questions not yet read */
+	unsigned next, nrr;	/* index of the next RR; RRs in all (AN+NS+AR) */
+	bool bad;		/* a malformed part was met: nothing more is read */
+};
+
+/* A question as it lies in the message. */
+struct wire_iter_q {
+	size_t off;		/* its name */
+	int name_len;		/* the name's uncompressed length */
+	uint16_t qtype, qclass;
+};
+
+/* An RR as it lies in the message. */
+struct wire_iter_rr {
+	size_t off;		/* where it starts: its owner name (maybe compressed) */
+	size_t end;		/* just past its RDATA: where the next one starts */
+	uint16_t type, rclass;
+	uint32_t ttl;
+	size_t rdata_off;	/* the RDATA, RDLEN octets, inside the message */
+	uint16_t rdlen;
+	enum wire_section section;
+	unsigned index;		/* its place among the message's RRs, from 0 */
+};
+
+/* Starts a walk over PKT/LEN (the caller's, kept until the walk ends): IT's
+ * hdr holds the header.  -1 when LEN is shorter than a header. */
+int wire_iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len);
+
+/*
+ * The next question: 1 with Q filled (and NAME, when not NULL, the name
+ * uncompressed, case preserved, WIRE_NAME_MAX octets of room), 0 when
+ * every question has been read, -1 for a malformed one.
+ */
+int wire_iter_question(struct wire_iter *it, struct wire_iter_q *q, uint8_t *name);
+
+/* The next RR of the answer, authority or additional section (questions
+ * not read yet are checked and passed): 1 with RR filled, 0 after the
+ * last, -1 for a malformed one. */
+int wire_iter_next(struct wire_iter *it, struct wire_iter_rr *rr);
+
+/* wire_iter_next() until an RR of TYPE: 1 (RR is it), 0 none left, -1. */
+int wire_iter_find(struct wire_iter *it, uint16_t type, struct wire_iter_rr *rr);
+
+/* True when every question and RR was read well and nothing follows them. */
+bool wire_iter_end(const struct wire_iter *it);
+
+/* Writes RR's owner, uncompressed and case preserved, to OUT
+ * (WIRE_NAME_MAX octets); returns its length. */
+int wire_iter_owner(const struct wire_iter *it, const struct wire_iter_rr *rr,
+    uint8_t *out);
+
+/* True when RR's owner is the root (a pointer to the root included). */
+bool wire_iter_owner_root(const struct wire_iter *it, const struct wire_iter_rr *rr);
+
+/* Fills a struct wire_rr (for wire_rdata_expand() and the like) from RR:
+ * 0, or -1 (not an RR of IT's message). */
+int wire_iter_rr_read(const struct wire_iter *it, const struct wire_iter_rr *rr,
+    struct wire_rr *out);
+
+/* What the walk saw of OPT RRs (RFC 6891 6.1.1). */
+struct wire_opt {
+	bool found;		/* RR is the OPT: the first one in the additional
+				   section owned by the root */
+	bool bad;		/* an OPT RR that may not be: outside the additional
+				   section, a second one, or not owned by the root */
+	bool complete;		/* the walk reached the end: every RR read well
+				   and nothing after them */
+	struct wire_iter_rr rr;	/* where the OPT lies (for code that edits it) */
+};
+
+/* Walks the rest of IT's message (from wire_iter_init(), or after the
+ * question) for its OPT RR into O.  What was found before a malformed
+ * part stays found: O->complete tells. */
+void wire_iter_opt(struct wire_iter *it, struct wire_opt *o);
+
 /*
  * Copies RR's RDATA into OUT (capacity OUTMAX) with any compressed names
  * expanded: for NS, CNAME, PTR, DNAME, MX, SOA, SRV, RP, AFSDB, RT, KX, PX,

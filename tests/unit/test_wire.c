@@ -2426,6 +2426,365 @@ test_fuzz_names(void **state)
 	}
 }
 
+/* ---- the message iterator ---- */
+
+/* What a walk over a heap copy of exactly N octets saw (ASan sees any read
+ * past the end): the RRs, the last return, whether it ended cleanly. */
+struct walk {
+	struct wire_iter_rr rr[16];
+	uint8_t owner[16][WIRE_NAME_MAX];
+	bool owner_root[16];
+	int n, last;
+	bool end;
+	struct wire_opt opt;
+	bool init_failed;
+};
+
+static void
+walk_exact(const uint8_t *d, size_t len, struct walk *w)
+{
+	uint8_t *c = malloc(len ? len : 1);
+	struct wire_iter it;
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	assert_non_null(c);
+	memcpy(c, d, len);
+	if (wire_iter_init(&it, c, len) == -1) {
+		w->init_failed = true;
+		free(c);
+		return;
+	}
+	while (w->n < 16 && (r = wire_iter_next(&it, &w->rr[w->n])) == 1) {
+		assert_int_not_equal(wire_iter_owner(&it, &w->rr[w->n], w->owner[w->n]), -1);
+		w->owner_root[w->n] = wire_iter_owner_root(&it, &w->rr[w->n]);
+		w->n++;
+	}
+	w->last = r;
+	/* A walk that stopped stays stopped. */
+	if (r == -1)
+		assert_int_equal(wire_iter_next(&it, &w->rr[0]), -1);
+	w->end = wire_iter_end(&it);
+	assert_int_equal(wire_iter_init(&it, c, len), 0);
+	wire_iter_opt(&it, &w->opt);
+	free(c);
+}
+
+/* A response: example.com A, an answer with a compressed owner, an
+ * authority NS, an additional OPT. */
+static void
+p_response(struct pkt *p)
+{
+	p_hdr(p, 0x1234, WIRE_QR | WIRE_RD, 1, 1, 1, 1);
+	p_name(p, "example.com");
+	p_u16(p, TYPE_A);
+	p_u16(p, CLASS_IN);
+	p_ptr(p, 12);
+	p_u16(p, TYPE_A);
+	p_u16(p, CLASS_IN);
+	p_u32(p, 300);
+	p_u16(p, 4);
+	p_bytes(p, "\300\000\002\001", 4);
+	p_ptr(p, 12);
+	p_u16(p, TYPE_NS);
+	p_u16(p, CLASS_IN);
+	p_u32(p, 3600);
+	p_u16(p, 2);
+	p_ptr(p, 12);
+	p_opt(p, 1232, 0x00008000, NULL, 0);
+}
+
+static void
+test_iter_walk(void **state)
+{
+	struct pkt p;
+	struct walk w;
+	uint8_t name[WIRE_NAME_MAX];
+
+	(void)state;
+	p_response(&p);
+	walk_exact(p.b, p.n, &w);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.last, 0);
+	assert_true(w.end);
+	assert_int_equal(w.rr[0].section, WIRE_SEC_ANSWER);
+	assert_int_equal(w.rr[1].section, WIRE_SEC_AUTHORITY);
+	assert_int_equal(w.rr[2].section, WIRE_SEC_ADDITIONAL);
+	assert_int_equal(w.rr[0].off, 12 + 13 + 4);
+	assert_int_equal(w.rr[0].type, TYPE_A);
+	assert_int_equal(w.rr[0].rclass, CLASS_IN);
+	assert_int_equal(w.rr[0].ttl, 300);
+	assert_int_equal(w.rr[0].rdlen, 4);
+	assert_int_equal(w.rr[0].rdata_off, w.rr[0].off + 12);
+	assert_memory_equal(p.b + w.rr[0].rdata_off, "\300\000\002\001", 4);
+	assert_int_equal(w.rr[1].off, w.rr[0].end);
+	assert_int_equal(w.rr[2].end, p.n);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(w.rr[i].index, i);
+	from_str("example.com", name);
+	assert_memory_equal(w.owner[0], name, 13);
+	assert_false(w.owner_root[0]);
+	assert_true(w.owner_root[2]);
+	assert_true(w.opt.found);
+	assert_false(w.opt.bad);
+	assert_true(w.opt.complete);
+	assert_int_equal(w.opt.rr.off, w.rr[2].off);
+	assert_int_equal(w.opt.rr.rclass, 1232);
+
+	/* The question, read on its own, then the RRs after it. */
+	struct wire_iter it;
+	struct wire_iter_q q;
+	struct wire_iter_rr rr;
+	struct wire_rr full;
+	assert_int_equal(wire_iter_init(&it, p.b, p.n), 0);
+	assert_int_equal(it.hdr.id, 0x1234);
+	assert_int_equal(wire_iter_question(&it, &q, name), 1);
+	assert_int_equal(q.off, 12);
+	assert_int_equal(q.name_len, 13);
+	assert_int_equal(q.qtype, TYPE_A);
+	assert_int_equal(q.qclass, CLASS_IN);
+	assert_int_equal(wire_iter_question(&it, &q, NULL), 0);
+	assert_int_equal(wire_iter_find(&it, TYPE_NS, &rr), 1);
+	assert_int_equal(rr.index, 1);
+	assert_int_equal(wire_iter_rr_read(&it, &rr, &full), 0);
+	assert_int_equal(full.type, TYPE_NS);
+	assert_int_equal(full.owner_len, 13);
+	assert_int_equal(full.rdata_off, rr.rdata_off);
+	assert_int_equal(wire_iter_find(&it, TYPE_NS, &rr), 0);
+	assert_true(wire_iter_end(&it));
+
+	/* Shorter than a header: no walk. */
+	walk_exact(p.b, 11, &w);
+	assert_true(w.init_failed);
+}
+
+static void
+test_iter_truncated(void **state)
+{
+	struct pkt p;
+	struct walk w;
+
+	(void)state;
+	p_response(&p);
+	/* Every cut inside the records stops the walk at the RR it cuts. */
+	for (size_t cut = 12 + 17; cut < p.n; cut++) {
+		walk_exact(p.b, cut, &w);
+		assert_int_equal(w.last, -1);
+		assert_false(w.end);
+		assert_false(w.opt.complete);
+		assert_false(w.opt.found);
+		assert_true(w.n < 3);
+	}
+	/* Cut inside the question: no RR at all. */
+	for (size_t cut = 12; cut < 12 + 17; cut++) {
+		walk_exact(p.b, cut, &w);
+		assert_int_equal(w.n, 0);
+		assert_int_equal(w.last, -1);
+	}
+}
+
+static void
+test_iter_rdlength_past_end(void **state)
+{
+	struct pkt p;
+	struct walk w;
+
+	(void)state;
+	p_response(&p);
+	/* The answer's RDLENGTH (4) becomes 255, past the end; so does the
+	 * OPT's when its RDLENGTH becomes 1. */
+	p.b[12 + 17 + 11] = 0xff;
+	walk_exact(p.b, p.n, &w);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(w.last, -1);
+	p_response(&p);
+	p.b[p.n - 1] = 1;
+	walk_exact(p.b, p.n, &w);
+	assert_int_equal(w.n, 2);
+	assert_int_equal(w.last, -1);
+	assert_false(w.opt.found);
+}
+
+static void
+test_iter_counts_too_large(void **state)
+{
+	struct pkt p;
+	struct walk w;
+
+	(void)state;
+	p_response(&p);
+	p.b[11] = 2;		/* two additional records, one there */
+	walk_exact(p.b, p.n, &w);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.last, -1);
+	assert_false(w.end);
+	/* The OPT was read before the message ran out, but the walk is not
+	 * complete. */
+	assert_true(w.opt.found);
+	assert_false(w.opt.complete);
+	p_response(&p);
+	p.b[4] = 0xff;		/* 65,281 questions */
+	p.b[5] = 0x01;
+	walk_exact(p.b, p.n, &w);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(w.last, -1);
+}
+
+static void
+test_iter_compression_loop(void **state)
+{
+	struct pkt p;
+	struct walk w;
+	size_t at;
+
+	(void)state;
+	/* An answer whose owner points at itself. */
+	p_hdr(&p, 1, WIRE_QR, 0, 1, 0, 0);
+	at = p.n;
+	p_ptr(&p, at);
+	p_u16(&p, TYPE_A);
+	p_u16(&p, CLASS_IN);
+	p_u32(&p, 0);
+	p_u16(&p, 0);
+	walk_exact(p.b, p.n, &w);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(w.last, -1);
+	/* Two labels pointing at each other: "a" -> "b" -> "a". */
+	p_hdr(&p, 1, WIRE_QR, 0, 1, 0, 0);
+	p_labels(&p, "a");
+	p_ptr(&p, 15);
+	p_labels(&p, "b");
+	p_ptr(&p, 12);
+	p_u16(&p, TYPE_A);
+	p_u16(&p, CLASS_IN);
+	p_u32(&p, 0);
+	p_u16(&p, 0);
+	walk_exact(p.b, p.n, &w);
+	assert_int_equal(w.last, -1);
+	assert_int_equal(w.n, 0);
+}
+
+static void
+test_iter_opt_placement(void **state)
+{
+	struct pkt p;
+	struct walk w;
+
+	(void)state;
+	/* In the answer or authority section: not the OPT, and wrong. */
+	for (int sect = 0; sect < 2; sect++) {
+		p_query(&p, WIRE_QR, "example.com", TYPE_A, false);
+		p.b[sect ? 9 : 7] = 1;
+		p_opt(&p, 4096, 0, NULL, 0);
+		walk_exact(p.b, p.n, &w);
+		assert_int_equal(w.n, 1);
+		assert_int_equal(w.rr[0].section, sect ? WIRE_SEC_AUTHORITY : WIRE_SEC_ANSWER);
+		assert_false(w.opt.found);
+		assert_true(w.opt.bad);
+		assert_true(w.opt.complete);
+	}
+	/* Two: the first is the OPT, the second is wrong. */
+	p_query(&p, WIRE_QR, "example.com", TYPE_A, true);
+	p.b[11] = 2;
+	size_t second = p.n;
+	p_opt(&p, 512, 0, NULL, 0);
+	walk_exact(p.b, p.n, &w);
+	assert_true(w.opt.found);
+	assert_true(w.opt.bad);
+	assert_int_equal(w.opt.rr.rclass, 4096);
+	assert_int_equal(w.rr[1].off, second);
+	/* Owned by another name: wrong; a pointer to the root is the root. */
+	p_query(&p, WIRE_QR, "example.com", TYPE_A, false);
+	p.b[11] = 1;
+	p_ptr(&p, 12);
+	p_u16(&p, TYPE_OPT);
+	p_u16(&p, 4096);
+	p_u32(&p, 0);
+	p_u16(&p, 0);
+	walk_exact(p.b, p.n, &w);
+	assert_false(w.opt.found);
+	assert_true(w.opt.bad);
+	p_query(&p, WIRE_QR, "example.com", TYPE_A, false);
+	p.b[11] = 1;
+	p_ptr(&p, 12 + 12);	/* the root label that ends the question's name */
+	p_u16(&p, TYPE_OPT);
+	p_u16(&p, 4096);
+	p_u32(&p, 0);
+	p_u16(&p, 0);
+	walk_exact(p.b, p.n, &w);
+	assert_true(w.owner_root[0]);
+	assert_true(w.opt.found);
+	assert_false(w.opt.bad);
+	/* Trailing octets: found, but not complete. */
+	p_query(&p, WIRE_QR, "example.com", TYPE_A, true);
+	p_u8(&p, 0);
+	walk_exact(p.b, p.n, &w);
+	assert_true(w.opt.found);
+	assert_false(w.opt.complete);
+	assert_false(w.end);
+	assert_int_equal(w.last, 0);
+}
+
+static void
+test_msg_edns(void **state)
+{
+	struct pkt p;
+	struct wire_edns e;
+	static const uint8_t cookie[] = { 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	(void)state;
+	p_query(&p, 0, "example.com", TYPE_AXFR, false);
+	p.b[11] = 1;
+	p_opt(&p, 1400, 0x00008000, cookie, sizeof(cookie));
+	assert_int_equal(wire_msg_edns(p.b, p.n, &e), 0);
+	assert_true(e.present);
+	assert_int_equal(e.udp_size, 1400);
+	assert_int_equal(e.flags, EDNS_DO);
+	assert_int_equal(e.cookie_len, 8);
+	assert_ptr_equal(e.cookie, p.b + p.n - 8);
+	/* Whatever follows it, even garbage. */
+	p_u8(&p, 0xc0);
+	assert_int_equal(wire_msg_edns(p.b, p.n, &e), 0);
+	/* None, or one that cannot be reached. */
+	p_query(&p, 0, "example.com", TYPE_AXFR, false);
+	assert_int_equal(wire_msg_edns(p.b, p.n, &e), -1);
+	assert_false(e.present);
+	p_query(&p, 0, "example.com", TYPE_AXFR, true);
+	assert_int_equal(wire_msg_edns(p.b, p.n - 1, &e), -1);
+	/* In the answer section it is not the message's OPT. */
+	p_query(&p, 0, "example.com", TYPE_AXFR, false);
+	p.b[7] = 1;
+	p_opt(&p, 4096, 0, NULL, 0);
+	assert_int_equal(wire_msg_edns(p.b, p.n, &e), -1);
+}
+
+static void
+test_add_ede(void **state)
+{
+	struct pkt p;
+	uint8_t m[512];
+	size_t n;
+
+	(void)state;
+	p_response(&p);
+	memcpy(m, p.b, p.n);
+	n = wire_add_ede(m, p.n, sizeof(m), 3);
+	assert_int_equal(n, p.n + 6);
+	assert_memory_equal(m + p.n - 2, "\000\006\000\017\000\002\000\003", 8);
+	/* No room, trailing octets, a malformed message, no OPT last: the
+	 * message is left as it was. */
+	memcpy(m, p.b, p.n);
+	assert_int_equal(wire_add_ede(m, p.n, p.n + 5, 3), p.n);
+	m[p.n] = 0;
+	assert_int_equal(wire_add_ede(m, p.n + 1, sizeof(m), 3), p.n + 1);
+	assert_memory_equal(m, p.b, p.n);
+	m[11] = 2;
+	assert_int_equal(wire_add_ede(m, p.n, sizeof(m), 3), p.n);
+	m[11] = 0;
+	assert_int_equal(wire_add_ede(m, p.n - 11, sizeof(m), 3), p.n - 11);
+	assert_int_equal(wire_add_ede(m, 11, sizeof(m), 3), 11);
+}
+
 int
 main(void)
 {
@@ -2500,6 +2859,14 @@ main(void)
 		cmocka_unit_test(test_fuzz_query_parse),
 		cmocka_unit_test(test_fuzz_rr_read),
 		cmocka_unit_test(test_fuzz_names),
+		cmocka_unit_test(test_iter_walk),
+		cmocka_unit_test(test_iter_truncated),
+		cmocka_unit_test(test_iter_rdlength_past_end),
+		cmocka_unit_test(test_iter_counts_too_large),
+		cmocka_unit_test(test_iter_compression_loop),
+		cmocka_unit_test(test_iter_opt_placement),
+		cmocka_unit_test(test_msg_edns),
+		cmocka_unit_test(test_add_ede),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
