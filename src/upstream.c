@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "tcpframe.h"
 #include "upstream.h"
 #include "util.h"
 
@@ -1284,17 +1285,14 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct upstream_req *r = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	uint8_t lenb[2];
 	size_t len;
+	enum tcpframe_status fs;
 
-	if (evbuffer_get_length(in) < 2)
+	fs = tcpframe_read(in, r->pool->rbuf, 1, sizeof(r->pool->rbuf), &len);
+	if (fs == TCPFRAME_MORE)
 		return;
-	evbuffer_copyout(in, lenb, 2);
-	len = wire_get_u16(lenb);
-	if (evbuffer_get_length(in) < 2 + len)
-		return;
-	evbuffer_drain(in, 2);
-	evbuffer_remove(in, r->pool->rbuf, len);
+	if (fs == TCPFRAME_BAD)
+		len = 0;	/* an empty message, which matches no question */
 	if (!req_accepts(r, NULL, r->pool->rbuf, len)) {
 		/* On a connection of our own a reply that does not match is
 		 * the server's doing, not a forger's: it is not asked again. */
@@ -1356,7 +1354,6 @@ static void
 req_tcp(struct upstream_req *r)
 {
 	const struct pl_addr *srv = &r->servers[r->order[r->cur]];
-	uint8_t lenb[2] = { (uint8_t)(r->msglen >> 8), (uint8_t)r->msglen };
 	uint32_t bit = 1u << r->order[r->cur];
 
 	if ((r->tcp_tried & bit) || __builtin_popcount(r->tcp_tried) >= UPSTREAM_MAX_TCP ||
@@ -1379,8 +1376,7 @@ req_tcp(struct upstream_req *r)
 	}
 	bufferevent_setcb(r->tcp, tcp_read_cb, NULL, tcp_event_cb, r);
 	bufferevent_enable(r->tcp, EV_READ | EV_WRITE);
-	bufferevent_write(r->tcp, lenb, 2);
-	bufferevent_write(r->tcp, r->msg, r->msglen);
+	(void)tcpframe_write(bufferevent_get_output(r->tcp), r->msg, r->msglen);
 	event_del(&r->ev_try);
 	event_add(&r->ev_try, pool_timeout(r->pool, r->timeout_ms));
 	if (bufferevent_socket_connect(r->tcp, (const struct sockaddr *)&srv->ss,
@@ -1420,18 +1416,20 @@ dot_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	for (;;) {
-		uint8_t lenb[2];
 		size_t len;
 		struct upstream_req *r;
+		enum tcpframe_status fs;
 
-		if (evbuffer_get_length(in) < 2)
+		fs = tcpframe_read(in, p->rbuf, 1, sizeof(p->rbuf), &len);
+		if (fs == TCPFRAME_MORE)
 			return;
-		evbuffer_copyout(in, lenb, 2);
-		len = wire_get_u16(lenb);
-		if (evbuffer_get_length(in) < 2 + len)
-			return;
-		evbuffer_drain(in, 2);
-		evbuffer_remove(in, p->rbuf, len);
+		if (fs == TCPFRAME_BAD) {
+			/* An empty message answers nothing: passed over
+			 * like a stray answer, the connection kept. */
+			evbuffer_drain(in, 2);
+			p->stats.spoofed++;
+			continue;
+		}
 		/* Answers come in any order (RFC 7766 6.2.1.1): match by ID. */
 		for (r = c->waiting; r != NULL; r = r->dnext)
 			if (len >= 2 && memcmp(r->msg, p->rbuf, 2) == 0)
@@ -1534,7 +1532,6 @@ static void
 dot_send(struct upstream_req *r, struct srvstate *st)
 {
 	struct dot_conn *c = st->conn;
-	uint8_t lenb[2];
 
 	if (c == NULL && (c = dot_connect(r->pool, st)) == NULL) {
 		/* Not even a socket, or no route: on to the next server from
@@ -1553,10 +1550,7 @@ dot_send(struct upstream_req *r, struct srvstate *st)
 			r->msg[1] = (uint8_t)id;
 			o = c->waiting;
 		}
-	lenb[0] = (uint8_t)(r->msglen >> 8);
-	lenb[1] = (uint8_t)r->msglen;
-	bufferevent_write(c->bev, lenb, 2);
-	bufferevent_write(c->bev, r->msg, r->msglen);
+	(void)tcpframe_write(bufferevent_get_output(c->bev), r->msg, r->msglen);
 	r->dot = c;
 	r->dnext = c->waiting;
 	c->waiting = r;
