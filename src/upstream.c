@@ -1,9 +1,8 @@
 /*
- * upstream: UDP tries with TCP on truncation, DNS over TLS, failover by
- * health and RTT, a deadline per request, 0x20 and DNS cookies.
+ * upstream: UDP tries with TCP on truncation, failover by health and RTT,
+ * a deadline per request.  The messages (0x20, cookies, the checks on a
+ * reply) are upstream_msg.c's, DNS over TLS upstream_tls.c's.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -16,208 +15,15 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event_struct.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "log.h"
 #include "tcpframe.h"
-#include "upstream.h"
+#include "upstream_int.h"
 #include "util.h"
 
-#define UPSTREAM_MAX_SERVERS	16
-#define UPSTREAM_DOWN_AFTER	3	/* consecutive failures */
-#define UPSTREAM_DOWN_MS	10000	/* then tried last for this long */
-#define UPSTREAM_NOEDNS_MS	900000	/* asked without EDNS this long after a
-					 * FORMERR to EDNS (Unbound's
-					 * edns-lameness lasts as long) */
-#define COOKIE_CLIENT_LEN	8
-#define COOKIE_SERVER_MAX	32
-#define RCODE_BADCOOKIE		23
-#define DOT_PAD_BLOCK		128	/* RFC 8467: queries padded to 128 */
-#define USOCK_PER_SERVER	8	/* UDP sockets open per server */
-#define USOCK_USES		128	/* queries a socket carries before it retires */
-#define USOCK_BUCKETS		256	/* its waiting requests, by ID */
-#define USOCK_READ_BATCH	32	/* datagrams per wake-up, then yield */
-#define USOCK_RX_SIZE		4096	/* larger UDP replies are taken as truncated */
-#define TX_BATCH		64	/* queries per sendmmsg */
-#define REQ_FREE_MAX		256	/* requests kept for reuse */
-#define UPSTREAM_MAX_TRIES	16	/* UDP tries per request, all live until it ends */
-#define RTO_MIN_MS		200	/* retransmission timeout floor (see srv_rto) */
-#define RTO_G_US		10000	/* RFC 6298's clock granularity term */
-#define UPSTREAM_MAX_TCP	3	/* TCP attempts per request */
-#define TCP_DOWN_AFTER		2	/* consecutive failed TCP attempts, then */
-#define TCP_DOWN_MS		10000	/* no TCP to the server this long, doubling */
-#define TCP_DOWN_MAX_MS		300000	/* up to five minutes */
-#define USOCK_GONE		32	/* IDs of ended requests' tries, per socket */
-
-struct upstream_req;
-struct srvstate;
-struct usock;
-
-/*
- * One UDP try of a request: its own ID on its own socket, so that a reply
- * names the try it answers.  Every try stays live until the request ends,
- * so a reply slower than the retransmission timeout still answers it.
- */
-struct utry {
-	struct upstream_req *req;
-	struct usock *us;		/* NULL: not (or no longer) waiting on UDP */
-	struct utry *idnext;		/* us->byid chain */
-	struct srvstate *st;
-	uint64_t sent_us;
-	uint16_t id;
-	uint8_t srv;			/* index into the request's servers */
-	bool noedns;			/* sent without OPT */
-};
-
-/*
- * A connected UDP socket on a random port, shared by the queries to one
- * server.  A fresh socket per query costs six system calls (socket, bind,
- * connect, two epoll_ctl, close) for every forwarded question, more than the
- * query itself; sharing a few and replacing each after USOCK_USES queries
- * keeps the source port unpredictable and short-lived (RFC 5452 9.2) while
- * the steady path is one send and one recv.  A reply is routed by its ID to
- * the request waiting on this socket, then checked like any other.
- */
-struct usock {
-	struct upstream_pool *pool;
-	struct srvstate *st;		/* NULL: a one-off socket (no server slot) */
-	int fd;
-	struct event ev;
-	unsigned uses;			/* queries sent on it */
-	unsigned refs;			/* tries waiting on it, +1 while reading */
-	bool retired;			/* out of its slot: closed with its last request */
-	struct utry *byid[USOCK_BUCKETS];
-	uint16_t gone[USOCK_GONE];	/* IDs of tries whose request has ended: */
-	unsigned ngone;			/* a reply with one of them is late, not forged */
-};
-
-/* One pipelined DNS over TLS connection to a server. */
-struct dot_conn {
-	struct upstream_pool *pool;
-	struct srvstate *st;
-	struct bufferevent *bev;
-	struct upstream_req *waiting;	/* requests whose query went out on it */
-	bool connected;
-};
-
-/* What the pool knows of one server: health, speed, load, transport. */
-struct srvstate {
-	struct upstream_info info;
-	_Atomic uint32_t srtt_us;	/* smoothed RTT, microseconds; 0 unknown */
-	uint32_t rttvar_us;		/* its mean deviation (RFC 6298) */
-	uint32_t rto_us;		/* retransmission timeout, backed off */
-	uint64_t backoff_ms;		/* when the RTO was last doubled */
-	unsigned fails;			/* consecutive failed tries */
-	uint64_t heard_ms;		/* when it last answered */
-	unsigned tcp_fails;		/* consecutive failed TCP attempts */
-	uint64_t tcp_down_until;	/* ms; no TCP to it until then */
-	_Atomic uint64_t down_until;	/* ms; sorted last until then */
-	uint64_t noedns_until;		/* ms; asked without EDNS until then */
-	char tls_name[256];		/* with info.tls: certificate name, "" = IP */
-	struct dot_conn *conn;		/* with info.tls: the connection, if any */
-	uint8_t ccookie[COOKIE_CLIENT_LEN];	/* our client cookie for it */
-	uint8_t scookie[COOKIE_SERVER_MAX];	/* its last server cookie */
-	uint8_t scookie_len;
-	struct usock *us[USOCK_PER_SERVER];	/* UDP sockets, filled on demand */
-	struct usock *held;			/* the socket of this batch's queries */
-};
-
-struct upstream_req {
-	struct upstream_pool *pool;
-	struct upstream_req *prev, *next;	/* pool's pending list */
-	const struct pl_addr *servers;
-	size_t nservers, cur;			/* position in order[] of the current try */
-	uint8_t order[UPSTREAM_MAX_SERVERS];	/* servers, best first */
-	struct srvstate *st;			/* state of the current try's server */
-	struct utry *ct;			/* the current try */
-	struct utry t[UPSTREAM_MAX_TRIES];
-	unsigned ntries;
-	uint32_t failed;			/* bit I: servers[I] failed outright
-						 * (no point asking it again) */
-	uint32_t tcp_tried;			/* bit I: servers[I] was asked over TCP */
-	bool not_net;				/* a try timed out or had an error
-						 * rcode: not only network errors */
-	bool noedns;				/* this try's query has no OPT */
-	unsigned timeout_ms;			/* initial and largest RTO */
-	unsigned try_ms;			/* the current try's timeout */
-	bool badcookie_retried;
-	upstream_cb cb;
-	void *arg;
-
-	struct wire_query q;			/* the question */
-	size_t msglen;
-
-	struct upstream_req *txnext;		/* pool's queue of tries to send */
-	bool queued;				/* on that queue */
-	bool send_failed;			/* the held send failed: refused */
-	struct event ev_try;			/* per-try timeout */
-	struct event ev_deadline;
-	struct bufferevent *tcp;		/* TCP retry in progress */
-	struct dot_conn *dot;			/* DoT connection carrying this try */
-	struct upstream_req *dnext;		/* dot->waiting list */
-
-	uint8_t msg[768];			/* the query as sent on this try (last:
-						 * a reused request clears what precedes) */
-};
-
-struct upstream_pool {
-	struct event_base *base;
-	/* First: a batch of local answers touches only these. */
-	unsigned hold;				/* > 0: queries wait for the flush */
-	bool held;				/* some server has a held socket */
-	struct upstream_req *txq, **txtail;	/* tries held for one sendmmsg */
-	struct upstream_req *pending;
-	size_t npending;
-	struct upstream_stats stats;
-	struct srvstate servers[UPSTREAM_MAX_SERVERS * 2];
-	_Atomic size_t nservers;	/* a slot is filled before it is counted */
-	struct upstream_opts opts;
-	struct upstream_tls *tls;		/* copy of opts.tls */
-	char *ca_file;
-	SSL_CTX *ssl_ctx;
-	struct upstream_req *freereqs;		/* kept for reuse, via ->next */
-	unsigned nfree;
-	void (*around)(void *, bool);		/* called before and after a
-						 * batch of replies */
-	void *around_arg;
-	uint8_t (*rx)[USOCK_RX_SIZE];		/* recvmmsg buffers */
-	struct {				/* libevent common timeouts by length */
-		unsigned ms;
-		const struct timeval *tv;
-	} tmo[8];
-	size_t ntmo;
-	struct timeval tmo_scratch;
-	uint8_t rbuf[WIRE_MAX_MSG];
-};
-
 /* ---- options, server state ---- */
-
-int
-upstream_parse_tls(const char *spec, struct upstream_tls *out, const char **err)
-{
-	char buf[512], *hash, *a;
-
-	memset(out, 0, sizeof(*out));
-	if (strncasecmp(spec, "tls://", 6) != 0) {
-		*err = "not a tls:// address";
-		return -1;
-	}
-	pl_strlcpy(buf, spec + 6, sizeof(buf));
-	if ((hash = strchr(buf, '#')) != NULL) {
-		*hash++ = '\0';
-		if (*hash == '\0' || strlen(hash) >= sizeof(out->name)) {
-			*err = "bad name after #";
-			return -1;
-		}
-		pl_strlcpy(out->name, hash, sizeof(out->name));
-	}
-	a = buf;
-	return addr_parse(a, 853, &out->addr, err);
-}
 
 struct upstream_pool *
 upstream_pool_new(struct event_base *base)
@@ -233,7 +39,6 @@ upstream_pool_new(struct event_base *base)
 
 static void req_free(struct upstream_req *r);
 static void req_tcp(struct upstream_req *r);
-static void dot_close(struct dot_conn *c, bool failed);
 static void usock_retire(struct usock *us);
 static void req_tcp_failed(struct upstream_req *r, const char *what, int err);
 static void req_server_failed(struct upstream_req *r);
@@ -247,7 +52,7 @@ upstream_pool_free(struct upstream_pool *p)
 		req_free(p->pending);
 	for (size_t i = 0; i < p->nservers; i++) {
 		if (p->servers[i].conn != NULL)
-			dot_close(p->servers[i].conn, false);
+			upstream_dot_close(p->servers[i].conn, false);
 		for (size_t j = 0; j < USOCK_PER_SERVER; j++)
 			if (p->servers[i].us[j] != NULL)
 				usock_retire(p->servers[i].us[j]);
@@ -317,26 +122,9 @@ srv_state(struct upstream_pool *p, const struct pl_addr *a)
 	memset(s, 0, sizeof(*s));
 	s->info.addr = *a;
 	s->info.up = true;
-	random_bytes(s->ccookie, sizeof(s->ccookie));
+	random_bytes(s->cookie.client, sizeof(s->cookie.client));
 	atomic_store_explicit(&p->nservers, p->nservers + 1, memory_order_release);
 	return s;
-}
-
-static SSL_CTX *
-tls_ctx_new(const char *ca_file)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-
-	if (ctx == NULL)
-		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (ca_file != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
-			log_warnx("DNS over TLS: cannot load CA file %s", ca_file);
-	} else
-		SSL_CTX_set_default_verify_paths(ctx);
-	return ctx;
 }
 
 void
@@ -369,7 +157,7 @@ upstream_pool_configure(struct upstream_pool *p, const struct upstream_opts *opt
 		p->opts.tls_ca_file = p->ca_file;
 		if (p->ssl_ctx != NULL)
 			SSL_CTX_free(p->ssl_ctx);
-		p->ssl_ctx = opts->ntls > 0 ? tls_ctx_new(p->ca_file) : NULL;
+		p->ssl_ctx = opts->ntls > 0 ? upstream_tls_ctx_new(p->ca_file) : NULL;
 	} else
 		p->opts.tls_ca_file = p->ca_file;
 	for (size_t i = 0; i < p->nservers; i++)
@@ -380,7 +168,7 @@ upstream_pool_configure(struct upstream_pool *p, const struct upstream_opts *opt
 			continue;
 		s->info.tls = true;
 		if (strcmp(s->tls_name, opts->tls[i].name) != 0 && s->conn != NULL)
-			dot_close(s->conn, true);	/* the name to verify changed */
+			upstream_dot_close(s->conn, true);	/* the name to verify changed */
 		pl_strlcpy(s->tls_name, opts->tls[i].name, sizeof(s->tls_name));
 	}
 }
@@ -400,8 +188,8 @@ srv_failed(struct srvstate *s)
  * has no route to is down at once, since asking it again soon cannot help.
  * The caller counts the failed try.
  */
-static void
-srv_neterr(struct srvstate *s, const struct pl_addr *a, const char *what, int err)
+void
+upstream_srv_neterr(struct srvstate *s, const struct pl_addr *a, const char *what, int err)
 {
 	char buf[64];
 
@@ -557,27 +345,7 @@ req_order(struct upstream_req *r)
 		}
 }
 
-/* ---- messages ---- */
-
-size_t
-upstream_build_query(const struct wire_query *q, uint16_t id, uint8_t *out, size_t cap)
-{
-	struct wire_buf b;
-	struct wire_hdr h = {
-		.id = id,
-		.flags = WIRE_RD | (q->hdr.flags & WIRE_CD),
-		.qdcount = 1,
-		.arcount = 1,
-	};
-
-	wire_buf_init(&b, out, cap);
-	wire_put_hdr(&b, &h);
-	wire_put_name(&b, q->lname, false);
-	wire_put_u16(&b, q->qtype);
-	wire_put_u16(&b, q->qclass);
-	wire_put_opt(&b, 1232, 0, (q->edns.flags & EDNS_DO) != 0, -1);
-	return b.overflow ? 0 : b.len;
-}
+/* ---- queries ---- */
 
 /*
  * Builds this try's query: a fresh ID, the question (case randomized with
@@ -587,176 +355,24 @@ static void
 req_build(struct upstream_req *r, struct srvstate *st, bool tls)
 {
 	struct upstream_pool *p = r->pool;
-	uint16_t id = random_u16();
-	size_t optlen_off, opt_start;
-	uint16_t optlen = 0;
+	uint8_t cased[WIRE_NAME_MAX];
+	struct upstream_try_opts o = {
+		.cookie = p->opts.cookies && st != NULL ? &st->cookie : NULL,
+		.pad = tls,
+	};
+
 	/* Every try of a request asks with the same case: a reply to any of
 	 * them is checked against r->msg's question (its own ID aside). */
-	bool recase = r->msglen == 0;
-	uint8_t cased[WIRE_NAME_MAX];
-	size_t namelen = 0;
-
-	if (!recase && p->opts.case_randomization) {
-		namelen = MIN((size_t)r->q.qname_len, sizeof(cased));
-		memcpy(cased, r->msg + WIRE_HDR_LEN, namelen);
-	}
-	r->msglen = upstream_build_query(&r->q, id, r->msg, sizeof(r->msg));
-	if (r->msglen == 0)
-		return;
-	if (namelen > 0)
-		memcpy(r->msg + WIRE_HDR_LEN, cased, namelen);
+	if (p->opts.case_randomization && r->msglen != 0) {
+		memcpy(cased, r->msg + WIRE_HDR_LEN, MIN((size_t)r->q.qname_len,
+		    sizeof(cased)));
+		o.cased = cased;
+	} else
+		o.randomize_case = p->opts.case_randomization;
+	/* It answered FORMERR to EDNS: asked without, for a while. */
 	r->noedns = st != NULL && st->noedns_until > now_ms();
-	if (r->noedns) {
-		/* It answered FORMERR to EDNS: the OPT (last, 11 octets)
-		 * goes, and with it the cookie and the padding. */
-		r->msglen -= 11;
-		r->msg[WIRE_OFF_AR] = 0;
-		r->msg[WIRE_OFF_AR + 1] = 0;
-	}
-	if (p->opts.case_randomization && recase) {
-		/* Each letter of the question gets a random case; a reply
-		 * must echo it exactly (upstream_reply_matches). */
-		uint8_t *n = r->msg + WIRE_HDR_LEN;
-		uint32_t bits = 0;
-		int left = 0;
-		while (*n != 0) {
-			uint8_t l = *n++;
-			for (uint8_t i = 0; i < l; i++, n++) {
-				if (!isalpha(*n))
-					continue;
-				if (left == 0) {
-					bits = random_u32();
-					left = 32;
-				}
-				*n = (bits & 1) ? (uint8_t)toupper(*n) : (uint8_t)tolower(*n);
-				bits >>= 1;
-				left--;
-			}
-		}
-	}
-	if (r->noedns)
-		return;
-	/* The OPT RR is last: root(1) type(2) class(2) ttl(4) rdlen(2). */
-	opt_start = r->msglen - 11;
-	optlen_off = opt_start + 9;
-	if (p->opts.cookies && st != NULL) {
-		uint8_t *o = r->msg + r->msglen;
-		uint16_t clen = (uint16_t)(COOKIE_CLIENT_LEN + st->scookie_len);
-		o[0] = 0;
-		o[1] = EDNS_OPT_COOKIE;
-		o[2] = (uint8_t)(clen >> 8);
-		o[3] = (uint8_t)clen;
-		memcpy(o + 4, st->ccookie, COOKIE_CLIENT_LEN);
-		memcpy(o + 4 + COOKIE_CLIENT_LEN, st->scookie, st->scookie_len);
-		r->msglen += 4u + clen;
-		optlen = (uint16_t)(optlen + 4 + clen);
-	}
-	if (tls) {
-		size_t pad = (DOT_PAD_BLOCK - (r->msglen + 4) % DOT_PAD_BLOCK) % DOT_PAD_BLOCK;
-		uint8_t *o = r->msg + r->msglen;
-		o[0] = 0;
-		o[1] = EDNS_OPT_PADDING;
-		o[2] = (uint8_t)(pad >> 8);
-		o[3] = (uint8_t)pad;
-		memset(o + 4, 0, pad);
-		r->msglen += 4 + pad;
-		optlen = (uint16_t)(optlen + 4 + pad);
-	}
-	r->msg[optlen_off] = (uint8_t)(optlen >> 8);
-	r->msg[optlen_off + 1] = (uint8_t)optlen;
-}
-
-bool
-upstream_reply_matches(const uint8_t *query, size_t qlen, const uint8_t *resp,
-    size_t rlen)
-{
-	uint8_t qn[WIRE_NAME_MAX], rn[WIRE_NAME_MAX];
-	size_t qp = WIRE_HDR_LEN, rp = WIRE_HDR_LEN;
-
-	if (rlen < WIRE_HDR_LEN || qlen < WIRE_HDR_LEN)
-		return false;
-	if (memcmp(query, resp, 2) != 0 || !(resp[2] & 0x80))
-		return false;
-	/* A reply without a question (some servers' FORMERR) cannot be
-	 * matched to ours: ignore it like any other stray packet. */
-	if (wire_get_u16(resp + 4) != 1)
-		return false;
-	if (wire_name_read(query, qlen, &qp, qn) < 0 ||
-	    wire_name_read(resp, rlen, &rp, rn) < 0)
-		return false;
-	if (qp + 4 > qlen || rp + 4 > rlen)
-		return false;
-	return wire_name_equal(qn, rn) && memcmp(query + qp, resp + rp, 4) == 0;
-}
-
-/* The exact question case must come back when 0x20 is on. */
-static bool
-case_matches(const uint8_t *query, size_t qlen, const uint8_t *resp, size_t rlen)
-{
-	uint8_t qn[WIRE_NAME_MAX], rn[WIRE_NAME_MAX];
-	size_t qp = WIRE_HDR_LEN, rp = WIRE_HDR_LEN;
-	int l;
-
-	if ((l = wire_name_read(query, qlen, &qp, qn)) < 0 ||
-	    wire_name_read(resp, rlen, &rp, rn) < 0)
-		return false;
-	return memcmp(qn, rn, (size_t)l) == 0;
-}
-
-/*
- * Checks the reply's cookie (RFC 7873 5.3): when the server sends one, its
- * client part must be ours; its server part is kept for the next query.
- * Returns false for a reply to drop.
- */
-static bool
-cookie_check(struct srvstate *st, const uint8_t *resp, size_t rlen)
-{
-	struct wire_iter it;
-	struct wire_iter_rr rr;
-
-	if (st == NULL || wire_iter_init(&it, resp, rlen) == -1)
-		return true;
-	/* Every OPT of the additional section is looked at, however many and
-	 * whoever owns them; one malformed ends the walk and the answer
-	 * processing will say so. */
-	while (wire_iter_find(&it, TYPE_OPT, &rr) == 1) {
-		if (rr.section != WIRE_SEC_ADDITIONAL)
-			continue;
-		const uint8_t *o = resp + rr.rdata_off, *end = resp + rr.end;
-		while (o + 4 <= end) {
-			uint16_t code = wire_get_u16(o), len = wire_get_u16(o + 2);
-			if (o + 4 + len > end)
-				break;
-			if (code == EDNS_OPT_COOKIE) {
-				if (len < COOKIE_CLIENT_LEN ||
-				    memcmp(o + 4, st->ccookie, COOKIE_CLIENT_LEN) != 0)
-					return false;
-				if (len >= COOKIE_CLIENT_LEN + 8 &&
-				    len <= COOKIE_CLIENT_LEN + COOKIE_SERVER_MAX) {
-					st->scookie_len = (uint8_t)(len - COOKIE_CLIENT_LEN);
-					memcpy(st->scookie, o + 4 + COOKIE_CLIENT_LEN,
-					    st->scookie_len);
-				}
-			}
-			o += 4 + len;
-		}
-	}
-	return true;
-}
-
-/* The 12-bit rcode of a reply: extended bits from the first OPT, in
- * whatever section, read before any malformed part. */
-static int
-reply_rcode(const uint8_t *resp, size_t rlen)
-{
-	struct wire_iter it;
-	struct wire_iter_rr rr;
-
-	if (wire_iter_init(&it, resp, rlen) == -1)
-		return -1;
-	if (wire_iter_find(&it, TYPE_OPT, &rr) == 1)
-		return (int)((rr.ttl >> 24) << 4) | WIRE_RCODE(it.hdr.flags);
-	return WIRE_RCODE(it.hdr.flags);
+	o.edns = !r->noedns;
+	r->msglen = upstream_build_try(&r->q, random_u16(), &o, r->msg, sizeof(r->msg));
 }
 
 /* ---- request life ---- */
@@ -783,22 +399,6 @@ pool_timeout(struct upstream_pool *p, unsigned ms)
 	p->tmo[p->ntmo].ms = ms;
 	p->tmo[p->ntmo++].tv = c;
 	return c;
-}
-
-static void
-dot_unlink(struct upstream_req *r)
-{
-	struct upstream_req **pp;
-
-	if (r->dot == NULL)
-		return;
-	for (pp = &r->dot->waiting; *pp != NULL; pp = &(*pp)->dnext)
-		if (*pp == r) {
-			*pp = r->dnext;
-			break;
-		}
-	r->dot = NULL;
-	r->dnext = NULL;
 }
 
 /* ---- shared UDP sockets ---- */
@@ -1040,7 +640,7 @@ req_close_try(struct upstream_req *r, bool keep)
 		bufferevent_free(r->tcp);
 		r->tcp = NULL;
 	}
-	dot_unlink(r);
+	upstream_dot_unlink(r);
 	event_del(&r->ev_try);
 }
 
@@ -1108,8 +708,8 @@ req_advance(struct upstream_req *r)
 }
 
 /* The current try failed: on to the next server at once. */
-static void
-req_next(struct upstream_req *r)
+void
+upstream_req_next(struct upstream_req *r)
 {
 	req_close_try(r, false);
 	req_advance(r);
@@ -1130,12 +730,12 @@ req_server_failed(struct upstream_req *r)
 		req_done(r, r->not_net ? UPSTREAM_FAIL : UPSTREAM_UNREACHABLE, NULL, 0);
 		return;
 	}
-	req_next(r);
+	upstream_req_next(r);
 }
 
 /* The server refused (ICMP port unreachable, TCP RST, TLS failure). */
-static void
-req_refused(struct upstream_req *r)
+void
+upstream_req_refused(struct upstream_req *r)
 {
 	r->pool->stats.refused++;
 	if (r->st != NULL)
@@ -1155,9 +755,6 @@ static void
 req_rcode_failed(struct upstream_req *r, int rcode)
 {
 	char a[64];
-	const char *name = rcode == RCODE_SERVFAIL ? "SERVFAIL" :
-	    rcode == RCODE_REFUSED ? "REFUSED" : rcode == RCODE_NOTIMP ? "NOTIMP" :
-	    rcode == RCODE_FORMERR ? "FORMERR" : "BADVERS";
 
 	r->pool->stats.rcode_failures++;
 	if (r->st != NULL) {
@@ -1168,7 +765,8 @@ req_rcode_failed(struct upstream_req *r, int rcode)
 	}
 	srv_failed(r->st);
 	log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: answered %s, trying the next server",
-	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)), name);
+	    addr_str(&r->servers[r->order[r->cur]], a, sizeof(a)),
+	    upstream_rcode_name(rcode));
 	r->not_net = true;
 	req_server_failed(r);
 }
@@ -1178,25 +776,24 @@ req_rcode_failed(struct upstream_req *r, int rcode)
  * server cookie it carried (RFC 7873 5.3); anything else is the answer.
  * TC means ask again over TCP (not for TLS, which is a stream already).
  */
-static void
-req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
+void
+upstream_req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
 {
 	struct upstream_pool *p = r->pool;
-	int rcode = reply_rcode(resp, len);
+	int rcode = upstream_reply_rcode(resp, len);
+	char a[64];
 
-	if (rcode == RCODE_BADCOOKIE && !r->badcookie_retried) {
+	switch (upstream_reply_action(rcode, (resp[2] & 0x02) != 0, stream,
+	    r->badcookie_retried, !r->noedns && r->st != NULL)) {
+	case UPSTREAM_RETRY_COOKIE:
 		p->stats.badcookie++;
 		r->badcookie_retried = true;
 		req_close_try(r, false);
 		req_try(r);
 		return;
-	}
-	if (rcode == RCODE_FORMERR && !r->noedns && r->st != NULL) {
-		/* RFC 6891 7: a server that does not know EDNS answers
-		 * FORMERR to it.  Ask it again at once without, and keep
-		 * doing so for a while rather than pay a round trip each
-		 * time. */
-		char a[64];
+	case UPSTREAM_RETRY_NOEDNS:
+		/* Ask it again at once without EDNS, and keep doing so for a
+		 * while rather than pay a round trip each time. */
 		log_ratelimited(LOG_RL_UPSTREAM, "upstream %s: FORMERR to EDNS; "
 		    "asking it without EDNS for %u minutes",
 		    addr_str(&r->st->info.addr, a, sizeof(a)), UPSTREAM_NOEDNS_MS / 60000);
@@ -1204,15 +801,14 @@ req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
 		req_close_try(r, false);
 		req_try(r);
 		return;
-	}
-	if (rcode == RCODE_SERVFAIL || rcode == RCODE_REFUSED || rcode == RCODE_NOTIMP ||
-	    rcode == RCODE_FORMERR || rcode == RCODE_BADVERS) {
+	case UPSTREAM_FAILOVER:
 		req_rcode_failed(r, rcode);
 		return;
-	}
-	if (!stream && (resp[2] & 0x02)) {
+	case UPSTREAM_TRUNCATED:
 		req_tcp(r);
 		return;
+	case UPSTREAM_ANSWER:
+		break;
 	}
 	req_done(r, UPSTREAM_OK, resp, len);
 }
@@ -1222,8 +818,8 @@ req_reply(struct upstream_req *r, const uint8_t *resp, size_t len, bool stream)
  * or TLS); counts it as spoofed if not.  Every try asks the same question
  * in the same case (req_build), so r->msg serves with T's ID in it.
  */
-static bool
-req_accepts(struct upstream_req *r, const struct utry *t, const uint8_t *resp,
+bool
+upstream_req_accepts(struct upstream_req *r, const struct utry *t, const uint8_t *resp,
     size_t len)
 {
 	struct upstream_pool *p = r->pool;
@@ -1236,8 +832,9 @@ req_accepts(struct upstream_req *r, const struct utry *t, const uint8_t *resp,
 		r->msg[1] = (uint8_t)t->id;
 	}
 	ok = upstream_reply_matches(r->msg, r->msglen, resp, len) &&
-	    (!p->opts.case_randomization || case_matches(r->msg, r->msglen, resp, len)) &&
-	    (!p->opts.cookies || cookie_check(st, resp, len));
+	    (!p->opts.case_randomization ||
+	    upstream_case_matches(r->msg, r->msglen, resp, len)) &&
+	    (!p->opts.cookies || st == NULL || upstream_cookie_check(&st->cookie, resp, len));
 	r->msg[0] = id0;
 	r->msg[1] = id1;
 	if (!ok) {
@@ -1293,7 +890,7 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (fs == TCPFRAME_BAD)
 		len = 0;	/* an empty message, which matches no question */
-	if (!req_accepts(r, NULL, r->pool->rbuf, len)) {
+	if (!upstream_req_accepts(r, NULL, r->pool->rbuf, len)) {
 		/* On a connection of our own a reply that does not match is
 		 * the server's doing, not a forger's: it is not asked again. */
 		req_tcp_failed(r, "answered another question over TCP", 0);
@@ -1301,7 +898,7 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (r->st != NULL)
 		r->st->tcp_fails = 0;
-	req_reply(r, r->pool->rbuf, len, true);
+	upstream_req_reply(r, r->pool->rbuf, len, true);
 }
 
 /*
@@ -1319,7 +916,7 @@ req_tcp_failed(struct upstream_req *r, const char *what, int err)
 
 	r->pool->stats.tcp_failures++;
 	if (err != 0) {
-		srv_neterr(r->st, srv, what, err);
+		upstream_srv_neterr(r->st, srv, what, err);
 		r->pool->stats.refused++;
 		if (r->st != NULL)
 			r->st->info.refused++;
@@ -1371,7 +968,7 @@ req_tcp(struct upstream_req *r)
 	r->pool->stats.tcp_retries++;
 	r->tcp = bufferevent_socket_new(r->pool->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (r->tcp == NULL) {
-		req_next(r);
+		upstream_req_next(r);
 		return;
 	}
 	bufferevent_setcb(r->tcp, tcp_read_cb, NULL, tcp_event_cb, r);
@@ -1382,178 +979,6 @@ req_tcp(struct upstream_req *r)
 	if (bufferevent_socket_connect(r->tcp, (const struct sockaddr *)&srv->ss,
 	    (int)srv->len) < 0)
 		req_tcp_failed(r, "cannot connect over TCP", EVUTIL_SOCKET_ERROR());
-}
-
-/* ---- DNS over TLS ---- */
-
-static void
-dot_close(struct dot_conn *c, bool failed)
-{
-	struct upstream_req *r;
-
-	c->st->conn = NULL;
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
-	c->bev = NULL;
-	/* Every query waiting on this connection moves on to its next server. */
-	while ((r = c->waiting) != NULL) {
-		c->waiting = r->dnext;
-		r->dot = NULL;
-		r->dnext = NULL;
-		if (failed)
-			req_refused(r);
-		else
-			req_next(r);
-	}
-	free(c);
-}
-
-static void
-dot_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct dot_conn *c = arg;
-	struct upstream_pool *p = c->pool;
-	struct evbuffer *in = bufferevent_get_input(bev);
-
-	for (;;) {
-		size_t len;
-		struct upstream_req *r;
-		enum tcpframe_status fs;
-
-		fs = tcpframe_read(in, p->rbuf, 1, sizeof(p->rbuf), &len);
-		if (fs == TCPFRAME_MORE)
-			return;
-		if (fs == TCPFRAME_BAD) {
-			/* An empty message answers nothing: passed over
-			 * like a stray answer, the connection kept. */
-			evbuffer_drain(in, 2);
-			p->stats.spoofed++;
-			continue;
-		}
-		/* Answers come in any order (RFC 7766 6.2.1.1): match by ID. */
-		for (r = c->waiting; r != NULL; r = r->dnext)
-			if (len >= 2 && memcmp(r->msg, p->rbuf, 2) == 0)
-				break;
-		if (r == NULL || !req_accepts(r, NULL, p->rbuf, len)) {
-			p->stats.spoofed++;
-			continue;
-		}
-		dot_unlink(r);
-		req_reply(r, p->rbuf, len, true);
-	}
-}
-
-static void
-dot_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct dot_conn *c = arg;
-	char a[64];
-
-	if (what & BEV_EVENT_CONNECTED) {
-		c->connected = true;
-		log_debug("DNS over TLS to %s: connected", addr_str(&c->st->info.addr, a,
-		    sizeof(a)));
-		return;
-	}
-	if (what & BEV_EVENT_ERROR) {
-		SSL *ssl = bufferevent_openssl_get_ssl(bev);
-		long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-		unsigned long e = bufferevent_get_openssl_error(bev);
-
-		c->pool->stats.tls_failures++;
-		if (vr != X509_V_OK)
-			log_ratelimited(LOG_RL_UPSTREAM,
-			    "DNS over TLS to %s: certificate verification failed for \"%s\": %s",
-			    addr_str(&c->st->info.addr, a, sizeof(a)),
-			    c->st->tls_name[0] ? c->st->tls_name : "(address)",
-			    X509_verify_cert_error_string(vr));
-		else
-			log_ratelimited(LOG_RL_UPSTREAM, "DNS over TLS to %s: %s",
-			    addr_str(&c->st->info.addr, a, sizeof(a)),
-			    e ? ERR_reason_error_string(e) : strerror(EVUTIL_SOCKET_ERROR()));
-		dot_close(c, true);
-		return;
-	}
-	if (what & BEV_EVENT_EOF)
-		/* The server closed an idle (or busy) connection: what waited
-		 * on it is asked again, on a new connection if need be. */
-		dot_close(c, false);
-}
-
-static struct dot_conn *
-dot_connect(struct upstream_pool *p, struct srvstate *st)
-{
-	struct dot_conn *c;
-	SSL *ssl;
-	char ip[64];
-
-	if (p->ssl_ctx == NULL || (ssl = SSL_new(p->ssl_ctx)) == NULL)
-		return NULL;
-	if (st->tls_name[0] != '\0') {
-		SSL_set_tlsext_host_name(ssl, st->tls_name);
-		SSL_set1_host(ssl, st->tls_name);
-	} else {
-		/* No name given: the certificate must carry the IP address. */
-		const struct sockaddr *sa = (const struct sockaddr *)&st->info.addr.ss;
-		const void *src = sa->sa_family == AF_INET ?
-		    (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
-		    (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		inet_ntop(sa->sa_family, src, ip, sizeof(ip));
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip);
-	}
-	if ((c = try_calloc(1, sizeof(*c))) == NULL) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	c->pool = p;
-	c->st = st;
-	c->bev = bufferevent_openssl_socket_new(p->base, -1, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		SSL_free(ssl);
-		free(c);
-		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, dot_read_cb, NULL, dot_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(c->bev, (const struct sockaddr *)&st->info.addr.ss,
-	    (int)st->info.addr.len) < 0) {
-		bufferevent_free(c->bev);
-		free(c);
-		return NULL;
-	}
-	st->conn = c;
-	return c;
-}
-
-/* Sends this try's query on the server's TLS connection (made if need be). */
-static void
-dot_send(struct upstream_req *r, struct srvstate *st)
-{
-	struct dot_conn *c = st->conn;
-
-	if (c == NULL && (c = dot_connect(r->pool, st)) == NULL) {
-		/* Not even a socket, or no route: on to the next server from
-		 * the event loop (no callback may run here). */
-		srv_neterr(st, &st->info.addr, "cannot connect over TLS", EVUTIL_SOCKET_ERROR());
-		r->pool->stats.tls_failures++;
-		r->send_failed = true;
-		event_active(&r->ev_try, EV_TIMEOUT, 1);
-		return;
-	}
-	/* IDs must be unique among the queries waiting on one connection. */
-	for (struct upstream_req *o = c->waiting; o != NULL; o = o->dnext)
-		if (memcmp(o->msg, r->msg, 2) == 0) {
-			uint16_t id = random_u16();
-			r->msg[0] = (uint8_t)(id >> 8);
-			r->msg[1] = (uint8_t)id;
-			o = c->waiting;
-		}
-	(void)tcpframe_write(bufferevent_get_output(c->bev), r->msg, r->msglen);
-	r->dot = c;
-	r->dnext = c->waiting;
-	c->waiting = r;
 }
 
 /* ---- UDP ---- */
@@ -1597,9 +1022,9 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 					usock_detach(t, false);
 					continue;
 				}
-				srv_neterr(r->st, &r->servers[r->order[r->cur]],
+				upstream_srv_neterr(r->st, &r->servers[r->order[r->cur]],
 				    "no answer", err);
-				req_refused(r);
+				upstream_req_refused(r);
 			}
 		us->refs--;
 		usock_release(us);
@@ -1633,7 +1058,7 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 			}
 			continue;
 		}
-		if (!req_accepts(t->req, t, buf, len))
+		if (!upstream_req_accepts(t->req, t, buf, len))
 			continue;
 		if (!req_adopt(t->req, t, trunc)) {
 			p->stats.late++;
@@ -1642,7 +1067,7 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
 			req_tcp(t->req);	/* larger than we take over UDP */
 		else
-			req_reply(t->req, buf, len, false);
+			upstream_req_reply(t->req, buf, len, false);
 	}
 	upstream_pool_flush(p);
 	us->refs--;
@@ -1703,7 +1128,7 @@ upstream_pool_flush(struct upstream_pool *p)
 			    errno == EINTR)
 				continue;
 			if (us->st != NULL)
-				srv_neterr(us->st, &us->st->info.addr, "cannot send", errno);
+				upstream_srv_neterr(us->st, &us->st->info.addr, "cannot send", errno);
 			p->stats.refused++;
 			usock_refuse_later(us);	/* the rest of the batch too */
 			break;
@@ -1739,7 +1164,7 @@ try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 			req_done(r, r->not_net ? UPSTREAM_FAIL : UPSTREAM_UNREACHABLE,
 			    NULL, 0);
 		else
-			req_refused(r);
+			upstream_req_refused(r);
 		return;
 	}
 	r->not_net = true;
@@ -1759,7 +1184,7 @@ try_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	if (r->dot != NULL) {
 		/* A stream: the query is not lost, a retransmission would
 		 * only queue behind it.  On to the next server. */
-		req_next(r);
+		upstream_req_next(r);
 		return;
 	}
 	/* Retransmit, to the next server in line (the same one when it is
@@ -1801,11 +1226,11 @@ req_try(struct upstream_req *r)
 		COUNTER_INC(st->info.sent);
 		COUNTER_INC(st->info.inflight);
 		COUNTER_INC(r->pool->stats.sent);
-		dot_send(r, st);
+		upstream_dot_send(r, st);
 		return;
 	}
 	if (!usock_attach(r, srv, st)) {
-		srv_neterr(st, srv, "cannot reach", errno);
+		upstream_srv_neterr(st, srv, "cannot reach", errno);
 		r->pool->stats.refused++;
 		goto refused;
 	}
@@ -1819,7 +1244,7 @@ req_try(struct upstream_req *r)
 		 * route): on to the next server now, or failure from the
 		 * event loop when none remains. */
 		struct usock *us = t->us;
-		srv_neterr(st, srv, "cannot send", errno);
+		upstream_srv_neterr(st, srv, "cannot send", errno);
 		r->pool->stats.refused++;
 		us->refs++;		/* kept for usock_refuse_later */
 		usock_detach(t, false);

@@ -36,6 +36,7 @@
 #include <event2/event.h>
 
 #include "addr.h"
+#include "upstream_msg.h"	/* building queries, checking replies */
 #include "wire.h"
 
 struct upstream_pool;
@@ -144,15 +145,5 @@ void upstream_pool_hold(struct upstream_pool *p);
 void upstream_pool_flush(struct upstream_pool *p);
 void upstream_pool_on_replies(struct upstream_pool *p, void (*fn)(void *arg, bool done),
     void *arg);
-
-/* Builds the query sent upstream into OUT: ID, RD=1, CD copied, the question
- * lower-cased, an OPT advertising 1232 octets with the client's DO bit.
- * Returns the length. */
-size_t upstream_build_query(const struct wire_query *q, uint16_t id, uint8_t *out,
-    size_t cap);
-
-/* True when RESP answers the question in QUERY/QLEN (ID, QR, question). */
-bool upstream_reply_matches(const uint8_t *query, size_t qlen, const uint8_t *resp,
-    size_t rlen);
 
 #endif

@@ -1098,6 +1098,263 @@ test_refused_once(void **state)
 	assert_int_equal(upstream_pool_stats(e->pool)->refused, 1);
 }
 
+/* ---- the message part alone (upstream_msg.h), without sockets ---- */
+
+/* A reply to QUERY/QLEN with nothing in it but the question and the OPT:
+ * the query with QR set.  Returns its length. */
+static size_t
+echo_reply(const uint8_t *query, size_t qlen, uint8_t *out)
+{
+	memcpy(out, query, qlen);
+	out[2] |= 0x80;
+	return qlen;
+}
+
+/* Our query for www.example.com with DO set: the one every pure test asks. */
+static void
+pure_query(struct wire_query *q)
+{
+	uint8_t mem[512];
+	struct wire_buf b;
+	struct wire_hdr h = { 0x1234, WIRE_RD, 1, 0, 0, 1 };
+
+	wire_buf_init(&b, mem, sizeof(mem));
+	wire_put_hdr(&b, &h);
+	wire_put_name(&b, (const uint8_t *)"\3www\7Example\3com", false);
+	wire_put_u16(&b, TYPE_A);
+	wire_put_u16(&b, CLASS_IN);
+	wire_put_opt(&b, 4096, 0, true, -1);
+	assert_int_equal(wire_query_parse(mem, b.len, q), WIRE_OK);
+}
+
+/* pure_query() asked with O and ID into M (512 octets, length in *QL), and
+ * its echo_reply() in R; returns the reply's length. */
+static size_t
+pure_exchange(struct wire_query *q, const struct upstream_try_opts *o, uint16_t id,
+    uint8_t *m, size_t *ql, uint8_t *r)
+{
+	pure_query(q);
+	*ql = upstream_build_try(q, id, o, m, 512);
+	assert_true(*ql > 0);
+	return echo_reply(m, *ql, r);
+}
+
+/* Replies with another ID, another question, another type or class, or no
+ * QR do not match; the name in another case does (0x20 is checked apart). */
+static void
+test_msg_match(void **state)
+{
+	struct wire_query q;
+	struct upstream_try_opts o = { .edns = true };
+	uint8_t sent[512], r[512];
+	size_t ql, rl;
+
+	(void)state;
+	rl = pure_exchange(&q, &o, 0xabcd, sent, &ql, r);
+	assert_true(upstream_reply_matches(sent, ql, r, rl));
+	r[1] ^= 1;					/* the ID */
+	assert_false(upstream_reply_matches(sent, ql, r, rl));
+	r[1] ^= 1;
+	r[2] &= 0x7f;					/* QR clear */
+	assert_false(upstream_reply_matches(sent, ql, r, rl));
+	r[2] |= 0x80;
+	r[WIRE_HDR_LEN + 1] = 'x';			/* xww.example.com */
+	assert_false(upstream_reply_matches(sent, ql, r, rl));
+	r[WIRE_HDR_LEN + 1] = 'W';			/* only the case differs */
+	assert_true(upstream_reply_matches(sent, ql, r, rl));
+	r[WIRE_HDR_LEN + 18] = TYPE_AAAA;		/* QTYPE */
+	assert_false(upstream_reply_matches(sent, ql, r, rl));
+	r[WIRE_HDR_LEN + 18] = TYPE_A;
+	r[WIRE_HDR_LEN + 20] = 3;			/* QCLASS CH */
+	assert_false(upstream_reply_matches(sent, ql, r, rl));
+	r[WIRE_HDR_LEN + 20] = CLASS_IN;
+	assert_true(upstream_reply_matches(sent, ql, r, rl));
+	assert_false(upstream_reply_matches(sent, ql, r, 11));
+	assert_false(upstream_reply_matches(sent, ql, r, WIRE_HDR_LEN + 10));
+}
+
+/* 0x20: the try asks in a random case, kept by later tries, and a reply
+ * with any letter in another case fails the case check. */
+static void
+test_msg_case(void **state)
+{
+	struct wire_query q;
+	struct upstream_try_opts o = { .randomize_case = true, .edns = true };
+	uint8_t sent[512], again[512], r[512];
+	size_t ql, rl;
+	bool mixed = false;
+
+	(void)state;
+	pure_query(&q);
+	/* 13 letters: all lower (as asked) once in 8,192 tries; 20 tries
+	 * all lower-case would be a broken randomizer. */
+	for (int i = 0; i < 20 && !mixed; i++) {
+		ql = upstream_build_try(&q, 1, &o, sent, sizeof(sent));
+		assert_true(ql > 0);
+		mixed = memcmp(sent + WIRE_HDR_LEN, q.lname, (size_t)q.qname_len) != 0;
+		assert_true(wire_name_equal(sent + WIRE_HDR_LEN, q.lname));
+	}
+	assert_true(mixed);
+	rl = echo_reply(sent, ql, r);
+	assert_true(upstream_case_matches(sent, ql, r, rl));
+	for (int i = 1; i < q.qname_len - 1; i++) {
+		if (!isalpha(r[WIRE_HDR_LEN + i]))
+			continue;
+		r[WIRE_HDR_LEN + i] ^= 0x20;		/* mangled by a forger */
+		assert_true(upstream_reply_matches(sent, ql, r, rl));
+		assert_false(upstream_case_matches(sent, ql, r, rl));
+		r[WIRE_HDR_LEN + i] ^= 0x20;
+	}
+	/* A later try repeats the case it is given. */
+	struct upstream_try_opts o2 = { .cased = sent + WIRE_HDR_LEN, .edns = true };
+	assert_int_equal(upstream_build_try(&q, 2, &o2, again, sizeof(again)), ql);
+	assert_memory_equal(again + WIRE_HDR_LEN, sent + WIRE_HDR_LEN, (size_t)q.qname_len);
+	/* Without 0x20 the question goes lower-cased. */
+	struct upstream_try_opts o3 = { .edns = true };
+	upstream_build_try(&q, 3, &o3, again, sizeof(again));
+	assert_memory_equal(again + WIRE_HDR_LEN, q.lname, (size_t)q.qname_len);
+}
+
+/* A reply to QUERY/QLEN (whose OPT is empty) whose OPT carries a COOKIE
+ * option of LEN octets, the client part CC; returns its length. */
+static size_t
+cookie_reply(const uint8_t *query, size_t qlen, const uint8_t *cc, size_t len,
+    uint8_t *r)
+{
+	size_t n = echo_reply(query, qlen, r);
+	/* The query's OPT is last and empty: give it the option. */
+	wire_write_u16(r + n - 2, (uint16_t)(4 + len));
+	wire_write_u16(r + n, EDNS_OPT_COOKIE);
+	wire_write_u16(r + n + 2, (uint16_t)len);
+	memcpy(r + n + 4, cc, 8);
+	memcpy(r + n + 12, "ServerCookie0123456789abcdefghij", len - 8);
+	return n + 4 + len;
+}
+
+/* Cookies: the query carries ours (and the server's, once known); a reply
+ * with another client cookie is dropped, a good one teaches the server's. */
+static void
+test_msg_cookie(void **state)
+{
+	struct wire_query q, sent;
+	struct upstream_cookie c = { .client = "ourclien" };
+	struct upstream_try_opts o = { .edns = true };
+	struct upstream_try_opts oc = { .edns = true, .cookie = &c };
+	uint8_t m[512], m0[512], r[600], bad[8];
+	size_t ql, ql0, rl;
+
+	(void)state;
+	pure_query(&q);
+	/* Replies are made from the query without a cookie (its OPT empty). */
+	ql0 = upstream_build_try(&q, 7, &o, m0, sizeof(m0));
+	ql = upstream_build_try(&q, 7, &oc, m, sizeof(m));
+	assert_int_equal(ql, ql0 + 4 + 8);
+	assert_int_equal(wire_query_parse(m, ql, &sent), WIRE_OK);
+	assert_int_equal(sent.edns.cookie_len, 8);
+	assert_memory_equal(sent.edns.cookie, "ourclien", 8);
+	assert_true(sent.edns.flags & EDNS_DO);
+
+	memcpy(bad, "ourclieN", 8);
+	rl = cookie_reply(m0, ql0, bad, 24, r);
+	assert_true(upstream_reply_matches(m, ql, r, rl));
+	assert_false(upstream_cookie_check(&c, r, rl));
+	assert_int_equal(c.server_len, 0);
+	/* Our client cookie alone: ours, nothing to learn; cut short to 7
+	 * octets: not ours. */
+	rl = cookie_reply(m0, ql0, (const uint8_t *)"ourclien", 8, r);
+	assert_true(upstream_cookie_check(&c, r, rl));
+	assert_int_equal(c.server_len, 0);
+	wire_write_u16(r + rl - 10, 7);
+	wire_write_u16(r + rl - 14, 4 + 7);
+	assert_false(upstream_cookie_check(&c, r, rl - 1));
+	/* Ours, with a server cookie of 16 octets: learnt, and sent next. */
+	rl = cookie_reply(m0, ql0, (const uint8_t *)"ourclien", 24, r);
+	assert_true(upstream_cookie_check(&c, r, rl));
+	assert_int_equal(c.server_len, 16);
+	assert_memory_equal(c.server, "ServerCookie0123", 16);
+	ql = upstream_build_try(&q, 8, &oc, m, sizeof(m));
+	assert_int_equal(wire_query_parse(m, ql, &sent), WIRE_OK);
+	assert_int_equal(sent.edns.cookie_len, 24);
+	assert_memory_equal(sent.edns.cookie + 8, "ServerCookie0123", 16);
+	/* No reply cookie at all: nothing to check. */
+	rl = echo_reply(m0, ql0, r);
+	assert_true(upstream_cookie_check(&c, r, rl));
+}
+
+/* Without EDNS the query has no OPT, so no cookie and no padding; over
+ * TLS it is padded to a multiple of 128 octets. */
+static void
+test_msg_edns_padding(void **state)
+{
+	struct wire_query q, sent;
+	struct upstream_cookie c = { .client = "ourclien" };
+	struct upstream_try_opts o = { .edns = false, .cookie = &c, .pad = true };
+	uint8_t m[768];
+	size_t ql;
+
+	(void)state;
+	pure_query(&q);
+	ql = upstream_build_try(&q, 7, &o, m, sizeof(m));
+	assert_int_equal(ql, WIRE_HDR_LEN + 17 + 4);
+	assert_int_equal(wire_query_parse(m, ql, &sent), WIRE_OK);
+	assert_false(sent.edns.present);
+	o.edns = true;
+	ql = upstream_build_try(&q, 7, &o, m, sizeof(m));
+	assert_int_equal(ql % UPSTREAM_PAD_BLOCK, 0);
+	assert_int_equal(wire_query_parse(m, ql, &sent), WIRE_OK);
+	assert_int_equal(sent.edns.cookie_len, 8);
+	/* No room: nothing built. */
+	assert_int_equal(upstream_build_try(&q, 7, &o, m, 100), 0);
+}
+
+/* The rcode, extended by the OPT's bits, and what a request does with it. */
+static void
+test_msg_rcode_action(void **state)
+{
+	struct wire_query q;
+	struct upstream_try_opts o = { .edns = true };
+	uint8_t m[512], r[512];
+	size_t ql, rl;
+
+	(void)state;
+	rl = pure_exchange(&q, &o, 7, m, &ql, r);
+	assert_int_equal(upstream_reply_rcode(r, rl), RCODE_NOERROR);
+	r[3] = RCODE_NXDOMAIN;
+	assert_int_equal(upstream_reply_rcode(r, rl), RCODE_NXDOMAIN);
+	r[3] = RCODE_BADCOOKIE & 0xf;
+	r[rl - 6] = RCODE_BADCOOKIE >> 4;		/* the OPT's EXTENDED-RCODE */
+	assert_int_equal(upstream_reply_rcode(r, rl), RCODE_BADCOOKIE);
+	/* A malformed OPT is not read; a header alone still has its rcode. */
+	assert_int_equal(upstream_reply_rcode(r, rl - 1), RCODE_BADCOOKIE & 0xf);
+	assert_int_equal(upstream_reply_rcode(r, 11), -1);
+
+	assert_int_equal(upstream_reply_action(RCODE_NOERROR, false, false, false, true),
+	    UPSTREAM_ANSWER);
+	assert_int_equal(upstream_reply_action(RCODE_NXDOMAIN, false, false, false, true),
+	    UPSTREAM_ANSWER);
+	assert_int_equal(upstream_reply_action(RCODE_NOERROR, true, false, false, true),
+	    UPSTREAM_TRUNCATED);
+	assert_int_equal(upstream_reply_action(RCODE_NOERROR, true, true, false, true),
+	    UPSTREAM_ANSWER);
+	assert_int_equal(upstream_reply_action(RCODE_BADCOOKIE, false, false, false, true),
+	    UPSTREAM_RETRY_COOKIE);
+	assert_int_equal(upstream_reply_action(RCODE_BADCOOKIE, false, false, true, true),
+	    UPSTREAM_ANSWER);
+	assert_int_equal(upstream_reply_action(RCODE_FORMERR, false, false, false, true),
+	    UPSTREAM_RETRY_NOEDNS);
+	assert_int_equal(upstream_reply_action(RCODE_FORMERR, false, false, false, false),
+	    UPSTREAM_FAILOVER);
+	assert_string_equal(upstream_rcode_name(RCODE_FORMERR), "FORMERR");
+	static const int fail[] = { RCODE_SERVFAIL, RCODE_REFUSED, RCODE_NOTIMP,
+	    RCODE_BADVERS };
+	static const char *const names[] = { "SERVFAIL", "REFUSED", "NOTIMP", "BADVERS" };
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(upstream_reply_action(fail[i], true, false, false, true),
+		    UPSTREAM_FAILOVER);
+		assert_string_equal(upstream_rcode_name(fail[i]), names[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -1126,6 +1383,11 @@ main(void)
 		cmocka_unit_test(test_reply_two_questions),
 		cmocka_unit_test_setup_teardown(test_tc_then_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_out_of_memory, setup, teardown),
+		cmocka_unit_test(test_msg_match),
+		cmocka_unit_test(test_msg_case),
+		cmocka_unit_test(test_msg_cookie),
+		cmocka_unit_test(test_msg_edns_padding),
+		cmocka_unit_test(test_msg_rcode_action),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
