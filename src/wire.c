@@ -1,5 +1,6 @@
 /* wire: bounded DNS message parsing and writing (RFC 1035, 6891, 9619). */
 
+#include <assert.h>
 #include <string.h>
 
 #include "wire.h"
@@ -736,6 +737,23 @@ wire_rdata_expand(const uint8_t *pkt, size_t len, const struct wire_rr *rr,
 
 /* ---- writing ---- */
 
+/*
+ * What every writer keeps true of B, checked on the way in and out (as
+ * NSD's buffer_invariant()): the length within the memory, the
+ * compression targets within what is written, a question waiting to
+ * become targets lying inside the message.  Compiled out with NDEBUG.
+ */
+static inline void
+buf_invariant(const struct wire_buf *b)
+{
+	assert(b != NULL);
+	assert(b->data != NULL || b->cap == 0);
+	assert(b->len <= b->cap);
+	assert(b->ncomp >= 0 && b->ncomp <= WIRE_COMP_MAX);
+	assert(b->ncomp == 0 || b->comp[b->ncomp - 1] < b->len);
+	assert(b->lazy == 0 || (b->lazy >= WIRE_HDR_LEN && b->lazy < b->len));
+}
+
 void
 wire_buf_init(struct wire_buf *b, uint8_t *mem, size_t cap)
 {
@@ -745,12 +763,15 @@ wire_buf_init(struct wire_buf *b, uint8_t *mem, size_t cap)
 	b->overflow = false;
 	b->ncomp = 0;
 	b->lazy = 0;
+	buf_invariant(b);
 }
 
 struct wire_mark
 wire_buf_mark(const struct wire_buf *b)
 {
 	struct wire_mark m = { b->len, b->ncomp, b->lazy };
+
+	buf_invariant(b);
 	return m;
 }
 
@@ -765,12 +786,14 @@ wire_buf_rollback(struct wire_buf *b, struct wire_mark m)
 	/* A question entered as targets since the mark waits again. */
 	b->lazy = m.lazy;
 	b->overflow = false;
+	buf_invariant(b);
 }
 
 /* True when N more octets fit; otherwise marks the overflow. */
 static bool
 room(struct wire_buf *b, size_t n)
 {
+	buf_invariant(b);
 	if (b->overflow || n > b->cap - b->len) {
 		b->overflow = true;
 		return false;
@@ -783,6 +806,7 @@ wire_put_u8(struct wire_buf *b, uint8_t v)
 {
 	if (room(b, 1))
 		b->data[b->len++] = v;
+	assert(b->len <= b->cap);
 }
 
 void
@@ -792,6 +816,7 @@ wire_put_u16(struct wire_buf *b, uint16_t v)
 		return;
 	wire_write_u16(b->data + b->len, v);
 	b->len += 2;
+	assert(b->len <= b->cap);
 }
 
 void
@@ -801,6 +826,7 @@ wire_put_u32(struct wire_buf *b, uint32_t v)
 		return;
 	wire_write_u32(b->data + b->len, v);
 	b->len += 4;
+	assert(b->len <= b->cap);
 }
 
 void
@@ -811,6 +837,7 @@ wire_put_bytes(struct wire_buf *b, const void *p, size_t n)
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
+	assert(b->len <= b->cap);
 }
 
 void
@@ -826,6 +853,7 @@ wire_put_hdr(struct wire_buf *b, const struct wire_hdr *h)
 	for (int i = 0; i < 6; i++)
 		wire_write_u16(p + 2 * i, v[i]);
 	b->len += WIRE_HDR_LEN;
+	assert(b->len <= b->cap);
 }
 
 /*
@@ -961,6 +989,7 @@ wire_put_reply_head(struct wire_buf *b, uint16_t id, const uint8_t *qname,
 	wire_write_u16(p + 2, qclass);
 	b->lazy = WIRE_HDR_LEN;
 	b->len = WIRE_HDR_LEN + qlen + 4;
+	buf_invariant(b);
 }
 
 void
@@ -993,6 +1022,7 @@ wire_put_name(struct wire_buf *b, const uint8_t *name, bool compress)
 		b->data[b->len++] = (uint8_t)off;
 	} else
 		b->data[b->len++] = 0;
+	buf_invariant(b);
 }
 
 void
@@ -1023,6 +1053,7 @@ wire_put_rr_at(struct wire_buf *b, uint16_t owner, uint16_t type,
 	wire_write_u16(p + 10, rdlen);
 	memcpy(p + 12, rdata, rdlen);
 	b->len += 12 + (size_t)rdlen;
+	assert(b->len <= b->cap);
 }
 
 void
@@ -1081,8 +1112,10 @@ wire_error_reply(struct wire_buf *b, const struct wire_query *q,
 {
 	struct wire_hdr h;
 
+	/* Whatever B held is gone, its question among it. */
 	b->len = 0;
 	b->ncomp = 0;
+	b->lazy = 0;
 	b->overflow = false;
 
 	memset(&h, 0, sizeof(h));

@@ -316,6 +316,9 @@ int wire_rdata_expand(const uint8_t *pkt, size_t len, const struct wire_rr *rr,
  * compression are remembered so that later names can point at them.  Any
  * write that does not fit sets OVERFLOW and writes nothing more; callers check
  * once at the end, or use marks to roll back a section that did not fit.
+ * The writers assert() what must hold of the fields (LEN within CAP, the
+ * targets within LEN, LAZY inside the message): code that sets them by
+ * hand keeps to that, or stops the program unless built with NDEBUG.
  */
 struct wire_buf {
 	uint8_t *data;

@@ -6,9 +6,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "wire.h"
 
@@ -2785,6 +2788,102 @@ test_add_ede(void **state)
 	assert_int_equal(wire_add_ede(m, 11, sizeof(m), 3), 11);
 }
 
+/* An error reply written over a reply begun in the same buffer is the one
+ * a fresh buffer gets: nothing of the old question stays behind. */
+static void
+test_error_reply_over_reply(void **state)
+{
+	struct pkt p;
+	struct wire_query q;
+	uint8_t a[512], f[512];
+	struct wire_buf b, fresh;
+
+	(void)state;
+	p_query(&p, WIRE_RD, "www.example.com", TYPE_A, true);
+	assert_int_equal(parse_exact(p.b, p.n, &q), WIRE_OK);
+	wire_buf_init(&b, a, sizeof(a));
+	wire_put_reply_head(&b, q.hdr.id, q.qname, (size_t)q.qname_len, q.qtype,
+	    q.qclass);
+	wire_error_reply(&b, &q, RCODE_SERVFAIL, -1);
+	wire_buf_init(&fresh, f, sizeof(f));
+	wire_error_reply(&fresh, &q, RCODE_SERVFAIL, -1);
+	assert_false(b.overflow);
+	assert_int_equal(b.len, fresh.len);
+	assert_memory_equal(a, f, fresh.len);
+	assert_int_equal(b.lazy, 0);
+	assert_int_equal(b.ncomp, fresh.ncomp);
+}
+
+#ifndef NDEBUG
+/* Runs FN on a buffer whose state is broken in a child; true when the
+ * child was stopped by an assertion (SIGABRT). */
+static bool
+aborts(void (*fn)(struct wire_buf *))
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint8_t mem[64];
+		struct wire_buf b;
+		/* No core file, and no report on stderr to read as a failure. */
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(2);
+		wire_buf_init(&b, mem, sizeof(mem));
+		fn(&b);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+static void
+past_cap(struct wire_buf *b)
+{
+	b->len = b->cap + 1;
+	wire_put_u8(b, 1);
+}
+
+static void
+target_past_len(struct wire_buf *b)
+{
+	wire_put_name(b, (const uint8_t *)"\3www\7example\3com", true);
+	b->len = 3;
+	wire_put_u16(b, 1);
+}
+
+static void
+lazy_past_len(struct wire_buf *b)
+{
+	wire_put_reply_head(b, 1, (const uint8_t *)"\3www\0", 5, TYPE_A, CLASS_IN);
+	b->len = WIRE_HDR_LEN;
+	(void)wire_buf_mark(b);
+}
+
+static void
+sound(struct wire_buf *b)
+{
+	wire_put_reply_head(b, 1, (const uint8_t *)"\3www\0", 5, TYPE_A, CLASS_IN);
+	wire_put_rr(b, (const uint8_t *)"\3www\0", TYPE_A, CLASS_IN, 60,
+	    (const uint8_t *)"\300\0\2\1", 4);
+	wire_buf_rollback(b, wire_buf_mark(b));
+}
+
+/* The writers check their buffer's state (assert): a length past the
+ * memory, a compression target past the end, a question waiting to be
+ * targets outside the message stop the program; a sound buffer does not. */
+static void
+test_buf_invariant(void **state)
+{
+	(void)state;
+	assert_false(aborts(sound));
+	assert_true(aborts(past_cap));
+	assert_true(aborts(target_past_len));
+	assert_true(aborts(lazy_past_len));
+}
+#endif
+
 int
 main(void)
 {
@@ -2867,6 +2966,10 @@ main(void)
 		cmocka_unit_test(test_iter_opt_placement),
 		cmocka_unit_test(test_msg_edns),
 		cmocka_unit_test(test_add_ede),
+		cmocka_unit_test(test_error_reply_over_reply),
+#ifndef NDEBUG
+		cmocka_unit_test(test_buf_invariant),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
