@@ -373,6 +373,193 @@ wire_hdr_read(const uint8_t *pkt, size_t len, struct wire_hdr *h)
 	return 0;
 }
 
+/* ---- walking a message ---- */
+
+static inline __attribute__((always_inline)) int
+iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len)
+{
+	/* Field by field: every query's parse starts here. */
+	it->pkt = pkt;
+	it->len = len;
+	it->pos = WIRE_HDR_LEN;
+	it->next = 0;
+	if (wire_hdr_read(pkt, len, &it->hdr) == -1) {
+		it->qleft = it->nrr = 0;
+		it->bad = true;
+		return -1;
+	}
+	it->bad = false;
+	it->qleft = it->hdr.qdcount;
+	it->nrr = (unsigned)it->hdr.ancount + it->hdr.nscount + it->hdr.arcount;
+	return 0;
+}
+
+int
+wire_iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len)
+{
+	return iter_init(it, pkt, len);
+}
+
+/* Stops the walk at a malformed part. */
+static int
+iter_fail(struct wire_iter *it)
+{
+	it->bad = true;
+	return -1;
+}
+
+static inline __attribute__((always_inline)) int
+iter_question(struct wire_iter *it, struct wire_iter_q *q, uint8_t *name)
+{
+	size_t p = it->pos;
+	int n = 0;
+
+	if (it->bad)
+		return -1;
+	if (it->qleft == 0)
+		return 0;
+	if (name != NULL)
+		n = wire_name_read(it->pkt, it->len, &p, name);
+	else if (wire_name_skip(it->pkt, it->len, &p) == -1)
+		n = -1;
+	if (n == -1 || it->len - p < 4)
+		return iter_fail(it);
+	q->off = it->pos;
+	q->name_len = name != NULL ? n : 0;
+	q->qtype = wire_get_u16(it->pkt + p);
+	q->qclass = wire_get_u16(it->pkt + p + 2);
+	it->pos = p + 4;
+	it->qleft--;
+	return 1;
+}
+
+int
+wire_iter_question(struct wire_iter *it, struct wire_iter_q *q, uint8_t *name)
+{
+	return iter_question(it, q, name);
+}
+
+/* wire_iter_next(), inlined into the walks of this file (a query's parse
+ * among them). */
+static inline __attribute__((always_inline)) int
+iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
+{
+	const uint8_t *pkt = it->pkt;
+	size_t p;
+
+	while (it->qleft > 0) {
+		struct wire_iter_q q;
+		if (iter_question(it, &q, NULL) == -1)
+			return -1;
+	}
+	if (it->bad)
+		return -1;
+	if (it->next == it->nrr)
+		return 0;
+	p = it->pos;
+	if (wire_name_skip(pkt, it->len, &p) == -1 || it->len - p < 10)
+		return iter_fail(it);
+	rr->off = it->pos;
+	rr->type = wire_get_u16(pkt + p);
+	rr->rclass = wire_get_u16(pkt + p + 2);
+	rr->ttl = wire_get_u32(pkt + p + 4);
+	rr->rdlen = wire_get_u16(pkt + p + 8);
+	p += 10;
+	if (rr->rdlen > it->len - p)
+		return iter_fail(it);
+	rr->rdata_off = p;
+	rr->end = it->pos = p + rr->rdlen;
+	rr->index = it->next++;
+	if (rr->index < it->hdr.ancount)
+		rr->section = WIRE_SEC_ANSWER;
+	else if (rr->index < (unsigned)it->hdr.ancount + it->hdr.nscount)
+		rr->section = WIRE_SEC_AUTHORITY;
+	else
+		rr->section = WIRE_SEC_ADDITIONAL;
+	return 1;
+}
+
+int
+wire_iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
+{
+	return iter_next(it, rr);
+}
+
+int
+wire_iter_find(struct wire_iter *it, uint16_t type, struct wire_iter_rr *rr)
+{
+	int r;
+
+	while ((r = iter_next(it, rr)) == 1 && rr->type != type)
+		;
+	return r;
+}
+
+bool
+wire_iter_end(const struct wire_iter *it)
+{
+	return !it->bad && it->qleft == 0 && it->next == it->nrr &&
+	    it->pos == it->len;
+}
+
+int
+wire_iter_owner(const struct wire_iter *it, const struct wire_iter_rr *rr,
+    uint8_t *out)
+{
+	size_t p = rr->off;
+
+	return wire_name_read(it->pkt, it->len, &p, out);
+}
+
+bool
+wire_iter_owner_root(const struct wire_iter *it, const struct wire_iter_rr *rr)
+{
+	size_t p = rr->off;
+	int hops = 0;
+
+	/* The walk checked the name: its pointers lead back, and end. */
+	while (p + 1 < it->len && (it->pkt[p] & 0xc0) == 0xc0 &&
+	    hops++ < WIRE_PTR_HOPS)
+		p = (size_t)(it->pkt[p] & 0x3f) << 8 | it->pkt[p + 1];
+	return p < it->len && it->pkt[p] == 0;
+}
+
+int
+wire_iter_rr_read(const struct wire_iter *it, const struct wire_iter_rr *rr,
+    struct wire_rr *out)
+{
+	size_t p = rr->off;
+
+	return wire_rr_read(it->pkt, it->len, &p, out);
+}
+
+static inline __attribute__((always_inline)) void
+iter_opt(struct wire_iter *it, struct wire_opt *o)
+{
+	struct wire_iter_rr rr;
+	int r;
+
+	o->found = o->bad = false;
+	while ((r = iter_next(it, &rr)) == 1) {
+		if (rr.type != TYPE_OPT)
+			continue;
+		if (rr.section != WIRE_SEC_ADDITIONAL || o->found ||
+		    !wire_iter_owner_root(it, &rr)) {
+			o->bad = true;
+			continue;
+		}
+		o->found = true;
+		o->rr = rr;
+	}
+	o->complete = r == 0 && wire_iter_end(it);
+}
+
+void
+wire_iter_opt(struct wire_iter *it, struct wire_opt *o)
+{
+	iter_opt(it, o);
+}
+
 /* Reads an OPT RR's fields and options into E; -1 when the option list is
  * malformed (E keeps what the fixed part said, so a reply can carry OPT). */
 static int
@@ -419,9 +606,9 @@ wire_msg_edns(const uint8_t *pkt, size_t len, struct wire_edns *e)
 	struct wire_opt o;
 
 	memset(e, 0, sizeof(*e));
-	if (wire_iter_init(&it, pkt, len) == -1)
+	if (iter_init(&it, pkt, len) == -1)
 		return -1;
-	wire_iter_opt(&it, &o);
+	iter_opt(&it, &o);
 	if (!o.found)
 		return -1;
 	(void)edns_read(pkt, &o.rr, e);
@@ -438,7 +625,7 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 
 	memset(q, 0, offsetof(struct wire_query, qname));
 	q->qname[0] = q->lname[0] = 0;	/* the root, until a name is read */
-	if (wire_iter_init(&it, pkt, len) == -1)
+	if (iter_init(&it, pkt, len) == -1)
 		return WIRE_DROP;
 	q->hdr = it.hdr;
 	if (q->hdr.flags & WIRE_QR)
@@ -454,7 +641,7 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 	 * Walk the whole message even when it is already known to be bad, so
 	 * that the question and the OPT are known for the error reply.
 	 */
-	if (h->qdcount == 1 && wire_iter_question(&it, &qq, q->qname) == 1) {
+	if (h->qdcount == 1 && iter_question(&it, &qq, q->qname) == 1) {
 		q->qname_len = qq.name_len;
 		wire_name_lower(q->lname, q->qname, (size_t)qq.name_len);
 		q->qtype = qq.qtype;
@@ -466,7 +653,7 @@ wire_query_parse(const uint8_t *pkt, size_t len, struct wire_query *q)
 			formerr = true;
 	}
 	/* TSIG and the like are not ours to check: only the OPT is. */
-	wire_iter_opt(&it, &o);
+	iter_opt(&it, &o);
 	if (o.bad || !o.complete)
 		formerr = true;
 	if (o.found && edns_read(pkt, &o.rr, &q->edns) == -1)
@@ -504,162 +691,6 @@ wire_rr_read(const uint8_t *pkt, size_t len, size_t *pos, struct wire_rr *rr)
 	rr->rdata_off = p;
 	*pos = p + rr->rdlen;
 	return 0;
-}
-
-/* ---- walking a message ---- */
-
-int
-wire_iter_init(struct wire_iter *it, const uint8_t *pkt, size_t len)
-{
-	memset(it, 0, sizeof(*it));
-	it->pkt = pkt;
-	it->len = len;
-	it->pos = WIRE_HDR_LEN;
-	if (wire_hdr_read(pkt, len, &it->hdr) == -1) {
-		it->bad = true;
-		return -1;
-	}
-	it->qleft = it->hdr.qdcount;
-	it->nrr = (unsigned)it->hdr.ancount + it->hdr.nscount + it->hdr.arcount;
-	return 0;
-}
-
-/* Stops the walk at a malformed part. */
-static int
-iter_fail(struct wire_iter *it)
-{
-	it->bad = true;
-	return -1;
-}
-
-int
-wire_iter_question(struct wire_iter *it, struct wire_iter_q *q, uint8_t *name)
-{
-	size_t p = it->pos;
-	int n = 0;
-
-	if (it->bad)
-		return -1;
-	if (it->qleft == 0)
-		return 0;
-	if (name != NULL)
-		n = wire_name_read(it->pkt, it->len, &p, name);
-	else if (wire_name_skip(it->pkt, it->len, &p) == -1)
-		n = -1;
-	if (n == -1 || it->len - p < 4)
-		return iter_fail(it);
-	q->off = it->pos;
-	q->name_len = name != NULL ? n : 0;
-	q->qtype = wire_get_u16(it->pkt + p);
-	q->qclass = wire_get_u16(it->pkt + p + 2);
-	it->pos = p + 4;
-	it->qleft--;
-	return 1;
-}
-
-int
-wire_iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
-{
-	const uint8_t *pkt = it->pkt;
-	size_t p;
-
-	while (it->qleft > 0) {
-		struct wire_iter_q q;
-		if (wire_iter_question(it, &q, NULL) == -1)
-			return -1;
-	}
-	if (it->bad)
-		return -1;
-	if (it->next == it->nrr)
-		return 0;
-	p = it->pos;
-	if (wire_name_skip(pkt, it->len, &p) == -1 || it->len - p < 10)
-		return iter_fail(it);
-	rr->off = it->pos;
-	rr->type = wire_get_u16(pkt + p);
-	rr->rclass = wire_get_u16(pkt + p + 2);
-	rr->ttl = wire_get_u32(pkt + p + 4);
-	rr->rdlen = wire_get_u16(pkt + p + 8);
-	p += 10;
-	if (rr->rdlen > it->len - p)
-		return iter_fail(it);
-	rr->rdata_off = p;
-	rr->end = it->pos = p + rr->rdlen;
-	rr->index = it->next++;
-	if (rr->index < it->hdr.ancount)
-		rr->section = WIRE_SEC_ANSWER;
-	else if (rr->index < (unsigned)it->hdr.ancount + it->hdr.nscount)
-		rr->section = WIRE_SEC_AUTHORITY;
-	else
-		rr->section = WIRE_SEC_ADDITIONAL;
-	return 1;
-}
-
-int
-wire_iter_find(struct wire_iter *it, uint16_t type, struct wire_iter_rr *rr)
-{
-	int r;
-
-	while ((r = wire_iter_next(it, rr)) == 1 && rr->type != type)
-		;
-	return r;
-}
-
-bool
-wire_iter_end(const struct wire_iter *it)
-{
-	return !it->bad && it->qleft == 0 && it->next == it->nrr &&
-	    it->pos == it->len;
-}
-
-int
-wire_iter_owner(const struct wire_iter *it, const struct wire_iter_rr *rr,
-    uint8_t *out)
-{
-	size_t p = rr->off;
-
-	return wire_name_read(it->pkt, it->len, &p, out);
-}
-
-bool
-wire_iter_owner_root(const struct wire_iter *it, const struct wire_iter_rr *rr)
-{
-	size_t p = rr->off;
-	int hops = 0;
-
-	/* The walk checked the name: its pointers lead back, and end. */
-	while (p + 1 < it->len && (it->pkt[p] & 0xc0) == 0xc0 &&
-	    hops++ < WIRE_PTR_HOPS)
-		p = (size_t)(it->pkt[p] & 0x3f) << 8 | it->pkt[p + 1];
-	return p < it->len && it->pkt[p] == 0;
-}
-
-int
-wire_iter_rr_read(const struct wire_iter *it, const struct wire_iter_rr *rr,
-    struct wire_rr *out)
-{
-	size_t p = rr->off;
-
-	return wire_rr_read(it->pkt, it->len, &p, out);
-}
-
-void
-wire_iter_opt(struct wire_iter *it, struct wire_opt *o)
-{
-	struct wire_iter_rr rr;
-	int r;
-
-	memset(o, 0, sizeof(*o));
-	while ((r = wire_iter_find(it, TYPE_OPT, &rr)) == 1) {
-		if (rr.section != WIRE_SEC_ADDITIONAL || o->found ||
-		    !wire_iter_owner_root(it, &rr)) {
-			o->bad = true;
-			continue;
-		}
-		o->found = true;
-		o->rr = rr;
-	}
-	o->complete = r == 0 && wire_iter_end(it);
 }
 
 /*
@@ -738,10 +769,12 @@ wire_rdata_expand(const uint8_t *pkt, size_t len, const struct wire_rr *rr,
 /* ---- writing ---- */
 
 /*
- * What every writer keeps true of B, checked on the way in and out (as
- * NSD's buffer_invariant()): the length within the memory, the
- * compression targets within what is written, a question waiting to
- * become targets lying inside the message.  Compiled out with NDEBUG.
+ * What every writer keeps true of B (as NSD's buffer_invariant()): the
+ * length within the memory, the compression targets within what is
+ * written, a question waiting to become targets lying inside the message.
+ * Checked whole where a unit of the message starts or ends (init, mark,
+ * rollback, a reply's head, a name); every write checks the length.
+ * Compiled out with NDEBUG.
  */
 static inline void
 buf_invariant(const struct wire_buf *b)
@@ -793,7 +826,7 @@ wire_buf_rollback(struct wire_buf *b, struct wire_mark m)
 static bool
 room(struct wire_buf *b, size_t n)
 {
-	buf_invariant(b);
+	assert(b->len <= b->cap);
 	if (b->overflow || n > b->cap - b->len) {
 		b->overflow = true;
 		return false;
@@ -1150,9 +1183,9 @@ wire_add_ede(uint8_t *msg, size_t len, size_t cap, uint16_t info_code)
 	size_t rdlen_off;
 	int r;
 
-	if (len + 6 > cap || wire_iter_init(&it, msg, len) == -1)
+	if (len + 6 > cap || iter_init(&it, msg, len) == -1)
 		return len;
-	while ((r = wire_iter_next(&it, &rr)) == 1)
+	while ((r = iter_next(&it, &rr)) == 1)
 		last = rr;
 	/* Only an OPT that ends the message can grow in place. */
 	if (r == -1 || !wire_iter_end(&it) || last.type != TYPE_OPT)

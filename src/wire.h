@@ -229,7 +229,8 @@ struct wire_iter {
 /* A question as it lies in the message. */
 struct wire_iter_q {
 	size_t off;		/* its name */
-	int name_len;		/* the name's uncompressed length */
+	int name_len;		/* the name's uncompressed length (0 when it
+				   was not asked for) */
 	uint16_t qtype, qclass;
 };
 

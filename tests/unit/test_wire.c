@@ -2850,7 +2850,7 @@ target_past_len(struct wire_buf *b)
 {
 	wire_put_name(b, (const uint8_t *)"\3www\7example\3com", true);
 	b->len = 3;
-	wire_put_u16(b, 1);
+	(void)wire_buf_mark(b);
 }
 
 static void
