@@ -457,7 +457,12 @@ iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
 	if (it->next == it->nrr)
 		return 0;
 	p = it->pos;
-	if (wire_name_skip(pkt, it->len, &p) == -1 || it->len - p < 10)
+	/* The root (an OPT's owner) needs no walk. */
+	if (p < it->len && pkt[p] == 0)
+		p++;
+	else if (wire_name_skip(pkt, it->len, &p) == -1)
+		return iter_fail(it);
+	if (it->len - p < 10)
 		return iter_fail(it);
 	rr->off = it->pos;
 	rr->type = wire_get_u16(pkt + p);
@@ -544,7 +549,7 @@ iter_opt(struct wire_iter *it, struct wire_opt *o)
 		if (rr.type != TYPE_OPT)
 			continue;
 		if (rr.section != WIRE_SEC_ADDITIONAL || o->found ||
-		    !wire_iter_owner_root(it, &rr)) {
+		    (it->pkt[rr.off] != 0 && !wire_iter_owner_root(it, &rr))) {
 			o->bad = true;
 			continue;
 		}
