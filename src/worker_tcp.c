@@ -15,6 +15,7 @@
 
 #include "acl.h"
 #include "log.h"
+#include "tcpframe.h"
 #include "util.h"
 #include "worker_int.h"
 
@@ -63,15 +64,16 @@ conn_close(struct tcp_conn *c)
 void
 worker_tcp_send(struct tcp_conn *c, const uint8_t *msg, size_t len)
 {
-	uint8_t lenb[2] = { (uint8_t)(len >> 8), (uint8_t)len };
-	struct evbuffer *out;
-
 	if (c->closed || c->bev == NULL)
 		return;
-	/* Length and message in one buffer, written together (RFC 7766 8). */
-	out = bufferevent_get_output(c->bev);
-	evbuffer_add(out, lenb, 2);
-	evbuffer_add(out, msg, len);
+	/* Length and message in one buffer, written together (RFC 7766 8).
+	 * No room: this answer is lost, so the client gets no more on this
+	 * connection, which closes once what is queued is out. */
+	if (tcpframe_write(bufferevent_get_output(c->bev), msg, len) == -1) {
+		c->w->m.alloc_failed++;
+		c->draining = true;
+		bufferevent_disable(c->bev, EV_READ);
+	}
 }
 
 /*
@@ -115,26 +117,20 @@ tcp_read_cb(struct bufferevent *bev, void *arg)
 
 	w->now_us = worker_clock_us();
 	while (!c->closed && !c->draining && c->xfr == NULL && !c->xfr_tail) {
-		uint8_t lenb[2];
-		size_t len, have = evbuffer_get_length(in);
+		size_t len;
 
-		if (have < 2) {
-			tcp_partial_arm(c, have > 0);
+		switch (tcpframe_read(in, w->tcpin, WIRE_HDR_LEN,
+		    sizeof(w->tcpin), &len)) {
+		case TCPFRAME_MORE:
+			tcp_partial_arm(c, evbuffer_get_length(in) > 0);
 			return;
-		}
-		evbuffer_copyout(in, lenb, 2);
-		len = wire_get_u16(lenb);
-		if (len < WIRE_HDR_LEN) {
+		case TCPFRAME_BAD:
 			/* Nothing shorter than a header is a query. */
 			conn_close(c);
 			return;
+		case TCPFRAME_MSG:
+			break;
 		}
-		if (have < 2 + len) {
-			tcp_partial_arm(c, true);
-			return;
-		}
-		evbuffer_drain(in, 2);
-		evbuffer_remove(in, w->tcpin, len);
 		c->nqueries++;
 		worker_handle_query(w, w->tcpin, len, -1, &c->peer, c);
 		if (!c->closed && cfg->tcp_max_queries > 0 &&

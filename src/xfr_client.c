@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "tcpframe.h"
 #include "tsig.h"
 #include "util.h"
 #include "xfr_secondary_int.h"
@@ -132,6 +133,8 @@ pull_io_clear(struct pull *p)
 		p->bev = NULL;
 	}
 	tsig_ctx_clear(&p->tsig);
+	free(p->msg);
+	p->msg = NULL;
 	free(p->rrs);
 	p->rrs = NULL;
 	p->rrs_len = p->rrs_cap = p->nrrs = 0;
@@ -142,23 +145,18 @@ xfr_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct pull *p = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
-	uint8_t lenb[2], *msg;
+	enum tcpframe_status st;
 	size_t len;
 	int r;
 
-	while (evbuffer_get_length(in) >= 2) {
-		evbuffer_copyout(in, lenb, 2);
-		len = wire_get_u16(lenb);
-		if (evbuffer_get_length(in) < 2 + len)
-			return;
-		evbuffer_drain(in, 2);
-		if ((msg = malloc(len ? len : 1)) == NULL) {
-			pull_next_primary(p);
-			return;
-		}
-		evbuffer_remove(in, msg, len);
-		r = xfr_receive_message(p, msg, len);
-		free(msg);
+	if (p->msg == NULL && (p->msg = malloc(WIRE_MAX_MSG)) == NULL) {
+		pull_next_primary(p);
+		return;
+	}
+	while ((st = tcpframe_read(in, p->msg, 1, WIRE_MAX_MSG, &len)) !=
+	    TCPFRAME_MORE) {
+		/* A zero-length message: not an answer; the next primary. */
+		r = st == TCPFRAME_MSG ? xfr_receive_message(p, p->msg, len) : -1;
 		if (r == -1) {
 			pull_next_primary(p);
 			return;
@@ -228,7 +226,6 @@ xfr_begin(struct pull *p)
 	struct szn *z = p->z;
 	const struct pl_addr *a = &z->primaries[p->prim];
 	uint8_t q[1024];
-	uint8_t lenb[2];
 	struct timeval idle = { XFR_IDLE_S, 0 };
 	size_t len;
 	char as[64];
@@ -250,10 +247,10 @@ xfr_begin(struct pull *p)
 	bufferevent_setcb(p->bev, xfr_read_cb, NULL, xfr_event_cb, p);
 	bufferevent_set_timeouts(p->bev, &idle, &idle);
 	bufferevent_enable(p->bev, EV_READ | EV_WRITE);
-	lenb[0] = (uint8_t)(len >> 8);
-	lenb[1] = (uint8_t)len;
-	bufferevent_write(p->bev, lenb, 2);
-	bufferevent_write(p->bev, q, len);
+	if (tcpframe_write(bufferevent_get_output(p->bev), q, len) == -1) {
+		pull_next_primary(p);
+		return;
+	}
 	log_debug("secondary zone %s: %s to %s", z->name, p->ixfr ? "IXFR" : "AXFR",
 	    addr_str(a, as, sizeof(as)));
 	if (bufferevent_socket_connect(p->bev, (const struct sockaddr *)&a->ss,
@@ -286,10 +283,13 @@ soa_read_cb(evutil_socket_t fd, short what, void *arg)
 	struct pull *p = arg;
 	struct szn *z = p->z;
 	uint8_t msg[4096], name[WIRE_NAME_MAX], rd[WIRE_MAX_MSG];
+	struct wire_iter it;
+	struct wire_iter_q q;
+	struct wire_iter_rr irr;
 	struct wire_hdr h;
 	struct wire_rr rr;
 	ssize_t n;
-	size_t pos, len;
+	size_t len;
 	uint32_t v[4];
 	bool found = false;
 	char a[64];
@@ -305,13 +305,11 @@ soa_read_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	len = (size_t)n;
-	pos = WIRE_HDR_LEN;
-	if (wire_hdr_read(msg, len, &h) == -1 || h.id != p->id || !(h.flags & WIRE_QR) ||
-	    h.qdcount != 1 || wire_name_read(msg, len, &pos, name) == -1 ||
-	    len - pos < 4 || !wire_name_equal(name, z->apex) ||
-	    wire_get_u16(msg + pos) != TYPE_SOA)
+	if (wire_iter_init(&it, msg, len) == -1 || (h = it.hdr).id != p->id ||
+	    !(h.flags & WIRE_QR) || h.qdcount != 1 ||
+	    wire_iter_question(&it, &q, name) != 1 ||
+	    !wire_name_equal(name, z->apex) || q.qtype != TYPE_SOA)
 		return;		/* not the answer: keep waiting */
-	pos += 4;
 	xfr_pull_addr(p, a, sizeof(a));
 	if (p->tsig.active && (r = tsig_verify_response(&p->tsig, msg, len,
 	    now_wall())) != 0) {
@@ -333,7 +331,8 @@ soa_read_cb(evutil_socket_t fd, short what, void *arg)
 	for (unsigned i = 0; i < h.ancount && !found; i++) {
 		int rdlen;
 
-		if (wire_rr_read(msg, len, &pos, &rr) == -1)
+		if (wire_iter_next(&it, &irr) != 1 ||
+		    wire_iter_rr_read(&it, &irr, &rr) == -1)
 			break;
 		if (rr.type == TYPE_SOA && wire_name_equal(rr.owner, z->apex) &&
 		    (rdlen = wire_rdata_expand(msg, len, &rr, rd, sizeof(rd))) >= 0 &&

@@ -143,16 +143,18 @@ int
 xfr_receive_message(struct pull *p, const uint8_t *msg, size_t len)
 {
 	struct szn *z = p->z;
+	struct wire_iter it;
+	struct wire_iter_q q;
+	struct wire_iter_rr irr;
 	struct wire_hdr h;
 	struct wire_rr rr;
 	uint8_t name[WIRE_NAME_MAX], owner[WIRE_NAME_MAX];
 	uint8_t *rd;
-	size_t pos = WIRE_HDR_LEN;
 	char a[64];
 	int r;
 
-	if (wire_hdr_read(msg, len, &h) == -1 || h.id != p->id || !(h.flags & WIRE_QR) ||
-	    WIRE_OPCODE(h.flags) != 0) {
+	if (wire_iter_init(&it, msg, len) == -1 || (h = it.hdr).id != p->id ||
+	    !(h.flags & WIRE_QR) || WIRE_OPCODE(h.flags) != 0) {
 		log_warnx("secondary zone %s: bad message from %s", z->name,
 		    xfr_pull_addr(p, a, sizeof(a)));
 		return -1;
@@ -176,20 +178,20 @@ xfr_receive_message(struct pull *p, const uint8_t *msg, size_t len)
 		return -1;
 	}
 	for (unsigned i = 0; i < h.qdcount; i++) {
-		if (wire_name_read(msg, len, &pos, name) == -1 || len - pos < 4 ||
+		if (wire_iter_question(&it, &q, name) != 1 ||
 		    !wire_name_equal(name, z->apex)) {
 			log_warnx("secondary zone %s: bad question from %s", z->name,
 			    xfr_pull_addr(p, a, sizeof(a)));
 			return -1;
 		}
-		pos += 4;
 	}
 	if ((rd = malloc(WIRE_MAX_MSG)) == NULL)
 		return -1;
 	for (unsigned i = 0; i < h.ancount; i++) {
 		int rdlen;
 
-		if (wire_rr_read(msg, len, &pos, &rr) == -1 ||
+		if (wire_iter_next(&it, &irr) != 1 ||
+		    wire_iter_rr_read(&it, &irr, &rr) == -1 ||
 		    (rdlen = wire_rdata_expand(msg, len, &rr, rd, WIRE_MAX_MSG)) < 0) {
 			free(rd);
 			log_warnx("secondary zone %s: malformed record from %s", z->name,

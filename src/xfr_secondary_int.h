@@ -90,6 +90,7 @@ struct pull {
 	uint32_t cur;			/* IXFR: serial of the delta being read */
 	uint32_t new_serial;
 	struct soa new_soa;
+	uint8_t *msg;			/* one message of the transfer (64 KB) */
 	uint8_t *rrs;			/* owner, type, ttl, rdlen, rdata records */
 	size_t rrs_len, rrs_cap, nrrs;
 	unsigned nmsg;
