@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
+#include "util.h"
 
 /* "53" -> 53; digits only, 1..65535.  Returns -1 with a reason. */
 static int
@@ -518,4 +520,27 @@ addr_is_private(int family, const void *addr)
 	    (a[0] == 172 && (a[1] & 0xf0) == 16) ||
 	    (a[0] == 192 && a[1] == 168) ||
 	    (a[0] == 100 && (a[1] & 0xc0) == 64);
+}
+
+int
+addr_parse_tls(const char *spec, struct addr_tls *out, const char **err)
+{
+	char buf[512], *hash, *a;
+
+	memset(out, 0, sizeof(*out));
+	if (strncasecmp(spec, "tls://", 6) != 0) {
+		*err = "not a tls:// address";
+		return -1;
+	}
+	pl_strlcpy(buf, spec + 6, sizeof(buf));
+	if ((hash = strchr(buf, '#')) != NULL) {
+		*hash++ = '\0';
+		if (*hash == '\0' || strlen(hash) >= sizeof(out->name)) {
+			*err = "bad name after #";
+			return -1;
+		}
+		pl_strlcpy(out->name, hash, sizeof(out->name));
+	}
+	a = buf;
+	return addr_parse(a, 853, &out->addr, err);
 }

@@ -77,4 +77,18 @@ bool cidr_match_raw(const struct pl_cidr *c, int family, const void *addr);
  * A v4-mapped IPv6 address (::ffff:a.b.c.d) is judged as its IPv4 address. */
 bool addr_is_private(int family, const void *addr);
 
+/* A DNS over TLS upstream: its address and the name its certificate must
+ * carry (also sent as SNI); an empty name means "verify the IP address". */
+struct addr_tls {
+	struct pl_addr addr;
+	char name[256];
+};
+
+/*
+ * Parses "tls://ADDR[:PORT][#NAME]" (port 853 when none).  Returns 0, or -1
+ * with a static reason in *ERR.
+ */
+int addr_parse_tls(const char *spec, struct addr_tls *out,
+    const char **err);
+
 #endif

@@ -215,7 +215,7 @@ struct snapshot {
 	struct namemap fwdmap;		/* forward suffix -> index in cfg->forwards */
 	struct pl_addr *ups;		/* default upstreams, plain and TLS */
 	size_t nups;
-	struct upstream_tls *tls;
+	struct addr_tls *tls;
 	size_t ntls;
 	atomic_size_t nunavailable;	/* zones with unavailable set (0 from xcalloc) */
 };
@@ -236,10 +236,10 @@ snapshot_upstreams_build(struct snapshot *s, const struct config *cfg)
 	}
 	for (size_t i = 0; i < cfg->nupstream_specs; i++) {
 		const char *spec = cfg->upstream_specs[i], *err;
-		struct upstream_tls t;
+		struct addr_tls t;
 		struct pl_addr a;
 
-		if (upstream_parse_tls(spec, &t, &err) == 0) {
+		if (addr_parse_tls(spec, &t, &err) == 0) {
 			s->tls[s->ntls++] = t;
 			s->ups[s->nups++] = t.addr;
 		} else if (addr_parse(spec, 53, &a, &err) == 0)
@@ -1039,7 +1039,7 @@ snapshot_upstreams(const struct snapshot *s, size_t *n)
 	return s->ups;
 }
 
-const struct upstream_tls *
+const struct addr_tls *
 snapshot_tls(const struct snapshot *s, size_t *n)
 {
 	*n = s->ntls;

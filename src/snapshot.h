@@ -21,7 +21,6 @@
 #include "config.h"
 #include "diag.h"
 #include "records.h"
-#include "upstream.h"
 #include "wire.h"
 
 /* An RRset: COUNT records of one type sharing one TTL.  DATA is COUNT
@@ -87,7 +86,7 @@ const struct szone *snapshot_route(const struct snapshot *s, const uint8_t *name
  * over TLS ones alike (the TLS ones are also listed by snapshot_tls()).
  */
 const struct pl_addr *snapshot_upstreams(const struct snapshot *s, size_t *n);
-const struct upstream_tls *snapshot_tls(const struct snapshot *s, size_t *n);
+const struct addr_tls *snapshot_tls(const struct snapshot *s, size_t *n);
 
 /* snapshot_route() for NAME of LEN octets (its wire_name_len()) that also
  * gives, for szone_node_h(), the hash of NAME, or for a public twin the

@@ -133,7 +133,7 @@ upstream_pool_configure(struct upstream_pool *p, const struct upstream_opts *opt
 	bool ca_changed = (opts->tls_ca_file == NULL) != (p->ca_file == NULL) ||
 	    (opts->tls_ca_file != NULL && strcmp(opts->tls_ca_file, p->ca_file) != 0);
 	bool new_ca = ca_changed || (opts->ntls > 0 && p->ssl_ctx == NULL);
-	struct upstream_tls *tls = NULL;
+	struct addr_tls *tls = NULL;
 	char *ca = NULL;
 
 	/* Everything allocated first: without memory the previous settings

@@ -67,26 +67,13 @@ struct upstream_stats {
 					 * FORMERR: failed tries */
 };
 
-/* A DNS over TLS upstream: its address and the name its certificate must
- * carry (also sent as SNI); an empty name means "verify the IP address". */
-struct upstream_tls {
-	struct pl_addr addr;
-	char name[256];
-};
-
-/*
- * Parses "tls://ADDR[:PORT][#NAME]" (port 853 when none).  Returns 0, or -1
- * with a static reason in *ERR.
- */
-int upstream_parse_tls(const char *spec, struct upstream_tls *out, const char **err);
-
 /* Per-pool options. */
 struct upstream_opts {
 	unsigned max_inflight;		/* per server; 0 unlimited */
 	bool case_randomization;	/* 0x20 */
 	bool cookies;			/* RFC 7873 client cookies */
 	const char *tls_ca_file;	/* NULL: the system store */
-	const struct upstream_tls *tls;	/* servers spoken to over TLS */
+	const struct addr_tls *tls;	/* servers spoken to over TLS */
 	size_t ntls;
 };
 

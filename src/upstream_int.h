@@ -162,7 +162,7 @@ struct upstream_pool {
 	struct srvstate servers[UPSTREAM_MAX_SERVERS * 2];
 	_Atomic size_t nservers;	/* a slot is filled before it is counted */
 	struct upstream_opts opts;
-	struct upstream_tls *tls;		/* copy of opts.tls */
+	struct addr_tls *tls;		/* copy of opts.tls */
 	char *ca_file;
 	SSL_CTX *ssl_ctx;
 	struct upstream_req *freereqs;		/* kept for reuse, via ->next */

@@ -18,29 +18,6 @@
 #include "upstream_int.h"
 #include "util.h"
 
-int
-upstream_parse_tls(const char *spec, struct upstream_tls *out, const char **err)
-{
-	char buf[512], *hash, *a;
-
-	memset(out, 0, sizeof(*out));
-	if (strncasecmp(spec, "tls://", 6) != 0) {
-		*err = "not a tls:// address";
-		return -1;
-	}
-	pl_strlcpy(buf, spec + 6, sizeof(buf));
-	if ((hash = strchr(buf, '#')) != NULL) {
-		*hash++ = '\0';
-		if (*hash == '\0' || strlen(hash) >= sizeof(out->name)) {
-			*err = "bad name after #";
-			return -1;
-		}
-		pl_strlcpy(out->name, hash, sizeof(out->name));
-	}
-	a = buf;
-	return addr_parse(a, 853, &out->addr, err);
-}
-
 SSL_CTX *
 upstream_tls_ctx_new(const char *ca_file)
 {
