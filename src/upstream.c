@@ -496,8 +496,9 @@ usock_retire(struct usock *us)
 static bool
 usock_id_taken(const struct usock *us, uint16_t id)
 {
-	for (const struct utry *o = us->byid[id % USOCK_BUCKETS]; o != NULL;
-	    o = o->idnext)
+	const struct utry *o;
+
+	LIST_FOREACH(o, &us->byid[id % USOCK_BUCKETS], idlink)
 		if (o->id == id)
 			return true;
 	return false;
@@ -544,8 +545,7 @@ usock_attach(struct upstream_req *r, const struct pl_addr *srv, struct srvstate 
 	r->msg[0] = (uint8_t)(id >> 8);
 	r->msg[1] = (uint8_t)id;
 	t->id = id;
-	t->idnext = us->byid[id % USOCK_BUCKETS];
-	us->byid[id % USOCK_BUCKETS] = t;
+	LIST_INSERT_HEAD(&us->byid[id % USOCK_BUCKETS], t, idlink);
 	t->us = us;
 	us->refs++;
 	if (st != NULL && r->pool->hold > 0) {
@@ -568,8 +568,10 @@ usock_refuse_later(struct usock *us)
 {
 	/* Only requests whose current try is here: an earlier try's request
 	 * has moved on and may be waiting on another server. */
+	struct utry *t;
+
 	for (size_t b = 0; b < USOCK_BUCKETS; b++)
-		for (struct utry *t = us->byid[b]; t != NULL; t = t->idnext)
+		LIST_FOREACH(t, &us->byid[b], idlink)
 			if (t->req->ct == t && !t->req->send_failed) {
 				t->req->send_failed = true;
 				event_active(&t->req->ev_try, EV_TIMEOUT, 1);
@@ -586,19 +588,13 @@ static void
 usock_detach(struct utry *t, bool gone)
 {
 	struct usock *us = t->us;
-	struct utry **pp;
 
 	if (us == NULL)
 		return;
-	for (pp = &us->byid[t->id % USOCK_BUCKETS]; *pp != NULL; pp = &(*pp)->idnext)
-		if (*pp == t) {
-			*pp = t->idnext;
-			break;
-		}
+	LIST_REMOVE(t, idlink);
 	if (gone)
 		us->gone[us->ngone++ % USOCK_GONE] = t->id;
 	t->us = NULL;
-	t->idnext = NULL;
 	us->refs--;
 	usock_release(us);
 }
@@ -1015,7 +1011,7 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (!us->retired)
 			usock_retire(us);
 		for (size_t b = 0; b < USOCK_BUCKETS; b++)
-			while ((t = us->byid[b]) != NULL) {
+			while ((t = LIST_FIRST(&us->byid[b])) != NULL) {
 				struct upstream_req *r = t->req;
 				if (r->ct != t) {
 					/* An earlier try: its request has moved on. */
@@ -1042,8 +1038,8 @@ usock_read_cb(evutil_socket_t fd, short what, void *arg)
 		    (len > 2 && (buf[2] & 0x02));
 
 		if (len >= 2)
-			for (t = us->byid[wire_get_u16(buf) % USOCK_BUCKETS];
-			    t != NULL; t = t->idnext)
+			LIST_FOREACH(t, &us->byid[wire_get_u16(buf) %
+			    USOCK_BUCKETS], idlink)
 				if (t->id == wire_get_u16(buf))
 					break;
 		if (t == NULL) {

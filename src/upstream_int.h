@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -53,7 +54,7 @@ struct usock;
 struct utry {
 	struct upstream_req *req;
 	struct usock *us;		/* NULL: not (or no longer) waiting on UDP */
-	struct utry *idnext;		/* us->byid chain */
+	LIST_ENTRY(utry) idlink;	/* us->byid chain */
 	struct srvstate *st;
 	uint64_t sent_us;
 	uint16_t id;
@@ -78,7 +79,7 @@ struct usock {
 	unsigned uses;			/* queries sent on it */
 	unsigned refs;			/* tries waiting on it, +1 while reading */
 	bool retired;			/* out of its slot: closed with its last request */
-	struct utry *byid[USOCK_BUCKETS];
+	LIST_HEAD(, utry) byid[USOCK_BUCKETS];
 	uint16_t gone[USOCK_GONE];	/* IDs of tries whose request has ended: */
 	unsigned ngone;			/* a reply with one of them is late, not forged */
 };
@@ -88,7 +89,7 @@ struct dot_conn {
 	struct upstream_pool *pool;
 	struct srvstate *st;
 	struct bufferevent *bev;
-	struct upstream_req *waiting;	/* requests whose query went out on it */
+	LIST_HEAD(, upstream_req) waiting; /* requests whose query went out on it */
 	bool connected;
 };
 
@@ -144,7 +145,7 @@ struct upstream_req {
 	struct event ev_deadline;
 	struct bufferevent *tcp;		/* TCP retry in progress */
 	struct dot_conn *dot;			/* DoT connection carrying this try */
-	struct upstream_req *dnext;		/* dot->waiting list */
+	LIST_ENTRY(upstream_req) dlink;		/* dot->waiting list */
 
 	uint8_t msg[768];			/* the query as sent on this try (last:
 						 * a reused request clears what precedes) */

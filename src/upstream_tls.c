@@ -38,17 +38,10 @@ upstream_tls_ctx_new(const char *ca_file)
 void
 upstream_dot_unlink(struct upstream_req *r)
 {
-	struct upstream_req **pp;
-
 	if (r->dot == NULL)
 		return;
-	for (pp = &r->dot->waiting; *pp != NULL; pp = &(*pp)->dnext)
-		if (*pp == r) {
-			*pp = r->dnext;
-			break;
-		}
+	LIST_REMOVE(r, dlink);
 	r->dot = NULL;
-	r->dnext = NULL;
 }
 
 void
@@ -61,10 +54,9 @@ upstream_dot_close(struct dot_conn *c, bool failed)
 		bufferevent_free(c->bev);
 	c->bev = NULL;
 	/* Every query waiting on this connection moves on to its next server. */
-	while ((r = c->waiting) != NULL) {
-		c->waiting = r->dnext;
+	while ((r = LIST_FIRST(&c->waiting)) != NULL) {
+		LIST_REMOVE(r, dlink);
 		r->dot = NULL;
-		r->dnext = NULL;
 		if (failed)
 			upstream_req_refused(r);
 		else
@@ -96,7 +88,7 @@ dot_read_cb(struct bufferevent *bev, void *arg)
 			continue;
 		}
 		/* Answers come in any order (RFC 7766 6.2.1.1): match by ID. */
-		for (r = c->waiting; r != NULL; r = r->dnext)
+		LIST_FOREACH(r, &c->waiting, dlink)
 			if (len >= 2 && memcmp(r->msg, p->rbuf, 2) == 0)
 				break;
 		if (r == NULL || !upstream_req_accepts(r, NULL, p->rbuf, len)) {
@@ -208,15 +200,17 @@ upstream_dot_send(struct upstream_req *r, struct srvstate *st)
 		return;
 	}
 	/* IDs must be unique among the queries waiting on one connection. */
-	for (struct upstream_req *o = c->waiting; o != NULL; o = o->dnext)
+	for (struct upstream_req *o = LIST_FIRST(&c->waiting); o != NULL;) {
 		if (memcmp(o->msg, r->msg, 2) == 0) {
 			uint16_t id = random_u16();
+
 			r->msg[0] = (uint8_t)(id >> 8);
 			r->msg[1] = (uint8_t)id;
-			o = c->waiting;
-		}
+			o = LIST_FIRST(&c->waiting);	/* the new ID, from the start */
+		} else
+			o = LIST_NEXT(o, dlink);
+	}
 	(void)tcpframe_write(bufferevent_get_output(c->bev), r->msg, r->msglen);
 	r->dot = c;
-	r->dnext = c->waiting;
-	c->waiting = r;
+	LIST_INSERT_HEAD(&c->waiting, r, dlink);
 }
