@@ -10,6 +10,7 @@
 #include <event2/event_struct.h>
 
 #include "config.h"
+#include "hash.h"
 #include "log.h"
 #include "util.h"
 #include "watch.h"
@@ -36,24 +37,23 @@ struct watch {
 	size_t n;
 };
 
+/* What the files look like now: size, time and inode of each, hashed. */
 static uint64_t
 signature(const struct watch *w)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = hash_start();
 
 	for (size_t i = 0; i < w->n; i++) {
 		struct stat st;
 		uint64_t v[4] = { 0, 0, 0, 0 };
+
 		if (stat(w->files[i].path, &st) == 0) {
 			v[0] = (uint64_t)st.st_size;
 			v[1] = (uint64_t)st.st_mtim.tv_sec;
 			v[2] = (uint64_t)st.st_mtim.tv_nsec;
 			v[3] = (uint64_t)st.st_ino;
 		}
-		for (int k = 0; k < 4; k++) {
-			h ^= v[k];
-			h *= 0x100000001b3ULL;
-		}
+		h = hash_more(h, v, sizeof(v));
 	}
 	return h;
 }
