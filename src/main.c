@@ -6,15 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "import.h"
-#include "log.h"
-#include "records.h"
-#include "server.h"
-#include "snapshot.h"
-#include "startup.h"
-#include "util.h"
-#include "verbs.h"
+#include "data/config.h"
+#include "verbs/import.h"
+#include "util/log.h"
+#include "data/records.h"
+#include "runtime/server.h"
+#include "data/snapshot.h"
+#include "runtime/startup.h"
+#include "util/util.h"
+#include "verbs/verbs.h"
 
 #define EX_OK_		0
 #define EX_UNAVAILABLE_	69

@@ -18,13 +18,13 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "config.h"
-#include "diag.h"
-#include "rdiff.h"
-#include "records.h"
-#include "snapshot.h"
-#include "sources.h"
-#include "util.h"
+#include "data/config.h"
+#include "util/diag.h"
+#include "data/rdiff.h"
+#include "data/records.h"
+#include "data/snapshot.h"
+#include "data/sources.h"
+#include "util/util.h"
 
 static double
 cpu_ms(void)

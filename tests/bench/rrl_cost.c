@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "rrl.h"
+#include "engine/rrl.h"
 
 enum { N = 2000000 };
 

@@ -65,7 +65,7 @@ if [ -z "$render" ]; then
 	# shellcheck disable=SC2086
 	cflags="-std=gnu11 -D_GNU_SOURCE -include $tmp/autoconfig.h -I$top/src $(pkg-config --cflags $pkgs)"
 	mkdir "$tmp/obj"
-	for src in "$top"/src/*.c; do
+	for src in "$top"/src/*.c "$top"/src/*/*.c; do
 		case "$src" in */main.c) continue ;; esac
 		# shellcheck disable=SC2086
 		cc $cflags -c "$src" -o "$tmp/obj/$(basename "$src" .c).o" >>"$tmp/cc.out" 2>&1

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "control.h"
-#include "metrics.h"
-#include "records.h"
-#include "snapshot.h"
-#include "util.h"
+#include "data/config.h"
+#include "runtime/control.h"
+#include "runtime/metrics.h"
+#include "data/records.h"
+#include "data/snapshot.h"
+#include "util/util.h"
 
 static void
 add_a(struct recset *rs, size_t z, const char *name, const char *ip)

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "azure_arm.h"
-#include "azure_sync.h"
+#include "sync/azure_arm.h"
+#include "sync/azure_sync.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "records.h"
-#include "sources.h"
-#include "util.h"
+#include "data/records.h"
+#include "data/sources.h"
+#include "util/util.h"
 
 #ifndef FUZZ_DATA_DIR
 #define FUZZ_DATA_DIR "tests/data"

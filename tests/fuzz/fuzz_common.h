@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "answer.h"
-#include "config.h"
-#include "diag.h"
-#include "snapshot.h"
-#include "wire.h"
+#include "engine/answer.h"
+#include "data/config.h"
+#include "util/diag.h"
+#include "data/snapshot.h"
+#include "wire/wire.h"
 
 /* Aborts with a message on stderr. */
 void fuzz_fail(const char *fmt, ...)

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "upstream.h"
-#include "util.h"
+#include "engine/upstream.h"
+#include "util/util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -68,7 +68,7 @@ libs="$pkg_libs -lcsv -lpthread"
 echo "building the library with $CC in $FUZZ_OUT"
 rm -f "$FUZZ_OUT/libpldns-fuzz.a"
 objs=
-for src in "$top"/src/*.c; do
+for src in "$top"/src/*/*.c; do
 	name=$(basename "$src" .c)
 	[ "$name" = main ] && continue
 	obj=$FUZZ_OUT/obj/$name.o
@@ -77,7 +77,7 @@ for src in "$top"/src/*.c; do
 		objs="$objs $obj"
 	else
 		# Left out of the archive; a harness that needs it fails to link.
-		echo "warning: src/$name.c does not compile (see $FUZZ_OUT/logs/$name.cc.log)" >&2
+		echo "warning: ${src#"$top"/} does not compile (see $FUZZ_OUT/logs/$name.cc.log)" >&2
 		rm -f "$obj"
 	fi
 done
@@ -106,7 +106,7 @@ done
 {
 	cat "$here/config.dict.in"
 	sed -n 's/^[[:space:]]*{ "\([a-z_]*\)", "\([a-z_]*\)",.*/"[\1]"\
-"\2 = "/p' "$top/src/config.c" | sort -u
+"\2 = "/p' "$top/src/data/config_keys.c" | sort -u
 } >"$FUZZ_OUT/config.dict"
 
 [ "$FUZZ_SECONDS" -gt 0 ] 2>/dev/null || exit 0

@@ -938,7 +938,7 @@ def t_unreachable_only(t):
 @test("forwarded queries use random IDs; source ports are shared by a few, then replaced")
 def t_random_ids(t):
     # pldns keeps eight UDP sockets per upstream, each on a random port and
-    # retired after 128 queries (src/upstream.c): 1,200 queries must show
+    # retired after 128 queries (src/engine/upstream.c): 1,200 queries must show
     # fresh ports coming in and no port carrying more than 128.
     c = core()
     tag = "%d-%d" % (os.getpid(), random.randrange(1 << 20))

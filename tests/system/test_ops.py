@@ -151,7 +151,7 @@ def t_usr1_querylog(t):
     expect(len(line) == 1, "one query-log line", log[-600:])
     want = r"pldns: client 127\.0\.0\.1#\d+ udp: acct\.%s IN A NOERROR local " \
         r"\d+\.\d{3}ms 10\.1\.0\.5$" % re.escape(BLOB)
-    expect(re.match(want, line[0]), "query log line (doc: src/querylog.h)",
+    expect(re.match(want, line[0]), "query log line (doc: src/runtime/querylog.h)",
            got=line[0], expected=want)
 
 

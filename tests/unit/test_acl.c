@@ -12,10 +12,10 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "acl.h"
-#include "addr.h"
-#include "config.h"
-#include "util.h"
+#include "engine/acl.h"
+#include "util/addr.h"
+#include "data/config.h"
+#include "util/util.h"
 
 /* A client address from "a.b.c.d" or an IPv6 literal (port 53). */
 static const struct sockaddr *

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "addr.h"
+#include "util/addr.h"
 
 /* Parses S and returns its addr_str() form (static buffer). */
 static const char *

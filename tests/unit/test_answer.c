@@ -12,14 +12,14 @@
 
 #include <ldns/ldns.h>
 
-#include "addr.h"
-#include "answer.h"
-#include "cache.h"
-#include "config.h"
-#include "records.h"
-#include "snapshot.h"
-#include "sources.h"
-#include "util.h"
+#include "util/addr.h"
+#include "engine/answer.h"
+#include "engine/cache.h"
+#include "data/config.h"
+#include "data/records.h"
+#include "data/snapshot.h"
+#include "data/sources.h"
+#include "util/util.h"
 
 struct fixture {
 	struct snapshot *snap;

@@ -24,15 +24,15 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "azure_arm.h"
-#include "azure_auth.h"
-#include "azure_sync.h"
-#include "config.h"
-#include "diag.h"
-#include "records.h"
-#include "records_load.h"
-#include "util.h"
-#include "wire.h"
+#include "sync/azure_arm.h"
+#include "sync/azure_auth.h"
+#include "sync/azure_sync.h"
+#include "data/config.h"
+#include "util/diag.h"
+#include "data/records.h"
+#include "data/records_load.h"
+#include "util/util.h"
+#include "wire/wire.h"
 
 static char tmpdir[PATH_MAX];
 

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "azure_zones.h"
+#include "data/azure_zones.h"
 
 /* Places NAME and checks the result, zone and privatelink name. */
 static void

@@ -15,8 +15,8 @@
 
 #include <ldns/ldns.h>
 
-#include "cache.h"
-#include "wire.h"
+#include "engine/cache.h"
+#include "wire/wire.h"
 
 #define MS	1000ull
 

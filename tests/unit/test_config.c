@@ -24,10 +24,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "config.h"
-#include "diag.h"
-#include "util.h"
+#include "util/addr.h"
+#include "data/config.h"
+#include "util/diag.h"
+#include "util/util.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/data"

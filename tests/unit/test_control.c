@@ -33,15 +33,15 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
-#include "config.h"
-#include "control.h"
-#include "log.h"
-#include "metrics.h"
-#include "records.h"
-#include "sdnotify.h"
-#include "snapshot.h"
-#include "util.h"
-#include "verbs.h"
+#include "data/config.h"
+#include "runtime/control.h"
+#include "util/log.h"
+#include "runtime/metrics.h"
+#include "data/records.h"
+#include "runtime/sdnotify.h"
+#include "data/snapshot.h"
+#include "util/util.h"
+#include "verbs/verbs.h"
 
 #define BLOB	"privatelink.blob.core.windows.net"
 #define VAULT	"privatelink.vaultcore.azure.net"
@@ -1170,8 +1170,8 @@ test_page(void **state)
 	char *page;
 
 	assert_int_equal(r.code, 200);
-	/* Served byte for byte as src/control_page.html holds it. */
-	page = slurp(TEST_DATA_DIR "/../../src/control_page.html", &n);
+	/* Served byte for byte as src/runtime/control_page.html holds it. */
+	page = slurp(TEST_DATA_DIR "/../../src/runtime/control_page.html", &n);
 	assert_int_equal(strlen(r.body), n);
 	assert_memory_equal(r.body, page, n);
 	free(page);

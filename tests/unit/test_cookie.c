@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cookie.h"
+#include "wire/cookie.h"
 
 static const struct sockaddr *
 client(const char *s)

@@ -17,10 +17,10 @@
 
 #include <jansson.h>
 
-#include "addr.h"
-#include "doctor.h"
-#include "util.h"
-#include "wire.h"
+#include "util/addr.h"
+#include "verbs/doctor.h"
+#include "util/util.h"
+#include "wire/wire.h"
 
 static struct doctor_ip
 ip(const char *s)

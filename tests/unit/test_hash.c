@@ -9,7 +9,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "hash.h"
+#include "util/hash.h"
 
 static const uint8_t name_lower[] = "\003www\007example\003com";
 static const uint8_t name_mixed[] = "\003WwW\007Example\003COM";

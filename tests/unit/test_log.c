@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "log.h"
+#include "util/log.h"
 
 static void
 test_limiter(void **state)

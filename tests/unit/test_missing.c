@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "missing.h"
-#include "wire.h"
+#include "engine/missing.h"
+#include "wire/wire.h"
 
 #define ZONE	"privatelink.blob.core.windows.net"
 

@@ -10,7 +10,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "querylog.h"
+#include "runtime/querylog.h"
 
 static void
 test_types(void **state)

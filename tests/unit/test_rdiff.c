@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "rdiff.h"
-#include "records.h"
-#include "snapshot.h"
-#include "util.h"
-#include "wire.h"
+#include "data/config.h"
+#include "data/rdiff.h"
+#include "data/records.h"
+#include "data/snapshot.h"
+#include "util/util.h"
+#include "wire/wire.h"
 
 #define BLOB	"privatelink.blob.core.windows.net"
 #define VAULT	"privatelink.vaultcore.azure.net"

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "resolvconf.h"
+#include "util/resolvconf.h"
 
 /* Every test works in a directory of its own, made and removed here. */
 static char dir[] = "/tmp/pldns-test-resolvconf.XXXXXX";

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "rrl.h"
+#include "engine/rrl.h"
 
 /* A client address from "a.b.c.d" or an IPv6 literal.  Each call returns a
  * separate buffer (a ring of 8) so a test can hold several. */

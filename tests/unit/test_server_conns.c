@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "server_conns.h"
-#include "util.h"
+#include "util/addr.h"
+#include "runtime/server_conns.h"
+#include "util/util.h"
 
 /* "addr:port" or "[v6]:port". */
 static struct sockaddr_storage

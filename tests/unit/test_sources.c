@@ -25,14 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
-#include "import.h"
-#include "records.h"
-#include "records_load.h"
-#include "sources.h"
-#include "util.h"
-#include "wire.h"
+#include "data/config.h"
+#include "util/diag.h"
+#include "verbs/import.h"
+#include "data/records.h"
+#include "data/records_load.h"
+#include "data/sources.h"
+#include "util/util.h"
+#include "wire/wire.h"
 
 #ifndef TEST_DATA_DIR
 #define TEST_DATA_DIR "tests/data"

@@ -20,10 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
-#include "startup.h"
-#include "util.h"
+#include "data/config.h"
+#include "util/diag.h"
+#include "runtime/startup.h"
+#include "util/util.h"
 
 static char tmpdir[PATH_MAX];
 static char oldcwd[PATH_MAX];

@@ -11,7 +11,7 @@
 
 #include <event2/buffer.h>
 
-#include "tcpframe.h"
+#include "wire/tcpframe.h"
 
 static void
 add(struct evbuffer *b, const void *p, size_t n)

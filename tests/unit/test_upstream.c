@@ -27,9 +27,9 @@
 
 #include <event2/event.h>
 
-#include "upstream.h"
-#include "util.h"
-#include "wire.h"
+#include "engine/upstream.h"
+#include "util/util.h"
+#include "wire/wire.h"
 
 struct env {
 	struct event_base *base;

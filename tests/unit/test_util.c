@@ -19,11 +19,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "diag.h"
-#include "server.h"
-#include "snapshot.h"
-#include "util.h"
+#include "data/config.h"
+#include "util/diag.h"
+#include "runtime/server.h"
+#include "data/snapshot.h"
+#include "util/util.h"
 
 /*
  * The one allocation a failed load leaves behind: inih's line buffer (a

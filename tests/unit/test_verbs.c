@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
-#include "verbs.h"
+#include "util/util.h"
+#include "verbs/verbs.h"
 
 static struct verb_args last;
 static int runs;

@@ -19,8 +19,8 @@
 
 #include <event2/event.h>
 
-#include "util.h"
-#include "watch.h"
+#include "util/util.h"
+#include "runtime/watch.h"
 
 struct env {
 	struct event_base *base;

@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "wire.h"
+#include "wire/wire.h"
 
 /* ---- helpers ---- */
 

@@ -34,16 +34,16 @@
 #include <ldns/ldns.h>
 #include <openssl/evp.h>
 
-#include "answer.h"
-#include "config.h"
-#include "diag.h"
-#include "records.h"
-#include "records_load.h"
-#include "snapshot.h"
-#include "tsig.h"
-#include "util.h"
-#include "wire.h"
-#include "xfr.h"
+#include "engine/answer.h"
+#include "data/config.h"
+#include "util/diag.h"
+#include "data/records.h"
+#include "data/records_load.h"
+#include "data/snapshot.h"
+#include "engine/tsig.h"
+#include "util/util.h"
+#include "wire/wire.h"
+#include "xfr/xfr.h"
 
 #define SECRET	"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I="	/* 32 bytes */
 #define SECRET2	"b3RoZXItb3RoZXItb3RoZXItb3RoZXItb3RoZXItb3Q="

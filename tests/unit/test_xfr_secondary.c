@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
-#include "wire.h"
-#include "xfr_secondary_int.h"
+#include "util/util.h"
+#include "wire/wire.h"
+#include "xfr/xfr_secondary_int.h"
 
 static void
 name(uint8_t *w, const char *s)
