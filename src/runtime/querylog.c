@@ -88,25 +88,21 @@ querylog_path(enum answer_path path, bool stale)
 const char *
 querylog_addrs(const uint8_t *msg, size_t len, char *buf, size_t cap)
 {
-	struct wire_hdr h;
-	struct wire_rr rr;
-	size_t pos = WIRE_HDR_LEN, o = 0;
+	struct wire_iter it;
+	struct wire_iter_rr rr;
+	size_t o = 0;
 	unsigned shown = 0, more = 0;
+	int r = 0;
 
 	buf[0] = '\0';
-	if (msg == NULL || wire_hdr_read(msg, len, &h) < 0)
+	if (msg == NULL || wire_iter_init(&it, msg, len) == -1)
 		goto none;
-	for (int i = 0; i < h.qdcount; i++)
-		if (wire_name_skip(msg, len, &pos) < 0 || len - pos < 4)
-			goto none;
-		else
-			pos += 4;
-	for (int i = 0; i < h.ancount; i++) {
+	/* The walk stops after the answer section: what follows it is not
+	 * read, so a reply cut short there still shows its addresses. */
+	while (it.next < it.hdr.ancount && (r = wire_iter_next(&it, &rr)) == 1) {
 		char a[INET6_ADDRSTRLEN];
 		int af;
 
-		if (wire_rr_read(msg, len, &pos, &rr) < 0)
-			goto none;
 		if (rr.type == TYPE_A && rr.rdlen == 4)
 			af = AF_INET;
 		else if (rr.type == TYPE_AAAA && rr.rdlen == 16)
@@ -122,6 +118,8 @@ querylog_addrs(const uint8_t *msg, size_t len, char *buf, size_t cap)
 		    shown ? "," : "", a);
 		shown++;
 	}
+	if (r == -1)
+		goto none;
 	if (more > 0)
 		o += (size_t)snprintf(buf + o, o < cap ? cap - o : 0, ",+%u", more);
 	if (shown > 0 && o < cap)

@@ -161,6 +161,27 @@ test_addrs(void **state)
 	assert_string_equal(querylog_addrs(msg, 5, b, sizeof(b)), "-");
 }
 
+/* Only the question and the answer section are read: what follows them
+ * may be cut short, and an answer count larger than the message hides
+ * nothing. */
+static void
+test_addrs_bounds(void **state)
+{
+	uint8_t msg[2048];
+	char b[256];
+	size_t n;
+
+	(void)state;
+	/* The additional A record loses its last octet. */
+	n = reply(msg, sizeof(msg), "a.example", TYPE_A, 2, false, false);
+	assert_string_equal(querylog_addrs(msg, n - 1, b, sizeof(b)),
+	    "10.0.0.1,10.0.0.2");
+	/* Four answers said, three records in the message. */
+	msg[WIRE_OFF_AN] = 0;
+	msg[WIRE_OFF_AN + 1] = 4;
+	assert_string_equal(querylog_addrs(msg, n, b, sizeof(b)), "-");
+}
+
 static struct pl_addr
 client(const char *s)
 {
@@ -275,6 +296,7 @@ main(void)
 		cmocka_unit_test(test_rcodes),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_addrs),
+		cmocka_unit_test(test_addrs_bounds),
 		cmocka_unit_test(test_line),
 		cmocka_unit_test(test_line_longest),
 	};
