@@ -20,32 +20,24 @@
 enum xfr_kind
 xfr_classify(const uint8_t *pkt, size_t len)
 {
-	struct wire_hdr h;
-	size_t pos = WIRE_HDR_LEN;
-	uint16_t qtype;
+	struct wire_iter it;
+	struct wire_iter_q q;
+	struct wire_iter_rr rr;
 
-	if (wire_hdr_read(pkt, len, &h) == -1 || (h.flags & WIRE_QR))
+	if (wire_iter_init(&it, pkt, len) == -1 || (it.hdr.flags & WIRE_QR))
 		return XFR_NONE;
-	if (WIRE_OPCODE(h.flags) == WIRE_OPCODE_NOTIFY)
+	if (WIRE_OPCODE(it.hdr.flags) == WIRE_OPCODE_NOTIFY)
 		return XFR_NOTIFY;
-	if (WIRE_OPCODE(h.flags) != 0 || h.qdcount != 1 ||
-	    wire_name_skip(pkt, len, &pos) == -1 || len - pos < 4)
+	if (WIRE_OPCODE(it.hdr.flags) != 0 || it.hdr.qdcount != 1 ||
+	    wire_iter_question(&it, &q, NULL) != 1)
 		return XFR_NONE;
-	qtype = wire_get_u16(pkt + pos);
-	if (qtype == TYPE_AXFR || qtype == TYPE_IXFR)
+	if (q.qtype == TYPE_AXFR || q.qtype == TYPE_IXFR)
 		return XFR_TRANSFER;
-	if (h.arcount == 0)
+	/* A TSIG lies in the additional section: without one, no walk. */
+	if (it.hdr.arcount == 0)
 		return XFR_NONE;
-	pos += 4;
-	for (unsigned i = 0; i < (unsigned)h.ancount + h.nscount + h.arcount; i++) {
-		struct wire_rr rr;
-
-		if (wire_rr_read(pkt, len, &pos, &rr) == -1)
-			return XFR_NONE;	/* the query path answers FORMERR */
-		if (rr.type == TYPE_TSIG)
-			return XFR_SIGNED;
-	}
-	return XFR_NONE;
+	/* A malformed RR before any TSIG: the query path answers FORMERR. */
+	return wire_iter_find(&it, TYPE_TSIG, &rr) == 1 ? XFR_SIGNED : XFR_NONE;
 }
 
 /* ---- the request ---- */
@@ -80,43 +72,44 @@ soa_rdata_serial(const uint8_t *rd, size_t len, uint32_t *serial)
 static int
 req_parse(const uint8_t *pkt, size_t len, struct xreq *r)
 {
-	struct wire_hdr h;
+	struct wire_iter it;
+	struct wire_iter_q q;
+	struct wire_iter_rr irr;
 	struct wire_rr rr;
-	size_t pos = WIRE_HDR_LEN;
-	int n;
 
 	memset(r, 0, sizeof(*r));
-	if (wire_hdr_read(pkt, len, &h) == -1)
+	if (wire_iter_init(&it, pkt, len) == -1)
 		return RCODE_FORMERR;
-	r->id = h.id;
-	r->flags = h.flags;
+	r->id = it.hdr.id;
+	r->flags = it.hdr.flags;
 	/* Looked for first, so that even a FORMERR carries OPT (RFC 6891 7). */
 	(void)wire_msg_edns(pkt, len, &r->edns);
-	if (h.qdcount != 1 || (n = wire_name_read(pkt, len, &pos, r->qname)) == -1 ||
-	    len - pos < 4)
+	if (it.hdr.qdcount != 1 || wire_iter_question(&it, &q, r->qname) != 1)
 		return RCODE_FORMERR;
-	wire_name_lower(r->lname, r->qname, (size_t)n);
-	r->qtype = wire_get_u16(pkt + pos);
-	r->qclass = wire_get_u16(pkt + pos + 2);
+	wire_name_lower(r->lname, r->qname, (size_t)q.name_len);
+	r->qtype = q.qtype;
+	r->qclass = q.qclass;
 	r->have_q = true;
-	pos += 4;
 	if ((r->tsig = tsig_find(pkt, len, &r->t)) == -1) {
 		r->tsig = 0;
 		return RCODE_FORMERR;
 	}
-	if (h.ancount != 0)
+	if (it.hdr.ancount != 0)
 		return RCODE_FORMERR;
 	if (r->qtype == TYPE_IXFR) {
 		uint8_t rd[WIRE_NAME_MAX * 2 + 20];
 		int rdlen;
 
-		/* RFC 1995 3: the client's SOA, owned by the zone, in authority. */
-		if (h.nscount != 1 || wire_rr_read(pkt, len, &pos, &rr) == -1 ||
+		/* RFC 1995 3: the client's SOA, owned by the zone, in
+		 * authority (its first RR: the answer section is empty).
+		 * Only that RR is read here; the rest was tsig_find's. */
+		if (it.hdr.nscount != 1 || wire_iter_next(&it, &irr) != 1 ||
+		    wire_iter_rr_read(&it, &irr, &rr) == -1 ||
 		    rr.type != TYPE_SOA || !wire_name_equal(rr.owner, r->qname) ||
 		    (rdlen = wire_rdata_expand(pkt, len, &rr, rd, sizeof(rd))) < 0 ||
 		    !soa_rdata_serial(rd, (size_t)rdlen, &r->serial))
 			return RCODE_FORMERR;
-	} else if (h.nscount != 0)
+	} else if (it.hdr.nscount != 0)
 		return RCODE_FORMERR;
 	return 0;
 }

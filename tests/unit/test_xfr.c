@@ -436,6 +436,41 @@ test_classify(void **state)
 	}
 }
 
+/* A message cut short, or counting more RRs than it holds, before any
+ * TSIG: not signed (the query path answers FORMERR). */
+static void
+test_classify_malformed(void **state)
+{
+	struct tsig_key k;
+	struct key_conf kc = { .name = "xfr-key", .algorithm = KEY_HMAC_SHA256,
+	    .secret_bin = (uint8_t *)"0123456789abcdef", .secret_len = 16 };
+	struct tsig_ctx c;
+	uint8_t q[512];
+	size_t l;
+
+	(void)state;
+	assert_int_equal(tsig_key_init(&k, &kc), 0);
+	l = make_query(q, sizeof(q), 1, "xfr.example", TYPE_SOA, CLASS_IN, -1);
+	tsig_ctx_init(&c, &k);
+	assert_int_equal(tsig_sign(&c, q, &l, sizeof(q), 0, now_wall()), 0);
+	tsig_ctx_clear(&c);
+	assert_int_equal(xfr_classify(q, l - 1), XFR_NONE);
+	/* One RR more said than there is: the walk stops at the TSIG,
+	 * taken here for an authority RR, before it would notice (where
+	 * the TSIG may lie is for tsig_find to judge). */
+	q[WIRE_OFF_NS + 1] = 1;
+	assert_int_equal(xfr_classify(q, l), XFR_SIGNED);
+	/* One additional RR said, none there; the question cut short. */
+	l = make_query(q, sizeof(q), 1, "xfr.example", TYPE_SOA, CLASS_IN, -1);
+	q[WIRE_OFF_AR + 1] = 1;
+	assert_int_equal(xfr_classify(q, l), XFR_NONE);
+	assert_int_equal(xfr_classify(q, l - 1), XFR_NONE);
+	/* Whatever follows the question of a transfer is the transfer's. */
+	l = make_query(q, sizeof(q), 1, "xfr.example", TYPE_AXFR, CLASS_IN, -1);
+	q[WIRE_OFF_AR + 1] = 1;
+	assert_int_equal(xfr_classify(q, l), XFR_TRANSFER);
+}
+
 /* ---- AXFR ---- */
 
 static void
@@ -577,6 +612,19 @@ test_refusals(void **state)
 	cap_free(&c);
 	l = make_query(q, sizeof(q), 9, "xfr.example", TYPE_AXFR, CLASS_IN, -1);
 	q[l++] = 0;
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &c), RCODE_FORMERR);
+	cap_free(&c);
+	/* The client's SOA cut short, or two said and one there. */
+	l = make_query(q, sizeof(q), 9, "xfr.example", TYPE_IXFR, CLASS_IN, 5);
+	assert_int_equal(serve(s, NULL, q, l - 1, "127.0.0.1", true, &c), RCODE_FORMERR);
+	assert_error_reply(&c, 9, RCODE_FORMERR);
+	cap_free(&c);
+	q[WIRE_OFF_NS + 1] = 2;
+	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &c), RCODE_FORMERR);
+	cap_free(&c);
+	/* An answer RR said in a request: FORMERR, even for AXFR. */
+	l = make_query(q, sizeof(q), 9, "xfr.example", TYPE_AXFR, CLASS_IN, -1);
+	q[WIRE_OFF_AN + 1] = 1;
 	assert_int_equal(serve(s, NULL, q, l, "127.0.0.1", true, &c), RCODE_FORMERR);
 	cap_free(&c);
 	snapshot_unref(s);
@@ -2276,6 +2324,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_classify),
+		T(test_classify_malformed),
 		T(test_axfr_small),
 		T(test_axfr_many_messages),
 		T(test_refusals),
