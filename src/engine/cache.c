@@ -306,7 +306,7 @@ ttl_value(uint32_t t)
 
 /* Checks the SOA's RDATA shape and returns its MINIMUM, or -1. */
 static int64_t
-soa_minimum(const uint8_t *resp, const struct wire_rr *rr)
+soa_minimum(const uint8_t *resp, const struct wire_iter_rr *rr)
 {
 	uint8_t name[WIRE_NAME_MAX];
 	size_t p = rr->rdata_off, end = rr->rdata_off + rr->rdlen;
@@ -326,62 +326,57 @@ scan_response(struct cache *c, const struct wire_query *q, const uint8_t *resp,
     size_t len, struct scan *s)
 {
 	uint8_t name[WIRE_NAME_MAX];
-	struct wire_hdr h;
-	struct wire_rr rr;
-	size_t pos = WIRE_HDR_LEN, cut = 0;
+	struct wire_iter it;
+	struct wire_iter_q qq;
+	struct wire_iter_rr rr;
+	const struct wire_hdr *h = &it.hdr;
+	size_t cut = 0;
 	uint32_t min = UINT32_MAX, soa_min = UINT32_MAX;
 	bool seen_opt = false, has_soa = false, has_answer = false;
+	int r;
 
-	if (len > WIRE_MAX_MSG || wire_hdr_read(resp, len, &h) == -1)
+	if (len > WIRE_MAX_MSG || wire_iter_init(&it, resp, len) == -1)
 		return -1;
-	int rcode = WIRE_RCODE(h.flags);
-	if (!(h.flags & WIRE_QR) || WIRE_OPCODE(h.flags) != 0 ||
-	    (h.flags & WIRE_TC) || h.qdcount != 1 ||
+	int rcode = WIRE_RCODE(h->flags);
+	if (!(h->flags & WIRE_QR) || WIRE_OPCODE(h->flags) != 0 ||
+	    (h->flags & WIRE_TC) || h->qdcount != 1 ||
 	    (rcode != RCODE_NOERROR && rcode != RCODE_NXDOMAIN))
 		return -1;
 
 	/* The answer must be to the question asked. */
-	int n = wire_name_read(resp, len, &pos, name);
-	if (n == -1 || n != q->qname_len || len - pos < 4 ||
-	    !wire_name_equal(name, q->lname) ||
-	    wire_get_u16(resp + pos) != q->qtype ||
-	    wire_get_u16(resp + pos + 2) != q->qclass)
+	if (wire_iter_question(&it, &qq, name) != 1 ||
+	    qq.name_len != q->qname_len || !wire_name_equal(name, q->lname) ||
+	    qq.qtype != q->qtype || qq.qclass != q->qclass)
 		return -1;
-	pos += 4;
 
-	unsigned an = h.ancount, ansns = (unsigned)h.ancount + h.nscount;
-	unsigned total = ansns + h.arcount;
 	s->nttl = 0;
 	s->dropped = 0;
-	for (unsigned i = 0; i < total; i++) {
-		size_t start = pos;
-		if (wire_rr_read(resp, len, &pos, &rr) == -1)
-			return -1;
+	while ((r = wire_iter_next(&it, &rr)) == 1) {
 		if (rr.type == TYPE_OPT || rr.type == TYPE_TSIG) {
-			if (i < ansns)
+			if (rr.section != WIRE_SEC_ADDITIONAL)
 				return -1;
 			if (rr.type == TYPE_OPT) {
 				/* RFC 6891 6.1.1: one OPT, owned by the root;
 				 * an extended rcode is not NOERROR/NXDOMAIN. */
-				if (seen_opt || rr.owner_len != 1 ||
+				if (seen_opt || !wire_iter_owner_root(&it, &rr) ||
 				    (rr.ttl >> 24) != 0)
 					return -1;
 				seen_opt = true;
 			}
 			if (cut == 0)
-				cut = start;
+				cut = rr.off;
 		}
 		if (cut != 0) {
 			s->dropped++;
 			continue;
 		}
 		c->scratch[s->nttl++] = (uint16_t)(rr.rdata_off - 6);
-		if (i >= ansns)
+		if (rr.section == WIRE_SEC_ADDITIONAL)
 			continue;
 		uint32_t t = ttl_value(rr.ttl);
 		if (t < min)
 			min = t;
-		if (i < an) {
+		if (rr.section == WIRE_SEC_ANSWER) {
 			if (rr.type == q->qtype || q->qtype == TYPE_ANY)
 				has_answer = true;
 		} else if (rr.type == TYPE_SOA) {
@@ -393,7 +388,7 @@ scan_response(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 				soa_min = (uint32_t)m;
 		}
 	}
-	if (pos != len)
+	if (r == -1 || !wire_iter_end(&it))
 		return -1;
 
 	/* RFC 2308: NXDOMAIN, or no data of the type asked (possibly after
@@ -407,8 +402,8 @@ scan_response(struct cache *c, const struct wire_query *q, const uint8_t *resp,
 	}
 	s->ttl = min;
 	s->keep = cut != 0 ? cut : len;
-	s->an = an;
-	s->ns = h.nscount;
+	s->an = h->ancount;
+	s->ns = h->nscount;
 	return 0;
 }
 

@@ -18,6 +18,8 @@
 #include "engine/cache.h"
 #include "wire/wire.h"
 
+#define TYPE_TSIG	250
+
 #define MS	1000ull
 
 /* ---- helpers ---- */
@@ -881,6 +883,20 @@ raw_start(struct wire_buf *b, uint8_t *mem, size_t cap, const char *name,
 	wire_put_u16(b, CLASS_IN);
 }
 
+/* Writes 192.0.2.1, owned by the question's name, as an A RR. */
+static void
+raw_a(struct wire_buf *b)
+{
+	uint8_t a[4] = { 192, 0, 2, 1 };
+
+	wire_put_u16(b, 0xc00c);
+	wire_put_u16(b, TYPE_A);
+	wire_put_u16(b, CLASS_IN);
+	wire_put_u32(b, 300);
+	wire_put_u16(b, 4);
+	wire_put_bytes(b, a, 4);
+}
+
 static void
 test_malformed_ignored(void **state)
 {
@@ -936,23 +952,13 @@ test_malformed_ignored(void **state)
 
 	/* OPT in the answer section. */
 	raw_start(&b, m, sizeof(m), "www.example.com", WIRE_QR, 2, 0, 0);
-	wire_put_u16(&b, 0xc00c);
-	wire_put_u16(&b, TYPE_A);
-	wire_put_u16(&b, CLASS_IN);
-	wire_put_u32(&b, 300);
-	wire_put_u16(&b, 4);
-	wire_put_bytes(&b, a, 4);
+	raw_a(&b);
 	wire_put_opt(&b, 1232, 0, false, -1);
 	cache_store(c, &q, m, b.len, 0);
 
 	/* Two OPTs. */
 	raw_start(&b, m, sizeof(m), "www.example.com", WIRE_QR, 1, 0, 2);
-	wire_put_u16(&b, 0xc00c);
-	wire_put_u16(&b, TYPE_A);
-	wire_put_u16(&b, CLASS_IN);
-	wire_put_u32(&b, 300);
-	wire_put_u16(&b, 4);
-	wire_put_bytes(&b, a, 4);
+	raw_a(&b);
 	wire_put_opt(&b, 1232, 0, false, -1);
 	wire_put_opt(&b, 1232, 0, false, -1);
 	cache_store(c, &q, m, b.len, 0);
@@ -982,6 +988,54 @@ test_malformed_ignored(void **state)
 	/* The well-formed one is stored, once. */
 	cache_store(c, &q, resp, n, 0);
 	assert_int_equal(count(c, ENTRIES), 1);
+	cache_free(c);
+}
+
+/* An A answer to www.example.com/A, its one additional RR of TYPE owned
+ * by the two octets OWNER (0: the root label and a pad octet of RDATA). */
+static size_t
+one_additional(uint8_t *m, size_t cap, uint16_t ns, uint16_t owner,
+    uint16_t type)
+{
+	struct wire_buf b;
+
+	raw_start(&b, m, cap, "www.example.com", WIRE_QR, 1, ns, 1 - ns);
+	raw_a(&b);
+	if (owner == 0)
+		wire_put_u8(&b, 0);
+	else
+		wire_put_u16(&b, owner);
+	wire_put_u16(&b, type);
+	wire_put_u16(&b, 1232);
+	wire_put_u32(&b, 0);
+	wire_put_u16(&b, 0);
+	assert_false(b.overflow);
+	return b.len;
+}
+
+/* Whose OPT is kept: the root's, even behind a pointer (the question's
+ * last octet), not another name's; a TSIG only in the additional section. */
+static void
+test_opt_owner(void **state)
+{
+	(void)state;
+	struct cache *c = mkcache();
+	struct wire_query q;
+	uint8_t m[512], out[4096];
+	size_t len = 0, n;
+
+	query(&q, "www.example.com.", TYPE_A);
+	/* 0xc010: example.com; 0xc01c: the root that ends the question. */
+	cache_store(c, &q, m, one_additional(m, sizeof(m), 0, 0xc010, TYPE_OPT), 0);
+	cache_store(c, &q, m, one_additional(m, sizeof(m), 1, 0, TYPE_TSIG), 0);
+	cache_store(c, &q, m, one_additional(m, sizeof(m), 1, 0, TYPE_OPT), 0);
+	assert_int_equal(count(c, ENTRIES), 0);
+	assert_int_equal(m[0x1c], 0);
+	n = one_additional(m, sizeof(m), 0, 0xc01c, TYPE_OPT);
+	cache_store(c, &q, m, n, 0);
+	assert_int_equal(count(c, ENTRIES), 1);
+	assert_int_equal(lookup(c, &q, 0, false, out, &len), CACHE_HIT);
+	assert_int_equal(len, n - 12);	/* the OPT cut off */
 	cache_free(c);
 }
 
@@ -1582,6 +1636,7 @@ main(void)
 		cmocka_unit_test(test_replace),
 		cmocka_unit_test(test_opt_stripped),
 		cmocka_unit_test(test_malformed_ignored),
+		cmocka_unit_test(test_opt_owner),
 		cmocka_unit_test(test_compression_kept),
 		cmocka_unit_test(test_small_buffer),
 		cmocka_unit_test(test_prefetch_window),
