@@ -37,33 +37,36 @@ int
 doctor_reply_parse(const uint8_t *pkt, size_t len, uint16_t id,
     const uint8_t *qname, uint16_t qtype, struct doctor_reply *r)
 {
-	struct wire_hdr h;
-	size_t pos = WIRE_HDR_LEN;
+	struct wire_iter it;
+	struct wire_iter_q q;
+	struct wire_iter_rr irr;
 
-	if (wire_hdr_read(pkt, len, &h) == -1 || h.id != id ||
-	    !(h.flags & WIRE_QR))
+	if (wire_iter_init(&it, pkt, len) == -1 || it.hdr.id != id ||
+	    !(it.hdr.flags & WIRE_QR))
 		return -1;
-	if (h.qdcount > 1)
+	if (it.hdr.qdcount > 1)
 		return -1;
-	if (h.qdcount == 1) {
+	if (it.hdr.qdcount == 1) {
 		uint8_t n[WIRE_NAME_MAX];
 
-		if (wire_name_read(pkt, len, &pos, n) == -1 || len - pos < 4)
+		if (wire_iter_question(&it, &q, n) != 1)
 			return -1;
-		if (!wire_name_equal(n, qname) || wire_get_u16(pkt + pos) != qtype ||
-		    wire_get_u16(pkt + pos + 2) != CLASS_IN)
+		if (!wire_name_equal(n, qname) || q.qtype != qtype ||
+		    q.qclass != CLASS_IN)
 			return -1;
-		pos += 4;
 	}
 	r->outcome = DOCTOR_ANSWER;
-	r->rcode = WIRE_RCODE(h.flags);
-	r->tc = (h.flags & WIRE_TC) != 0;
+	r->rcode = WIRE_RCODE(it.hdr.flags);
+	r->tc = (it.hdr.flags & WIRE_TC) != 0;
 	r->naddrs = 0;
 	r->nchain = 0;
-	for (unsigned i = 0; i < h.ancount; i++) {
+	/* Only the answer section is read: what follows it, cut short or
+	 * not, says nothing the verdicts use. */
+	while (it.next < it.hdr.ancount) {
 		struct wire_rr rr;
 
-		if (wire_rr_read(pkt, len, &pos, &rr) == -1) {
+		if (wire_iter_next(&it, &irr) != 1 ||
+		    wire_iter_rr_read(&it, &irr, &rr) == -1) {
 			/* A truncated UDP reply may stop anywhere. */
 			if (r->tc)
 				break;

@@ -165,6 +165,58 @@ test_reply_parse(void **state)
 	assert_int_equal(doctor_reply_parse(m.buf, 11, 8, q, TYPE_AAAA, &r), -1);
 }
 
+/* How much of a reply is read: the question and the answer section,
+ * which a truncated reply (TC) may leave cut short. */
+static void
+test_reply_parse_bounds(void **state)
+{
+	static const char *const v6[] = { "fd00::5", "10.0.0.1" };
+	struct msg m;
+	struct doctor_reply r;
+	uint8_t q[WIRE_NAME_MAX];
+
+	(void)state;
+	wname("acct.blob.core.windows.net", q);
+	/* TC: what was read before the cut stays. */
+	build_reply(&m, 8, "acct.blob.core.windows.net", TYPE_AAAA, 0, true,
+	    NULL, 0, v6, 2);
+	assert_int_equal(doctor_reply_parse(m.buf, m.len - 3, 8, q, TYPE_AAAA,
+	    &r), 0);
+	assert_int_equal(r.outcome, DOCTOR_ANSWER);
+	assert_int_equal(r.naddrs, 1);
+	assert_int_equal(r.addrs[0].family, AF_INET6);
+	/* One answer more said than there is: malformed, unless TC. */
+	m.buf[7]++;
+	assert_int_equal(doctor_reply_parse(m.buf, m.len, 8, q, TYPE_AAAA, &r), 0);
+	assert_int_equal(r.outcome, DOCTOR_ANSWER);
+	assert_int_equal(r.naddrs, 2);
+	m.buf[2] &= (uint8_t)~(WIRE_TC >> 8);
+	assert_int_equal(doctor_reply_parse(m.buf, m.len, 8, q, TYPE_AAAA, &r), 0);
+	assert_int_equal(r.outcome, DOCTOR_BADREPLY);
+	assert_string_equal(r.error, "malformed answer section");
+	m.buf[7]--;
+	/* What follows the answer section is not read: an authority RR
+	 * said and absent, or trailing octets. */
+	m.buf[9] = 1;
+	m.buf[m.len] = 0xff;
+	assert_int_equal(doctor_reply_parse(m.buf, m.len + 1, 8, q, TYPE_AAAA,
+	    &r), 0);
+	assert_int_equal(r.outcome, DOCTOR_ANSWER);
+	assert_int_equal(r.naddrs, 2);
+	/* No question is fine; two are not ours; a question cut short. */
+	build_reply(&m, 9, "acct.blob.core.windows.net", TYPE_AAAA, 0, false,
+	    NULL, 0, NULL, 0);
+	m.buf[5] = 2;
+	assert_int_equal(doctor_reply_parse(m.buf, m.len, 9, q, TYPE_AAAA, &r), -1);
+	m.buf[5] = 1;
+	assert_int_equal(doctor_reply_parse(m.buf, m.len - 1, 9, q, TYPE_AAAA,
+	    &r), -1);
+	m.buf[5] = 0;
+	assert_int_equal(doctor_reply_parse(m.buf, 12, 9, q, TYPE_AAAA, &r), 0);
+	assert_int_equal(r.outcome, DOCTOR_ANSWER);
+	assert_int_equal(r.naddrs, 0);
+}
+
 static void
 test_ips(void **state)
 {
@@ -1093,6 +1145,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_parse),
+		cmocka_unit_test(test_reply_parse_bounds),
 		cmocka_unit_test(test_ips),
 		cmocka_unit_test(test_judge_pldns),
 		cmocka_unit_test(test_judge_upstream),
