@@ -637,42 +637,56 @@ struct upart {
 	uint8_t qname[WIRE_NAME_MAX];	/* lower-case */
 };
 
+/* The scratch space numbers sections as the iterator does. */
+_Static_assert(WIRE_SEC_ANSWER == 1 && WIRE_SEC_AUTHORITY == 2 &&
+    WIRE_SEC_ADDITIONAL == 3, "answer_scratch.section is a wire_section");
+
 /* Reads every RR of PART into SC, and its question; 0, or -1 when it is
  * malformed or has more than ANSWER_MAX_RRS records. */
 static int
 part_read(const struct snapshot *s, const struct answer_part *part,
     struct answer_scratch *sc, struct upart *up)
 {
-	const uint8_t *resp = part->msg;
-	size_t rlen = part->len, pos = WIRE_HDR_LEN;
-	struct wire_hdr *h = &up->h;
+	struct wire_iter it;
+	struct wire_iter_q q;
+	struct wire_iter_rr rr;
 	uint8_t tmp[WIRE_NAME_MAX];
-	int n = 0;
+	int n = 0, r;
 
-	up->msg = resp;
-	up->len = rlen;
+	up->msg = part->msg;
+	up->len = part->len;
 	up->qname[0] = 0;
-	if (wire_hdr_read(resp, rlen, h) < 0)
+	if (wire_iter_init(&it, part->msg, part->len) == -1)
 		return -1;
-	for (int i = 0; i < h->qdcount; i++) {
-		if (wire_name_read(resp, rlen, &pos, tmp) < 0 || pos + 4 > rlen)
+	up->h = it.hdr;
+	/* The first question names the response; the walk checks the rest. */
+	if ((r = wire_iter_question(&it, &q, tmp)) == -1)
+		return -1;
+	if (r == 1)
+		wire_name_lower(up->qname, tmp, (size_t)q.name_len);
+	while ((r = wire_iter_next(&it, &rr)) == 1) {
+		if (n >= ANSWER_MAX_RRS)
 			return -1;
-		if (i == 0)
-			wire_name_lower(up->qname, tmp, (size_t)wire_name_len(tmp, WIRE_NAME_MAX));
-		pos += 4;
+		struct wire_rr *w = &sc->rrs[n];
+		/* The fields as the walk read them: only the owner is
+		 * read again, to expand it. */
+		w->owner_len = wire_iter_owner(&it, &rr, w->owner);
+		w->type = rr.type;
+		w->rclass = rr.rclass;
+		w->ttl = rr.ttl;
+		w->rdlen = rr.rdlen;
+		w->rdata_off = rr.rdata_off;
+		sc->section[n] = (int)rr.section;
+		sc->used[n] = false;
+		n++;
 	}
-	int counts[3] = { h->ancount, h->nscount, h->arcount };
-	for (int sec = 0; sec < 3; sec++) {
-		for (int i = 0; i < counts[sec]; i++) {
-			if (n >= ANSWER_MAX_RRS)
-				return -1;
-			if (wire_rr_read(resp, rlen, &pos, &sc->rrs[n]) < 0)
-				return -1;
-			sc->section[n] = sec + 1;
-			sc->used[n] = false;
-			n++;
-		}
-	}
+	/*
+	 * No wire_iter_end(): octets after the last RR are not looked at,
+	 * as they never were here, so a reply with trailing octets is still
+	 * answered from (the cache's scan refuses to keep it).
+	 */
+	if (r == -1)
+		return -1;
 	up->n = n;
 	up->fw = snapshot_forward(s, up->qname);
 	return 0;

@@ -832,6 +832,66 @@ test_upstream_malformed(void **state)
 	ldns_pkt_free(p);
 }
 
+/* The rcode answered from one upstream response RESP/RLEN to www.example.com/A. */
+static int
+upstream_rcode(struct fixture *f, const uint8_t *resp, size_t rlen)
+{
+	struct answer_info info;
+	ldns_pkt *p = upstream(f, "www.example.com", TYPE_A, resp, rlen, &info);
+	int rcode = ldns_pkt_get_rcode(p);
+
+	ldns_pkt_free(p);
+	return rcode;
+}
+
+/* What of an upstream response is read: every RR, up to ANSWER_MAX_RRS
+ * of them, each whole; not what follows the last. */
+static void
+test_upstream_bounds(void **state)
+{
+	static const char *const an[] = { "www.example.com. 300 IN A 192.0.2.7", NULL };
+	static uint8_t resp[16384];
+	static char strs[ANSWER_MAX_RRS + 1][64];
+	const char *many[ANSWER_MAX_RRS + 2];
+	size_t rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, an, NULL);
+	struct answer_info info;
+	ldns_pkt *p;
+
+	/* Trailing octets: answered from. */
+	resp[rl] = 0xff;
+	p = upstream(*state, "www.example.com", TYPE_A, resp, rl + 1, &info);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 1);
+	assert_rr(ldns_pkt_answer(p), 0, "www.example.com. 300 IN A 192.0.2.7");
+	ldns_pkt_free(p);
+	/* The RDATA cut short; the question cut short. */
+	assert_int_equal(upstream_rcode(*state, resp, rl - 1), LDNS_RCODE_SERVFAIL);
+	assert_int_equal(upstream_rcode(*state, resp, WIRE_HDR_LEN + 5),
+	    LDNS_RCODE_SERVFAIL);
+	/* One RR more said than there is, in any section. */
+	for (size_t off = WIRE_OFF_AN; off <= WIRE_OFF_AR; off += 2) {
+		resp[off + 1]++;
+		assert_int_equal(upstream_rcode(*state, resp, rl), LDNS_RCODE_SERVFAIL);
+		resp[off + 1]--;
+	}
+	/* ANSWER_MAX_RRS records are read, one more is too many. */
+	for (int i = 0; i <= ANSWER_MAX_RRS; i++) {
+		snprintf(strs[i], sizeof(strs[i]),
+		    "www.example.com. 300 IN A 10.0.%d.%d", i / 250, i % 250);
+		many[i] = strs[i];
+	}
+	many[ANSWER_MAX_RRS] = NULL;
+	rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, many, NULL);
+	assert_int_equal(upstream_rcode(*state, resp, rl), LDNS_RCODE_NOERROR);
+	many[ANSWER_MAX_RRS] = strs[ANSWER_MAX_RRS];
+	many[ANSWER_MAX_RRS + 1] = NULL;
+	rl = mkresponse(resp, "www.example.com.", LDNS_RR_TYPE_A,
+	    LDNS_RCODE_NOERROR, many, NULL);
+	assert_int_equal(upstream_rcode(*state, resp, rl), LDNS_RCODE_SERVFAIL);
+}
+
 /* ---- one answer per name, however it is reached ---- */
 
 /* The RRs of section SEC of P from FROM on, one string each. */
@@ -2312,6 +2372,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upstream_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_long_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upstream_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_twin_without_privatelink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_twin_flattened, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sections_local_names_dropped, setup, teardown),
