@@ -664,13 +664,15 @@ part_read(const struct snapshot *s, const struct answer_part *part,
 		return -1;
 	if (r == 1)
 		wire_name_lower(up->qname, tmp, (size_t)q.name_len);
-	while ((r = wire_iter_next(&it, &rr)) == 1) {
+	for (;;) {
+		struct wire_rr *w = &sc->rrs[n < ANSWER_MAX_RRS ? n : 0];
+
+		/* The fields as the walk read them, the owner expanded. */
+		if ((r = wire_iter_next_owner(&it, &rr, w->owner,
+		    &w->owner_len)) != 1)
+			break;
 		if (n >= ANSWER_MAX_RRS)
 			return -1;
-		struct wire_rr *w = &sc->rrs[n];
-		/* The fields as the walk read them: only the owner is
-		 * read again, to expand it. */
-		w->owner_len = wire_iter_owner(&it, &rr, w->owner);
 		w->type = rr.type;
 		w->rclass = rr.rclass;
 		w->ttl = rr.ttl;

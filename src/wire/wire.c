@@ -442,10 +442,12 @@ wire_iter_question(struct wire_iter *it, struct wire_iter_q *q, uint8_t *name)
 /* wire_iter_next(), inlined into the walks of this file (a query's parse
  * among them). */
 static inline __attribute__((always_inline)) int
-iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
+iter_next(struct wire_iter *it, struct wire_iter_rr *rr, uint8_t *owner,
+    int *owner_len)
 {
 	const uint8_t *pkt = it->pkt;
 	size_t p;
+	int n;
 
 	while (it->qleft > 0) {
 		struct wire_iter_q q;
@@ -457,8 +459,13 @@ iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
 	if (it->next == it->nrr)
 		return 0;
 	p = it->pos;
-	/* The root (an OPT's owner) needs no walk. */
-	if (p < it->len && pkt[p] == 0)
+	/* The root (an OPT's owner) needs no walk; a caller that wants the
+	 * owner gets it from the one walk that checks it. */
+	if (owner != NULL) {
+		if ((n = wire_name_read(pkt, it->len, &p, owner)) == -1)
+			return iter_fail(it);
+		*owner_len = n;
+	} else if (p < it->len && pkt[p] == 0)
 		p++;
 	else if (wire_name_skip(pkt, it->len, &p) == -1)
 		return iter_fail(it);
@@ -487,7 +494,14 @@ iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
 int
 wire_iter_next(struct wire_iter *it, struct wire_iter_rr *rr)
 {
-	return iter_next(it, rr);
+	return iter_next(it, rr, NULL, NULL);
+}
+
+int
+wire_iter_next_owner(struct wire_iter *it, struct wire_iter_rr *rr,
+    uint8_t *owner, int *owner_len)
+{
+	return iter_next(it, rr, owner, owner_len);
 }
 
 int
@@ -495,7 +509,7 @@ wire_iter_find(struct wire_iter *it, uint16_t type, struct wire_iter_rr *rr)
 {
 	int r;
 
-	while ((r = iter_next(it, rr)) == 1 && rr->type != type)
+	while ((r = iter_next(it, rr, NULL, NULL)) == 1 && rr->type != type)
 		;
 	return r;
 }
@@ -545,7 +559,7 @@ iter_opt(struct wire_iter *it, struct wire_opt *o)
 	int r;
 
 	o->found = o->bad = false;
-	while ((r = iter_next(it, &rr)) == 1) {
+	while ((r = iter_next(it, &rr, NULL, NULL)) == 1) {
 		if (rr.type != TYPE_OPT)
 			continue;
 		if (rr.section != WIRE_SEC_ADDITIONAL || o->found ||
@@ -1190,7 +1204,7 @@ wire_add_ede(uint8_t *msg, size_t len, size_t cap, uint16_t info_code)
 
 	if (len + 6 > cap || iter_init(&it, msg, len) == -1)
 		return len;
-	while ((r = iter_next(&it, &rr)) == 1)
+	while ((r = iter_next(&it, &rr, NULL, NULL)) == 1)
 		last = rr;
 	/* Only an OPT that ends the message can grow in place. */
 	if (r == -1 || !wire_iter_end(&it) || last.type != TYPE_OPT)

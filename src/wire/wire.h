@@ -262,6 +262,13 @@ int wire_iter_question(struct wire_iter *it, struct wire_iter_q *q, uint8_t *nam
  * last, -1 for a malformed one. */
 int wire_iter_next(struct wire_iter *it, struct wire_iter_rr *rr);
 
+/* wire_iter_next(), with the RR's owner expanded into OWNER
+ * (WIRE_NAME_MAX octets) and its length in *OWNER_LEN, for a caller that
+ * keeps every owner: the name is walked once, not once to check and
+ * again to expand. */
+int wire_iter_next_owner(struct wire_iter *it, struct wire_iter_rr *rr,
+    uint8_t *owner, int *owner_len);
+
 /* wire_iter_next() until an RR of TYPE: 1 (RR is it), 0 none left, -1. */
 int wire_iter_find(struct wire_iter *it, uint16_t type, struct wire_iter_rr *rr);
 

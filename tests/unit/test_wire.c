@@ -2468,6 +2468,27 @@ walk_exact(const uint8_t *d, size_t len, struct walk *w)
 	if (r == -1)
 		assert_int_equal(wire_iter_next(&it, &w->rr[0]), -1);
 	w->end = wire_iter_end(&it);
+	/* The walk that expands owners as it goes sees the same RRs and
+	 * owners, and stops where the other stopped. */
+	assert_int_equal(wire_iter_init(&it, c, len), 0);
+	for (int i = 0; i <= w->n && i < 16; i++) {
+		struct wire_iter_rr rr;
+		uint8_t owner[WIRE_NAME_MAX];
+		int olen = -1;
+
+		r = wire_iter_next_owner(&it, &rr, owner, &olen);
+		if (i == w->n) {
+			assert_int_equal(r, w->last);
+			break;
+		}
+		assert_int_equal(r, 1);
+		assert_int_equal(rr.off, w->rr[i].off);
+		assert_int_equal(rr.end, w->rr[i].end);
+		assert_int_equal(rr.type, w->rr[i].type);
+		assert_int_equal(rr.section, w->rr[i].section);
+		assert_true(olen > 0);
+		assert_memory_equal(owner, w->owner[i], (size_t)olen);
+	}
 	assert_int_equal(wire_iter_init(&it, c, len), 0);
 	wire_iter_opt(&it, &w->opt);
 	free(c);
