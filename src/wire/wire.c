@@ -559,6 +559,7 @@ iter_opt(struct wire_iter *it, struct wire_opt *o)
 	int r;
 
 	o->found = o->bad = false;
+	o->rr = (struct wire_iter_rr){ 0 };	/* read only when found */
 	while ((r = iter_next(it, &rr, NULL, NULL)) == 1) {
 		if (rr.type != TYPE_OPT)
 			continue;

@@ -15,6 +15,7 @@
 #include "util/addr.h"
 #include "engine/answer.h"
 #include "engine/cache.h"
+#include "util/hash.h"
 #include "data/config.h"
 #include "data/records.h"
 #include "data/snapshot.h"
@@ -2403,5 +2404,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_upstream_dname_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_room_and_truncated, setup, teardown),
 	};
+	/* test_routed checks that a name's route guesses its own node, which
+	 * holds unless the keyed hash puts another name in its first slot
+	 * (the lookup then reads on, as it must): one key, chosen once, so
+	 * that the check means the same on every run. */
+	hash_seed_fixed(1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
