@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "unit_tmpdir.h"
 #include "util/addr.h"
 #include "data/config.h"
 #include "util/diag.h"
@@ -33,30 +34,11 @@
 #define TEST_DATA_DIR "tests/data"
 #endif
 
-static char tmpdir[PATH_MAX];	/* realpath of this test's directory */
-static char oldcwd[PATH_MAX];
-
-static void
-write_file(const char *name, const char *text)
-{
-	FILE *f = fopen(name, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-	assert_int_equal(fclose(f), 0);
-}
-
 static int
 setup(void **state)
 {
-	char tmpl[] = "/tmp/pldns-test-config.XXXXXX";
-
 	(void)state;
-	if (getcwd(oldcwd, sizeof(oldcwd)) == NULL)
-		return -1;
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, tmpdir) == NULL)
-		return -1;
-	if (chdir(tmpdir) == -1)
+	if (tmpdir_enter("config") == -1)
 		return -1;
 	/* Every test gets one upstream unless it says otherwise. */
 	write_file("resolv.conf", "nameserver 192.0.2.53\n");
@@ -65,14 +47,6 @@ setup(void **state)
 	return 0;
 }
 
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 teardown(void **state)
@@ -80,9 +54,7 @@ teardown(void **state)
 	(void)state;
 	config_set_resolv_conf(NULL);
 	unsetenv("PLDNS_RESOLV_CONF");
-	if (chdir(oldcwd) == -1)
-		return -1;
-	return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_leave();
 }
 
 /* Writes TEXT to pldns.ini and loads it. */

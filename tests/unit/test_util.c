@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "unit_tmpdir.h"
 #include "data/config.h"
 #include "util/diag.h"
 #include "runtime/server.h"
@@ -37,39 +38,14 @@ __lsan_default_suppressions(void)
 	return "leak:ini_parse_stream\n";
 }
 
-static char tmpdir[PATH_MAX];
-static char oldcwd[PATH_MAX];
 
-static void
-write_file(const char *name, const char *text)
-{
-	FILE *f = fopen(name, "w");
 
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-	assert_int_equal(fclose(f), 0);
-}
-
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup(void **state)
 {
-	char tmpl[] = "/tmp/pldns-test-util.XXXXXX";
-
 	(void)state;
-	if (getcwd(oldcwd, sizeof(oldcwd)) == NULL)
-		return -1;
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, tmpdir) == NULL)
-		return -1;
-	if (chdir(tmpdir) == -1)
+	if (tmpdir_enter("util") == -1)
 		return -1;
 	write_file("resolv.conf", "nameserver 192.0.2.53\n");
 	config_set_resolv_conf("resolv.conf");
@@ -81,9 +57,7 @@ teardown(void **state)
 {
 	(void)state;
 	util_fail_alloc_after(0);
-	if (chdir(oldcwd) == -1)
-		return -1;
-	return nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_leave();
 }
 
 /* What is allocated under a guard and not freed is freed by the unwind;

@@ -34,6 +34,7 @@
 #include <ldns/ldns.h>
 #include <openssl/evp.h>
 
+#include "unit_tmpdir.h"
 #include "engine/answer.h"
 #include "data/config.h"
 #include "util/diag.h"
@@ -50,48 +51,21 @@
 #define SECRET_SHA1	"c2hhMS1rZXktc2hhMS1rZXk="
 #define SECRET_SHA512	"c2hhNTEyLWtleS1zaGE1MTIta2V5LXNoYTUxMi1rZXktc2hhNTEyLWtleQ=="
 
-static char tmpdir[PATH_MAX];
-static char oldcwd[PATH_MAX];
 
-static void
-write_file(const char *name, const char *text)
-{
-	FILE *f = fopen(name, "w");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
-	assert_int_equal(fclose(f), 0);
-}
 
 static int
 setup(void **state)
 {
-	char tmpl[] = "/tmp/pldns-test-xfr.XXXXXX";
-
 	(void)state;
-	if (getcwd(oldcwd, sizeof(oldcwd)) == NULL)
-		return -1;
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, tmpdir) == NULL)
-		return -1;
-	return chdir(tmpdir);
+	return tmpdir_enter("xfr");
 }
 
-static int
-rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 teardown(void **state)
 {
 	(void)state;
-	if (chdir(oldcwd) == -1)
-		return -1;
-	return nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return tmpdir_leave();
 }
 
 /* ---- data ---- */
