@@ -44,6 +44,7 @@ azure_store_set(struct store_ent *e, json_t *data, uint64_t synced_at)
 
 	e->data = data;
 	e->synced_at = synced_at;
+	e->records = data != NULL ? azure_sync_count(data) : 0;
 	e->loaded = true;
 	if (old != NULL)
 		json_decref(old);

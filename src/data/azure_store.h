@@ -22,6 +22,8 @@ struct store_ent {
 	char *name;		/* the [azure] section */
 	json_t *data;		/* the last good data, or NULL */
 	uint64_t synced_at;	/* wall seconds: when DATA was read from Azure */
+	size_t records;		/* azure_sync_count(DATA), counted once: /status
+				 * and /metrics ask for it at every scrape */
 	bool loaded;		/* DATA was set (from a sync or the state file) */
 	bool tried;		/* the state file was read, or tried */
 };

@@ -366,6 +366,7 @@ sect_result(struct azure_sync *s, struct sect *c, struct result *r)
 			else {
 				json_decref(e->data);
 				e->data = NULL;
+				e->records = 0;
 			}
 			xasprintf(&msg, "the synced data was rejected: %s",
 			    text ? text : "reload failed");
@@ -428,7 +429,7 @@ sect_report_age(const struct sect *c)
 	if (e != NULL && e->data != NULL)
 		log_info("azure \"%s\": serving %zu records from the last good "
 		    "sync, %llu s old, until the first sync", c->name,
-		    azure_sync_count(e->data), (unsigned long long)(now >
+		    e->records, (unsigned long long)(now >
 		    e->synced_at ? now - e->synced_at : 0));
 	else
 		log_info("azure \"%s\": no synced data yet", c->name);
@@ -539,7 +540,7 @@ azure_sync_status(struct azure_sync *s)
 		json_object_set_new(o, "last_error", c->last_error ?
 		    json_string(c->last_error) : json_null());
 		json_object_set_new(o, "records", json_integer((json_int_t)(e &&
-		    e->data ? azure_sync_count(e->data) : 0)));
+		    e->data ? e->records : 0)));
 		json_object_set_new(o, "synced_at", e && e->data ?
 		    json_integer((json_int_t)e->synced_at) : json_null());
 		json_object_set_new(o, "age", e && e->data ? json_integer(
