@@ -467,6 +467,69 @@ test_table_rows(void **state)
 	}
 }
 
+/* PAT with its placeholder label, if any, replaced by "xq9". */
+static void
+fill(char *out, size_t outlen, const char *pat)
+{
+	const char *a = strchr(pat, '{'), *b = a != NULL ? strchr(a, '}') : NULL;
+
+	if (a == NULL)
+		snprintf(out, outlen, "%s", pat);
+	else
+		snprintf(out, outlen, "%.*sxq9%s", (int)(a - pat), pat, b + 1);
+}
+
+/* Whether ZONE is a row's zone, found by walking the whole table. */
+static bool
+is_row(const char *zone)
+{
+	char z[AZURE_NAME_MAX];
+
+	for (size_t i = 0; i < azure_zone_count(); i++) {
+		fill(z, sizeof(z), azure_zone_pattern(i, NULL, NULL, NULL));
+		if (strcmp(z, zone) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Every row, looked up by its own zone: known, and exactly its twins. */
+static void
+test_table_lookups(void **state)
+{
+	size_t n = azure_zone_count();
+	const char *cloud, *service;
+	const char *const *twins;
+	char zone[AZURE_NAME_MAX], got[AZURE_TWINS_MAX][AZURE_NAME_MAX],
+	    want[AZURE_NAME_MAX], bad[AZURE_NAME_MAX + 8];
+
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		size_t nt = 0;
+		int k;
+
+		fill(zone, sizeof(zone), azure_zone_pattern(i, &cloud, &service,
+		    &twins));
+		if (!azure_zone_known(zone))
+			fail_msg("row %zu: %s not known", i, zone);
+		while (twins[nt] != NULL)
+			nt++;
+		k = azure_zone_twins(zone, got, AZURE_TWINS_MAX);
+		if (k != (int)nt)
+			fail_msg("row %zu: %s has %d twins, not %zu", i, zone, k, nt);
+		for (size_t t = 0; t < nt; t++) {
+			fill(want, sizeof(want), twins[t]);
+			assert_string_equal(got[t], want);
+		}
+		/* One label more is another zone; one label less is one only
+		 * when the table has it as a row of its own. */
+		snprintf(bad, sizeof(bad), "a.%s", zone);
+		assert_false(azure_zone_known(bad));
+		assert_int_equal(azure_zone_known(strchr(zone, '.') + 1),
+		    is_row(strchr(zone, '.') + 1));
+	}
+}
+
 int
 main(void)
 {
@@ -480,6 +543,7 @@ main(void)
 		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_table_covers_doc),
 		cmocka_unit_test(test_table_rows),
+		cmocka_unit_test(test_table_lookups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
