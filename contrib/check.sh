@@ -5,7 +5,8 @@
 #   2. the system tests again under valgrind (no leaks, no invalid reads)
 #      in ./build-valgrind, built without sanitizers;
 #   3. the system tests that run several threads at once (workers, reloads,
-#      the control endpoint, flush) under ThreadSanitizer in ./build-tsan;
+#      the control endpoint, flush, the Azure sync thread) under
+#      ThreadSanitizer in ./build-tsan;
 #   4. with CI=true (or PLDNS_FUZZ_SECONDS=N), every libFuzzer harness for
 #      60 s (N s) each; a harness that ran without a crash counts as passed;
 #   5. with CI=true (or PLDNS_PACKAGE_TEST=1), as root: the Debian package
@@ -102,7 +103,8 @@ if [ "${PLDNS_TSAN:-1}" != 0 ]; then
 	TSAN_OPTIONS="suppressions=$top/tests/system/tsan.supp history_size=4" \
 	    PLDNS_BIN="$PWD/pldns" PLDNS_TIME_SCALE=5 PLDNS_START_TIMEOUT=60 \
 	    sh "$top/tests/system/run_system_tests.sh" test_ops.py test_reload.py \
-	    test_safety.py test_prefetch.py test_xfr.py test_core.py > tsan.tap 2>&1
+	    test_safety.py test_prefetch.py test_xfr.py test_core.py test_sync.py \
+	    > tsan.tap 2>&1
 	set -e
 	count_tap tsan.tap tsan
 	cd "$top"

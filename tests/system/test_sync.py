@@ -91,6 +91,12 @@ class Setup:
     def wait_synced(self, n=1, timeout=10.0):
         wait_for(lambda: self.count("\": synced ") >= n, "%d syncs logged" % n, timeout)
 
+    def state_path(self):
+        """The section's state file, once written."""
+        path = os.path.join(self.state, "azure-contoso.json")
+        wait_for(lambda: os.path.exists(path), "the state file written")
+        return path
+
     def zone_lists(self):
         return sum(1 for m, p in self.arm.requests() if "/privateDnsZones?" in p)
 
@@ -104,8 +110,7 @@ def t_secret(t):
     expect(not any("contoso.example" in p for m, p in s.arm.requests()),
            "a zone outside the table and the config is not read",
            [p for m, p in s.arm.requests()])
-    path = os.path.join(s.state, "azure-contoso.json")
-    wait_for(lambda: os.path.exists(path), "the state file written")
+    path = s.state_path()
     st = json.load(open(path))
     eq(st["azure"], "contoso", "state file names its section")
     eq(sorted(x["name"] for x in st["data"]["sets"]),
@@ -286,6 +291,40 @@ def t_fault_rejected_store(t):
     eq(rcode_of(s.port, "bad.%s." % BLOB), "NXDOMAIN", "nothing of the rejected sync")
 
 
+@test("faults: rejected syncs leave the served data as old as it is, in /status and state_dir")
+def t_fault_rejected_age(t):
+    data = fakearm.sample_data()
+    s = control_setup(t, data, interval=1)
+    wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "first sync")
+    path = s.state_path()
+
+    def section():
+        return json.loads(http(s.cport, "GET", "/status")[1])["azure"][0]
+    data["subscriptions"][SUB1]["zones"][BLOB]["records"].append(zone_rr("bad", ["8.8.8.8"]))
+    s.arm.set_data(data)
+    wait_for(lambda: "8.8.8.8" in s.log(), "the public address reported")
+    at = section()["synced_at"]
+    n = s.zone_lists()
+    wait_for(lambda: s.zone_lists() >= n + 2, "two more syncs, rejected too")
+    az = section()
+    eq(az["synced_at"], at, "synced_at after more rejected syncs")
+    expect(az["age"] >= 2, "the age grows while syncs are rejected", az)
+    eq(json.load(open(path))["synced_at"], at, "the state file's time is the data's")
+    eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "the previous data still served")
+
+
+@test("sync: syncs that change nothing keep the state file's time current")
+def t_state_fresh(t):
+    s = Setup(t, interval=1)
+    s.wait_synced()
+    path = s.state_path()
+    first = json.load(open(path))
+    wait_for(lambda: json.load(open(path))["synced_at"] >= first["synced_at"] + 2,
+             "the state file rewritten by later syncs", 10)
+    eq(json.load(open(path))["data"], first["data"], "the same data")
+    eq(s.count("\": synced "), 1, "one sync changed something")
+
+
 @test("faults: a conflict with a CSV source names both origins")
 def t_fault_conflict(t):
     s = Setup(t, interval=1, start=False, records={"sources": "dns.csv"})
@@ -345,6 +384,25 @@ def t_restart(t):
            "the data's age reported at start", d2.log_text()[-1000:])
     wait_for(lambda: "sync failed" in d2.log_text(), "the failed sync reported")
     eq(a_of(s.port, "acct2.%s." % BLOB), ["10.1.0.5"], "still served")
+
+
+@test("restart with Azure reachable: a first sync equal to state_dir's data reloads nothing")
+def t_restart_same(t):
+    s = control_setup(t, interval=3600)
+    s.wait_synced()
+    path = s.state_path()
+    s.d.stop()
+    from harness import Pldns
+    d2 = Pldns(t.dir, s.conf, port=s.port, name="pldns2")
+    t.owned.append(d2)
+    wait_for(lambda: json.loads(http(s.cport, "GET", "/status")[1])["azure"][0]["syncs"] >= 1,
+             "the first sync after the restart")
+    az = json.loads(http(s.cport, "GET", "/status")[1])["azure"][0]
+    eq(az["last_error"], None, "the sync succeeded")
+    log = d2.log_text()
+    eq(log.count("reloaded:"), 0, "reloads after a sync equal to the state file")
+    expect("\": synced " not in log, "the sync changed nothing", log[-1500:])
+    eq(a_of(s.port, "acct1.%s." % BLOB), ["10.1.0.4"], "served")
 
 
 @test("tokens are renewed before they expire")
@@ -597,7 +655,7 @@ def t_check_config(t):
         expect(want in out + err, "message: " + want, out + err)
 
 
-def control_setup(t, **kw):
+def control_setup(t, data=None, **kw):
     """A daemon with its control endpoint on a free loopback port and a
     token file."""
     cport = free_port()
@@ -611,7 +669,7 @@ def control_setup(t, **kw):
     saved = harness.DAEMON_EXTRA
     harness.DAEMON_EXTRA = []
     try:
-        s = Setup(t, sections=sections)
+        s = Setup(t, data, sections=sections)
     finally:
         harness.DAEMON_EXTRA = saved
     s.cport = cport
@@ -680,8 +738,7 @@ def t_held_force(t):
     data = fakearm.sample_data()
     s = control_setup(t, interval=1)
     wait_for(lambda: a_of(s.port, "acct1.%s." % BLOB) == ["10.1.0.4"], "first sync")
-    path = os.path.join(s.state, "azure-contoso.json")
-    wait_for(lambda: os.path.exists(path), "the state file written")
+    path = s.state_path()
     data["subscriptions"][SUB1]["zones"][BLOB]["records"] = []
     s.arm.set_data(data)
 
@@ -702,7 +759,9 @@ def t_held_force(t):
     rc, out, err = run_pldns(["ctl", "-c", s.d.conf, "reload", "--force"])
     eq(rc, 0, "ctl reload --force exit status (%s%s)" % (out, err))
     eq(rcode_of(s.port, "acct1.%s." % BLOB), "NXDOMAIN", "the held sync applied")
-    eq(json.load(open(path))["data"]["sets"], [], "state file holds the applied data")
+    # The sync thread writes the state file, just after the reload.
+    wait_for(lambda: json.load(open(path))["data"]["sets"] == [],
+             "the state file holds the applied data")
     az = status()["azure"][0]
     eq(az["last_error"], None, "the section no longer reports an error")
     expect(az["last_success"] > 0, "the section counts as synced", az)
