@@ -70,6 +70,7 @@ struct result {
 	char *name;
 	json_t *data;		/* NULL: failed, or unchanged */
 	uint64_t fetch;		/* the fetch DATA is; unchanged: the store's */
+	bool differs;		/* DATA was compared with the store's: not equal */
 	char *err;		/* NULL: success */
 	struct azure_fetch_stats st;
 	uint64_t ms;
@@ -198,9 +199,11 @@ run_fetch(struct azure_sync *s, struct job *j)
 		r->err = xstrdup(err);
 	else {
 		k = kept_for(s, az->name);
-		if (j->fetch != 0 && k->fetch == j->fetch && k->data != NULL &&
-		    json_equal(k->data, data)) {
+		r->differs = j->fetch != 0 && k->fetch == j->fetch &&
+		    k->data != NULL;
+		if (r->differs && json_equal(k->data, data)) {
 			json_decref(data);
+			r->differs = false;
 			r->fetch = j->fetch;
 		} else {
 			if (k->data != NULL)
@@ -509,7 +512,8 @@ sect_result(struct azure_sync *s, struct sect *c, struct result *r)
 	/* No data: the sync thread found it equal to the store's.  Data the
 	 * thread had nothing to compare with (the first sync, or one after
 	 * a rejected sync) is compared here. */
-	if (r->data == NULL || (e->data != NULL && json_equal(e->data, r->data))) {
+	if (r->data == NULL || (!r->differs && e->data != NULL &&
+	    json_equal(e->data, r->data))) {
 		/* Nothing changed: nothing to swap; the data is fresh. */
 		if (r->data != NULL) {
 			/* The thread's copy is this fetch: the store's data. */
