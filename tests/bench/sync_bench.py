@@ -7,17 +7,21 @@ A full sync of BENCH_ZONES (50) private DNS zones holding BENCH_SETS
 requests, pldns's CPU time and peak RSS; then the p99 latency of local
 answers at BENCH_RATE (10,000) q/s for BENCH_SECONDS (10) without syncs and
 while syncs run back to back, in BENCH_ROUNDS (5) rounds: syncs that change
-nothing, and syncs that each change an address (so each one reloads).
+nothing, syncs that each change an address (so each one reloads), and, as a
+control, the same syncs made by another process (pldns sync --dry-run as
+SCHED_IDLE on pldns's CPU), which loads the CPUs as pldns's own syncs do
+while pldns does nothing.
 
   PLDNS_BIN=build/pldns /usr/bin/python3 tests/bench/sync_bench.py
 
-pldns runs on CPU BENCH_SERVER_CPU (1), dnsperf and the fake on
-BENCH_LOAD_CPU (0).
+pldns runs on CPU BENCH_SERVER_CPU (1), dnsperf on BENCH_LOAD_CPU (0), the
+fake on BENCH_FAKE_CPU (pldns's), as SCHED_IDLE.
 """
 
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import urllib.request
@@ -33,6 +37,8 @@ PAGE = int(os.environ.get("BENCH_PAGE", "100"))
 RATE = int(os.environ.get("BENCH_RATE", "10000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+WATCH = 0.2            # seconds between looks at /status, in every column
+FAKE_CPU = os.environ.get("BENCH_FAKE_CPU", B.SERVER_CPU)
 SYNCED = re.compile(r'synced (\d+) records \((\d+) zones, (\d+) requests, (\d+) ms\)')
 
 
@@ -54,12 +60,16 @@ def wait_synced(path, n, timeout=600):
 def main():
     pldns = os.environ.get("PLDNS_BIN") or os.path.join(B.SRCDIR, "pldns")
     w = B.workdir("pldns-syncbench-")
-    # The fake shares dnsperf's CPU: at the lowest priority, so that
-    # serving the sync does not hold dnsperf's own measurements back.
-    fake = B.spawn(["nice", "-n", "19", B.PYTHON, os.path.join(B.SYSTEST, "fakearm.py"), "--dir", w,
+    # The fake runs as SCHED_IDLE (at nice 19 it would keep a CPU for a
+    # slice of milliseconds when something else wakes there), on
+    # BENCH_FAKE_CPU: by default pldns's, so that dnsperf has its CPU to
+    # itself and measures pldns rather than the fake's 1,212 HTTPS answers
+    # per sync, while pldns's worker shares its CPU with the fake as with
+    # its own sync thread.
+    fake = B.spawn(["chrt", "--idle", "0", B.PYTHON, os.path.join(B.SYSTEST, "fakearm.py"), "--dir", w,
                     "--zones", str(ZONES), "--sets", str(SETS), "--endpoints",
                     str(ENDPOINTS), "--page", str(PAGE)], os.path.join(w, "fakearm.log"),
-                   cpu=B.LOAD_CPU, stdout=__import__("subprocess").PIPE)
+                   cpu=FAKE_CPU, stdout=subprocess.PIPE)
     line = B._readline(fake.stdout, 120)
     m = re.match(r"fakearm ready arm=(\d+) identity=(\d+) ca=(\S+)", line or "")
     if not m:
@@ -94,62 +104,105 @@ def main():
         req = urllib.request.Request("http://127.0.0.1:%d/sync" % cport, method="POST")
         urllib.request.urlopen(req, timeout=10).read()
 
-    # An unchanged sync: no reload.
-    c0 = B.cpu_seconds(p.pid)
-    n0 = log_text(plog).count("reloaded:")
-    post_sync()
-    time.sleep(1)
-    while json.loads(urllib.request.urlopen("http://127.0.0.1:%d/status" % cport,
-                                            timeout=10).read())["azure"][0]["syncs"] < 2:
-        time.sleep(0.1)
-    print("unchanged sync: pldns CPU %.2f s, reloads %d"
-          % (B.cpu_seconds(p.pid) - c0, log_text(plog).count("reloaded:") - n0))
+    def syncs_done():
+        return json.loads(urllib.request.urlopen(
+            "http://127.0.0.1:%d/status" % cport, timeout=10).read())["azure"][0]["syncs"]
+
+    def main_thread_cpu():
+        """The main thread's run time (s): what a worker sharing its CPU
+        waits behind."""
+        with open("/proc/%d/task/%d/schedstat" % (p.pid, p.pid)) as f:
+            return int(f.read().split()[0]) / 1e9
+
+    # Syncs one at a time, idle otherwise: what each costs, and where.  The
+    # main thread's share is net of the GET /status that see each sync end
+    # (their own cost measured first).
+    m0 = main_thread_cpu()
+    for _ in range(20):
+        syncs_done()
+    per_poll = (main_thread_cpu() - m0) / 20
+    for what, change in (("unchanged", False), ("reloading", True)):
+        c0, m0, n0 = B.cpu_seconds(p.pid), main_thread_cpu(), log_text(plog).count("reloaded:")
+        polls = 0
+        for _ in range(3):
+            before = syncs_done()
+            if change:
+                os.kill(fake.pid, 10)
+            post_sync()
+            polls += 2
+            while syncs_done() <= before:
+                polls += 1
+                time.sleep(0.1)
+        time.sleep(0.5)     # what the sync thread frees after its result
+        print("%s sync: pldns CPU %.2f s, of which the main thread %.1f ms; reloads %d "
+              "(means of 3; GET /status: %.2f ms of the main thread each)"
+              % (what, (B.cpu_seconds(p.pid) - c0) / 3,
+                 (main_thread_cpu() - m0 - polls * per_poll) / 3 * 1000,
+                 log_text(plog).count("reloaded:") - n0, per_poll * 1000))
 
     names = ["n%d.%s" % (k // ZONES, z) for k, z in
              ((k, list(fakearm.bench_data(ZONES, ZONES, 0)["subscriptions"][fakearm.SUB1]["zones"])[k % ZONES])
               for k in range(min(SETS, 5000)))]
     qfile = B.write_queries(os.path.join(w, "queries.txt"), names)
-    server = type("S", (), {"port": port, "cpu_s": lambda self: B.cpu_seconds(p.pid),
-                            "rss_kb": lambda self: B.status_kb(p.pid, "VmRSS")})()
-    def during_syncs(change):
-        """p99 (ms) while syncs run back to back; CHANGE: each one changes
-        an address (and so reloads)."""
+
+    # Every column watches /status at the same rate (the syncs' loop needs
+    # to see each one end), so that what the watching costs the main
+    # thread, which shares the worker's CPU, is in every column alike.
+    def run(mode):
+        """p99 (ms) of local answers at RATE q/s with MODE going on; and how
+        many syncs ran.  MODE: quiet (no syncs), same (syncs back to back
+        that change nothing), changed (each changes an address, so each
+        reloads), or other (the same syncs made by another process,
+        pldns sync --dry-run as SCHED_IDLE on pldns's CPU: the same work
+        on the same CPUs as pldns's own syncs, but none of it pldns's)."""
         proc, finish = B.dnsperf(port, qfile, SECONDS, rate=RATE, verbose=True, popen=True)
         n = 0
         while proc.poll() is None:
-            before = json.loads(urllib.request.urlopen(
-                "http://127.0.0.1:%d/status" % cport, timeout=10).read())["azure"][0]["syncs"]
-            if change:
+            before, other = syncs_done(), None
+            if mode == "changed":
                 os.kill(fake.pid, 10)
-            post_sync()
-            end = time.monotonic() + SECONDS + 30
-            while time.monotonic() < end and json.loads(urllib.request.urlopen(
-                    "http://127.0.0.1:%d/status" % cport, timeout=10).read())["azure"][0]["syncs"] <= before:
-                time.sleep(0.05)
-            n += 1
+            if mode in ("same", "changed"):
+                post_sync()
+            elif mode == "other":
+                other = subprocess.Popen(["taskset", "-c", str(B.SERVER_CPU), "chrt", "--idle", "0",
+                                          pldns, "sync", "--dry-run", "-c", conf],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # Until this sync ends (quiet: until dnsperf does), watching.
+            while proc.poll() is None:
+                time.sleep(WATCH)
+                ended = syncs_done() > before if other is None else other.poll() is not None
+                if mode != "quiet" and ended:
+                    n += 1
+                    break
+            if other is not None:
+                other.wait()
         r = finish()
         return B.pct(r["lat"], 99) * 1000, n, r
 
-    quiet, same, changed, nsame, nchanged = [], [], [], 0, 0
+    modes = ("quiet", "same", "changed", "other")
+    p99 = {m: [] for m in modes}
+    count = {m: 0 for m in modes}
     for rnd in range(ROUNDS):
-        r = B.measure(server, qfile, SECONDS, rate=RATE, verbose=True)
-        quiet.append(r["p99_ms"])
-        p99, n, r1 = during_syncs(False)
-        same.append(p99)
-        nsame += n
-        p99, n, r2 = during_syncs(True)
-        changed.append(p99)
-        nchanged += n
+        lost = []
+        for m in modes:
+            x, n, r = run(m)
+            p99[m].append(x)
+            count[m] += n
+            lost.append(r["lost"])
         print("round %d: p99 %.3f ms without syncs, %.3f ms during syncs that change "
-              "nothing, %.3f ms during syncs that each reload (lost %d, %d, %d)"
-              % (rnd + 1, quiet[-1], same[-1], changed[-1], r["lost"], r1["lost"], r2["lost"]))
+              "nothing, %.3f ms during syncs that each reload, %.3f ms during another "
+              "process's syncs (lost %s)" % (rnd + 1, p99["quiet"][-1], p99["same"][-1],
+                                            p99["changed"][-1], p99["other"][-1],
+                                            ", ".join(map(str, lost))), flush=True)
     # Ratios within a round, then their median: the machine's load moves
     # the figures of a round together far more than it moves their ratio.
-    for what, xs, n in (("unchanged", same, nsame), ("reloading", changed, nchanged)):
-        ratio = B.median([y / x for x, y in zip(quiet, xs)])
-        print("p99 at %d q/s during %d %s syncs: %.3f ms against %.3f ms without "
+    for m, what in (("same", "unchanged syncs"), ("changed", "reloading syncs"),
+                    ("other", "another process's syncs")):
+        ratio = B.median([y / x for x, y in zip(p99["quiet"], p99[m])])
+        print("p99 at %d q/s during %d %s: %.3f ms against %.3f ms without "
               "(medians of %d rounds); median ratio within a round %+.1f%%"
-              % (RATE, n, what, B.median(xs), B.median(quiet), ROUNDS, (ratio - 1) * 100))
+              % (RATE, count[m], what, B.median(p99[m]), B.median(p99["quiet"]), ROUNDS,
+                 (ratio - 1) * 100))
     print("peak RSS over the run: %d MB" % (B.status_kb(p.pid, "VmHWM") // 1024))
     B.stop(p)
     B.stop(fake)
