@@ -99,6 +99,8 @@ arm_token_parse(const char *body, size_t len, char **token, long *expires_in,
 	}
 	*token = xstrdup(json_string_value(t));
 	*expires_in = secs;
+	/* The parser's copy goes with the tree: wiped first. */
+	explicit_bzero((char *)json_string_value(t), json_string_length(t));
 	json_decref(root);
 	return 0;
 }

@@ -41,10 +41,7 @@
 void
 azure_token_clear(struct azure_token *t)
 {
-	if (t->value != NULL) {
-		explicit_bzero(t->value, strlen(t->value));
-		free(t->value);
-	}
+	secret_free(t->value);
 	t->value = NULL;
 	t->renew_ms = 0;
 }
@@ -116,7 +113,10 @@ token(struct arm *a)
 	a->st->requests++;
 	if (azure_auth_get(a->az, &a->h, &t, &secs, why, sizeof(why)) == -1)
 		return fail(a->err, a->errlen, "no token: %s", why);
-	a->tok->value = t;
+	/* Kept for up to an hour: out of core dumps. */
+	a->tok->value = secret_strdup(t);
+	explicit_bzero(t, strlen(t));
+	free(t);
 	/* Renewed before it runs out; a short-lived one at half its life. */
 	a->tok->renew_ms = now_ms() + (uint64_t)(secs > 2 * TOKEN_MARGIN ?
 	    secs - TOKEN_MARGIN : secs / 2) * 1000;
@@ -149,10 +149,13 @@ arm_get(struct arm *a, const char *url, struct http_resp *r)
 
 	url_path(a, url, path, sizeof(path));
 	for (;;) {
-		if (stopped(a))
-			return fail(a->err, a->errlen, "stopped");
-		if (token(a) == -1)
-			return -1;
+		bool stop = stopped(a);
+
+		/* AUTH may hold the token of the try before. */
+		if (stop || token(a) == -1) {
+			explicit_bzero(auth, sizeof(auth));
+			return stop ? fail(a->err, a->errlen, "stopped") : -1;
+		}
 		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
 		    a->tok->value);
 		a->st->requests++;

@@ -199,6 +199,9 @@ http_opts_clear(struct http_opts *o)
 void
 http_resp_clear(struct http_resp *r)
 {
+	/* A body may carry a token (the token endpoints' answers). */
+	if (r->body != NULL)
+		explicit_bzero(r->body, r->len);
 	free(r->body);
 	free(r->www_authenticate);
 	memset(r, 0, sizeof(*r));

@@ -399,6 +399,44 @@ xreallocarray(void *p, size_t nmemb, size_t size)
 	return xrealloc(p, nmemb * size);
 }
 
+/*
+ * A secret kept for a while (an access token): pages of its own, left out
+ * of core dumps (MADV_DONTDUMP; a kernel without it dumps them, as any
+ * memory), and wiped when freed.  A page or so each: for the few secrets
+ * that live longer than a call, not for every string.
+ */
+char *
+secret_strdup(const char *s)
+{
+	size_t len = strlen(s), page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t total = (sizeof(size_t) + len + 1 + page - 1) / page * page;
+	char *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (base == MAP_FAILED) {
+		oom();
+		return NULL;
+	}
+	(void)madvise(base, total, MADV_DONTDUMP);
+	memcpy(base, &total, sizeof(total));
+	memcpy(base + sizeof(total), s, len + 1);
+	return base + sizeof(total);
+}
+
+void
+secret_free(char *p)
+{
+	char *base;
+	size_t total;
+
+	if (p == NULL)
+		return;
+	base = p - sizeof(size_t);
+	memcpy(&total, base, sizeof(total));
+	explicit_bzero(base, total);
+	munmap(base, total);
+}
+
 char *
 xstrdup(const char *s)
 {

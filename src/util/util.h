@@ -28,6 +28,10 @@ void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* A copy of secret S in memory left out of core dumps; secret_free()
+ * wipes and frees it. */
+char *secret_strdup(const char *s);
+void secret_free(char *p);
 int xasprintf(char **out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int xvasprintf(char **out, const char *fmt, va_list ap)

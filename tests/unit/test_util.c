@@ -211,6 +211,63 @@ test_load_fails_at_every_allocation(void **state)
 	snapshot_unref(prev);
 }
 
+/* The VmFlags of the mapping of /proc/self/smaps that holds P, or "". */
+static void
+vmflags_of(const void *p, char *out, size_t outlen)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+
+	out[0] = '\0';
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+
+		/* A mapping's first line is "lo-hi perms ..."; no key of the
+		 * lines after it reads as two hex numbers with a dash. */
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(out, outlen, "%s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/* A token's copy: the same text, in pages left out of core dumps. */
+static void
+test_secret_strdup(void **state)
+{
+	char big[9000], flags[512];
+	char *a, *b;
+
+	(void)state;
+	a = secret_strdup("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.token");
+	assert_string_equal(a, "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.token");
+	vmflags_of(a, flags, sizeof(flags));
+	if (strstr(flags, " dd") == NULL)
+		fail_msg("the secret's pages are not left out of core dumps: "
+		    "VmFlags:%s", flags);
+	/* Longer than a page. */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	b = secret_strdup(big);
+	assert_string_equal(b, big);
+	vmflags_of(b + sizeof(big) - 2, flags, sizeof(flags));
+	assert_non_null(strstr(flags, " dd"));
+	secret_free(a);
+	secret_free(b);
+	secret_free(NULL);
+	/* Ordinary memory is dumped: the check can tell. */
+	a = malloc(64);
+	vmflags_of(a, flags, sizeof(flags));
+	assert_true(flags[0] != '\0');
+	assert_null(strstr(flags, " dd"));
+	free(a);
+}
+
 int
 main(void)
 {
@@ -218,6 +275,7 @@ main(void)
 		cmocka_unit_test(test_guard_unwind),
 		cmocka_unit_test(test_guard_end),
 		cmocka_unit_test(test_try_alloc),
+		cmocka_unit_test(test_secret_strdup),
 		cmocka_unit_test_setup_teardown(test_load_fails_at_every_allocation,
 		    setup, teardown),
 	};
