@@ -14,13 +14,10 @@
  * Everything a sync costs in proportion to its records is done by the sync
  * thread, at the lowest priority: the comparison with the data in service,
  * the state file, and freeing the trees the main thread lets go of.  The
- * main thread shares a CPU with a worker wherever there are more workers
- * than spare CPUs, and at its priority a few milliseconds of JSON are a
- * few milliseconds added to the queries behind them (measured with
- * tests/bench/sync_bench.py: p99 0.13 ms without syncs, 2.2 ms during
- * unchanged syncs of 11,000 records while the main thread compared,
- * wrote and freed them).  Only a sync that changes something costs the main
- * thread more: the reload, like any other.
+ * main thread shares a CPU with a worker, and its milliseconds of JSON were
+ * milliseconds added to the queries behind them (doc/design.md, "What a
+ * sync costs the queries").  Only a sync that changes something costs the
+ * main thread more: the reload, like any other.
  *
  * So the sync thread keeps its own copy of the last data it fetched for
  * each section, and numbers its fetches.  A job names the fetch whose data
@@ -198,14 +195,17 @@ run_fetch(struct azure_sync *s, struct job *j)
 	    &r->st, err, sizeof(err)) == -1)
 		r->err = xstrdup(err);
 	else {
+		bool comparable;
+
 		k = kept_for(s, az->name);
-		r->differs = j->fetch != 0 && k->fetch == j->fetch &&
+		/* The copy is of the fetch the store holds. */
+		comparable = j->fetch != 0 && k->fetch == j->fetch &&
 		    k->data != NULL;
-		if (r->differs && json_equal(k->data, data)) {
+		if (comparable && json_equal(k->data, data)) {
 			json_decref(data);
-			r->differs = false;
 			r->fetch = j->fetch;
 		} else {
+			r->differs = comparable;
 			if (k->data != NULL)
 				json_decref(k->data);
 			/* Without a copy the next fetch goes to the main
@@ -220,33 +220,30 @@ run_fetch(struct azure_sync *s, struct job *j)
 }
 
 /* Writes the state file of the section J names, if the fetch J names is
- * the one kept; a failure goes back as a result. */
-static void
-run_write(struct azure_sync *s, struct job *j, bool report)
+ * the one kept.  Returns NULL, or why it failed (to free). */
+static char *
+run_write(struct azure_sync *s, struct job *j)
 {
 	const struct config *cfg = snapshot_config(j->snap);
 	struct kept *k = kept_for(s, j->name);
-	struct result *r;
 	char *path, err[512];
+	int rc;
 
 	/* Another fetch since: its data, if it goes in service, is kept by
 	 * a job of its own. */
 	if (k->fetch != j->fetch || k->data == NULL)
-		return;
+		return NULL;
 	path = azure_state_path(cfg, j->name);
-	if (azure_state_write(path, j->name, k->data, j->synced_at, err,
-	    sizeof(err)) == -1) {
-		if (report) {
-			r = xcalloc(1, sizeof(*r));
-			r->kind = JOB_WRITE;
-			r->name = xstrdup(j->name);
-			r->err = xstrdup(err);
-			post_result(s, r);
-		} else
-			log_warnx("azure \"%s\": cannot keep the synced data: %s",
-			    j->name, err);
-	}
+	rc = azure_state_write(path, j->name, k->data, j->synced_at, err,
+	    sizeof(err));
 	free(path);
+	return rc == -1 ? xstrdup(err) : NULL;
+}
+
+static void
+write_failed(const char *name, const char *err)
+{
+	log_warnx("azure \"%s\": cannot keep the synced data: %s", name, err);
 }
 
 static void
@@ -301,8 +298,17 @@ sync_thread(void *arg)
 
 		if (j->kind == JOB_FETCH)
 			run_fetch(s, j);
-		else if (j->kind == JOB_WRITE)
-			run_write(s, j, true);
+		else if (j->kind == JOB_WRITE) {
+			struct result *r = xcalloc(1, sizeof(*r));
+
+			/* A failure is logged by the main thread. */
+			if ((r->err = run_write(s, j)) != NULL) {
+				r->kind = JOB_WRITE;
+				r->name = xstrdup(j->name);
+				post_result(s, r);
+			} else
+				free(r);
+		}
 		job_free(j);
 	}
 	return NULL;
@@ -553,13 +559,7 @@ sect_result(struct azure_sync *s, struct sect *c, struct result *r)
 		/* Rejected: the previous data stays, in the store too, as old
 		 * as it was. */
 		bad = json_incref(e->data);
-		if (old != NULL)
-			azure_store_set(e, old, old_at);
-		else {
-			json_decref(e->data);
-			e->data = NULL;
-			e->records = 0;
-		}
+		azure_store_set(e, old, old_at);
 		sync_drop(s, bad);
 		c->fetch = old_fetch;
 		xasprintf(&msg, "the synced data was rejected: %s",
@@ -596,8 +596,7 @@ result_cb(evutil_socket_t fd, short what, void *arg)
 
 		list = r->next;
 		if (r->kind == JOB_WRITE)
-			log_warnx("azure \"%s\": cannot keep the synced data: %s",
-			    r->name, r->err);
+			write_failed(r->name, r->err);
 		else if (c != NULL) {
 			c->busy = false;
 			if (c->present)
@@ -758,10 +757,12 @@ azure_sync_free(struct azure_sync *s)
 	/* The thread is gone: a state file still to write is written now. */
 	while (s->jobs != NULL) {
 		struct job *j = s->jobs;
+		char *err = j->kind == JOB_WRITE ? run_write(s, j) : NULL;
 
 		s->jobs = j->next;
-		if (j->kind == JOB_WRITE)
-			run_write(s, j, false);
+		if (err != NULL)
+			write_failed(j->name, err);
+		free(err);
 		job_free(j);
 	}
 	while (s->results != NULL) {
